@@ -1,0 +1,312 @@
+// SGEMM for convolutions: C = act(bias + A * B) with a 4x8 v128 register tile.
+//
+// A is the weight matrix (M output channels x K = Cin*kh*kw), packed once at load into
+// MR-row panels. B (K x N, N = output pixels) is either a dense row-major matrix read in
+// place (1x1 stride-1 convolutions: the NCHW input itself) or an image whose im2col
+// columns are written straight into NR-column panels in the caller's scratch.
+// C is row-major with a row stride, so a convolution can write a channel range of a
+// larger NCHW buffer (Inception's concat).
+//
+// Loop nest (Goto/BLIS, mirrored: our A is the stationary operand):
+//   for each block of NC_PANELS column panels in [n0, n1)
+//     for each K block of at most KC_MAX
+//       prepare the block's B panels (im2col / tail copy; dense full panels in place)
+//       for each MR-row panel of A in [m0, m1)
+//         for each NR-column panel of the block: 4x8 micro-kernel over the K block
+// The K blocking depends on K alone, never on the requested ranges, so every output
+// element is reduced in the same order whatever range a caller asks for.
+
+import { madd } from "./simd";
+
+/** Rows per A panel (register tile height). */
+export const MR: i32 = 4;
+/** Columns per B panel (register tile width: two f32x4). */
+export const NR: i32 = 8;
+/** Largest K block reduced per pass over C. */
+const KC_MAX: i32 = 256;
+/** Column panels prepared per K block. */
+const NC_PANELS: i32 = 8;
+/** Scratch header: a 4x8 f32 tile (128 bytes) and 2x8 i32 im2col column origins (64 bytes). */
+const SCRATCH_HEADER: usize = 256;
+
+const MODE_DENSE: i32 = 0;
+const MODE_IM2COL: i32 = 1;
+
+/** Bytes of scratch one caller of gemmDense/gemmConv needs (16-byte aligned pointer). */
+export function gemmScratchBytes(): i32 {
+  return <i32>SCRATCH_HEADER + KC_MAX * NR * NC_PANELS * 4;
+}
+
+/** Bytes of a weight matrix of M x K packed by packWeights. */
+export function packedWeightsBytes(M: i32, K: i32): i32 {
+  return ((M + MR - 1) / MR) * MR * K * 4;
+}
+
+/**
+ * Packs row-major A (M x K f32 at `src`) into ceil(M/4) panels, each K x 4 floats
+ * (panel p, step k holds rows 4p..4p+3 at column k); rows past M are zero.
+ * `dst` holds packedWeightsBytes(M, K) bytes and must not overlap `src`.
+ */
+export function packWeights(src: usize, dst: usize, M: i32, K: i32): void {
+  const panels = (M + MR - 1) / MR;
+  for (let p = 0; p < panels; p++) {
+    for (let r = 0; r < MR; r++) {
+      const m = p * MR + r;
+      let out = dst + ((<usize>p * K) * MR + r) * 4;
+      if (m < M) {
+        let inp = src + <usize>m * K * 4;
+        for (let k = 0; k < K; k++) {
+          store<f32>(out, load<f32>(inp));
+          inp += 4;
+          out += MR * 4;
+        }
+      } else {
+        for (let k = 0; k < K; k++) {
+          store<f32>(out, 0);
+          out += MR * 4;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * C[m][n] = act(bias[m] + sum_k A[m][k] * B[k][n]) for m in [m0, m1), n in [n0, n1), with
+ * B a dense K x N row-major matrix at `src` (row stride N floats): a 1x1 stride-1
+ * convolution over an NCHW image, read in place.
+ *
+ * a: packWeights(A) panels. bias: M floats, or 0 for none. dst: C, row stride `ldc` floats.
+ * relu: fused max(x, 0). scratch: gemmScratchBytes() bytes owned by this caller.
+ * Ranges: m0 and n0 multiples of 4 and 8; m1 a multiple of 4 or M; n1 a multiple of 8 or N.
+ */
+export function gemmDense(
+  a: usize, bias: usize, M: i32, K: i32, N: i32, src: usize,
+  dst: usize, ldc: i32, m0: i32, m1: i32, n0: i32, n1: i32, relu: bool, scratch: usize,
+): void {
+  gemmDriver(MODE_DENSE, a, bias, M, K, N, src, 0, 0, 1, 1, 1, 0, N,
+    dst, ldc, m0, m1, n0, n1, relu, scratch);
+}
+
+/**
+ * The same product with B = im2col of one NCHW image at `src` (K / (kh*kw) channels of
+ * H x W), for a kh x kw convolution with `stride` and zero padding `pad`, whose output
+ * is outW wide and N = outH * outW pixels; k = (c * kh + ky) * kw + kx (OIHW weights).
+ * Arguments otherwise as gemmDense.
+ */
+export function gemmConv(
+  a: usize, bias: usize, M: i32, K: i32, N: i32, src: usize,
+  H: i32, W: i32, kh: i32, kw: i32, stride: i32, pad: i32, outW: i32,
+  dst: usize, ldc: i32, m0: i32, m1: i32, n0: i32, n1: i32, relu: bool, scratch: usize,
+): void {
+  gemmDriver(MODE_IM2COL, a, bias, M, K, N, src, H, W, kh, kw, stride, pad, outW,
+    dst, ldc, m0, m1, n0, n1, relu, scratch);
+}
+
+function gemmDriver(
+  mode: i32, a: usize, bias: usize, M: i32, K: i32, N: i32, src: usize,
+  H: i32, W: i32, kh: i32, kw: i32, stride: i32, pad: i32, outW: i32,
+  dst: usize, ldc: i32, m0: i32, m1: i32, n0: i32, n1: i32, relu: bool, scratch: usize,
+): void {
+  assert(m0 % MR == 0 && (m1 % MR == 0 || m1 == M) && m1 <= M);
+  assert(n0 % NR == 0 && (n1 % NR == 0 || n1 == N) && n1 <= N);
+  const kBlocks = (K + KC_MAX - 1) / KC_MAX;
+  const kcStep = (K + kBlocks - 1) / kBlocks;
+  const panels = scratch + SCRATCH_HEADER;
+  const cStride = <usize>ldc * 4;
+  for (let nb = n0; nb < n1; nb += NR * NC_PANELS) {
+    const nbEnd = min(nb + NR * NC_PANELS, n1);
+    for (let k0 = 0; k0 < K; k0 += kcStep) {
+      const kc = min(kcStep, K - k0);
+      const first = k0 == 0;
+      const lastRelu = relu && k0 + kc >= K;
+      for (let n = nb; n < nbEnd; n += NR) {
+        const panel = panels + <usize>((n - nb) / NR) * kc * NR * 4;
+        if (mode == MODE_IM2COL) {
+          im2colPanel(panel, scratch + 128, src, N, H, W, kh, kw, stride, pad, outW, n, k0, kc);
+        } else if (N - n < NR) {
+          densePanel(panel, src, N, n, k0, kc);
+        }
+      }
+      for (let m = m0; m < m1; m += MR) {
+        const rows = min(MR, M - m);
+        const aPanel = a + (<usize>(m / MR) * K + k0) * MR * 4;
+        const biasRow: usize = bias == 0 ? 0 : bias + <usize>m * 4;
+        for (let n = nb; n < nbEnd; n += NR) {
+          const cols = min(NR, N - n);
+          let b: usize, bStride: usize;
+          if (mode == MODE_DENSE && cols == NR) {
+            b = src + (<usize>k0 * N + n) * 4;
+            bStride = <usize>N * 4;
+          } else {
+            b = panels + <usize>((n - nb) / NR) * kc * NR * 4;
+            bStride = NR * 4;
+          }
+          kernel4x8(kc, aPanel, b, bStride, dst + (<usize>m * ldc + n) * 4, cStride,
+            rows, cols, biasRow, first, lastRelu, scratch);
+        }
+      }
+    }
+  }
+}
+
+/** Copies the tail columns [n, N) of dense B rows [k0, k0+kc) into a zero-padded panel. */
+function densePanel(panel: usize, src: usize, N: i32, n: i32, k0: i32, kc: i32): void {
+  const cols = N - n;
+  for (let k = 0; k < kc; k++) {
+    const row = src + (<usize>(k0 + k) * N + n) * 4;
+    const out = panel + <usize>k * NR * 4;
+    v128.store(out, f32x4.splat(0));
+    v128.store(out, f32x4.splat(0), 16);
+    for (let j = 0; j < cols; j++) store<f32>(out + j * 4, load<f32>(row + j * 4));
+  }
+}
+
+/**
+ * Writes im2col rows [k0, k0+kc) of output pixels n..n+7 into `panel` (kc x 8 floats);
+ * pixels at or past N and taps in the zero padding are 0. `origins` holds 16 i32 scratch.
+ */
+function im2colPanel(
+  panel: usize, origins: usize, src: usize, N: i32, H: i32, W: i32, kh: i32, kw: i32,
+  stride: i32, pad: i32, outW: i32, n: i32, k0: i32, kc: i32,
+): void {
+  const taps = kh * kw;
+  const cols = min(NR, N - n);
+  const oy0 = n / outW;
+  const ox0 = n - oy0 * outW;
+  const sameRow = cols == NR && ox0 + NR <= outW;
+  const plane = <usize>H * W * 4;
+  if (sameRow) {
+    const iyBase = oy0 * stride - pad;
+    const ixBase = ox0 * stride - pad;
+    let c = k0 / taps;
+    let r = k0 - c * taps;
+    let ky = r / kw;
+    let kx = r - ky * kw;
+    for (let k = 0; k < kc; k++) {
+      const out = panel + <usize>k * NR * 4;
+      const iy = iyBase + ky;
+      if (<u32>iy >= <u32>H) {
+        v128.store(out, f32x4.splat(0));
+        v128.store(out, f32x4.splat(0), 16);
+      } else {
+        const row = src + <usize>c * plane + <usize>iy * W * 4;
+        const ix = ixBase + kx;
+        if (stride == 1 && ix >= 0 && ix + NR <= W) {
+          v128.store(out, v128.load(row + <usize>ix * 4));
+          v128.store(out, v128.load(row + <usize>ix * 4, 16), 16);
+        } else {
+          for (let j = 0; j < NR; j++) {
+            const x = ix + j * stride;
+            store<f32>(out + j * 4, <u32>x < <u32>W ? load<f32>(row + <usize>x * 4) : 0);
+          }
+        }
+      }
+      if (++kx == kw) { kx = 0; if (++ky == kh) { ky = 0; c++; } }
+    }
+    return;
+  }
+  for (let j = 0; j < NR; j++) {
+    let iy0 = -0x40000000, ix0 = -0x40000000;
+    if (j < cols) {
+      const oy = (n + j) / outW;
+      iy0 = oy * stride - pad;
+      ix0 = (n + j - oy * outW) * stride - pad;
+    }
+    store<i32>(origins + j * 4, iy0);
+    store<i32>(origins + 32 + j * 4, ix0);
+  }
+  let c = k0 / taps;
+  let r = k0 - c * taps;
+  let ky = r / kw;
+  let kx = r - ky * kw;
+  for (let k = 0; k < kc; k++) {
+    const out = panel + <usize>k * NR * 4;
+    const base = src + <usize>c * plane;
+    for (let j = 0; j < NR; j++) {
+      const iy = load<i32>(origins + j * 4) + ky;
+      const ix = load<i32>(origins + 32 + j * 4) + kx;
+      store<f32>(out + j * 4, <u32>iy < <u32>H && <u32>ix < <u32>W
+        ? load<f32>(base + (<usize>iy * W + ix) * 4) : 0);
+    }
+    if (++kx == kw) { kx = 0; if (++ky == kh) { ky = 0; c++; } }
+  }
+}
+
+/**
+ * The 4x8 micro-kernel: acc = A panel (kc x 4) * B panel (kc x 8, row stride bStride
+ * bytes); then C (row stride ldc bytes) = acc + bias when `first` (C is not read),
+ * else C + acc; then max(., 0) when `relu`. Only rows x cols of the tile are stored.
+ */
+function kernel4x8(
+  kc: i32, a: usize, b: usize, bStride: usize, c: usize, ldc: usize,
+  rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let av = v128.load32_splat(a);
+    c00 = madd(av, b0, c00);
+    c01 = madd(av, b1, c01);
+    av = v128.load32_splat(a, 4);
+    c10 = madd(av, b0, c10);
+    c11 = madd(av, b1, c11);
+    av = v128.load32_splat(a, 8);
+    c20 = madd(av, b0, c20);
+    c21 = madd(av, b1, c21);
+    av = v128.load32_splat(a, 12);
+    c30 = madd(av, b0, c30);
+    c31 = madd(av, b1, c31);
+    a += 16;
+    b += bStride;
+  }
+  if (rows == MR && cols == NR) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias);
+        c00 = f32x4.add(c00, bv); c01 = f32x4.add(c01, bv);
+        bv = v128.load32_splat(bias, 4);
+        c10 = f32x4.add(c10, bv); c11 = f32x4.add(c11, bv);
+        bv = v128.load32_splat(bias, 8);
+        c20 = f32x4.add(c20, bv); c21 = f32x4.add(c21, bv);
+        bv = v128.load32_splat(bias, 12);
+        c30 = f32x4.add(c30, bv); c31 = f32x4.add(c31, bv);
+      }
+    } else {
+      c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
+      c10 = f32x4.add(c10, v128.load(c + ldc)); c11 = f32x4.add(c11, v128.load(c + ldc, 16));
+      c20 = f32x4.add(c20, v128.load(c + 2 * ldc)); c21 = f32x4.add(c21, v128.load(c + 2 * ldc, 16));
+      c30 = f32x4.add(c30, v128.load(c + 3 * ldc)); c31 = f32x4.add(c31, v128.load(c + 3 * ldc, 16));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c00 = f32x4.pmax(z, c00); c01 = f32x4.pmax(z, c01);
+      c10 = f32x4.pmax(z, c10); c11 = f32x4.pmax(z, c11);
+      c20 = f32x4.pmax(z, c20); c21 = f32x4.pmax(z, c21);
+      c30 = f32x4.pmax(z, c30); c31 = f32x4.pmax(z, c31);
+    }
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
+    v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
+    v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
+    return;
+  }
+  // Edge tile: the same f32 operations, lane by lane, on the valid part only.
+  v128.store(tmp, c00); v128.store(tmp, c01, 16);
+  v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
+  v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
+  v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+  for (let r = 0; r < rows; r++) {
+    const row = c + <usize>r * ldc;
+    const add = first ? (bias != 0 ? load<f32>(bias + <usize>r * 4) : 0) : 0;
+    for (let j = 0; j < cols; j++) {
+      let v = load<f32>(tmp + <usize>(r * NR + j) * 4);
+      v = first ? (bias != 0 ? v + add : v) : v + load<f32>(row + <usize>j * 4);
+      if (relu && !(v > 0)) v = 0;
+      store<f32>(row + <usize>j * 4, v);
+    }
+  }
+}
