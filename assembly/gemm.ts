@@ -1,16 +1,18 @@
 // SGEMM for convolutions: C = act(bias + A * B) with a 4x8 v128 register tile.
 //
 // A is the weight matrix (M output channels x K = Cin*kh*kw), packed once at load into
-// MR-row panels. B (K x N, N = output pixels) is either a dense row-major matrix read in
-// place (1x1 stride-1 convolutions: the NCHW input itself) or an image whose im2col
-// columns are written straight into NR-column panels in the caller's scratch.
+// MR-row panels. B (K x N, N = output pixels) is either a dense row-major matrix (1x1
+// stride-1 convolutions: the NCHW input itself, no im2col) or an image whose im2col
+// columns are computed on the fly; either way each K block of B is written straight into
+// NR-column panels in the caller's scratch (packing even the dense case measured faster
+// than reading it in place: one contiguous 32-byte row per k instead of a strided one).
 // C is row-major with a row stride, so a convolution can write a channel range of a
 // larger NCHW buffer (Inception's concat).
 //
 // Loop nest (Goto/BLIS, mirrored: our A is the stationary operand):
 //   for each block of NC_PANELS column panels in [n0, n1)
 //     for each K block of at most KC_MAX
-//       prepare the block's B panels (im2col / tail copy; dense full panels in place)
+//       pack the block's B panels (im2col, or a copy of dense rows)
 //       for each MR-row panel of A in [m0, m1)
 //         for each NR-column panel of the block: 4x8 micro-kernel over the K block
 // The K blocking depends on K alone, never on the requested ranges, so every output
@@ -19,11 +21,11 @@
 import { madd } from "./simd";
 
 /** Rows per A panel (register tile height). */
-export const MR: i32 = 4;
+const MR: i32 = 4;
 /** Columns per B panel (register tile width: two f32x4). */
-export const NR: i32 = 8;
+const NR: i32 = 8;
 /** Largest K block reduced per pass over C. */
-const KC_MAX: i32 = 256;
+const KC_MAX: i32 = 512;
 /** Column panels prepared per K block. */
 const NC_PANELS: i32 = 8;
 /** Scratch header: a 4x8 f32 tile (128 bytes) and 2x8 i32 im2col column origins (64 bytes). */
@@ -31,6 +33,16 @@ const SCRATCH_HEADER: usize = 256;
 
 const MODE_DENSE: i32 = 0;
 const MODE_IM2COL: i32 = 1;
+
+/** Rows of the register tile: row ranges given to gemmDense/gemmConv start at multiples of it. */
+export function gemmTileRows(): i32 {
+  return MR;
+}
+
+/** Columns of the register tile: column ranges start at multiples of it. */
+export function gemmTileCols(): i32 {
+  return NR;
+}
 
 /** Bytes of scratch one caller of gemmDense/gemmConv needs (16-byte aligned pointer). */
 export function gemmScratchBytes(): i32 {
@@ -123,7 +135,7 @@ function gemmDriver(
         const panel = panels + <usize>((n - nb) / NR) * kc * NR * 4;
         if (mode == MODE_IM2COL) {
           im2colPanel(panel, scratch + 128, src, N, H, W, kh, kw, stride, pad, outW, n, k0, kc);
-        } else if (N - n < NR) {
+        } else {
           densePanel(panel, src, N, n, k0, kc);
         }
       }
@@ -133,15 +145,8 @@ function gemmDriver(
         const biasRow: usize = bias == 0 ? 0 : bias + <usize>m * 4;
         for (let n = nb; n < nbEnd; n += NR) {
           const cols = min(NR, N - n);
-          let b: usize, bStride: usize;
-          if (mode == MODE_DENSE && cols == NR) {
-            b = src + (<usize>k0 * N + n) * 4;
-            bStride = <usize>N * 4;
-          } else {
-            b = panels + <usize>((n - nb) / NR) * kc * NR * 4;
-            bStride = NR * 4;
-          }
-          kernel4x8(kc, aPanel, b, bStride, dst + (<usize>m * ldc + n) * 4, cStride,
+          const b = panels + <usize>((n - nb) / NR) * kc * NR * 4;
+          kernel4x8(kc, aPanel, b, dst + (<usize>m * ldc + n) * 4, cStride,
             rows, cols, biasRow, first, lastRelu, scratch);
         }
       }
@@ -149,12 +154,13 @@ function gemmDriver(
   }
 }
 
-/** Copies the tail columns [n, N) of dense B rows [k0, k0+kc) into a zero-padded panel. */
+/** Copies columns n..n+7 of dense B rows [k0, k0+kc) into a panel; columns past N are 0. */
 function densePanel(panel: usize, src: usize, N: i32, n: i32, k0: i32, kc: i32): void {
-  const cols = N - n;
+  const cols = min(NR, N - n);
   for (let k = 0; k < kc; k++) {
     const row = src + (<usize>(k0 + k) * N + n) * 4;
     const out = panel + <usize>k * NR * 4;
+    if (cols == NR) { v128.store(out, v128.load(row)); v128.store(out, v128.load(row, 16), 16); continue; }
     v128.store(out, f32x4.splat(0));
     v128.store(out, f32x4.splat(0), 16);
     for (let j = 0; j < cols; j++) store<f32>(out + j * 4, load<f32>(row + j * 4));
@@ -233,12 +239,11 @@ function im2colPanel(
 }
 
 /**
- * The 4x8 micro-kernel: acc = A panel (kc x 4) * B panel (kc x 8, row stride bStride
- * bytes); then C (row stride ldc bytes) = acc + bias when `first` (C is not read),
+ * The 4x8 micro-kernel: acc = A panel (kc x 4) * B panel (kc x 8); then C (row stride ldc bytes) = acc + bias when `first` (C is not read),
  * else C + acc; then max(., 0) when `relu`. Only rows x cols of the tile are stored.
  */
 function kernel4x8(
-  kc: i32, a: usize, b: usize, bStride: usize, c: usize, ldc: usize,
+  kc: i32, a: usize, b: usize, c: usize, ldc: usize,
   rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
@@ -261,7 +266,7 @@ function kernel4x8(
     c30 = madd(av, b0, c30);
     c31 = madd(av, b1, c31);
     a += 16;
-    b += bStride;
+    b += NR * 4;
   }
   if (rows == MR && cols == NR) {
     if (first) {

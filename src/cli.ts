@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// inception-wasm command line: classify, summary, convert, bench.
+
+import { readdir, readFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { parseArgs } from "node:util";
+import { InceptionError } from "./host/errors.js";
+import type { BuildChoice } from "./host/kernels.js";
+import { GoogLeNet, type Prediction } from "./model/classifier.js";
+import { DEFAULT_INPUT_SIZE, googlenetGraph } from "./model/googlenet.js";
+import { expectedWeights } from "./host/plan.js";
+import { formatSummary, summarize } from "./model/summary.js";
+import { convertMatDirectory, resolveDataDir } from "./model/weightSource.js";
+import { shortLabel } from "./model/labels.js";
+import { benchNetwork, formatBench } from "./model/bench.js";
+
+const USAGE = `usage: inception-wasm <command> [options]
+
+commands:
+  classify <image...> [--photos] [--top N] [--json] [--weights PATH] [--build B]
+      top classes of JPEG/PNG images; --photos adds every photo of the data folder
+  summary [--json] [--input-size N]
+      the paper's Table 1 for the network: layers, sizes, params, multiply-adds
+  convert <mat-dir> <out.iwnet>
+      converts the per-layer BVLC MAT weights to one inception-wasm weight file
+  bench [--json] [--threads 1] [--runs N] [--warmup N] [--build B] [--profile]
+      single-image latency of the whole network
+
+options:
+  --weights PATH   MAT folder or .iwnet file (default: $INCEPTION_WASM_DATA, else ../shared/googlenet)
+  --build B        auto (default), baseline, relaxed or debug
+`;
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    json: { type: "boolean", default: false },
+    photos: { type: "boolean", default: false },
+    top: { type: "string", default: "5" },
+    weights: { type: "string" },
+    build: { type: "string", default: "auto" },
+    threads: { type: "string", default: "1" },
+    runs: { type: "string", default: "30" },
+    warmup: { type: "string", default: "5" },
+    profile: { type: "boolean", default: false },
+    "input-size": { type: "string", default: String(DEFAULT_INPUT_SIZE) },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+function intOption(name: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new InceptionError("E_USAGE", `--${name}: expected an integer >= ${min}, found "${value}"`);
+  return n;
+}
+
+function buildOption(): BuildChoice {
+  const b = opts.build;
+  if (b === "auto" || b === "baseline" || b === "relaxed" || b === "debug") return b;
+  throw new InceptionError("E_USAGE", `--build: expected auto, baseline, relaxed or debug, found "${b}"`);
+}
+
+async function photoFiles(): Promise<string[]> {
+  const dir = join(resolveDataDir(opts.weights), "photos");
+  const names = (await readdir(dir)).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort();
+  return names.map((n) => join(dir, n));
+}
+
+async function classify(files: string[]): Promise<void> {
+  if (opts.photos) files.push(...(await photoFiles()));
+  if (files.length === 0) throw new InceptionError("E_USAGE", "classify: expected image files or --photos, found none");
+  const topK = intOption("top", opts.top, 1);
+  const net = await GoogLeNet.load({ weights: opts.weights, build: buildOption() });
+  const results: { file: string; top: Prediction[]; ms: number }[] = [];
+  try {
+    if (!opts.json) console.log(`inception-wasm: ${net.build} build, ${net.threads} thread(s)`);
+    for (const file of files) {
+      const t0 = performance.now();
+      const top = await net.classify(new Uint8Array(await readFile(file)), { topK, name: file });
+      const ms = performance.now() - t0;
+      results.push({ file, top, ms });
+      if (!opts.json) {
+        console.log(`\n${basename(file)}  (${ms.toFixed(1)} ms)`);
+        for (const p of top) console.log(`  ${(p.probability * 100).toFixed(2).padStart(6)}%  ${String(p.index).padStart(3)}  ${shortLabel(p.label)}`);
+      }
+    }
+  } finally {
+    await net.dispose();
+  }
+  if (opts.json) console.log(JSON.stringify({ build: net.build, threads: net.threads, images: results }, null, 2));
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = positionals;
+  if (opts.help || !command) { console.log(USAGE); return; }
+  switch (command) {
+    case "classify":
+      return classify(rest);
+    case "summary": {
+      const s = summarize(intOption("input-size", opts["input-size"], 1));
+      console.log(opts.json ? JSON.stringify(s, null, 2) : formatSummary(s));
+      return;
+    }
+    case "convert": {
+      if (rest.length !== 2) throw new InceptionError("E_USAGE", `convert: expected <mat-dir> <out.iwnet>, found ${rest.length} argument(s)`);
+      const expected = expectedWeights(googlenetGraph(), DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE);
+      const r = await convertMatDirectory(rest[0], rest[1], expected);
+      console.log(`${rest[1]}: ${r.tensors} tensors, ${r.bytes} bytes`);
+      return;
+    }
+    case "bench": {
+      const result = await benchNetwork({
+        weights: opts.weights, build: buildOption(), threads: intOption("threads", opts.threads, 1),
+        runs: intOption("runs", opts.runs, 1), warmup: intOption("warmup", opts.warmup, 0), profile: opts.profile,
+      });
+      console.log(opts.json ? JSON.stringify(result, null, 2) : formatBench(result));
+      return;
+    }
+    default:
+      throw new InceptionError("E_USAGE", `unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof InceptionError) {
+    console.error(`inception-wasm: ${error.message}`);
+  } else {
+    console.error(error);
+  }
+  process.exitCode = 1;
+});

@@ -1,0 +1,176 @@
+// Loading the kernel module (assembly/ compiled to build/*.wasm): reading, validating,
+// choosing the build, compiling once and instantiating over a shared memory.
+// This is the one place that instantiates wasm (through @assemblyscript/loader).
+
+import { instantiateSync } from "@assemblyscript/loader";
+import { WasmLoadError } from "./errors.js";
+import { readUrl, setNodeWasmFlags } from "./runtime.js";
+
+/** The wasm builds: baseline (SIMD, mul then add: same bits on every machine), relaxed
+ * (f32x4.relaxed_madd in the GEMM), debug (asserts on, unoptimised). */
+export type BuildName = "baseline" | "relaxed" | "debug";
+/** A build, or "auto": relaxed where the runtime validates it and it passes the self-test, else baseline. */
+export type BuildChoice = BuildName | "auto";
+
+/**
+ * The kernel exports; every pointer is a byte offset into the shared memory, every
+ * bool an i32. Contracts are in assembly/*.ts.
+ */
+export interface KernelExports {
+  heapBase(): number;
+  gemmTileRows(): number;
+  gemmTileCols(): number;
+  gemmScratchBytes(): number;
+  packedWeightsBytes(M: number, K: number): number;
+  packWeights(src: number, dst: number, M: number, K: number): void;
+  gemmDense(a: number, bias: number, M: number, K: number, N: number, src: number,
+    dst: number, ldc: number, m0: number, m1: number, n0: number, n1: number,
+    relu: number, scratch: number): void;
+  gemmConv(a: number, bias: number, M: number, K: number, N: number, src: number,
+    H: number, W: number, kh: number, kw: number, stride: number, pad: number, outW: number,
+    dst: number, ldc: number, m0: number, m1: number, n0: number, n1: number,
+    relu: number, scratch: number): void;
+  maxPool(src: number, dst: number, H: number, W: number, outH: number, outW: number,
+    k: number, stride: number, pad: number, c0: number, c1: number): void;
+  avgPool(src: number, dst: number, H: number, W: number, outH: number, outW: number,
+    k: number, stride: number, pad: number, c0: number, c1: number): void;
+  lrn(src: number, dst: number, C: number, HW: number, size: number, alpha: number,
+    beta: number, k: number, c0: number, c1: number): void;
+  fullyConnected(w: number, bias: number, x: number, y: number, inF: number, o0: number, o1: number): void;
+  softmax(src: number, dst: number, n: number): void;
+  probePeak(src: number, iterations: number): number;
+}
+
+const EXPORT_NAMES: (keyof KernelExports)[] = [
+  "heapBase", "gemmTileRows", "gemmTileCols", "gemmScratchBytes", "packedWeightsBytes",
+  "packWeights", "gemmDense", "gemmConv", "maxPool", "avgPool", "lrn", "fullyConnected",
+  "softmax", "probePeak",
+];
+
+const FILES: Record<BuildName, string> = {
+  baseline: "kernels.wasm",
+  relaxed: "kernels-relaxed.wasm",
+  debug: "kernels-debug.wasm",
+};
+
+/** The folder the wasm builds are read from (build/ at the package root). */
+export const DEFAULT_WASM_DIR = new URL("../../../build/", import.meta.url);
+
+/** A compiled build, ready to instantiate in any number of threads. */
+export interface CompiledKernels {
+  build: BuildName;
+  module: WebAssembly.Module;
+  /** Size of the .wasm file in bytes. */
+  bytes: number;
+  /** Why this build was chosen (e.g. "relaxed SIMD not supported by this runtime"). */
+  reason: string;
+}
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+async function readBuild(build: BuildName, dir: URL): Promise<{ bytes: Uint8Array; file: string }> {
+  const url = new URL(FILES[build], dir);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readUrl(url);
+  } catch (cause) {
+    throw new WasmLoadError(url.href, `cannot read the ${build} kernel build (run \`npm run build\` to make it)`, { cause });
+  }
+  if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
+    const text = new TextDecoder().decode(bytes.subarray(0, 16)).replace(/[^\x20-\x7e]/g, ".");
+    throw new WasmLoadError(url.href, `not a WebAssembly module: expected magic 00 61 73 6d, found ${hex(bytes)} ("${text}")`);
+  }
+  return { bytes, file: url.href };
+}
+
+function compile(bytes: Uint8Array, file: string): WebAssembly.Module {
+  try {
+    return new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  } catch (cause) {
+    throw new WasmLoadError(file, `does not compile in this runtime (needs WebAssembly SIMD and threads): ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
+ * Reads and compiles a build. "auto" takes the relaxed build when the runtime validates it
+ * and its GEMM passes a self-test with a known exact result, else the baseline.
+ */
+export async function compileKernels(choice: BuildChoice = "auto", dir: URL = DEFAULT_WASM_DIR): Promise<CompiledKernels> {
+  await setNodeWasmFlags();
+  if (choice !== "auto") {
+    const { bytes, file } = await readBuild(choice, dir);
+    return { build: choice, module: compile(bytes, file), bytes: bytes.length, reason: "requested" };
+  }
+  const relaxed = await readBuild("relaxed", dir);
+  if (WebAssembly.validate(relaxed.bytes as Uint8Array<ArrayBuffer>)) {
+    const module = compile(relaxed.bytes, relaxed.file);
+    const failure = selfTest(module);
+    if (failure === undefined) {
+      return { build: "relaxed", module, bytes: relaxed.bytes.length, reason: "relaxed SIMD validated and passed the self-test" };
+    }
+    const base = await readBuild("baseline", dir);
+    return { build: "baseline", module: compile(base.bytes, base.file), bytes: base.bytes.length, reason: `relaxed build failed its self-test: ${failure}` };
+  }
+  const base = await readBuild("baseline", dir);
+  return { build: "baseline", module: compile(base.bytes, base.file), bytes: base.bytes.length, reason: "relaxed SIMD is not supported by this runtime" };
+}
+
+/** A WebAssembly.Memory shared between threads, sized in bytes (rounded up to 64 KiB pages). */
+export function createSharedMemory(initialBytes: number, maximumBytes: number): WebAssembly.Memory {
+  const page = 65536;
+  const initial = Math.max(1, Math.ceil(initialBytes / page));
+  const maximum = Math.max(initial, Math.min(65536, Math.ceil(maximumBytes / page)));
+  return new WebAssembly.Memory({ initial, maximum, shared: true });
+}
+
+/** Instantiates a compiled build over `memory` (shared; the same memory for every thread). */
+export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+  const { exports } = instantiateSync<Record<string, unknown>>(module, { env: { memory, abort: onAbort } });
+  const kernels: Partial<Record<keyof KernelExports, unknown>> = {};
+  for (const name of EXPORT_NAMES) {
+    const wrapped = exports[name] as ((...args: number[]) => number) & { original?: (...args: number[]) => number };
+    if (typeof wrapped !== "function") throw new WasmLoadError("kernel module", `missing export ${name}`);
+    kernels[name] = wrapped.original ?? wrapped; // the raw export: skips the loader's per-call wrapper
+  }
+  return kernels as KernelExports;
+}
+
+/** The debug build's assert handler: turns an AssemblyScript abort into a JS error. */
+function onAbort(_message: number, _file: number, line: number, column: number): never {
+  throw new Error(`kernel assertion failed at assembly line ${line}:${column}`);
+}
+
+/**
+ * Runs a small GEMM whose exact result is known (small integers: every product and sum is
+ * exact in f32, fused or not). Returns a description of the first mismatch, or undefined.
+ */
+function selfTest(module: WebAssembly.Module): string | undefined {
+  const memory = createSharedMemory(1 << 20, 1 << 20);
+  let k: KernelExports;
+  try {
+    k = instantiateKernels(module, memory);
+  } catch (error) {
+    return `instantiation failed: ${(error as Error).message}`;
+  }
+  const M = 5, K = 7, N = 11;
+  const base = (k.heapBase() + 63) & ~63;
+  const a = base, packed = a + 4096, b = packed + 4096, c = b + 4096, scratch = c + 4096;
+  const f = new Float32Array(memory.buffer);
+  for (let i = 0; i < M * K; i++) f[a / 4 + i] = (i % 5) - 2;
+  for (let i = 0; i < K * N; i++) f[b / 4 + i] = (i % 7) - 3;
+  k.packWeights(a, packed, M, K);
+  k.gemmDense(packed, 0, M, K, N, b, c, N, 0, M, 0, N, 0, scratch);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let want = 0;
+      for (let j = 0; j < K; j++) want += f[a / 4 + m * K + j] * f[b / 4 + j * N + n];
+      const got = f[c / 4 + m * N + n];
+      if (got !== want) return `C[${m}][${n}] = ${got}, expected ${want}`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,295 @@
+// Planning a graph onto one shared memory: where weights, activations and scratch live,
+// and the list of kernel steps that run the network.
+//
+// Memory layout (byte addresses):
+//   [0, heapBase)            the kernel module's static data (read-only tables)
+//   weights                  conv weights packed into GEMM panels (+ bias), FC weights as is
+//   activations              tensors placed by liveness (first-fit); a concat's inputs are
+//                            channel ranges of its output, so concat costs nothing
+//   scratch x lanes          one GEMM scratch area per thread
+// At load the activation region doubles as the staging area for unpacked weights.
+
+import { ArgumentError, WeightsError } from "./errors.js";
+import { nodeInputs, type Graph, type GraphNode, type Shape } from "./graph.js";
+import type { KernelExports } from "./kernels.js";
+import { inferShapes, multiplyAdds } from "./shapes.js";
+
+/** Named weight tensors: row-major data and shape (conv OIHW, FC [out][in], bias [n]). */
+export type TensorMap = Map<string, { shape: number[]; data: Float32Array }>;
+
+/** The kernels a step may call. */
+export type KernelName = "gemmDense" | "gemmConv" | "maxPool" | "avgPool" | "lrn" | "fullyConnected" | "softmax";
+
+/**
+ * One kernel call over a range of its output. `args` is the full argument list; a task
+ * sets args[rangeArg] / args[rangeArg+1] to its row range [r0, r1) (rows: output channels,
+ * or FC outputs), args[colArg] / args[colArg+1] to its column range (GEMM pixels), and
+ * args[scratchArg] to its thread's scratch. Ranges start at multiples of rowAlign / colAlign.
+ */
+export interface Step {
+  node: string;
+  op: GraphNode["op"];
+  kernel: KernelName;
+  args: number[];
+  rows: number;
+  rowAlign: number;
+  rangeArg: number;
+  cols: number;
+  colAlign: number;
+  colArg: number;
+  scratchArg: number;
+  /** Multiply-adds (convolutions and FC) of the whole step. */
+  multiplyAdds: number;
+}
+
+/** Where a tensor lives: byte address and shape. */
+export interface TensorPlace { ptr: number; shape: Shape }
+
+/** A graph planned for one input size. */
+export interface Plan {
+  shapes: Map<string, Shape>;
+  tensors: Map<string, TensorPlace>;
+  steps: Step[];
+  /** Bytes of the whole memory the plan needs. */
+  memoryBytes: number;
+  weightBytes: number;
+  activationBytes: number;
+  scratch: number[];
+  /** Per conv/FC node: addresses of its (packed) weights and its bias. */
+  weightPlaces: Map<string, { w: number; b: number }>;
+  /** Where writeWeights stages unpacked weights (the activation region, unused at load). */
+  staging: number;
+  input: TensorPlace;
+  logits: TensorPlace;
+  probabilities: TensorPlace;
+}
+
+export interface PlanOptions {
+  height: number;
+  width: number;
+  /** Threads that run steps at once (one scratch area each). */
+  lanes: number;
+  /** Keep every tensor alive to the end (no memory reuse), so all activations can be read. */
+  keepAll: boolean;
+}
+
+const ALIGN = 64;
+const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+const bytesOf = (s: Shape): number => s.c * s.h * s.w * 4;
+
+interface Buffer { name: string; bytes: number; start: number; end: number; offset: number }
+
+/**
+ * Places activation buffers by liveness: a buffer occupies its bytes from the step that
+ * first writes it to the last step that reads it; first-fit by start. Returns the region size.
+ */
+function placeByLiveness(buffers: Buffer[]): number {
+  const placed: Buffer[] = [];
+  let size = 0;
+  for (const b of [...buffers].sort((x, y) => x.start - y.start || y.bytes - x.bytes)) {
+    const busy = placed.filter((p) => p.end >= b.start && p.start <= b.end).sort((x, y) => x.offset - y.offset);
+    let offset = 0;
+    for (const p of busy) {
+      if (offset + b.bytes <= p.offset) break;
+      offset = Math.max(offset, align(p.offset + p.bytes));
+    }
+    b.offset = offset;
+    placed.push(b);
+    size = Math.max(size, align(offset + b.bytes));
+  }
+  return size;
+}
+
+function weight(weights: TensorMap, name: string, shape: number[]): Float32Array {
+  const t = weights.get(name);
+  if (!t) throw new WeightsError("weights", name, `missing tensor, expected shape [${shape.join(", ")}]`);
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new WeightsError("weights", name, `expected shape [${shape.join(", ")}], found [${t.shape.join(", ")}]`);
+  }
+  return t.data;
+}
+
+/** The weight tensors (names and shapes) a graph needs for an input of height x width. */
+export function expectedWeights(graph: Graph, height: number, width: number): { name: string; shape: number[] }[] {
+  const shapes = inferShapes(graph, height, width);
+  const out: { name: string; shape: number[] }[] = [];
+  for (const node of graph.nodes) {
+    if (node.op === "conv") {
+      const inC = shapes.get(node.input)!.c;
+      out.push({ name: `${node.weights}.weight`, shape: [node.outChannels, inC, node.kernel, node.kernel] });
+      out.push({ name: `${node.weights}.bias`, shape: [node.outChannels] });
+    } else if (node.op === "fc") {
+      const s = shapes.get(node.input)!;
+      out.push({ name: `${node.weights}.weight`, shape: [node.outFeatures, s.c * s.h * s.w] });
+      out.push({ name: `${node.weights}.bias`, shape: [node.outFeatures] });
+    }
+  }
+  return out;
+}
+
+/**
+ * Plans `graph` for one input size: addresses of weights, tensors and scratch, and the
+ * steps. Uses only the kernels' pure size queries (any instance will do).
+ */
+export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions): Plan {
+  const { height, width, lanes, keepAll } = options;
+  if (!(Number.isInteger(lanes) && lanes >= 1)) throw new ArgumentError("planGraph", "lanes", "a positive integer", lanes);
+  const shapes = inferShapes(graph, height, width);
+
+  // Weights: sizes first, then one region.
+  let weightBytes = 0;
+  let staging = 0;
+  const weightPtr = new Map<string, { w: number; b: number }>();
+  const base = align(k.heapBase());
+  for (const node of graph.nodes) {
+    if (node.op !== "conv" && node.op !== "fc") continue;
+    const inS = shapes.get(node.input)!;
+    const out = node.op === "conv" ? node.outChannels : node.outFeatures;
+    const K = node.op === "conv" ? inS.c * node.kernel * node.kernel : inS.c * inS.h * inS.w;
+    const wBytes = node.op === "conv" ? k.packedWeightsBytes(out, K) : out * K * 4;
+    const w = base + weightBytes;
+    weightBytes += align(wBytes);
+    const b = base + weightBytes;
+    weightBytes += align(out * 4);
+    weightPtr.set(node.name, { w, b });
+    if (node.op === "conv") staging = Math.max(staging, out * K * 4);
+  }
+
+  // Activations: one buffer per tensor, except concat inputs, which alias their concat.
+  const steps = graph.nodes.filter((n) => n.op !== "concat");
+  const alias = new Map<string, { of: string; channel: number }>();
+  for (const node of graph.nodes) {
+    if (node.op !== "concat") continue;
+    let channel = 0;
+    for (const input of node.inputs) {
+      if (alias.has(input)) throw new ArgumentError(node.name, "inputs", "tensors that feed no other concat", input);
+      alias.set(input, { of: node.output, channel });
+      channel += shapes.get(input)!.c;
+    }
+  }
+  const root = (t: string): { buffer: string; channel: number } => {
+    let channel = 0;
+    for (let a = alias.get(t); a; a = alias.get(t)) { channel += a.channel; t = a.of; }
+    return { buffer: t, channel };
+  };
+  const last = steps.length;
+  const buffers = new Map<string, Buffer>();
+  const touch = (tensor: string, step: number): void => {
+    const { buffer } = root(tensor);
+    const b = buffers.get(buffer);
+    if (b) { b.start = Math.min(b.start, step); b.end = Math.max(b.end, step); return; }
+    buffers.set(buffer, { name: buffer, bytes: bytesOf(shapes.get(buffer)!), start: step, end: step, offset: 0 });
+  };
+  touch(graph.input, -1);
+  steps.forEach((node, i) => {
+    for (const input of nodeInputs(node)) touch(input, i);
+    touch(node.output, i);
+  });
+  for (const t of [graph.logits, graph.probabilities]) touch(t, last);
+  if (keepAll) for (const b of buffers.values()) b.end = last;
+  const activationBytes = Math.max(placeByLiveness([...buffers.values()]), align(staging));
+  const activationBase = base + weightBytes;
+  const scratchBytes = align(k.gemmScratchBytes());
+  const scratchBase = activationBase + activationBytes;
+  const scratch = Array.from({ length: lanes }, (_, i) => scratchBase + i * scratchBytes);
+  const memoryBytes = scratchBase + lanes * scratchBytes;
+
+  const tensors = new Map<string, TensorPlace>();
+  for (const t of shapes.keys()) {
+    const { buffer, channel } = root(t);
+    const s = shapes.get(t)!;
+    const b = buffers.get(buffer);
+    if (!b) continue; // a tensor nobody reads or writes
+    tensors.set(t, { ptr: activationBase + b.offset + channel * s.h * s.w * 4, shape: s });
+  }
+
+  const place = (t: string): TensorPlace => {
+    const p = tensors.get(t);
+    if (!p) throw new ArgumentError("planGraph", "tensor", "a tensor of the graph", t);
+    return p;
+  };
+  const planned: Step[] = steps.map((node) => makeStep(node, place, weightPtr, shapes));
+  return {
+    shapes, tensors, steps: planned, memoryBytes, weightBytes, activationBytes, scratch,
+    weightPlaces: weightPtr, staging: activationBase,
+    input: place(graph.input), logits: place(graph.logits), probabilities: place(graph.probabilities),
+  };
+}
+
+/**
+ * Writes the weights of `graph` where `plan` put them in `memory` (which must hold
+ * plan.memoryBytes): conv weights are staged in the activation region and packed into
+ * GEMM panels by the kernels' packWeights; FC weights and biases are copied as they are.
+ */
+export function writeWeights(graph: Graph, plan: Plan, weights: TensorMap, k: KernelExports, memory: WebAssembly.Memory): void {
+  if (memory.buffer.byteLength < plan.memoryBytes) {
+    throw new ArgumentError("writeWeights", "memory", `at least ${plan.memoryBytes} bytes`, memory.buffer.byteLength);
+  }
+  for (const node of graph.nodes) {
+    if (node.op !== "conv" && node.op !== "fc") continue;
+    const inS = plan.shapes.get(node.input)!;
+    const { w, b } = plan.weightPlaces.get(node.name)!;
+    const out = node.op === "conv" ? node.outChannels : node.outFeatures;
+    const shape = node.op === "conv" ? [out, inS.c, node.kernel, node.kernel] : [out, inS.c * inS.h * inS.w];
+    const data = weight(weights, `${node.weights}.weight`, shape);
+    new Float32Array(memory.buffer, b, out).set(weight(weights, `${node.weights}.bias`, [out]));
+    if (node.op === "fc") {
+      new Float32Array(memory.buffer, w, data.length).set(data);
+    } else {
+      new Float32Array(memory.buffer, plan.staging, data.length).set(data);
+      k.packWeights(plan.staging, w, out, data.length / out);
+    }
+  }
+}
+
+function makeStep(node: GraphNode, place: (t: string) => TensorPlace, weightPtr: Map<string, { w: number; b: number }>, shapes: Map<string, Shape>): Step {
+  const step = (kernel: KernelName, args: number[], rows: number, rowAlign: number, rangeArg: number,
+    cols = 1, colAlign = 1, colArg = -1, scratchArg = -1): Step => ({
+    node: node.name, op: node.op, kernel, args, rows, rowAlign, rangeArg, cols, colAlign, colArg, scratchArg,
+    multiplyAdds: multiplyAdds(node, shapes),
+  });
+  switch (node.op) {
+    case "conv": {
+      const x = place(node.input), y = place(node.output);
+      const { w, b } = weightPtr.get(node.name)!;
+      const M = node.outChannels, K = x.shape.c * node.kernel * node.kernel, N = y.shape.h * y.shape.w;
+      if (node.kernel === 1 && node.stride === 1 && node.pad === 0) {
+        return step("gemmDense", [w, b, M, K, N, x.ptr, y.ptr, N, 0, M, 0, N, node.relu ? 1 : 0, 0], M, 4, 8, N, 8, 10, 13);
+      }
+      return step("gemmConv", [w, b, M, K, N, x.ptr, x.shape.h, x.shape.w, node.kernel, node.kernel, node.stride, node.pad,
+        y.shape.w, y.ptr, N, 0, M, 0, N, node.relu ? 1 : 0, 0], M, 4, 15, N, 8, 17, 20);
+    }
+    case "maxPool":
+    case "avgPool": {
+      const x = place(node.input), y = place(node.output);
+      return step(node.op, [x.ptr, y.ptr, x.shape.h, x.shape.w, y.shape.h, y.shape.w, node.kernel, node.stride, node.pad, 0, x.shape.c],
+        x.shape.c, 1, 9);
+    }
+    case "lrn": {
+      const x = place(node.input), y = place(node.output);
+      return step("lrn", [x.ptr, y.ptr, x.shape.c, x.shape.h * x.shape.w, node.size, node.alpha, node.beta, node.k, 0, x.shape.c],
+        x.shape.c, 1, 8);
+    }
+    case "fc": {
+      const x = place(node.input), y = place(node.output);
+      const { w, b } = weightPtr.get(node.name)!;
+      const inF = x.shape.c * x.shape.h * x.shape.w;
+      return step("fullyConnected", [w, b, x.ptr, y.ptr, inF, 0, node.outFeatures], node.outFeatures, 1, 5);
+    }
+    case "softmax": {
+      const x = place(node.input), y = place(node.output);
+      return step("softmax", [x.ptr, y.ptr, x.shape.c * x.shape.h * x.shape.w], 1, 1, -1);
+    }
+    case "concat":
+      throw new ArgumentError(node.name, "op", "a node that runs a kernel (concat is planned away)", node.op);
+  }
+}
+
+/** Runs one step over rows [r0, r1) and columns [c0, c1) with the given scratch. */
+export function runStep(k: KernelExports, step: Step, scratch: number, r0 = 0, r1 = step.rows, c0 = 0, c1 = step.cols): void {
+  const args = step.args.slice();
+  if (step.rangeArg >= 0) { args[step.rangeArg] = r0; args[step.rangeArg + 1] = r1; }
+  if (step.colArg >= 0) { args[step.colArg] = c0; args[step.colArg + 1] = c1; }
+  if (step.scratchArg >= 0) args[step.scratchArg] = scratch;
+  (k[step.kernel] as (...a: number[]) => void)(...args);
+}

@@ -1,0 +1,48 @@
+// What the JavaScript runtime offers: its name, file access, and Node's V8 flags.
+
+/** The runtime this code runs in. */
+export type RuntimeName = "node" | "deno" | "bun" | "browser" | "other";
+
+interface RuntimeGlobals {
+  Deno?: unknown;
+  Bun?: unknown;
+  process?: { versions?: { node?: string } };
+  window?: unknown;
+}
+
+/** Detects the runtime from its globals (Bun and Deno also define `process`). */
+export function runtimeName(): RuntimeName {
+  const g = globalThis as RuntimeGlobals;
+  if (g.Bun !== undefined) return "bun";
+  if (g.Deno !== undefined) return "deno";
+  if (g.process?.versions?.node) return "node";
+  if (g.window !== undefined) return "browser";
+  return "other";
+}
+
+/** Reads a file given as a URL: `file:` URLs through node:fs (Node, Deno, Bun), others through fetch. */
+export async function readUrl(url: URL): Promise<Uint8Array> {
+  if (url.protocol === "file:" && runtimeName() !== "browser") {
+    const { readFile } = await import("node:fs/promises");
+    const { fileURLToPath } = await import("node:url");
+    return new Uint8Array(await readFile(fileURLToPath(url)));
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+let nodeFlagsSet = false;
+
+/**
+ * Node only, once, before any kernel module is compiled: enables relaxed SIMD (Node 20
+ * needs a flag) and turns off V8's baseline wasm compiler (Liftoff), so kernels run
+ * optimised from their first call: V8 cannot tier up a running wasm call.
+ */
+export async function setNodeWasmFlags(): Promise<void> {
+  if (nodeFlagsSet || runtimeName() !== "node") return;
+  nodeFlagsSet = true;
+  const v8 = await import("node:v8");
+  v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+  v8.setFlagsFromString("--no-liftoff");
+}

@@ -1,0 +1,97 @@
+// The paper's Table 1 for the loaded network: one row per stage (an Inception module is
+// one row), with output size, depth, branch widths, parameters and multiply-adds.
+
+import type { GraphNode } from "../host/graph.js";
+import { inferShapes, multiplyAdds, parameterCount } from "../host/shapes.js";
+import { googlenetGraph, INCEPTION_MODULES } from "./googlenet.js";
+
+/** One row of Table 1. Branch widths are present on Inception rows (and conv2's reduce/3x3). */
+export interface SummaryRow {
+  name: string;
+  type: string;
+  /** "7x7/2"; empty for rows without a window. */
+  patch: string;
+  output: string;
+  depth: number;
+  n1x1?: number;
+  n3x3reduce?: number;
+  n3x3?: number;
+  n5x5reduce?: number;
+  n5x5?: number;
+  poolProj?: number;
+  params: number;
+  ops: number;
+}
+
+export interface Summary { inputSize: number; rows: SummaryRow[]; totalParams: number; totalOps: number }
+
+const TYPE: Record<GraphNode["op"], string> = {
+  conv: "convolution", maxPool: "max pool", avgPool: "avg pool", lrn: "local response norm",
+  concat: "concat", fc: "linear", softmax: "softmax",
+};
+
+/** Table 1 for an input of inputSize x inputSize. */
+export function summarize(inputSize: number): Summary {
+  const graph = googlenetGraph();
+  const shapes = inferShapes(graph, inputSize, inputSize);
+  const modules = new Map(INCEPTION_MODULES.map((m) => [m.name, m]));
+  const rows: SummaryRow[] = [];
+  const stageOf = (node: GraphNode): string => node.name.split("/")[0];
+  for (const node of graph.nodes) {
+    const stage = stageOf(node);
+    const params = parameterCount(node, shapes);
+    const ops = multiplyAdds(node, shapes);
+    const out = shapes.get(node.output)!;
+    const m = modules.get(stage);
+    if (m) {
+      let row = rows.find((r) => r.name === stage);
+      if (!row) {
+        row = { name: stage, type: "inception", patch: "", output: "", depth: 2, n1x1: m.n1x1, n3x3reduce: m.n3x3reduce,
+          n3x3: m.n3x3, n5x5reduce: m.n5x5reduce, n5x5: m.n5x5, poolProj: m.poolProj, params: 0, ops: 0 };
+        rows.push(row);
+      }
+      row.params += params;
+      row.ops += ops;
+      if (node.op === "concat") row.output = `${out.h}x${out.w}x${out.c}`;
+      continue;
+    }
+    if (node.name === "conv2/3x3_reduce") {
+      rows.push({ name: "conv2", type: "convolution", patch: "3x3/1", output: "", depth: 2, n3x3reduce: out.c,
+        params, ops });
+      continue;
+    }
+    if (node.name === "conv2/3x3") {
+      const row = rows[rows.length - 1];
+      row.n3x3 = out.c;
+      row.output = `${out.h}x${out.w}x${out.c}`;
+      row.params += params;
+      row.ops += ops;
+      continue;
+    }
+    const windowed = node.op === "conv" || node.op === "maxPool" || node.op === "avgPool";
+    const patch = windowed ? `${node.kernel}x${node.kernel}/${node.stride}` : "";
+    const depth = node.op === "conv" || node.op === "fc" ? 1 : 0;
+    rows.push({ name: node.name, type: TYPE[node.op], patch, output: `${out.h}x${out.w}x${out.c}`, depth, params, ops });
+    if (node.op === "avgPool") {
+      rows.push({ name: "dropout", type: "dropout (40%, identity at inference)", patch: "", output: `${out.h}x${out.w}x${out.c}`, depth: 0, params: 0, ops: 0 });
+    }
+  }
+  return {
+    inputSize, rows,
+    totalParams: rows.reduce((s, r) => s + r.params, 0),
+    totalOps: rows.reduce((s, r) => s + r.ops, 0),
+  };
+}
+
+/** Table 1 as aligned text. */
+export function formatSummary(summary: Summary): string {
+  const head = ["layer", "type", "patch/stride", "output", "depth", "#1x1", "#3x3 red", "#3x3", "#5x5 red", "#5x5", "pool proj", "params", "ops"];
+  const num = (n: number | undefined): string => (n === undefined ? "" : String(n));
+  const big = (n: number): string => (n === 0 ? "" : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${(n / 1e3).toFixed(0)}K`);
+  const lines = summary.rows.map((r) => [r.name, r.type, r.patch, r.output, num(r.depth), num(r.n1x1), num(r.n3x3reduce),
+    num(r.n3x3), num(r.n5x5reduce), num(r.n5x5), num(r.poolProj), big(r.params), big(r.ops)]);
+  lines.push(["total", "", "", "", "", "", "", "", "", "", "", summary.totalParams.toLocaleString("en-US"), summary.totalOps.toLocaleString("en-US")]);
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [`GoogLeNet at ${summary.inputSize}x${summary.inputSize} (paper Table 1)`, fmt(head), ...lines.map(fmt)].join("\n");
+}

@@ -1,0 +1,195 @@
+/**
+ * IWNET: inception-wasm's single-file weight format. Pure encoding/decoding, no I/O; works in
+ * every runtime with Web Crypto (Node >= 20, Deno, Bun, browsers). All integers little-endian.
+ *
+ * | offset          | size     | field                                                     |
+ * |-----------------|----------|-----------------------------------------------------------|
+ * | 0               | 8        | magic "IWNET\0\r\n" (49 57 4E 45 54 00 0D 0A)             |
+ * | 8               | 4        | u32 format version = 1                                    |
+ * | 12              | 4        | u32 tensor count N                                        |
+ * | 16              | 4        | u32 table byte length T                                   |
+ * | 20              | T        | table: N entries, in file order, each:                    |
+ * |                 |          |   u16 name byte length L, L bytes UTF-8 name (unique),    |
+ * |                 |          |   u8 rank R, R x u32 dims (row-major, outermost first),   |
+ * |                 |          |   u32 data byte offset from file start, u32 element count |
+ * | 20 + T ...      |          | tensor data: float32 LE, each tensor starting at a        |
+ * |                 |          | 64-byte aligned offset, zero bytes in between             |
+ * | end - 32        | 32       | SHA-256 of every byte before it                           |
+ *
+ * The checksum directly follows the last tensor's data (or the table when N = 0), so a file's
+ * exact length is implied by its table. Element count must equal the product of the dims.
+ */
+
+import { ArgumentError, WeightsError } from "../host/errors.js";
+import type { TensorMap } from "../host/plan.js";
+
+export type { TensorMap };
+
+const MAGIC = Uint8Array.of(0x49, 0x57, 0x4e, 0x45, 0x54, 0x00, 0x0d, 0x0a);
+const VERSION = 1;
+const HEADER_BYTES = 20;
+const CHECKSUM_BYTES = 32;
+const DATA_ALIGN = 64;
+const U32_MAX = 0xffffffff;
+
+/** Serializes `tensors` (in map order) to IWNET. Throws ArgumentError for an unencodable tensor. */
+export async function encodeWeightFile(tensors: TensorMap): Promise<Uint8Array> {
+  const encoder = new TextEncoder();
+  const entries = [...tensors].map(([name, { shape, data }]) => {
+    const nameBytes = encoder.encode(name);
+    const where = `tensors.get(${JSON.stringify(name)})`;
+    if (nameBytes.length > 0xffff) throw new ArgumentError("encodeWeightFile", "tensors", "names of at most 65535 UTF-8 bytes", `${nameBytes.length} bytes`);
+    if (shape.length > 0xff) throw new ArgumentError("encodeWeightFile", where, "a shape of rank <= 255", `rank ${shape.length}`);
+    if (shape.some((d) => !Number.isInteger(d) || d < 0 || d > U32_MAX)) {
+      throw new ArgumentError("encodeWeightFile", where, "dims that are integers in 0..2^32-1", `[${shape.join(", ")}]`);
+    }
+    if (data.length !== elementCount(shape)) {
+      throw new ArgumentError("encodeWeightFile", where, `${elementCount(shape)} values for shape [${shape.join(", ")}]`, `${data.length}`);
+    }
+    return { nameBytes, shape, data, offset: 0 };
+  });
+  const tableBytes = entries.reduce((sum, e) => sum + 2 + e.nameBytes.length + 1 + 4 * e.shape.length + 8, 0);
+  let end = HEADER_BYTES + tableBytes;
+  for (const e of entries) {
+    e.offset = alignUp(end, DATA_ALIGN);
+    end = e.offset + e.data.byteLength;
+  }
+  if (end > U32_MAX) throw new ArgumentError("encodeWeightFile", "tensors", "at most 4 GiB of data", `${end} bytes`);
+
+  const bytes = new Uint8Array(end + CHECKSUM_BYTES);
+  const view = new DataView(bytes.buffer);
+  bytes.set(MAGIC, 0);
+  view.setUint32(8, VERSION, true);
+  view.setUint32(12, entries.length, true);
+  view.setUint32(16, tableBytes, true);
+  let at = HEADER_BYTES;
+  for (const e of entries) {
+    view.setUint16(at, e.nameBytes.length, true);
+    bytes.set(e.nameBytes, at + 2);
+    at += 2 + e.nameBytes.length;
+    view.setUint8(at++, e.shape.length);
+    for (const d of e.shape) { view.setUint32(at, d, true); at += 4; }
+    view.setUint32(at, e.offset, true);
+    view.setUint32(at + 4, e.data.length, true);
+    at += 8;
+    bytes.set(new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength), e.offset);
+  }
+  bytes.set(await sha256(bytes.subarray(0, end)), end);
+  return bytes;
+}
+
+/**
+ * Parses and verifies an IWNET file; `file` names it in errors. Tensor data are views into
+ * `bytes` when 4-byte aligned, else copies. Throws WeightsError for a wrong magic, version,
+ * truncation, table entries outside the file, count/dims mismatch or checksum mismatch.
+ */
+export async function decodeWeightFile(bytes: Uint8Array, file: string): Promise<TensorMap> {
+  const fail = (message: string, tensor?: string): never => { throw new WeightsError(file, tensor, message); };
+  if (bytes.length < HEADER_BYTES + CHECKSUM_BYTES) {
+    fail(`truncated: expected at least ${HEADER_BYTES + CHECKSUM_BYTES} bytes (header and checksum), found ${bytes.length}`);
+  }
+  const magic = bytes.subarray(0, MAGIC.length);
+  if (!magic.every((b, i) => b === MAGIC[i])) {
+    fail(`not an inception-wasm weight file: expected magic ${hex(MAGIC)} ("IWNET\\0\\r\\n"), found ${hex(magic)}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(8, true);
+  if (version !== VERSION) fail(`unsupported format version: expected ${VERSION}, found ${version}`);
+  const count = view.getUint32(12, true);
+  const tableEnd = HEADER_BYTES + view.getUint32(16, true);
+  const payloadEnd = bytes.length - CHECKSUM_BYTES;
+  if (tableEnd > payloadEnd) {
+    fail(`truncated: table ends at byte ${tableEnd}, expected it within the ${payloadEnd} bytes before the checksum`);
+  }
+
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const entries: { name: string; shape: number[]; offset: number; count: number }[] = [];
+  let at = HEADER_BYTES;
+  const need = (n: number, what: string): void => {
+    if (at + n > tableEnd) fail(`corrupt table: entry ${entries.length} ${what} needs bytes ${at}..${at + n}, table ends at ${tableEnd}`);
+  };
+  for (let i = 0; i < count; i++) {
+    need(2, "name length");
+    const nameLength = view.getUint16(at, true);
+    need(2 + nameLength + 1, "name and rank");
+    let name = "";
+    try {
+      name = decoder.decode(bytes.subarray(at + 2, at + 2 + nameLength));
+    } catch {
+      fail(`corrupt table: entry ${i} name is not valid UTF-8`);
+    }
+    at += 2 + nameLength;
+    const rank = view.getUint8(at++);
+    need(4 * rank + 8, "dims, offset and count");
+    const shape: number[] = [];
+    for (let d = 0; d < rank; d++, at += 4) shape.push(view.getUint32(at, true));
+    entries.push({ name, shape, offset: view.getUint32(at, true), count: view.getUint32(at + 4, true) });
+    at += 8;
+  }
+  if (at !== tableEnd) fail(`corrupt table: expected ${tableEnd - HEADER_BYTES} table bytes for ${count} entries, found ${at - HEADER_BYTES}`);
+
+  let dataEnd = tableEnd;
+  for (const e of entries) {
+    const end = e.offset + 4 * e.count;
+    if (e.offset < tableEnd || end > payloadEnd) {
+      fail(`data bytes ${e.offset}..${end} lie outside the data area: expected within ${tableEnd}..${payloadEnd}` +
+        ` (file of ${bytes.length} bytes is truncated or its table is corrupt)`, e.name);
+    }
+    if (e.count !== elementCount(e.shape)) {
+      fail(`element count does not match dims: expected ${elementCount(e.shape)} for shape [${e.shape.join(", ")}], found ${e.count}`, e.name);
+    }
+    dataEnd = Math.max(dataEnd, end);
+  }
+  if (dataEnd !== payloadEnd) {
+    fail(`file length: expected ${dataEnd + CHECKSUM_BYTES} bytes per its table, found ${bytes.length}`);
+  }
+
+  const stored = bytes.subarray(payloadEnd);
+  const actual = await sha256(bytes.subarray(0, payloadEnd));
+  if (!actual.every((b, i) => b === stored[i])) {
+    fail(`checksum mismatch (corrupt file): expected SHA-256 ${hex(stored.subarray(0, 8))}..., found ${hex(actual.subarray(0, 8))}...`);
+  }
+
+  const tensors: TensorMap = new Map();
+  for (const e of entries) {
+    if (tensors.has(e.name)) fail("duplicate tensor name in table", e.name);
+    const start = bytes.byteOffset + e.offset;
+    const data = start % 4 === 0
+      ? new Float32Array(bytes.buffer, start, e.count)
+      : new Float32Array(bytes.slice(e.offset, e.offset + 4 * e.count).buffer);
+    tensors.set(e.name, { shape: e.shape, data });
+  }
+  return tensors;
+}
+
+/**
+ * Checks that every expected tensor is present with exactly the expected shape; extra tensors
+ * are allowed. Throws WeightsError naming `file` and the tensor otherwise.
+ */
+export function checkTensors(tensors: TensorMap, expected: { name: string; shape: number[] }[], file: string): void {
+  for (const { name, shape } of expected) {
+    const tensor = tensors.get(name);
+    if (tensor === undefined) throw new WeightsError(file, name, `missing tensor ${name}, expected shape [${shape.join(",")}]`);
+    if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
+      throw new WeightsError(file, name, `expected shape [${shape.join(",")}], found [${tensor.shape.join(",")}]`);
+    }
+  }
+}
+
+/** Number of elements of a tensor of this shape (1 for rank 0). */
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** SHA-256 digest via Web Crypto (which does not take views of shared memory: those are copied). */
+export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+  const input = bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : bytes.slice();
+  return new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", input));
+}
+
+/** Lower-case hex of bytes. */
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const alignUp = (n: number, to: number): number => Math.ceil(n / to) * to;

@@ -1,0 +1,190 @@
+// Where the GoogLeNet weights come from, for server runtimes (Node, Deno, Bun): per-layer BVLC
+// MAT files, a converted IWNET file, and an IWNET cache of the MAT files. Parsing lives in
+// mat.ts and weightFile.ts; browsers fetch an IWNET file and call decodeWeightFile themselves.
+//
+// This module is the one place the data location is configured: resolveDataDir() takes an
+// explicit option (the CLI's --weights), else the environment variable INCEPTION_WASM_DATA,
+// else <project root>/../shared/googlenet.
+
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { WeightsError } from "../host/errors.js";
+import { readMat, type MatVariable } from "./mat.js";
+import { checkTensors, decodeWeightFile, encodeWeightFile, hex, sha256, type TensorMap } from "./weightFile.js";
+
+/** Expected tensor names and row-major shapes, as given by the network definition. */
+export type ExpectedTensors = { name: string; shape: number[] }[];
+
+const MAT_WEIGHT = /^(.+)_(w|b)\.mat$/;
+
+/** The package root: the nearest folder above this module holding package.json (works from src/ and dist/src/). */
+export function projectRoot(): string {
+  const start = dirname(fileURLToPath(import.meta.url));
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json"))) return dir;
+    if (dirname(dir) === dir) {
+      throw new WeightsError(start, undefined, "cannot locate the project root: expected package.json in this folder or above, found none");
+    }
+  }
+}
+
+/** The default GoogLeNet data folder: <project root>/../shared/googlenet. */
+export function defaultDataDir(): string {
+  return resolve(projectRoot(), "..", "shared", "googlenet");
+}
+
+/** The GoogLeNet data folder: `option` if given, else $INCEPTION_WASM_DATA if set, else defaultDataDir(). */
+export function resolveDataDir(option?: string): string {
+  return option || process.env["INCEPTION_WASM_DATA"] || defaultDataDir();
+}
+
+/**
+ * Reads every `<layer>_w.mat` / `<layer>_b.mat` of a folder (the googlenet data folder, whose
+ * `bvlc-params/` subfolder is then used, or that subfolder itself) into tensors
+ * `<layer>.weight` (conv OIHW [cout, cin, ky, kx] or FC [out, in]) and `<layer>.bias` ([n]).
+ * Throws WeightsError if the folder is missing, holds no MAT weights, or a file is malformed.
+ */
+export async function readMatWeights(dir: string): Promise<TensorMap> {
+  const paramsDir = await matWeightDir(dir);
+  const tensors: TensorMap = new Map();
+  for (const name of await matWeightFiles(paramsDir)) {
+    const [, layer, kind] = MAT_WEIGHT.exec(name)!;
+    const file = join(paramsDir, name);
+    if (kind === "w") {
+      const v = await readMatVariable(file, "weights");
+      if (v.dims.length !== 4 && v.dims.length !== 2) {
+        throw new WeightsError(file, `${layer}.weight`,
+          `expected conv weights (kx, ky, cin, cout) or FC weights (in, out), found MAT dims [${v.dims.join(", ")}]`);
+      }
+      // Column-major MAT dims reversed are the row-major shape: OIHW for conv, [out, in] for FC.
+      tensors.set(`${layer}.weight`, { shape: [...v.dims].reverse(), data: v.data });
+    } else {
+      const v = await readMatVariable(file, "bias");
+      if (v.dims.filter((d) => d !== 1).length > 1) {
+        throw new WeightsError(file, `${layer}.bias`, `expected a bias vector (n, 1), found MAT dims [${v.dims.join(", ")}]`);
+      }
+      tensors.set(`${layer}.bias`, { shape: [v.data.length], data: v.data });
+    }
+  }
+  return tensors;
+}
+
+/**
+ * Loads and checks the network's weights. `source` (default resolveDataDir()) is an IWNET file
+ * or a MAT folder (see readMatWeights). A MAT folder is cached as
+ * `<cacheDir>/googlenet-<key>.iwnet` (cacheDir default $INCEPTION_WASM_CACHE, else
+ * <project root>/.cache), keyed by the folder path and its files' sizes and mtimes; an invalid
+ * cache file is rebuilt, and failing to write the cache is not an error.
+ * Throws WeightsError when the weights cannot be read or do not match `expected`.
+ */
+export async function loadWeights(options: { source?: string; cacheDir?: string; expected: ExpectedTensors }):
+  Promise<{ tensors: TensorMap; from: string; cached: boolean }> {
+  const source = resolve(options.source ?? resolveDataDir());
+  if (source.endsWith(".iwnet") || (await stat(source).catch(() => undefined))?.isFile()) {
+    const tensors = await decodeWeightFile(await readWeightFile(source), source);
+    checkTensors(tensors, options.expected, source);
+    return { tensors, from: source, cached: false };
+  }
+  const paramsDir = await matWeightDir(source);
+  const cacheDir = resolve(options.cacheDir ?? process.env["INCEPTION_WASM_CACHE"] ?? join(projectRoot(), ".cache"));
+  const cacheFile = join(cacheDir, `googlenet-${await folderKey(paramsDir)}.iwnet`);
+  const cachedTensors = await readFile(cacheFile)
+    .then((bytes) => decodeWeightFile(bytes, cacheFile))
+    .then((tensors) => { checkTensors(tensors, options.expected, cacheFile); return tensors; })
+    .catch(() => undefined); // absent, unreadable, corrupt or stale: rebuild it
+  if (cachedTensors) return { tensors: cachedTensors, from: cacheFile, cached: true };
+
+  const tensors = await readMatWeights(paramsDir);
+  checkTensors(tensors, options.expected, paramsDir);
+  await writeAtomic(cacheFile, await encodeWeightFile(tensors)).catch(() => undefined);
+  return { tensors, from: paramsDir, cached: false };
+}
+
+/** Converts a MAT folder (see readMatWeights) to one IWNET file after checking it against `expected`. */
+export async function convertMatDirectory(dir: string, outFile: string, expected: ExpectedTensors):
+  Promise<{ tensors: number; bytes: number }> {
+  const tensors = await readMatWeights(dir);
+  checkTensors(tensors, expected, dir);
+  const bytes = await encodeWeightFile(tensors);
+  await writeAtomic(resolve(outFile), bytes);
+  return { tensors: tensors.size, bytes: bytes.length };
+}
+
+/**
+ * Reads a Caffe reference blob (caffe-blobs/<k>_<blob>.mat, variable `data`, MAT dims (W, H, C),
+ * raw order already CHW) as shape [C, H, W]; MATLAB's dropped trailing singletons are restored:
+ * (n, 1) -> [n], (W, H) -> [1, H, W].
+ */
+export async function readCaffeBlob(file: string): Promise<{ shape: number[]; data: Float32Array }> {
+  const v = await readMatVariable(file, "data");
+  const [w, h] = v.dims as [number, number];
+  let shape: number[];
+  if (v.dims.length === 3) shape = [...v.dims].reverse();
+  else if (v.dims.length === 2) shape = h === 1 ? [w] : [1, h, w];
+  else throw new WeightsError(file, "data", `expected MAT dims (W, H, C), (W, H) or (n, 1), found [${v.dims.join(", ")}]`);
+  return { shape, data: v.data };
+}
+
+/** The folder holding the MAT weights: `<dir>/bvlc-params` if it exists, else `dir`; throws if neither holds any. */
+async function matWeightDir(dir: string): Promise<string> {
+  const sub = join(dir, "bvlc-params");
+  if ((await stat(sub).catch(() => undefined))?.isDirectory()) return sub;
+  const exists = (await stat(dir).catch(() => undefined))?.isDirectory() ?? false;
+  if (!exists || (await matWeightFiles(dir)).length === 0) {
+    throw new WeightsError(dir, undefined,
+      `no GoogLeNet weights: expected per-layer MAT files <layer>_w.mat / <layer>_b.mat in ${dir} or ${sub}, ` +
+      `found ${exists ? "a folder without them" : "no such folder"}. Set the data location with the environment ` +
+      `variable INCEPTION_WASM_DATA or the --weights option; the data is the BVLC GoogLeNet weights as ` +
+      `per-layer MAT files (bvlc-params/*.mat, see shared/googlenet/README.md).`);
+  }
+  return dir;
+}
+
+/** Sorted names of the MAT weight files in an existing folder. */
+async function matWeightFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => MAT_WEIGHT.test(name)).sort();
+}
+
+/** The variable `name` of a MAT file; throws WeightsError listing the variables found if it is absent. */
+async function readMatVariable(file: string, name: string): Promise<MatVariable> {
+  const variables = readMat(await readWeightFile(file), file);
+  const v = variables.find((x) => x.name === name);
+  if (!v) {
+    throw new WeightsError(file, undefined,
+      `expected MAT variable ${JSON.stringify(name)}, found [${variables.map((x) => JSON.stringify(x.name)).join(", ")}]`);
+  }
+  return v;
+}
+
+/** Reads a file, turning I/O failures into WeightsError naming it. */
+async function readWeightFile(file: string): Promise<Uint8Array> {
+  try {
+    return await readFile(file);
+  } catch (cause) {
+    throw new WeightsError(file, undefined, `cannot read file: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** Short key of a MAT folder: SHA-256 over its path and each weight file's name, size and mtime. */
+async function folderKey(dir: string): Promise<string> {
+  const files = await Promise.all((await matWeightFiles(dir)).map(async (name) => {
+    const s = await stat(join(dir, name));
+    return [name, s.size, s.mtimeMs];
+  }));
+  return hex((await sha256(new TextEncoder().encode(JSON.stringify([dir, files])))).subarray(0, 8));
+}
+
+/** Writes `file` so readers never see a partial file: write a temporary sibling, then rename it. */
+async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}-${Date.now()}.tmp`;
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, file);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
