@@ -5,7 +5,9 @@
 /**
  * Max pooling of channels [c0, c1): src planes H x W, dst planes outH x outW (both
  * contiguous per channel, channel c at plane index c). Window k x k, `stride`, `pad`;
- * padded taps are ignored (Caffe: window clipped to the image).
+ * padded taps are ignored (Caffe: window clipped to the image). Columns whose window lies
+ * inside the image take a SIMD path (strides 1 and 2), four outputs at a time; the max of
+ * the same taps either way, so both paths give the same values.
  */
 export function maxPool(
   src: usize, dst: usize, H: i32, W: i32, outH: i32, outW: i32,
@@ -13,28 +15,58 @@ export function maxPool(
 ): void {
   const inPlane = <usize>H * W * 4;
   const outPlane = <usize>outH * outW * 4;
+  // Output columns [vx0, vx1) have windows inside the row; for stride 2 the vector loads
+  // also read one float past the window, which must stay inside the row too.
+  const vx0 = (pad + stride - 1) / stride;
+  let vx1 = stride == 1 || stride == 2 ? (W + pad - k - (stride == 2 ? 1 : 0)) / stride + 1 : 0;
+  vx1 = min(max(vx1, vx0), outW);
   for (let c = c0; c < c1; c++) {
     const inp = src + <usize>c * inPlane;
-    let out = dst + <usize>c * outPlane;
+    const out = dst + <usize>c * outPlane;
     for (let oy = 0; oy < outH; oy++) {
       const y0 = max(oy * stride - pad, 0);
       const y1 = min(oy * stride - pad + k, H);
-      for (let ox = 0; ox < outW; ox++) {
-        const x0 = max(ox * stride - pad, 0);
-        const x1 = min(ox * stride - pad + k, W);
-        let m = -Infinity as f32;
+      const row = out + <usize>oy * outW * 4;
+      let ox = 0;
+      for (; ox < vx0 && ox < outW; ox++) store<f32>(row + <usize>ox * 4, maxWindow(inp, W, y0, y1, ox * stride - pad, k));
+      for (; ox + 4 <= vx1; ox += 4) {
+        const x = ox * stride - pad;
+        let m = f32x4.splat(-Infinity);
         for (let y = y0; y < y1; y++) {
-          const row = inp + <usize>y * W * 4;
-          for (let x = x0; x < x1; x++) {
-            const v = load<f32>(row + <usize>x * 4);
-            if (v > m) m = v;
+          const line = inp + (<usize>y * W + x) * 4;
+          for (let dx = 0; dx < k; dx++) {
+            let v: v128;
+            if (stride == 1) {
+              v = v128.load(line + <usize>dx * 4);
+            } else {
+              const a = v128.load(line + <usize>dx * 4);
+              const b = v128.load(line + <usize>dx * 4, 16);
+              v = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+            }
+            m = f32x4.pmax(m, v);
           }
         }
-        store<f32>(out, m);
-        out += 4;
+        v128.store(row + <usize>ox * 4, m);
       }
+      for (; ox < outW; ox++) store<f32>(row + <usize>ox * 4, maxWindow(inp, W, y0, y1, ox * stride - pad, k));
     }
   }
+}
+
+/** Max over rows [y0, y1) and columns [xs, xs + k) clipped to [0, W) of one plane. */
+// @ts-ignore: decorator
+@inline function maxWindow(plane: usize, W: i32, y0: i32, y1: i32, xs: i32, k: i32): f32 {
+  const x0 = max(xs, 0);
+  const x1 = min(xs + k, W);
+  let m = -Infinity as f32;
+  for (let y = y0; y < y1; y++) {
+    const line = plane + <usize>y * W * 4;
+    for (let x = x0; x < x1; x++) {
+      const v = load<f32>(line + <usize>x * 4);
+      if (v > m) m = v;
+    }
+  }
+  return m;
 }
 
 /**

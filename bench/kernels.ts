@@ -1,0 +1,113 @@
+// Kernel benchmark: the SIMD multiply-add peak of this machine measured in the same run,
+// then every GoogLeNet convolution (its real M, N, K and geometry, im2col included) on one
+// thread, as GFLOP/s and as a fraction of the peak, for the baseline and relaxed builds.
+//
+//   npm run bench:kernels [-- --json] [-- --time MS]
+//
+// JSON: { peak: { mulAdd, relaxed }, builds: [{ build, wasmBytes, peakGflops, weightedFraction,
+// weightedGflops }], shapes: [{ build, layer, M, N, K, gflops, fractionOfPeak }], weightedFraction }
+// (top-level weightedFraction: per build). Medians of tinybench samples after warm-up.
+
+import { parseArgs } from "node:util";
+import { Bench } from "tinybench";
+import { Arena } from "../src/host/arena.js";
+import { compileKernels, createSharedMemory, instantiateKernels, type BuildName, type KernelExports } from "../src/host/kernels.js";
+import { inferShapes } from "../src/host/shapes.js";
+import { googlenetGraph } from "../src/model/googlenet.js";
+
+const { values: opts } = parseArgs({ options: { json: { type: "boolean", default: false }, time: { type: "string", default: "300" } } });
+const timeMs = Number(opts.time);
+
+interface ConvShape { layer: string; M: number; N: number; K: number; H: number; W: number; kernel: number; stride: number; pad: number; outW: number }
+
+function convShapes(): ConvShape[] {
+  const graph = googlenetGraph();
+  const shapes = inferShapes(graph, 224, 224);
+  const out: ConvShape[] = [];
+  for (const node of graph.nodes) {
+    if (node.op !== "conv") continue;
+    const x = shapes.get(node.input)!, y = shapes.get(node.output)!;
+    out.push({ layer: node.name, M: node.outChannels, N: y.h * y.w, K: x.c * node.kernel * node.kernel, H: x.h, W: x.w,
+      kernel: node.kernel, stride: node.stride, pad: node.pad, outW: y.w });
+  }
+  return out;
+}
+
+async function median(name: string, fn: () => void): Promise<number> {
+  const bench = new Bench({ time: timeMs, warmupTime: 100, warmupIterations: 5 });
+  bench.add(name, fn);
+  await bench.run();
+  const r = bench.tasks[0].result;
+  if (r.state !== "completed") throw new Error(`${name}: benchmark ${r.state}`);
+  return r.latency.p50;
+}
+
+function fill(a: Float32Array, seed: number): Float32Array {
+  let s = seed >>> 0;
+  for (let i = 0; i < a.length; i++) { s = (s * 1664525 + 1013904223) >>> 0; a[i] = s / 2 ** 31 - 1; }
+  return a;
+}
+
+async function peakGflops(k: KernelExports, arena: Arena): Promise<number> {
+  const src = arena.put(fill(new Float32Array(12), 7));
+  const iterations = 200_000;
+  const ms = await median("peak", () => { k.probePeak(src, iterations); });
+  return (iterations * 32 * 2) / (ms * 1e6);
+}
+
+async function benchBuild(build: BuildName, shapes: ConvShape[]) {
+  const compiled = await compileKernels(build);
+  const memory = createSharedMemory(64 << 20, 512 << 20);
+  const k = instantiateKernels(compiled.module, memory);
+  const arena = new Arena(memory, k.heapBase());
+  const peak = await peakGflops(k, arena);
+  const rows = [];
+  let flops = 0, seconds = 0;
+  for (const s of shapes) {
+    const mark = arena.mark();
+    const inC = s.K / (s.kernel * s.kernel);
+    const a = arena.put(fill(new Float32Array(s.M * s.K), 1));
+    const packed = arena.alloc(k.packedWeightsBytes(s.M, s.K));
+    k.packWeights(a, packed, s.M, s.K);
+    const bias = arena.put(fill(new Float32Array(s.M), 2));
+    const x = arena.put(fill(new Float32Array(inC * s.H * s.W), 3));
+    const y = arena.alloc(s.M * s.N * 4);
+    const scratch = arena.alloc(k.gemmScratchBytes());
+    const dense = s.kernel === 1 && s.stride === 1 && s.pad === 0;
+    const ms = await median(s.layer, dense
+      ? () => k.gemmDense(packed, bias, s.M, s.K, s.N, x, y, s.N, 0, s.M, 0, s.N, 1, scratch)
+      : () => k.gemmConv(packed, bias, s.M, s.K, s.N, x, s.H, s.W, s.kernel, s.kernel, s.stride, s.pad, s.outW, y, s.N, 0, s.M, 0, s.N, 1, scratch));
+    const f = 2 * s.M * s.N * s.K;
+    const gflops = f / (ms * 1e6);
+    flops += f;
+    seconds += ms / 1000;
+    rows.push({ build, layer: s.layer, M: s.M, N: s.N, K: s.K, ms, gflops, fractionOfPeak: gflops / peak });
+    arena.release(mark);
+  }
+  const weightedGflops = flops / seconds / 1e9;
+  return { build, wasmBytes: compiled.bytes, peakGflops: peak, weightedGflops, weightedFraction: weightedGflops / peak, rows, convMs: seconds * 1000 };
+}
+
+const shapes = convShapes();
+const builds: Awaited<ReturnType<typeof benchBuild>>[] = [];
+for (const build of ["baseline", "relaxed"] as const) builds.push(await benchBuild(build, shapes));
+const report = {
+  runtime: `node ${process.versions.node}`,
+  peak: { mulAdd: builds[0].peakGflops, relaxed: builds[1].peakGflops },
+  builds: builds.map(({ rows: _rows, ...b }) => b),
+  shapes: builds.flatMap((b) => b.rows),
+  weightedFraction: Object.fromEntries(builds.map((b) => [b.build, b.weightedFraction])),
+};
+if (opts.json) {
+  console.log(JSON.stringify(report, null, 2));
+} else {
+  console.log(`peak (same run): mul+add ${report.peak.mulAdd.toFixed(1)} GFLOP/s, relaxed_madd ${report.peak.relaxed.toFixed(1)} GFLOP/s\n`);
+  console.log(`${"layer".padEnd(26)} ${"M".padStart(4)} ${"N".padStart(6)} ${"K".padStart(5)}   ${builds.map((b) => `${b.build.padStart(8)} GF/s  frac`).join("   ")}`);
+  shapes.forEach((s, i) => {
+    const cells = builds.map((b) => `${b.rows[i].gflops.toFixed(1).padStart(13)} ${b.rows[i].fractionOfPeak.toFixed(2).padStart(5)}`);
+    console.log(`${s.layer.padEnd(26)} ${String(s.M).padStart(4)} ${String(s.N).padStart(6)} ${String(s.K).padStart(5)}   ${cells.join("   ")}`);
+  });
+  for (const b of builds) {
+    console.log(`\n${b.build}: ${b.wasmBytes} bytes of wasm; all convolutions ${b.convMs.toFixed(1)} ms; flop-weighted ${b.weightedGflops.toFixed(1)} GFLOP/s = ${b.weightedFraction.toFixed(3)} of its peak`);
+  }
+}

@@ -1,0 +1,300 @@
+// A tiny harness over the raw kernel exports: load a build over a fresh shared memory, run
+// one kernel on Float32Arrays (copy in with arena.put, run, copy out, release).
+// Outputs are prefilled (NaN inside the range a kernel must write, a sentinel bit pattern
+// outside it) so that reads of C and writes outside the contract are visible.
+
+import { Arena } from "../../src/host/arena.js";
+import type { Shape } from "../../src/host/graph.js";
+import { compileKernels, createSharedMemory, instantiateKernels, type BuildName, type KernelExports } from "../../src/host/kernels.js";
+import { convRef } from "../../src/host/reference.js";
+import { convOutSize, poolOutSize } from "../../src/host/shapes.js";
+import * as assert from "uvu/assert";
+import { shuffled, type Rng } from "./rng.js";
+import { assertClose, dotTolerance, type CloseReport } from "./tolerance.js";
+
+/** A loaded build: its exports and an arena over its own shared memory. */
+export interface Loaded { build: BuildName; k: KernelExports; arena: Arena }
+
+/** Largest memory one test build may use. */
+const MAX_BYTES = 256 << 20;
+
+/** Compiles `build` and instantiates it over a fresh shared memory (256 MiB maximum). */
+export async function loadBuild(build: BuildName): Promise<Loaded> {
+  const compiled = await compileKernels(build);
+  const memory = createSharedMemory(16 << 20, MAX_BYTES);
+  const k = instantiateKernels(compiled.module, memory);
+  const arena = new Arena(memory, Math.ceil(k.heapBase() / 64) * 64);
+  return { build, k, arena };
+}
+
+/** The bit pattern written outside the range a kernel may write (a NaN no kernel produces). */
+export const SENTINEL_BITS = 0x7fc0dead;
+
+function fill(view: Float32Array, from: number, to: number, value: number): void {
+  view.fill(value, from, to);
+}
+
+function fillSentinel(view: Float32Array, from: number, to: number): void {
+  new Uint32Array(view.buffer, view.byteOffset, view.length).fill(SENTINEL_BITS, from, to);
+}
+
+/** Describes the first element of `data[from, to)` that is not the sentinel, or undefined. */
+export function sentinelViolation(data: Float32Array, from: number, to: number, what: string): string | undefined {
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = from; i < to; i++) {
+    if (bits[i] !== SENTINEL_BITS) return `${what}: element ${i} outside the written range was overwritten with ${data[i]}`;
+  }
+  return undefined;
+}
+
+/** An output tile of a GEMM: rows (output channels) [m0, m1), columns (pixels) [n0, n1). */
+export interface GemmRange { m0: number; m1: number; n0: number; n1: number }
+
+/**
+ * Cuts an M x N output into a random grid of tiles obeying the range contract (starts at
+ * multiples of the tile rows/cols, ends at multiples or at M/N), in a random order.
+ */
+export function splitRanges(rng: Rng, M: number, N: number, tileRows: number, tileCols: number, maxCuts = 3): GemmRange[] {
+  const cuts = (size: number, step: number): number[] => {
+    const points = new Set<number>([0, size]);
+    const slots = Math.ceil(size / step);
+    const want = Math.floor(rng() * (maxCuts + 1));
+    for (let i = 0; i < want && slots > 1; i++) points.add(step * (1 + Math.floor(rng() * (slots - 1))));
+    return [...points].sort((a, b) => a - b);
+  };
+  const ms = cuts(M, tileRows), ns = cuts(N, tileCols);
+  const out: GemmRange[] = [];
+  for (let i = 0; i + 1 < ms.length; i++) {
+    for (let j = 0; j + 1 < ns.length; j++) out.push({ m0: ms[i], m1: ms[i + 1], n0: ns[j], n1: ns[j + 1] });
+  }
+  return shuffled(rng, out);
+}
+
+/** One convolution for runConv. */
+export interface ConvCase {
+  input: Float32Array;
+  shape: Shape;
+  /** OIHW. */
+  weight: Float32Array;
+  /** One per output channel, or undefined: the kernel gets bias pointer 0. */
+  bias: Float32Array | undefined;
+  outChannels: number;
+  kh: number;
+  kw: number;
+  stride: number;
+  pad: number;
+  relu: boolean;
+  /** Output tiles to compute, one call each, in this order (default: one call over everything). */
+  ranges?: GemmRange[];
+  /** Write channels [c0, c0 + outChannels) of a totalChannels-channel buffer (Inception's concat). */
+  concat?: { c0: number; totalChannels: number };
+  /** "im2col" forces gemmConv for a 1x1 stride-1 pad-0 convolution (default: gemmDense there). */
+  path?: "auto" | "im2col";
+  /** Written into the output range before the call (default NaN: a kernel that reads C shows it). */
+  prefill?: number;
+}
+
+/** What runConv returns: the convolution's own output, and any write outside its channel range. */
+export interface ConvRun {
+  out: Float32Array;
+  shape: Shape;
+  /** A description of the first overwritten sentinel outside [c0, c0 + outChannels), or undefined. */
+  outside: string | undefined;
+  /** Which kernel ran. */
+  kernel: "gemmDense" | "gemmConv";
+}
+
+/**
+ * Runs a convolution: packs the weights with packWeights, then gemmDense (1x1, stride 1,
+ * pad 0) or gemmConv, over each range; writes channels [c0, c0 + outChannels) of a
+ * larger buffer when `concat` is given (row stride outH*outW), the rest holding a sentinel.
+ */
+export function runConv(k: KernelExports, arena: Arena, c: ConvCase): ConvRun {
+  const { shape, outChannels: M, kh, kw, stride, pad } = c;
+  const outH = convOutSize(shape.h, kh, stride, pad);
+  const outW = convOutSize(shape.w, kw, stride, pad);
+  const N = outH * outW;
+  const K = shape.c * kh * kw;
+  const c0 = c.concat?.c0 ?? 0;
+  const total = c.concat?.totalChannels ?? M;
+  if (c.input.length !== shape.c * shape.h * shape.w) throw new Error(`runConv: input has ${c.input.length} elements, shape ${shape.c}x${shape.h}x${shape.w}`);
+  if (c.weight.length !== M * K) throw new Error(`runConv: weight has ${c.weight.length} elements, want ${M * K}`);
+  if (c0 < 0 || c0 + M > total) throw new Error(`runConv: channel range [${c0}, ${c0 + M}) outside ${total} channels`);
+  const mark = arena.mark();
+  try {
+    const src = arena.put(c.input);
+    const w = arena.put(c.weight);
+    const packed = arena.alloc(k.packedWeightsBytes(M, K));
+    const bias = c.bias ? arena.put(c.bias) : 0;
+    const dstAll = arena.alloc(total * N * 4);
+    const scratch = arena.alloc(k.gemmScratchBytes());
+    const all = arena.f32(dstAll, total * N);
+    fillSentinel(all, 0, total * N);
+    fill(all, c0 * N, (c0 + M) * N, c.prefill ?? NaN);
+    k.packWeights(w, packed, M, K);
+    const dst = dstAll + c0 * N * 4;
+    const dense = kh === 1 && kw === 1 && stride === 1 && pad === 0 && (c.path ?? "auto") === "auto";
+    const relu = c.relu ? 1 : 0;
+    for (const r of c.ranges ?? [{ m0: 0, m1: M, n0: 0, n1: N }]) {
+      if (dense) {
+        k.gemmDense(packed, bias, M, K, N, src, dst, N, r.m0, r.m1, r.n0, r.n1, relu, scratch);
+      } else {
+        k.gemmConv(packed, bias, M, K, N, src, shape.h, shape.w, kh, kw, stride, pad, outW,
+          dst, N, r.m0, r.m1, r.n0, r.n1, relu, scratch);
+      }
+    }
+    const whole = arena.f32(dstAll, total * N).slice();
+    const what = `conv output (channels [${c0}, ${c0 + M}) of ${total})`;
+    const outside = sentinelViolation(whole, 0, c0 * N, what) ?? sentinelViolation(whole, (c0 + M) * N, total * N, what);
+    return { out: whole.slice(c0 * N, (c0 + M) * N), shape: { c: M, h: outH, w: outW }, outside, kernel: dense ? "gemmDense" : "gemmConv" };
+  } finally {
+    arena.release(mark);
+  }
+}
+
+/** What a channel-ranged kernel run returns: the whole output and any write outside [c0, c1). */
+export interface RangedRun { out: Float32Array; shape: Shape; outside: string | undefined }
+
+/**
+ * Max or average pooling of channels [c0, c1) (default all) into a Caffe ceil-mode output;
+ * the other channels of the output must keep their sentinel.
+ */
+export function runPool(
+  k: KernelExports, arena: Arena, kind: "max" | "avg", input: Float32Array, shape: Shape,
+  kernel: number, stride: number, pad: number, c0 = 0, c1 = shape.c,
+): RangedRun {
+  const outH = poolOutSize(shape.h, kernel, stride, pad);
+  const outW = poolOutSize(shape.w, kernel, stride, pad);
+  const plane = outH * outW;
+  const mark = arena.mark();
+  try {
+    const src = arena.put(input);
+    const dst = arena.alloc(shape.c * plane * 4);
+    fillSentinel(arena.f32(dst, shape.c * plane), 0, shape.c * plane);
+    (kind === "max" ? k.maxPool : k.avgPool)(src, dst, shape.h, shape.w, outH, outW, kernel, stride, pad, c0, c1);
+    const out = arena.f32(dst, shape.c * plane).slice();
+    const what = `${kind} pool output (channels [${c0}, ${c1}) of ${shape.c})`;
+    const outside = sentinelViolation(out, 0, c0 * plane, what) ?? sentinelViolation(out, c1 * plane, shape.c * plane, what);
+    return { out, shape: { c: shape.c, h: outH, w: outW }, outside };
+  } finally {
+    arena.release(mark);
+  }
+}
+
+/** LRN across channels for channels [c0, c1) (default all); the others must keep their sentinel. */
+export function runLrn(
+  k: KernelExports, arena: Arena, input: Float32Array, shape: Shape,
+  size: number, alpha: number, beta: number, kk: number, c0 = 0, c1 = shape.c,
+): RangedRun {
+  const HW = shape.h * shape.w;
+  const n = shape.c * HW;
+  const mark = arena.mark();
+  try {
+    const src = arena.put(input);
+    const dst = arena.alloc(n * 4);
+    fillSentinel(arena.f32(dst, n), 0, n);
+    k.lrn(src, dst, shape.c, HW, size, alpha, beta, kk, c0, c1);
+    const out = arena.f32(dst, n).slice();
+    const what = `lrn output (channels [${c0}, ${c1}) of ${shape.c})`;
+    const outside = sentinelViolation(out, 0, c0 * HW, what) ?? sentinelViolation(out, c1 * HW, n, what);
+    return { out, shape: { ...shape }, outside };
+  } finally {
+    arena.release(mark);
+  }
+}
+
+/** Fully connected outputs [o0, o1) (default all) of outF; the others must keep their sentinel. */
+export function runFc(
+  k: KernelExports, arena: Arena, input: Float32Array, weight: Float32Array, bias: Float32Array | undefined,
+  outF: number, o0 = 0, o1 = outF,
+): RangedRun {
+  const mark = arena.mark();
+  try {
+    const x = arena.put(input);
+    const w = arena.put(weight);
+    const b = bias ? arena.put(bias) : 0;
+    const y = arena.alloc(outF * 4);
+    fillSentinel(arena.f32(y, outF), 0, outF);
+    k.fullyConnected(w, b, x, y, input.length, o0, o1);
+    const out = arena.f32(y, outF).slice();
+    const what = `fc output (outputs [${o0}, ${o1}) of ${outF})`;
+    const outside = sentinelViolation(out, 0, o0, what) ?? sentinelViolation(out, o1, outF, what);
+    return { out, shape: { c: outF, h: 1, w: 1 }, outside };
+  } finally {
+    arena.release(mark);
+  }
+}
+
+/** Softmax of `input` (into a separate buffer, or in place when `inPlace`). */
+export function runSoftmax(k: KernelExports, arena: Arena, input: Float32Array, inPlace = false): Float32Array {
+  const mark = arena.mark();
+  try {
+    const src = arena.put(input);
+    const dst = inPlace ? src : arena.alloc(input.length * 4);
+    if (!inPlace) fill(arena.f32(dst, input.length), 0, input.length, NaN);
+    k.softmax(src, dst, input.length);
+    return arena.f32(dst, input.length).slice();
+  } finally {
+    arena.release(mark);
+  }
+}
+
+/** Elementwise |x| in f64 (for the reference's sum of absolute terms). */
+export function abs(x: Float32Array | Float64Array): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = Math.abs(x[i]);
+  return out;
+}
+
+/** "c 3 y 0 x 7" for flat index i of a CHW tensor. */
+export function chw(shape: Shape): (i: number) => string {
+  return (i) => {
+    const plane = shape.h * shape.w;
+    const c = Math.floor(i / plane), r = i - c * plane;
+    return `c ${c} y ${Math.floor(r / shape.w)} x ${r % shape.w}`;
+  };
+}
+
+/** "3x17x17" */
+export function fmtShape(s: Shape): string {
+  return `${s.c}x${s.h}x${s.w}`;
+}
+
+/** The float64 expectation of a convolution: reference output, sum of |terms| per output, K. */
+export interface ConvExpect { want: Float64Array; sumAbs: Float64Array; shape: Shape; K: number }
+
+/** Computes the reference output and, by convolving |x| with |w| and |bias|, each output's sum of |terms|. */
+export function convExpect(c: ConvCase): ConvExpect {
+  const ref = convRef(c.input, c.shape, c.weight, c.bias, c.outChannels, c.kh, c.kw, c.stride, c.pad, c.relu);
+  const sumAbs = convRef(abs(c.input), c.shape, abs(c.weight), c.bias ? abs(c.bias) : undefined,
+    c.outChannels, c.kh, c.kw, c.stride, c.pad, false).data;
+  return { want: ref.data, sumAbs, shape: ref.shape, K: c.shape.c * c.kh * c.kw };
+}
+
+/** One line naming a convolution case, for failure messages. */
+export function describeConv(c: ConvCase): string {
+  const parts = [
+    `in ${fmtShape(c.shape)}`, `out ${c.outChannels}`, `kernel ${c.kh}x${c.kw}`, `stride ${c.stride}`, `pad ${c.pad}`,
+    `bias ${c.bias ? "yes" : "no"}`, `relu ${c.relu ? "on" : "off"}`,
+  ];
+  if (c.concat) parts.push(`concat c0 ${c.concat.c0} of ${c.concat.totalChannels}`);
+  if (c.ranges) parts.push(`${c.ranges.length} ranges`);
+  if (c.path === "im2col") parts.push("forced im2col");
+  return parts.join(", ");
+}
+
+/**
+ * Runs a convolution and checks it against the reference (computed here unless given):
+ * every output within dotTolerance(K, ...), and nothing written outside its channel range.
+ */
+export function checkConv(k: KernelExports, arena: Arena, c: ConvCase, context: string, expect: ConvExpect = convExpect(c)): CloseReport {
+  const run = runConv(k, arena, c);
+  const where = `${context}: ${run.kernel} ${describeConv(c)} (K ${expect.K}, output ${fmtShape(expect.shape)})`;
+  if (run.outside !== undefined) throw new assert.Assertion({ message: `${where}: ${run.outside}`, operator: "untouched", expects: "sentinel", actual: run.outside });
+  return assertClose(run.out, expect.want, (i) => dotTolerance(expect.K, expect.sumAbs[i], expect.want[i]), where, chw(expect.shape));
+}
+
+/** Throws an assertion naming `context` when a ranged kernel wrote outside its range. */
+export function assertUntouched(outside: string | undefined, context: string): void {
+  if (outside !== undefined) throw new assert.Assertion({ message: `${context}: ${outside}`, operator: "untouched", expects: "sentinel", actual: outside });
+}

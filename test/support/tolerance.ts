@@ -1,0 +1,139 @@
+// THE tolerance policy: how far a float32 kernel result may lie from the float64 reference
+// (src/host/reference.ts). Every kernel and network test takes its tolerances from here; a
+// tolerance is never widened to make a test pass.
+//
+// Model: u = 2^-24 is the unit roundoff of float32 (round to nearest: fl(a op b) =
+// (a op b)(1 + d), |d| <= u); gamma(n) = n*u / (1 - n*u) (Higham, "Accuracy and Stability
+// of Numerical Algorithms", 2nd ed., sec. 3.1). Test inputs are float32 values, so the
+// float64 reference sees exactly the kernel's inputs; its own error (same formulas with
+// u64 = 2^-53) is added where it is not negligible by construction.
+//
+// Dot products (convolution via GEMM, fully connected). y = bias + sum_{i<K} a_i*b_i in
+// float32, by any summation order (sequential per lane, the GEMM's K blocks added into C,
+// FC's four-lane partial sums), multiply-then-add or fused (relaxed_madd: fewer roundings,
+// the same bound). Each product is rounded at most once and then passes through at most
+// K further additions (the bias, or an absent bias's zero, is one more addend, and K
+// blocks cost one addition each, never more than K + 1 roundings in all), so
+//     |y_f32 - y| <= gamma(K + 1) * S,   S = |bias| + sum_i |a_i*b_i|,
+// computed in float64 from the reference inputs (the reference convolution of |x| with
+// |w| and |bias|). Plus u*|y| for the rounding of the result itself (slack for a kernel
+// that stores through one more rounding), plus gamma64(K + 1) * S for the reference.
+// ReLU is 1-Lipschitz, so the bound carries through it unchanged.
+//   This is a worst-case bound, about K*u*S; random data typically errs near sqrt(K)*u*S.
+// A dropped, duplicated or misplaced term errs by about S/K, far above it for every K in
+// GoogLeNet (K <= 1728: bound ~1e-4 * S, one term ~6e-4 * S).
+//
+// Max pooling: a comparison only, no arithmetic: exact (0).
+//
+// Average pooling: a sum of at most k*k values (gamma(k*k - 1) * sum|x|), divided by an
+// exact integer count (one more rounding, u*|y|):
+//     |y_f32 - y| <= k*k * u * sum|x| / count + u*|y|.
+//
+// LRN, relative. With n <= size channels in the window:
+//   sum of n squares, all >= 0 ............................ relative gamma(n)
+//   alpha/size (alpha rounded to f32, then divided) ....... 2u
+//   times the sum, plus k (k > 0, all terms >= 0) ......... 2u
+//   so s = k + alpha/size * sum carries relative error ds <= gamma(size + 4), and s^beta
+//   carries beta*ds. The chain after s: beta = 0.75 is sqrt(s) * sqrt(sqrt(s)) (each
+//   sqrt correctly rounded: 1u + 1.5u, the product 1u: 3.5u), other betas use powf
+//   (musl: under 1 ulp = 2u); then x / d (1u). Both chains stay under 4.5u; we allow
+//   LRN_CHAIN_U = 6 units (the 4.5 plus second-order terms and slack for a powf a little
+//   worse than musl's). So
+//     |y_f32 - y| <= (beta * gamma(size + 4) + 6u) * |y|   (+ 16 u64 |y| for the reference's pow).
+//   beta and k must be f32-representable (they are: 0.75, 0.5, 1, 2); alpha need not be.
+//
+// Softmax, relative. The kernel subtracts the max in float32 (z_i = x_i - m, rounded:
+// exp's argument moves by u|z_i|, so exp(z_i) moves by expm1(u|z_i|)), sums and divides in
+// float64 and rounds the quotient to f32 (u). The sum moves by at most expm1(u*max|z|):
+//     |y_f32 - y| <= (expm1(u|z_i|) + expm1(u*max_j|z_j|) + 2u + 2n*u64) * y + 2^-149,
+// the last term for quotients that round to float32 subnormals (grid 2^-149).
+
+import * as assert from "uvu/assert";
+
+/** Unit roundoff of float32. */
+export const U32 = 2 ** -24;
+/** Unit roundoff of float64 (the reference). */
+export const U64 = 2 ** -53;
+/** Units of roundoff allowed for LRN's chain after the sum of squares (see the derivation above). */
+export const LRN_CHAIN_U = 6;
+/** The smallest positive float32 subnormal. */
+export const F32_MIN_SUBNORMAL = 2 ** -149;
+
+/** gamma(n) = n*u / (1 - n*u): the relative error bound of n roundings. */
+export function gamma(n: number, u = U32): number {
+  if (n * u >= 1) throw new Error(`gamma(${n}) is undefined for u = ${u}: n*u >= 1`);
+  return (n * u) / (1 - n * u);
+}
+
+/**
+ * Absolute tolerance of a float32 dot product of length K plus a bias: sumAbsTerms is
+ * |bias| + sum |a_i*b_i| (computed in f64), result the reference value (defaults to the bound).
+ */
+export function dotTolerance(K: number, sumAbsTerms: number, result = sumAbsTerms): number {
+  return (gamma(K + 1) + gamma(K + 1, U64)) * sumAbsTerms + U32 * Math.abs(result);
+}
+
+/** Max pooling: exact. */
+export const MAX_POOL_TOLERANCE = 0;
+
+/** Average pooling of a kernel x kernel window: meanAbs = sum|x| / count (the reference average of |x|). */
+export function avgPoolTolerance(kernel: number, meanAbs: number, result: number): number {
+  return kernel * kernel * U32 * meanAbs + U32 * Math.abs(result);
+}
+
+/** LRN across channels with a window of `size` channels and exponent `beta`, relative to the reference value. */
+export function lrnTolerance(size: number, beta: number, result: number): number {
+  return (beta * gamma(size + 4) + LRN_CHAIN_U * U32 + 16 * U64) * Math.abs(result);
+}
+
+/**
+ * Softmax output i of n: z = x_i - max (|z| the distance to the max logit), zMax the largest
+ * such distance over the input, result the reference probability.
+ */
+export function softmaxTolerance(n: number, z: number, zMax: number, result: number): number {
+  const rel = Math.expm1(U32 * Math.abs(z)) + Math.expm1(U32 * Math.abs(zMax)) + 2 * U32 + 2 * n * U64;
+  return rel * Math.abs(result) + F32_MIN_SUBNORMAL;
+}
+
+/** Softmax: how far the f32 outputs' sum (taken in f64) may lie from 1: the per-element tolerances add up. */
+export function softmaxSumTolerance(elementTolerances: Iterable<number>): number {
+  let s = 0, n = 0;
+  for (const t of elementTolerances) { s += t; n++; }
+  return s + 2 * n * U64;
+}
+
+/** What assertClose measured. */
+export interface CloseReport {
+  checked: number;
+  /** Largest |got - want| / tolerance (0 when every element is exact). */
+  worstRatio: number;
+}
+
+/**
+ * Asserts |got[i] - want[i]| <= tol(i) for every i (NaN never passes). On failure the message
+ * names the context (seed, shape), how many elements failed, and the worst one: index (and
+ * `where(i)`, e.g. "c 3 y 0 x 7"), got, want, difference and tolerance.
+ */
+export function assertClose(
+  got: Float32Array, want: Float64Array, tol: (i: number) => number, context: string,
+  where?: (i: number) => string,
+): CloseReport {
+  if (got.length !== want.length) {
+    throw new assert.Assertion({ message: `${context}: got ${got.length} elements, want ${want.length}`, operator: "assertClose", expects: want.length, actual: got.length });
+  }
+  let bad = 0, worst = -1, worstRatio = 0, firstBad = -1;
+  for (let i = 0; i < got.length; i++) {
+    const t = tol(i);
+    const diff = Math.abs(got[i] - want[i]);
+    const ok = diff <= t || got[i] === want[i]; // equal infinities pass
+    const ratio = ok ? (t > 0 ? diff / t : 0) : (Number.isNaN(diff) ? Infinity : t > 0 ? diff / t : Infinity);
+    if (!ok) { bad++; if (firstBad < 0) firstBad = i; }
+    if (ratio > worstRatio || (!ok && worst < 0)) { worstRatio = ratio; worst = i; }
+  }
+  if (bad > 0) {
+    const at = (i: number): string => `[${i}${where ? ` = ${where(i)}` : ""}] got ${got[i]}, want ${want[i]}, |diff| ${Math.abs(got[i] - want[i]).toExponential(3)}, tolerance ${tol(i).toExponential(3)}`;
+    const message = `${context}: ${bad} of ${got.length} elements out of tolerance; worst ${at(worst)}; first ${at(firstBad)}`;
+    throw new assert.Assertion({ message, operator: "assertClose", expects: want[worst], actual: got[worst] });
+  }
+  return { checked: got.length, worstRatio };
+}
