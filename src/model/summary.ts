@@ -73,7 +73,7 @@ export function summarize(inputSize: number): Summary {
     const depth = node.op === "conv" || node.op === "fc" ? 1 : 0;
     rows.push({ name: node.name, type: TYPE[node.op], patch, output: `${out.h}x${out.w}x${out.c}`, depth, params, ops });
     if (node.op === "avgPool") {
-      rows.push({ name: "dropout", type: "dropout (40%, identity at inference)", patch: "", output: `${out.h}x${out.w}x${out.c}`, depth: 0, params: 0, ops: 0 });
+      rows.push({ name: "dropout", type: "dropout (identity)", patch: "", output: `${out.h}x${out.w}x${out.c}`, depth: 0, params: 0, ops: 0 });
     }
   }
   return {

@@ -3,6 +3,7 @@
 // Outputs are prefilled (NaN inside the range a kernel must write, a sentinel bit pattern
 // outside it) so that reads of C and writes outside the contract are visible.
 
+import { pathToFileURL } from "node:url";
 import { Arena } from "../../src/host/arena.js";
 import type { Shape } from "../../src/host/graph.js";
 import { compileKernels, createSharedMemory, instantiateKernels, type BuildName, type KernelExports } from "../../src/host/kernels.js";
@@ -18,9 +19,14 @@ export interface Loaded { build: BuildName; k: KernelExports; arena: Arena }
 /** Largest memory one test build may use. */
 const MAX_BYTES = 256 << 20;
 
-/** Compiles `build` and instantiates it over a fresh shared memory (256 MiB maximum). */
+/**
+ * Compiles `build` (from build/, or the folder in env TEST_WASM_DIR, e.g. a deliberately
+ * broken build to check that the tests catch it) and instantiates it over a fresh shared
+ * memory (256 MiB maximum).
+ */
 export async function loadBuild(build: BuildName): Promise<Loaded> {
-  const compiled = await compileKernels(build);
+  const dir = process.env.TEST_WASM_DIR;
+  const compiled = dir ? await compileKernels(build, pathToFileURL(dir.endsWith("/") ? dir : `${dir}/`)) : await compileKernels(build);
   const memory = createSharedMemory(16 << 20, MAX_BYTES);
   const k = instantiateKernels(compiled.module, memory);
   const arena = new Arena(memory, Math.ceil(k.heapBase() / 64) * 64);

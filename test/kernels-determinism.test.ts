@@ -1,0 +1,88 @@
+// Determinism: a convolution's output bytes (sha256) do not depend on how its output is cut
+// into (m, n) ranges, on the order the ranges run in, or on repetition. The baseline build
+// promises the same bits on every machine (so the debug build, compiled from the same
+// source without relaxed SIMD, must match it bit for bit); the relaxed build promises
+// determinism on one machine.
+
+import { createHash } from "node:crypto";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { convOutSize } from "../src/host/shapes.js";
+import { describeConv, loadBuild, runConv, splitRanges, type ConvCase, type GemmRange, type Loaded } from "./support/kernels.js";
+import { announceSeed, randomArray, rngFor, shuffled } from "./support/rng.js";
+
+const seed = announceSeed("kernels-determinism");
+const builds: Loaded[] = [await loadBuild("baseline"), await loadBuild("relaxed")];
+const debug = await loadBuild("debug");
+
+/** [cin, h, w, m, kernel, stride, pad]: several K blocks (K > 512), partial tiles, the dense path, im2col with padding. */
+const CASES: [number, number, number, number, number, number, number][] = [
+  [96, 28, 28, 130, 3, 1, 1], // K 864: two K blocks; M % 4 = 2
+  [480, 14, 14, 190, 1, 1, 0], // dense 1x1, K 480
+  [832, 7, 7, 97, 1, 1, 0], // dense 1x1, K 832: two K blocks, N 49
+  [32, 14, 14, 99, 5, 1, 2], // 5x5 pad 2, K 800
+  [3, 37, 37, 19, 7, 2, 3], // conv1-like, stride 2
+];
+
+function makeCase(i: number): ConvCase {
+  const [cin, h, w, m, kernel, stride, pad] = CASES[i];
+  const rng = rngFor(seed, `case ${i}`);
+  const K = cin * kernel * kernel;
+  return {
+    input: randomArray(rng, cin * h * w, -1, 1), shape: { c: cin, h, w },
+    weight: randomArray(rng, m * K, -1, 1), bias: randomArray(rng, m, -1, 1),
+    outChannels: m, kh: kernel, kw: kernel, stride, pad, relu: i % 2 === 0,
+  };
+}
+
+function outputs(c: ConvCase): number {
+  return convOutSize(c.shape.h, c.kh, c.stride, c.pad) * convOutSize(c.shape.w, c.kw, c.stride, c.pad);
+}
+
+function hashOf(L: Loaded, c: ConvCase, ranges?: GemmRange[]): string {
+  const run = runConv(L.k, L.arena, { ...c, ranges });
+  return createHash("sha256").update(new Uint8Array(run.out.buffer, run.out.byteOffset, run.out.byteLength)).digest("hex");
+}
+
+const baselineHashes = new Map<number, string>();
+
+for (const L of builds) {
+  test(`${L.build}: one call, split ranges in several orders, repeated 3 times: one hash`, () => {
+    for (let i = 0; i < CASES.length; i++) {
+      const c = makeCase(i);
+      const N = outputs(c);
+      const rng = rngFor(seed, `${L.build} splits ${i}`);
+      const reference = hashOf(L, c);
+      const variants: [string, GemmRange[] | undefined][] = [["one call", undefined]];
+      // rows only, columns only, a grid; each also reversed and shuffled
+      const tr = L.k.gemmTileRows(), tc = L.k.gemmTileCols();
+      const byRows: GemmRange[] = [];
+      for (let m0 = 0; m0 < c.outChannels; m0 += 2 * tr) byRows.push({ m0, m1: Math.min(m0 + 2 * tr, c.outChannels), n0: 0, n1: N });
+      const byCols: GemmRange[] = [];
+      for (let n0 = 0; n0 < N; n0 += 3 * tc) byCols.push({ m0: 0, m1: c.outChannels, n0, n1: Math.min(n0 + 3 * tc, N) });
+      const grid = splitRanges(rng, c.outChannels, N, tr, tc, 5);
+      for (const [name, r] of [["rows", byRows], ["columns", byCols], ["grid", grid]] as const) {
+        variants.push([`${name} (${r.length} ranges)`, r], [`${name} reversed`, r.slice().reverse()], [`${name} shuffled`, shuffled(rng, r)]);
+      }
+      for (let rep = 0; rep < 3; rep++) {
+        for (const [name, ranges] of variants) {
+          const h = hashOf(L, c, ranges);
+          assert.is(h, reference, `[${L.build}] ${describeConv(c)} (seed ${seed}): ${name}, repetition ${rep + 1}: sha256 ${h} != one call's ${reference}`);
+        }
+      }
+      console.log(`  ${L.build} case ${i} (${describeConv(c)}): ${variants.length * 3} runs, sha256 ${reference.slice(0, 16)}`);
+      if (L.build === "baseline") baselineHashes.set(i, reference);
+    }
+  });
+}
+
+test("debug build gives the baseline's bits (same source, mul then add, no relaxed SIMD)", () => {
+  for (let i = 0; i < CASES.length; i++) {
+    const c = makeCase(i);
+    const rng = rngFor(seed, `debug splits ${i}`);
+    const h = hashOf(debug, c, splitRanges(rng, c.outChannels, outputs(c), debug.k.gemmTileRows(), debug.k.gemmTileCols()));
+    assert.is(h, baselineHashes.get(i), `debug vs baseline, ${describeConv(c)} (seed ${seed})`);
+  }
+});
+
+test.run();
