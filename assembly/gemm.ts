@@ -28,7 +28,7 @@ const NR: i32 = 8;
 const KC_MAX: i32 = 512;
 /** Column panels prepared per K block. */
 const NC_PANELS: i32 = 8;
-/** Scratch header: a 4x8 f32 tile (128 bytes) and 2x8 i32 im2col column origins (64 bytes). */
+/** Scratch header: a 4x8 f32 tile (128 bytes) and up to 8 im2col runs of 4 i32 (128 bytes). */
 const SCRATCH_HEADER: usize = 256;
 
 const MODE_DENSE: i32 = 0;
@@ -169,70 +169,63 @@ function densePanel(panel: usize, src: usize, N: i32, n: i32, k0: i32, kc: i32):
 
 /**
  * Writes im2col rows [k0, k0+kc) of output pixels n..n+7 into `panel` (kc x 8 floats);
- * pixels at or past N and taps in the zero padding are 0. `origins` holds 16 i32 scratch.
+ * pixels at or past N and taps in the zero padding are 0. The 8 pixels are split into
+ * runs that share an output row (at most 8); per k each run needs one row bounds check,
+ * and a full in-bounds stride-1 run is two v128 copies. `runs` holds 128 bytes of scratch.
  */
 function im2colPanel(
-  panel: usize, origins: usize, src: usize, N: i32, H: i32, W: i32, kh: i32, kw: i32,
+  panel: usize, runs: usize, src: usize, N: i32, H: i32, W: i32, kh: i32, kw: i32,
   stride: i32, pad: i32, outW: i32, n: i32, k0: i32, kc: i32,
 ): void {
   const taps = kh * kw;
   const cols = min(NR, N - n);
-  const oy0 = n / outW;
-  const ox0 = n - oy0 * outW;
-  const sameRow = cols == NR && ox0 + NR <= outW;
   const plane = <usize>H * W * 4;
-  if (sameRow) {
-    const iyBase = oy0 * stride - pad;
-    const ixBase = ox0 * stride - pad;
-    let c = k0 / taps;
-    let r = k0 - c * taps;
-    let ky = r / kw;
-    let kx = r - ky * kw;
-    for (let k = 0; k < kc; k++) {
-      const out = panel + <usize>k * NR * 4;
-      const iy = iyBase + ky;
-      if (<u32>iy >= <u32>H) {
-        v128.store(out, f32x4.splat(0));
-        v128.store(out, f32x4.splat(0), 16);
-      } else {
-        const row = src + <usize>c * plane + <usize>iy * W * 4;
-        const ix = ixBase + kx;
-        if (stride == 1 && ix >= 0 && ix + NR <= W) {
-          v128.store(out, v128.load(row + <usize>ix * 4));
-          v128.store(out, v128.load(row + <usize>ix * 4, 16), 16);
-        } else {
-          for (let j = 0; j < NR; j++) {
-            const x = ix + j * stride;
-            store<f32>(out + j * 4, <u32>x < <u32>W ? load<f32>(row + <usize>x * 4) : 0);
-          }
-        }
-      }
-      if (++kx == kw) { kx = 0; if (++ky == kh) { ky = 0; c++; } }
-    }
-    return;
-  }
-  for (let j = 0; j < NR; j++) {
-    let iy0 = -0x40000000, ix0 = -0x40000000;
-    if (j < cols) {
-      const oy = (n + j) / outW;
-      iy0 = oy * stride - pad;
-      ix0 = (n + j - oy * outW) * stride - pad;
-    }
-    store<i32>(origins + j * 4, iy0);
-    store<i32>(origins + 32 + j * 4, ix0);
+  // Runs: (first column, length, input row origin, input column origin), 16 bytes each.
+  let count = 0;
+  for (let j = 0; j < cols;) {
+    const oy = (n + j) / outW;
+    const ox = n + j - oy * outW;
+    const len = min(cols - j, outW - ox);
+    const r = runs + <usize>count * 16;
+    store<i32>(r, j);
+    store<i32>(r, len, 4);
+    store<i32>(r, oy * stride - pad, 8);
+    store<i32>(r, ox * stride - pad, 12);
+    count++;
+    j += len;
   }
   let c = k0 / taps;
-  let r = k0 - c * taps;
-  let ky = r / kw;
-  let kx = r - ky * kw;
+  let rest = k0 - c * taps;
+  let ky = rest / kw;
+  let kx = rest - ky * kw;
   for (let k = 0; k < kc; k++) {
     const out = panel + <usize>k * NR * 4;
-    const base = src + <usize>c * plane;
-    for (let j = 0; j < NR; j++) {
-      const iy = load<i32>(origins + j * 4) + ky;
-      const ix = load<i32>(origins + 32 + j * 4) + kx;
-      store<f32>(out + j * 4, <u32>iy < <u32>H && <u32>ix < <u32>W
-        ? load<f32>(base + (<usize>iy * W + ix) * 4) : 0);
+    if (cols < NR) {
+      v128.store(out, f32x4.splat(0));
+      v128.store(out, f32x4.splat(0), 16);
+    }
+    const channel = src + <usize>c * plane;
+    for (let q = 0; q < count; q++) {
+      const r = runs + <usize>q * 16;
+      const j0 = load<i32>(r);
+      const len = load<i32>(r, 4);
+      const iy = load<i32>(r, 8) + ky;
+      const ix = load<i32>(r, 12) + kx;
+      const dst = out + <usize>j0 * 4;
+      if (<u32>iy >= <u32>H) {
+        for (let t = 0; t < len; t++) store<f32>(dst + <usize>t * 4, 0);
+        continue;
+      }
+      const row = channel + <usize>iy * W * 4;
+      if (len == NR && stride == 1 && ix >= 0 && ix + NR <= W) {
+        v128.store(dst, v128.load(row + <usize>ix * 4));
+        v128.store(dst, v128.load(row + <usize>ix * 4, 16), 16);
+        continue;
+      }
+      for (let t = 0; t < len; t++) {
+        const x = ix + t * stride;
+        store<f32>(dst + <usize>t * 4, <u32>x < <u32>W ? load<f32>(row + <usize>x * 4) : 0);
+      }
     }
     if (++kx == kw) { kx = 0; if (++ky == kh) { ky = 0; c++; } }
   }
