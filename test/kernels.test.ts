@@ -5,7 +5,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Shape } from "../src/host/graph.js";
-import type { BuildName } from "../src/host/kernels.js";
 import { avgPoolRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "../src/host/reference.js";
 import { convOutSize, poolOutSize } from "../src/host/shapes.js";
 import {
@@ -27,7 +26,7 @@ interface ConvParams {
 }
 
 /** A convolution with random data; optionally random output ranges and a random concat slot. */
-function makeConv(rng: Rng, p: ConvParams, L?: Loaded, options: { ranges?: boolean; concat?: boolean; im2col?: boolean } = {}): ConvCase {
+function makeConv(rng: Rng, p: ConvParams, L?: Loaded, options: { ranges?: boolean; concat?: boolean; im2col?: boolean; misalign?: boolean } = {}): ConvCase {
   const shape: Shape = { c: p.cin, h: p.h, w: p.w };
   const K = p.cin * p.kh * p.kw;
   const c: ConvCase = {
@@ -46,10 +45,13 @@ function makeConv(rng: Rng, p: ConvParams, L?: Loaded, options: { ranges?: boole
     c.concat = { c0: before, totalChannels: before + p.m + after };
   }
   if (options.im2col) c.path = "im2col";
+  if (options.misalign) c.misalign = 4 * randomInt(rng, 1, 3);
   return c;
 }
 
 const ctx = (name: string, L: Loaded, extra = ""): string => `[${L.build}] ${name} (seed ${seed}${extra ? `, ${extra}` : ""})`;
+
+const CONV_RANDOM_CASES = 150;
 
 /** A padding in 0..min(3, k): up to a whole kernel of zeros (windows entirely in the padding give the bias). */
 function randomPad(rng: Rng, k: number): number {
@@ -125,7 +127,7 @@ for (const L of builds) {
             cin: pick(rng, [1, 3, 5, 7, 13]), h, w, m: randomInt(rng, 1, 19), kh, kw, stride, pad,
             bias: rng() < 0.5, relu: rng() < 0.5,
           };
-          checkConv(k, arena, makeConv(rng, p, L, { ranges: rng() < 0.4, concat: rng() < 0.4, im2col: rng() < 0.5 }), ctx(name, L));
+          checkConv(k, arena, makeConv(rng, p, L, { ranges: rng() < 0.4, concat: rng() < 0.4, im2col: rng() < 0.5, misalign: rng() < 0.3 }), ctx(name, L));
           cases++;
         }
       }
@@ -137,7 +139,7 @@ for (const L of builds) {
     const name = "conv random";
     const rng = rngFor(seed, `${L.build} ${name}`);
     let checked = 0;
-    for (let i = 0; i < 60; i++) {
+    for (let i = 0; i < CONV_RANDOM_CASES; i++) {
       const kh = pick(rng, [1, 1, 3, 3, 5, 7, 1, 3]);
       const kw = rng() < 0.8 ? kh : pick(rng, [1, 3, 5, 7]);
       const pad = randomPad(rng, Math.min(kh, kw));
@@ -147,9 +149,9 @@ for (const L of builds) {
         w: randomInt(rng, Math.max(1, kw - 2 * pad), 40), m: randomInt(rng, 1, 40), kh, kw, stride, pad,
         bias: rng() < 0.5, relu: rng() < 0.5,
       };
-      checked += checkConv(k, arena, makeConv(rng, p, L, { ranges: rng() < 0.5, concat: rng() < 0.5, im2col: rng() < 0.3 }), ctx(name, L, `case ${i}`)).checked;
+      checked += checkConv(k, arena, makeConv(rng, p, L, { ranges: rng() < 0.5, concat: rng() < 0.5, im2col: rng() < 0.3, misalign: rng() < 0.3 }), ctx(name, L, `case ${i}`)).checked;
     }
-    console.log(`  ${L.build}: 60 random convolutions, ${checked} outputs checked`);
+    console.log(`  ${L.build}: ${CONV_RANDOM_CASES} random convolutions, ${checked} outputs checked`);
   });
 
   test(`${L.build}: gemm never reads C when it overwrites it (C prefilled with NaN and 1e30)`, () => {
@@ -239,9 +241,9 @@ for (const L of builds) {
 
 // ---------------------------------------------------------------- LRN
 
-function checkLrn(L: Loaded, input: Float32Array, shape: Shape, size: number, alpha: number, beta: number, kk: number, c0: number, c1: number, context: string): number {
-  const run = runLrn(L.k, L.arena, input, shape, size, alpha, beta, kk, c0, c1);
-  const where = `${context}: lrn ${fmtShape(shape)} size ${size} alpha ${alpha} beta ${beta} k ${kk} channels [${c0}, ${c1})`;
+function checkLrn(L: Loaded, input: Float32Array, shape: Shape, size: number, alpha: number, beta: number, kk: number, c0: number, c1: number, context: string, misalign = 0): number {
+  const run = runLrn(L.k, L.arena, input, shape, size, alpha, beta, kk, c0, c1, misalign);
+  const where = `${context}: lrn ${fmtShape(shape)} size ${size} alpha ${alpha} beta ${beta} k ${kk} channels [${c0}, ${c1}), buffers +${misalign} bytes`;
   assertUntouched(run.outside, where);
   const HW = shape.h * shape.w;
   const want = lrnRef(input, shape, size, alpha, beta, kk).data.subarray(c0 * HW, c1 * HW);
@@ -263,7 +265,7 @@ for (const L of builds) {
           const alpha = pick(rng, [1e-4, 0.5, 2]), kk = pick(rng, [1, 2]);
           const c0 = rng() < 0.5 ? 0 : randomInt(rng, 0, C - 1);
           const c1 = rng() < 0.5 ? C : randomInt(rng, c0 + 1, C);
-          checked += checkLrn(L, randomArray(rng, C * HW, -3, 3), shape, size, alpha, beta, kk, c0, c1, ctx(name, L));
+          checked += checkLrn(L, randomArray(rng, C * HW, -3, 3), shape, size, alpha, beta, kk, c0, c1, ctx(name, L), pick(rng, [0, 0, 4, 8, 12]));
           cases++;
         }
       }
@@ -285,8 +287,9 @@ for (const L of builds) {
         const x = randomArray(rng, inF, -1, 1), w = randomArray(rng, outF * inF, -1, 1);
         const o0 = rng() < 0.5 ? 0 : randomInt(rng, 0, outF - 1);
         const o1 = rng() < 0.5 ? outF : randomInt(rng, o0 + 1, outF);
-        const where = `${ctx(name, L)}: fc ${inF} -> ${outF}, bias ${bias ? "yes" : "no"}, outputs [${o0}, ${o1})`;
-        const run = runFc(L.k, L.arena, x, w, bias, outF, o0, o1);
+        const misalign = pick(rng, [0, 0, 4, 8, 12]);
+        const where = `${ctx(name, L)}: fc ${inF} -> ${outF}, bias ${bias ? "yes" : "no"}, outputs [${o0}, ${o1}), buffers +${misalign} bytes`;
+        const run = runFc(L.k, L.arena, x, w, bias, outF, o0, o1, misalign);
         assertUntouched(run.outside, where);
         const want = fcRef(x, w, bias, outF).data.subarray(o0, o1);
         const sumAbs = fcRef(abs(x), abs(w), bias ? abs(bias) : undefined, outF).data.subarray(o0, o1);
@@ -378,8 +381,5 @@ test("pool shapes used above are valid Caffe shapes", () => {
     assert.ok(poolOutSize(h, kernel, stride, pad) >= 1 && poolOutSize(w, kernel, stride, pad) >= 1, `${h}x${w} k${kernel}`);
   }
 });
-
-const builtNames: BuildName[] = builds.map((b) => b.build);
-console.log(`builds under test: ${builtNames.join(", ")} (+ debug)`);
 
 test.run();

@@ -14,7 +14,7 @@ import { summarize } from "../src/model/summary.js";
 import { loadWeights, readCaffeBlob } from "../src/model/weightSource.js";
 import { expectedWeights } from "../src/host/plan.js";
 import { BLOBS_DIR, photoCases } from "./support/data.js";
-import { caffeLrnErrors, networkTolerance, reductionDepths } from "./support/networkTolerance.js";
+import { caffeLrnErrors, networkTolerance, reductionDepths } from "./support/tolerance.js";
 
 const sha256 = (a: Float32Array): string => createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex");
 

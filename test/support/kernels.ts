@@ -36,6 +36,20 @@ export async function loadBuild(build: BuildName): Promise<Loaded> {
 /** The bit pattern written outside the range a kernel may write (a NaN no kernel produces). */
 export const SENTINEL_BITS = 0x7fc0dead;
 
+/**
+ * Copies `data` to an address `misalign` bytes (0, 4, 8 or 12) past a 64-byte boundary:
+ * kernels promise to work on any 4-byte-aligned f32 buffer.
+ */
+function putAt(arena: Arena, data: Float32Array, misalign: number): number {
+  const ptr = arena.alloc(data.byteLength + misalign) + misalign;
+  arena.f32(ptr, data.length).set(data);
+  return ptr;
+}
+
+function allocAt(arena: Arena, bytes: number, misalign: number): number {
+  return arena.alloc(bytes + misalign) + misalign;
+}
+
 function fill(view: Float32Array, from: number, to: number, value: number): void {
   view.fill(value, from, to);
 }
@@ -98,6 +112,8 @@ export interface ConvCase {
   path?: "auto" | "im2col";
   /** Written into the output range before the call (default NaN: a kernel that reads C shows it). */
   prefill?: number;
+  /** Bytes (0, 4, 8 or 12) past 16-byte alignment for input, weights, bias and output (scratch stays aligned). */
+  misalign?: number;
 }
 
 /** What runConv returns: the convolution's own output, and any write outside its channel range. */
@@ -128,11 +144,12 @@ export function runConv(k: KernelExports, arena: Arena, c: ConvCase): ConvRun {
   if (c0 < 0 || c0 + M > total) throw new Error(`runConv: channel range [${c0}, ${c0 + M}) outside ${total} channels`);
   const mark = arena.mark();
   try {
-    const src = arena.put(c.input);
-    const w = arena.put(c.weight);
-    const packed = arena.alloc(k.packedWeightsBytes(M, K));
-    const bias = c.bias ? arena.put(c.bias) : 0;
-    const dstAll = arena.alloc(total * N * 4);
+    const mis = c.misalign ?? 0;
+    const src = putAt(arena, c.input, mis);
+    const w = putAt(arena, c.weight, mis);
+    const packed = allocAt(arena, k.packedWeightsBytes(M, K), mis);
+    const bias = c.bias ? putAt(arena, c.bias, mis) : 0;
+    const dstAll = allocAt(arena, total * N * 4, mis);
     const scratch = arena.alloc(k.gemmScratchBytes());
     const all = arena.f32(dstAll, total * N);
     fillSentinel(all, 0, total * N);
@@ -187,17 +204,17 @@ export function runPool(
   }
 }
 
-/** LRN across channels for channels [c0, c1) (default all); the others must keep their sentinel. */
+/** LRN across channels for channels [c0, c1) (default all); the others must keep their sentinel. `misalign`: as ConvCase's. */
 export function runLrn(
   k: KernelExports, arena: Arena, input: Float32Array, shape: Shape,
-  size: number, alpha: number, beta: number, kk: number, c0 = 0, c1 = shape.c,
+  size: number, alpha: number, beta: number, kk: number, c0 = 0, c1 = shape.c, misalign = 0,
 ): RangedRun {
   const HW = shape.h * shape.w;
   const n = shape.c * HW;
   const mark = arena.mark();
   try {
-    const src = arena.put(input);
-    const dst = arena.alloc(n * 4);
+    const src = putAt(arena, input, misalign);
+    const dst = allocAt(arena, n * 4, misalign);
     fillSentinel(arena.f32(dst, n), 0, n);
     k.lrn(src, dst, shape.c, HW, size, alpha, beta, kk, c0, c1);
     const out = arena.f32(dst, n).slice();
@@ -209,17 +226,17 @@ export function runLrn(
   }
 }
 
-/** Fully connected outputs [o0, o1) (default all) of outF; the others must keep their sentinel. */
+/** Fully connected outputs [o0, o1) (default all) of outF; the others must keep their sentinel. `misalign`: as ConvCase's. */
 export function runFc(
   k: KernelExports, arena: Arena, input: Float32Array, weight: Float32Array, bias: Float32Array | undefined,
-  outF: number, o0 = 0, o1 = outF,
+  outF: number, o0 = 0, o1 = outF, misalign = 0,
 ): RangedRun {
   const mark = arena.mark();
   try {
-    const x = arena.put(input);
-    const w = arena.put(weight);
-    const b = bias ? arena.put(bias) : 0;
-    const y = arena.alloc(outF * 4);
+    const x = putAt(arena, input, misalign);
+    const w = putAt(arena, weight, (misalign * 2) % 16);
+    const b = bias ? putAt(arena, bias, misalign) : 0;
+    const y = allocAt(arena, outF * 4, misalign);
     fillSentinel(arena.f32(y, outF), 0, outF);
     k.fullyConnected(w, b, x, y, input.length, o0, o1);
     const out = arena.f32(y, outF).slice();
@@ -286,6 +303,7 @@ export function describeConv(c: ConvCase): string {
   if (c.concat) parts.push(`concat c0 ${c.concat.c0} of ${c.concat.totalChannels}`);
   if (c.ranges) parts.push(`${c.ranges.length} ranges`);
   if (c.path === "im2col") parts.push("forced im2col");
+  if (c.misalign) parts.push(`buffers ${c.misalign} bytes past 16-byte alignment`);
   return parts.join(", ");
 }
 
