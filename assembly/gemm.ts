@@ -171,7 +171,8 @@ function densePanel(panel: usize, src: usize, N: i32, n: i32, k0: i32, kc: i32):
  * Writes im2col rows [k0, k0+kc) of output pixels n..n+7 into `panel` (kc x 8 floats);
  * pixels at or past N and taps in the zero padding are 0. The 8 pixels are split into
  * runs that share an output row (at most 8); per k each run needs one row bounds check,
- * and a full in-bounds stride-1 run is two v128 copies. `runs` holds 128 bytes of scratch.
+ * and a full in-bounds run is two v128 copies (stride 1) or four loads and two even-lane
+ * shuffles (stride 2). `runs` holds 128 bytes of scratch.
  */
 function im2colPanel(
   panel: usize, runs: usize, src: usize, N: i32, H: i32, W: i32, kh: i32, kw: i32,
@@ -217,10 +218,18 @@ function im2colPanel(
         continue;
       }
       const row = channel + <usize>iy * W * 4;
-      if (len == NR && stride == 1 && ix >= 0 && ix + NR <= W) {
-        v128.store(dst, v128.load(row + <usize>ix * 4));
-        v128.store(dst, v128.load(row + <usize>ix * 4, 16), 16);
-        continue;
+      if (len == NR && ix >= 0) {
+        const at = row + <usize>ix * 4;
+        if (stride == 1 && ix + NR <= W) {
+          v128.store(dst, v128.load(at));
+          v128.store(dst, v128.load(at, 16), 16);
+          continue;
+        }
+        if (stride == 2 && ix + 2 * NR <= W) {
+          v128.store(dst, v128.shuffle<f32>(v128.load(at), v128.load(at, 16), 0, 2, 4, 6));
+          v128.store(dst, v128.shuffle<f32>(v128.load(at, 32), v128.load(at, 48), 0, 2, 4, 6), 16);
+          continue;
+        }
       }
       for (let t = 0; t < len; t++) {
         const x = ix + t * stride;
