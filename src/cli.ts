@@ -17,18 +17,19 @@ import { benchNetwork, formatBench } from "./model/bench.js";
 const USAGE = `usage: inception-wasm <command> [options]
 
 commands:
-  classify <image...> [--photos] [--top N] [--json] [--weights PATH] [--build B]
+  classify <image...> [--photos] [--top N] [--json] [--weights PATH] [--build B] [--threads N]
       top classes of JPEG/PNG images; --photos adds every photo of the data folder
   summary [--json] [--input-size N]
       the paper's Table 1 for the network: layers, sizes, params, multiply-adds
   convert <mat-dir> <out.iwnet>
       converts the per-layer BVLC MAT weights to one inception-wasm weight file
-  bench [--json] [--threads 1] [--runs N] [--warmup N] [--build B] [--profile]
-      single-image latency of the whole network
+  bench [--json] [--threads 1,2] [--runs N] [--warmup N] [--build B] [--profile]
+      single-image latency of the whole network, per thread count (default 1)
 
 options:
   --weights PATH   MAT folder or .iwnet file (default: $INCEPTION_WASM_DATA, else ../shared/googlenet)
   --build B        auto (default), baseline, relaxed or debug
+  --threads N      threads that run kernels (classify default: the available cores)
 `;
 
 const { values: opts, positionals } = parseArgs({
@@ -39,7 +40,7 @@ const { values: opts, positionals } = parseArgs({
     top: { type: "string", default: "5" },
     weights: { type: "string" },
     build: { type: "string", default: "auto" },
-    threads: { type: "string", default: "1" },
+    threads: { type: "string" },
     runs: { type: "string", default: "30" },
     warmup: { type: "string", default: "5" },
     profile: { type: "boolean", default: false },
@@ -60,6 +61,13 @@ function buildOption(): BuildChoice {
   throw new InceptionError("E_USAGE", `--build: expected auto, baseline, relaxed or debug, found "${b}"`);
 }
 
+/** --threads: one count, or a comma-separated list (bench). */
+function threadsOption(fallback: string): number[] {
+  const text = opts.threads ?? fallback;
+  const list = text.split(",").map((t) => intOption("threads", t.trim(), 1));
+  return list;
+}
+
 async function photoFiles(): Promise<string[]> {
   const dir = join(resolveDataDir(opts.weights), "photos");
   const names = (await readdir(dir)).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort();
@@ -70,7 +78,13 @@ async function classify(files: string[]): Promise<void> {
   if (opts.photos) files.push(...(await photoFiles()));
   if (files.length === 0) throw new InceptionError("E_USAGE", "classify: expected image files or --photos, found none");
   const topK = intOption("top", opts.top, 1);
-  const net = await GoogLeNet.load({ weights: opts.weights, build: buildOption() });
+  let threads: number | undefined;
+  if (opts.threads !== undefined) {
+    const list = threadsOption("1");
+    if (list.length !== 1) throw new InceptionError("E_USAGE", `classify: --threads expects one count, found "${opts.threads}"`);
+    threads = list[0];
+  }
+  const net = await GoogLeNet.load({ weights: opts.weights, build: buildOption(), threads });
   const results: { file: string; top: Prediction[]; ms: number }[] = [];
   try {
     if (!opts.json) console.log(`inception-wasm: ${net.build} build, ${net.threads} thread(s)`);
@@ -110,7 +124,7 @@ async function main(): Promise<void> {
     }
     case "bench": {
       const result = await benchNetwork({
-        weights: opts.weights, build: buildOption(), threads: intOption("threads", opts.threads, 1),
+        weights: opts.weights, build: buildOption(), threads: threadsOption("1"),
         runs: intOption("runs", opts.runs, 1), warmup: intOption("warmup", opts.warmup, 0), profile: opts.profile,
       });
       console.log(opts.json ? JSON.stringify(result, null, 2) : formatBench(result));

@@ -9,7 +9,8 @@ import { GoogLeNet } from "./classifier.js";
 export interface BenchOptions {
   weights?: string;
   build: BuildChoice;
-  threads: number;
+  /** Thread counts to measure, one after another in this run (e.g. [1, 2] for the scaling). */
+  threads: number[];
   runs: number;
   warmup: number;
   profile: boolean;
@@ -24,6 +25,8 @@ export interface BenchRow {
   medianMs: number;
   minMs: number;
   gflops: number;
+  /** Per op kind: milliseconds per image (mean over the profiled runs); "wait": thread-ms idle per image. */
+  profile?: Record<string, number>;
 }
 
 export interface BenchResult {
@@ -31,7 +34,7 @@ export interface BenchResult {
   inputSize: number;
   multiplyAdds: number;
   results: BenchRow[];
-  /** Per op kind: milliseconds per image (mean over the profiled runs). */
+  /** Per op kind: milliseconds per image (mean over the profiled runs) of the first thread count. */
   profile?: Record<string, number>;
 }
 
@@ -46,12 +49,12 @@ function syntheticInput(length: number): Float32Array {
   return x;
 }
 
-/** Loads the network, warms it up and times `runs` single-image forward passes. */
-export async function benchNetwork(options: BenchOptions): Promise<BenchResult> {
-  const net = await GoogLeNet.load({ weights: options.weights, build: options.build });
+/** Loads the network with `threads` threads, warms it up and times `runs` single-image forward passes. */
+async function benchThreads(options: BenchOptions, threads: number): Promise<{ row: BenchRow; inputSize: number; multiplyAdds: number }> {
+  const net = await GoogLeNet.load({ weights: options.weights, build: options.build, threads });
   try {
-    if (net.threads !== options.threads) {
-      throw new Error(`bench: ${options.threads} thread(s) requested, but this executor runs ${net.threads}`);
+    if (net.threads !== threads) {
+      throw new Error(`bench: ${threads} thread(s) requested, but this executor runs ${net.threads} (${net.capabilities.reason})`);
     }
     const input = syntheticInput(3 * net.inputSize * net.inputSize);
     const bench = new Bench({ iterations: options.runs, time: 0, warmupIterations: options.warmup, warmupTime: 0 });
@@ -65,29 +68,51 @@ export async function benchNetwork(options: BenchOptions): Promise<BenchResult> 
       engine: "inception-wasm", build: net.build, threads: net.threads, batch: 1, runs: options.runs,
       medianMs, minMs: result.latency.min, gflops: (2 * net.multiplyAdds) / (medianMs * 1e6),
     };
-    const out: BenchResult = { runtime: `node ${process.versions.node}`, inputSize: net.inputSize, multiplyAdds: net.multiplyAdds, results: [row] };
     if (options.profile) {
       const profile: Profile = new Map();
       const n = Math.min(options.runs, 10);
       for (let i = 0; i < n; i++) await net.run(input, profile);
-      out.profile = Object.fromEntries([...profile].map(([op, ms]) => [op, ms / n]));
+      row.profile = Object.fromEntries([...profile].map(([op, ms]) => [op, ms / n]));
     }
-    return out;
+    return { row, inputSize: net.inputSize, multiplyAdds: net.multiplyAdds };
   } finally {
     await net.dispose();
   }
 }
 
-/** A short text report. */
+/** Measures each thread count of options.threads in turn. */
+export async function benchNetwork(options: BenchOptions): Promise<BenchResult> {
+  if (options.threads.length === 0) throw new Error("bench: no thread count given");
+  const rows: BenchRow[] = [];
+  let inputSize = 0, multiplyAdds = 0;
+  for (const threads of options.threads) {
+    const r = await benchThreads(options, threads);
+    rows.push(r.row);
+    inputSize = r.inputSize;
+    multiplyAdds = r.multiplyAdds;
+  }
+  return { runtime: `node ${process.versions.node}`, inputSize, multiplyAdds, results: rows, profile: rows[0].profile };
+}
+
+/** A short text report: a line per thread count (with its profile), then the scaling. */
 export function formatBench(r: BenchResult): string {
-  const lines = r.results.map((x) =>
-    `${x.engine} ${x.build} threads=${x.threads} batch=${x.batch}: median ${x.medianMs.toFixed(2)} ms, min ${x.minMs.toFixed(2)} ms, ` +
-    `${x.gflops.toFixed(1)} GFLOP/s (${x.runs} runs, ${r.runtime}, ${r.inputSize}x${r.inputSize})`);
-  if (r.profile) {
-    const total = Object.values(r.profile).reduce((a, b) => a + b, 0);
-    for (const [op, ms] of Object.entries(r.profile).sort((a, b) => b[1] - a[1])) {
-      lines.push(`  ${op.padEnd(8)} ${ms.toFixed(2).padStart(7)} ms  ${((ms / total) * 100).toFixed(1).padStart(5)}%`);
+  const lines: string[] = [];
+  for (const x of r.results) {
+    lines.push(`${x.engine} ${x.build} threads=${x.threads} batch=${x.batch}: median ${x.medianMs.toFixed(2)} ms, min ${x.minMs.toFixed(2)} ms, ` +
+      `${x.gflops.toFixed(1)} GFLOP/s (${x.runs} runs, ${r.runtime}, ${r.inputSize}x${r.inputSize})`);
+    if (x.profile) {
+      const ops = Object.entries(x.profile).filter(([op]) => op !== "wait");
+      const total = ops.reduce((a, [, ms]) => a + ms, 0);
+      for (const [op, ms] of ops.sort((a, b) => b[1] - a[1])) {
+        lines.push(`  ${op.padEnd(8)} ${ms.toFixed(2).padStart(7)} ms  ${((ms / total) * 100).toFixed(1).padStart(5)}%`);
+      }
+      if (x.profile.wait !== undefined) lines.push(`  ${"wait".padEnd(8)} ${x.profile.wait.toFixed(2).padStart(7)} ms  (idle thread-ms per image)`);
     }
+  }
+  if (r.results.length > 1) {
+    const base = r.results[0];
+    lines.push(`scaling vs ${base.threads} thread(s): ` + r.results.slice(1)
+      .map((x) => `${x.threads} threads ${(base.medianMs / x.medianMs).toFixed(2)}x`).join(", "));
   }
   return lines.join("\n");
 }

@@ -5,6 +5,7 @@ import { ArgumentError, InceptionError } from "../host/errors.js";
 import { SerialExecutor, type Executor, type Profile } from "../host/executor.js";
 import type { Graph } from "../host/graph.js";
 import { compileKernels, createSharedMemory, instantiateKernels, type BuildChoice, type BuildName } from "../host/kernels.js";
+import { threadSupport, WorkerPool } from "../host/pool.js";
 import { expectedWeights, planGraph, writeWeights, type Plan, type TensorMap } from "../host/plan.js";
 import { runReferenceGraph } from "../host/referenceRun.js";
 import { multiplyAdds } from "../host/shapes.js";
@@ -31,6 +32,37 @@ export interface LoadOptions {
   engine?: "wasm" | "reference";
   /** Folder for the converted-weights cache (default: $INCEPTION_WASM_CACHE, else <project>/.cache). */
   cacheDir?: string;
+  /**
+   * Threads that run kernels, the calling thread included (default: the available cores).
+   * Where the runtime has no shared memory, Atomics.wait or workers, 1 (see `capabilities`).
+   */
+  threads?: number;
+}
+
+/** The threads a network runs with and why. */
+export interface Capabilities { threads: number; reason: string }
+
+let warnedNoThreads = false;
+
+/** Threads to use: the requested count, or the cores; 1 (with a warning, once) when threads are unavailable. */
+async function chooseThreads(requested: number | undefined): Promise<Capabilities> {
+  if (requested !== undefined && !(Number.isInteger(requested) && requested >= 1)) {
+    throw new ArgumentError("GoogLeNet.load", "threads", "a positive integer", requested);
+  }
+  if (requested === 1) return { threads: 1, reason: "1 thread requested" };
+  const support = await threadSupport();
+  if (!support.available) {
+    if (!warnedNoThreads && (requested ?? support.cores) > 1) {
+      warnedNoThreads = true;
+      console.warn(`inception-wasm: running on 1 thread: ${support.reason}`);
+    }
+    return { threads: 1, reason: support.reason };
+  }
+  if (requested === undefined) return { threads: support.maxThreads, reason: `default: ${support.reason}` };
+  return {
+    threads: requested,
+    reason: requested > support.cores ? `${requested} requested, more than the ${support.cores} core(s): threads wait instead of spinning` : `${requested} requested`,
+  };
 }
 
 /** One class of a classification. */
@@ -95,13 +127,14 @@ export class GoogLeNet {
   private readonly memory: WebAssembly.Memory | undefined;
   private readonly executor: Executor | undefined;
   private readonly weights: TensorMap | undefined;
+  private readonly threadChoice: Capabilities;
   private referenceTensors: Map<string, Float64Array> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
   private constructor(fields: {
     build: BuildName | "reference"; buildReason: string; wasmBytes: number; inputSize: number; labels: string[]; graph: Graph;
-    plan?: Plan; memory?: WebAssembly.Memory; executor?: Executor; weights?: TensorMap;
+    plan?: Plan; memory?: WebAssembly.Memory; executor?: Executor; weights?: TensorMap; capabilities: Capabilities;
   }) {
     this.build = fields.build;
     this.buildReason = fields.buildReason;
@@ -113,6 +146,7 @@ export class GoogLeNet {
     this.memory = fields.memory;
     this.executor = fields.executor;
     this.weights = fields.weights;
+    this.threadChoice = fields.capabilities;
   }
 
   /** Loads weights, labels and kernels and plans the network for inputSize x inputSize. */
@@ -124,24 +158,33 @@ export class GoogLeNet {
     const weights = await resolveWeights(options.weights, expected, options.cacheDir);
     const labels = await resolveLabels(options.labels, options.weights);
     if (options.engine === "reference") {
-      return new GoogLeNet({ build: "reference", buildReason: "requested", wasmBytes: 0, inputSize, labels, graph, weights });
+      return new GoogLeNet({ build: "reference", buildReason: "requested", wasmBytes: 0, inputSize, labels, graph, weights,
+        capabilities: { threads: 1, reason: "the reference engine runs on the calling thread" } });
     }
+    const capabilities = await chooseThreads(options.threads);
+    const threads = capabilities.threads;
     const compiled = await compileKernels(options.build ?? "auto");
     // Plan with a throwaway instance (size queries only), then size the real memory from the plan.
     const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
-    const plan = planGraph(graph, probe, { height: inputSize, width: inputSize, lanes: 1, keepAll: options.keepActivations ?? false });
+    const plan = planGraph(graph, probe, { height: inputSize, width: inputSize, lanes: threads, keepAll: options.keepActivations ?? false });
     const memory = createSharedMemory(plan.memoryBytes, plan.memoryBytes);
     const kernels = instantiateKernels(compiled.module, memory);
     writeWeights(graph, plan, weights, kernels, memory);
+    const executor = threads > 1 ? await WorkerPool.create(compiled.module, memory, threads) : new SerialExecutor(kernels);
     return new GoogLeNet({
       build: compiled.build, buildReason: compiled.reason, wasmBytes: compiled.bytes, inputSize, labels, graph,
-      plan, memory, executor: new SerialExecutor(kernels),
+      plan, memory, executor, capabilities,
     });
   }
 
   /** Threads that run kernels. */
   get threads(): number {
     return this.executor?.threads ?? 1;
+  }
+
+  /** The effective thread count and why (e.g. no SharedArrayBuffer without cross-origin isolation). */
+  get capabilities(): Capabilities {
+    return { threads: this.threads, reason: this.threadChoice.reason };
   }
 
   /** Bytes of the shared memory (weights, activations, scratch). */

@@ -1,0 +1,456 @@
+// The worker pool executor: threads-1 workers plus the calling thread run a plan's
+// schedule (schedule.ts) over one shared memory, one stage at a time.
+//
+// Dispatch goes through control words (an Int32Array over a small SharedArrayBuffer):
+//   GEN       bumped once per command; idle workers spin briefly on it, then Atomics.wait
+//   CMD       what a bump means: run a stage, read a message (new schedule), or exit
+//   CLAIM     stage << 16 | next task of the stage; threads claim with compareExchange, so a
+//             successful claim is always a task of the stage being run
+//   DONE      tasks of the stage finished (skipped ones included); the last one notifies
+//   FAIL      0, or 1 + the task whose kernel threw; later tasks of the stage are skipped
+//   SLEEPERS  workers inside Atomics.wait (the caller notifies only when there are any)
+//   CURRENT+w 1 + the task worker w is running (names the op if the worker dies)
+// The schedule is posted to the workers once per plan; a run only writes control words.
+// Spinning is bounded, and with more threads than cores nobody spins.
+
+import { ArgumentError, ExecutionError, InceptionError } from "./errors.js";
+import type { Executor, Profile } from "./executor.js";
+import { instantiateKernels, type KernelExports } from "./kernels.js";
+import type { Plan, Step } from "./plan.js";
+import { runtimeName } from "./runtime.js";
+import { decodeTasks, encodeSchedule, schedulePlan, type EncodedSchedule } from "./schedule.js";
+
+/** Control word indices (shared with worker.ts). */
+export const C = { GEN: 0, CMD: 1, CLAIM: 2, DONE: 3, FAIL: 4, SLEEPERS: 5, PROFILE: 6, CURRENT: 16 } as const;
+export const CMD_RUN = 0, CMD_MESSAGE = 1, CMD_EXIT = 2;
+/** Int32 words of the control block (CURRENT has one word per worker). */
+const CONTROL_WORDS = 1024;
+/** Bytes of the control block, for callers that place it in the shared memory themselves. */
+export const CONTROL_BYTES = CONTROL_WORDS * 4;
+const MAX_THREADS = CONTROL_WORDS - C.CURRENT;
+const IDLE_CLAIM = 0x7fff << 16;
+/** Busy-time slots per thread in the profile buffer, indexed by KERNEL_OP_SLOT. */
+export const PROFILE_SLOTS = 8;
+/** Profile slot of each kernel id (KERNEL_IDS order): gemmDense, gemmConv -> conv, ... */
+export const KERNEL_OP_SLOT = [0, 0, 1, 2, 3, 4, 5];
+const SLOT_OPS: Step["op"][] = ["conv", "maxPool", "avgPool", "lrn", "fc", "softmax"];
+
+export interface WorkerInit {
+  type: "init"; lane: number; module: WebAssembly.Module; memory: WebAssembly.Memory;
+  control: SharedArrayBuffer; profile: SharedArrayBuffer; spinMs: number;
+}
+export type WorkerRequest = WorkerInit | { type: "schedule"; id: number; schedule: EncodedSchedule; scratch: number };
+export type WorkerReply =
+  | { type: "ready"; lane: number }
+  | { type: "ack"; id: number }
+  | { type: "error"; task: number; message: string }
+  | { type: "fatal"; message: string };
+
+/** What the runtime offers for threads. */
+export interface ThreadSupport {
+  /** Whether workers over shared memory work here at all. */
+  available: boolean;
+  /** Threads to use by default: the cores, or 1 when threads are unavailable. */
+  maxThreads: number;
+  /** Logical cores reported by the runtime. */
+  cores: number;
+  /** Why maxThreads is what it is. */
+  reason: string;
+}
+
+/** Detects shared memory, Atomics.wait in workers, module workers and the core count. */
+export async function threadSupport(): Promise<ThreadSupport> {
+  const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number }; Worker?: unknown };
+  const runtime = runtimeName();
+  let cores = 1;
+  if (runtime === "node") {
+    const os = await import("node:os");
+    cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+  } else {
+    cores = g.navigator?.hardwareConcurrency ?? 1;
+  }
+  cores = Math.max(1, cores);
+  const no = (reason: string): ThreadSupport => ({ available: false, maxThreads: 1, cores, reason });
+  if (typeof SharedArrayBuffer !== "function") {
+    return no("SharedArrayBuffer is unavailable (browsers need cross-origin isolation: COOP/COEP headers)");
+  }
+  if (g.crossOriginIsolated === false) return no("the page is not cross-origin isolated (COOP/COEP headers), so memory cannot be shared");
+  if (typeof Atomics !== "object" || typeof Atomics.wait !== "function") return no("Atomics.wait is unavailable");
+  if (runtime === "node") {
+    try {
+      await import("node:worker_threads");
+    } catch {
+      return no("node:worker_threads is unavailable");
+    }
+  } else if (typeof g.Worker !== "function") {
+    return no("this runtime has no Worker");
+  }
+  return { available: true, maxThreads: Math.min(cores, MAX_THREADS), cores, reason: `${cores} core(s) available` };
+}
+
+/** A started worker, the same for Node worker_threads and Web Workers. */
+interface WorkerHandle {
+  post(message: WorkerRequest): void;
+  terminate(): Promise<void>;
+}
+
+const WORKER_URL = new URL("./worker.js", import.meta.url);
+
+async function spawnWorker(onMessage: (m: WorkerReply) => void, onDeath: (reason: string) => void): Promise<WorkerHandle> {
+  if (runtimeName() === "node") {
+    const { Worker } = await import("node:worker_threads");
+    // Workers inherit the process's Node options; --input-type (node -e) is refused in a worker.
+    const execArgv = process.execArgv.filter((a, i, all) => !a.startsWith("--input-type") && all[i - 1] !== "--input-type");
+    const w = new Worker(WORKER_URL, { execArgv });
+    let exited = false;
+    const exit = new Promise<void>((resolve) => w.once("exit", () => { exited = true; resolve(); }));
+    w.on("message", onMessage);
+    w.on("error", (e: Error) => onDeath(`worker failed: ${e.message}`));
+    w.on("exit", (code: number) => onDeath(`worker exited with code ${code}`));
+    return {
+      post: (m) => w.postMessage(m),
+      terminate: async () => { if (!exited) await w.terminate(); await exit; },
+    };
+  }
+  const W = (globalThis as unknown as { Worker: new (url: URL, o: { type: "module" }) => Worker }).Worker;
+  const w = new W(WORKER_URL, { type: "module" });
+  w.onmessage = (e: MessageEvent) => onMessage(e.data as WorkerReply);
+  w.onerror = (e: ErrorEvent) => { e.preventDefault(); onDeath(`worker failed: ${e.message}`); };
+  w.onmessageerror = () => onDeath("worker could not read a message");
+  return { post: (m) => w.postMessage(m), terminate: async () => w.terminate() };
+}
+
+/** A plan's schedule, encoded for workers and decoded for the calling thread. */
+interface Prepared {
+  id: number;
+  encoded: EncodedSchedule;
+  tasks: { kernel: keyof KernelExports; args: number[] }[];
+  steps: Step[];
+  stageStarts: Int32Array;
+}
+
+interface Waiter { resolve(): void; reject(e: Error): void }
+
+let nextScheduleId = 1;
+
+/** Runs plans on threads-1 workers plus the calling thread; every output bit as the serial executor. */
+export class WorkerPool implements Executor {
+  readonly threads: number;
+  private readonly module: WebAssembly.Module;
+  private readonly memory: WebAssembly.Memory;
+  private readonly kernels: KernelExports;
+  private readonly ctrl: Int32Array;
+  private readonly controlBuffer: SharedArrayBuffer;
+  private readonly profileBuffer: SharedArrayBuffer;
+  private readonly busy: Float64Array;
+  private readonly workerSpinMs: number;
+  private readonly joinSpinMs: number;
+  private workers: WorkerHandle[] = [];
+  private epoch = 0;
+  private broken: string | undefined;
+  private brokenTask = -1;
+  private disposed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly prepared = new WeakMap<Plan, Prepared>();
+  private sent: Prepared | undefined;
+  private waiters = new Map<string, Waiter>();
+  private workerErrors = new Map<number, string>();
+  private wake: (() => void) | undefined;
+
+  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, cores: number, controlPtr: number) {
+    this.module = module;
+    this.memory = memory;
+    this.threads = threads;
+    this.kernels = instantiateKernels(module, memory);
+    if (controlPtr >= 0) {
+      if (controlPtr % 4 !== 0 || controlPtr + CONTROL_BYTES > memory.buffer.byteLength) {
+        throw new ArgumentError("WorkerPool.create", "controlPtr", `a 4-byte aligned address with ${CONTROL_BYTES} bytes inside the memory`, controlPtr);
+      }
+      this.controlBuffer = memory.buffer as unknown as SharedArrayBuffer;
+      this.ctrl = new Int32Array(this.controlBuffer, controlPtr, CONTROL_WORDS);
+    } else {
+      this.controlBuffer = new SharedArrayBuffer(CONTROL_BYTES);
+      this.ctrl = new Int32Array(this.controlBuffer);
+    }
+    this.profileBuffer = new SharedArrayBuffer(threads * PROFILE_SLOTS * 8);
+    this.busy = new Float64Array(this.profileBuffer);
+    const oversubscribed = threads > cores;
+    this.workerSpinMs = oversubscribed ? 0 : 0.5;
+    this.joinSpinMs = oversubscribed ? 0.05 : 2;
+  }
+
+  /**
+   * Starts threads-1 workers over `memory` (shared) and resolves when all are instantiated
+   * and waiting. `controlPtr`: where to keep the control words inside `memory`
+   * (CONTROL_BYTES bytes the plan leaves unused), or -1 (default) for a separate buffer.
+   */
+  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, controlPtr = -1): Promise<WorkerPool> {
+    if (!(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
+      throw new ArgumentError("WorkerPool.create", "threads", `an integer in 1..${MAX_THREADS}`, threads);
+    }
+    if (!(memory.buffer instanceof SharedArrayBuffer)) {
+      throw new ArgumentError("WorkerPool.create", "memory", "a shared WebAssembly.Memory", "an unshared memory");
+    }
+    const support = await threadSupport();
+    if (threads > 1 && !support.available) {
+      throw new InceptionError("E_THREADS", `WorkerPool.create: ${threads} threads requested, but ${support.reason}`);
+    }
+    const pool = new WorkerPool(module, memory, threads, support.cores, controlPtr);
+    await pool.start();
+    return pool;
+  }
+
+  /** Spawns the workers with fresh control words; resolves when every one is ready. */
+  private async start(): Promise<void> {
+    const epoch = ++this.epoch;
+    this.ctrl.fill(0);
+    Atomics.store(this.ctrl, C.CLAIM, IDLE_CLAIM);
+    this.broken = undefined;
+    this.brokenTask = -1;
+    this.sent = undefined;
+    this.workerErrors.clear();
+    const ready: Promise<void>[] = [];
+    const workers: WorkerHandle[] = [];
+    try {
+      for (let lane = 1; lane < this.threads; lane++) {
+        ready.push(this.expect(`ready ${lane}`, 60_000));
+        const w = await spawnWorker((m) => this.onMessage(epoch, m), (reason) => this.onDeath(epoch, lane, reason));
+        workers.push(w);
+        w.post({ type: "init", lane, module: this.module, memory: this.memory, control: this.controlBuffer, profile: this.profileBuffer, spinMs: this.workerSpinMs });
+      }
+      this.workers = workers;
+      await Promise.all(ready);
+    } catch (error) {
+      this.workers = [];
+      await Promise.all(workers.map((w) => w.terminate().catch(() => undefined)));
+      ready.forEach((p) => p.catch(() => undefined));
+      throw error instanceof InceptionError ? error : new ExecutionError("worker pool", `cannot start workers: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  private expect(key: string, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { this.waiters.delete(key); reject(new Error(`timed out waiting for ${key}`)); }, timeoutMs);
+      this.waiters.set(key, {
+        resolve: () => { clearTimeout(timer); this.waiters.delete(key); resolve(); },
+        reject: (e) => { clearTimeout(timer); this.waiters.delete(key); reject(e); },
+      });
+    });
+  }
+
+  private onMessage(epoch: number, m: WorkerReply): void {
+    if (epoch !== this.epoch) return;
+    if (m.type === "ready") this.waiters.get(`ready ${m.lane}`)?.resolve();
+    else if (m.type === "ack") this.waiters.get(`ack ${m.id}`)?.resolve();
+    else if (m.type === "error") { this.workerErrors.set(m.task, m.message); this.waiters.get(`error ${m.task}`)?.resolve(); }
+    else if (m.type === "fatal") this.fail(`worker: ${m.message}`);
+  }
+
+  private onDeath(epoch: number, lane: number, reason: string): void {
+    if (epoch !== this.epoch || this.disposed) return;
+    const task = Atomics.load(this.ctrl, C.CURRENT + lane) - 1;
+    if (this.broken === undefined) this.brokenTask = task;
+    this.fail(`worker ${lane}: ${reason}`);
+  }
+
+  /** Marks the pool broken: pending waits reject, a pending run stops waiting; the next run rebuilds. */
+  private fail(reason: string): void {
+    this.broken ??= reason;
+    for (const w of [...this.waiters.values()]) w.reject(new Error(reason));
+    Atomics.notify(this.ctrl, C.DONE);
+    this.wake?.();
+  }
+
+  private async teardown(): Promise<void> {
+    const workers = this.workers;
+    this.workers = [];
+    this.epoch++;
+    Atomics.store(this.ctrl, C.CMD, CMD_EXIT);
+    Atomics.add(this.ctrl, C.GEN, 1);
+    Atomics.notify(this.ctrl, C.GEN);
+    await Promise.all(workers.map((w) => w.terminate().catch(() => undefined)));
+  }
+
+  private prepare(plan: Plan): Prepared {
+    let p = this.prepared.get(plan);
+    if (p) return p;
+    const schedule = schedulePlan(plan, this.threads);
+    if (schedule.stages.length >= 0x7fff || schedule.stages.some((s) => s.tasks.length > 0xffff)) {
+      throw new ArgumentError("WorkerPool.run", "plan", "fewer than 32767 stages of at most 65535 tasks", `${schedule.stages.length} stages`);
+    }
+    const encoded = encodeSchedule(plan, schedule);
+    p = { id: nextScheduleId++, encoded, tasks: decodeTasks(encoded, plan.scratch[0]), steps: plan.steps, stageStarts: encoded.stageStarts };
+    this.prepared.set(plan, p);
+    return p;
+  }
+
+  /** Posts a plan's schedule to every worker and waits until all have it. */
+  private async send(p: Prepared, plan: Plan): Promise<void> {
+    if (this.workers.length === 0) { this.sent = p; return; }
+    let remaining = this.workers.length;
+    const all = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("timed out sending the schedule to the workers")), 60_000);
+      this.waiters.set(`ack ${p.id}`, {
+        resolve: () => { if (--remaining === 0) { clearTimeout(timer); this.waiters.delete(`ack ${p.id}`); resolve(); } },
+        reject: (e) => { clearTimeout(timer); this.waiters.delete(`ack ${p.id}`); reject(e); },
+      });
+    });
+    this.workers.forEach((w, i) => w.post({ type: "schedule", id: p.id, schedule: p.encoded, scratch: plan.scratch[i + 1] }));
+    Atomics.store(this.ctrl, C.CMD, CMD_MESSAGE);
+    Atomics.add(this.ctrl, C.GEN, 1);
+    Atomics.notify(this.ctrl, C.GEN);
+    await all;
+    this.sent = p;
+  }
+
+  /** Runs every stage of `plan`'s schedule; calls are queued. */
+  run(plan: Plan, profile?: Profile): Promise<void> {
+    const job = (): Promise<void> => this.runNow(plan, profile);
+    const next = this.queue.then(job, job);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runNow(plan: Plan, profile?: Profile): Promise<void> {
+    if (this.disposed) throw new InceptionError("E_DISPOSED", "WorkerPool.run: the pool was disposed");
+    if (plan.scratch.length < this.threads) {
+      throw new ArgumentError("WorkerPool.run", "plan", `a plan with lanes >= ${this.threads} (one scratch area per thread)`, `lanes ${plan.scratch.length}`);
+    }
+    if (this.broken !== undefined) {
+      await this.teardown();
+      await this.start();
+    }
+    const p = this.prepare(plan);
+    try {
+      if (this.sent !== p) await this.send(p, plan);
+      await this.runStages(p, profile);
+    } catch (error) {
+      if (this.broken !== undefined) await this.teardown(); // rebuilt on the next run
+      if (error instanceof InceptionError) throw error;
+      throw new ExecutionError("worker pool", (error as Error).message, { cause: error });
+    }
+  }
+
+  private async runStages(p: Prepared, profile?: Profile): Promise<void> {
+    const ctrl = this.ctrl;
+    const stages = p.stageStarts.length - 1;
+    const profiling = profile !== undefined;
+    Atomics.store(ctrl, C.PROFILE, profiling ? 1 : 0);
+    if (profiling) this.busy.fill(0);
+    let wait = 0;
+    try {
+      for (let s = 0; s < stages; s++) {
+        const start = p.stageStarts[s], count = p.stageStarts[s + 1] - start;
+        const t0 = profiling ? performance.now() : 0;
+        Atomics.store(ctrl, C.DONE, 0);
+        Atomics.store(ctrl, C.CLAIM, s << 16);
+        if (count > 1 && this.workers.length > 0) {
+          Atomics.store(ctrl, C.CMD, CMD_RUN);
+          Atomics.add(ctrl, C.GEN, 1);
+          if (Atomics.load(ctrl, C.SLEEPERS) > 0) Atomics.notify(ctrl, C.GEN);
+        }
+        let mainError: unknown;
+        for (;;) {
+          const v = Atomics.load(ctrl, C.CLAIM);
+          const j = v & 0xffff;
+          if (v >>> 16 !== s || j >= count) break;
+          if (Atomics.compareExchange(ctrl, C.CLAIM, v, v + 1) !== v) continue;
+          const t = start + j;
+          if (Atomics.load(ctrl, C.FAIL) === 0) {
+            const ts = profiling ? performance.now() : 0;
+            try {
+              const task = p.tasks[t];
+              (this.kernels[task.kernel] as (...a: number[]) => void)(...task.args);
+            } catch (error) {
+              if (Atomics.compareExchange(ctrl, C.FAIL, 0, t + 1) === 0) mainError = error;
+            }
+            if (profiling) this.busy[KERNEL_OP_SLOT[p.encoded.kernel[t]]] += performance.now() - ts;
+          }
+          Atomics.add(ctrl, C.DONE, 1);
+        }
+        await this.join(count);
+        const failed = Atomics.load(ctrl, C.FAIL);
+        if (failed !== 0) await this.raise(p, failed - 1, mainError);
+        if (profiling) wait += this.account(profile, performance.now() - t0);
+      }
+    } finally {
+      Atomics.store(ctrl, C.CLAIM, IDLE_CLAIM);
+      Atomics.store(ctrl, C.FAIL, 0);
+      Atomics.store(ctrl, C.PROFILE, 0);
+    }
+    if (profile) (profile as Map<string, number>).set("wait", ((profile as Map<string, number>).get("wait") ?? 0) + wait);
+  }
+
+  /** Waits until `count` tasks of the stage are done: bounded spin, then without blocking the event loop. */
+  private async join(count: number): Promise<void> {
+    const ctrl = this.ctrl;
+    if (Atomics.load(ctrl, C.DONE) >= count) return;
+    const t0 = performance.now();
+    while (Atomics.load(ctrl, C.DONE) < count) {
+      if (this.broken !== undefined) throw this.deathError();
+      if (performance.now() - t0 < this.joinSpinMs) continue;
+      const seen = Atomics.load(ctrl, C.DONE);
+      if (seen >= count) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 20);
+        function done(): void { clearTimeout(timer); resolve(); }
+        this.wake = done;
+        const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<unknown> | string } }).waitAsync;
+        if (typeof waitAsync === "function") {
+          const r = waitAsync(ctrl, C.DONE, seen, 20);
+          if (r.async) (r.value as Promise<unknown>).then(done, done); else done();
+        }
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private deathError(): ExecutionError {
+    const p = this.sent;
+    const op = p && this.brokenTask >= 0 && this.brokenTask < p.tasks.length ? p.steps[p.encoded.step[this.brokenTask]].node : "worker pool";
+    return new ExecutionError(op, `${this.broken}; the pool restarts its workers on the next run`);
+  }
+
+  /** Turns a failed task into an ExecutionError naming its op (waits briefly for a worker's message). */
+  private async raise(p: Prepared, task: number, mainError: unknown): Promise<never> {
+    let message: string | undefined;
+    if (mainError !== undefined) {
+      message = `${(mainError as Error)?.message ?? String(mainError)} (on the calling thread)`;
+    } else {
+      if (!this.workerErrors.has(task)) await this.expect(`error ${task}`, 5_000).catch(() => undefined);
+      message = this.workerErrors.get(task) ?? "a kernel failed in a worker";
+    }
+    this.workerErrors.clear();
+    const step = p.steps[p.encoded.step[task]];
+    const o = p.encoded.offsets[task];
+    const range = (i: number): string => (i >= 0 ? `[${p.encoded.args[o + i]}, ${p.encoded.args[o + i + 1]})` : "all");
+    throw new ExecutionError(step.node, `${step.kernel} failed on rows ${range(step.rangeArg)}, columns ${range(step.colArg)}: ${message}`,
+      { cause: mainError });
+  }
+
+  /** Adds a stage's wall time to the profile, split by the busy time of each op kind; returns idle thread-ms. */
+  private account(profile: Profile, wall: number): number {
+    const bySlot = new Array<number>(PROFILE_SLOTS).fill(0);
+    for (let lane = 0; lane < this.threads; lane++) {
+      for (let s = 0; s < PROFILE_SLOTS; s++) bySlot[s] += this.busy[lane * PROFILE_SLOTS + s];
+    }
+    this.busy.fill(0);
+    const total = bySlot.reduce((a, b) => a + b, 0);
+    if (total > 0) {
+      bySlot.forEach((ms, s) => { if (ms > 0) profile.set(SLOT_OPS[s], (profile.get(SLOT_OPS[s]) ?? 0) + (wall * ms) / total); });
+    }
+    return Math.max(0, this.threads * wall - total);
+  }
+
+  /** Stops and awaits every worker; the pool cannot run afterwards. */
+  dispose(): Promise<void> {
+    const job = async (): Promise<void> => {
+      if (this.disposed) return;
+      this.disposed = true;
+      await this.teardown();
+    };
+    const next = this.queue.then(job, job);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}

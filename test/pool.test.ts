@@ -1,0 +1,205 @@
+// The worker pool executor: the same bits at every thread count and on every run,
+// concurrent calls, a kernel that traps, a worker that dies, and disposal.
+
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { ExecutionError } from "../src/host/errors.js";
+import { SerialExecutor } from "../src/host/executor.js";
+import { compileKernels, createSharedMemory, instantiateKernels } from "../src/host/kernels.js";
+import { planGraph, writeWeights, type Plan, type TensorMap } from "../src/host/plan.js";
+import { WorkerPool } from "../src/host/pool.js";
+import { buildStages, schedulePlan, stepAccesses } from "../src/host/schedule.js";
+import { GoogLeNet, type Prediction } from "../src/model/classifier.js";
+import { googlenetGraph } from "../src/model/googlenet.js";
+import { loadWeights } from "../src/model/weightSource.js";
+import { expectedWeights } from "../src/host/plan.js";
+import { photoCases } from "./support/data.js";
+
+const sha256 = (a: Float32Array): string => createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex");
+
+let tensors: TensorMap | undefined;
+async function weights(): Promise<TensorMap> {
+  tensors ??= (await loadWeights({ expected: expectedWeights(googlenetGraph(), 224, 224) })).tensors;
+  return tensors;
+}
+
+test("schedule: stages never pair a step with one it conflicts with; tasks cover every output once", async () => {
+  const compiled = await compileKernels("baseline");
+  const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
+  for (const keepAll of [false, true]) {
+    const plan = planGraph(googlenetGraph(), probe, { height: 224, width: 224, lanes: 4, keepAll });
+    const stages = buildStages(plan.steps);
+    const stageOf = new Map<number, number>();
+    stages.forEach((s, i) => s.forEach((step) => stageOf.set(step, i)));
+    // A step that touches memory an earlier step touches (one of them writing) runs in a later stage.
+    const acc = plan.steps.map(stepAccesses);
+    const hit = (x: { start: number; end: number }[], y: { start: number; end: number }[]): boolean =>
+      x.some((p) => y.some((q) => p.start < q.end && q.start < p.end));
+    for (let j = 0; j < plan.steps.length; j++) {
+      for (let i = 0; i < j; i++) {
+        if (hit(acc[i].writes, acc[j].reads) || hit(acc[i].reads, acc[j].writes) || hit(acc[i].writes, acc[j].writes)) {
+          assert.ok(stageOf.get(i)! < stageOf.get(j)!, `${plan.steps[i].node} before ${plan.steps[j].node}`);
+        }
+      }
+    }
+    for (const threads of [1, 2, 3, 4, 8]) {
+      const schedule = schedulePlan(plan, threads);
+      assert.equal(schedulePlan(plan, threads), schedule, "a pure function of (plan, threads)");
+      for (const stage of schedule.stages) {
+        for (const i of stage.steps) {
+          const step = plan.steps[i];
+          const covered = new Uint8Array(step.rows * step.cols);
+          for (const t of stage.tasks.filter((x) => x.step === i)) {
+            assert.ok(t.r0 % step.rowAlign === 0 && t.c0 % step.colAlign === 0, `${step.node}: aligned range`);
+            for (let r = t.r0; r < t.r1; r++) for (let c = t.c0; c < t.c1; c++) covered[r * step.cols + c]++;
+          }
+          assert.ok(covered.every((x) => x === 1), `${step.node} (${threads} threads): every output in exactly one task`);
+        }
+        if (threads === 1) assert.is(stage.tasks.length, stage.steps.length);
+      }
+    }
+    if (keepAll) {
+      // Without memory reuse the graph's own parallelism shows: an Inception module's four branches start together.
+      const first = stages.find((s) => s.some((i) => plan.steps[i].node === "inception_3a/1x1"))!;
+      assert.equal(first.map((i) => plan.steps[i].node.split("/")[1]).sort(), ["1x1", "3x3_reduce", "5x5_reduce", "pool"]);
+    }
+  }
+});
+
+test("probabilities have the same SHA-256 for 1-4 threads over 20 runs, equal to the serial executor's", async () => {
+  const photo = new Uint8Array(readFileSync(photoCases()[0].file));
+  const w = await weights();
+  let want: string | undefined;
+  for (const threads of [1, 2, 3, 4]) {
+    const net = await GoogLeNet.load({ weights: w, threads });
+    try {
+      assert.is(net.threads, threads);
+      assert.is(net.capabilities.threads, threads);
+      const input = net.toInput(photo);
+      const hashes = new Set<string>();
+      for (let i = 0; i < 20; i++) hashes.add(sha256((await net.run(input)).probabilities));
+      assert.is(hashes.size, 1, `${threads} threads: one hash over 20 runs`);
+      const [h] = hashes;
+      want ??= h;
+      assert.is(h, want, `${threads} threads vs the serial executor`);
+    } finally {
+      await net.dispose();
+    }
+  }
+});
+
+test("concurrent classify() calls on one network each get their own result", async () => {
+  const w = await weights();
+  const photos = photoCases().slice(0, 4).map((c) => new Uint8Array(readFileSync(c.file)));
+  const serial = await GoogLeNet.load({ weights: w, threads: 1 });
+  const want: Prediction[][] = [];
+  for (const p of photos) want.push(await serial.classify(p, { topK: 3 }));
+  await serial.dispose();
+  const net = await GoogLeNet.load({ weights: w, threads: 2 });
+  try {
+    const jobs = [...photos, ...photos].map((p) => net.classify(p, { topK: 3 }));
+    const got = await Promise.all(jobs);
+    got.forEach((g, i) => assert.equal(g, want[i % photos.length], `call ${i}`));
+  } finally {
+    await net.dispose();
+  }
+});
+
+/** The network planned for 2 lanes over one memory, with the serial executor's output hash. */
+async function setup(): Promise<{ plan: Plan; memory: WebAssembly.Memory; module: WebAssembly.Module; input: Float32Array; want: string }> {
+  const compiled = await compileKernels("baseline");
+  const graph = googlenetGraph();
+  const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
+  const plan = planGraph(graph, probe, { height: 224, width: 224, lanes: 2, keepAll: false });
+  const memory = createSharedMemory(plan.memoryBytes, plan.memoryBytes);
+  const kernels = instantiateKernels(compiled.module, memory);
+  writeWeights(graph, plan, await weights(), kernels, memory);
+  const input = new Float32Array(3 * 224 * 224).map((_, i) => ((i * 2654435761) % 251) - 120);
+  new Float32Array(memory.buffer, plan.input.ptr, input.length).set(input);
+  await new SerialExecutor(kernels).run(plan);
+  return { plan, memory, module: compiled.module, input, want: sha256(new Float32Array(memory.buffer, plan.probabilities.ptr, 1000)) };
+}
+
+async function runHash(pool: WorkerPool, s: { plan: Plan; memory: WebAssembly.Memory; input: Float32Array }): Promise<string> {
+  new Float32Array(s.memory.buffer, s.plan.input.ptr, s.input.length).set(s.input);
+  await pool.run(s.plan);
+  return sha256(new Float32Array(s.memory.buffer, s.plan.probabilities.ptr, 1000));
+}
+
+test("a trapping kernel rejects with ExecutionError naming the op; later runs still work", async () => {
+  const s = await setup();
+  const pool = await WorkerPool.create(s.module, s.memory, 2);
+  try {
+    assert.is(await runHash(pool, s), s.want);
+    const bad = "inception_4a/3x3";
+    const corrupted: Plan = {
+      ...s.plan,
+      steps: s.plan.steps.map((step) => (step.node === bad ? { ...step, args: step.args.map((a, i) => (i === 0 ? 0x7fff0000 : a)) } : step)),
+    };
+    const where: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      try {
+        await pool.run(corrupted);
+        assert.unreachable("the corrupted plan ran");
+      } catch (error) {
+        assert.instance(error, ExecutionError);
+        assert.is((error as ExecutionError).op, bad);
+        assert.match((error as Error).message, /out of bounds/);
+        where.push(/on worker/.test((error as Error).message) ? "worker" : "caller");
+      }
+      assert.is(await runHash(pool, s), s.want, "a good run after the failure");
+    }
+    console.log(`  trap reported from: ${where.join(", ")}`);
+  } finally {
+    await pool.dispose();
+  }
+});
+
+test("a worker that dies is replaced on the next run", async () => {
+  const s = await setup();
+  const pool = await WorkerPool.create(s.module, s.memory, 2);
+  try {
+    assert.is(await runHash(pool, s), s.want);
+    const workers = (pool as unknown as { workers: { terminate(): Promise<void> }[] }).workers;
+    await workers[0].terminate();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.is(await runHash(pool, s), s.want);
+    assert.is(await runHash(pool, s), s.want);
+  } finally {
+    await pool.dispose();
+  }
+  try {
+    await pool.run(s.plan);
+    assert.unreachable("ran after dispose");
+  } catch (error) {
+    assert.match((error as Error).message, /disposed/);
+  }
+});
+
+test("dispose() leaves no worker behind: a process that loads, classifies and disposes exits on its own", async () => {
+  const classifier = new URL("../src/model/classifier.js", import.meta.url).href;
+  const photo = photoCases()[0].file;
+  const script = `
+    import { GoogLeNet } from ${JSON.stringify(classifier)};
+    import { readFileSync } from "node:fs";
+    const net = await GoogLeNet.load({ threads: 2 });
+    const top = await net.classify(new Uint8Array(readFileSync(${JSON.stringify(photo)})), { topK: 1 });
+    await net.dispose();
+    console.log("threads", net.threads, "top1", top[0].index);
+  `;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "", err = "";
+  child.stdout.on("data", (d: Buffer) => { out += d; });
+  child.stderr.on("data", (d: Buffer) => { err += d; });
+  const code = await new Promise<number | string>((resolve) => {
+    const timer = setTimeout(() => { child.kill("SIGKILL"); resolve("timeout"); }, 30_000);
+    child.on("exit", (c) => { clearTimeout(timer); resolve(c ?? -1); });
+  });
+  assert.is(code, 0, `child exit (stderr: ${err})`);
+  assert.match(out, new RegExp(`threads 2 top1 ${photoCases()[0].top1}\\b`));
+});
+
+test.run();
