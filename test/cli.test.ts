@@ -1,0 +1,38 @@
+// The command line as a user runs it: summary totals, classify JSON, and a usage error.
+
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { photoCases } from "./support/data.js";
+
+const cli = join(fileURLToPath(new URL(".", import.meta.url)), "..", "src", "cli.js");
+const run = promisify(execFile);
+
+test("summary --json gives the exact totals", async () => {
+  const { stdout } = await run(process.execPath, [cli, "summary", "--json"]);
+  const s = JSON.parse(stdout) as { totalParams: number; totalOps: number; rows: unknown[] };
+  assert.is(s.totalParams, 6_998_552);
+  assert.is(s.totalOps, 1_582_671_872);
+});
+
+test("classify --json prints file, top classes and latency for each image", async () => {
+  const photo = photoCases()[0];
+  const { stdout } = await run(process.execPath, [cli, "classify", "--json", "--top", "3", "--threads", "1", photo.file]);
+  const r = JSON.parse(stdout) as { images: { file: string; top: { index: number; label: string; probability: number }[]; ms: number }[] };
+  assert.is(r.images.length, 1);
+  assert.is(r.images[0].file, photo.file);
+  assert.is(r.images[0].top.length, 3);
+  assert.is(r.images[0].top[0].index, photo.top1);
+  assert.ok(r.images[0].ms > 0);
+});
+
+test("a bad option is a clear usage error with a non-zero exit", async () => {
+  const e = await run(process.execPath, [cli, "classify", "--top", "zero", "x.jpg"]).catch((err: unknown) => err as { code: number; stderr: string });
+  assert.is((e as { code: number }).code, 1);
+  assert.match((e as { stderr: string }).stderr, /--top: expected an integer >= 1, found "zero"/);
+});
+
+test.run();
