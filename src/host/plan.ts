@@ -80,8 +80,8 @@ const bytesOf = (s: Shape): number => s.c * s.h * s.w * 4;
 interface Buffer { name: string; bytes: number; start: number; end: number; offset: number }
 
 /**
- * Places activation buffers by liveness: a buffer occupies its bytes from the step that
- * first writes it to the last step that reads it; first-fit by start. Returns the region size.
+ * Places activation buffers by liveness: a buffer occupies its bytes from the level that
+ * first writes it to the last level that reads it; first-fit by start. Returns the region size.
  */
 function placeByLiveness(buffers: Buffer[]): number {
   const placed: Buffer[] = [];
@@ -156,7 +156,21 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   }
 
   // Activations: one buffer per tensor, except concat inputs, which alias their concat.
-  const steps = graph.nodes.filter((n) => n.op !== "concat");
+  // Steps by level: a step's level is one more than the highest level among the producers
+  // of its inputs (a concat's output counts as produced by all its inputs' producers), so
+  // steps of one level are independent (an Inception module's four branch heads share a
+  // level, its 3x3, 5x5 and pool projection the next). Liveness is counted in levels,
+  // so steps of a level never overwrite each other's inputs or outputs: an executor may
+  // run a whole level at once.
+  const levelOf = new Map<string, number>([[graph.input, -1]]);
+  const stepLevel = new Map<GraphNode, number>();
+  for (const node of graph.nodes) {
+    const inputsLevel = Math.max(...nodeInputs(node).map((t) => levelOf.get(t) ?? -1));
+    if (node.op === "concat") { levelOf.set(node.output, inputsLevel); continue; }
+    stepLevel.set(node, inputsLevel + 1);
+    levelOf.set(node.output, inputsLevel + 1);
+  }
+  const steps = [...stepLevel.keys()].sort((a, b) => stepLevel.get(a)! - stepLevel.get(b)!);
   const alias = new Map<string, { of: string; channel: number }>();
   for (const node of graph.nodes) {
     if (node.op !== "concat") continue;
@@ -172,7 +186,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     for (let a = alias.get(t); a; a = alias.get(t)) { channel += a.channel; t = a.of; }
     return { buffer: t, channel };
   };
-  const last = steps.length;
+  const last = Math.max(...stepLevel.values()) + 1;
   const buffers = new Map<string, Buffer>();
   const touch = (tensor: string, step: number): void => {
     const { buffer } = root(tensor);
@@ -181,10 +195,11 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     buffers.set(buffer, { name: buffer, bytes: bytesOf(shapes.get(buffer)!), start: step, end: step, offset: 0 });
   };
   touch(graph.input, -1);
-  steps.forEach((node, i) => {
-    for (const input of nodeInputs(node)) touch(input, i);
-    touch(node.output, i);
-  });
+  for (const node of steps) {
+    const level = stepLevel.get(node)!;
+    for (const input of nodeInputs(node)) touch(input, level);
+    touch(node.output, level);
+  }
   for (const t of [graph.logits, graph.probabilities]) touch(t, last);
   if (keepAll) for (const b of buffers.values()) b.end = last;
   const activationBytes = Math.max(placeByLiveness([...buffers.values()]), align(staging));
