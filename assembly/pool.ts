@@ -5,51 +5,99 @@
 /**
  * Max pooling of channels [c0, c1): src planes H x W, dst planes outH x outW (both
  * contiguous per channel, channel c at plane index c). Window k x k, `stride`, `pad`;
- * padded taps are ignored (Caffe: window clipped to the image). Columns whose window lies
- * inside the image take a SIMD path (strides 1 and 2), four outputs at a time; the max of
- * the same taps either way, so both paths give the same values.
+ * padded taps are ignored (Caffe: window clipped to the image). GoogLeNet's two shapes,
+ * 3x3 stride 1 pad 1 and 3x3 stride 2 pad 0, take a SIMD path (maxPool3x3); any other
+ * shape a scalar one. Both take the max of the same taps, so they give the same values.
  */
 export function maxPool(
   src: usize, dst: usize, H: i32, W: i32, outH: i32, outW: i32,
   k: i32, stride: i32, pad: i32, c0: i32, c1: i32,
 ): void {
+  if (k == 3 && ((stride == 1 && pad == 1) || (stride == 2 && pad == 0))) {
+    maxPool3x3(src, dst, H, W, outH, outW, stride, c0, c1);
+    return;
+  }
   const inPlane = <usize>H * W * 4;
   const outPlane = <usize>outH * outW * 4;
-  // Output columns [vx0, vx1) have windows inside the row; for stride 2 the vector loads
-  // also read one float past the window, which must stay inside the row too.
-  const vx0 = (pad + stride - 1) / stride;
-  let vx1 = stride == 1 || stride == 2 ? (W + pad - k - (stride == 2 ? 1 : 0)) / stride + 1 : 0;
-  vx1 = min(max(vx1, vx0), outW);
+  for (let c = c0; c < c1; c++) {
+    const inp = src + <usize>c * inPlane;
+    let out = dst + <usize>c * outPlane;
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = max(oy * stride - pad, 0);
+      const y1 = min(oy * stride - pad + k, H);
+      for (let ox = 0; ox < outW; ox++) {
+        store<f32>(out, maxWindow(inp, W, y0, y1, ox * stride - pad, k));
+        out += 4;
+      }
+    }
+  }
+}
+
+/**
+ * 3x3 max pooling, stride 1 pad 1 or stride 2 pad 0, four outputs at a time: the max over
+ * the window's rows of four adjacent input columns (lanes past the row end = -inf), then
+ * the horizontal max of neighbouring lanes by shuffles. Reads up to 12 bytes past a row's
+ * end (masked off), so the plane must not end the memory.
+ */
+function maxPool3x3(src: usize, dst: usize, H: i32, W: i32, outH: i32, outW: i32, stride: i32, c0: i32, c1: i32): void {
+  const inPlane = <usize>H * W * 4;
+  const outPlane = <usize>outH * outW * 4;
+  const pad = stride == 1 ? 1 : 0;
   for (let c = c0; c < c1; c++) {
     const inp = src + <usize>c * inPlane;
     const out = dst + <usize>c * outPlane;
     for (let oy = 0; oy < outH; oy++) {
       const y0 = max(oy * stride - pad, 0);
-      const y1 = min(oy * stride - pad + k, H);
+      const y1 = min(oy * stride - pad + 3, H);
       const row = out + <usize>oy * outW * 4;
-      let ox = 0;
-      for (; ox < vx0 && ox < outW; ox++) store<f32>(row + <usize>ox * 4, maxWindow(inp, W, y0, y1, ox * stride - pad, k));
-      for (; ox + 4 <= vx1; ox += 4) {
-        const x = ox * stride - pad;
-        let m = f32x4.splat(-Infinity);
-        for (let y = y0; y < y1; y++) {
-          const line = inp + (<usize>y * W + x) * 4;
-          for (let dx = 0; dx < k; dx++) {
-            let v: v128;
-            if (stride == 1) {
-              v = v128.load(line + <usize>dx * 4);
-            } else {
-              const a = v128.load(line + <usize>dx * 4);
-              const b = v128.load(line + <usize>dx * 4, 16);
-              v = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
-            }
-            m = f32x4.pmax(m, v);
-          }
+      if (stride == 1) {
+        // Outputs 4g..4g+3 need columns 4g-1..4g+4: the previous, this and the next group.
+        let prev = f32x4.splat(-Infinity);
+        let cur = columnMax(inp, W, y0, y1, 0);
+        for (let x = 0; x < outW; x += 4) {
+          const next = columnMax(inp, W, y0, y1, x + 4);
+          const left = v128.shuffle<f32>(prev, cur, 3, 4, 5, 6);
+          const right = v128.shuffle<f32>(cur, next, 1, 2, 3, 4);
+          storeLanes(row + <usize>x * 4, f32x4.pmax(f32x4.pmax(left, cur), right), outW - x);
+          prev = cur;
+          cur = next;
         }
-        v128.store(row + <usize>ox * 4, m);
+      } else {
+        // Outputs 4g..4g+3 need columns 8g..8g+8: two groups and the first lane of a third.
+        for (let x = 0; x < outW; x += 4) {
+          const a = columnMax(inp, W, y0, y1, 2 * x);
+          const b = columnMax(inp, W, y0, y1, 2 * x + 4);
+          const e = columnMax(inp, W, y0, y1, 2 * x + 8);
+          const evens = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+          const odds = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
+          const shifted = v128.shuffle<f32>(evens, e, 1, 2, 3, 4);
+          storeLanes(row + <usize>x * 4, f32x4.pmax(f32x4.pmax(evens, odds), shifted), outW - x);
+        }
       }
-      for (; ox < outW; ox++) store<f32>(row + <usize>ox * 4, maxWindow(inp, W, y0, y1, ox * stride - pad, k));
     }
+  }
+}
+
+/** Max over rows [y0, y1) of columns x..x+3 of a plane W wide; columns at or past W are -inf. */
+// @ts-ignore: decorator
+@inline function columnMax(plane: usize, W: i32, y0: i32, y1: i32, x: i32): v128 {
+  const inside = W - x;
+  if (inside <= 0) return f32x4.splat(-Infinity);
+  let m = f32x4.splat(-Infinity);
+  for (let y = y0; y < y1; y++) m = f32x4.pmax(m, v128.load(plane + (<usize>y * W + x) * 4));
+  if (inside >= 4) return m;
+  return v128.bitselect(m, f32x4.splat(-Infinity), i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(inside)));
+}
+
+/** Stores the first min(n, 4) lanes of v at p. */
+// @ts-ignore: decorator
+@inline function storeLanes(p: usize, v: v128, n: i32): void {
+  if (n >= 4) { v128.store(p, v); return; }
+  if (n >= 2) {
+    v128.store64_lane(p, v, 0);
+    if (n == 3) v128.store32_lane(p, v, 2, 8);
+  } else {
+    v128.store32_lane(p, v, 0);
   }
 }
 
