@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// inception-wasm command line: classify, summary, convert, bench.
+// inception-wasm command line: classify, summary, convert, export-onnx, bench.
 
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -23,8 +23,17 @@ commands:
       the paper's Table 1 for the network: layers, sizes, params, multiply-adds
   convert <mat-dir> <out.iwnet>
       converts the per-layer BVLC MAT weights to one inception-wasm weight file
+  export-onnx <out.onnx> [--weights PATH] [--input-size N]
+      writes the network with its weights as an ONNX model (opset 13, dynamic batch)
   bench [--json] [--threads 1,2] [--runs N] [--warmup N] [--build B] [--profile]
       single-image latency of the whole network, per thread count (default 1)
+  bench --vs ort-web,tfjs-wasm,ort-node [--threads 1,2] [--batch 1,8] [--runs N] [--rounds N]
+        [--quick] [--json] [--out DIR] [--kernels FILE]
+      the comparison suite (from a repository checkout with its dev dependencies): each engine
+      and thread count in its own process, alternating; latency, batch throughput, cold start,
+      peak RSS, binary size, accuracy against inception-wasm; a table, and JSON + SVG chart in
+      --out (default bench/results); --kernels adds \`npm run bench:kernels -- --json\` output;
+      --quick: one round of 3 runs (a smoke test). --batch or --quick alone also run it
 
 options:
   --weights PATH   MAT folder or .iwnet file (default: $INCEPTION_WASM_DATA, else ../shared/googlenet)
@@ -44,6 +53,12 @@ const { values: opts, positionals } = parseArgs({
     runs: { type: "string", default: "30" },
     warmup: { type: "string", default: "5" },
     profile: { type: "boolean", default: false },
+    vs: { type: "string" },
+    batch: { type: "string" },
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string", default: "3" },
+    out: { type: "string" },
+    kernels: { type: "string" },
     "input-size": { type: "string", default: String(DEFAULT_INPUT_SIZE) },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -61,11 +76,32 @@ function buildOption(): BuildChoice {
   throw new InceptionError("E_USAGE", `--build: expected auto, baseline, relaxed or debug, found "${b}"`);
 }
 
+/** A comma-separated list of integers >= 1 (--threads, --batch). */
+function listOption(name: string, text: string): number[] {
+  return text.split(",").map((t) => intOption(name, t.trim(), 1));
+}
+
 /** --threads: one count, or a comma-separated list (bench). */
 function threadsOption(fallback: string): number[] {
-  const text = opts.threads ?? fallback;
-  const list = text.split(",").map((t) => intOption("threads", t.trim(), 1));
-  return list;
+  return listOption("threads", opts.threads ?? fallback);
+}
+
+/** bench --vs / --batch / --quick: the comparison suite (bench/suite.ts, not part of the package). */
+async function benchSuite(): Promise<void> {
+  const suite = await import("../bench/suite.js").catch((cause: unknown) => {
+    throw new InceptionError("E_USAGE", `bench --vs: the comparison suite runs from a checkout of the repository (dist/bench): ${(cause as Error).message}`);
+  });
+  const { ENGINES } = await import("../bench/engines.js");
+  const vs = (opts.vs ?? "ort-web,tfjs-wasm,ort-node").split(",").map((e) => e.trim());
+  const known = ENGINES.filter((e) => e !== "inception-wasm");
+  const unknown = vs.filter((e) => !known.some((k) => k === e));
+  if (unknown.length) throw new InceptionError("E_USAGE", `--vs: expected engines from ${known.join(", ")}, found "${unknown.join(", ")}"`);
+  const { report, jsonFile, svgFile } = await suite.runSuite({
+    vs: known.filter((e) => vs.includes(e)), threads: threadsOption("1,2"), batches: listOption("batch", opts.batch ?? "1,8"),
+    runs: intOption("runs", opts.runs, 1), warmup: intOption("warmup", opts.warmup, 0), rounds: intOption("rounds", opts.rounds, 1),
+    quick: opts.quick, build: buildOption(), weights: opts.weights, outDir: opts.out, kernelsFile: opts.kernels,
+  });
+  console.log(opts.json ? JSON.stringify(report, null, 2) : `${suite.formatSuite(report)}\n\n${jsonFile}\n${svgFile}`);
 }
 
 async function photoFiles(): Promise<string[]> {
@@ -122,7 +158,15 @@ async function main(): Promise<void> {
       console.log(`${rest[1]}: ${r.tensors} tensors, ${r.bytes} bytes`);
       return;
     }
+    case "export-onnx": {
+      if (rest.length !== 1) throw new InceptionError("E_USAGE", `export-onnx: expected <out.onnx>, found ${rest.length} argument(s)`);
+      const { exportGoogLeNetOnnx, ONNX_OPSET } = await import("./model/onnx.js");
+      const bytes = await exportGoogLeNetOnnx(rest[0], { weights: opts.weights, inputSize: intOption("input-size", opts["input-size"], 1) });
+      console.log(`${rest[0]}: ONNX opset ${ONNX_OPSET}, ${bytes} bytes`);
+      return;
+    }
     case "bench": {
+      if (opts.vs !== undefined || opts.batch !== undefined || opts.quick) return benchSuite();
       const result = await benchNetwork({
         weights: opts.weights, build: buildOption(), threads: threadsOption("1"),
         runs: intOption("runs", opts.runs, 1), warmup: intOption("warmup", opts.warmup, 0), profile: opts.profile,
