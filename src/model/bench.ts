@@ -25,6 +25,8 @@ export interface BenchRow {
   medianMs: number;
   minMs: number;
   gflops: number;
+  /** SHA-256 (hex) of the output probabilities for the benchmark input: equal at every thread count. */
+  outputSha256: string;
   /** Per op kind: milliseconds per image (mean over the profiled runs); "wait": thread-ms idle per image. */
   profile?: Record<string, number>;
 }
@@ -64,9 +66,12 @@ async function benchThreads(options: BenchOptions, threads: number): Promise<{ r
     const result = task.result;
     if (result.state !== "completed") throw new Error(`bench: the benchmark did not complete (${result.state})`);
     const medianMs = result.latency.p50;
+    const { probabilities } = await net.run(input);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", probabilities as Float32Array<ArrayBuffer>));
     const row: BenchRow = {
       engine: "inception-wasm", build: net.build, threads: net.threads, batch: 1, runs: options.runs,
       medianMs, minMs: result.latency.min, gflops: (2 * net.multiplyAdds) / (medianMs * 1e6),
+      outputSha256: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
     };
     if (options.profile) {
       const profile: Profile = new Map();
@@ -99,7 +104,7 @@ export function formatBench(r: BenchResult): string {
   const lines: string[] = [];
   for (const x of r.results) {
     lines.push(`${x.engine} ${x.build} threads=${x.threads} batch=${x.batch}: median ${x.medianMs.toFixed(2)} ms, min ${x.minMs.toFixed(2)} ms, ` +
-      `${x.gflops.toFixed(1)} GFLOP/s (${x.runs} runs, ${r.runtime}, ${r.inputSize}x${r.inputSize})`);
+      `${x.gflops.toFixed(1)} GFLOP/s (${x.runs} runs, ${r.runtime}, ${r.inputSize}x${r.inputSize}), output sha256 ${x.outputSha256.slice(0, 16)}`);
     if (x.profile) {
       const ops = Object.entries(x.profile).filter(([op]) => op !== "wait");
       const total = ops.reduce((a, [, ms]) => a + ms, 0);
@@ -112,7 +117,8 @@ export function formatBench(r: BenchResult): string {
   if (r.results.length > 1) {
     const base = r.results[0];
     lines.push(`scaling vs ${base.threads} thread(s): ` + r.results.slice(1)
-      .map((x) => `${x.threads} threads ${(base.medianMs / x.medianMs).toFixed(2)}x`).join(", "));
+      .map((x) => `${x.threads} threads ${(base.medianMs / x.medianMs).toFixed(2)}x`).join(", ") +
+      `; outputs bit-identical: ${r.results.every((x) => x.outputSha256 === base.outputSha256) ? "yes" : "NO"}`);
   }
   return lines.join("\n");
 }
