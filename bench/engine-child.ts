@@ -7,6 +7,7 @@
 
 import { readFile } from "node:fs/promises";
 import { Bench } from "tinybench";
+import { runtimeName } from "../src/host/runtime.js";
 import { decodeImage } from "../src/model/image.js";
 import { toNetworkInput } from "../src/model/preprocess.js";
 import { EngineUnavailable, loadEngine, type Binary, type ColdStart, type EngineConfig, type Phase } from "./engines.js";
@@ -21,10 +22,13 @@ export interface ChildSettings {
   runs: Record<number, number>;
 }
 
+/** The runtime a child runs in (SuiteOptions.runtime, else $INCEPTION_WASM_BENCH_RUNTIME): its name, version and V8. */
+export interface ChildRuntime { name: string; version: string; v8: string }
+
 /** Child -> suite. Probabilities and logits are the photo's (batch 1, first inference). */
 export type ChildMessage =
   | {
-    type: "ready"; version: string; threads: number; threadNote: string; binary: Binary; coldStart: ColdStart;
+    type: "ready"; runtime: ChildRuntime; version: string; threads: number; threadNote: string; binary: Binary; coldStart: ColdStart;
     logits: number[]; probabilities: number[]; peakRssBytes: number;
   }
   | { type: "unavailable"; reason: string }
@@ -36,6 +40,12 @@ export type ParentMessage = { type: "measure" };
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve, reject) => process.send!(message, undefined, undefined, (e) => (e ? reject(e) : resolve())));
+}
+
+function childRuntime(): ChildRuntime {
+  const name = runtimeName();
+  const versions: Partial<Record<string, string>> = process.versions;
+  return { name, version: versions[name] ?? "?", v8: process.versions.v8 };
 }
 
 const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
@@ -62,7 +72,7 @@ async function main(settings: ChildSettings): Promise<void> {
   const inputs = new Map(sizes.map((n) => [n, batch(n)]));
   for (let i = 0; i < settings.warmup; i++) await engine.run(image, 1);
   await send({
-    type: "ready", version: engine.version, threads: engine.threads, threadNote: engine.threadNote, binary: engine.binary,
+    type: "ready", runtime: childRuntime(), version: engine.version, threads: engine.threads, threadNote: engine.threadNote, binary: engine.binary,
     coldStart: { ...cold, totalMs: Object.values(cold).reduce((a, b) => a + b, 0) },
     logits: Array.from(first.logits), probabilities: Array.from(first.probabilities), peakRssBytes: peakRss(),
   });

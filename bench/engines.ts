@@ -10,6 +10,7 @@ import type * as Tf from "@tensorflow/tfjs-core";
 import type * as OrtNode from "onnxruntime-node";
 import type { Graph } from "../src/host/graph.js";
 import type { BuildChoice } from "../src/host/kernels.js";
+import { runtimeName } from "../src/host/runtime.js";
 import { expectedWeights, type TensorMap } from "../src/host/plan.js";
 import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../src/model/googlenet.js";
 import { caffePoolPads, exportOnnx } from "../src/model/onnx.js";
@@ -66,6 +67,9 @@ export interface Engine {
 export class EngineUnavailable extends Error {}
 
 const require = createRequire(import.meta.url);
+
+/** The runtime this engine runs in, as thread notes name it (the suite runs engines under Node or Deno). */
+const RUNTIME = runtimeName() === "deno" ? "Deno" : "Node";
 
 async function binaryOf(files: string[], kind: Binary["kind"]): Promise<Binary> {
   const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
@@ -157,7 +161,7 @@ async function loadOrtWeb(config: EngineConfig, time: Timer): Promise<Engine> {
   const engine = await ortEngine(ort, config, time, { executionProviders: ["wasm"] });
   return {
     ...engine, version: ort.env.versions.web ?? "?", threads: config.threads,
-    threadNote: config.threads > 1 ? `env.wasm.numThreads = ${config.threads} (worker_threads in Node)` : "env.wasm.numThreads = 1",
+    threadNote: config.threads > 1 ? `env.wasm.numThreads = ${config.threads} (worker_threads in ${RUNTIME})` : "env.wasm.numThreads = 1",
     binary: await binaryOf([require.resolve("onnxruntime-web/ort-wasm-simd-threaded.wasm")], "wasm"),
   };
 }
@@ -257,7 +261,7 @@ async function loadTfjsWasm(config: EngineConfig, time: Timer): Promise<Engine> 
   const threads = backend.getThreadsCount();
   if (threads !== config.threads) {
     throw new EngineUnavailable(`tfjs-backend-wasm runs ${threads} thread(s) here, not ${config.threads} ` +
-      `(WASM_HAS_MULTITHREAD_SUPPORT ${String(await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT"))})`);
+      `(WASM_HAS_MULTITHREAD_SUPPORT ${String(await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT"))}, IS_NODE ${String(tf.env().get("IS_NODE"))})`);
   }
   const graph = googlenetGraph();
   const { tensors } = await time("weightsMs", () => weightsFor(config, graph));
@@ -266,7 +270,7 @@ async function loadTfjsWasm(config: EngineConfig, time: Timer): Promise<Engine> 
   const wasm = join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm")), threads > 1 ? "tfjs-backend-wasm-threaded-simd.wasm"
     : simd ? "tfjs-backend-wasm-simd.wasm" : "tfjs-backend-wasm.wasm");
   return {
-    version: backend.version_wasm, threads, threadNote: "setThreadsCount; multithreading needs web workers, absent in Node",
+    version: backend.version_wasm, threads, threadNote: `setThreadsCount; multithreading needs web workers, ${RUNTIME === "Node" ? "absent in Node" : "unused where IS_NODE (tfjs takes Deno for Node)"}`,
     binary: await binaryOf([wasm], "wasm"),
     async run(input, batch) {
       const { logits, probabilities } = tf.tidy(() =>

@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { Bench } from "tinybench";
 import { Arena } from "../src/host/arena.js";
 import { compileKernels, createSharedMemory, instantiateKernels, type BuildName, type KernelExports } from "../src/host/kernels.js";
+import { runtimeLabel } from "../src/host/runtime.js";
 import { inferShapes } from "../src/host/shapes.js";
 import { googlenetGraph } from "../src/model/googlenet.js";
 
@@ -96,7 +97,7 @@ const shapes = convShapes();
 const builds: Awaited<ReturnType<typeof benchBuild>>[] = [];
 for (const build of ["baseline", "relaxed"] as const) builds.push(await benchBuild(build, shapes));
 const report = {
-  runtime: `node ${process.versions.node}`,
+  runtime: runtimeLabel(),
   peak: { mulAdd: builds[0].peakGflops, relaxed: builds[1].peakGflops },
   builds: builds.map(({ rows: _rows, ...b }) => b),
   shapes: builds.flatMap((b) => b.rows),

@@ -8,13 +8,18 @@
 // /proc/stat gives the CPU time the rest of the machine used; a round where others used more
 // than DISTURBED_CORES is run again (once; quick: never) and stays flagged if still disturbed.
 // Every figure is also given as a ratio to inception-wasm at the same thread count.
+//
+// The suite process is Node; the children run under Node (this binary) or Deno (the `deno`
+// devDependency): SuiteOptions.runtime, else $INCEPTION_WASM_BENCH_RUNTIME (`npm run bench:deno`).
+// The report's runtime, versions and file name are the children's runtime.
 
-import { fork } from "node:child_process";
+import { fork, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, availableParallelism, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { InceptionError } from "../src/host/errors.js";
 import type { BuildChoice } from "../src/host/kernels.js";
 import { inferShapes, multiplyAdds } from "../src/host/shapes.js";
 import { topClasses } from "../src/model/classifier.js";
@@ -22,7 +27,7 @@ import { googlenetGraph } from "../src/model/googlenet.js";
 import { exportGoogLeNetOnnx } from "../src/model/onnx.js";
 import { projectRoot, resolveDataDir } from "../src/model/weightSource.js";
 import { renderChart, type KernelReport } from "./chart.js";
-import type { ChildMessage, ChildSettings, ParentMessage } from "./engine-child.js";
+import type { ChildMessage, ChildRuntime, ChildSettings, ParentMessage } from "./engine-child.js";
 import { ENGINES, INPUT_SIZE, packageVersion, type Binary, type ColdStart, type EngineConfig, type EngineName } from "./engines.js";
 
 /** Other processes using more than this many cores (CPU time / wall time) while a child is timed disturb it. */
@@ -31,6 +36,19 @@ export const DISTURBED_CORES = 0.1;
 const TICK_MS = 10;
 /** A child that does not report within this time has hung. */
 const CHILD_TIMEOUT_MS = 300_000;
+
+/** Runtimes the engine children can run in. */
+export const RUNTIMES = ["node", "deno"] as const;
+export type Runtime = (typeof RUNTIMES)[number];
+/** Environment variable naming the children's runtime when SuiteOptions.runtime is not given (default node). */
+export const RUNTIME_ENV = "INCEPTION_WASM_BENCH_RUNTIME";
+
+/** A runtime's name (undefined or empty: node), checked. */
+export function runtimeOption(name: string | undefined): Runtime {
+  const runtime = RUNTIMES.find((r) => r === (name || "node"));
+  if (!runtime) throw new InceptionError("E_USAGE", `$${RUNTIME_ENV}: expected ${RUNTIMES.join(" or ")}, found "${name}"`);
+  return runtime;
+}
 
 export interface SuiteOptions {
   /** Engines compared with inception-wasm. */
@@ -51,6 +69,8 @@ export interface SuiteOptions {
   outDir?: string;
   /** `npm run bench:kernels -- --json` output to add to the report and chart. */
   kernelsFile?: string;
+  /** The runtime of the engine children (default: $INCEPTION_WASM_BENCH_RUNTIME, else node). */
+  runtime?: Runtime;
 }
 
 /** CPU use while a child was timed, in cores (CPU time / wall time). */
@@ -96,7 +116,9 @@ export interface SuiteReport {
   date: string;
   quick: boolean;
   machine: { cpu: string; cores: number; memoryMB: number; platform: string; arch: string };
+  /** The engine children's runtime and version, e.g. "node 20.20.2" or "deno 2.9.6". */
   runtime: string;
+  /** inception-wasm, the runtime, its V8, each measured engine; under Deno also `harness`: the Node that ran the suite process. */
   versions: Record<string, string>;
   model: { network: "GoogLeNet (BVLC)"; inputSize: number; multiplyAdds: number; gflopPerImage: number; photo: string };
   settings: { engines: EngineName[]; threads: number[]; batches: number[]; rounds: number; runsPerRound: Record<string, number>; warmup: number; disturbedCores: number };
@@ -140,10 +162,31 @@ type ChildRun =
 
 const CHILD = fileURLToPath(new URL("./engine-child.js", import.meta.url));
 
+/** The binary and its arguments before the script that start a child. */
+interface ChildCommand { execPath: string; execArgv: string[] }
+
+/**
+ * How children start under `runtime`. Node: this process's binary. Deno: the devDependency's
+ * binary (node_modules/.bin), else `deno` on PATH, with `run -A` (a child reads the data folder,
+ * the wasm and node_modules, reads env vars, starts workers, may load a native addon) and
+ * `--node-modules-dir=manual` (bare imports from the installed node_modules, never the network),
+ * as test/run.ts runs the test files under Deno. Node's IPC channel works with Deno's process.send.
+ */
+function childCommand(runtime: Runtime): ChildCommand {
+  if (runtime === "node") return { execPath: process.execPath, execArgv: [] };
+  const tried: string[] = [];
+  for (const bin of [join(projectRoot(), "node_modules", ".bin", "deno"), "deno"]) {
+    const r = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 30_000 });
+    if (r.status === 0) return { execPath: bin, execArgv: ["run", "-A", "--node-modules-dir=manual"] };
+    tried.push(`${bin} (${r.error ? r.error.message : `exit ${r.status}`})`);
+  }
+  throw new InceptionError("E_USAGE", `bench: runtime deno: no working deno binary; tried ${tried.join(", ")}. Install the devDependencies (npm ci) or put deno on PATH.`);
+}
+
 /** Runs one configuration in a fresh child process. */
-function runChild(settings: ChildSettings): Promise<ChildRun> {
+function runChild(command: ChildCommand, settings: ChildSettings): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = fork(CHILD, [JSON.stringify(settings)], { execArgv: [], stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    const child = fork(CHILD, [JSON.stringify(settings)], { ...command, stdio: ["ignore", "pipe", "pipe", "ipc"] });
     const label = `${settings.config.engine} (${settings.config.threads} thread(s))`;
     let stderr = "";
     child.stdout!.on("data", (d: Buffer) => process.stderr.write(d));
@@ -213,7 +256,7 @@ type Rounds = Extract<ChildRun, { ok: true }>[];
  * disturbed round is run again up to `retries` times; a configuration that fails or cannot
  * run its thread count is dropped with the reason (inception-wasm failing ends the suite).
  */
-async function runRounds(configs: EngineConfig[], rounds: number, retries: number, child: Omit<ChildSettings, "config">):
+async function runRounds(configs: EngineConfig[], rounds: number, retries: number, command: ChildCommand, child: Omit<ChildSettings, "config">):
   Promise<{ done: Map<EngineConfig, Rounds>; disturbedRounds: Map<EngineConfig, number>; unavailable: Map<EngineConfig, string> }> {
   const done = new Map<EngineConfig, Rounds>();
   const disturbedRounds = new Map<EngineConfig, number>();
@@ -224,7 +267,7 @@ async function runRounds(configs: EngineConfig[], rounds: number, retries: numbe
       let run: ChildRun;
       for (let attempt = 0; ; attempt++) {
         process.stderr.write(`bench: round ${round + 1}/${rounds}: ${config.engine}, ${config.threads} thread(s)${attempt ? " (again: disturbed)" : ""}\n`);
-        run = await runChild({ config, ...child });
+        run = await runChild(command, { config, ...child });
         const d = run.ok ? run.disturbance : undefined;
         const disturbed = d !== undefined && d.otherCores + d.stealCores > DISTURBED_CORES;
         if (!disturbed || attempt >= retries) {
@@ -291,12 +334,13 @@ export async function runSuite(options: SuiteOptions): Promise<{ report: SuiteRe
   const graph = googlenetGraph();
   const shapes = inferShapes(graph, INPUT_SIZE, INPUT_SIZE);
   const macs = graph.nodes.reduce((s, n) => s + multiplyAdds(n, shapes), 0);
+  const command = childCommand(options.runtime ?? runtimeOption(process.env[RUNTIME_ENV]));
   const photo = await defaultPhoto(options.weights);
   const onnxFile = join(tmpdir(), `inception-wasm-bench-${process.pid}.onnx`);
   await exportGoogLeNetOnnx(onnxFile, { weights: options.weights });
   const configs: EngineConfig[] = options.threads.flatMap((threads) =>
     engines.map((engine) => ({ engine, threads, build: options.build, weights: options.weights, onnxFile })));
-  const { done, disturbedRounds, unavailable } = await runRounds(configs, rounds, options.quick ? 0 : 1, { photo, warmup, runs: runsPerRound })
+  const { done, disturbedRounds, unavailable } = await runRounds(configs, rounds, options.quick ? 0 : 1, command, { photo, warmup, runs: runsPerRound })
     .finally(() => rm(onnxFile, { force: true }));
 
   const reference = done.get(configs[0])![0].ready; // inception-wasm at threads[0]
@@ -307,14 +351,16 @@ export async function runSuite(options: SuiteOptions): Promise<{ report: SuiteRe
     return { ...row, ratios: ratiosOf(row.figures, base.figures) };
   });
 
-  const versions: Record<string, string> = { "inception-wasm": await packageVersion(), node: process.versions.node, v8: process.versions.v8 };
+  const runtime: ChildRuntime = reference.runtime;
+  const versions: Record<string, string> = { "inception-wasm": await packageVersion(), [runtime.name]: runtime.version, v8: runtime.v8 };
+  if (runtime.name !== "node") versions.harness = `node ${process.versions.node}`;
   for (const row of rows) if (row.engine !== "inception-wasm") versions[row.engine] = row.version;
   const kernels = options.kernelsFile ? JSON.parse(await readFile(options.kernelsFile, "utf8")) as KernelReport : undefined;
   const cpuModel = cpus()[0]?.model.trim() ?? "unknown CPU";
   const report: SuiteReport = {
     schema: 1, date: new Date().toISOString(), quick: options.quick,
     machine: { cpu: cpuModel, cores: availableParallelism(), memoryMB: Math.round(totalmem() / 2 ** 20), platform: process.platform, arch: process.arch },
-    runtime: `node ${process.versions.node}`, versions,
+    runtime: `${runtime.name} ${runtime.version}`, versions,
     model: { network: "GoogLeNet (BVLC)", inputSize: INPUT_SIZE, multiplyAdds: macs, gflopPerImage: (2 * macs) / 1e9, photo },
     settings: { engines, threads: options.threads, batches: options.batches, rounds, runsPerRound, warmup, disturbedCores: DISTURBED_CORES },
     results: rows,
@@ -323,7 +369,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ report: SuiteRe
   };
   const outDir = options.outDir ?? join(projectRoot(), "bench", "results");
   await mkdir(outDir, { recursive: true });
-  const stem = join(outDir, `${report.date.slice(0, 10)}-${slug(cpuModel)}-node${process.versions.node}${options.quick ? "-quick" : ""}`);
+  const stem = join(outDir, `${report.date.slice(0, 10)}-${slug(cpuModel)}-${runtime.name}${runtime.version}${options.quick ? "-quick" : ""}`);
   await writeFile(`${stem}.json`, JSON.stringify(report, null, 2) + "\n");
   await writeFile(`${stem}.svg`, renderChart(report));
   return { report, jsonFile: `${stem}.json`, svgFile: `${stem}.svg` };

@@ -34,6 +34,7 @@ commands:
       peak RSS, binary size, accuracy against inception-wasm; a table, and JSON + SVG chart in
       --out (default bench/results); --kernels adds \`npm run bench:kernels -- --json\` output;
       --quick: one round of 3 runs (a smoke test). --batch or --quick alone also run it
+      $INCEPTION_WASM_BENCH_RUNTIME=deno (npm run bench:deno) runs the engines under Deno
 
 options:
   --weights PATH   MAT folder or .iwnet file (default: $INCEPTION_WASM_DATA, else ../shared/googlenet)

@@ -4,6 +4,7 @@
 import { Bench } from "tinybench";
 import type { Profile } from "../host/executor.js";
 import type { BuildChoice } from "../host/kernels.js";
+import { runtimeLabel } from "../host/runtime.js";
 import { GoogLeNet } from "./classifier.js";
 
 export interface BenchOptions {
@@ -96,7 +97,7 @@ export async function benchNetwork(options: BenchOptions): Promise<BenchResult> 
     inputSize = r.inputSize;
     multiplyAdds = r.multiplyAdds;
   }
-  return { runtime: `node ${process.versions.node}`, inputSize, multiplyAdds, results: rows, profile: rows[0].profile };
+  return { runtime: runtimeLabel(), inputSize, multiplyAdds, results: rows, profile: rows[0].profile };
 }
 
 /** A short text report: a line per thread count (with its profile), then the scaling. */
