@@ -2,12 +2,12 @@
 // then every GoogLeNet convolution (its real M, N, K and geometry, im2col included) on one
 // thread, as GFLOP/s and as a fraction of the peak, for the baseline and relaxed builds.
 //
-//   npm run bench:kernels [-- --json] [-- --time MS]
+//   npm run bench:kernels [-- --json] [-- --time MS] [-- --rounds N]
 //
 // JSON: { peak: { mulAdd, relaxed }, builds: [{ build, wasmBytes, peakGflops, weightedFraction,
 // weightedGflops }], shapes: [{ build, layer, M, N, K, gflops, fractionOfPeak }], weightedFraction }
-// (top-level weightedFraction: per build). Layers: medians of tinybench samples after warm-up;
-// the peak: the fastest sample.
+// (top-level weightedFraction: per build). Layers: the median over rounds of the median of
+// tinybench samples after warm-up; the peak: the fastest sample of all rounds.
 
 import { parseArgs } from "node:util";
 import { Bench } from "tinybench";
@@ -17,8 +17,11 @@ import { runtimeLabel } from "../src/host/runtime.js";
 import { inferShapes } from "../src/host/shapes.js";
 import { googlenetGraph } from "../src/model/googlenet.js";
 
-const { values: opts } = parseArgs({ options: { json: { type: "boolean", default: false }, time: { type: "string", default: "300" } } });
+const { values: opts } = parseArgs({
+  options: { json: { type: "boolean", default: false }, time: { type: "string", default: "150" }, rounds: { type: "string", default: "3" } },
+});
 const timeMs = Number(opts.time);
+const rounds = Number(opts.rounds);
 
 interface ConvShape { layer: string; M: number; N: number; K: number; H: number; W: number; kernel: number; stride: number; pad: number; outW: number }
 
@@ -60,42 +63,62 @@ async function peakGflops(k: KernelExports, arena: Arena): Promise<number> {
   return (iterations * 32 * 2) / (ms * 1e6);
 }
 
-async function benchBuild(build: BuildName, shapes: ConvShape[]) {
+interface BuildContext { build: BuildName; bytes: number; k: KernelExports; arena: Arena }
+
+async function setUp(build: BuildName): Promise<BuildContext> {
   const compiled = await compileKernels(build);
   const memory = createSharedMemory(64 << 20, 512 << 20);
   const k = instantiateKernels(compiled.module, memory);
-  const arena = new Arena(memory, k.heapBase());
-  const peak = await peakGflops(k, arena);
-  const rows = [];
-  let flops = 0, seconds = 0;
-  for (const s of shapes) {
-    const mark = arena.mark();
-    const inC = s.K / (s.kernel * s.kernel);
-    const a = arena.put(fill(new Float32Array(s.M * s.K), 1));
-    const packed = arena.alloc(k.packedWeightsBytes(s.M, s.K));
-    k.packWeights(a, packed, s.M, s.K);
-    const bias = arena.put(fill(new Float32Array(s.M), 2));
-    const x = arena.put(fill(new Float32Array(inC * s.H * s.W), 3));
-    const y = arena.alloc(s.M * s.N * 4);
-    const scratch = arena.alloc(k.gemmScratchBytes());
-    const dense = s.kernel === 1 && s.stride === 1 && s.pad === 0;
-    const { p50: ms } = await measure(s.layer, dense
-      ? () => k.gemmDense(packed, bias, s.M, s.K, s.N, x, y, s.N, 0, s.M, 0, s.N, 1, scratch)
-      : () => k.gemmConv(packed, bias, s.M, s.K, s.N, x, s.H, s.W, s.kernel, s.kernel, s.stride, s.pad, s.outW, y, s.N, 0, s.M, 0, s.N, 1, scratch));
-    const f = 2 * s.M * s.N * s.K;
-    const gflops = f / (ms * 1e6);
-    flops += f;
-    seconds += ms / 1000;
-    rows.push({ build, layer: s.layer, M: s.M, N: s.N, K: s.K, ms, gflops, fractionOfPeak: gflops / peak });
-    arena.release(mark);
-  }
-  const weightedGflops = flops / seconds / 1e9;
-  return { build, wasmBytes: compiled.bytes, peakGflops: peak, weightedGflops, weightedFraction: weightedGflops / peak, rows, convMs: seconds * 1000 };
+  return { build, bytes: compiled.bytes, k, arena: new Arena(memory, k.heapBase()) };
 }
 
+/** Median milliseconds of one convolution (im2col included) on one thread. */
+async function timeConv({ k, arena }: BuildContext, s: ConvShape): Promise<number> {
+  const mark = arena.mark();
+  const inC = s.K / (s.kernel * s.kernel);
+  const a = arena.put(fill(new Float32Array(s.M * s.K), 1));
+  const packed = arena.alloc(k.packedWeightsBytes(s.M, s.K));
+  k.packWeights(a, packed, s.M, s.K);
+  const bias = arena.put(fill(new Float32Array(s.M), 2));
+  const x = arena.put(fill(new Float32Array(inC * s.H * s.W), 3));
+  const y = arena.alloc(s.M * s.N * 4);
+  const scratch = arena.alloc(k.gemmScratchBytes());
+  const dense = s.kernel === 1 && s.stride === 1 && s.pad === 0;
+  const { p50 } = await measure(s.layer, dense
+    ? () => k.gemmDense(packed, bias, s.M, s.K, s.N, x, y, s.N, 0, s.M, 0, s.N, 1, scratch)
+    : () => k.gemmConv(packed, bias, s.M, s.K, s.N, x, s.H, s.W, s.kernel, s.kernel, s.stride, s.pad, s.outW, y, s.N, 0, s.M, 0, s.N, 1, scratch));
+  arena.release(mark);
+  return p50;
+}
+
+const middle = (xs: number[]): number => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1];
+
+// Rounds alternate the builds; a layer's figure is the median of its per-round medians, so a
+// round disturbed by another process (this machine's vCPUs are shared) does not decide it.
 const shapes = convShapes();
-const builds: Awaited<ReturnType<typeof benchBuild>>[] = [];
-for (const build of ["baseline", "relaxed"] as const) builds.push(await benchBuild(build, shapes));
+const contexts = [await setUp("baseline"), await setUp("relaxed")];
+const peaks = contexts.map(() => [] as number[]);
+const times = contexts.map(() => shapes.map(() => [] as number[]));
+for (let round = 0; round < rounds; round++) {
+  for (const [b, ctx] of contexts.entries()) {
+    peaks[b].push(await peakGflops(ctx.k, ctx.arena));
+    for (const [i, s] of shapes.entries()) times[b][i].push(await timeConv(ctx, s));
+  }
+}
+const builds = contexts.map((ctx, b) => {
+  const peak = Math.max(...peaks[b]);
+  let flops = 0, seconds = 0;
+  const rows = shapes.map((s, i) => {
+    const ms = middle(times[b][i]);
+    const f = 2 * s.M * s.N * s.K;
+    flops += f;
+    seconds += ms / 1000;
+    const gflops = f / (ms * 1e6);
+    return { build: ctx.build, layer: s.layer, M: s.M, N: s.N, K: s.K, ms, gflops, fractionOfPeak: gflops / peak };
+  });
+  const weightedGflops = flops / seconds / 1e9;
+  return { build: ctx.build, wasmBytes: ctx.bytes, peakGflops: peak, weightedGflops, weightedFraction: weightedGflops / peak, rows, convMs: seconds * 1000 };
+});
 const report = {
   runtime: runtimeLabel(),
   peak: { mulAdd: builds[0].peakGflops, relaxed: builds[1].peakGflops },
