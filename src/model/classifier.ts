@@ -30,6 +30,8 @@ export interface LoadOptions {
   keepActivations?: boolean;
   /** "wasm" (default), or "reference": every op in float64 TypeScript (slow; for bisecting numerics). */
   engine?: "wasm" | "reference";
+  /** Run one warm-up pass before load() resolves (default true). */
+  warmUp?: boolean;
   /** Folder for the converted-weights cache (default: $INCEPTION_WASM_CACHE, else <project>/.cache). */
   cacheDir?: string;
   /**
@@ -171,6 +173,9 @@ export class GoogLeNet {
     const kernels = instantiateKernels(compiled.module, memory);
     writeWeights(graph, plan, weights, kernels, memory);
     const executor = threads > 1 ? await WorkerPool.create(compiled.module, memory, threads) : new SerialExecutor(kernels);
+    // One pass over the (zeroed) input: every thread's kernels leave the engine's baseline
+    // tier and the activation pages are touched, so the first real call runs at full speed.
+    if (options.warmUp ?? true) await executor.run(plan);
     return new GoogLeNet({
       build: compiled.build, buildReason: compiled.reason, wasmBytes: compiled.bytes, inputSize, labels, graph,
       plan, memory, executor, capabilities,
