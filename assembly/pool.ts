@@ -63,15 +63,17 @@ function maxPool3x3(src: usize, dst: usize, H: i32, W: i32, outH: i32, outW: i32
           cur = next;
         }
       } else {
-        // Outputs 4g..4g+3 need columns 8g..8g+8: two groups and the first lane of a third.
+        // Outputs 4g..4g+3 need columns 8g..8g+8: two groups and the first lane of a third,
+        // which is the next step's first group.
+        let a = columnMax(inp, W, y0, y1, 0);
         for (let x = 0; x < outW; x += 4) {
-          const a = columnMax(inp, W, y0, y1, 2 * x);
           const b = columnMax(inp, W, y0, y1, 2 * x + 4);
           const e = columnMax(inp, W, y0, y1, 2 * x + 8);
           const evens = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
           const odds = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
           const shifted = v128.shuffle<f32>(evens, e, 1, 2, 3, 4);
           storeLanes(row + <usize>x * 4, f32x4.pmax(f32x4.pmax(evens, odds), shifted), outW - x);
+          a = e;
         }
       }
     }
