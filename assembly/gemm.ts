@@ -146,8 +146,13 @@ function gemmDriver(
         for (let n = nb; n < nbEnd; n += NR) {
           const cols = min(NR, N - n);
           const b = panels + <usize>((n - nb) / NR) * kc * NR * 4;
-          kernel4x8(kc, aPanel, b, dst + (<usize>m * ldc + n) * 4, cStride,
-            rows, cols, biasRow, first, lastRelu, scratch);
+          if (cols > NR / 2) {
+            kernel4x8(kc, aPanel, b, dst + (<usize>m * ldc + n) * 4, cStride,
+              rows, cols, biasRow, first, lastRelu, scratch);
+          } else {
+            kernel4x4(kc, aPanel, b, dst + (<usize>m * ldc + n) * 4, cStride,
+              rows, cols, biasRow, first, lastRelu, scratch);
+          }
         }
       }
     }
@@ -306,6 +311,41 @@ function kernel4x8(
   v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
   v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
   v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+  edgeEpilogue(tmp, c, ldc, rows, cols, bias, first, relu);
+}
+
+/**
+ * The micro-kernel for a panel whose valid columns fit in its left half (cols <= 4: N's
+ * last panel, e.g. 196 = 24 * 8 + 4, 49 = 6 * 8 + 1): the left f32x4 of each row of the
+ * 4x8 tile only, with the same operations in the same order, so the same bits.
+ */
+function kernel4x4(
+  kc: i32, a: usize, b: usize, c: usize, ldc: usize,
+  rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize,
+): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    c0 = madd(v128.load32_splat(a), b0, c0);
+    c1 = madd(v128.load32_splat(a, 4), b0, c1);
+    c2 = madd(v128.load32_splat(a, 8), b0, c2);
+    c3 = madd(v128.load32_splat(a, 12), b0, c3);
+    a += 16;
+    b += NR * 4;
+  }
+  v128.store(tmp, c0);
+  v128.store(tmp, c1, 32);
+  v128.store(tmp, c2, 64);
+  v128.store(tmp, c3, 96);
+  edgeEpilogue(tmp, c, ldc, rows, cols, bias, first, relu);
+}
+
+/**
+ * Epilogue of a partial tile from the accumulators stored row by row (8 floats a row) at
+ * `tmp`: C = acc + bias when `first` (C not read), else C + acc; then ReLU when `relu`;
+ * only rows x cols are written. The same f32 operations as the full-tile epilogue.
+ */
+function edgeEpilogue(tmp: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool): void {
   for (let r = 0; r < rows; r++) {
     const row = c + <usize>r * ldc;
     const add = first ? (bias != 0 ? load<f32>(bias + <usize>r * 4) : 0) : 0;
