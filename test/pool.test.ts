@@ -179,6 +179,28 @@ test("a worker that dies is replaced on the next run", async () => {
   }
 });
 
+test("a worker killed in the middle of a run: the call settles (right result or ExecutionError), nothing hangs, later runs work", async () => {
+  const s = await setup();
+  const pool = await WorkerPool.create(s.module, s.memory, 2);
+  try {
+    for (const delayMs of [1, 5, 15]) {
+      const workers = (pool as unknown as { workers: { terminate(): Promise<void> }[] }).workers;
+      const pending = runHash(pool, s).then((hash) => ({ hash }), (error: unknown) => ({ error }));
+      setTimeout(() => { void workers[0]?.terminate(); }, delayMs);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const outcome = await Promise.race([pending, new Promise<"hung">((r) => { timer = setTimeout(() => r("hung"), 30_000); })]);
+      clearTimeout(timer);
+      assert.ok(outcome !== "hung", `run did not settle within 30 s (worker killed after ${delayMs} ms)`);
+      console.log(`worker killed after ${delayMs} ms: ${"hash" in outcome ? "run completed" : `rejected: ${(outcome.error as Error).message}`}`);
+      if ("hash" in outcome) assert.is(outcome.hash, s.want, "a run that completes despite the dead worker is still right");
+      else assert.instance(outcome.error, ExecutionError);
+      assert.is(await runHash(pool, s), s.want, "the next run works");
+    }
+  } finally {
+    await pool.dispose();
+  }
+});
+
 test("dispose() leaves no worker behind: a process that loads, classifies and disposes exits on its own", async () => {
   const classifier = new URL("../src/model/classifier.js", import.meta.url).href;
   const photo = photoCases()[0].file;
