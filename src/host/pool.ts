@@ -25,8 +25,6 @@ export const C = { GEN: 0, CMD: 1, CLAIM: 2, DONE: 3, FAIL: 4, SLEEPERS: 5, PROF
 export const CMD_RUN = 0, CMD_MESSAGE = 1, CMD_EXIT = 2;
 /** Int32 words of the control block (CURRENT has one word per worker). */
 const CONTROL_WORDS = 1024;
-/** Bytes of the control block, for callers that place it in the shared memory themselves. */
-export const CONTROL_BYTES = CONTROL_WORDS * 4;
 const MAX_THREADS = CONTROL_WORDS - C.CURRENT;
 const IDLE_CLAIM = 0x7fff << 16;
 /** Busy-time slots per thread in the profile buffer, indexed by KERNEL_OP_SLOT. */
@@ -157,21 +155,13 @@ export class WorkerPool implements Executor {
   private workerErrors = new Map<number, string>();
   private wake: (() => void) | undefined;
 
-  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, cores: number, controlPtr: number) {
+  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, cores: number) {
     this.module = module;
     this.memory = memory;
     this.threads = threads;
     this.kernels = instantiateKernels(module, memory);
-    if (controlPtr >= 0) {
-      if (controlPtr % 4 !== 0 || controlPtr + CONTROL_BYTES > memory.buffer.byteLength) {
-        throw new ArgumentError("WorkerPool.create", "controlPtr", `a 4-byte aligned address with ${CONTROL_BYTES} bytes inside the memory`, controlPtr);
-      }
-      this.controlBuffer = memory.buffer as unknown as SharedArrayBuffer;
-      this.ctrl = new Int32Array(this.controlBuffer, controlPtr, CONTROL_WORDS);
-    } else {
-      this.controlBuffer = new SharedArrayBuffer(CONTROL_BYTES);
-      this.ctrl = new Int32Array(this.controlBuffer);
-    }
+    this.controlBuffer = new SharedArrayBuffer(CONTROL_WORDS * 4);
+    this.ctrl = new Int32Array(this.controlBuffer);
     this.profileBuffer = new SharedArrayBuffer(threads * PROFILE_SLOTS * 8);
     this.busy = new Float64Array(this.profileBuffer);
     const oversubscribed = threads > cores;
@@ -181,10 +171,9 @@ export class WorkerPool implements Executor {
 
   /**
    * Starts threads-1 workers over `memory` (shared) and resolves when all are instantiated
-   * and waiting. `controlPtr`: where to keep the control words inside `memory`
-   * (CONTROL_BYTES bytes the plan leaves unused), or -1 (default) for a separate buffer.
+   * and waiting. The control words live in a small SharedArrayBuffer of their own.
    */
-  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, controlPtr = -1): Promise<WorkerPool> {
+  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number): Promise<WorkerPool> {
     if (!(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
       throw new ArgumentError("WorkerPool.create", "threads", `an integer in 1..${MAX_THREADS}`, threads);
     }
@@ -195,7 +184,7 @@ export class WorkerPool implements Executor {
     if (threads > 1 && !support.available) {
       throw new InceptionError("E_THREADS", `WorkerPool.create: ${threads} threads requested, but ${support.reason}`);
     }
-    const pool = new WorkerPool(module, memory, threads, support.cores, controlPtr);
+    const pool = new WorkerPool(module, memory, threads, support.cores);
     await pool.start();
     return pool;
   }

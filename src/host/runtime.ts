@@ -31,9 +31,15 @@ export function runtimeLabel(): string {
   }
 }
 
-/** Reads a file given as a URL: `file:` URLs through node:fs (Node, Deno, Bun), others through fetch. */
+/** Whether the runtime offers node:fs and friends (Node, Deno, Bun). */
+export function hasFileSystem(): boolean {
+  const name = runtimeName();
+  return name === "node" || name === "deno" || name === "bun";
+}
+
+/** Reads a file given as a URL: `file:` URLs through node:fs where there is one, others through fetch. */
 export async function readUrl(url: URL): Promise<Uint8Array> {
-  if (url.protocol === "file:" && runtimeName() !== "browser") {
+  if (url.protocol === "file:" && hasFileSystem()) {
     const { readFile } = await import("node:fs/promises");
     const { fileURLToPath } = await import("node:url");
     return new Uint8Array(await readFile(fileURLToPath(url)));

@@ -6,6 +6,7 @@ import type { Profile } from "../host/executor.js";
 import type { BuildChoice } from "../host/kernels.js";
 import { runtimeLabel } from "../host/runtime.js";
 import { GoogLeNet } from "./classifier.js";
+import { hex, sha256 } from "./weightFile.js";
 
 export interface BenchOptions {
   weights?: string;
@@ -68,11 +69,10 @@ async function benchThreads(options: BenchOptions, threads: number): Promise<{ r
     if (result.state !== "completed") throw new Error(`bench: the benchmark did not complete (${result.state})`);
     const medianMs = result.latency.p50;
     const { probabilities } = await net.run(input);
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", probabilities as Float32Array<ArrayBuffer>));
     const row: BenchRow = {
       engine: "inception-wasm", build: net.build, threads: net.threads, batch: 1, runs: options.runs,
       medianMs, minMs: result.latency.min, gflops: (2 * net.multiplyAdds) / (medianMs * 1e6),
-      outputSha256: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
+      outputSha256: hex(await sha256(new Uint8Array(probabilities.buffer, probabilities.byteOffset, probabilities.byteLength))),
     };
     if (options.profile) {
       const profile: Profile = new Map();

@@ -8,6 +8,7 @@ import { compileKernels, createSharedMemory, instantiateKernels, type BuildChoic
 import { threadSupport, WorkerPool } from "../host/pool.js";
 import { expectedWeights, planGraph, writeWeights, type Plan, type TensorMap } from "../host/plan.js";
 import { runReferenceGraph } from "../host/referenceRun.js";
+import { hasFileSystem } from "../host/runtime.js";
 import { multiplyAdds } from "../host/shapes.js";
 import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "./googlenet.js";
 import { decodeImage, validateRgba, type RgbaImage } from "./image.js";
@@ -76,11 +77,6 @@ export interface RunResult { logits: Float32Array; probabilities: Float32Array }
 /** Input to classify(): encoded JPEG/PNG bytes, RGBA pixels, or a ready CHW tensor (BGR, mean subtracted). */
 export type ImageInput = Uint8Array | RgbaImage | Float32Array;
 
-function isNode(): boolean {
-  const g = globalThis as { process?: { versions?: { node?: string } } };
-  return typeof g.process?.versions?.node === "string";
-}
-
 async function resolveWeights(source: WeightsSource | undefined, expected: { name: string; shape: number[] }[], cacheDir?: string):
   Promise<TensorMap> {
   if (source instanceof Map) {
@@ -92,7 +88,7 @@ async function resolveWeights(source: WeightsSource | undefined, expected: { nam
     checkTensors(tensors, expected, "weights option (IWNET bytes)");
     return tensors;
   }
-  if (!isNode()) {
+  if (!hasFileSystem()) {
     throw new ArgumentError("GoogLeNet.load", "weights", "IWNET bytes or tensors in a runtime without a file system", source ?? "nothing");
   }
   const { loadWeights } = await import("./weightSource.js");
@@ -104,7 +100,7 @@ async function resolveLabels(labels: string[] | undefined, weights: WeightsSourc
     if (labels.length !== CLASSES) throw new ArgumentError("GoogLeNet.load", "labels", `${CLASSES} class names`, labels.length);
     return labels;
   }
-  if (!isNode()) throw new ArgumentError("GoogLeNet.load", "labels", `${CLASSES} class names in a runtime without a file system`, "none");
+  if (!hasFileSystem()) throw new ArgumentError("GoogLeNet.load", "labels", `${CLASSES} class names in a runtime without a file system`, "none");
   const { resolveDataDir } = await import("./weightSource.js");
   const { readLabelsFile } = await import("./labels.js");
   const { join } = await import("node:path");
