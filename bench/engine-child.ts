@@ -8,8 +8,8 @@
 import { readFile } from "node:fs/promises";
 import { Bench } from "tinybench";
 import { runtimeName } from "../src/host/runtime.js";
-import { decodeImage } from "../src/model/image.js";
-import { toNetworkInput } from "../src/model/preprocess.js";
+import { decodeImage } from "../src/model/image/decode.js";
+import { toNetworkInput } from "../src/model/image/preprocess.js";
 import { EngineUnavailable, loadEngine, type Binary, type ColdStart, type EngineConfig, type Phase } from "./engines.js";
 
 /** What the suite asks of a child. */

@@ -8,13 +8,13 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
 import type * as Tf from "@tensorflow/tfjs-core";
 import type * as OrtNode from "onnxruntime-node";
-import type { Graph } from "../src/host/graph.js";
-import type { BuildChoice } from "../src/host/kernels.js";
+import type { Graph } from "../src/host/ir/graph.js";
+import type { BuildChoice } from "../src/host/wasm/kernels.js";
 import { runtimeName } from "../src/host/runtime.js";
-import { expectedWeights, type TensorMap } from "../src/host/plan.js";
-import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../src/model/googlenet.js";
-import { caffePoolPads, exportOnnx } from "../src/model/onnx.js";
-import { loadWeights, projectRoot } from "../src/model/weightSource.js";
+import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../src/model/network/googlenet.js";
+import { caffePoolPads, exportOnnx } from "../src/model/formats/onnxExport.js";
+import { loadWeights, projectRoot } from "../src/node/weights.js";
+import { expectedWeights, type TensorMap } from "../src/host/ir/tensors.js";
 
 /** inception-wasm and the engines it is compared with. */
 export const ENGINES = ["inception-wasm", "ort-web", "tfjs-wasm", "ort-node"] as const;
@@ -103,7 +103,7 @@ function weightsFor(config: EngineConfig, graph: Graph): Promise<{ tensors: Tens
 
 async function loadInceptionWasm(config: EngineConfig, time: Timer): Promise<Engine> {
   const [{ GoogLeNet }, { compileKernels }] = await time("importMs", () =>
-    Promise.all([import("../src/index.js"), import("../src/host/kernels.js")]));
+    Promise.all([import("../src/index.js"), import("../src/host/wasm/kernels.js")]));
   await time("compileMs", () => compileKernels(config.build));
   const graph = googlenetGraph();
   const { tensors } = await time("weightsMs", () => weightsFor(config, graph));

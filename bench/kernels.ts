@@ -11,11 +11,11 @@
 
 import { parseArgs } from "node:util";
 import { Bench } from "tinybench";
-import { Arena } from "../src/host/arena.js";
-import { compileKernels, createSharedMemory, instantiateKernels, type BuildName, type KernelExports } from "../src/host/kernels.js";
+import { Arena } from "../test/support/arena.js";
+import { compileKernels, createSharedMemory, instantiateKernels, type BuildName, type KernelExports } from "../src/host/wasm/kernels.js";
 import { runtimeLabel } from "../src/host/runtime.js";
-import { inferShapes } from "../src/host/shapes.js";
-import { googlenetGraph } from "../src/model/googlenet.js";
+import { inferShapes } from "../src/host/ir/shapes.js";
+import { googlenetGraph } from "../src/model/network/googlenet.js";
 
 const { values: opts } = parseArgs({
   options: { json: { type: "boolean", default: false }, time: { type: "string", default: "150" }, rounds: { type: "string", default: "3" } },

@@ -1,14 +1,15 @@
 // inception-wasm public API: the GoogLeNet classifier, image and weight helpers, errors.
 
-export { GoogLeNet, topClasses } from "./model/classifier.js";
-export type { Capabilities, ImageInput, LoadOptions, Prediction, RunResult, WeightsSource } from "./model/classifier.js";
-export { decodeImage, type RgbaImage } from "./model/image.js";
-export { toNetworkInput, BGR_MEAN, CROP, RESIZE_TO } from "./model/preprocess.js";
-export { parseLabels, shortLabel } from "./model/labels.js";
-export { decodeWeightFile, encodeWeightFile, type TensorMap } from "./model/weightFile.js";
-export { summarize, formatSummary, type Summary, type SummaryRow } from "./model/summary.js";
-export { INCEPTION_MODULES, googlenetGraph } from "./model/googlenet.js";
-export type { BuildChoice, BuildName } from "./host/kernels.js";
+export { GoogLeNet, topClasses } from "./model/api/classifier.js";
+export type { Capabilities, ImageInput, LoadOptions, Prediction, RunResult, WeightsSource } from "./model/api/classifier.js";
+export { decodeImage, type RgbaImage } from "./model/image/decode.js";
+export { toNetworkInput, BGR_MEAN, CROP, RESIZE_TO } from "./model/image/preprocess.js";
+export { parseLabels, shortLabel } from "./model/network/labels.js";
+export { decodeWeightFile, encodeWeightFile } from "./model/formats/iwnet.js";
+export type { TensorMap } from "./host/ir/tensors.js";
+export { summarize, formatSummary, type Summary, type SummaryRow } from "./model/network/summary.js";
+export { INCEPTION_MODULES, googlenetGraph } from "./model/network/googlenet.js";
+export type { BuildChoice, BuildName } from "./host/wasm/kernels.js";
 export {
   InceptionError, WasmLoadError, WeightsError, ImageError, ArgumentError, ExecutionError,
 } from "./host/errors.js";

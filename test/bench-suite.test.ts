@@ -13,7 +13,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { RUNTIME_ENV, type SuiteReport } from "../bench/suite.js";
 
-const cli = join(fileURLToPath(new URL(".", import.meta.url)), "..", "src", "cli.js");
+const cli = join(fileURLToPath(new URL(".", import.meta.url)), "..", "src", "cli", "main.js");
 const run = promisify(execFile);
 const LIMIT_MS = 60_000;
 

@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { photoCases } from "./support/data.js";
 
-const cli = join(fileURLToPath(new URL(".", import.meta.url)), "..", "src", "cli.js");
+const cli = join(fileURLToPath(new URL(".", import.meta.url)), "..", "src", "cli", "main.js");
 const run = promisify(execFile);
 
 test("summary --json gives the exact totals", async () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { encode as encodePng, type ImageData as PngImageData } from "fast-png";
 import { encode as encodeJpeg } from "jpeg-js";
 import { ImageError } from "../src/host/errors.js";
-import { decodeImage, MAX_IMAGE_PIXELS, validateRgba, type RgbaImage } from "../src/model/image.js";
+import { decodeImage, MAX_IMAGE_PIXELS, validateRgba, type RgbaImage } from "../src/model/image/decode.js";
 
 const dataDir = process.env.INCEPTION_WASM_DATA ?? fileURLToPath(new URL("../../../shared/googlenet/", import.meta.url));
 const photo = (name: string): Uint8Array => readFileSync(join(dataDir, "photos", name));

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { convOutSize } from "../src/host/shapes.js";
+import { convOutSize } from "../src/host/ir/shapes.js";
 import { describeConv, loadBuild, runConv, splitRanges, type ConvCase, type GemmRange, type Loaded } from "./support/kernels.js";
 import { announceSeed, randomArray, rngFor, shuffled } from "./support/rng.js";
 

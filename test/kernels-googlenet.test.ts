@@ -6,10 +6,10 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { ConvNode, GraphNode, Shape } from "../src/host/graph.js";
-import { avgPoolRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "../src/host/reference.js";
-import { inferShapes } from "../src/host/shapes.js";
-import { googlenetGraph } from "../src/model/googlenet.js";
+import type { ConvNode, GraphNode, Shape } from "../src/host/ir/graph.js";
+import { avgPoolRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "../src/host/reference/ops.js";
+import { inferShapes } from "../src/host/ir/shapes.js";
+import { googlenetGraph } from "../src/model/network/googlenet.js";
 import {
   abs, assertUntouched, checkConv, chw, convExpect, fmtShape, loadBuild, runFc, runLrn, runPool, runSoftmax,
   splitRanges, type ConvCase, type Loaded,

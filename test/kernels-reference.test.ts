@@ -4,7 +4,7 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { avgPoolRef, convRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "../src/host/reference.js";
+import { avgPoolRef, convRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "../src/host/reference/ops.js";
 import { announceSeed, randomArray, rngFor } from "./support/rng.js";
 import { avgPoolTolerance, dotTolerance, gamma, lrnTolerance, softmaxTolerance, U32 } from "./support/tolerance.js";
 

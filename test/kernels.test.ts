@@ -4,9 +4,9 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { Shape } from "../src/host/graph.js";
-import { avgPoolRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "../src/host/reference.js";
-import { convOutSize, poolOutSize } from "../src/host/shapes.js";
+import type { Shape } from "../src/host/ir/graph.js";
+import { avgPoolRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "../src/host/reference/ops.js";
+import { convOutSize, poolOutSize } from "../src/host/ir/shapes.js";
 import {
   abs, assertUntouched, checkConv, chw, fmtShape, loadBuild, runConv, runFc, runLrn, runPool, runSoftmax,
   splitRanges, type ConvCase, type Loaded,

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ArgumentError } from "../src/host/errors.js";
-import { LABEL_COUNT, parseLabels, readLabelsFile, shortLabel } from "../src/model/labels.js";
+import { LABEL_COUNT, parseLabels, readLabelsFile, shortLabel } from "../src/model/network/labels.js";
 
 const dataDir = process.env.INCEPTION_WASM_DATA ?? fileURLToPath(new URL("../../../shared/googlenet/", import.meta.url));
 const labelsPath = join(dataDir, "labels.txt");

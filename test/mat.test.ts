@@ -7,8 +7,8 @@ import { zlibSync } from "fflate";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { WeightsError } from "../src/host/errors.js";
-import { readMat } from "../src/model/mat.js";
-import { readCaffeBlob, resolveDataDir } from "../src/model/weightSource.js";
+import { readMat } from "../src/model/formats/mat.js";
+import { readCaffeBlob, resolveDataDir } from "../src/node/weights.js";
 
 const dataDir = resolveDataDir();
 const params = (name: string): string => join(dataDir, "bvlc-params", name);

@@ -7,14 +7,14 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ArgumentError, ImageError, InceptionError, WeightsError } from "../src/host/errors.js";
-import { inferShapes } from "../src/host/shapes.js";
-import { GoogLeNet } from "../src/model/classifier.js";
-import { googlenetGraph } from "../src/model/googlenet.js";
-import { summarize } from "../src/model/summary.js";
-import { loadWeights, readCaffeBlob } from "../src/model/weightSource.js";
-import { expectedWeights } from "../src/host/plan.js";
+import { inferShapes } from "../src/host/ir/shapes.js";
+import { GoogLeNet } from "../src/model/api/classifier.js";
+import { googlenetGraph } from "../src/model/network/googlenet.js";
+import { summarize } from "../src/model/network/summary.js";
+import { loadWeights, readCaffeBlob } from "../src/node/weights.js";
 import { BLOBS_DIR, photoCases } from "./support/data.js";
 import { caffeLrnErrors, networkTolerance, reductionDepths } from "./support/tolerance.js";
+import { expectedWeights } from "../src/host/ir/tensors.js";
 
 const sha256 = (a: Float32Array): string => createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex");
 

@@ -9,11 +9,11 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { inferShapes } from "../src/host/shapes.js";
-import { GoogLeNet } from "../src/model/classifier.js";
-import { googlenetGraph } from "../src/model/googlenet.js";
-import { caffePoolPads, exportGoogLeNetOnnx, onnxPoolOutSize } from "../src/model/onnx.js";
-import { readCaffeBlob } from "../src/model/weightSource.js";
+import { inferShapes } from "../src/host/ir/shapes.js";
+import { GoogLeNet } from "../src/model/api/classifier.js";
+import { googlenetGraph } from "../src/model/network/googlenet.js";
+import { caffePoolPads, exportGoogLeNetOnnx, onnxPoolOutSize } from "../src/model/formats/onnxExport.js";
+import { readCaffeBlob } from "../src/node/weights.js";
 import { BLOBS_DIR, photoCases } from "./support/data.js";
 import { caffeLrnErrors, networkTolerance, reductionDepths } from "./support/tolerance.js";
 

@@ -7,16 +7,16 @@ import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ExecutionError } from "../src/host/errors.js";
-import { SerialExecutor } from "../src/host/executor.js";
-import { compileKernels, createSharedMemory, instantiateKernels } from "../src/host/kernels.js";
-import { planGraph, writeWeights, type Plan, type TensorMap } from "../src/host/plan.js";
-import { WorkerPool } from "../src/host/pool.js";
-import { buildStages, schedulePlan, stepAccesses } from "../src/host/schedule.js";
-import { GoogLeNet, type Prediction } from "../src/model/classifier.js";
-import { googlenetGraph } from "../src/model/googlenet.js";
-import { loadWeights } from "../src/model/weightSource.js";
-import { expectedWeights } from "../src/host/plan.js";
+import { SerialExecutor } from "../src/host/exec/executor.js";
+import { compileKernels, createSharedMemory, instantiateKernels } from "../src/host/wasm/kernels.js";
+import { planGraph, writeWeights, type Plan } from "../src/host/plan/plan.js";
+import { WorkerPool } from "../src/host/exec/pool.js";
+import { buildStages, schedulePlan, stepAccesses } from "../src/host/plan/schedule.js";
+import { GoogLeNet, type Prediction } from "../src/model/api/classifier.js";
+import { googlenetGraph } from "../src/model/network/googlenet.js";
+import { loadWeights } from "../src/node/weights.js";
 import { photoCases } from "./support/data.js";
+import { expectedWeights, type TensorMap } from "../src/host/ir/tensors.js";
 
 const sha256 = (a: Float32Array): string => createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex");
 
@@ -202,7 +202,7 @@ test("a worker killed in the middle of a run: the call settles (right result or 
 });
 
 test("dispose() leaves no worker behind: a process that loads, classifies and disposes exits on its own", async () => {
-  const classifier = new URL("../src/model/classifier.js", import.meta.url).href;
+  const classifier = new URL("../src/model/api/classifier.js", import.meta.url).href;
   const photo = photoCases()[0].file;
   const script = `
     import { GoogLeNet } from ${JSON.stringify(classifier)};

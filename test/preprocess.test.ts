@@ -1,8 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ArgumentError, ImageError } from "../src/host/errors.js";
-import type { RgbaImage } from "../src/model/image.js";
-import { BGR_MEAN, CROP, RESIZE_TO, resizeBilinear, toNetworkInput } from "../src/model/preprocess.js";
+import type { RgbaImage } from "../src/model/image/decode.js";
+import { BGR_MEAN, CROP, RESIZE_TO, resizeBilinear, toNetworkInput } from "../src/model/image/preprocess.js";
 
 /** width x height RGBA image whose pixel (x, y) is pixel(x, y) = [r, g, b] (alpha 255 unless given). */
 function makeImage(width: number, height: number, pixel: (x: number, y: number) => number[]): RgbaImage {

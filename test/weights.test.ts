@@ -7,8 +7,9 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { WeightsError } from "../src/host/errors.js";
-import { checkTensors, decodeWeightFile, encodeWeightFile, type TensorMap } from "../src/model/weightFile.js";
-import { convertMatDirectory, loadWeights, readMatWeights, resolveDataDir } from "../src/model/weightSource.js";
+import { decodeWeightFile, encodeWeightFile } from "../src/model/formats/iwnet.js";
+import { convertMatDirectory, loadWeights, readMatWeights, resolveDataDir } from "../src/node/weights.js";
+import { checkTensors, type TensorMap } from "../src/host/ir/tensors.js";
 
 const dataDir = resolveDataDir();
 const tmp = mkdtempSync(join(tmpdir(), "iwnet-test-"));

@@ -2,7 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { resolveDataDir } from "../../src/model/weightSource.js";
+import { resolveDataDir } from "../../src/node/weights.js";
 
 export const DATA_DIR = resolveDataDir();
 export const PHOTOS_DIR = join(DATA_DIR, "photos");

@@ -4,11 +4,11 @@
 // outside it) so that reads of C and writes outside the contract are visible.
 
 import { pathToFileURL } from "node:url";
-import { Arena } from "../../src/host/arena.js";
-import type { Shape } from "../../src/host/graph.js";
-import { compileKernels, createSharedMemory, instantiateKernels, type BuildName, type KernelExports } from "../../src/host/kernels.js";
-import { convRef } from "../../src/host/reference.js";
-import { convOutSize, poolOutSize } from "../../src/host/shapes.js";
+import { Arena } from "./arena.js";
+import type { Shape } from "../../src/host/ir/graph.js";
+import { compileKernels, createSharedMemory, instantiateKernels, type BuildName, type KernelExports } from "../../src/host/wasm/kernels.js";
+import { convRef } from "../../src/host/reference/ops.js";
+import { convOutSize, poolOutSize } from "../../src/host/ir/shapes.js";
 import * as assert from "uvu/assert";
 import { shuffled, type Rng } from "./rng.js";
 import { assertClose, dotTolerance, type CloseReport } from "./tolerance.js";

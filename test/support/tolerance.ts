@@ -49,7 +49,7 @@
 // the last term for quotients that round to float32 subnormals (grid 2^-149).
 
 import * as assert from "uvu/assert";
-import { nodeInputs, type Graph, type Shape } from "../../src/host/graph.js";
+import { nodeInputs, type Graph, type Shape } from "../../src/host/ir/graph.js";
 
 
 /** Unit roundoff of float32. */

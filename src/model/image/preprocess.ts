@@ -1,8 +1,8 @@
 // Caffe-style input preprocessing for BVLC GoogLeNet: bilinear resize, centre crop,
 // RGB -> BGR, per-channel mean subtraction, CHW float32. Pure JS (runs in browsers).
 
-import { ArgumentError } from "../host/errors.js";
-import { validateRgba, type RgbaImage } from "./image.js";
+import { ArgumentError } from "../../host/errors.js";
+import { validateRgba, type RgbaImage } from "./decode.js";
 
 /** Per-channel ILSVRC2012 mean in network channel order B, G, R (0..255 scale). */
 export const BGR_MEAN: readonly [number, number, number] = [104, 117, 123];

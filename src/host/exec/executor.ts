@@ -3,8 +3,8 @@
 // steps into output ranges across threads. Both call the same kernels on the same
 // ranges' reduction order, so they give the same bits.
 
-import type { KernelExports } from "./kernels.js";
-import { runStep, type Plan, type Step } from "./plan.js";
+import type { KernelExports } from "../wasm/kernels.js";
+import { runStep, type Plan, type Step } from "../plan/plan.js";
 
 /** Milliseconds spent per op kind ("conv", "maxPool", ...), filled in when profiling. */
 export type Profile = Map<Step["op"], number>;

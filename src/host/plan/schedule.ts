@@ -13,7 +13,7 @@
 // kernels reduce each element in an order fixed by the step alone, so any thread may run
 // any task of a stage in any order and the result has the same bits.
 
-import { ArgumentError } from "./errors.js";
+import { ArgumentError } from "../errors.js";
 import type { KernelName, Plan, Step } from "./plan.js";
 
 /** One kernel call: step `step` over rows [r0, r1) and columns [c0, c1). */

@@ -2,11 +2,11 @@
 // warm-up, effective GFLOP/s, and optionally where the time goes per op kind.
 
 import { Bench } from "tinybench";
-import type { Profile } from "../host/executor.js";
-import type { BuildChoice } from "../host/kernels.js";
+import type { Profile } from "../host/exec/executor.js";
+import type { BuildChoice } from "../host/wasm/kernels.js";
 import { runtimeLabel } from "../host/runtime.js";
-import { GoogLeNet } from "./classifier.js";
-import { hex, sha256 } from "./weightFile.js";
+import { GoogLeNet } from "../model/api/classifier.js";
+import { hex, sha256 } from "../host/digest.js";
 
 export interface BenchOptions {
   weights?: string;

@@ -7,13 +7,12 @@
 
 import { writeFile } from "node:fs/promises";
 import onnxProto from "onnx-proto";
-import { ArgumentError } from "../host/errors.js";
-import type { Graph, PoolNode } from "../host/graph.js";
-import { expectedWeights, type TensorMap } from "../host/plan.js";
-import { inferShapes, poolOutSize } from "../host/shapes.js";
-import { loadWeights } from "./weightSource.js";
-import { DEFAULT_INPUT_SIZE, googlenetGraph } from "./googlenet.js";
-import { checkTensors } from "./weightFile.js";
+import { ArgumentError } from "../../host/errors.js";
+import type { Graph, PoolNode } from "../../host/ir/graph.js";
+import { inferShapes, poolOutSize } from "../../host/ir/shapes.js";
+import { loadWeights } from "../../node/weights.js";
+import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
+import { checkTensors, expectedWeights, type TensorMap } from "../../host/ir/tensors.js";
 
 const { onnx } = onnxProto;
 

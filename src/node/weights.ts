@@ -11,8 +11,10 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/p
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WeightsError } from "../host/errors.js";
-import { readMat, type MatVariable } from "./mat.js";
-import { checkTensors, decodeWeightFile, encodeWeightFile, hex, sha256, type TensorMap } from "./weightFile.js";
+import { readMat, type MatVariable } from "../model/formats/mat.js";
+import { decodeWeightFile, encodeWeightFile } from "../model/formats/iwnet.js";
+import { checkTensors, type TensorMap } from "../host/ir/tensors.js";
+import { hex, sha256 } from "../host/digest.js";
 
 /** Expected tensor names and row-major shapes, as given by the network definition. */
 export type ExpectedTensors = { name: string; shape: number[] }[];

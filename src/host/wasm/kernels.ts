@@ -3,8 +3,8 @@
 // This is the one place that instantiates wasm (through @assemblyscript/loader).
 
 import { instantiateSync } from "@assemblyscript/loader";
-import { WasmLoadError } from "./errors.js";
-import { readUrl, setNodeWasmFlags } from "./runtime.js";
+import { WasmLoadError } from "../errors.js";
+import { readUrl, setNodeWasmFlags } from "../runtime.js";
 
 /** The wasm builds: baseline (SIMD, mul then add: same bits on every machine), relaxed
  * (f32x4.relaxed_madd in the GEMM), debug (asserts on, unoptimised). */
@@ -54,7 +54,7 @@ const FILES: Record<BuildName, string> = {
 };
 
 /** The folder the wasm builds are read from (build/ at the package root). */
-export const DEFAULT_WASM_DIR = new URL("../../../build/", import.meta.url);
+export const DEFAULT_WASM_DIR = new URL("../../../../build/", import.meta.url);
 
 /** A compiled build, ready to instantiate in any number of threads. */
 export interface CompiledKernels {

@@ -2,7 +2,7 @@
 // paper's Table 1, and the op graph built from it. Layer and tensor names are Caffe's
 // ("inception_4c/5x5_reduce"); weight tensors use the MAT file stems ("inception_4c_5x5_reduce").
 
-import type { ConvNode, Graph, GraphNode } from "../host/graph.js";
+import type { ConvNode, Graph, GraphNode } from "../../host/ir/graph.js";
 
 /** One Inception module's widths, as in the paper's Table 1. */
 export interface InceptionWidths {

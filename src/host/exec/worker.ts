@@ -3,9 +3,9 @@
 // control words. It leaves its wait loop only when told a message is coming (a new
 // schedule) or to exit, so the message queue is read only then.
 
-import { instantiateKernels, type KernelExports } from "./kernels.js";
-import { runtimeName } from "./runtime.js";
-import { decodeTasks, type EncodedSchedule } from "./schedule.js";
+import { instantiateKernels, type KernelExports } from "../wasm/kernels.js";
+import { runtimeName } from "../runtime.js";
+import { decodeTasks, type EncodedSchedule } from "../plan/schedule.js";
 import { C, CMD_EXIT, CMD_MESSAGE, KERNEL_OP_SLOT, PROFILE_SLOTS, type WorkerInit, type WorkerReply, type WorkerRequest } from "./pool.js";
 
 interface Port { post(message: WorkerReply): void; close(): void }

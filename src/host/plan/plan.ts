@@ -9,13 +9,12 @@
 //   scratch x lanes          one GEMM scratch area per thread
 // At load the activation region doubles as the staging area for unpacked weights.
 
-import { ArgumentError, WeightsError } from "./errors.js";
-import { nodeInputs, type Graph, type GraphNode, type Shape } from "./graph.js";
-import type { KernelExports } from "./kernels.js";
-import { inferShapes, multiplyAdds } from "./shapes.js";
+import { ArgumentError, WeightsError } from "../errors.js";
+import { nodeInputs, type Graph, type GraphNode, type Shape } from "../ir/graph.js";
+import type { KernelExports } from "../wasm/kernels.js";
+import { inferShapes, multiplyAdds } from "../ir/shapes.js";
+import type { TensorMap } from "../ir/tensors.js";
 
-/** Named weight tensors: row-major data and shape (conv OIHW, FC [out][in], bias [n]). */
-export type TensorMap = Map<string, { shape: number[]; data: Float32Array }>;
 
 /** The kernels a step may call. */
 export type KernelName = "gemmDense" | "gemmConv" | "maxPool" | "avgPool" | "lrn" | "fullyConnected" | "softmax";
@@ -109,23 +108,6 @@ function weight(weights: TensorMap, name: string, shape: number[]): Float32Array
   return t.data;
 }
 
-/** The weight tensors (names and shapes) a graph needs for an input of height x width. */
-export function expectedWeights(graph: Graph, height: number, width: number): { name: string; shape: number[] }[] {
-  const shapes = inferShapes(graph, height, width);
-  const out: { name: string; shape: number[] }[] = [];
-  for (const node of graph.nodes) {
-    if (node.op === "conv") {
-      const inC = shapes.get(node.input)!.c;
-      out.push({ name: `${node.weights}.weight`, shape: [node.outChannels, inC, node.kernel, node.kernel] });
-      out.push({ name: `${node.weights}.bias`, shape: [node.outChannels] });
-    } else if (node.op === "fc") {
-      const s = shapes.get(node.input)!;
-      out.push({ name: `${node.weights}.weight`, shape: [node.outFeatures, s.c * s.h * s.w] });
-      out.push({ name: `${node.weights}.bias`, shape: [node.outFeatures] });
-    }
-  }
-  return out;
-}
 
 /**
  * Plans `graph` for one input size: addresses of weights, tensors and scratch, and the

@@ -3,7 +3,7 @@
 
 import { decode as decodePng, type DecodedPng } from "fast-png";
 import { decode as decodeJpeg } from "jpeg-js";
-import { ImageError } from "../host/errors.js";
+import { ImageError } from "../../host/errors.js";
 
 /** ImageData-like picture: row-major, 4 bytes per pixel (R, G, B, A), each 0..255; data.length = width*height*4. */
 export interface RgbaImage {

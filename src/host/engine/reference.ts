@@ -1,11 +1,11 @@
 // Runs a whole graph on the float64 TypeScript reference ops (slow): the switch for
 // bisecting numeric differences layer by layer.
 
-import { ArgumentError } from "./errors.js";
-import type { Graph } from "./graph.js";
-import type { TensorMap } from "./plan.js";
-import { avgPoolRef, convRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "./reference.js";
-import { inferShapes } from "./shapes.js";
+import { ArgumentError } from "../errors.js";
+import type { Graph } from "../ir/graph.js";
+import { avgPoolRef, convRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "../reference/ops.js";
+import { inferShapes } from "../ir/shapes.js";
+import { type TensorMap } from "../ir/tensors.js";
 
 /** Every tensor of `graph` (CHW, float64) for one input of height x width. */
 export function runReferenceGraph(graph: Graph, weights: TensorMap, input: Float32Array, height: number, width: number): Map<string, Float64Array> {

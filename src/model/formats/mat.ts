@@ -4,8 +4,8 @@
 // Assumes a little-endian host (as every WebAssembly host in practice is).
 
 import { unzlibSync } from "fflate";
-import { WeightsError } from "../host/errors.js";
-import { elementCount } from "./weightFile.js";
+import { WeightsError } from "../../host/errors.js";
+import { elementCount } from "../../host/ir/tensors.js";
 
 /** One array variable of a MAT file: MATLAB (column-major) dims and values as float32. */
 export interface MatVariable {

@@ -20,10 +20,10 @@
  * exact length is implied by its table. Element count must equal the product of the dims.
  */
 
-import { ArgumentError, WeightsError } from "../host/errors.js";
-import type { TensorMap } from "../host/plan.js";
+import { ArgumentError, WeightsError } from "../../host/errors.js";
 
-export type { TensorMap };
+import { hex, sha256 } from "../../host/digest.js";
+import { elementCount, type TensorMap } from "../../host/ir/tensors.js";
 
 const MAGIC = Uint8Array.of(0x49, 0x57, 0x4e, 0x45, 0x54, 0x00, 0x0d, 0x0a);
 const VERSION = 1;
@@ -160,36 +160,6 @@ export async function decodeWeightFile(bytes: Uint8Array, file: string): Promise
     tensors.set(e.name, { shape: e.shape, data });
   }
   return tensors;
-}
-
-/**
- * Checks that every expected tensor is present with exactly the expected shape; extra tensors
- * are allowed. Throws WeightsError naming `file` and the tensor otherwise.
- */
-export function checkTensors(tensors: TensorMap, expected: { name: string; shape: number[] }[], file: string): void {
-  for (const { name, shape } of expected) {
-    const tensor = tensors.get(name);
-    if (tensor === undefined) throw new WeightsError(file, name, `missing tensor ${name}, expected shape [${shape.join(",")}]`);
-    if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
-      throw new WeightsError(file, name, `expected shape [${shape.join(",")}], found [${tensor.shape.join(",")}]`);
-    }
-  }
-}
-
-/** Number of elements of a tensor of this shape (1 for rank 0). */
-export function elementCount(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-/** SHA-256 digest via Web Crypto (which does not take views of shared memory: those are copied). */
-export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  const input = bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : bytes.slice();
-  return new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", input));
-}
-
-/** Lower-case hex of bytes. */
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 const alignUp = (n: number, to: number): number => Math.ceil(n / to) * to;

@@ -13,12 +13,12 @@
 // The schedule is posted to the workers once per plan; a run only writes control words.
 // Spinning is bounded, and with more threads than cores nobody spins.
 
-import { ArgumentError, ExecutionError, InceptionError } from "./errors.js";
+import { ArgumentError, ExecutionError, InceptionError } from "../errors.js";
 import type { Executor, Profile } from "./executor.js";
-import { instantiateKernels, type KernelExports } from "./kernels.js";
-import type { Plan, Step } from "./plan.js";
-import { runtimeName } from "./runtime.js";
-import { decodeTasks, encodeSchedule, schedulePlan, type EncodedSchedule } from "./schedule.js";
+import { instantiateKernels, type KernelExports } from "../wasm/kernels.js";
+import type { Plan, Step } from "../plan/plan.js";
+import { runtimeName } from "../runtime.js";
+import { decodeTasks, encodeSchedule, schedulePlan, type EncodedSchedule } from "../plan/schedule.js";
 
 /** Control word indices (shared with worker.ts). */
 export const C = { GEN: 0, CMD: 1, CLAIM: 2, DONE: 3, FAIL: 4, SLEEPERS: 5, PROFILE: 6, CURRENT: 16 } as const;

@@ -1,19 +1,20 @@
 // The public GoogLeNet classifier: load weights and kernels, plan the network, run it,
 // and turn images into top-k predictions.
 
-import { ArgumentError, InceptionError } from "../host/errors.js";
-import { SerialExecutor, type Executor, type Profile } from "../host/executor.js";
-import type { Graph } from "../host/graph.js";
-import { compileKernels, createSharedMemory, instantiateKernels, type BuildChoice, type BuildName } from "../host/kernels.js";
-import { threadSupport, WorkerPool } from "../host/pool.js";
-import { expectedWeights, planGraph, writeWeights, type Plan, type TensorMap } from "../host/plan.js";
-import { runReferenceGraph } from "../host/referenceRun.js";
-import { hasFileSystem } from "../host/runtime.js";
-import { multiplyAdds } from "../host/shapes.js";
-import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "./googlenet.js";
-import { decodeImage, validateRgba, type RgbaImage } from "./image.js";
-import { CROP, RESIZE_TO, toNetworkInput } from "./preprocess.js";
-import { decodeWeightFile, checkTensors } from "./weightFile.js";
+import { ArgumentError, InceptionError } from "../../host/errors.js";
+import { SerialExecutor, type Executor, type Profile } from "../../host/exec/executor.js";
+import type { Graph } from "../../host/ir/graph.js";
+import { compileKernels, createSharedMemory, instantiateKernels, type BuildChoice, type BuildName } from "../../host/wasm/kernels.js";
+import { threadSupport, WorkerPool } from "../../host/exec/pool.js";
+import { planGraph, writeWeights, type Plan } from "../../host/plan/plan.js";
+import { runReferenceGraph } from "../../host/engine/reference.js";
+import { hasFileSystem } from "../../host/runtime.js";
+import { multiplyAdds } from "../../host/ir/shapes.js";
+import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
+import { decodeImage, validateRgba, type RgbaImage } from "../image/decode.js";
+import { CROP, RESIZE_TO, toNetworkInput } from "../image/preprocess.js";
+import { decodeWeightFile } from "../formats/iwnet.js";
+import { checkTensors, expectedWeights, type TensorMap } from "../../host/ir/tensors.js";
 
 /** Where the weights come from: a path (MAT folder or .iwnet file; Node, Deno, Bun), IWNET bytes, or tensors. */
 export type WeightsSource = string | Uint8Array | TensorMap;
@@ -91,7 +92,7 @@ async function resolveWeights(source: WeightsSource | undefined, expected: { nam
   if (!hasFileSystem()) {
     throw new ArgumentError("GoogLeNet.load", "weights", "IWNET bytes or tensors in a runtime without a file system", source ?? "nothing");
   }
-  const { loadWeights } = await import("./weightSource.js");
+  const { loadWeights } = await import("../../node/weights.js");
   return (await loadWeights({ source, cacheDir, expected })).tensors;
 }
 
@@ -101,8 +102,8 @@ async function resolveLabels(labels: string[] | undefined, weights: WeightsSourc
     return labels;
   }
   if (!hasFileSystem()) throw new ArgumentError("GoogLeNet.load", "labels", `${CLASSES} class names in a runtime without a file system`, "none");
-  const { resolveDataDir } = await import("./weightSource.js");
-  const { readLabelsFile } = await import("./labels.js");
+  const { resolveDataDir } = await import("../../node/weights.js");
+  const { readLabelsFile } = await import("../network/labels.js");
   const { join } = await import("node:path");
   const { stat } = await import("node:fs/promises");
   const dir = typeof weights === "string" && (await stat(weights).catch(() => undefined))?.isDirectory()

@@ -1,8 +1,8 @@
 // The paper's Table 1 for the loaded network: one row per stage (an Inception module is
 // one row), with output size, depth, branch widths, parameters and multiply-adds.
 
-import type { GraphNode } from "../host/graph.js";
-import { inferShapes, multiplyAdds, parameterCount } from "../host/shapes.js";
+import type { GraphNode } from "../../host/ir/graph.js";
+import { inferShapes, multiplyAdds, parameterCount } from "../../host/ir/shapes.js";
 import { googlenetGraph, INCEPTION_MODULES } from "./googlenet.js";
 
 /** One row of Table 1. Branch widths are present on Inception rows (and conv2's reduce/3x3). */

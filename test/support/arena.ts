@@ -1,7 +1,7 @@
 // A bump allocator over one (shared) WebAssembly.Memory. The host owns every byte from
 // the module's heapBase() up; kernels never allocate.
 
-import { ArgumentError } from "./errors.js";
+import { ArgumentError } from "../../src/host/errors.js";
 
 const PAGE = 65536;
 

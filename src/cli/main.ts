@@ -4,15 +4,15 @@
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import { InceptionError } from "./host/errors.js";
-import type { BuildChoice } from "./host/kernels.js";
-import { GoogLeNet, type Prediction } from "./model/classifier.js";
-import { DEFAULT_INPUT_SIZE, googlenetGraph } from "./model/googlenet.js";
-import { expectedWeights } from "./host/plan.js";
-import { formatSummary, summarize } from "./model/summary.js";
-import { convertMatDirectory, resolveDataDir } from "./model/weightSource.js";
-import { shortLabel } from "./model/labels.js";
-import { benchNetwork, formatBench } from "./model/bench.js";
+import { InceptionError } from "../host/errors.js";
+import type { BuildChoice } from "../host/wasm/kernels.js";
+import { GoogLeNet, type Prediction } from "../model/api/classifier.js";
+import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../model/network/googlenet.js";
+import { formatSummary, summarize } from "../model/network/summary.js";
+import { convertMatDirectory, resolveDataDir } from "../node/weights.js";
+import { shortLabel } from "../model/network/labels.js";
+import { benchNetwork, formatBench } from "./bench.js";
+import { expectedWeights } from "../host/ir/tensors.js";
 
 const USAGE = `usage: inception-wasm <command> [options]
 
@@ -89,10 +89,10 @@ function threadsOption(fallback: string): number[] {
 
 /** bench --vs / --batch / --quick: the comparison suite (bench/suite.ts, not part of the package). */
 async function benchSuite(): Promise<void> {
-  const suite = await import("../bench/suite.js").catch((cause: unknown) => {
+  const suite = await import("../../bench/suite.js").catch((cause: unknown) => {
     throw new InceptionError("E_USAGE", `bench --vs: the comparison suite runs from a checkout of the repository (dist/bench): ${(cause as Error).message}`);
   });
-  const { ENGINES } = await import("../bench/engines.js");
+  const { ENGINES } = await import("../../bench/engines.js");
   const vs = (opts.vs ?? "ort-web,tfjs-wasm,ort-node").split(",").map((e) => e.trim());
   const known = ENGINES.filter((e) => e !== "inception-wasm");
   const unknown = vs.filter((e) => !known.some((k) => k === e));
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
     }
     case "export-onnx": {
       if (rest.length !== 1) throw new InceptionError("E_USAGE", `export-onnx: expected <out.onnx>, found ${rest.length} argument(s)`);
-      const { exportGoogLeNetOnnx, ONNX_OPSET } = await import("./model/onnx.js");
+      const { exportGoogLeNetOnnx, ONNX_OPSET } = await import("../model/formats/onnxExport.js");
       const bytes = await exportGoogLeNetOnnx(rest[0], { weights: opts.weights, inputSize: intOption("input-size", opts["input-size"], 1) });
       console.log(`${rest[0]}: ONNX opset ${ONNX_OPSET}, ${bytes} bytes`);
       return;

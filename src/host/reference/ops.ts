@@ -3,9 +3,9 @@
 // as a switch that runs the whole network in float64 to bisect numeric differences.
 // One image, CHW layout; inputs f32 or f64, outputs f64. Slow on purpose: plain loops.
 
-import { ArgumentError } from "./errors.js";
-import type { Shape } from "./graph.js";
-import { convOutSize, poolOutSize } from "./shapes.js";
+import { ArgumentError } from "../errors.js";
+import type { Shape } from "../ir/graph.js";
+import { convOutSize, poolOutSize } from "../ir/shapes.js";
 
 /** Any float array an op accepts as input. */
 export type FloatArray = Float32Array | Float64Array;

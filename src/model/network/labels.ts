@@ -1,6 +1,6 @@
 // ILSVRC2012 class names: line i of labels.txt is the name of class i.
 
-import { ArgumentError } from "../host/errors.js";
+import { ArgumentError } from "../../host/errors.js";
 
 /** Number of classes of the BVLC GoogLeNet classifier. */
 export const LABEL_COUNT = 1000;

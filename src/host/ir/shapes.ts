@@ -1,6 +1,6 @@
 // Output sizes and costs of ops, with Caffe's rounding rules.
 
-import { ArgumentError } from "./errors.js";
+import { ArgumentError } from "../errors.js";
 import type { Graph, GraphNode, Shape } from "./graph.js";
 
 /** Convolution output size (Caffe: floor). */
