@@ -44,6 +44,11 @@ export function gemmTileCols(): i32 {
   return NR;
 }
 
+/** Largest K block: K is reduced in ceil(K / gemmKBlock()) blocks of near-equal size (depending on K alone). */
+export function gemmKBlock(): i32 {
+  return KC_MAX;
+}
+
 /** Bytes of scratch one caller of gemmDense/gemmConv needs (16-byte aligned pointer). */
 export function gemmScratchBytes(): i32 {
   return <i32>SCRATCH_HEADER + KC_MAX * NR * NC_PANELS * 4;

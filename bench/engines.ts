@@ -103,7 +103,7 @@ function weightsFor(config: EngineConfig, graph: Graph): Promise<{ tensors: Tens
 
 async function loadInceptionWasm(config: EngineConfig, time: Timer): Promise<Engine> {
   const [{ GoogLeNet }, { compileKernels }] = await time("importMs", () =>
-    Promise.all([import("../src/index.js"), import("../src/host/wasm/kernels.js")]));
+    Promise.all([import("../src/node/index.js"), import("../src/host/wasm/kernels.js")]));
   await time("compileMs", () => compileKernels(config.build));
   const graph = googlenetGraph();
   const { tensors } = await time("weightsMs", () => weightsFor(config, graph));

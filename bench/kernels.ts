@@ -12,6 +12,8 @@
 import { parseArgs } from "node:util";
 import { Bench } from "tinybench";
 import { Arena } from "../test/support/arena.js";
+import { invoke } from "../test/support/kernels.js";
+import type { KernelCall } from "../src/host/wasm/calls.js";
 import { compileKernels, createSharedMemory, instantiateKernels, type BuildName, type KernelExports } from "../src/host/wasm/kernels.js";
 import { runtimeLabel } from "../src/host/runtime.js";
 import { inferShapes } from "../src/host/ir/shapes.js";
@@ -84,9 +86,11 @@ async function timeConv({ k, arena }: BuildContext, s: ConvShape): Promise<numbe
   const y = arena.alloc(s.M * s.N * 4);
   const scratch = arena.alloc(k.gemmScratchBytes());
   const dense = s.kernel === 1 && s.stride === 1 && s.pad === 0;
-  const { p50 } = await measure(s.layer, dense
-    ? () => k.gemmDense(packed, bias, s.M, s.K, s.N, x, y, s.N, 0, s.M, 0, s.N, 1, scratch)
-    : () => k.gemmConv(packed, bias, s.M, s.K, s.N, x, s.H, s.W, s.kernel, s.kernel, s.stride, s.pad, s.outW, y, s.N, 0, s.M, 0, s.N, 1, scratch));
+  const args = { a: packed, bias, M: s.M, K: s.K, N: s.N, src: x, dst: y, ldc: s.N, m0: 0, m1: s.M, n0: 0, n1: s.N, relu: 1, scratch };
+  const call: KernelCall = dense
+    ? { kernel: "gemmDense", args }
+    : { kernel: "gemmConv", args: { ...args, H: s.H, W: s.W, kh: s.kernel, kw: s.kernel, stride: s.stride, pad: s.pad, outW: s.outW } };
+  const { p50 } = await measure(s.layer, () => invoke(k, call));
   arena.release(mark);
   return p50;
 }

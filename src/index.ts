@@ -1,10 +1,12 @@
-// inception-wasm public API: the GoogLeNet classifier, image and weight helpers, errors.
+// inception-wasm's browser-safe entry (browsers, workers, edge runtimes): the GoogLeNet classifier, image
+// and weight helpers, errors. It imports no `node:` module; the Node entry (src/node/index.ts) adds file access.
 
 export { GoogLeNet, topClasses } from "./model/api/classifier.js";
 export type { Capabilities, ImageInput, LoadOptions, Prediction, RunResult, WeightsSource } from "./model/api/classifier.js";
 export { decodeImage, type RgbaImage } from "./model/image/decode.js";
 export { toNetworkInput, BGR_MEAN, CROP, RESIZE_TO } from "./model/image/preprocess.js";
 export { parseLabels, shortLabel } from "./model/network/labels.js";
+export { ILSVRC2012_CLASSES } from "./model/network/classes.js";
 export { decodeWeightFile, encodeWeightFile } from "./model/formats/iwnet.js";
 export type { TensorMap } from "./host/ir/tensors.js";
 export { summarize, formatSummary, type Summary, type SummaryRow } from "./model/network/summary.js";

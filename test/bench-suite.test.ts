@@ -13,7 +13,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { RUNTIME_ENV, type SuiteReport } from "../bench/suite.js";
 
-const cli = join(fileURLToPath(new URL(".", import.meta.url)), "..", "src", "cli", "main.js");
+const compare = join(fileURLToPath(new URL(".", import.meta.url)), "..", "bench", "compare.js");
 const run = promisify(execFile);
 const LIMIT_MS = 60_000;
 
@@ -32,7 +32,7 @@ async function quickSuite(runtime: "node" | "deno", engines: string[], threads: 
   const out = await mkdtemp(join(tmpdir(), "inception-wasm-bench-"));
   try {
     const t0 = performance.now();
-    const { stdout } = await run(process.execPath, [cli, "bench", "--quick", "--json", "--vs", engines.join(","), "--threads", threads.join(","),
+    const { stdout } = await run(process.execPath, [compare, "--quick", "--json", "--vs", engines.join(","), "--threads", threads.join(","),
       "--batch", batches.join(","), "--out", out], { maxBuffer: 1 << 24, env: { ...process.env, [RUNTIME_ENV]: runtime } });
     const ms = performance.now() - t0;
     console.log(`\nbench --quick (${runtime}) took ${(ms / 1000).toFixed(1)} s`);

@@ -4,7 +4,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ArgumentError } from "../src/host/errors.js";
-import { LABEL_COUNT, parseLabels, readLabelsFile, shortLabel } from "../src/model/network/labels.js";
+import { ILSVRC2012_CLASSES } from "../src/model/network/classes.js";
+import { LABEL_COUNT, parseLabels, shortLabel } from "../src/model/network/labels.js";
+import { readLabelsFile } from "../src/node/labels.js";
 
 const dataDir = process.env.INCEPTION_WASM_DATA ?? fileURLToPath(new URL("../../../shared/googlenet/", import.meta.url));
 const labelsPath = join(dataDir, "labels.txt");
@@ -31,6 +33,10 @@ test("the real labels.txt has 1000 ILSVRC2012 classes in Caffe order", () => {
 
 test("readLabelsFile (Node-only) reads and parses the file", async () => {
   assert.equal(await readLabelsFile(labelsPath), parseLabels(realText, labelsPath));
+});
+
+test("the class names shipped with the package are the data folder's labels.txt", () => {
+  assert.equal([...ILSVRC2012_CLASSES], parseLabels(realText, labelsPath));
 });
 
 test("CRLF, a missing trailing newline and a BOM are tolerated", () => {

@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ArgumentError, ImageError, InceptionError, WeightsError } from "../src/host/errors.js";
 import { inferShapes } from "../src/host/ir/shapes.js";
-import { GoogLeNet } from "../src/model/api/classifier.js";
+import { GoogLeNet } from "../src/node/index.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { summarize } from "../src/model/network/summary.js";
 import { loadWeights, readCaffeBlob } from "../src/node/weights.js";

@@ -11,8 +11,9 @@ import { SerialExecutor } from "../src/host/exec/executor.js";
 import { compileKernels, createSharedMemory, instantiateKernels } from "../src/host/wasm/kernels.js";
 import { planGraph, writeWeights, type Plan } from "../src/host/plan/plan.js";
 import { WorkerPool } from "../src/host/exec/pool.js";
-import { buildStages, schedulePlan, stepAccesses } from "../src/host/plan/schedule.js";
-import { GoogLeNet, type Prediction } from "../src/model/api/classifier.js";
+import { buildStages, schedulePlan } from "../src/host/plan/schedule.js";
+import { callAccesses, callSplit, type KernelCall } from "../src/host/wasm/calls.js";
+import { GoogLeNet, type Prediction } from "../src/node/index.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { loadWeights } from "../src/node/weights.js";
 import { photoCases } from "./support/data.js";
@@ -35,7 +36,7 @@ test("schedule: stages never pair a step with one it conflicts with; tasks cover
     const stageOf = new Map<number, number>();
     stages.forEach((s, i) => s.forEach((step) => stageOf.set(step, i)));
     // A step that touches memory an earlier step touches (one of them writing) runs in a later stage.
-    const acc = plan.steps.map(stepAccesses);
+    const acc = plan.steps.map((s) => callAccesses(s.call));
     const hit = (x: { start: number; end: number }[], y: { start: number; end: number }[]): boolean =>
       x.some((p) => y.some((q) => p.start < q.end && q.start < p.end));
     for (let j = 0; j < plan.steps.length; j++) {
@@ -51,10 +52,14 @@ test("schedule: stages never pair a step with one it conflicts with; tasks cover
       for (const stage of schedule.stages) {
         for (const i of stage.steps) {
           const step = plan.steps[i];
-          const covered = new Uint8Array(step.rows * step.cols);
+          const whole = { first: 0, end: 1, align: 1 };
+          const rows = step.split.rows ?? whole, cols = step.split.cols ?? whole;
+          const covered = new Uint8Array(rows.end * cols.end);
           for (const t of stage.tasks.filter((x) => x.step === i)) {
-            assert.ok(t.r0 % step.rowAlign === 0 && t.c0 % step.colAlign === 0, `${step.node}: aligned range`);
-            for (let r = t.r0; r < t.r1; r++) for (let c = t.c0; c < t.c1; c++) covered[r * step.cols + c]++;
+            const split = callSplit(t.call, plan.tile);
+            const r = split.rows ?? whole, c = split.cols ?? whole;
+            assert.ok(r.first % rows.align === 0 && c.first % cols.align === 0, `${step.node}: aligned range`);
+            for (let y = r.first; y < r.end; y++) for (let x = c.first; x < c.end; x++) covered[y * cols.end + x]++;
           }
           assert.ok(covered.every((x) => x === 1), `${step.node} (${threads} threads): every output in exactly one task`);
         }
@@ -137,7 +142,8 @@ test("a trapping kernel rejects with ExecutionError naming the op; later runs st
     const bad = "inception_4a/3x3";
     const corrupted: Plan = {
       ...s.plan,
-      steps: s.plan.steps.map((step) => (step.node === bad ? { ...step, args: step.args.map((a, i) => (i === 0 ? 0x7fff0000 : a)) } : step)),
+      steps: s.plan.steps.map((step) =>
+        step.node === bad ? { ...step, call: { ...step.call, args: { ...step.call.args, a: 0x7fff0000 } } as KernelCall } : step),
     };
     const where: string[] = [];
     for (let i = 0; i < 6; i++) {
@@ -202,7 +208,7 @@ test("a worker killed in the middle of a run: the call settles (right result or 
 });
 
 test("dispose() leaves no worker behind: a process that loads, classifies and disposes exits on its own", async () => {
-  const classifier = new URL("../src/model/api/classifier.js", import.meta.url).href;
+  const classifier = new URL("../src/node/index.js", import.meta.url).href;
   const photo = photoCases()[0].file;
   const script = `
     import { GoogLeNet } from ${JSON.stringify(classifier)};

@@ -60,7 +60,12 @@ function candidates(runtime: Exclude<Runtime, "node">): string[] {
 
 /** The command prefix that runs a test file under `runtime`, or why there is none. */
 function command(runtime: Runtime): { argv: string[]; version: string } | { error: string } {
-  if (runtime === "node") return { argv: [process.execPath], version: `${process.execPath} ${process.version}` };
+  if (runtime === "node") {
+    // Node 20 validates relaxed SIMD only with this flag on its command line (later Nodes without it), and
+    // the kernel tests check both builds.
+    const flags = process.versions.node.startsWith("20.") ? ["--experimental-wasm-relaxed-simd"] : [];
+    return { argv: [process.execPath, ...flags], version: `${process.execPath} ${process.version}` };
+  }
   const tried: string[] = [];
   for (const bin of candidates(runtime)) {
     const r = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 30_000 });

@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { InceptionError } from "../src/host/errors.js";
 import { runtimeName } from "../src/host/runtime.js";
-import { GoogLeNet } from "../src/model/api/classifier.js";
+import { GoogLeNet } from "../src/node/index.js";
 import { photoCases } from "./support/data.js";
 
 const runtime = runtimeName();

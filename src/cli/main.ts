@@ -5,14 +5,14 @@ import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { InceptionError } from "../host/errors.js";
-import type { BuildChoice } from "../host/wasm/kernels.js";
-import { GoogLeNet, type Prediction } from "../model/api/classifier.js";
-import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../model/network/googlenet.js";
-import { formatSummary, summarize } from "../model/network/summary.js";
-import { convertMatDirectory, resolveDataDir } from "../node/weights.js";
-import { shortLabel } from "../model/network/labels.js";
-import { benchNetwork, formatBench } from "./bench.js";
 import { expectedWeights } from "../host/ir/tensors.js";
+import type { BuildChoice } from "../host/wasm/kernels.js";
+import { formatSummary, summarize } from "../model/network/summary.js";
+import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../model/network/googlenet.js";
+import { shortLabel } from "../model/network/labels.js";
+import { GoogLeNet, type Prediction } from "../node/index.js";
+import { convertMatDirectory, resolveDataDir } from "../node/weights.js";
+import { benchNetwork, formatBench } from "./bench.js";
 
 const USAGE = `usage: inception-wasm <command> [options]
 
@@ -27,14 +27,6 @@ commands:
       writes the network with its weights as an ONNX model (opset 13, dynamic batch)
   bench [--json] [--threads 1,2] [--runs N] [--warmup N] [--build B] [--profile]
       single-image latency of the whole network, per thread count (default 1)
-  bench --vs ort-web,tfjs-wasm,ort-node [--threads 1,2] [--batch 1,8] [--runs N] [--rounds N]
-        [--quick] [--json] [--out DIR] [--kernels FILE]
-      the comparison suite (from a repository checkout with its dev dependencies): each engine
-      and thread count in its own process, alternating; latency, batch throughput, cold start,
-      peak RSS, binary size, accuracy against inception-wasm; a table, and JSON + SVG chart in
-      --out (default bench/results); --kernels adds \`npm run bench:kernels -- --json\` output;
-      --quick: one round of 3 runs (a smoke test). --batch or --quick alone also run it
-      $INCEPTION_WASM_BENCH_RUNTIME=deno (npm run bench:deno) runs the engines under Deno
 
 options:
   --weights PATH   MAT folder or .iwnet file (default: $INCEPTION_WASM_DATA, else ../shared/googlenet)
@@ -54,12 +46,6 @@ const { values: opts, positionals } = parseArgs({
     runs: { type: "string", default: "30" },
     warmup: { type: "string", default: "5" },
     profile: { type: "boolean", default: false },
-    vs: { type: "string" },
-    batch: { type: "string" },
-    quick: { type: "boolean", default: false },
-    rounds: { type: "string", default: "3" },
-    out: { type: "string" },
-    kernels: { type: "string" },
     "input-size": { type: "string", default: String(DEFAULT_INPUT_SIZE) },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -77,32 +63,9 @@ function buildOption(): BuildChoice {
   throw new InceptionError("E_USAGE", `--build: expected auto, baseline, relaxed or debug, found "${b}"`);
 }
 
-/** A comma-separated list of integers >= 1 (--threads, --batch). */
-function listOption(name: string, text: string): number[] {
-  return text.split(",").map((t) => intOption(name, t.trim(), 1));
-}
-
 /** --threads: one count, or a comma-separated list (bench). */
 function threadsOption(fallback: string): number[] {
-  return listOption("threads", opts.threads ?? fallback);
-}
-
-/** bench --vs / --batch / --quick: the comparison suite (bench/suite.ts, not part of the package). */
-async function benchSuite(): Promise<void> {
-  const suite = await import("../../bench/suite.js").catch((cause: unknown) => {
-    throw new InceptionError("E_USAGE", `bench --vs: the comparison suite runs from a checkout of the repository (dist/bench): ${(cause as Error).message}`);
-  });
-  const { ENGINES } = await import("../../bench/engines.js");
-  const vs = (opts.vs ?? "ort-web,tfjs-wasm,ort-node").split(",").map((e) => e.trim());
-  const known = ENGINES.filter((e) => e !== "inception-wasm");
-  const unknown = vs.filter((e) => !known.some((k) => k === e));
-  if (unknown.length) throw new InceptionError("E_USAGE", `--vs: expected engines from ${known.join(", ")}, found "${unknown.join(", ")}"`);
-  const { report, jsonFile, svgFile } = await suite.runSuite({
-    vs: known.filter((e) => vs.includes(e)), threads: threadsOption("1,2"), batches: listOption("batch", opts.batch ?? "1,8"),
-    runs: intOption("runs", opts.runs, 1), warmup: intOption("warmup", opts.warmup, 0), rounds: intOption("rounds", opts.rounds, 1),
-    quick: opts.quick, build: buildOption(), weights: opts.weights, outDir: opts.out, kernelsFile: opts.kernels,
-  });
-  console.log(opts.json ? JSON.stringify(report, null, 2) : `${suite.formatSuite(report)}\n\n${jsonFile}\n${svgFile}`);
+  return (opts.threads ?? fallback).split(",").map((t) => intOption("threads", t.trim(), 1));
 }
 
 async function photoFiles(): Promise<string[]> {
@@ -161,13 +124,13 @@ async function main(): Promise<void> {
     }
     case "export-onnx": {
       if (rest.length !== 1) throw new InceptionError("E_USAGE", `export-onnx: expected <out.onnx>, found ${rest.length} argument(s)`);
-      const { exportGoogLeNetOnnx, ONNX_OPSET } = await import("../model/formats/onnxExport.js");
+      const { ONNX_OPSET } = await import("../model/formats/onnxExport.js");
+      const { exportGoogLeNetOnnx } = await import("../node/exportOnnx.js");
       const bytes = await exportGoogLeNetOnnx(rest[0], { weights: opts.weights, inputSize: intOption("input-size", opts["input-size"], 1) });
       console.log(`${rest[0]}: ONNX opset ${ONNX_OPSET}, ${bytes} bytes`);
       return;
     }
     case "bench": {
-      if (opts.vs !== undefined || opts.batch !== undefined || opts.quick) return benchSuite();
       const result = await benchNetwork({
         weights: opts.weights, build: buildOption(), threads: threadsOption("1"),
         runs: intOption("runs", opts.runs, 1), warmup: intOption("warmup", opts.warmup, 0), profile: opts.profile,

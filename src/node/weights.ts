@@ -13,11 +13,11 @@ import { fileURLToPath } from "node:url";
 import { WeightsError } from "../host/errors.js";
 import { readMat, type MatVariable } from "../model/formats/mat.js";
 import { decodeWeightFile, encodeWeightFile } from "../model/formats/iwnet.js";
-import { checkTensors, type TensorMap } from "../host/ir/tensors.js";
+import { checkTensors, type ExpectedTensor, type TensorMap } from "../host/ir/tensors.js";
 import { hex, sha256 } from "../host/digest.js";
 
 /** Expected tensor names and row-major shapes, as given by the network definition. */
-export type ExpectedTensors = { name: string; shape: number[] }[];
+type ExpectedTensors = readonly ExpectedTensor[];
 
 const MAT_WEIGHT = /^(.+)_(w|b)\.mat$/;
 

@@ -6,6 +6,8 @@
 import { pathToFileURL } from "node:url";
 import { Arena } from "./arena.js";
 import type { Shape } from "../../src/host/ir/graph.js";
+import "../../src/node/platform.js";
+import { encodeCall, type KernelCall } from "../../src/host/wasm/calls.js";
 import { compileKernels, createSharedMemory, instantiateKernels, type BuildName, type KernelExports } from "../../src/host/wasm/kernels.js";
 import { convRef } from "../../src/host/reference/ops.js";
 import { convOutSize, poolOutSize } from "../../src/host/ir/shapes.js";
@@ -31,6 +33,11 @@ export async function loadBuild(build: BuildName): Promise<Loaded> {
   const k = instantiateKernels(compiled.module, memory);
   const arena = new Arena(memory, Math.ceil(k.heapBase() / 64) * 64);
   return { build, k, arena };
+}
+
+/** Runs one kernel call (arguments by name, as wasm/calls.ts declares them) on an instance's exports. */
+export function invoke(k: KernelExports, call: KernelCall): void {
+  k[call.kernel](...encodeCall(call));
 }
 
 /** The bit pattern written outside the range a kernel may write (a NaN no kernel produces). */
@@ -159,12 +166,10 @@ export function runConv(k: KernelExports, arena: Arena, c: ConvCase): ConvRun {
     const dense = kh === 1 && kw === 1 && stride === 1 && pad === 0 && (c.path ?? "auto") === "auto";
     const relu = c.relu ? 1 : 0;
     for (const r of c.ranges ?? [{ m0: 0, m1: M, n0: 0, n1: N }]) {
-      if (dense) {
-        k.gemmDense(packed, bias, M, K, N, src, dst, N, r.m0, r.m1, r.n0, r.n1, relu, scratch);
-      } else {
-        k.gemmConv(packed, bias, M, K, N, src, shape.h, shape.w, kh, kw, stride, pad, outW,
-          dst, N, r.m0, r.m1, r.n0, r.n1, relu, scratch);
-      }
+      const args = { a: packed, bias, M, K, N, src, dst, ldc: N, ...r, relu, scratch };
+      invoke(k, dense
+        ? { kernel: "gemmDense", args }
+        : { kernel: "gemmConv", args: { ...args, H: shape.h, W: shape.w, kh, kw, stride, pad, outW } });
     }
     const whole = arena.f32(dstAll, total * N).slice();
     const what = `conv output (channels [${c0}, ${c0 + M}) of ${total})`;
@@ -194,7 +199,8 @@ export function runPool(
     const src = arena.put(input);
     const dst = arena.alloc(shape.c * plane * 4);
     fillSentinel(arena.f32(dst, shape.c * plane), 0, shape.c * plane);
-    (kind === "max" ? k.maxPool : k.avgPool)(src, dst, shape.h, shape.w, outH, outW, kernel, stride, pad, c0, c1);
+    const args = { src, dst, H: shape.h, W: shape.w, outH, outW, k: kernel, stride, pad, c0, c1 };
+    invoke(k, { kernel: kind === "max" ? "maxPool" : "avgPool", args });
     const out = arena.f32(dst, shape.c * plane).slice();
     const what = `${kind} pool output (channels [${c0}, ${c1}) of ${shape.c})`;
     const outside = sentinelViolation(out, 0, c0 * plane, what) ?? sentinelViolation(out, c1 * plane, shape.c * plane, what);
@@ -216,7 +222,7 @@ export function runLrn(
     const src = putAt(arena, input, misalign);
     const dst = allocAt(arena, n * 4, misalign);
     fillSentinel(arena.f32(dst, n), 0, n);
-    k.lrn(src, dst, shape.c, HW, size, alpha, beta, kk, c0, c1);
+    invoke(k, { kernel: "lrn", args: { src, dst, C: shape.c, HW, size, alpha, beta, k: kk, c0, c1 } });
     const out = arena.f32(dst, n).slice();
     const what = `lrn output (channels [${c0}, ${c1}) of ${shape.c})`;
     const outside = sentinelViolation(out, 0, c0 * HW, what) ?? sentinelViolation(out, c1 * HW, n, what);
@@ -238,7 +244,7 @@ export function runFc(
     const b = bias ? putAt(arena, bias, misalign) : 0;
     const y = allocAt(arena, outF * 4, misalign);
     fillSentinel(arena.f32(y, outF), 0, outF);
-    k.fullyConnected(w, b, x, y, input.length, o0, o1);
+    invoke(k, { kernel: "fullyConnected", args: { w, bias: b, x, y, inF: input.length, o0, o1 } });
     const out = arena.f32(y, outF).slice();
     const what = `fc output (outputs [${o0}, ${o1}) of ${outF})`;
     const outside = sentinelViolation(out, 0, o0, what) ?? sentinelViolation(out, o1, outF, what);
@@ -255,7 +261,7 @@ export function runSoftmax(k: KernelExports, arena: Arena, input: Float32Array, 
     const src = arena.put(input);
     const dst = inPlace ? src : arena.alloc(input.length * 4);
     if (!inPlace) fill(arena.f32(dst, input.length), 0, input.length, NaN);
-    k.softmax(src, dst, input.length);
+    invoke(k, { kernel: "softmax", args: { src, dst, n: input.length } });
     return arena.f32(dst, input.length).slice();
   } finally {
     arena.release(mark);

@@ -6,6 +6,7 @@ import type { Graph } from "../ir/graph.js";
 import { avgPoolRef, convRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "../reference/ops.js";
 import { inferShapes } from "../ir/shapes.js";
 import { type TensorMap } from "../ir/tensors.js";
+import type { Engine, EngineOutputs } from "./engine.js";
 
 /** Every tensor of `graph` (CHW, float64) for one input of height x width. */
 export function runReferenceGraph(graph: Graph, weights: TensorMap, input: Float32Array, height: number, width: number): Map<string, Float64Array> {
@@ -49,4 +50,39 @@ export function runReferenceGraph(graph: Graph, weights: TensorMap, input: Float
     }
   }
   return values;
+}
+
+/** The float64 engine: runs every op of the graph in TypeScript on the calling thread and keeps every tensor. */
+export class ReferenceEngine implements Engine {
+  readonly build = "reference";
+  readonly buildReason = "requested";
+  readonly wasmBytes = 0;
+  readonly threads = 1;
+  readonly threadReason = "the reference engine runs on the calling thread";
+  readonly memoryBytes = 0;
+  private tensors: Map<string, Float64Array> | undefined;
+
+  constructor(
+    private readonly graph: Graph,
+    private readonly weights: TensorMap,
+    private readonly height: number,
+    private readonly width: number,
+  ) {}
+
+  async run(input: Float32Array): Promise<EngineOutputs> {
+    this.tensors = runReferenceGraph(this.graph, this.weights, input, this.height, this.width);
+    return {
+      logits: Float32Array.from(this.tensors.get(this.graph.logits)!),
+      probabilities: Float32Array.from(this.tensors.get(this.graph.probabilities)!),
+    };
+  }
+
+  activation(name: string): Float32Array | undefined {
+    const t = this.tensors?.get(name);
+    return t && Float32Array.from(t);
+  }
+
+  async dispose(): Promise<void> {
+    this.tensors = undefined;
+  }
 }

@@ -1,13 +1,14 @@
-// Executors run a plan's steps over the shared memory. The serial executor runs every
-// step whole, in order, on the calling thread; the worker pool (a later executor) splits
-// steps into output ranges across threads. Both call the same kernels on the same
-// ranges' reduction order, so they give the same bits.
+// Executors run a plan's steps over the shared memory. The serial executor runs every step
+// whole, in order, on the calling thread; the worker pool (pool.ts) splits steps into output
+// ranges across threads. Both call the same kernels with the same per-element reduction order,
+// so they give the same bits.
 
+import type { Plan } from "../plan/plan.js";
+import { callOp, encodeCall, withScratch, type KernelName, type ProfileOp } from "../wasm/calls.js";
 import type { KernelExports } from "../wasm/kernels.js";
-import { runStep, type Plan, type Step } from "../plan/plan.js";
 
-/** Milliseconds spent per op kind ("conv", "maxPool", ...), filled in when profiling. */
-export type Profile = Map<Step["op"], number>;
+/** Milliseconds per op ("conv", "maxPool", ...) and "wait" (idle thread-ms), filled in when profiling. */
+export type Profile = Map<ProfileOp | "wait", number>;
 
 /** Runs planned steps. */
 export interface Executor {
@@ -19,20 +20,34 @@ export interface Executor {
   dispose(): Promise<void>;
 }
 
+interface SerialCall {
+  kernel: KernelName;
+  args: number[];
+  op: ProfileOp;
+}
+
 /** Runs each step whole, in order, on the calling thread. */
 export class SerialExecutor implements Executor {
   readonly threads = 1;
   private readonly kernels: KernelExports;
+  private readonly prepared = new WeakMap<Plan, SerialCall[]>();
 
   constructor(kernels: KernelExports) {
     this.kernels = kernels;
   }
 
   async run(plan: Plan, profile?: Profile): Promise<void> {
-    for (const step of plan.steps) {
+    let calls = this.prepared.get(plan);
+    if (!calls) {
+      calls = plan.steps.map((s) => ({
+        kernel: s.call.kernel, args: encodeCall(withScratch(s.call, plan.scratch[0])), op: callOp(s.call),
+      }));
+      this.prepared.set(plan, calls);
+    }
+    for (const c of calls) {
       const t0 = profile ? performance.now() : 0;
-      runStep(this.kernels, step, plan.scratch[0]);
-      if (profile) profile.set(step.op, (profile.get(step.op) ?? 0) + performance.now() - t0);
+      this.kernels[c.kernel](...c.args);
+      if (profile) profile.set(c.op, (profile.get(c.op) ?? 0) + performance.now() - t0);
     }
   }
 

@@ -1,48 +1,19 @@
-// The worker pool executor: threads-1 workers plus the calling thread run a plan's
-// schedule (schedule.ts) over one shared memory, one stage at a time.
-//
-// Dispatch goes through control words (an Int32Array over a small SharedArrayBuffer):
-//   GEN       bumped once per command; idle workers spin briefly on it, then Atomics.wait
-//   CMD       what a bump means: run a stage, read a message (new schedule), or exit
-//   CLAIM     stage << 16 | next task of the stage; threads claim with compareExchange, so a
-//             successful claim is always a task of the stage being run
-//   DONE      tasks of the stage finished (skipped ones included); the last one notifies
-//   FAIL      0, or 1 + the task whose kernel threw; later tasks of the stage are skipped
-//   SLEEPERS  workers inside Atomics.wait (the caller notifies only when there are any)
-//   CURRENT+w 1 + the task worker w is running (names the op if the worker dies)
-// The schedule is posted to the workers once per plan; a run only writes control words.
-// Spinning is bounded, and with more threads than cores nobody spins.
+// The worker pool executor: threads-1 workers plus the calling thread run a plan's schedule
+// (plan/schedule.ts) over one shared memory, one stage at a time, through the control words and
+// messages of protocol.ts. The schedule is posted to the workers once per plan; a run only
+// writes control words. Spinning is bounded, and with more threads than cores nobody spins.
 
 import { ArgumentError, ExecutionError, InceptionError } from "../errors.js";
-import type { Executor, Profile } from "./executor.js";
+import { platform, type WorkerHandle } from "../platform.js";
+import type { Plan } from "../plan/plan.js";
+import { schedulePlan } from "../plan/schedule.js";
+import { describeEncodedRanges, KERNEL_NAMES, PROFILE_OPS } from "../wasm/calls.js";
 import { instantiateKernels, type KernelExports } from "../wasm/kernels.js";
-import type { Plan, Step } from "../plan/plan.js";
-import { runtimeName } from "../runtime.js";
-import { decodeTasks, encodeSchedule, schedulePlan, type EncodedSchedule } from "../plan/schedule.js";
-
-/** Control word indices (shared with worker.ts). */
-export const C = { GEN: 0, CMD: 1, CLAIM: 2, DONE: 3, FAIL: 4, SLEEPERS: 5, PROFILE: 6, CURRENT: 16 } as const;
-export const CMD_RUN = 0, CMD_MESSAGE = 1, CMD_EXIT = 2;
-/** Int32 words of the control block (CURRENT has one word per worker). */
-const CONTROL_WORDS = 1024;
-const MAX_THREADS = CONTROL_WORDS - C.CURRENT;
-const IDLE_CLAIM = 0x7fff << 16;
-/** Busy-time slots per thread in the profile buffer, indexed by KERNEL_OP_SLOT. */
-export const PROFILE_SLOTS = 8;
-/** Profile slot of each kernel id (KERNEL_IDS order): gemmDense, gemmConv -> conv, ... */
-export const KERNEL_OP_SLOT = [0, 0, 1, 2, 3, 4, 5];
-const SLOT_OPS: Step["op"][] = ["conv", "maxPool", "avgPool", "lrn", "fc", "softmax"];
-
-export interface WorkerInit {
-  type: "init"; lane: number; module: WebAssembly.Module; memory: WebAssembly.Memory;
-  control: SharedArrayBuffer; profile: SharedArrayBuffer; spinMs: number;
-}
-export type WorkerRequest = WorkerInit | { type: "schedule"; id: number; schedule: EncodedSchedule; scratch: number };
-export type WorkerReply =
-  | { type: "ready"; lane: number }
-  | { type: "ack"; id: number }
-  | { type: "error"; task: number; message: string }
-  | { type: "fatal"; message: string };
+import type { Executor, Profile } from "./executor.js";
+import {
+  C, claimAndRun, CMD, CONTROL_WORDS, decodeTasks, encodeSchedule, IDLE_CLAIM, MAX_POOL_THREADS, MAX_STAGE_TASKS,
+  MAX_STAGES, PROFILE_SLOTS, type DecodedTask, type EncodedSchedule, type WorkerReply,
+} from "./protocol.js";
 
 /** What the runtime offers for threads. */
 export interface ThreadSupport {
@@ -56,75 +27,29 @@ export interface ThreadSupport {
   reason: string;
 }
 
-/** Detects shared memory, Atomics.wait in workers, module workers and the core count. */
-export async function threadSupport(): Promise<ThreadSupport> {
-  const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number }; Worker?: unknown };
-  const runtime = runtimeName();
-  let cores = 1;
-  if (runtime === "node") {
-    const os = await import("node:os");
-    cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
-  } else {
-    cores = g.navigator?.hardwareConcurrency ?? 1;
-  }
-  cores = Math.max(1, cores);
+/** Detects shared memory, Atomics.wait, workers and the core count. */
+export function threadSupport(): ThreadSupport {
+  const cores = platform().cores();
   const no = (reason: string): ThreadSupport => ({ available: false, maxThreads: 1, cores, reason });
   if (typeof SharedArrayBuffer !== "function") {
     return no("SharedArrayBuffer is unavailable (browsers need cross-origin isolation: COOP/COEP headers)");
   }
-  if (g.crossOriginIsolated === false) return no("the page is not cross-origin isolated (COOP/COEP headers), so memory cannot be shared");
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
+    return no("the page is not cross-origin isolated (COOP/COEP headers), so memory cannot be shared");
+  }
   if (typeof Atomics !== "object" || typeof Atomics.wait !== "function") return no("Atomics.wait is unavailable");
-  if (runtime === "node") {
-    try {
-      await import("node:worker_threads");
-    } catch {
-      return no("node:worker_threads is unavailable");
-    }
-  } else if (typeof g.Worker !== "function") {
-    return no("this runtime has no Worker");
-  }
-  return { available: true, maxThreads: Math.min(cores, MAX_THREADS), cores, reason: `${cores} core(s) available` };
-}
-
-/** A started worker, the same for Node worker_threads and Web Workers. */
-interface WorkerHandle {
-  post(message: WorkerRequest): void;
-  terminate(): Promise<void>;
-}
-
-const WORKER_URL = new URL("./worker.js", import.meta.url);
-
-async function spawnWorker(onMessage: (m: WorkerReply) => void, onDeath: (reason: string) => void): Promise<WorkerHandle> {
-  if (runtimeName() === "node") {
-    const { Worker } = await import("node:worker_threads");
-    // Workers inherit the process's Node options; --input-type (node -e) is refused in a worker.
-    const execArgv = process.execArgv.filter((a, i, all) => !a.startsWith("--input-type") && all[i - 1] !== "--input-type");
-    const w = new Worker(WORKER_URL, { execArgv });
-    let exited = false;
-    const exit = new Promise<void>((resolve) => w.once("exit", () => { exited = true; resolve(); }));
-    w.on("message", onMessage);
-    w.on("error", (e: Error) => onDeath(`worker failed: ${e.message}`));
-    w.on("exit", (code: number) => onDeath(`worker exited with code ${code}`));
-    return {
-      post: (m) => w.postMessage(m),
-      terminate: async () => { if (!exited) await w.terminate(); await exit; },
-    };
-  }
-  const W = (globalThis as unknown as { Worker: new (url: URL, o: { type: "module" }) => Worker }).Worker;
-  const w = new W(WORKER_URL, { type: "module" });
-  w.onmessage = (e: MessageEvent) => onMessage(e.data as WorkerReply);
-  w.onerror = (e: ErrorEvent) => { e.preventDefault(); onDeath(`worker failed: ${e.message}`); };
-  w.onmessageerror = () => onDeath("worker could not read a message");
-  return { post: (m) => w.postMessage(m), terminate: async () => w.terminate() };
+  const noWorkers = platform().workersUnavailable();
+  if (noWorkers !== undefined) return no(noWorkers);
+  return { available: true, maxThreads: Math.min(cores, MAX_POOL_THREADS), cores, reason: `${cores} core(s) available` };
 }
 
 /** A plan's schedule, encoded for workers and decoded for the calling thread. */
 interface Prepared {
   id: number;
   encoded: EncodedSchedule;
-  tasks: { kernel: keyof KernelExports; args: number[] }[];
-  steps: Step[];
-  stageStarts: Int32Array;
+  tasks: DecodedTask[];
+  /** Graph node of each step (for error messages). */
+  nodes: string[];
 }
 
 interface Waiter { resolve(): void; reject(e: Error): void }
@@ -174,8 +99,8 @@ export class WorkerPool implements Executor {
    * and waiting. The control words live in a small SharedArrayBuffer of their own.
    */
   static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number): Promise<WorkerPool> {
-    if (!(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
-      throw new ArgumentError("WorkerPool.create", "threads", `an integer in 1..${MAX_THREADS}`, threads);
+    if (!(Number.isInteger(threads) && threads >= 1 && threads <= MAX_POOL_THREADS)) {
+      throw new ArgumentError("WorkerPool.create", "threads", `an integer in 1..${MAX_POOL_THREADS}`, threads);
     }
     if (!(memory.buffer instanceof SharedArrayBuffer)) {
       throw new ArgumentError("WorkerPool.create", "memory", "a shared WebAssembly.Memory", "an unshared memory");
@@ -203,7 +128,10 @@ export class WorkerPool implements Executor {
     try {
       for (let lane = 1; lane < this.threads; lane++) {
         ready.push(this.expect(`ready ${lane}`, 60_000));
-        const w = await spawnWorker((m) => this.onMessage(epoch, m), (reason) => this.onDeath(epoch, lane, reason));
+        const w = platform().spawnWorker({
+          onMessage: (m) => this.onMessage(epoch, m),
+          onDeath: (reason) => this.onDeath(epoch, lane, reason),
+        });
         workers.push(w);
         w.post({ type: "init", lane, module: this.module, memory: this.memory, control: this.controlBuffer, profile: this.profileBuffer, spinMs: this.workerSpinMs });
       }
@@ -254,7 +182,7 @@ export class WorkerPool implements Executor {
     const workers = this.workers;
     this.workers = [];
     this.epoch++;
-    Atomics.store(this.ctrl, C.CMD, CMD_EXIT);
+    Atomics.store(this.ctrl, C.CMD, CMD.EXIT);
     Atomics.add(this.ctrl, C.GEN, 1);
     Atomics.notify(this.ctrl, C.GEN);
     await Promise.all(workers.map((w) => w.terminate().catch(() => undefined)));
@@ -264,11 +192,12 @@ export class WorkerPool implements Executor {
     let p = this.prepared.get(plan);
     if (p) return p;
     const schedule = schedulePlan(plan, this.threads);
-    if (schedule.stages.length >= 0x7fff || schedule.stages.some((s) => s.tasks.length > 0xffff)) {
-      throw new ArgumentError("WorkerPool.run", "plan", "fewer than 32767 stages of at most 65535 tasks", `${schedule.stages.length} stages`);
+    if (schedule.stages.length > MAX_STAGES || schedule.stages.some((s) => s.tasks.length > MAX_STAGE_TASKS)) {
+      throw new ArgumentError("WorkerPool.run", "plan", `at most ${MAX_STAGES} stages of at most ${MAX_STAGE_TASKS} tasks`,
+        `${schedule.stages.length} stages`);
     }
-    const encoded = encodeSchedule(plan, schedule);
-    p = { id: nextScheduleId++, encoded, tasks: decodeTasks(encoded, plan.scratch[0]), steps: plan.steps, stageStarts: encoded.stageStarts };
+    const encoded = encodeSchedule(schedule.stages.map((s) => s.tasks));
+    p = { id: nextScheduleId++, encoded, tasks: decodeTasks(encoded, plan.scratch[0]), nodes: plan.steps.map((x) => x.node) };
     this.prepared.set(plan, p);
     return p;
   }
@@ -285,7 +214,7 @@ export class WorkerPool implements Executor {
       });
     });
     this.workers.forEach((w, i) => w.post({ type: "schedule", id: p.id, schedule: p.encoded, scratch: plan.scratch[i + 1] }));
-    Atomics.store(this.ctrl, C.CMD, CMD_MESSAGE);
+    Atomics.store(this.ctrl, C.CMD, CMD.MESSAGE);
     Atomics.add(this.ctrl, C.GEN, 1);
     Atomics.notify(this.ctrl, C.GEN);
     await all;
@@ -322,52 +251,39 @@ export class WorkerPool implements Executor {
 
   private async runStages(p: Prepared, profile?: Profile): Promise<void> {
     const ctrl = this.ctrl;
-    const stages = p.stageStarts.length - 1;
+    const stageStarts = p.encoded.stageStarts;
+    const stages = stageStarts.length - 1;
     const profiling = profile !== undefined;
     Atomics.store(ctrl, C.PROFILE, profiling ? 1 : 0);
     if (profiling) this.busy.fill(0);
+    const run = (t: number): void => {
+      const task = p.tasks[t];
+      this.kernels[task.kernel](...task.args);
+    };
     let wait = 0;
     try {
       for (let s = 0; s < stages; s++) {
-        const start = p.stageStarts[s], count = p.stageStarts[s + 1] - start;
+        const count = stageStarts[s + 1] - stageStarts[s];
         const t0 = profiling ? performance.now() : 0;
         Atomics.store(ctrl, C.DONE, 0);
         Atomics.store(ctrl, C.CLAIM, s << 16);
         if (count > 1 && this.workers.length > 0) {
-          Atomics.store(ctrl, C.CMD, CMD_RUN);
+          Atomics.store(ctrl, C.CMD, CMD.RUN);
           Atomics.add(ctrl, C.GEN, 1);
           if (Atomics.load(ctrl, C.SLEEPERS) > 0) Atomics.notify(ctrl, C.GEN);
         }
-        let mainError: unknown;
-        for (;;) {
-          const v = Atomics.load(ctrl, C.CLAIM);
-          const j = v & 0xffff;
-          if (v >>> 16 !== s || j >= count) break;
-          if (Atomics.compareExchange(ctrl, C.CLAIM, v, v + 1) !== v) continue;
-          const t = start + j;
-          if (Atomics.load(ctrl, C.FAIL) === 0) {
-            const ts = profiling ? performance.now() : 0;
-            try {
-              const task = p.tasks[t];
-              (this.kernels[task.kernel] as (...a: number[]) => void)(...task.args);
-            } catch (error) {
-              if (Atomics.compareExchange(ctrl, C.FAIL, 0, t + 1) === 0) mainError = error;
-            }
-            if (profiling) this.busy[KERNEL_OP_SLOT[p.encoded.kernel[t]]] += performance.now() - ts;
-          }
-          Atomics.add(ctrl, C.DONE, 1);
-        }
+        const failure = claimAndRun({ ctrl, lane: 0, stageStarts, kernelOf: p.encoded.kernel, busy: this.busy, run });
         await this.join(count);
         const failed = Atomics.load(ctrl, C.FAIL);
-        if (failed !== 0) await this.raise(p, failed - 1, mainError);
-        if (profiling) wait += this.account(profile, performance.now() - t0);
+        if (failed !== 0) await this.raise(p, failed - 1, failure?.error);
+        if (profile) wait += this.account(profile, performance.now() - t0);
       }
     } finally {
       Atomics.store(ctrl, C.CLAIM, IDLE_CLAIM);
       Atomics.store(ctrl, C.FAIL, 0);
       Atomics.store(ctrl, C.PROFILE, 0);
     }
-    if (profile) (profile as Map<string, number>).set("wait", ((profile as Map<string, number>).get("wait") ?? 0) + wait);
+    if (profile) profile.set("wait", (profile.get("wait") ?? 0) + wait);
   }
 
   /** Waits until `count` tasks of the stage are done: bounded spin, then without blocking the event loop. */
@@ -396,7 +312,7 @@ export class WorkerPool implements Executor {
 
   private deathError(): ExecutionError {
     const p = this.sent;
-    const op = p && this.brokenTask >= 0 && this.brokenTask < p.tasks.length ? p.steps[p.encoded.step[this.brokenTask]].node : "worker pool";
+    const op = p && this.brokenTask >= 0 && this.brokenTask < p.tasks.length ? p.nodes[p.encoded.step[this.brokenTask]] : "worker pool";
     return new ExecutionError(op, `${this.broken}; the pool restarts its workers on the next run`);
   }
 
@@ -410,14 +326,13 @@ export class WorkerPool implements Executor {
       message = this.workerErrors.get(task) ?? "a kernel failed in a worker";
     }
     this.workerErrors.clear();
-    const step = p.steps[p.encoded.step[task]];
-    const o = p.encoded.offsets[task];
-    const range = (i: number): string => (i >= 0 ? `[${p.encoded.args[o + i]}, ${p.encoded.args[o + i + 1]})` : "all");
-    throw new ExecutionError(step.node, `${step.kernel} failed on rows ${range(step.rangeArg)}, columns ${range(step.colArg)}: ${message}`,
+    const kernel = KERNEL_NAMES[p.encoded.kernel[task]];
+    const args = p.encoded.args.subarray(p.encoded.offsets[task], p.encoded.offsets[task + 1]);
+    throw new ExecutionError(p.nodes[p.encoded.step[task]], `${kernel} failed on ${describeEncodedRanges(kernel, args)}: ${message}`,
       { cause: mainError });
   }
 
-  /** Adds a stage's wall time to the profile, split by the busy time of each op kind; returns idle thread-ms. */
+  /** Adds a stage's wall time to the profile, split by the busy time of each op; returns idle thread-ms. */
   private account(profile: Profile, wall: number): number {
     const bySlot = new Array<number>(PROFILE_SLOTS).fill(0);
     for (let lane = 0; lane < this.threads; lane++) {
@@ -426,7 +341,9 @@ export class WorkerPool implements Executor {
     this.busy.fill(0);
     const total = bySlot.reduce((a, b) => a + b, 0);
     if (total > 0) {
-      bySlot.forEach((ms, s) => { if (ms > 0) profile.set(SLOT_OPS[s], (profile.get(SLOT_OPS[s]) ?? 0) + (wall * ms) / total); });
+      bySlot.forEach((ms, s) => {
+        if (ms > 0) profile.set(PROFILE_OPS[s], (profile.get(PROFILE_OPS[s]) ?? 0) + (wall * ms) / total);
+      });
     }
     return Math.max(0, this.threads * wall - total);
   }

@@ -11,32 +11,23 @@
 
 import { ArgumentError, WeightsError } from "../errors.js";
 import { nodeInputs, type Graph, type GraphNode, type Shape } from "../ir/graph.js";
+import { callSplit, type KernelCall, type SplitDim, type Tile } from "../wasm/calls.js";
 import type { KernelExports } from "../wasm/kernels.js";
 import { inferShapes, multiplyAdds } from "../ir/shapes.js";
 import type { TensorMap } from "../ir/tensors.js";
 
 
-/** The kernels a step may call. */
-export type KernelName = "gemmDense" | "gemmConv" | "maxPool" | "avgPool" | "lrn" | "fullyConnected" | "softmax";
-
 /**
- * One kernel call over a range of its output. `args` is the full argument list; a task
- * sets args[rangeArg] / args[rangeArg+1] to its row range [r0, r1) (rows: output channels,
- * or FC outputs), args[colArg] / args[colArg+1] to its column range (GEMM pixels), and
- * args[scratchArg] to its thread's scratch. Ranges start at multiples of rowAlign / colAlign.
+ * One kernel call of the network over its whole output. Tasks narrow its output ranges
+ * (`split`, derived from the kernel's declaration in wasm/calls.ts) and give it a scratch area.
  */
 export interface Step {
   node: string;
   op: GraphNode["op"];
-  kernel: KernelName;
-  args: number[];
-  rows: number;
-  rowAlign: number;
-  rangeArg: number;
-  cols: number;
-  colAlign: number;
-  colArg: number;
-  scratchArg: number;
+  /** The call over the whole output; its scratch argument (if any) is 0 until a thread sets its own. */
+  call: KernelCall;
+  /** The output dimensions tasks may narrow, with the alignment of a narrowed start. */
+  split: { rows?: SplitDim; cols?: SplitDim };
   /** Multiply-adds (convolutions and FC) of the whole step. */
   multiplyAdds: number;
 }
@@ -53,7 +44,10 @@ export interface Plan {
   memoryBytes: number;
   weightBytes: number;
   activationBytes: number;
+  /** One GEMM scratch area per lane (thread), gemmScratchBytes() bytes each. */
   scratch: number[];
+  /** The GEMM register tile of the module the plan was made with (aligns task ranges). */
+  tile: Tile;
   /** Per conv/FC node: addresses of its (packed) weights and its bias. */
   weightPlaces: Map<string, { w: number; b: number }>;
   /** Where writeWeights stages unpacked weights (the activation region, unused at load). */
@@ -205,9 +199,13 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     if (!p) throw new ArgumentError("planGraph", "tensor", "a tensor of the graph", t);
     return p;
   };
-  const planned: Step[] = steps.map((node) => makeStep(node, place, weightPtr, shapes));
+  const tile: Tile = { rows: k.gemmTileRows(), cols: k.gemmTileCols() };
+  const planned: Step[] = steps.map((node) => {
+    const call = kernelCall(node, place, weightPtr);
+    return { node: node.name, op: node.op, call, split: callSplit(call, tile), multiplyAdds: multiplyAdds(node, shapes) };
+  });
   return {
-    shapes, tensors, steps: planned, memoryBytes, weightBytes, activationBytes, scratch,
+    shapes, tensors, steps: planned, memoryBytes, weightBytes, activationBytes, scratch, tile,
     weightPlaces: weightPtr, staging: activationBase,
     input: place(graph.input), logits: place(graph.logits), probabilities: place(graph.probabilities),
   };
@@ -239,54 +237,48 @@ export function writeWeights(graph: Graph, plan: Plan, weights: TensorMap, k: Ke
   }
 }
 
-function makeStep(node: GraphNode, place: (t: string) => TensorPlace, weightPtr: Map<string, { w: number; b: number }>, shapes: Map<string, Shape>): Step {
-  const step = (kernel: KernelName, args: number[], rows: number, rowAlign: number, rangeArg: number,
-    cols = 1, colAlign = 1, colArg = -1, scratchArg = -1): Step => ({
-    node: node.name, op: node.op, kernel, args, rows, rowAlign, rangeArg, cols, colAlign, colArg, scratchArg,
-    multiplyAdds: multiplyAdds(node, shapes),
-  });
+/** The kernel call that runs `node` over its whole output. */
+function kernelCall(node: GraphNode, place: (t: string) => TensorPlace, weightPtr: Map<string, { w: number; b: number }>): KernelCall {
   switch (node.op) {
     case "conv": {
       const x = place(node.input), y = place(node.output);
-      const { w, b } = weightPtr.get(node.name)!;
+      const { w: a, b: bias } = weightPtr.get(node.name)!;
       const M = node.outChannels, K = x.shape.c * node.kernel * node.kernel, N = y.shape.h * y.shape.w;
-      if (node.kernel === 1 && node.stride === 1 && node.pad === 0) {
-        return step("gemmDense", [w, b, M, K, N, x.ptr, y.ptr, N, 0, M, 0, N, node.relu ? 1 : 0, 0], M, 4, 8, N, 8, 10, 13);
-      }
-      return step("gemmConv", [w, b, M, K, N, x.ptr, x.shape.h, x.shape.w, node.kernel, node.kernel, node.stride, node.pad,
-        y.shape.w, y.ptr, N, 0, M, 0, N, node.relu ? 1 : 0, 0], M, 4, 15, N, 8, 17, 20);
+      const common = { a, bias, M, K, N, src: x.ptr, dst: y.ptr, ldc: N, m0: 0, m1: M, n0: 0, n1: N, relu: node.relu ? 1 : 0, scratch: 0 };
+      if (node.kernel === 1 && node.stride === 1 && node.pad === 0) return { kernel: "gemmDense", args: common };
+      return {
+        kernel: "gemmConv",
+        args: { ...common, H: x.shape.h, W: x.shape.w, kh: node.kernel, kw: node.kernel, stride: node.stride, pad: node.pad, outW: y.shape.w },
+      };
     }
     case "maxPool":
     case "avgPool": {
       const x = place(node.input), y = place(node.output);
-      return step(node.op, [x.ptr, y.ptr, x.shape.h, x.shape.w, y.shape.h, y.shape.w, node.kernel, node.stride, node.pad, 0, x.shape.c],
-        x.shape.c, 1, 9);
+      return {
+        kernel: node.op,
+        args: { src: x.ptr, dst: y.ptr, H: x.shape.h, W: x.shape.w, outH: y.shape.h, outW: y.shape.w, k: node.kernel,
+          stride: node.stride, pad: node.pad, c0: 0, c1: x.shape.c },
+      };
     }
     case "lrn": {
       const x = place(node.input), y = place(node.output);
-      return step("lrn", [x.ptr, y.ptr, x.shape.c, x.shape.h * x.shape.w, node.size, node.alpha, node.beta, node.k, 0, x.shape.c],
-        x.shape.c, 1, 8);
+      return {
+        kernel: "lrn",
+        args: { src: x.ptr, dst: y.ptr, C: x.shape.c, HW: x.shape.h * x.shape.w, size: node.size, alpha: node.alpha,
+          beta: node.beta, k: node.k, c0: 0, c1: x.shape.c },
+      };
     }
     case "fc": {
       const x = place(node.input), y = place(node.output);
-      const { w, b } = weightPtr.get(node.name)!;
+      const { w, b: bias } = weightPtr.get(node.name)!;
       const inF = x.shape.c * x.shape.h * x.shape.w;
-      return step("fullyConnected", [w, b, x.ptr, y.ptr, inF, 0, node.outFeatures], node.outFeatures, 1, 5);
+      return { kernel: "fullyConnected", args: { w, bias, x: x.ptr, y: y.ptr, inF, o0: 0, o1: node.outFeatures } };
     }
     case "softmax": {
       const x = place(node.input), y = place(node.output);
-      return step("softmax", [x.ptr, y.ptr, x.shape.c * x.shape.h * x.shape.w], 1, 1, -1);
+      return { kernel: "softmax", args: { src: x.ptr, dst: y.ptr, n: x.shape.c * x.shape.h * x.shape.w } };
     }
     case "concat":
       throw new ArgumentError(node.name, "op", "a node that runs a kernel (concat is planned away)", node.op);
   }
-}
-
-/** Runs one step over rows [r0, r1) and columns [c0, c1) with the given scratch. */
-export function runStep(k: KernelExports, step: Step, scratch: number, r0 = 0, r1 = step.rows, c0 = 0, c1 = step.cols): void {
-  const args = step.args.slice();
-  if (step.rangeArg >= 0) { args[step.rangeArg] = r0; args[step.rangeArg + 1] = r1; }
-  if (step.colArg >= 0) { args[step.colArg] = c0; args[step.colArg + 1] = c1; }
-  if (step.scratchArg >= 0) args[step.scratchArg] = scratch;
-  (k[step.kernel] as (...a: number[]) => void)(...args);
 }

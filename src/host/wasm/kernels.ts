@@ -4,7 +4,8 @@
 
 import { instantiateSync } from "@assemblyscript/loader";
 import { WasmLoadError } from "../errors.js";
-import { readUrl, setNodeWasmFlags } from "../runtime.js";
+import { platform } from "../platform.js";
+import { declaredArity, KERNEL_NAMES, type KernelFunction, type KernelName } from "./calls.js";
 
 /** The wasm builds: baseline (SIMD, mul then add: same bits on every machine), relaxed
  * (f32x4.relaxed_madd in the GEMM), debug (asserts on, unoptimised). */
@@ -12,40 +13,29 @@ export type BuildName = "baseline" | "relaxed" | "debug";
 /** A build, or "auto": relaxed where the runtime validates it and it passes the self-test, else baseline. */
 export type BuildChoice = BuildName | "auto";
 
-/**
- * The kernel exports; every pointer is a byte offset into the shared memory, every
- * bool an i32. Contracts are in assembly/*.ts.
- */
-export interface KernelExports {
+/** The module's size queries and helpers: pointers are byte offsets into the shared memory. */
+export interface KernelQueries {
   heapBase(): number;
   gemmTileRows(): number;
   gemmTileCols(): number;
+  gemmKBlock(): number;
   gemmScratchBytes(): number;
   packedWeightsBytes(M: number, K: number): number;
   packWeights(src: number, dst: number, M: number, K: number): void;
-  gemmDense(a: number, bias: number, M: number, K: number, N: number, src: number,
-    dst: number, ldc: number, m0: number, m1: number, n0: number, n1: number,
-    relu: number, scratch: number): void;
-  gemmConv(a: number, bias: number, M: number, K: number, N: number, src: number,
-    H: number, W: number, kh: number, kw: number, stride: number, pad: number, outW: number,
-    dst: number, ldc: number, m0: number, m1: number, n0: number, n1: number,
-    relu: number, scratch: number): void;
-  maxPool(src: number, dst: number, H: number, W: number, outH: number, outW: number,
-    k: number, stride: number, pad: number, c0: number, c1: number): void;
-  avgPool(src: number, dst: number, H: number, W: number, outH: number, outW: number,
-    k: number, stride: number, pad: number, c0: number, c1: number): void;
-  lrn(src: number, dst: number, C: number, HW: number, size: number, alpha: number,
-    beta: number, k: number, c0: number, c1: number): void;
-  fullyConnected(w: number, bias: number, x: number, y: number, inF: number, o0: number, o1: number): void;
-  softmax(src: number, dst: number, n: number): void;
   probePeak(src: number, iterations: number): number;
 }
 
-const EXPORT_NAMES: (keyof KernelExports)[] = [
-  "heapBase", "gemmTileRows", "gemmTileCols", "gemmScratchBytes", "packedWeightsBytes",
-  "packWeights", "gemmDense", "gemmConv", "maxPool", "avgPool", "lrn", "fullyConnected",
-  "softmax", "probePeak",
-];
+/**
+ * An instance's exports: the queries, and every scheduled kernel (declared in calls.ts, called
+ * with its arguments in parameter order, bools as i32). Contracts are in assembly/*.ts.
+ */
+export type KernelExports = KernelQueries & Record<KernelName, KernelFunction>;
+
+/** Parameter count of each query export. */
+const QUERY_ARITY: Record<keyof KernelQueries, number> = {
+  heapBase: 0, gemmTileRows: 0, gemmTileCols: 0, gemmKBlock: 0, gemmScratchBytes: 0, packedWeightsBytes: 2,
+  packWeights: 4, probePeak: 2,
+};
 
 const FILES: Record<BuildName, string> = {
   baseline: "kernels.wasm",
@@ -76,7 +66,7 @@ async function readBuild(build: BuildName, dir: URL): Promise<{ bytes: Uint8Arra
   const url = new URL(FILES[build], dir);
   let bytes: Uint8Array;
   try {
-    bytes = await readUrl(url);
+    bytes = await platform().readUrl(url);
   } catch (cause) {
     throw new WasmLoadError(url.href, `cannot read the ${build} kernel build (run \`npm run build\` to make it)`, { cause });
   }
@@ -100,7 +90,6 @@ function compile(bytes: Uint8Array, file: string): WebAssembly.Module {
  * and its GEMM passes a self-test with a known exact result, else the baseline.
  */
 export async function compileKernels(choice: BuildChoice = "auto", dir: URL = DEFAULT_WASM_DIR): Promise<CompiledKernels> {
-  await setNodeWasmFlags();
   if (choice !== "auto") {
     const { bytes, file } = await readBuild(choice, dir);
     return { build: choice, module: compile(bytes, file), bytes: bytes.length, reason: "requested" };
@@ -130,11 +119,16 @@ export function createSharedMemory(initialBytes: number, maximumBytes: number): 
 /** Instantiates a compiled build over `memory` (shared; the same memory for every thread). */
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
   const { exports } = instantiateSync<Record<string, unknown>>(module, { env: { memory, abort: onAbort } });
-  const kernels: Partial<Record<keyof KernelExports, unknown>> = {};
-  for (const name of EXPORT_NAMES) {
+  const arity: [string, number][] = [...Object.entries(QUERY_ARITY), ...KERNEL_NAMES.map((n) => [n, declaredArity(n)] as [string, number])];
+  const kernels: Record<string, unknown> = {};
+  for (const [name, params] of arity) {
     const wrapped = exports[name] as ((...args: number[]) => number) & { original?: (...args: number[]) => number };
     if (typeof wrapped !== "function") throw new WasmLoadError("kernel module", `missing export ${name}`);
-    kernels[name] = wrapped.original ?? wrapped; // the raw export: skips the loader's per-call wrapper
+    const raw = wrapped.original ?? wrapped; // the raw export: skips the loader's per-call wrapper
+    if (raw.length !== params) {
+      throw new WasmLoadError("kernel module", `export ${name} takes ${raw.length} parameters, its declaration names ${params}`);
+    }
+    kernels[name] = raw;
   }
   return kernels as KernelExports;
 }

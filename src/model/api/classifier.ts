@@ -1,29 +1,44 @@
-// The public GoogLeNet classifier: load weights and kernels, plan the network, run it,
-// and turn images into top-k predictions.
+// The public GoogLeNet classifier: weights and labels in, an engine (wasm kernels or the float64
+// reference) planned for the input size, images in, top-k predictions out. Browser-safe: weights
+// come as bytes or tensors; paths work once the Node entry (src/node/) installs file access.
 
-import { ArgumentError, InceptionError } from "../../host/errors.js";
-import { SerialExecutor, type Executor, type Profile } from "../../host/exec/executor.js";
+import { ArgumentError, InceptionError, WeightsError } from "../../host/errors.js";
+import type { Profile } from "../../host/exec/executor.js";
+import type { Engine } from "../../host/engine/engine.js";
+import { ReferenceEngine } from "../../host/engine/reference.js";
+import { WasmEngine } from "../../host/engine/wasm.js";
 import type { Graph } from "../../host/ir/graph.js";
-import { compileKernels, createSharedMemory, instantiateKernels, type BuildChoice, type BuildName } from "../../host/wasm/kernels.js";
-import { threadSupport, WorkerPool } from "../../host/exec/pool.js";
-import { planGraph, writeWeights, type Plan } from "../../host/plan/plan.js";
-import { runReferenceGraph } from "../../host/engine/reference.js";
-import { hasFileSystem } from "../../host/runtime.js";
-import { multiplyAdds } from "../../host/ir/shapes.js";
-import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
+import { multiplyAdds as nodeMultiplyAdds, inferShapes } from "../../host/ir/shapes.js";
+import { checkTensors, expectedWeights, type ExpectedTensor, type TensorMap } from "../../host/ir/tensors.js";
+import type { BuildChoice, BuildName } from "../../host/wasm/kernels.js";
+import { decodeWeightFile } from "../formats/iwnet.js";
 import { decodeImage, validateRgba, type RgbaImage } from "../image/decode.js";
 import { CROP, RESIZE_TO, toNetworkInput } from "../image/preprocess.js";
-import { decodeWeightFile } from "../formats/iwnet.js";
-import { checkTensors, expectedWeights, type TensorMap } from "../../host/ir/tensors.js";
+import { ILSVRC2012_CLASSES } from "../network/classes.js";
+import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
 
-/** Where the weights come from: a path (MAT folder or .iwnet file; Node, Deno, Bun), IWNET bytes, or tensors. */
-export type WeightsSource = string | Uint8Array | TensorMap;
+/** Where the weights come from: weight-file bytes (IWNET), tensors, or a path (with the Node entry). */
+export type WeightsSource = string | Uint8Array | ArrayBuffer | TensorMap;
+
+/**
+ * Resolves a weights path (or no weights option: the default locations) to tensors; the Node entry
+ * installs one with installWeightFiles. Without it only bytes and tensors are accepted.
+ */
+export type WeightFiles = (source: string | undefined, expected: readonly ExpectedTensor[], cacheDir?: string) =>
+  Promise<TensorMap>;
+
+let weightFiles: WeightFiles | undefined;
+
+/** Installs the file-system weight lookup (called once by the Node entry). */
+export function installWeightFiles(files: WeightFiles): void {
+  weightFiles = files;
+}
 
 export interface LoadOptions {
-  /** Default: the data folder (see weightSource.ts: option, $INCEPTION_WASM_DATA, ../shared/googlenet). */
+  /** Default: the Node entry's lookup (see src/node/weights.ts); required elsewhere. */
   weights?: WeightsSource;
-  /** The 1000 class names; default: labels.txt of the data folder. */
-  labels?: string[];
+  /** The 1000 class names; default: the ILSVRC-2012 names shipped with the package. */
+  labels?: readonly string[];
   /** Kernel build (default "auto": relaxed SIMD where validated, else baseline). */
   build?: BuildChoice;
   /** Square input side the network is planned for (default 224; Caffe's reference blobs use 227). */
@@ -34,7 +49,7 @@ export interface LoadOptions {
   engine?: "wasm" | "reference";
   /** Run one warm-up pass before load() resolves (default true). */
   warmUp?: boolean;
-  /** Folder for the converted-weights cache (default: $INCEPTION_WASM_CACHE, else <project>/.cache). */
+  /** Folder for the converted-weights cache (Node entry; default: see src/node/weights.ts). */
   cacheDir?: string;
   /**
    * Threads that run kernels, the calling thread included (default: the available cores).
@@ -46,29 +61,6 @@ export interface LoadOptions {
 /** The threads a network runs with and why. */
 export interface Capabilities { threads: number; reason: string }
 
-let warnedNoThreads = false;
-
-/** Threads to use: the requested count, or the cores; 1 (with a warning, once) when threads are unavailable. */
-async function chooseThreads(requested: number | undefined): Promise<Capabilities> {
-  if (requested !== undefined && !(Number.isInteger(requested) && requested >= 1)) {
-    throw new ArgumentError("GoogLeNet.load", "threads", "a positive integer", requested);
-  }
-  if (requested === 1) return { threads: 1, reason: "1 thread requested" };
-  const support = await threadSupport();
-  if (!support.available) {
-    if (!warnedNoThreads && (requested ?? support.cores) > 1) {
-      warnedNoThreads = true;
-      console.warn(`inception-wasm: running on 1 thread: ${support.reason}`);
-    }
-    return { threads: 1, reason: support.reason };
-  }
-  if (requested === undefined) return { threads: support.maxThreads, reason: `default: ${support.reason}` };
-  return {
-    threads: requested,
-    reason: requested > support.cores ? `${requested} requested, more than the ${support.cores} core(s): threads wait instead of spinning` : `${requested} requested`,
-  };
-}
-
 /** One class of a classification. */
 export interface Prediction { index: number; label: string; probability: number }
 
@@ -78,74 +70,48 @@ export interface RunResult { logits: Float32Array; probabilities: Float32Array }
 /** Input to classify(): encoded JPEG/PNG bytes, RGBA pixels, or a ready CHW tensor (BGR, mean subtracted). */
 export type ImageInput = Uint8Array | RgbaImage | Float32Array;
 
-async function resolveWeights(source: WeightsSource | undefined, expected: { name: string; shape: number[] }[], cacheDir?: string):
+async function resolveWeights(source: WeightsSource | undefined, expected: readonly ExpectedTensor[], cacheDir?: string):
   Promise<TensorMap> {
   if (source instanceof Map) {
     checkTensors(source, expected, "weights option");
     return source;
   }
-  if (source instanceof Uint8Array) {
-    const tensors = await decodeWeightFile(source, "weights option (IWNET bytes)");
-    checkTensors(tensors, expected, "weights option (IWNET bytes)");
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+    const file = "weights option (IWNET bytes)";
+    const tensors = await decodeWeightFile(source instanceof Uint8Array ? source : new Uint8Array(source), file);
+    checkTensors(tensors, expected, file);
     return tensors;
   }
-  if (!hasFileSystem()) {
-    throw new ArgumentError("GoogLeNet.load", "weights", "IWNET bytes or tensors in a runtime without a file system", source ?? "nothing");
+  if (!weightFiles) {
+    throw new WeightsError("weights option", undefined, `expected weight-file bytes or tensors (paths and default ` +
+      `locations need the Node entry, import "inception-wasm" under Node, Deno or Bun), found ${source ?? "nothing"}`);
   }
-  const { loadWeights } = await import("../../node/weights.js");
-  return (await loadWeights({ source, cacheDir, expected })).tensors;
+  return weightFiles(source, expected, cacheDir);
 }
 
-async function resolveLabels(labels: string[] | undefined, weights: WeightsSource | undefined): Promise<string[]> {
-  if (labels) {
-    if (labels.length !== CLASSES) throw new ArgumentError("GoogLeNet.load", "labels", `${CLASSES} class names`, labels.length);
-    return labels;
+function resolveLabels(labels: readonly string[] | undefined): readonly string[] {
+  if (labels === undefined) return ILSVRC2012_CLASSES;
+  if (!Array.isArray(labels) || labels.length !== CLASSES || labels.some((l) => typeof l !== "string")) {
+    throw new ArgumentError("GoogLeNet.load", "labels", `${CLASSES} class names`,
+      Array.isArray(labels) ? `${labels.length} entries` : typeof labels);
   }
-  if (!hasFileSystem()) throw new ArgumentError("GoogLeNet.load", "labels", `${CLASSES} class names in a runtime without a file system`, "none");
-  const { resolveDataDir } = await import("../../node/weights.js");
-  const { readLabelsFile } = await import("../network/labels.js");
-  const { join } = await import("node:path");
-  const { stat } = await import("node:fs/promises");
-  const dir = typeof weights === "string" && (await stat(weights).catch(() => undefined))?.isDirectory()
-    ? weights : resolveDataDir();
-  return readLabelsFile(join(dir, "labels.txt"));
+  return labels;
 }
 
-/** GoogLeNet (BVLC weights) on WebAssembly SIMD kernels. */
+/** GoogLeNet (BVLC weights) on WebAssembly SIMD kernels (or the float64 reference engine). */
 export class GoogLeNet {
-  /** The kernel build that runs, or "reference" for the float64 TypeScript engine. */
-  readonly build: BuildName | "reference";
-  /** Why this build was chosen. */
-  readonly buildReason: string;
-  /** Size of the running .wasm file in bytes (0 for the reference engine). */
-  readonly wasmBytes: number;
   readonly inputSize: number;
   readonly labels: readonly string[];
   readonly graph: Graph;
-  private readonly plan: Plan | undefined;
-  private readonly memory: WebAssembly.Memory | undefined;
-  private readonly executor: Executor | undefined;
-  private readonly weights: TensorMap | undefined;
-  private readonly threadChoice: Capabilities;
-  private referenceTensors: Map<string, Float64Array> | undefined;
+  private readonly engine: Engine;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
-  private constructor(fields: {
-    build: BuildName | "reference"; buildReason: string; wasmBytes: number; inputSize: number; labels: string[]; graph: Graph;
-    plan?: Plan; memory?: WebAssembly.Memory; executor?: Executor; weights?: TensorMap; capabilities: Capabilities;
-  }) {
-    this.build = fields.build;
-    this.buildReason = fields.buildReason;
-    this.wasmBytes = fields.wasmBytes;
-    this.inputSize = fields.inputSize;
-    this.labels = fields.labels;
-    this.graph = fields.graph;
-    this.plan = fields.plan;
-    this.memory = fields.memory;
-    this.executor = fields.executor;
-    this.weights = fields.weights;
-    this.threadChoice = fields.capabilities;
+  private constructor(engine: Engine, graph: Graph, inputSize: number, labels: readonly string[]) {
+    this.engine = engine;
+    this.graph = graph;
+    this.inputSize = inputSize;
+    this.labels = labels;
   }
 
   /** Loads weights, labels and kernels and plans the network for inputSize x inputSize. */
@@ -153,52 +119,51 @@ export class GoogLeNet {
     const inputSize = options.inputSize ?? DEFAULT_INPUT_SIZE;
     if (!Number.isInteger(inputSize) || inputSize < 1) throw new ArgumentError("GoogLeNet.load", "inputSize", "a positive integer", inputSize);
     const graph = googlenetGraph();
-    const expected = expectedWeights(graph, inputSize, inputSize);
-    const weights = await resolveWeights(options.weights, expected, options.cacheDir);
-    const labels = await resolveLabels(options.labels, options.weights);
-    if (options.engine === "reference") {
-      return new GoogLeNet({ build: "reference", buildReason: "requested", wasmBytes: 0, inputSize, labels, graph, weights,
-        capabilities: { threads: 1, reason: "the reference engine runs on the calling thread" } });
-    }
-    const capabilities = await chooseThreads(options.threads);
-    const threads = capabilities.threads;
-    const compiled = await compileKernels(options.build ?? "auto");
-    // Plan with a throwaway instance (size queries only), then size the real memory from the plan.
-    const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
-    const plan = planGraph(graph, probe, { height: inputSize, width: inputSize, lanes: threads, keepAll: options.keepActivations ?? false });
-    const memory = createSharedMemory(plan.memoryBytes, plan.memoryBytes);
-    const kernels = instantiateKernels(compiled.module, memory);
-    writeWeights(graph, plan, weights, kernels, memory);
-    const executor = threads > 1 ? await WorkerPool.create(compiled.module, memory, threads) : new SerialExecutor(kernels);
-    // One pass over the (zeroed) input: every thread's kernels leave the engine's baseline
-    // tier and the activation pages are touched, so the first real call runs at full speed.
-    if (options.warmUp ?? true) await executor.run(plan);
-    return new GoogLeNet({
-      build: compiled.build, buildReason: compiled.reason, wasmBytes: compiled.bytes, inputSize, labels, graph,
-      plan, memory, executor, capabilities,
-    });
+    const labels = resolveLabels(options.labels);
+    const weights = await resolveWeights(options.weights, expectedWeights(graph, inputSize, inputSize), options.cacheDir);
+    const engine = options.engine === "reference"
+      ? new ReferenceEngine(graph, weights, inputSize, inputSize)
+      : await WasmEngine.create(graph, weights, {
+        build: options.build ?? "auto", inputSize, threads: options.threads,
+        keepActivations: options.keepActivations ?? false, warmUp: options.warmUp ?? true,
+      });
+    return new GoogLeNet(engine, graph, inputSize, labels);
+  }
+
+  /** The kernel build that runs, or "reference" for the float64 TypeScript engine. */
+  get build(): BuildName | "reference" {
+    return this.engine.build;
+  }
+
+  /** Why this build was chosen. */
+  get buildReason(): string {
+    return this.engine.buildReason;
+  }
+
+  /** Size of the running .wasm file in bytes (0 for the reference engine). */
+  get wasmBytes(): number {
+    return this.engine.wasmBytes;
   }
 
   /** Threads that run kernels. */
   get threads(): number {
-    return this.executor?.threads ?? 1;
+    return this.engine.threads;
   }
 
   /** The effective thread count and why (e.g. no SharedArrayBuffer without cross-origin isolation). */
   get capabilities(): Capabilities {
-    return { threads: this.threads, reason: this.threadChoice.reason };
+    return { threads: this.engine.threads, reason: this.engine.threadReason };
   }
 
   /** Bytes of the shared memory (weights, activations, scratch). */
   get memoryBytes(): number {
-    return this.memory?.buffer.byteLength ?? 0;
+    return this.engine.memoryBytes;
   }
 
   /** Multiply-adds of one forward pass. */
   get multiplyAdds(): number {
-    const shapes = this.plan?.shapes;
-    if (!shapes) return 0;
-    return this.graph.nodes.reduce((sum, n) => sum + multiplyAdds(n, shapes), 0);
+    const shapes = inferShapes(this.graph, this.inputSize, this.inputSize);
+    return this.graph.nodes.reduce((sum, n) => sum + nodeMultiplyAdds(n, shapes), 0);
   }
 
   private serialize<T>(job: () => Promise<T>): Promise<T> {
@@ -223,21 +188,7 @@ export class GoogLeNet {
         throw new ArgumentError("GoogLeNet.run", "input", `a Float32Array of 3x${this.inputSize}x${this.inputSize} = ${want} values`,
           input instanceof Float32Array ? `${input.length} values` : typeof input);
       }
-      if (this.build === "reference") {
-        this.referenceTensors = runReferenceGraph(this.graph, this.weights!, input, this.inputSize, this.inputSize);
-        return {
-          logits: Float32Array.from(this.referenceTensors.get(this.graph.logits)!),
-          probabilities: Float32Array.from(this.referenceTensors.get(this.graph.probabilities)!),
-        };
-      }
-      const plan = this.plan!;
-      const buffer = this.memory!.buffer;
-      new Float32Array(buffer, plan.input.ptr, want).set(input);
-      await this.executor!.run(plan, profile);
-      return {
-        logits: new Float32Array(buffer, plan.logits.ptr, CLASSES).slice(),
-        probabilities: new Float32Array(buffer, plan.probabilities.ptr, CLASSES).slice(),
-      };
+      return this.engine.run(input, profile);
     });
   }
 
@@ -246,15 +197,9 @@ export class GoogLeNet {
    * CHW. Needs keepActivations (or the reference engine).
    */
   activation(name: string): Float32Array {
-    if (this.referenceTensors) {
-      const t = this.referenceTensors.get(name);
-      if (!t) throw new ArgumentError("GoogLeNet.activation", "name", "a tensor of the graph", name);
-      return Float32Array.from(t);
-    }
-    const place = this.plan?.tensors.get(name);
-    if (!place) throw new ArgumentError("GoogLeNet.activation", "name", "a tensor of the graph", name);
-    const { c, h, w } = place.shape;
-    return new Float32Array(this.memory!.buffer, place.ptr, c * h * w).slice();
+    const t = this.engine.activation(name);
+    if (!t) throw new ArgumentError("GoogLeNet.activation", "name", "a tensor of the graph", name);
+    return t;
   }
 
   /** Turns an image into the network input (decode, resize 256, centre crop 224, BGR minus mean). */
@@ -281,7 +226,7 @@ export class GoogLeNet {
     return this.serialize(async () => {
       if (this.disposed) return;
       this.disposed = true;
-      await this.executor?.dispose();
+      await this.engine.dispose();
     });
   }
 }

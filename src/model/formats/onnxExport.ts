@@ -5,13 +5,10 @@
 // lrn -> LRN, concat -> Concat (axis 1), fc -> Flatten + Gemm (transB), softmax -> Softmax.
 // The batch dimension is dynamic ("N"); tensors keep the graph's names.
 
-import { writeFile } from "node:fs/promises";
 import onnxProto from "onnx-proto";
 import { ArgumentError } from "../../host/errors.js";
 import type { Graph, PoolNode } from "../../host/ir/graph.js";
 import { inferShapes, poolOutSize } from "../../host/ir/shapes.js";
-import { loadWeights } from "../../node/weights.js";
-import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
 import { checkTensors, expectedWeights, type TensorMap } from "../../host/ir/tensors.js";
 
 const { onnx } = onnxProto;
@@ -154,17 +151,4 @@ export function exportOnnx(graph: Graph, weights: TensorMap, inputSize: number):
     },
   };
   return onnx.ModelProto.encode(model).finish();
-}
-
-/**
- * Loads the GoogLeNet weights (`weights`: MAT folder or .iwnet file, default the data folder)
- * and writes the ONNX model for inputSize (default 224) to `file`. Returns its size in bytes.
- */
-export async function exportGoogLeNetOnnx(file: string, options: { weights?: string; inputSize?: number } = {}): Promise<number> {
-  const inputSize = options.inputSize ?? DEFAULT_INPUT_SIZE;
-  const graph = googlenetGraph();
-  const { tensors } = await loadWeights({ source: options.weights, expected: expectedWeights(graph, inputSize, inputSize) });
-  const bytes = exportOnnx(graph, tensors, inputSize);
-  await writeFile(file, bytes);
-  return bytes.length;
 }

@@ -26,12 +26,3 @@ export function parseLabels(text: string, file: string): string[] {
 export function shortLabel(label: string): string {
   return label.split(",", 1)[0].trim();
 }
-
-/**
- * Node-only (dynamic import of node:fs/promises): reads a UTF-8 labels file and parses it
- * with parseLabels. File-system errors (ENOENT, EACCES) propagate unchanged.
- */
-export async function readLabelsFile(path: string): Promise<string[]> {
-  const { readFile } = await import("node:fs/promises");
-  return parseLabels(await readFile(path, "utf8"), path);
-}

@@ -1,0 +1,55 @@
+// The comparison suite's command line (a repository-only tool: the other engines are dev
+// dependencies): inception-wasm against onnxruntime-web, tfjs-backend-wasm and onnxruntime-node,
+// each engine and thread count in its own process, alternating over rounds (suite.ts).
+//
+//   node dist/bench/compare.js [--vs ort-web,tfjs-wasm,ort-node] [--threads 1,2] [--batch 1,8] [--runs N]
+//     [--warmup N] [--rounds N] [--quick] [--json] [--out DIR] [--kernels FILE] [--build B] [--weights PATH]
+//   $INCEPTION_WASM_BENCH_RUNTIME=deno runs the engines under Deno (npm run bench:deno)
+
+import { parseArgs } from "node:util";
+import "../src/node/index.js";
+import { ENGINES } from "./engines.js";
+import { formatSuite, runSuite } from "./suite.js";
+
+const { values: opts } = parseArgs({
+  options: {
+    vs: { type: "string", default: "ort-web,tfjs-wasm,ort-node" },
+    threads: { type: "string", default: "1,2" },
+    batch: { type: "string", default: "1,8" },
+    runs: { type: "string", default: "30" },
+    warmup: { type: "string", default: "5" },
+    rounds: { type: "string", default: "3" },
+    quick: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+    out: { type: "string" },
+    kernels: { type: "string" },
+    build: { type: "string", default: "auto" },
+    weights: { type: "string" },
+  },
+});
+
+function fail(message: string): never {
+  console.error(`bench/compare: ${message}`);
+  process.exit(2);
+}
+
+function int(name: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) fail(`--${name}: expected an integer >= ${min}, found "${text}"`);
+  return n;
+}
+
+const list = (name: string, text: string): number[] => text.split(",").map((t) => int(name, t.trim(), 1));
+const known = ENGINES.filter((e) => e !== "inception-wasm");
+const vs = opts.vs.split(",").map((e) => e.trim());
+const unknown = vs.filter((e) => !known.some((k) => k === e));
+if (unknown.length) fail(`--vs: expected engines from ${known.join(", ")}, found "${unknown.join(", ")}"`);
+const build = opts.build;
+if (build !== "auto" && build !== "baseline" && build !== "relaxed") fail(`--build: expected auto, baseline or relaxed, found "${build}"`);
+
+const { report, jsonFile, svgFile } = await runSuite({
+  vs: known.filter((e) => vs.includes(e)), threads: list("threads", opts.threads), batches: list("batch", opts.batch),
+  runs: int("runs", opts.runs, 1), warmup: int("warmup", opts.warmup, 0), rounds: int("rounds", opts.rounds, 1),
+  quick: opts.quick, build, weights: opts.weights, outDir: opts.out, kernelsFile: opts.kernels,
+});
+console.log(opts.json ? JSON.stringify(report, null, 2) : `${formatSuite(report)}\n\n${jsonFile}\n${svgFile}`);

@@ -1,0 +1,36 @@
+// The engine interface: what runs a planned network on one input. The wasm engine (wasm.ts) runs
+// the kernels on one thread or the worker pool; the reference engine (reference.ts) runs every op
+// in float64 TypeScript, the switch for bisecting numeric differences layer by layer.
+
+import type { Profile } from "../exec/executor.js";
+import type { BuildName } from "../wasm/kernels.js";
+
+/** A graph's two outputs for one input. */
+export interface EngineOutputs {
+  logits: Float32Array;
+  probabilities: Float32Array;
+}
+
+/** Runs one graph (planned for one input size) with its weights. */
+export interface Engine {
+  /** The kernel build that runs, or "reference" for the float64 engine. */
+  readonly build: BuildName | "reference";
+  /** Why this build was chosen. */
+  readonly buildReason: string;
+  /** Size of the running .wasm file in bytes (0 for the reference engine). */
+  readonly wasmBytes: number;
+  /** Threads that run kernels, and why that many. */
+  readonly threads: number;
+  readonly threadReason: string;
+  /** Bytes of the engine's working memory (the shared wasm memory; 0 for the reference engine). */
+  readonly memoryBytes: number;
+  /**
+   * Runs the graph on one input tensor (CHW, the graph's input shape); adds per-op milliseconds to
+   * `profile` when given. Calls must not overlap (the caller queues them).
+   */
+  run(input: Float32Array, profile?: Profile): Promise<EngineOutputs>;
+  /** A copy of tensor `name` from the last run (CHW), or undefined when the engine did not keep it. */
+  activation(name: string): Float32Array | undefined;
+  /** Frees threads and memory; the engine cannot run afterwards. */
+  dispose(): Promise<void>;
+}

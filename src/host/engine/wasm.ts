@@ -1,0 +1,118 @@
+// The wasm engine: compiles a kernel build, plans the graph onto one shared memory, writes the
+// weights (conv weights packed once), and runs the plan on the serial executor (1 thread) or the
+// worker pool, after one warm-up pass.
+
+import { ArgumentError } from "../errors.js";
+import { SerialExecutor, type Executor, type Profile } from "../exec/executor.js";
+import { threadSupport, WorkerPool } from "../exec/pool.js";
+import type { Graph } from "../ir/graph.js";
+import type { TensorMap } from "../ir/tensors.js";
+import { planGraph, writeWeights, type Plan } from "../plan/plan.js";
+import { compileKernels, createSharedMemory, instantiateKernels, type BuildChoice, type BuildName } from "../wasm/kernels.js";
+import type { Engine, EngineOutputs } from "./engine.js";
+
+/** How to build a wasm engine. */
+export interface WasmEngineOptions {
+  build: BuildChoice;
+  /** Square input side the graph is planned for. */
+  inputSize: number;
+  /** Threads requested (undefined: the available cores). */
+  threads: number | undefined;
+  /** Keep every tensor alive to the end of a run (no memory reuse), so activation() can read all of them. */
+  keepActivations: boolean;
+  /** Run one pass before create() resolves, so the first real call runs at full speed. */
+  warmUp: boolean;
+}
+
+/** The threads to use and why. */
+export interface ThreadChoice {
+  threads: number;
+  reason: string;
+}
+
+let warnedNoThreads = false;
+
+/** Threads to use: the requested count, or the cores; 1 (with a warning, once) when threads are unavailable. */
+export function chooseThreads(requested: number | undefined): ThreadChoice {
+  if (requested !== undefined && !(Number.isInteger(requested) && requested >= 1)) {
+    throw new ArgumentError("GoogLeNet.load", "threads", "a positive integer", requested);
+  }
+  if (requested === 1) return { threads: 1, reason: "1 thread requested" };
+  const support = threadSupport();
+  if (!support.available) {
+    if (!warnedNoThreads && (requested ?? support.cores) > 1) {
+      warnedNoThreads = true;
+      console.warn(`inception-wasm: running on 1 thread: ${support.reason}`);
+    }
+    return { threads: 1, reason: support.reason };
+  }
+  if (requested === undefined) return { threads: support.maxThreads, reason: `default: ${support.reason}` };
+  return {
+    threads: requested,
+    reason: requested > support.cores
+      ? `${requested} requested, more than the ${support.cores} core(s): threads wait instead of spinning`
+      : `${requested} requested`,
+  };
+}
+
+/** The graph on the wasm kernels over one shared memory. */
+export class WasmEngine implements Engine {
+  private constructor(
+    readonly build: BuildName,
+    readonly buildReason: string,
+    readonly wasmBytes: number,
+    readonly threadReason: string,
+    private readonly plan: Plan,
+    private readonly memory: WebAssembly.Memory,
+    private readonly executor: Executor,
+  ) {}
+
+  /** Compiles, plans, writes the weights, starts the threads and (optionally) warms up. */
+  static async create(graph: Graph, weights: TensorMap, options: WasmEngineOptions): Promise<WasmEngine> {
+    const choice = chooseThreads(options.threads);
+    const compiled = await compileKernels(options.build);
+    // Plan with a throwaway instance (size queries only), then size the real memory from the plan.
+    const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
+    const plan = planGraph(graph, probe, {
+      height: options.inputSize, width: options.inputSize, lanes: choice.threads, keepAll: options.keepActivations,
+    });
+    const memory = createSharedMemory(plan.memoryBytes, plan.memoryBytes);
+    const kernels = instantiateKernels(compiled.module, memory);
+    writeWeights(graph, plan, weights, kernels, memory);
+    const executor = choice.threads > 1
+      ? await WorkerPool.create(compiled.module, memory, choice.threads)
+      : new SerialExecutor(kernels);
+    // One pass over the (zeroed) input: every thread's kernels leave the engine's baseline tier
+    // and the activation pages are touched, so the first real call runs at full speed.
+    if (options.warmUp) await executor.run(plan);
+    return new WasmEngine(compiled.build, compiled.reason, compiled.bytes, choice.reason, plan, memory, executor);
+  }
+
+  get threads(): number {
+    return this.executor.threads;
+  }
+
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  async run(input: Float32Array, profile?: Profile): Promise<EngineOutputs> {
+    const { plan } = this;
+    new Float32Array(this.memory.buffer, plan.input.ptr, input.length).set(input);
+    await this.executor.run(plan, profile);
+    const out = (p: { ptr: number; shape: { c: number; h: number; w: number } }): Float32Array =>
+      new Float32Array(this.memory.buffer, p.ptr, p.shape.c * p.shape.h * p.shape.w).slice();
+    return { logits: out(plan.logits), probabilities: out(plan.probabilities) };
+  }
+
+  activation(name: string): Float32Array | undefined {
+    const place = this.plan.tensors.get(name);
+    if (!place) return undefined;
+    const { c, h, w } = place.shape;
+    return new Float32Array(this.memory.buffer, place.ptr, c * h * w).slice();
+  }
+
+  dispose(): Promise<void> {
+    return this.executor.dispose();
+  }
+}

@@ -1,0 +1,13 @@
+// The Node entry (Node, Deno, Bun; package condition "node"): everything of the browser-safe entry
+// (src/index.ts), plus file access: wasm builds read with node:fs, pool workers as worker_threads
+// (platform.ts), and weights given as paths or found in the default locations (weights.ts).
+
+import { installWeightFiles } from "../model/api/classifier.js";
+import "./platform.js";
+import { loadWeights } from "./weights.js";
+
+installWeightFiles(async (source, expected, cacheDir) => (await loadWeights({ source, expected, cacheDir })).tensors);
+
+export * from "../index.js";
+export { readLabelsFile } from "./labels.js";
+export { loadWeights, readMatWeights, resolveDataDir } from "./weights.js";
