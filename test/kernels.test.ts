@@ -9,7 +9,7 @@ import { avgPoolRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "../src/host/r
 import { convOutSize, poolOutSize } from "../src/host/ir/shapes.js";
 import {
   abs, assertUntouched, checkConv, chw, fmtShape, loadBuild, runConv, runFc, runLrn, runPool, runSoftmax,
-  splitRanges, type ConvCase, type Loaded,
+  splitRanges, edgesAround, gemmEdgeKs, type ConvCase, type Loaded,
 } from "./support/kernels.js";
 import { announceSeed, pick, randomArray, randomInt, rngFor, type Rng } from "./support/rng.js";
 import {
@@ -63,10 +63,10 @@ function randomPad(rng: Rng, k: number): number {
 for (const L of builds) {
   const { k, arena } = L;
 
-  test(`${L.build}: GEMM K sweep, dense 1x1 (K around the 4-step and the 512 K block)`, () => {
+  test(`${L.build}: GEMM K sweep, dense 1x1 (K around the tile sizes and the K block multiples)`, () => {
     const name = "GEMM K sweep dense";
     const rng = rngFor(seed, `${L.build} ${name}`);
-    const Ks = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 255, 256, 257, 511, 512, 513, 767, 1023, 1024, 1025, 1536, 1728, 2049];
+    const Ks = gemmEdgeKs(k);
     let checked = 0;
     for (const K of Ks) {
       for (const m of [pick(rng, [1, 5, 9, 13]), pick(rng, [2, 6, 10]), pick(rng, [3, 7, 11]), pick(rng, [4, 8, 16])]) {
@@ -80,14 +80,22 @@ for (const L of builds) {
     console.log(`  ${L.build}: dense K sweep, ${Ks.length} K values, ${checked} outputs checked`);
   });
 
-  test(`${L.build}: GEMM K sweep, im2col (K = 511, 512, 513, 1025, 1029, 1728 and the 4-step)`, () => {
+  test(`${L.build}: GEMM K sweep, im2col (windows whose K = cin*kh*kw lies just below and above 1 and 2 K blocks)`, () => {
     const name = "GEMM K sweep im2col";
     const rng = rngFor(seed, `${L.build} ${name}`);
-    // [cin, kh, kw]: K = cin * kh * kw
+    const kb = k.gemmKBlock();
+    // [cin, kh, kw]: K = cin * kh * kw. Small windows, then for each window the channel counts whose K brackets
+    // one and two K blocks, then 1x1 windows forced through im2col at every K edge.
     const shapes: [number, number, number][] = [
-      [1, 1, 3], [1, 3, 1], [1, 2, 2], [1, 1, 5], [3, 3, 3], [1, 3, 3], [2, 3, 3], [3, 7, 7],
-      [73, 1, 7], [73, 7, 1], [128, 2, 2], [512, 1, 1], [57, 3, 3], [41, 5, 5], [21, 7, 7], [192, 3, 3], [64, 3, 3],
+      [1, 1, 3], [1, 3, 1], [1, 2, 2], [1, 1, 5], [3, 3, 3], [1, 3, 3], [2, 3, 3], [3, 7, 7], [192, 3, 3], [64, 3, 3],
     ];
+    for (const [kh, kw] of [[1, 7], [7, 1], [2, 2], [3, 3], [5, 5], [7, 7]]) {
+      for (const blocks of [1, 2]) {
+        const cin = Math.floor((blocks * kb) / (kh * kw));
+        shapes.push([cin, kh, kw], [cin + 1, kh, kw]);
+      }
+    }
+    for (const K of gemmEdgeKs(k)) shapes.push([K, 1, 1]);
     for (const [cin, kh, kw] of shapes) {
       const stride = pick(rng, [1, 2]);
       const pad = randomPad(rng, Math.min(kh, kw));
@@ -102,8 +110,9 @@ for (const L of builds) {
     const name = "GEMM partial tiles";
     const rng = rngFor(seed, `${L.build} ${name}`);
     let cases = 0;
-    for (const m of [1, 2, 3, 4, 5, 6, 7, 9, 13, 16, 18, 31]) {
-      for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 65, 66, 127, 129]) {
+    const { rows: mr, cols: nr } = { rows: k.gemmTileRows(), cols: k.gemmTileCols() };
+    for (const m of edgesAround([mr, 2 * mr, 4 * mr, 8 * mr])) {
+      for (const n of edgesAround([nr, 2 * nr, 8 * nr, 16 * nr])) {
         const K = pick(rng, [1, 3, 4, 37, 64]);
         const c = makeConv(rng, { cin: K, h: 1, w: n, m, kh: 1, kw: 1, stride: 1, pad: 0, bias: rng() < 0.5, relu: rng() < 0.5 }, L,
           { ranges: rng() < 0.5, concat: rng() < 0.3, im2col: rng() < 0.3 });

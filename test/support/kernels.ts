@@ -40,6 +40,24 @@ export function invoke(k: KernelExports, call: KernelCall): void {
   k[call.kernel](...encodeCall(call));
 }
 
+/** 1, 2, 3 and every multiple in `multiples` with its neighbours (m - 1, m, m + 1), sorted and distinct. */
+export function edgesAround(multiples: readonly number[]): number[] {
+  const out = new Set([1, 2, 3]);
+  for (const m of multiples) for (const v of [m - 1, m, m + 1]) if (v >= 1) out.add(v);
+  return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * GEMM reduction lengths that exercise the blocking, derived from the kernels' own constants (the
+ * way XNNPACK's generated tests sweep k): around the tile sizes and around 1, 2 and 3 K blocks
+ * (one K block, two near-equal blocks, a short last block), plus GoogLeNet's longest K (1728).
+ */
+export function gemmEdgeKs(k: KernelExports): number[] {
+  const kb = k.gemmKBlock(), mr = k.gemmTileRows(), nr = k.gemmTileCols();
+  return [...new Set([...edgesAround([mr, 2 * mr, nr, 2 * nr, kb / 2, kb, kb + kb / 2, 2 * kb, 3 * kb]), 1728])]
+    .sort((a, b) => a - b);
+}
+
 /** The bit pattern written outside the range a kernel may write (a NaN no kernel produces). */
 export const SENTINEL_BITS = 0x7fc0dead;
 

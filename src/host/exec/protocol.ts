@@ -14,7 +14,7 @@
 //   CURRENT+l 1 + the task thread l is running (names the op if a worker dies)
 
 import {
-  encodeCall, KERNEL_NAMES, PROFILE_OPS, PROFILE_SLOT_OF, scratchPosition, type KernelCall, type KernelName,
+  encodeCall, KERNEL_NAMES, PROFILE_OPS, PROFILE_SLOT_OF, setEncodedScratch, type KernelCall, type KernelName,
 } from "../wasm/calls.js";
 
 /** Control word indices. */
@@ -84,8 +84,7 @@ export function decodeTasks(e: EncodedSchedule, scratch: number): DecodedTask[] 
   for (let t = 0; t + 1 < e.offsets.length; t++) {
     const kernel = KERNEL_NAMES[e.kernel[t]];
     const args = Array.from(e.args.subarray(e.offsets[t], e.offsets[t + 1]));
-    const at = scratchPosition(kernel);
-    if (at >= 0) args[at] = scratch;
+    setEncodedScratch(kernel, args, scratch);
     out.push({ kernel, args });
   }
   return out;

@@ -223,10 +223,10 @@ export function encodeCall(call: KernelCall): number[] {
   return specOf(call.kernel).args.map((name) => a[name]);
 }
 
-/** Position of a kernel's scratch argument in its encoded form, or -1 when it takes none. */
-export function scratchPosition(kernel: KernelName): number {
+/** Puts `scratch` into a call's encoded arguments (in place; no change when the kernel takes none). */
+export function setEncodedScratch(kernel: KernelName, encoded: number[], scratch: number): void {
   const spec = specOf(kernel);
-  return spec.scratch === undefined ? -1 : spec.args.indexOf(spec.scratch);
+  if (spec.scratch !== undefined) encoded[spec.args.indexOf(spec.scratch)] = scratch;
 }
 
 /** The range a task of an encoded call covers, read back for error messages: "[r0, r1)" per dimension. */
