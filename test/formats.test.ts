@@ -289,6 +289,9 @@ test("an HTML error page saved as .onnx, a Git LFS pointer, an empty file, unkno
     "<body>No such file</body></html>");
   await assertWeightsError(() => decodeWeights(page, "googlenet-9.onnx", graph), "googlenet-9.onnx", undefined,
     /expected a weight file, found an HTML page titled "404 Not Found" \(a failed or redirected download/);
+  const xhtml = new TextEncoder().encode('<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml"></html>');
+  await assertWeightsError(() => decodeWeights(xhtml, "googlenet.caffemodel", graph), "googlenet.caffemodel", undefined,
+    /expected a weight file, found an HTML page \(a failed/);
   const lfs = new TextEncoder().encode("version https://git-lfs.github.com/spec/v1\noid sha256:4c6c1b\nsize 1\n");
   await assertWeightsError(() => decodeWeights(lfs, "bvlc_googlenet.caffemodel", graph), "bvlc_googlenet.caffemodel",
     undefined, /found text starting "version https:\/\/git-lfs.github.com\/spec\/v1" \(a Git LFS pointer/);

@@ -34,14 +34,15 @@ export function detectWeightFormat(bytes: Uint8Array, file: string): WeightForma
   const head = latin1(bytes.subarray(0, SNIFF_BYTES));
   if (head.startsWith(IWNET_MAGIC)) return "iwnet";
   const text = head.replace(/^\xEF\xBB\xBF/, "").trimStart();
-  if (/^<(!doctype html|html|head|body|\?xml)/i.test(text) || /<html[\s>]/i.test(text)) {
+  const isText = !/[\x00-\x08\x0e-\x1f\x7f]/.test(head); // no control characters but tab, newlines, form feed
+  if (/^<(!doctype html|html|head|body)[\s>]/i.test(text) || (isText && /<html[\s>]/i.test(text))) {
     const title = /<title[^>]*>([^<]*)/i.exec(text)?.[1]?.trim();
     throw new WeightsError(file, undefined, `expected a weight file, found an HTML page` +
       `${title ? ` titled "${title}"` : ""} (a failed or redirected download saved under the model's name?)`);
   }
   const protobuf = protobufKind(bytes, file);
   if (protobuf) return protobuf;
-  if (!/[\x00-\x08\x0e-\x1f\x7f]/.test(head)) {
+  if (isText) {
     const lfs = text.startsWith("version https://git-lfs")
       ? " (a Git LFS pointer: the real file was not downloaded)" : "";
     throw new WeightsError(file, undefined,
