@@ -8,6 +8,7 @@ export { toNetworkInput, BGR_MEAN, CROP, RESIZE_TO } from "./model/image/preproc
 export { parseLabels, shortLabel } from "./model/network/labels.js";
 export { ILSVRC2012_CLASSES } from "./model/network/classes.js";
 export { decodeWeightFile, encodeWeightFile } from "./model/formats/iwnet.js";
+export { decodeWeights, detectWeightFormat, type WeightFormat } from "./model/formats/detect.js";
 export type { TensorMap } from "./host/ir/tensors.js";
 export { summarize, formatSummary, type Summary, type SummaryRow } from "./model/network/summary.js";
 export { INCEPTION_MODULES, googlenetGraph } from "./model/network/googlenet.js";

@@ -12,7 +12,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WeightsError } from "../host/errors.js";
 import { readMat, type MatVariable } from "../model/formats/mat.js";
+import { decodeWeights, detectWeightFormat } from "../model/formats/detect.js";
 import { decodeWeightFile, encodeWeightFile } from "../model/formats/iwnet.js";
+import { googlenetGraph } from "../model/network/googlenet.js";
 import { checkTensors, type ExpectedTensor, type TensorMap } from "../host/ir/tensors.js";
 import { hex, sha256 } from "../host/digest.js";
 
@@ -84,8 +86,12 @@ export async function readMatWeights(dir: string): Promise<TensorMap> {
 export async function loadWeights(options: { source?: string; cacheDir?: string; expected: ExpectedTensors }):
   Promise<{ tensors: TensorMap; from: string; cached: boolean }> {
   const source = resolve(options.source ?? resolveDataDir());
-  if (source.endsWith(".iwnet") || (await stat(source).catch(() => undefined))?.isFile()) {
-    const tensors = await decodeWeightFile(await readWeightFile(source), source);
+  if ((await stat(source).catch(() => undefined))?.isFile()) {
+    const bytes = await readWeightFile(source);
+    // IWNET holds named tensors, checked against `expected` below; other formats are read by matching GoogLeNet.
+    const tensors = detectWeightFormat(bytes, source) === "iwnet"
+      ? await decodeWeightFile(bytes, source)
+      : await decodeWeights(bytes, source, googlenetGraph());
     checkTensors(tensors, options.expected, source);
     return { tensors, from: source, cached: false };
   }

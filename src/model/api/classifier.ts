@@ -11,13 +11,13 @@ import type { Graph } from "../../host/ir/graph.js";
 import { multiplyAdds as nodeMultiplyAdds, inferShapes } from "../../host/ir/shapes.js";
 import { checkTensors, expectedWeights, type ExpectedTensor, type TensorMap } from "../../host/ir/tensors.js";
 import type { BuildChoice, BuildName } from "../../host/wasm/kernels.js";
-import { decodeWeightFile } from "../formats/iwnet.js";
+import { decodeWeights } from "../formats/detect.js";
 import { decodeImage, validateRgba, type RgbaImage } from "../image/decode.js";
 import { CROP, RESIZE_TO, toNetworkInput } from "../image/preprocess.js";
 import { ILSVRC2012_CLASSES } from "../network/classes.js";
 import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
 
-/** Where the weights come from: weight-file bytes (IWNET), tensors, or a path (with the Node entry). */
+/** Where the weights come from: weight-file bytes (caffemodel, ONNX, IWNET), tensors, or a path (with the Node entry). */
 export type WeightsSource = string | Uint8Array | ArrayBuffer | TensorMap;
 
 /**
@@ -77,8 +77,8 @@ async function resolveWeights(source: WeightsSource | undefined, expected: reado
     return source;
   }
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
-    const file = "weights option (IWNET bytes)";
-    const tensors = await decodeWeightFile(source instanceof Uint8Array ? source : new Uint8Array(source), file);
+    const file = "weights option (bytes)";
+    const tensors = await decodeWeights(source instanceof Uint8Array ? source : new Uint8Array(source), file, googlenetGraph());
     checkTensors(tensors, expected, file);
     return tensors;
   }
