@@ -20,7 +20,7 @@ import { checkTensors, expectedWeights, type TensorMap } from "../../host/ir/ten
 export type WeightsSource = string | Uint8Array | TensorMap;
 
 export interface LoadOptions {
-  /** Default: the data folder (see weightSource.ts: option, $INCEPTION_WASM_DATA, ../shared/googlenet). */
+  /** Default: found by src/node/lookup.ts ($INCEPTION_WASM_WEIGHTS, the user cache, a checkout's data folder). */
   weights?: WeightsSource;
   /** The 1000 class names; default: labels.txt of the data folder. */
   labels?: string[];
@@ -34,7 +34,7 @@ export interface LoadOptions {
   engine?: "wasm" | "reference";
   /** Run one warm-up pass before load() resolves (default true). */
   warmUp?: boolean;
-  /** Folder for the converted-weights cache (default: $INCEPTION_WASM_CACHE, else <project>/.cache). */
+  /** The user cache: fetched weights, converted MAT folders (default: userCacheDir() of src/node/userCache.ts). */
   cacheDir?: string;
   /**
    * Threads that run kernels, the calling thread included (default: the available cores).
