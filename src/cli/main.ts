@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// inception-wasm command line: classify, summary, convert, export-onnx, bench.
+// inception-wasm command line: classify, summary, convert, export-onnx, bench, weights.
 
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -13,6 +13,7 @@ import { convertMatDirectory, resolveDataDir } from "../node/weights.js";
 import { shortLabel } from "../model/network/labels.js";
 import { benchNetwork, formatBench } from "./bench.js";
 import { expectedWeights } from "../host/ir/tensors.js";
+import { WEIGHTS_USAGE, weightsCommand } from "./weights.js";
 
 const USAGE = `usage: inception-wasm <command> [options]
 
@@ -35,9 +36,11 @@ commands:
       --out (default bench/results); --kernels adds \`npm run bench:kernels -- --json\` output;
       --quick: one round of 3 runs (a smoke test). --batch or --quick alone also run it
       $INCEPTION_WASM_BENCH_RUNTIME=deno (npm run bench:deno) runs the engines under Deno
+${WEIGHTS_USAGE}
 
 options:
-  --weights PATH   MAT folder or .iwnet file (default: $INCEPTION_WASM_DATA, else ../shared/googlenet)
+  --weights PATH   weight file or MAT folder (default: $INCEPTION_WASM_WEIGHTS, else the newest
+                   \`weights fetch\`, else a repository checkout's ../shared/googlenet)
   --build B        auto (default), baseline, relaxed or debug
   --threads N      threads that run kernels (classify default: the available cores)
 `;
@@ -60,6 +63,9 @@ const { values: opts, positionals } = parseArgs({
     rounds: { type: "string", default: "3" },
     out: { type: "string" },
     kernels: { type: "string" },
+    sha1: { type: "string" },
+    sha256: { type: "string" },
+    force: { type: "boolean", default: false },
     "input-size": { type: "string", default: String(DEFAULT_INPUT_SIZE) },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -175,6 +181,8 @@ async function main(): Promise<void> {
       console.log(opts.json ? JSON.stringify(result, null, 2) : formatBench(result));
       return;
     }
+    case "weights":
+      return weightsCommand(rest, { sha1: opts.sha1, sha256: opts.sha256, force: opts.force, json: opts.json });
     default:
       throw new InceptionError("E_USAGE", `unknown command "${command}"\n\n${USAGE}`);
   }
