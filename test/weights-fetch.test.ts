@@ -161,6 +161,23 @@ test("normal download: verified, cached with a manifest, converted once, and loa
   assert.is(hits.get("/real.iwnet"), hitsBefore, "a complete verified entry is not downloaded again");
 });
 
+test("a verified download without its conversion is converted, not downloaded again; --force downloads", async () => {
+  const cacheDir = freshDir("cache");
+  const first = await fetchFrom("/small.iwnet", { sha256: hexSha256(small), cacheDir });
+  rmSync(join(first.entry.dir, "manifest.json"));
+  rmSync(join(first.entry.dir, "weights.iwnet"));
+  const hitsBefore = hits.get("/small.iwnet");
+  const again = await fetchFrom("/small.iwnet", { sha256: hexSha256(small), cacheDir });
+  assert.equal([again.downloaded, again.converted], [false, true]);
+  assert.is(hits.get("/small.iwnet"), hitsBefore);
+  assert.equal({ ...again.entry.manifest, fetched: "" }, { ...first.entry.manifest, fetched: "" });
+  const dates = [again, first].map((r) => Date.parse(r.entry.manifest.fetched));
+  assert.ok(dates[0] <= dates[1], "the date of the download, not of the conversion");
+  const forced = await fetchFrom("/small.iwnet", { sha256: hexSha256(small), cacheDir, force: true });
+  assert.equal([forced.downloaded, forced.converted], [true, true]);
+  assert.is(hits.get("/small.iwnet"), hitsBefore! + 1);
+});
+
 test("slow download: progress lines (bytes, rate, ETA) off a terminal, then the whole file", async () => {
   let out = "";
   const stream = new Writable({ write(chunk: Buffer, _enc, done) { out += chunk.toString(); done(); } });

@@ -59,7 +59,8 @@ export interface Download {
  * Throws WeightsError naming the URL (and expected versus found) for: an unreachable host, a
  * non-200 status, too many redirects, a non-HTTP(S) URL, a Content-Length other than the
  * expected size or above the bound, more bytes than expected, a connection closed early, a
- * stalled connection, an abort, or a digest mismatch; the temporary file is removed first.
+ * stalled connection, an abort, or a digest mismatch; naming `file` instead when it cannot be
+ * saved (disk full, no permission). The temporary file is removed first.
  */
 export async function download(options: DownloadOptions): Promise<Download> {
   const tmp = partialName(options.file);
@@ -69,7 +70,7 @@ export async function download(options: DownloadOptions): Promise<Download> {
       const received = await receive(response, tmp, url, options, cancel, watchdog);
       checkDigest(options, url, "SHA-1", options.sha1, received.sha1);
       checkDigest(options, url, "SHA-256", options.sha256, received.sha256);
-      await rename(tmp, options.file);
+      await rename(tmp, options.file).catch((cause: unknown) => { throw fileError(options, cause); });
       return { file: options.file, url, ...received };
     } finally {
       watchdog.stop();
@@ -83,6 +84,11 @@ export async function download(options: DownloadOptions): Promise<Download> {
 /** The WeightsError for a failed download of `url`, with the options' hint appended. */
 function failure(options: DownloadOptions, url: string, message: string, cause?: unknown): WeightsError {
   return new WeightsError(url, undefined, options.hint ? `${message} ${options.hint}` : message, { cause });
+}
+
+/** The WeightsError for a local file-system failure (disk full, no permission) while saving the download. */
+function fileError(options: DownloadOptions, cause: unknown): WeightsError {
+  return new WeightsError(options.file, undefined, `cannot save the download: ${(cause as Error).message}`, { cause });
 }
 
 /** Fires `onStall` when not kicked for `ms`; `stalled` tells whether it fired. */
@@ -183,17 +189,17 @@ async function receive(response: http.IncomingMessage, tmp: string, url: string,
   const sha1 = createHash("sha1");
   const sha256 = createHash("sha256");
   let received = 0;
-  const handle = await open(tmp, "wx");
+  const handle = await open(tmp, "wx").catch((cause: unknown) => { throw fileError(options, cause); });
   try {
     options.onProgress?.(0, total);
     try {
       for await (const chunk of response as AsyncIterable<Buffer>) {
         watchdog.kick();
         received += chunk.length;
-        if (received > limit) fail(`too large: expected ${bytesText(limit)}, received more; stopped.`);
+        if (received > limit) fail(`too large: expected at most ${bytesText(limit)}, received more; stopped.`);
         sha1.update(chunk);
         sha256.update(chunk);
-        await handle.write(chunk);
+        await handle.write(chunk).catch((cause: unknown) => { cancel(); throw fileError(options, cause); });
         options.onProgress?.(received, total);
       }
     } catch (cause) {
@@ -201,9 +207,9 @@ async function receive(response: http.IncomingMessage, tmp: string, url: string,
       throw networkError(options, url, cause, watchdog, received, total);
     }
     if (total !== undefined && received !== total) {
-      fail(`truncated: expected ${bytesText(total)}, the connection closed after ${bytesText(received)}.`);
+      fail(`truncated: the connection closed after ${bytesText(received)} of ${bytesText(total)}.`);
     }
-    await handle.sync();
+    await handle.sync().catch((cause: unknown) => { throw fileError(options, cause); });
   } finally {
     await handle.close();
   }

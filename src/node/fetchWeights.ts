@@ -2,7 +2,7 @@
 // verify them, convert them once to IWNET and record a manifest (layout in userCache.ts).
 
 import { createHash } from "node:crypto";
-import { readFile, rm, rmdir } from "node:fs/promises";
+import { readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ArgumentError, WeightsError } from "../host/errors.js";
 import { checkTensors, type ExpectedTensor, type TensorMap } from "../host/ir/tensors.js";
@@ -124,7 +124,7 @@ async function fetchInto(cacheDir: string, dir: string, target: Target, options:
   if (cached !== undefined) {
     const digests = { sha1: sha1Hex(cached), sha256: sha256Hex(cached) };
     if (cached.length === (target.bytes ?? cached.length) && published.every((a) => digests[a] === target[a])) {
-      const fetched = existing?.manifest?.fetched ?? new Date().toISOString();
+      const fetched = existing?.manifest?.fetched ?? (await stat(originalFile)).mtime.toISOString();
       original = { url: existing?.manifest?.url ?? target.url, bytes: cached, ...digests, fetched };
     }
   }
@@ -148,7 +148,7 @@ async function fetchInto(cacheDir: string, dir: string, target: Target, options:
     throw error;
   }
   const iwnet = await encodeWeightFile(tensors);
-  await writeFileAtomic(join(dir, IWNET_FILE), iwnet);
+  await save(join(dir, IWNET_FILE), iwnet);
   const manifest: WeightsManifest = {
     manifest: 1,
     name: target.name,
@@ -164,7 +164,7 @@ async function fetchInto(cacheDir: string, dir: string, target: Target, options:
     },
     iwnet: { file: IWNET_FILE, bytes: iwnet.length, sha256: sha256Hex(iwnet), tensors: tensors.size },
   };
-  await writeFileAtomic(join(dir, MANIFEST_FILE), new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
+  await save(join(dir, MANIFEST_FILE), new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
   return { entry: { name: target.name, dir, manifest, problem: undefined }, downloaded, converted: true };
 }
 
@@ -223,6 +223,15 @@ function digestOption(option: string, value: string | undefined, length: number)
 /** A file name with only portable characters (others become "_"), no leading dots. */
 function safeName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "").slice(0, 100);
+}
+
+/** writeFileAtomic, its failures (disk full, no permission) as WeightsError naming the file. */
+async function save(file: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await writeFileAtomic(file, bytes);
+  } catch (cause) {
+    throw new WeightsError(file, undefined, `cannot write the cache: ${(cause as Error).message}`, { cause });
+  }
 }
 
 const sha1Hex = (bytes: Uint8Array): string => createHash("sha1").update(bytes).digest("hex");

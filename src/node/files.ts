@@ -6,7 +6,7 @@ import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 
 /** Suffix of every temporary file written here; nothing that reads the caches ever opens one. */
-export const PARTIAL_SUFFIX = ".part";
+const PARTIAL_SUFFIX = ".part";
 
 /** A fresh temporary sibling of `file`: `<file>.<pid>-<random>.part`, in the same folder so a rename is atomic. */
 export function partialName(file: string): string {
