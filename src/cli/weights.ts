@@ -3,7 +3,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { InceptionError } from "../host/errors.js";
-import { expectedWeights } from "../host/ir/tensors.js";
+import { expectedWeights, type ExpectedTensor } from "../host/ir/tensors.js";
 import { decodeWeightFile } from "../model/formats/iwnet.js";
 import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../model/network/googlenet.js";
 import { bytesText } from "../node/download.js";
@@ -42,8 +42,7 @@ export async function weightsCommand(args: string[], flags: WeightsFlags): Promi
     `weights: expected fetch [SOURCE], list or verify, found "${args.join(" ")}"\n\n${WEIGHTS_USAGE}`);
 }
 
-async function fetchCommand(source: string, flags: WeightsFlags, expected: ReturnType<typeof expectedWeights>):
-  Promise<void> {
+async function fetchCommand(source: string, flags: WeightsFlags, expected: ExpectedTensor[]): Promise<void> {
   const abort = new AbortController();
   const interrupt = (): void => abort.abort();
   process.once("SIGINT", interrupt);
@@ -106,7 +105,7 @@ async function listCommand(json: boolean): Promise<void> {
   for (const f of mats) console.log(`mat/${f.name}  ${bytesText(f.bytes)}  (a MAT folder converted by a load)`);
 }
 
-async function verifyCommand(expected: ReturnType<typeof expectedWeights>): Promise<void> {
+async function verifyCommand(expected: ExpectedTensor[]): Promise<void> {
   const cacheDir = userCacheDir();
   const results: { what: string; checks: Check[] }[] = [];
   for (const entry of await readEntries(cacheDir)) {
