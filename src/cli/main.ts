@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// inception-wasm command line: classify, summary, convert, export-onnx, bench.
+// inception-wasm command line: classify, summary, convert, export-onnx, bench, weights.
 
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -13,6 +13,7 @@ import { shortLabel } from "../model/network/labels.js";
 import { GoogLeNet, type Prediction } from "../node/index.js";
 import { convertMatDirectory, resolveDataDir } from "../node/weights.js";
 import { benchNetwork, formatBench } from "./bench.js";
+import { WEIGHTS_USAGE, weightsCommand } from "./weights.js";
 
 const USAGE = `usage: inception-wasm <command> [options]
 
@@ -27,9 +28,11 @@ commands:
       writes the network with its weights as an ONNX model (opset 13, dynamic batch)
   bench [--json] [--threads 1,2] [--runs N] [--warmup N] [--build B] [--profile]
       single-image latency of the whole network, per thread count (default 1)
+${WEIGHTS_USAGE}
 
 options:
-  --weights PATH   MAT folder or .iwnet file (default: $INCEPTION_WASM_DATA, else ../shared/googlenet)
+  --weights PATH   weight file or MAT folder (default: $INCEPTION_WASM_WEIGHTS, else the newest
+                   \`weights fetch\`, else a repository checkout's ../shared/googlenet)
   --build B        auto (default), baseline, relaxed or debug
   --threads N      threads that run kernels (classify default: the available cores)
 `;
@@ -46,6 +49,9 @@ const { values: opts, positionals } = parseArgs({
     runs: { type: "string", default: "30" },
     warmup: { type: "string", default: "5" },
     profile: { type: "boolean", default: false },
+    sha1: { type: "string" },
+    sha256: { type: "string" },
+    force: { type: "boolean", default: false },
     "input-size": { type: "string", default: String(DEFAULT_INPUT_SIZE) },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -138,6 +144,8 @@ async function main(): Promise<void> {
       console.log(opts.json ? JSON.stringify(result, null, 2) : formatBench(result));
       return;
     }
+    case "weights":
+      return weightsCommand(rest, { sha1: opts.sha1, sha256: opts.sha256, force: opts.force, json: opts.json });
     default:
       throw new InceptionError("E_USAGE", `unknown command "${command}"\n\n${USAGE}`);
   }

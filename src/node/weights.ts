@@ -2,12 +2,12 @@
 // MAT files, a converted IWNET file, and an IWNET cache of the MAT files. Parsing lives in
 // mat.ts and weightFile.ts; browsers fetch an IWNET file and call decodeWeightFile themselves.
 //
-// This module is the one place the data location is configured: resolveDataDir() takes an
-// explicit option (the CLI's --weights), else the environment variable INCEPTION_WASM_DATA,
-// else <project root>/../shared/googlenet.
+// Which weights load when none are named: lookup.ts. The data folder (labels, photos, Caffe's
+// reference blobs): resolveDataDir() takes an explicit option (the CLI's --weights), else the
+// environment variable INCEPTION_WASM_DATA, else <project root>/../shared/googlenet.
 
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WeightsError } from "../host/errors.js";
@@ -17,6 +17,9 @@ import { decodeWeightFile, encodeWeightFile } from "../model/formats/iwnet.js";
 import { googlenetGraph } from "../model/network/googlenet.js";
 import { checkTensors, type ExpectedTensor, type TensorMap } from "../host/ir/tensors.js";
 import { hex, sha256 } from "../host/digest.js";
+import { writeFileAtomic } from "./files.js";
+import { locateWeights } from "./lookup.js";
+import { matCacheDir, userCacheDir } from "./userCache.js";
 
 /** Expected tensor names and row-major shapes, as given by the network definition. */
 type ExpectedTensors = readonly ExpectedTensor[];
@@ -76,16 +79,18 @@ export async function readMatWeights(dir: string): Promise<TensorMap> {
 }
 
 /**
- * Loads and checks the network's weights. `source` (default resolveDataDir()) is an IWNET file
- * or a MAT folder (see readMatWeights). A MAT folder is cached as
- * `<cacheDir>/googlenet-<key>.iwnet` (cacheDir default $INCEPTION_WASM_CACHE, else
- * <project root>/.cache), keyed by the folder path and its files' sizes and mtimes; an invalid
- * cache file is rebuilt, and failing to write the cache is not an error.
- * Throws WeightsError when the weights cannot be read or do not match `expected`.
+ * Loads and checks the network's weights. `source` is an IWNET file or a MAT folder (see
+ * readMatWeights); when not given, locateWeights() finds one (option, environment, user cache,
+ * checkout). `cacheDir` is the user cache folder (default userCacheDir()). A MAT folder is
+ * cached as `<cacheDir>/mat/googlenet-<key>.iwnet`, keyed by the folder path and its files'
+ * sizes and mtimes; an invalid cache file is rebuilt, and a cache that cannot be written
+ * (read-only, or no such place) only warns, once.
+ * Throws WeightsError when no weights are found, cannot be read or do not match `expected`.
  */
 export async function loadWeights(options: { source?: string; cacheDir?: string; expected: ExpectedTensors }):
   Promise<{ tensors: TensorMap; from: string; cached: boolean }> {
-  const source = resolve(options.source ?? resolveDataDir());
+  const cacheDir = options.cacheDir ?? userCacheDir();
+  const { path: source } = await locateWeights({ option: options.source, cacheDir, root: projectRoot() });
   if ((await stat(source).catch(() => undefined))?.isFile()) {
     const bytes = await readWeightFile(source);
     // IWNET holds named tensors, checked against `expected` below; other formats are read by matching GoogLeNet.
@@ -96,8 +101,7 @@ export async function loadWeights(options: { source?: string; cacheDir?: string;
     return { tensors, from: source, cached: false };
   }
   const paramsDir = await matWeightDir(source);
-  const cacheDir = resolve(options.cacheDir ?? process.env["INCEPTION_WASM_CACHE"] ?? join(projectRoot(), ".cache"));
-  const cacheFile = join(cacheDir, `googlenet-${await folderKey(paramsDir)}.iwnet`);
+  const cacheFile = join(matCacheDir(cacheDir), `googlenet-${await folderKey(paramsDir)}.iwnet`);
   const cachedTensors = await readFile(cacheFile)
     .then((bytes) => decodeWeightFile(bytes, cacheFile))
     .then((tensors) => { checkTensors(tensors, options.expected, cacheFile); return tensors; })
@@ -106,8 +110,20 @@ export async function loadWeights(options: { source?: string; cacheDir?: string;
 
   const tensors = await readMatWeights(paramsDir);
   checkTensors(tensors, options.expected, paramsDir);
-  await writeAtomic(cacheFile, await encodeWeightFile(tensors)).catch(() => undefined);
+  await writeFileAtomic(cacheFile, await encodeWeightFile(tensors))
+    .catch((error: unknown) => warnNoCache(cacheFile, error));
   return { tensors, from: paramsDir, cached: false };
+}
+
+let warnedNoCache = false;
+
+/** Warns, once per process, that converted weights are not cached (loading goes on without). */
+function warnNoCache(file: string, error: unknown): void {
+  if (warnedNoCache) return;
+  warnedNoCache = true;
+  console.warn(`inception-wasm: not caching the converted weights: cannot write ${file} ` +
+    `(${error instanceof Error ? error.message : String(error)}); set INCEPTION_WASM_CACHE to a writable folder ` +
+    "to make later loads faster.");
 }
 
 /** Converts a MAT folder (see readMatWeights) to one IWNET file after checking it against `expected`. */
@@ -116,7 +132,7 @@ export async function convertMatDirectory(dir: string, outFile: string, expected
   const tensors = await readMatWeights(dir);
   checkTensors(tensors, expected, dir);
   const bytes = await encodeWeightFile(tensors);
-  await writeAtomic(resolve(outFile), bytes);
+  await writeFileAtomic(resolve(outFile), bytes);
   return { tensors: tensors.size, bytes: bytes.length };
 }
 
@@ -143,9 +159,10 @@ async function matWeightDir(dir: string): Promise<string> {
   if (!exists || (await matWeightFiles(dir)).length === 0) {
     throw new WeightsError(dir, undefined,
       `no GoogLeNet weights: expected per-layer MAT files <layer>_w.mat / <layer>_b.mat in ${dir} or ${sub}, ` +
-      `found ${exists ? "a folder without them" : "no such folder"}. Set the data location with the environment ` +
-      `variable INCEPTION_WASM_DATA or the --weights option; the data is the BVLC GoogLeNet weights as ` +
-      `per-layer MAT files (bvlc-params/*.mat, see shared/googlenet/README.md).`);
+      `found ${exists ? "a folder without them" : "no such folder"}. Set the location with the --weights option or ` +
+      `the environment variable INCEPTION_WASM_WEIGHTS (older name INCEPTION_WASM_DATA); the data is the BVLC ` +
+      `GoogLeNet weights as per-layer MAT files (bvlc-params/*.mat, see shared/googlenet/README.md) or a weight ` +
+      `file, e.g. the one \`npx inception-wasm weights fetch\` puts in the user cache.`);
   }
   return dir;
 }
@@ -182,17 +199,4 @@ async function folderKey(dir: string): Promise<string> {
     return [name, s.size, s.mtimeMs];
   }));
   return hex((await sha256(new TextEncoder().encode(JSON.stringify([dir, files])))).subarray(0, 8));
-}
-
-/** Writes `file` so readers never see a partial file: write a temporary sibling, then rename it. */
-async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}-${Date.now()}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, file);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
 }

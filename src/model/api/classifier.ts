@@ -35,7 +35,7 @@ export function installWeightFiles(files: WeightFiles): void {
 }
 
 export interface LoadOptions {
-  /** Default: the Node entry's lookup (see src/node/weights.ts); required elsewhere. */
+  /** Default: found by src/node/lookup.ts ($INCEPTION_WASM_WEIGHTS, the user cache, a checkout's data folder). */
   weights?: WeightsSource;
   /** The 1000 class names; default: the ILSVRC-2012 names shipped with the package. */
   labels?: readonly string[];
@@ -49,7 +49,7 @@ export interface LoadOptions {
   engine?: "wasm" | "reference";
   /** Run one warm-up pass before load() resolves (default true). */
   warmUp?: boolean;
-  /** Folder for the converted-weights cache (Node entry; default: see src/node/weights.ts). */
+  /** The user cache: fetched weights, converted MAT folders (default: userCacheDir() of src/node/userCache.ts). */
   cacheDir?: string;
   /**
    * Threads that run kernels, the calling thread included (default: the available cores).

@@ -1,0 +1,69 @@
+// Crash-safe file writes for the weight caches: readers see the old file or the whole new one,
+// never a partial one.
+
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+
+/** Suffix of every temporary file written here; nothing that reads the caches ever opens one. */
+const PARTIAL_SUFFIX = ".part";
+
+/** A fresh temporary sibling of `file`: `<file>.<pid>-<random>.part`, in the same folder so a rename is atomic. */
+export function partialName(file: string): string {
+  return `${file}.${process.pid}-${randomBytes(4).toString("hex")}${PARTIAL_SUFFIX}`;
+}
+
+/**
+ * Creates `dir` and its missing parents, one mkdir each, outermost first. Unlike
+ * `mkdir(dir, { recursive: true })`, which spins forever on paths under /proc (Node 20), every
+ * step is bounded: a parent that cannot hold folders fails with its node:fs error.
+ */
+export async function makeDirectories(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !(await stat(d).catch(() => undefined)); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) {
+    await mkdir(d).catch((error: NodeJS.ErrnoException) => { if (error.code !== "EEXIST") throw error; });
+  }
+}
+
+/**
+ * Writes `bytes` to `file` atomically: creates the parent folders, writes a temporary sibling,
+ * fsyncs it and renames it over `file`. On any failure the temporary file is removed and the
+ * error (from node:fs) propagates; `file` is then untouched.
+ */
+export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
+  await makeDirectories(dirname(file));
+  const tmp = partialName(file);
+  try {
+    const handle = await open(tmp, "wx");
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Removes the temporary files (PARTIAL_SUFFIX) in `dir` not modified for `olderThanMs`: files
+ * of writers that were killed. A live writer touches its file more often than that (a download
+ * that stalls that long aborts and removes its own). A missing folder or a file that vanishes
+ * meanwhile is not an error.
+ */
+export async function removeStalePartials(dir: string, olderThanMs: number): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const now = Date.now();
+  for (const name of names.filter((n) => n.endsWith(PARTIAL_SUFFIX))) {
+    const file = join(dir, name);
+    const s = await stat(file).catch(() => undefined);
+    if (s?.isFile() && now - s.mtimeMs > olderThanMs) await rm(file, { force: true });
+  }
+}
