@@ -12,7 +12,10 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { readMatWeights } from "../src/node/weights.js";
+import { encodeCaffemodel } from "./support/caffemodel.js";
 import { DATA_DIR, photoCases } from "./support/data.js";
+import { rngFor } from "./support/rng.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -59,6 +62,18 @@ test("npx inception-wasm --help, summary and bench --runs 3 work from the instal
   const bench = await inApp(bin, ["bench", "--runs", "3", "--warmup", "1", "--weights", DATA_DIR]);
   assert.match(bench.stdout, /threads=1 batch=1: median [0-9.]+ ms/);
   assert.not.ok(existsSync(join(app, "node_modules", "inception-wasm", ".cache")), "no cache inside the package");
+});
+
+test("npx inception-wasm classify --weights <a generated V1 caffemodel> photo: the right class", async () => {
+  // A model-zoo-like training snapshot (V1 layers, loss heads) built from the BVLC weights; fixed seed for its heads.
+  const caffemodel = join(app, "bvlc_googlenet.caffemodel");
+  const tensors = await readMatWeights(DATA_DIR);
+  await writeFile(caffemodel, encodeCaffemodel(tensors, { version: 1, withTrainingLayers: true, rng: rngFor(1, "pack") }));
+  const photo = photoCases()[0];
+  const bin = join(app, "node_modules", ".bin", "inception-wasm");
+  const { stdout } = await inApp(bin, ["classify", "--json", "--threads", "1", "--weights", caffemodel, photo.file]);
+  const r = JSON.parse(stdout) as { images: { top: { index: number }[] }[] };
+  assert.is(r.images[0].top[0].index, photo.top1);
 });
 
 test("a 10-line ESM script classifies a photo through the package's Node entry", async () => {
