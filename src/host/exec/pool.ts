@@ -97,8 +97,13 @@ const WORKER_URL = new URL("./worker.js", import.meta.url);
 async function spawnWorker(onMessage: (m: WorkerReply) => void, onDeath: (reason: string) => void): Promise<WorkerHandle> {
   if (runtimeName() === "node") {
     const { Worker } = await import("node:worker_threads");
-    // Workers inherit the process's Node options; --input-type (node -e) is refused in a worker.
-    const execArgv = process.execArgv.filter((a, i, all) => !a.startsWith("--input-type") && all[i - 1] !== "--input-type");
+    // Workers inherit the process's options, V8 flags such as --experimental-wasm-relaxed-simd
+    // included (an explicit execArgv may not name V8 flags). --input-type (node -e) is refused in
+    // a worker: then the options go explicitly, without it.
+    const inputType = process.execArgv.some((a) => a.startsWith("--input-type"));
+    const execArgv = inputType
+      ? process.execArgv.filter((a, i, all) => !a.startsWith("--input-type") && all[i - 1] !== "--input-type")
+      : undefined;
     const w = new Worker(WORKER_URL, { execArgv });
     let exited = false;
     const exit = new Promise<void>((resolve) => w.once("exit", () => { exited = true; resolve(); }));

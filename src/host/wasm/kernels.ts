@@ -4,7 +4,7 @@
 
 import { instantiateSync } from "@assemblyscript/loader";
 import { WasmLoadError } from "../errors.js";
-import { readUrl, setNodeWasmFlags } from "../runtime.js";
+import { readUrl, runtimeName } from "../runtime.js";
 
 /** The wasm builds: baseline (SIMD, mul then add: same bits on every machine), relaxed
  * (f32x4.relaxed_madd in the GEMM), debug (asserts on, unoptimised). */
@@ -96,11 +96,24 @@ function compile(bytes: Uint8Array, file: string): WebAssembly.Module {
 }
 
 /**
+ * Why "auto" takes the baseline when the runtime does not validate the relaxed build. Node 20
+ * validates relaxed SIMD only when started with the V8 flag (Node 22+ without); the library
+ * never sets V8 flags itself (unsafe after start-up; it aborts Node 26).
+ */
+function relaxedUnsupportedReason(): string {
+  const node = runtimeName() === "node" ? Number(process.versions.node.split(".")[0]) : NaN;
+  return node <= 20
+    ? `relaxed SIMD is not supported by this runtime: Node ${process.versions.node} validates it only when started ` +
+      "with `node --experimental-wasm-relaxed-simd` (Node 22 and later without a flag)"
+    : "relaxed SIMD is not supported by this runtime";
+}
+
+/**
  * Reads and compiles a build. "auto" takes the relaxed build when the runtime validates it
- * and its GEMM passes a self-test with a known exact result, else the baseline.
+ * (WebAssembly.validate, no engine flag is set) and its GEMM passes a self-test with a known
+ * exact result, else the baseline; `reason` says which and why.
  */
 export async function compileKernels(choice: BuildChoice = "auto", dir: URL = DEFAULT_WASM_DIR): Promise<CompiledKernels> {
-  await setNodeWasmFlags();
   if (choice !== "auto") {
     const { bytes, file } = await readBuild(choice, dir);
     return { build: choice, module: compile(bytes, file), bytes: bytes.length, reason: "requested" };
@@ -116,7 +129,8 @@ export async function compileKernels(choice: BuildChoice = "auto", dir: URL = DE
     return { build: "baseline", module: compile(base.bytes, base.file), bytes: base.bytes.length, reason: `relaxed build failed its self-test: ${failure}` };
   }
   const base = await readBuild("baseline", dir);
-  return { build: "baseline", module: compile(base.bytes, base.file), bytes: base.bytes.length, reason: "relaxed SIMD is not supported by this runtime" };
+  const reason = relaxedUnsupportedReason();
+  return { build: "baseline", module: compile(base.bytes, base.file), bytes: base.bytes.length, reason };
 }
 
 /** A WebAssembly.Memory shared between threads, sized in bytes (rounded up to 64 KiB pages). */
