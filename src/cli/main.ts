@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// inception-wasm command line: classify, summary, convert, export-onnx, bench.
+// inception-wasm command line: classify, summary, convert, export-onnx, bench, verify.
 
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -35,6 +35,8 @@ commands:
       --out (default bench/results); --kernels adds \`npm run bench:kernels -- --json\` output;
       --quick: one round of 3 runs (a smoke test). --batch or --quick alone also run it
       $INCEPTION_WASM_BENCH_RUNTIME=deno (npm run bench:deno) runs the engines under Deno
+  verify [--weights PATH] [--threads N] [--json]
+      checks that the baseline build reproduces the reference output bits here (exit 1 if not)
 
 options:
   --weights PATH   MAT folder or .iwnet file (default: $INCEPTION_WASM_DATA, else ../shared/googlenet)
@@ -173,6 +175,14 @@ async function main(): Promise<void> {
         runs: intOption("runs", opts.runs, 1), warmup: intOption("warmup", opts.warmup, 0), profile: opts.profile,
       });
       console.log(opts.json ? JSON.stringify(result, null, 2) : formatBench(result));
+      return;
+    }
+    case "verify": {
+      const { verify, formatVerify } = await import("./verify.js");
+      const threads = opts.threads === undefined ? undefined : intOption("threads", opts.threads, 1);
+      const report = await verify({ weights: opts.weights, threads });
+      console.log(opts.json ? JSON.stringify(report, null, 2) : formatVerify(report));
+      process.exitCode = report.pass ? 0 : 1;
       return;
     }
     default:
