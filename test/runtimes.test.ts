@@ -7,6 +7,8 @@
 // - Baseline build, 1 and 2 threads: the golden set's reference bits (src/model/network/golden.ts),
 //   the same SHA-256 in every runtime. The auto build's golden hashes are printed, not compared
 //   across runtimes (fused multiply-add may round differently by CPU and engine).
+// - Node: a child traced by V8 optimises no wasm function after load() (the warm-up got every
+//   kernel out of the baseline tier).
 // - Node 20 only (run.ts starts it with --experimental-wasm-relaxed-simd): in child processes,
 //   auto takes the baseline without the flag and says exactly why, and with it the relaxed
 //   build, on 2 threads (workers inherit the V8 flag).
@@ -112,6 +114,28 @@ test(`${label}: the auto build gives the same golden bits on 1 and 2 threads (pr
   assert.equal(two.hashes, one.hashes, "SHA-256 of the golden outputs, 2 threads vs 1");
   GOLDEN.inputs.forEach((input, i) => console.log(`  ${label} ${one.build} ${input.name}: ${one.hashes[i]}`));
 });
+
+if (nodeMajor !== undefined) {
+  test(`${label}: after load() every kernel is optimised: no wasm function tiers up in later runs`, async () => {
+    // V8 prints a line per compiled wasm function and tier; a line for an optimised (TurboFan)
+    // function after load() would mean it ran unoptimised in a real run first.
+    const classifier = new URL("../src/model/api/classifier.js", import.meta.url).href;
+    const script = `import { GoogLeNet } from ${JSON.stringify(classifier)};
+      const net = await GoogLeNet.load({ threads: 1 });
+      await new Promise((r) => setTimeout(r, 200)); // compilations started in load() finish
+      console.log("=== loaded");
+      for (let i = 0; i < 3; i++) await net.run(new Float32Array(3 * 224 * 224));
+      await net.dispose();`;
+    const flags = process.execArgv.filter((a) => a === RELAXED_FLAG);
+    const { stdout } = await promisify(execFile)(process.execPath,
+      [...flags, "--trace-wasm-compilation-times", "--input-type=module", "-e", script], { maxBuffer: 1 << 24 });
+    const [during, after] = stdout.split("=== loaded");
+    assert.ok(after !== undefined, "the child reached the end of load()");
+    const optimised = (text: string): string[] => text.match(/#\d+ using TurboFan/g) ?? [];
+    assert.ok(optimised(during).length >= 8, `V8 traced the kernels' optimisation during load():\n${during}`);
+    assert.equal(optimised(after), [], "wasm functions optimised only after load()");
+  });
+}
 
 if (nodeMajor !== undefined && nodeMajor <= 20) {
   test(`${label}: auto takes the baseline, saying why, without ${RELAXED_FLAG}; relaxed with it`, async () => {

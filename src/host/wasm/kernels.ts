@@ -188,3 +188,49 @@ function selfTest(module: WebAssembly.Module): string | undefined {
   }
   return undefined;
 }
+
+/** Bytes of the private memory warmUpKernels runs in: four 1 MiB areas after the heap base. */
+const WARM_UP_BYTES = 5 << 20;
+
+/**
+ * Rounds of warmUpKernels. V8 tiers a function up once it has run a budget of baseline code:
+ * in these rounds every kernel that real runs make hot (the last: LRN, softmax, FC) got
+ * there within about 20-80 rounds under Node 20 to 26 on the project's machine.
+ */
+const WARM_UP_ROUNDS = 100;
+
+/**
+ * Gets the kernels of `module` out of the engine's baseline tier before their first real call.
+ * V8 compiles wasm first with its baseline compiler (Liftoff; these kernels run 2-3x slower in
+ * it) and compiles a function again, optimised and in the background, once it has run enough;
+ * a call keeps the code it started with (V8 has no on-stack replacement for wasm), so a long
+ * first call would run unoptimised to its end. This makes WARM_UP_ROUNDS rounds of short calls
+ * (about 0.1 ms a round) of every inference kernel, on problems shaped like GoogLeNet's, over a
+ * private memory of its own. Compiled code belongs to the module: the optimised code then
+ * serves every instance and thread. Other engines run the same calls (JavaScriptCore, in Bun,
+ * can tier up inside a running call anyway). Results are discarded.
+ */
+export function warmUpKernels(module: WebAssembly.Module): void {
+  const memory = createSharedMemory(WARM_UP_BYTES, WARM_UP_BYTES);
+  const k = instantiateKernels(module, memory);
+  const MB = 1 << 20;
+  const base = (k.heapBase() + 63) & ~63;
+  const src = base, dst = base + MB, packed = base + 2 * MB, scratch = base + 3 * MB;
+  const values = new Float32Array(memory.buffer, src, MB / 4);
+  for (let i = 0; i < values.length; i++) values[i] = ((i * 7) % 9) - 4;
+  k.packWeights(src, packed, 128, 147);
+  for (let round = 0; round < WARM_UP_ROUNDS; round++) {
+    // 3x3 stride 1 pad 1, 8 x 14x14 in: N = 196 ends in a panel of 4 columns (kernel4x4)
+    k.gemmConv(packed, src, 16, 72, 196, src, 14, 14, 3, 3, 1, 1, 14, dst, 196, 0, 16, 0, 196, 1, scratch);
+    // 7x7 stride 2 pad 3, 3 x 14x14 in: the stride-2 im2col, N = 49 ends in a panel of 1 column
+    k.gemmConv(packed, src, 16, 147, 49, src, 14, 14, 7, 7, 2, 3, 7, dst, 49, 0, 16, 0, 49, 1, scratch);
+    // 1x1: dense B; 32 row panels each end in an edge tile (edgeEpilogue, called per edge tile)
+    k.gemmDense(packed, src, 128, 8, 12, src, dst, 12, 0, 128, 0, 12, 1, scratch);
+    k.maxPool(src, dst, 14, 14, 14, 14, 3, 1, 1, 0, 16);
+    k.maxPool(src, dst, 15, 15, 7, 7, 3, 2, 0, 0, 16);
+    k.avgPool(src, dst, 7, 7, 1, 1, 7, 1, 0, 0, 128);
+    k.lrn(src, dst, 16, 198, 5, 1e-4, 0.75, 1, 0, 16);
+    k.fullyConnected(src, src, src, dst, 1024, 0, 32);
+    k.softmax(src, dst, 1000);
+  }
+}

@@ -4,7 +4,9 @@
 import { ArgumentError, InceptionError } from "../../host/errors.js";
 import { SerialExecutor, type Executor, type Profile } from "../../host/exec/executor.js";
 import type { Graph } from "../../host/ir/graph.js";
-import { compileKernels, createSharedMemory, instantiateKernels, type BuildChoice, type BuildName } from "../../host/wasm/kernels.js";
+import {
+  compileKernels, createSharedMemory, instantiateKernels, warmUpKernels, type BuildChoice, type BuildName,
+} from "../../host/wasm/kernels.js";
 import { threadSupport, WorkerPool } from "../../host/exec/pool.js";
 import { planGraph, writeWeights, type Plan } from "../../host/plan/plan.js";
 import { runReferenceGraph } from "../../host/engine/reference.js";
@@ -32,7 +34,12 @@ export interface LoadOptions {
   keepActivations?: boolean;
   /** "wasm" (default), or "reference": every op in float64 TypeScript (slow; for bisecting numerics). */
   engine?: "wasm" | "reference";
-  /** Run one warm-up pass before load() resolves (default true). */
+  /**
+   * Warm up before load() resolves (default true), so the first run() is as fast as later
+   * ones: short calls of every kernel until the engine has optimised them (10-25 ms), then on
+   * one thread the memory's pages are mapped (5 ms), on several one run of the pool (about
+   * one inference). With false, load() is that much faster and the first run that much slower.
+   */
   warmUp?: boolean;
   /** Folder for the converted-weights cache (default: $INCEPTION_WASM_CACHE, else <project>/.cache). */
   cacheDir?: string;
@@ -111,6 +118,12 @@ async function resolveLabels(labels: string[] | undefined, weights: WeightsSourc
   return readLabelsFile(join(dir, "labels.txt"));
 }
 
+/** Writes every 4 KiB page of `memory` (its own values back) so the OS maps them now, not in the first run. */
+function touchPages(memory: WebAssembly.Memory): void {
+  const words = new Int32Array(memory.buffer);
+  for (let i = 0; i < words.length; i += 1024) words[i] |= 0;
+}
+
 /** GoogLeNet (BVLC weights) on WebAssembly SIMD kernels. */
 export class GoogLeNet {
   /** The kernel build that runs, or "reference" for the float64 TypeScript engine. */
@@ -170,9 +183,14 @@ export class GoogLeNet {
     const kernels = instantiateKernels(compiled.module, memory);
     writeWeights(graph, plan, weights, kernels, memory);
     const executor = threads > 1 ? await WorkerPool.create(compiled.module, memory, threads) : new SerialExecutor(kernels);
-    // One pass over the (zeroed) input: every thread's kernels leave the engine's baseline
-    // tier and the activation pages are touched, so the first real call runs at full speed.
-    if (options.warmUp ?? true) await executor.run(plan);
+    if (options.warmUp ?? true) {
+      // Every kernel out of the engine's baseline tier (short calls, see warmUpKernels); then
+      // the pool's first run (schedule sent, its JavaScript compiled: about 15-35 ms of a cold
+      // first run on 2 threads) or, on one thread, the memory's pages mapped.
+      warmUpKernels(compiled.module);
+      if (threads > 1) await executor.run(plan);
+      else touchPages(memory);
+    }
     return new GoogLeNet({
       build: compiled.build, buildReason: compiled.reason, wasmBytes: compiled.bytes, inputSize, labels, graph,
       plan, memory, executor, capabilities,
