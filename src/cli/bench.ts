@@ -7,6 +7,7 @@ import type { BuildChoice } from "../host/wasm/kernels.js";
 import { runtimeLabel } from "../host/runtime.js";
 import { GoogLeNet } from "../node/index.js";
 import { hex, sha256 } from "../host/digest.js";
+import { syntheticInput } from "../model/network/golden.js";
 
 export interface BenchOptions {
   weights?: string;
@@ -40,17 +41,6 @@ export interface BenchResult {
   results: BenchRow[];
   /** Per op kind: milliseconds per image (mean over the profiled runs) of the first thread count. */
   profile?: Record<string, number>;
-}
-
-/** Deterministic input with the magnitudes of a real one (values in about -120..130). */
-function syntheticInput(length: number): Float32Array {
-  const x = new Float32Array(length);
-  let s = 12345;
-  for (let i = 0; i < length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    x[i] = (s / 2 ** 32) * 250 - 120;
-  }
-  return x;
 }
 
 /** Loads the network with `threads` threads, warms it up and times `runs` single-image forward passes. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// inception-wasm command line: classify, summary, convert, export-onnx, bench, weights.
+// inception-wasm command line: classify, summary, convert, export-onnx, bench, weights, verify.
 
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -29,6 +29,8 @@ commands:
   bench [--json] [--threads 1,2] [--runs N] [--warmup N] [--build B] [--profile]
       single-image latency of the whole network, per thread count (default 1)
 ${WEIGHTS_USAGE}
+  verify [--weights PATH] [--threads N] [--json]
+      checks that the baseline build reproduces the reference output bits here (exit 1 if not)
 
 options:
   --weights PATH   weight file or MAT folder (default: $INCEPTION_WASM_WEIGHTS, else the newest
@@ -146,6 +148,14 @@ async function main(): Promise<void> {
     }
     case "weights":
       return weightsCommand(rest, { sha1: opts.sha1, sha256: opts.sha256, force: opts.force, json: opts.json });
+    case "verify": {
+      const { verify, formatVerify } = await import("./verify.js");
+      const threads = opts.threads === undefined ? undefined : intOption("threads", opts.threads, 1);
+      const report = await verify({ weights: opts.weights, threads });
+      console.log(opts.json ? JSON.stringify(report, null, 2) : formatVerify(report));
+      process.exitCode = report.pass ? 0 : 1;
+      return;
+    }
     default:
       throw new InceptionError("E_USAGE", `unknown command "${command}"\n\n${USAGE}`);
   }

@@ -1,4 +1,4 @@
-// What the JavaScript runtime offers: its name, file access, and Node's V8 flags.
+// What the JavaScript runtime offers: its name, version and file access.
 
 /** The runtime this code runs in. */
 export type RuntimeName = "node" | "deno" | "bun" | "browser" | "other";
@@ -47,21 +47,4 @@ export async function readUrl(url: URL): Promise<Uint8Array> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
   return new Uint8Array(await response.arrayBuffer());
-}
-
-let nodeFlagsSet = false;
-
-/**
- * Node only, once, before any kernel module is compiled: enables relaxed SIMD (Node 20
- * needs a flag) and turns off V8's baseline wasm compiler (Liftoff), so kernels run
- * optimised from their first call: V8 cannot tier up a running wasm call.
- * Deno and Bun need neither: they validate relaxed SIMD as is, Deno ignores V8 flags set at
- * run time, and its first GoogLeNet run is as fast with `--v8-flags=--no-liftoff` as without.
- */
-export async function setNodeWasmFlags(): Promise<void> {
-  if (nodeFlagsSet || runtimeName() !== "node") return;
-  nodeFlagsSet = true;
-  const v8 = await import("node:v8");
-  v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
-  v8.setFlagsFromString("--no-liftoff");
 }

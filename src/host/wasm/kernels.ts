@@ -5,7 +5,8 @@
 import { instantiateSync } from "@assemblyscript/loader";
 import { WasmLoadError } from "../errors.js";
 import { platform } from "../platform.js";
-import { declaredArity, KERNEL_NAMES, type KernelFunction, type KernelName } from "./calls.js";
+import { declaredArity, encodeCall, KERNEL_NAMES, type KernelCall, type KernelFunction, type KernelName } from "./calls.js";
+import { runtimeName } from "../runtime.js";
 
 /** The wasm builds: baseline (SIMD, mul then add: same bits on every machine), relaxed
  * (f32x4.relaxed_madd in the GEMM), debug (asserts on, unoptimised). */
@@ -86,8 +87,22 @@ function compile(bytes: Uint8Array, file: string): WebAssembly.Module {
 }
 
 /**
+ * Why "auto" takes the baseline when the runtime does not validate the relaxed build. Node 20
+ * validates relaxed SIMD only when started with the V8 flag (Node 22+ without); the library
+ * never sets V8 flags itself (unsafe after start-up; it aborts Node 26).
+ */
+function relaxedUnsupportedReason(): string {
+  const node = runtimeName() === "node" ? Number(process.versions.node.split(".")[0]) : NaN;
+  return node <= 20
+    ? `relaxed SIMD is not supported by this runtime: Node ${process.versions.node} validates it only when started ` +
+      "with `node --experimental-wasm-relaxed-simd` (Node 22 and later without a flag)"
+    : "relaxed SIMD is not supported by this runtime";
+}
+
+/**
  * Reads and compiles a build. "auto" takes the relaxed build when the runtime validates it
- * and its GEMM passes a self-test with a known exact result, else the baseline.
+ * (WebAssembly.validate, no engine flag is set) and its GEMM passes a self-test with a known
+ * exact result, else the baseline; `reason` says which and why.
  */
 export async function compileKernels(choice: BuildChoice = "auto", dir: URL = DEFAULT_WASM_DIR): Promise<CompiledKernels> {
   if (choice !== "auto") {
@@ -105,7 +120,8 @@ export async function compileKernels(choice: BuildChoice = "auto", dir: URL = DE
     return { build: "baseline", module: compile(base.bytes, base.file), bytes: base.bytes.length, reason: `relaxed build failed its self-test: ${failure}` };
   }
   const base = await readBuild("baseline", dir);
-  return { build: "baseline", module: compile(base.bytes, base.file), bytes: base.bytes.length, reason: "relaxed SIMD is not supported by this runtime" };
+  const reason = relaxedUnsupportedReason();
+  return { build: "baseline", module: compile(base.bytes, base.file), bytes: base.bytes.length, reason };
 }
 
 /** A WebAssembly.Memory shared between threads, sized in bytes (rounded up to 64 KiB pages). */
@@ -167,4 +183,57 @@ function selfTest(module: WebAssembly.Module): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Bytes of the private memory warmUpKernels runs in: four 1 MiB areas after the heap base. */
+const WARM_UP_BYTES = 5 << 20;
+
+/**
+ * Rounds of warmUpKernels. V8 tiers a function up once it has run a budget of baseline code:
+ * in these rounds every kernel that real runs make hot (the last: LRN, softmax, FC) got
+ * there within about 20-80 rounds under Node 20 to 26 on the project's machine.
+ */
+const WARM_UP_ROUNDS = 100;
+
+/**
+ * Gets the kernels of `module` out of the engine's baseline tier before their first real call.
+ * V8 compiles wasm first with its baseline compiler (Liftoff; these kernels run 2-3x slower in
+ * it) and compiles a function again, optimised and in the background, once it has run enough;
+ * a call keeps the code it started with (V8 has no on-stack replacement for wasm), so a long
+ * first call would run unoptimised to its end. This makes WARM_UP_ROUNDS rounds of short calls
+ * (about 0.1 ms a round) of every inference kernel, on problems shaped like GoogLeNet's, over a
+ * private memory of its own. Compiled code belongs to the module: the optimised code then
+ * serves every instance and thread. Other engines run the same calls (JavaScriptCore, in Bun,
+ * can tier up inside a running call anyway). Results are discarded.
+ */
+export function warmUpKernels(module: WebAssembly.Module): void {
+  const memory = createSharedMemory(WARM_UP_BYTES, WARM_UP_BYTES);
+  const k = instantiateKernels(module, memory);
+  const MB = 1 << 20;
+  const base = (k.heapBase() + 63) & ~63;
+  const src = base, dst = base + MB, packed = base + 2 * MB, scratch = base + 3 * MB;
+  const values = new Float32Array(memory.buffer, src, MB / 4);
+  for (let i = 0; i < values.length; i++) values[i] = ((i * 7) % 9) - 4;
+  k.packWeights(src, packed, 128, 147);
+  const gemm = { a: packed, bias: src, src, dst, relu: 1, scratch, m0: 0, n0: 0 };
+  const calls: KernelCall[] = [
+    // 3x3 stride 1 pad 1, 8 x 14x14 in: N = 196 ends in a panel of 4 columns (kernel4x4)
+    { kernel: "gemmConv", args: { ...gemm, M: 16, K: 72, N: 196, H: 14, W: 14, kh: 3, kw: 3, stride: 1, pad: 1, outW: 14,
+      ldc: 196, m1: 16, n1: 196 } },
+    // 7x7 stride 2 pad 3, 3 x 14x14 in: the stride-2 im2col, N = 49 ends in a panel of 1 column
+    { kernel: "gemmConv", args: { ...gemm, M: 16, K: 147, N: 49, H: 14, W: 14, kh: 7, kw: 7, stride: 2, pad: 3, outW: 7,
+      ldc: 49, m1: 16, n1: 49 } },
+    // 1x1: dense B; 32 row panels each end in an edge tile (edgeEpilogue, called per edge tile)
+    { kernel: "gemmDense", args: { ...gemm, M: 128, K: 8, N: 12, ldc: 12, m1: 128, n1: 12 } },
+    { kernel: "maxPool", args: { src, dst, H: 14, W: 14, outH: 14, outW: 14, k: 3, stride: 1, pad: 1, c0: 0, c1: 16 } },
+    { kernel: "maxPool", args: { src, dst, H: 15, W: 15, outH: 7, outW: 7, k: 3, stride: 2, pad: 0, c0: 0, c1: 16 } },
+    { kernel: "avgPool", args: { src, dst, H: 7, W: 7, outH: 1, outW: 1, k: 7, stride: 1, pad: 0, c0: 0, c1: 128 } },
+    { kernel: "lrn", args: { src, dst, C: 16, HW: 198, size: 5, alpha: 1e-4, beta: 0.75, k: 1, c0: 0, c1: 16 } },
+    { kernel: "fullyConnected", args: { w: src, bias: src, x: src, y: dst, inF: 1024, o0: 0, o1: 32 } },
+    { kernel: "softmax", args: { src, dst, n: 1000 } },
+  ];
+  const encoded = calls.map((c) => ({ fn: k[c.kernel], args: encodeCall(c) }));
+  for (let round = 0; round < WARM_UP_ROUNDS; round++) {
+    for (const c of encoded) c.fn(...c.args);
+  }
 }

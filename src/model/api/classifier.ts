@@ -47,7 +47,12 @@ export interface LoadOptions {
   keepActivations?: boolean;
   /** "wasm" (default), or "reference": every op in float64 TypeScript (slow; for bisecting numerics). */
   engine?: "wasm" | "reference";
-  /** Run one warm-up pass before load() resolves (default true). */
+  /**
+   * Warm up before load() resolves (default true), so the first run() is as fast as later
+   * ones: short calls of every kernel until the engine has optimised them (10-25 ms), then on
+   * one thread the memory's pages are mapped (5 ms), on several one run of the pool (about
+   * one inference). With false, load() is that much faster and the first run that much slower.
+   */
   warmUp?: boolean;
   /** The user cache: fetched weights, converted MAT folders (default: userCacheDir() of src/node/userCache.ts). */
   cacheDir?: string;
