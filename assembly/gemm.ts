@@ -69,7 +69,7 @@ export function packWeights(src: usize, dst: usize, M: i32, K: i32): void {
   for (let p = 0; p < panels; p++) {
     for (let r = 0; r < MR; r++) {
       const m = p * MR + r;
-      let out = dst + ((<usize>p * K) * MR + r) * 4;
+      let out = dst + (<usize>p * K * MR + r) * 4;
       if (m < M) {
         let inp = src + <usize>m * K * 4;
         for (let k = 0; k < K; k++) {
@@ -97,11 +97,22 @@ export function packWeights(src: usize, dst: usize, M: i32, K: i32): void {
  * Ranges: m0 and n0 multiples of 4 and 8; m1 a multiple of 4 or M; n1 a multiple of 8 or N.
  */
 export function gemmDense(
-  a: usize, bias: usize, M: i32, K: i32, N: i32, src: usize,
-  dst: usize, ldc: i32, m0: i32, m1: i32, n0: i32, n1: i32, relu: bool, scratch: usize,
+  a: usize,
+  bias: usize,
+  M: i32,
+  K: i32,
+  N: i32,
+  src: usize,
+  dst: usize,
+  ldc: i32,
+  m0: i32,
+  m1: i32,
+  n0: i32,
+  n1: i32,
+  relu: bool,
+  scratch: usize,
 ): void {
-  gemmDriver(MODE_DENSE, a, bias, M, K, N, src, 0, 0, 1, 1, 1, 0, N,
-    dst, ldc, m0, m1, n0, n1, relu, scratch);
+  gemmDriver(MODE_DENSE, a, bias, M, K, N, src, 0, 0, 1, 1, 1, 0, N, dst, ldc, m0, m1, n0, n1, relu, scratch);
 }
 
 /**
@@ -111,18 +122,77 @@ export function gemmDense(
  * Arguments otherwise as gemmDense.
  */
 export function gemmConv(
-  a: usize, bias: usize, M: i32, K: i32, N: i32, src: usize,
-  H: i32, W: i32, kh: i32, kw: i32, stride: i32, pad: i32, outW: i32,
-  dst: usize, ldc: i32, m0: i32, m1: i32, n0: i32, n1: i32, relu: bool, scratch: usize,
+  a: usize,
+  bias: usize,
+  M: i32,
+  K: i32,
+  N: i32,
+  src: usize,
+  H: i32,
+  W: i32,
+  kh: i32,
+  kw: i32,
+  stride: i32,
+  pad: i32,
+  outW: i32,
+  dst: usize,
+  ldc: i32,
+  m0: i32,
+  m1: i32,
+  n0: i32,
+  n1: i32,
+  relu: bool,
+  scratch: usize,
 ): void {
-  gemmDriver(MODE_IM2COL, a, bias, M, K, N, src, H, W, kh, kw, stride, pad, outW,
-    dst, ldc, m0, m1, n0, n1, relu, scratch);
+  gemmDriver(
+    MODE_IM2COL,
+    a,
+    bias,
+    M,
+    K,
+    N,
+    src,
+    H,
+    W,
+    kh,
+    kw,
+    stride,
+    pad,
+    outW,
+    dst,
+    ldc,
+    m0,
+    m1,
+    n0,
+    n1,
+    relu,
+    scratch,
+  );
 }
 
 function gemmDriver(
-  mode: i32, a: usize, bias: usize, M: i32, K: i32, N: i32, src: usize,
-  H: i32, W: i32, kh: i32, kw: i32, stride: i32, pad: i32, outW: i32,
-  dst: usize, ldc: i32, m0: i32, m1: i32, n0: i32, n1: i32, relu: bool, scratch: usize,
+  mode: i32,
+  a: usize,
+  bias: usize,
+  M: i32,
+  K: i32,
+  N: i32,
+  src: usize,
+  H: i32,
+  W: i32,
+  kh: i32,
+  kw: i32,
+  stride: i32,
+  pad: i32,
+  outW: i32,
+  dst: usize,
+  ldc: i32,
+  m0: i32,
+  m1: i32,
+  n0: i32,
+  n1: i32,
+  relu: bool,
+  scratch: usize,
 ): void {
   assert(m0 % MR == 0 && (m1 % MR == 0 || m1 == M) && m1 <= M);
   assert(n0 % NR == 0 && (n1 % NR == 0 || n1 == N) && n1 <= N);
@@ -152,11 +222,33 @@ function gemmDriver(
           const cols = min(NR, N - n);
           const b = panels + <usize>((n - nb) / NR) * kc * NR * 4;
           if (cols > NR / 2) {
-            kernel4x8(kc, aPanel, b, dst + (<usize>m * ldc + n) * 4, cStride,
-              rows, cols, biasRow, first, lastRelu, scratch);
+            kernel4x8(
+              kc,
+              aPanel,
+              b,
+              dst + (<usize>m * ldc + n) * 4,
+              cStride,
+              rows,
+              cols,
+              biasRow,
+              first,
+              lastRelu,
+              scratch,
+            );
           } else {
-            kernel4x4(kc, aPanel, b, dst + (<usize>m * ldc + n) * 4, cStride,
-              rows, cols, biasRow, first, lastRelu, scratch);
+            kernel4x4(
+              kc,
+              aPanel,
+              b,
+              dst + (<usize>m * ldc + n) * 4,
+              cStride,
+              rows,
+              cols,
+              biasRow,
+              first,
+              lastRelu,
+              scratch,
+            );
           }
         }
       }
@@ -170,7 +262,11 @@ function densePanel(panel: usize, src: usize, N: i32, n: i32, k0: i32, kc: i32):
   for (let k = 0; k < kc; k++) {
     const row = src + (<usize>(k0 + k) * N + n) * 4;
     const out = panel + <usize>k * NR * 4;
-    if (cols == NR) { v128.store(out, v128.load(row)); v128.store(out, v128.load(row, 16), 16); continue; }
+    if (cols == NR) {
+      v128.store(out, v128.load(row));
+      v128.store(out, v128.load(row, 16), 16);
+      continue;
+    }
     v128.store(out, f32x4.splat(0));
     v128.store(out, f32x4.splat(0), 16);
     for (let j = 0; j < cols; j++) store<f32>(out + j * 4, load<f32>(row + j * 4));
@@ -185,15 +281,27 @@ function densePanel(panel: usize, src: usize, N: i32, n: i32, k0: i32, kc: i32):
  * shuffles (stride 2). `runs` holds 128 bytes of scratch.
  */
 function im2colPanel(
-  panel: usize, runs: usize, src: usize, N: i32, H: i32, W: i32, kh: i32, kw: i32,
-  stride: i32, pad: i32, outW: i32, n: i32, k0: i32, kc: i32,
+  panel: usize,
+  runs: usize,
+  src: usize,
+  N: i32,
+  H: i32,
+  W: i32,
+  kh: i32,
+  kw: i32,
+  stride: i32,
+  pad: i32,
+  outW: i32,
+  n: i32,
+  k0: i32,
+  kc: i32,
 ): void {
   const taps = kh * kw;
   const cols = min(NR, N - n);
   const plane = <usize>H * W * 4;
   // Runs: (first column, length, input row origin, input column origin), 16 bytes each.
   let count = 0;
-  for (let j = 0; j < cols;) {
+  for (let j = 0; j < cols; ) {
     const oy = (n + j) / outW;
     const ox = n + j - oy * outW;
     const len = min(cols - j, outW - ox);
@@ -246,7 +354,13 @@ function im2colPanel(
         store<f32>(dst + <usize>t * 4, <u32>x < <u32>W ? load<f32>(row + <usize>x * 4) : 0);
       }
     }
-    if (++kx == kw) { kx = 0; if (++ky == kh) { ky = 0; c++; } }
+    if (++kx == kw) {
+      kx = 0;
+      if (++ky == kh) {
+        ky = 0;
+        c++;
+      }
+    }
   }
 }
 
@@ -255,13 +369,26 @@ function im2colPanel(
  * else C + acc; then max(., 0) when `relu`. Only rows x cols of the tile are stored.
  */
 function kernel4x8(
-  kc: i32, a: usize, b: usize, c: usize, ldc: usize,
-  rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize,
+  kc: i32,
+  a: usize,
+  b: usize,
+  c: usize,
+  ldc: usize,
+  rows: i32,
+  cols: i32,
+  bias: usize,
+  first: bool,
+  relu: bool,
+  tmp: usize,
 ): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c00 = f32x4.splat(0),
+    c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0),
+    c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0),
+    c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0),
+    c31 = f32x4.splat(0);
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
@@ -284,38 +411,58 @@ function kernel4x8(
     if (first) {
       if (bias != 0) {
         let bv = v128.load32_splat(bias);
-        c00 = f32x4.add(c00, bv); c01 = f32x4.add(c01, bv);
+        c00 = f32x4.add(c00, bv);
+        c01 = f32x4.add(c01, bv);
         bv = v128.load32_splat(bias, 4);
-        c10 = f32x4.add(c10, bv); c11 = f32x4.add(c11, bv);
+        c10 = f32x4.add(c10, bv);
+        c11 = f32x4.add(c11, bv);
         bv = v128.load32_splat(bias, 8);
-        c20 = f32x4.add(c20, bv); c21 = f32x4.add(c21, bv);
+        c20 = f32x4.add(c20, bv);
+        c21 = f32x4.add(c21, bv);
         bv = v128.load32_splat(bias, 12);
-        c30 = f32x4.add(c30, bv); c31 = f32x4.add(c31, bv);
+        c30 = f32x4.add(c30, bv);
+        c31 = f32x4.add(c31, bv);
       }
     } else {
-      c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
-      c10 = f32x4.add(c10, v128.load(c + ldc)); c11 = f32x4.add(c11, v128.load(c + ldc, 16));
-      c20 = f32x4.add(c20, v128.load(c + 2 * ldc)); c21 = f32x4.add(c21, v128.load(c + 2 * ldc, 16));
-      c30 = f32x4.add(c30, v128.load(c + 3 * ldc)); c31 = f32x4.add(c31, v128.load(c + 3 * ldc, 16));
+      c00 = f32x4.add(c00, v128.load(c));
+      c01 = f32x4.add(c01, v128.load(c, 16));
+      c10 = f32x4.add(c10, v128.load(c + ldc));
+      c11 = f32x4.add(c11, v128.load(c + ldc, 16));
+      c20 = f32x4.add(c20, v128.load(c + 2 * ldc));
+      c21 = f32x4.add(c21, v128.load(c + 2 * ldc, 16));
+      c30 = f32x4.add(c30, v128.load(c + 3 * ldc));
+      c31 = f32x4.add(c31, v128.load(c + 3 * ldc, 16));
     }
     if (relu) {
       const z = f32x4.splat(0);
-      c00 = f32x4.pmax(z, c00); c01 = f32x4.pmax(z, c01);
-      c10 = f32x4.pmax(z, c10); c11 = f32x4.pmax(z, c11);
-      c20 = f32x4.pmax(z, c20); c21 = f32x4.pmax(z, c21);
-      c30 = f32x4.pmax(z, c30); c31 = f32x4.pmax(z, c31);
+      c00 = f32x4.pmax(z, c00);
+      c01 = f32x4.pmax(z, c01);
+      c10 = f32x4.pmax(z, c10);
+      c11 = f32x4.pmax(z, c11);
+      c20 = f32x4.pmax(z, c20);
+      c21 = f32x4.pmax(z, c21);
+      c30 = f32x4.pmax(z, c30);
+      c31 = f32x4.pmax(z, c31);
     }
-    v128.store(c, c00); v128.store(c, c01, 16);
-    v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
-    v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
-    v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
+    v128.store(c, c00);
+    v128.store(c, c01, 16);
+    v128.store(c + ldc, c10);
+    v128.store(c + ldc, c11, 16);
+    v128.store(c + 2 * ldc, c20);
+    v128.store(c + 2 * ldc, c21, 16);
+    v128.store(c + 3 * ldc, c30);
+    v128.store(c + 3 * ldc, c31, 16);
     return;
   }
   // Edge tile: the same f32 operations, lane by lane, on the valid part only.
-  v128.store(tmp, c00); v128.store(tmp, c01, 16);
-  v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
-  v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
-  v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+  v128.store(tmp, c00);
+  v128.store(tmp, c01, 16);
+  v128.store(tmp, c10, 32);
+  v128.store(tmp, c11, 48);
+  v128.store(tmp, c20, 64);
+  v128.store(tmp, c21, 80);
+  v128.store(tmp, c30, 96);
+  v128.store(tmp, c31, 112);
   edgeEpilogue(tmp, c, ldc, rows, cols, bias, first, relu);
 }
 
@@ -325,10 +472,22 @@ function kernel4x8(
  * 4x8 tile only, with the same operations in the same order, so the same bits.
  */
 function kernel4x4(
-  kc: i32, a: usize, b: usize, c: usize, ldc: usize,
-  rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize,
+  kc: i32,
+  a: usize,
+  b: usize,
+  c: usize,
+  ldc: usize,
+  rows: i32,
+  cols: i32,
+  bias: usize,
+  first: bool,
+  relu: bool,
+  tmp: usize,
 ): void {
-  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let c0 = f32x4.splat(0),
+    c1 = f32x4.splat(0),
+    c2 = f32x4.splat(0),
+    c3 = f32x4.splat(0);
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(b);
     c0 = madd(v128.load32_splat(a), b0, c0);
@@ -350,7 +509,16 @@ function kernel4x4(
  * `tmp`: C = acc + bias when `first` (C not read), else C + acc; then ReLU when `relu`;
  * only rows x cols are written. The same f32 operations as the full-tile epilogue.
  */
-function edgeEpilogue(tmp: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool): void {
+function edgeEpilogue(
+  tmp: usize,
+  c: usize,
+  ldc: usize,
+  rows: i32,
+  cols: i32,
+  bias: usize,
+  first: bool,
+  relu: bool,
+): void {
   for (let r = 0; r < rows; r++) {
     const row = c + <usize>r * ldc;
     const add = first ? (bias != 0 ? load<f32>(bias + <usize>r * 4) : 0) : 0;

@@ -3,7 +3,16 @@
 // instances may run over the same memory at once. f32 buffers are 4-byte aligned
 // (16-byte alignment is faster but not required). The host owns memory from heapBase() up.
 
-export { gemmTileRows, gemmTileCols, gemmKBlock, gemmScratchBytes, packedWeightsBytes, packWeights, gemmDense, gemmConv } from "./gemm";
+export {
+  gemmTileRows,
+  gemmTileCols,
+  gemmKBlock,
+  gemmScratchBytes,
+  packedWeightsBytes,
+  packWeights,
+  gemmDense,
+  gemmConv,
+} from "./gemm";
 export { maxPool, avgPool } from "./pool";
 export { lrn } from "./lrn";
 export { fullyConnected } from "./fc";

@@ -9,8 +9,16 @@
  * (beta 0.75: the same sqrt chain; other betas: pow). Both paths give the same bits.
  */
 export function lrn(
-  src: usize, dst: usize, C: i32, HW: i32, size: i32, alpha: f32, beta: f32, k: f32,
-  c0: i32, c1: i32,
+  src: usize,
+  dst: usize,
+  C: i32,
+  HW: i32,
+  size: i32,
+  alpha: f32,
+  beta: f32,
+  k: f32,
+  c0: i32,
+  c1: i32,
 ): void {
   const plane = <usize>HW * 4;
   const before = (size - 1) / 2;
@@ -52,8 +60,10 @@ function lrn5(src: usize, dst: usize, C: i32, plane: usize, vecEnd: i32, scale: 
     const xm1 = c0 - 1 >= 0 ? v128.load(col + <usize>(c0 - 1) * plane) : zero;
     let x0 = v128.load(col + <usize>c0 * plane);
     let x1 = c0 + 1 < C ? v128.load(col + <usize>(c0 + 1) * plane) : zero;
-    let sm2 = f32x4.mul(xm2, xm2), sm1 = f32x4.mul(xm1, xm1);
-    let s0 = f32x4.mul(x0, x0), s1 = f32x4.mul(x1, x1);
+    let sm2 = f32x4.mul(xm2, xm2),
+      sm1 = f32x4.mul(xm1, xm1);
+    let s0 = f32x4.mul(x0, x0),
+      s1 = f32x4.mul(x1, x1);
     for (let c = c0; c < c1; c++) {
       const x2 = c + 2 < C ? v128.load(col + <usize>(c + 2) * plane) : zero;
       const s2 = f32x4.mul(x2, x2);
@@ -61,7 +71,12 @@ function lrn5(src: usize, dst: usize, C: i32, plane: usize, vecEnd: i32, scale: 
       const s = f32x4.add(kv, f32x4.mul(sv, ss));
       const r = f32x4.sqrt(s);
       v128.store(dst + <usize>c * plane + <usize>p * 4, f32x4.div(x0, f32x4.mul(r, f32x4.sqrt(r))));
-      sm2 = sm1; sm1 = s0; s0 = s1; s1 = s2; x0 = x1; x1 = x2;
+      sm2 = sm1;
+      sm1 = s0;
+      s0 = s1;
+      s1 = s2;
+      x0 = x1;
+      x1 = x2;
     }
   }
 }

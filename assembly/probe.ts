@@ -9,20 +9,33 @@ import { madd } from "./simd";
  * sum so the work cannot be optimised away.
  */
 export function probePeak(src: usize, iterations: i32): f32 {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c00 = f32x4.splat(0),
+    c01 = f32x4.splat(0),
+    c10 = f32x4.splat(0),
+    c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0),
+    c21 = f32x4.splat(0),
+    c30 = f32x4.splat(0),
+    c31 = f32x4.splat(0);
   for (let i = 0; i < iterations; i++) {
     const b0 = v128.load(src);
     const b1 = v128.load(src, 16);
     let a = v128.load32_splat(src, 32);
-    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
     a = v128.load32_splat(src, 36);
-    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
     a = v128.load32_splat(src, 40);
-    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
     a = v128.load32_splat(src, 44);
-    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
   }
-  const s = f32x4.add(f32x4.add(f32x4.add(c00, c01), f32x4.add(c10, c11)), f32x4.add(f32x4.add(c20, c21), f32x4.add(c30, c31)));
+  const s = f32x4.add(
+    f32x4.add(f32x4.add(c00, c01), f32x4.add(c10, c11)),
+    f32x4.add(f32x4.add(c20, c21), f32x4.add(c30, c31)),
+  );
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
 }

@@ -45,11 +45,20 @@ const vs = opts.vs.split(",").map((e) => e.trim());
 const unknown = vs.filter((e) => !known.some((k) => k === e));
 if (unknown.length) fail(`--vs: expected engines from ${known.join(", ")}, found "${unknown.join(", ")}"`);
 const build = opts.build;
-if (build !== "auto" && build !== "baseline" && build !== "relaxed") fail(`--build: expected auto, baseline or relaxed, found "${build}"`);
+if (build !== "auto" && build !== "baseline" && build !== "relaxed")
+  fail(`--build: expected auto, baseline or relaxed, found "${build}"`);
 
 const { report, jsonFile, svgFile } = await runSuite({
-  vs: known.filter((e) => vs.includes(e)), threads: list("threads", opts.threads), batches: list("batch", opts.batch),
-  runs: int("runs", opts.runs, 1), warmup: int("warmup", opts.warmup, 0), rounds: int("rounds", opts.rounds, 1),
-  quick: opts.quick, build, weights: opts.weights, outDir: opts.out, kernelsFile: opts.kernels,
+  vs: known.filter((e) => vs.includes(e)),
+  threads: list("threads", opts.threads),
+  batches: list("batch", opts.batch),
+  runs: int("runs", opts.runs, 1),
+  warmup: int("warmup", opts.warmup, 0),
+  rounds: int("rounds", opts.rounds, 1),
+  quick: opts.quick,
+  build,
+  weights: opts.weights,
+  outDir: opts.out,
+  kernelsFile: opts.kernels,
 });
 console.log(opts.json ? JSON.stringify(report, null, 2) : `${formatSuite(report)}\n\n${jsonFile}\n${svgFile}`);

@@ -10,7 +10,14 @@ import { Bench } from "tinybench";
 import { runtimeName } from "../src/host/runtime.js";
 import { decodeImage } from "../src/model/image/decode.js";
 import { toNetworkInput } from "../src/model/image/preprocess.js";
-import { EngineUnavailable, loadEngine, type Binary, type ColdStart, type EngineConfig, type Phase } from "./engines.js";
+import {
+  EngineUnavailable,
+  loadEngine,
+  type Binary,
+  type ColdStart,
+  type EngineConfig,
+  type Phase,
+} from "./engines.js";
 
 /** What the suite asks of a child. */
 export interface ChildSettings {
@@ -23,14 +30,26 @@ export interface ChildSettings {
 }
 
 /** The runtime a child runs in (SuiteOptions.runtime, else $INCEPTION_WASM_BENCH_RUNTIME): its name, version and V8. */
-export interface ChildRuntime { name: string; version: string; v8: string }
+export interface ChildRuntime {
+  name: string;
+  version: string;
+  v8: string;
+}
 
 /** Child -> suite. Probabilities and logits are the photo's (batch 1, first inference). */
 export type ChildMessage =
   | {
-    type: "ready"; runtime: ChildRuntime; version: string; threads: number; threadNote: string; binary: Binary; coldStart: ColdStart;
-    logits: number[]; probabilities: number[]; peakRssBytes: number;
-  }
+      type: "ready";
+      runtime: ChildRuntime;
+      version: string;
+      threads: number;
+      threadNote: string;
+      binary: Binary;
+      coldStart: ColdStart;
+      logits: number[];
+      probabilities: number[];
+      peakRssBytes: number;
+    }
   | { type: "unavailable"; reason: string }
   | { type: "result"; samples: Record<number, number[]>; peakRssBytes: number }
   | { type: "error"; message: string };
@@ -39,7 +58,9 @@ export type ChildMessage =
 export type ParentMessage = { type: "measure" };
 
 function send(message: ChildMessage): Promise<void> {
-  return new Promise((resolve, reject) => process.send!(message, undefined, undefined, (e) => (e ? reject(e) : resolve())));
+  return new Promise((resolve, reject) =>
+    process.send!(message, undefined, undefined, (e) => (e ? reject(e) : resolve())),
+  );
 }
 
 function childRuntime(): ChildRuntime {
@@ -58,7 +79,11 @@ async function main(settings: ChildSettings): Promise<void> {
   const cold: Record<Phase, number> = { importMs: 0, compileMs: 0, weightsMs: 0, setupMs: 0, firstInferenceMs: 0 };
   const time = async <T>(phase: Phase, fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
-    try { return await fn(); } finally { cold[phase] += performance.now() - t0; }
+    try {
+      return await fn();
+    } finally {
+      cold[phase] += performance.now() - t0;
+    }
   };
   const image = toNetworkInput(decodeImage(new Uint8Array(await readFile(settings.photo)), settings.photo));
   const engine = await loadEngine(settings.config, time);
@@ -72,17 +97,32 @@ async function main(settings: ChildSettings): Promise<void> {
   const inputs = new Map(sizes.map((n) => [n, batch(n)]));
   for (let i = 0; i < settings.warmup; i++) await engine.run(image, 1);
   await send({
-    type: "ready", runtime: childRuntime(), version: engine.version, threads: engine.threads, threadNote: engine.threadNote, binary: engine.binary,
+    type: "ready",
+    runtime: childRuntime(),
+    version: engine.version,
+    threads: engine.threads,
+    threadNote: engine.threadNote,
+    binary: engine.binary,
     coldStart: { ...cold, totalMs: Object.values(cold).reduce((a, b) => a + b, 0) },
-    logits: Array.from(first.logits), probabilities: Array.from(first.probabilities), peakRssBytes: peakRss(),
+    logits: Array.from(first.logits),
+    probabilities: Array.from(first.probabilities),
+    peakRssBytes: peakRss(),
   });
 
   await nextMessage();
   const samples: Record<number, number[]> = {};
   for (const n of sizes) {
     // One untimed run at a new batch size: its first run allocates.
-    const bench = new Bench({ iterations: settings.runs[n], time: 0, warmupIterations: n > 1 ? 1 : 0, warmupTime: 0, retainSamples: true });
-    bench.add(`batch ${n}`, async () => { await engine.run(inputs.get(n)!, n); });
+    const bench = new Bench({
+      iterations: settings.runs[n],
+      time: 0,
+      warmupIterations: n > 1 ? 1 : 0,
+      warmupTime: 0,
+      retainSamples: true,
+    });
+    bench.add(`batch ${n}`, async () => {
+      await engine.run(inputs.get(n)!, n);
+    });
     await bench.run();
     const r = bench.tasks[0].result;
     if (r.state !== "completed") throw new Error(`batch ${n}: the benchmark did not complete (${r.state})`);
@@ -97,7 +137,11 @@ main(settings).then(
   () => process.exit(0),
   async (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
-    await send(error instanceof EngineUnavailable ? { type: "unavailable", reason: message } : { type: "error", message: error instanceof Error && error.stack ? error.stack : message });
+    await send(
+      error instanceof EngineUnavailable
+        ? { type: "unavailable", reason: message }
+        : { type: "error", message: error instanceof Error && error.stack ? error.stack : message },
+    );
     process.exit(error instanceof EngineUnavailable ? 0 : 1);
   },
 );

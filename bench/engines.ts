@@ -42,15 +42,29 @@ export const INPUT_SIZE = DEFAULT_INPUT_SIZE;
  * session from it; inception-wasm's GoogLeNet.load compiles its small module once more here),
  * firstInference; total is their sum.
  */
-export interface ColdStart { importMs: number; compileMs: number; weightsMs: number; setupMs: number; firstInferenceMs: number; totalMs: number }
+export interface ColdStart {
+  importMs: number;
+  compileMs: number;
+  weightsMs: number;
+  setupMs: number;
+  firstInferenceMs: number;
+  totalMs: number;
+}
 export type Phase = Exclude<keyof ColdStart, "totalMs">;
 export type Timer = <T>(phase: Phase, fn: () => Promise<T>) => Promise<T>;
 
 /** The binary an engine ships and runs here: its wasm, or for onnxruntime-node its native libraries. */
-export interface Binary { name: string; bytes: number; kind: "wasm" | "native" }
+export interface Binary {
+  name: string;
+  bytes: number;
+  kind: "wasm" | "native";
+}
 
 /** Outputs of a batch: [batch][CLASSES] each. */
-export interface BatchOutput { logits: Float32Array; probabilities: Float32Array }
+export interface BatchOutput {
+  logits: Float32Array;
+  probabilities: Float32Array;
+}
 
 /** A loaded engine. */
 export interface Engine {
@@ -81,7 +95,8 @@ async function importEngine<T>(name: string, load: () => Promise<T>): Promise<T>
   try {
     return await load();
   } catch (error) {
-    if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND") throw new EngineUnavailable(`${name} is not installed (${(error as Error).message})`);
+    if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND")
+      throw new EngineUnavailable(`${name} is not installed (${(error as Error).message})`);
     throw error;
   }
 }
@@ -103,18 +118,24 @@ function weightsFor(config: EngineConfig, graph: Graph): Promise<{ tensors: Tens
 
 async function loadInceptionWasm(config: EngineConfig, time: Timer): Promise<Engine> {
   const [{ GoogLeNet }, { compileKernels }] = await time("importMs", () =>
-    Promise.all([import("../src/node/index.js"), import("../src/host/wasm/kernels.js")]));
+    Promise.all([import("../src/node/index.js"), import("../src/host/wasm/kernels.js")]),
+  );
   await time("compileMs", () => compileKernels(config.build));
   const graph = googlenetGraph();
   const { tensors } = await time("weightsMs", () => weightsFor(config, graph));
-  const net = await time("setupMs", () => GoogLeNet.load({ weights: tensors, threads: config.threads, build: config.build }));
+  const net = await time("setupMs", () =>
+    GoogLeNet.load({ weights: tensors, threads: config.threads, build: config.build }),
+  );
   const version = await packageVersion();
   const image = 3 * INPUT_SIZE * INPUT_SIZE;
   return {
-    version: `${version} (${net.build} build)`, threads: net.threads, threadNote: net.capabilities.reason,
+    version: `${version} (${net.build} build)`,
+    threads: net.threads,
+    threadNote: net.capabilities.reason,
     binary: { name: `${net.build} kernels`, bytes: net.wasmBytes, kind: "wasm" },
     async run(input, batch) {
-      const logits = new Float32Array(batch * CLASSES), probabilities = new Float32Array(batch * CLASSES);
+      const logits = new Float32Array(batch * CLASSES),
+        probabilities = new Float32Array(batch * CLASSES);
       for (let b = 0; b < batch; b++) {
         const r = await net.run(input.subarray(b * image, (b + 1) * image));
         logits.set(r.logits, b * CLASSES);
@@ -130,7 +151,10 @@ type Ort = Pick<typeof OrtNode, "InferenceSession" | "Tensor">;
 
 /** A weightless one-pooling network: creating its session starts an onnxruntime without loading a model. */
 const STARTUP_GRAPH: Graph = {
-  input: "data", inputChannels: 1, logits: "pool", probabilities: "prob",
+  input: "data",
+  inputChannels: 1,
+  logits: "pool",
+  probabilities: "prob",
   nodes: [
     { op: "maxPool", name: "pool", input: "data", output: "pool", kernel: 1, stride: 1, pad: 0 },
     { op: "softmax", name: "prob", input: "pool", output: "prob" },
@@ -138,10 +162,16 @@ const STARTUP_GRAPH: Graph = {
 };
 
 /** The onnxruntime phases after import, shared by -web and -node; `options` are the session options. */
-async function ortEngine(ort: Ort, config: EngineConfig, time: Timer, options: OrtNode.InferenceSession.SessionOptions):
-  Promise<Pick<Engine, "run" | "dispose">> {
+async function ortEngine(
+  ort: Ort,
+  config: EngineConfig,
+  time: Timer,
+  options: OrtNode.InferenceSession.SessionOptions,
+): Promise<Pick<Engine, "run" | "dispose">> {
   const startup = exportOnnx(STARTUP_GRAPH, new Map(), 1);
-  await time("compileMs", async () => { await (await ort.InferenceSession.create(startup, options)).release(); });
+  await time("compileMs", async () => {
+    await (await ort.InferenceSession.create(startup, options)).release();
+  });
   const bytes = await time("weightsMs", () => readFile(config.onnxFile));
   const session = await time("setupMs", () => ort.InferenceSession.create(bytes, options));
   const graph = googlenetGraph();
@@ -149,7 +179,10 @@ async function ortEngine(ort: Ort, config: EngineConfig, time: Timer, options: O
     async run(input, batch) {
       const x = new ort.Tensor("float32", input, [batch, 3, INPUT_SIZE, INPUT_SIZE]);
       const out = await session.run({ [graph.input]: x });
-      return { logits: float32(out[graph.logits].data, graph.logits), probabilities: float32(out[graph.probabilities].data, graph.probabilities) };
+      return {
+        logits: float32(out[graph.logits].data, graph.logits),
+        probabilities: float32(out[graph.probabilities].data, graph.probabilities),
+      };
     },
     dispose: () => session.release(),
   };
@@ -160,22 +193,34 @@ async function loadOrtWeb(config: EngineConfig, time: Timer): Promise<Engine> {
   ort.env.wasm.numThreads = config.threads;
   const engine = await ortEngine(ort, config, time, { executionProviders: ["wasm"] });
   return {
-    ...engine, version: ort.env.versions.web ?? "?", threads: config.threads,
-    threadNote: config.threads > 1 ? `env.wasm.numThreads = ${config.threads} (worker_threads in ${RUNTIME})` : "env.wasm.numThreads = 1",
+    ...engine,
+    version: ort.env.versions.web ?? "?",
+    threads: config.threads,
+    threadNote:
+      config.threads > 1
+        ? `env.wasm.numThreads = ${config.threads} (worker_threads in ${RUNTIME})`
+        : "env.wasm.numThreads = 1",
     binary: await binaryOf([require.resolve("onnxruntime-web/ort-wasm-simd-threaded.wasm")], "wasm"),
   };
 }
 
 async function loadOrtNode(config: EngineConfig, time: Timer): Promise<Engine> {
   const ort = await time("importMs", () => importEngine("onnxruntime-node", () => import("onnxruntime-node")));
-  const engine = await ortEngine(ort, config, time, { intraOpNumThreads: config.threads, interOpNumThreads: 1, executionMode: "sequential" });
+  const engine = await ortEngine(ort, config, time, {
+    intraOpNumThreads: config.threads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+  });
   const bin = join(dirname(require.resolve("onnxruntime-node")), "..", "bin");
   const libs = (await readdir(bin, { recursive: true }))
     .filter((f) => f.includes(join(process.platform, process.arch) + sep) && /\.(node|so[.\d]*|dylib|dll)$/.test(f))
     .map((f) => join(bin, f));
   return {
-    ...engine, version: ort.env.versions.node ?? "?", threads: config.threads,
-    threadNote: `intraOpNumThreads = ${config.threads}`, binary: await binaryOf(libs, "native"),
+    ...engine,
+    version: ort.env.versions.node ?? "?",
+    threads: config.threads,
+    threadNote: `intraOpNumThreads = ${config.threads}`,
+    binary: await binaryOf(libs, "native"),
   };
 }
 
@@ -186,8 +231,11 @@ async function loadOrtNode(config: EngineConfig, time: Timer): Promise<Engine> {
  * pooling as an explicit -inf pad (the pads of the ONNX export) then a valid pool; LRN with
  * depthRadius (size-1)/2 and tfjs's alpha, which is not divided by the window size (Caffe's alpha / size).
  */
-function tfjsNetwork(tf: typeof Tf, graph: Graph, weights: TensorMap):
-  { forward(x: Tf.Tensor4D): { logits: Tf.Tensor; probabilities: Tf.Tensor }; dispose(): void } {
+function tfjsNetwork(
+  tf: typeof Tf,
+  graph: Graph,
+  weights: TensorMap,
+): { forward(x: Tf.Tensor4D): { logits: Tf.Tensor; probabilities: Tf.Tensor }; dispose(): void } {
   const params = new Map<string, Tf.Tensor>();
   for (const [name, t] of weights) {
     const raw = tf.tensor(t.data, t.shape);
@@ -204,10 +252,17 @@ function tfjsNetwork(tf: typeof Tf, graph: Graph, weights: TensorMap):
       for (const node of graph.nodes) {
         switch (node.op) {
           case "conv":
-            t.set(node.output, tf.fused.conv2d({
-              x: t.get(node.input)!, filter: param<Tf.Tensor4D>(`${node.weights}.weight`), bias: param(`${node.weights}.bias`),
-              strides: node.stride, pad: node.pad, activation: node.relu ? "relu" : "linear",
-            }));
+            t.set(
+              node.output,
+              tf.fused.conv2d({
+                x: t.get(node.input)!,
+                filter: param<Tf.Tensor4D>(`${node.weights}.weight`),
+                bias: param(`${node.weights}.bias`),
+                strides: node.stride,
+                pad: node.pad,
+                activation: node.relu ? "relu" : "linear",
+              }),
+            );
             break;
           case "maxPool":
           case "avgPool": {
@@ -225,15 +280,32 @@ function tfjsNetwork(tf: typeof Tf, graph: Graph, weights: TensorMap):
             break;
           }
           case "lrn":
-            t.set(node.output, tf.localResponseNormalization(t.get(node.input)!, (node.size - 1) / 2, node.k, node.alpha / node.size, node.beta));
+            t.set(
+              node.output,
+              tf.localResponseNormalization(
+                t.get(node.input)!,
+                (node.size - 1) / 2,
+                node.k,
+                node.alpha / node.size,
+                node.beta,
+              ),
+            );
             break;
           case "concat":
-            t.set(node.output, tf.concat(node.inputs.map((name) => t.get(name)!), 3));
+            t.set(
+              node.output,
+              tf.concat(
+                node.inputs.map((name) => t.get(name)!),
+                3,
+              ),
+            );
             break;
           case "fc": {
             const x = flatten(t.get(node.input)!);
             const y = tf.fused.matMul({
-              a: tf.reshape(x, [x.shape[0], -1]), b: param<Tf.Tensor2D>(`${node.weights}.weight`), bias: param(`${node.weights}.bias`),
+              a: tf.reshape(x, [x.shape[0], -1]),
+              b: param<Tf.Tensor2D>(`${node.weights}.weight`),
+              bias: param(`${node.weights}.bias`),
             });
             t.set(node.output, tf.reshape(y, [x.shape[0], 1, 1, -1]));
             break;
@@ -246,13 +318,18 @@ function tfjsNetwork(tf: typeof Tf, graph: Graph, weights: TensorMap):
       const out = (name: string): Tf.Tensor => tf.reshape(t.get(name)!, [data.shape[0], -1]);
       return { logits: out(graph.logits), probabilities: out(graph.probabilities) };
     },
-    dispose: () => { for (const p of params.values()) p.dispose(); },
+    dispose: () => {
+      for (const p of params.values()) p.dispose();
+    },
   };
 }
 
 async function loadTfjsWasm(config: EngineConfig, time: Timer): Promise<Engine> {
-  const [tf, backend] = await time("importMs", () => importEngine("@tensorflow/tfjs-backend-wasm", () =>
-    Promise.all([import("@tensorflow/tfjs-core"), import("@tensorflow/tfjs-backend-wasm")])));
+  const [tf, backend] = await time("importMs", () =>
+    importEngine("@tensorflow/tfjs-backend-wasm", () =>
+      Promise.all([import("@tensorflow/tfjs-core"), import("@tensorflow/tfjs-backend-wasm")]),
+    ),
+  );
   backend.setThreadsCount(config.threads);
   await time("compileMs", async () => {
     if (!(await tf.setBackend("wasm"))) throw new Error("tfjs: the wasm backend failed to initialise");
@@ -260,21 +337,32 @@ async function loadTfjsWasm(config: EngineConfig, time: Timer): Promise<Engine> 
   });
   const threads = backend.getThreadsCount();
   if (threads !== config.threads) {
-    throw new EngineUnavailable(`tfjs-backend-wasm runs ${threads} thread(s) here, not ${config.threads} ` +
-      `(WASM_HAS_MULTITHREAD_SUPPORT ${String(await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT"))}, IS_NODE ${String(tf.env().get("IS_NODE"))})`);
+    throw new EngineUnavailable(
+      `tfjs-backend-wasm runs ${threads} thread(s) here, not ${config.threads} ` +
+        `(WASM_HAS_MULTITHREAD_SUPPORT ${String(await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT"))}, IS_NODE ${String(tf.env().get("IS_NODE"))})`,
+    );
   }
   const graph = googlenetGraph();
   const { tensors } = await time("weightsMs", () => weightsFor(config, graph));
   const net = await time("setupMs", async () => tfjsNetwork(tf, graph, tensors));
   const simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
-  const wasm = join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm")), threads > 1 ? "tfjs-backend-wasm-threaded-simd.wasm"
-    : simd ? "tfjs-backend-wasm-simd.wasm" : "tfjs-backend-wasm.wasm");
+  const wasm = join(
+    dirname(require.resolve("@tensorflow/tfjs-backend-wasm")),
+    threads > 1
+      ? "tfjs-backend-wasm-threaded-simd.wasm"
+      : simd
+        ? "tfjs-backend-wasm-simd.wasm"
+        : "tfjs-backend-wasm.wasm",
+  );
   return {
-    version: backend.version_wasm, threads, threadNote: `setThreadsCount; multithreading needs web workers, ${RUNTIME === "Node" ? "absent in Node" : "unused where IS_NODE (tfjs takes Deno for Node)"}`,
+    version: backend.version_wasm,
+    threads,
+    threadNote: `setThreadsCount; multithreading needs web workers, ${RUNTIME === "Node" ? "absent in Node" : "unused where IS_NODE (tfjs takes Deno for Node)"}`,
     binary: await binaryOf([wasm], "wasm"),
     async run(input, batch) {
       const { logits, probabilities } = tf.tidy(() =>
-        net.forward(tf.tensor4d(input, [batch, 3, INPUT_SIZE, INPUT_SIZE])));
+        net.forward(tf.tensor4d(input, [batch, 3, INPUT_SIZE, INPUT_SIZE])),
+      );
       try {
         const [l, p] = await Promise.all([logits.data(), probabilities.data()]);
         return { logits: float32(l, "logits"), probabilities: float32(p, "probabilities") };
@@ -290,9 +378,13 @@ async function loadTfjsWasm(config: EngineConfig, time: Timer): Promise<Engine> 
 /** Loads an engine, timing its phases with `time`. Throws EngineUnavailable when it cannot run here. */
 export function loadEngine(config: EngineConfig, time: Timer): Promise<Engine> {
   switch (config.engine) {
-    case "inception-wasm": return loadInceptionWasm(config, time);
-    case "ort-web": return loadOrtWeb(config, time);
-    case "ort-node": return loadOrtNode(config, time);
-    case "tfjs-wasm": return loadTfjsWasm(config, time);
+    case "inception-wasm":
+      return loadInceptionWasm(config, time);
+    case "ort-web":
+      return loadOrtWeb(config, time);
+    case "ort-node":
+      return loadOrtNode(config, time);
+    case "tfjs-wasm":
+      return loadTfjsWasm(config, time);
   }
 }

@@ -14,18 +14,39 @@ import { Bench } from "tinybench";
 import { Arena } from "../test/support/arena.js";
 import { invoke } from "../test/support/kernels.js";
 import type { KernelCall } from "../src/host/wasm/calls.js";
-import { compileKernels, createSharedMemory, instantiateKernels, type BuildName, type KernelExports } from "../src/host/wasm/kernels.js";
+import {
+  compileKernels,
+  createSharedMemory,
+  instantiateKernels,
+  type BuildName,
+  type KernelExports,
+} from "../src/host/wasm/kernels.js";
 import { runtimeLabel } from "../src/host/runtime.js";
 import { inferShapes } from "../src/host/ir/shapes.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 
 const { values: opts } = parseArgs({
-  options: { json: { type: "boolean", default: false }, time: { type: "string", default: "150" }, rounds: { type: "string", default: "3" } },
+  options: {
+    json: { type: "boolean", default: false },
+    time: { type: "string", default: "150" },
+    rounds: { type: "string", default: "3" },
+  },
 });
 const timeMs = Number(opts.time);
 const rounds = Number(opts.rounds);
 
-interface ConvShape { layer: string; M: number; N: number; K: number; H: number; W: number; kernel: number; stride: number; pad: number; outW: number }
+interface ConvShape {
+  layer: string;
+  M: number;
+  N: number;
+  K: number;
+  H: number;
+  W: number;
+  kernel: number;
+  stride: number;
+  pad: number;
+  outW: number;
+}
 
 function convShapes(): ConvShape[] {
   const graph = googlenetGraph();
@@ -33,9 +54,20 @@ function convShapes(): ConvShape[] {
   const out: ConvShape[] = [];
   for (const node of graph.nodes) {
     if (node.op !== "conv") continue;
-    const x = shapes.get(node.input)!, y = shapes.get(node.output)!;
-    out.push({ layer: node.name, M: node.outChannels, N: y.h * y.w, K: x.c * node.kernel * node.kernel, H: x.h, W: x.w,
-      kernel: node.kernel, stride: node.stride, pad: node.pad, outW: y.w });
+    const x = shapes.get(node.input)!,
+      y = shapes.get(node.output)!;
+    out.push({
+      layer: node.name,
+      M: node.outChannels,
+      N: y.h * y.w,
+      K: x.c * node.kernel * node.kernel,
+      H: x.h,
+      W: x.w,
+      kernel: node.kernel,
+      stride: node.stride,
+      pad: node.pad,
+      outW: y.w,
+    });
   }
   return out;
 }
@@ -52,7 +84,10 @@ async function measure(name: string, fn: () => void): Promise<{ p50: number; min
 
 function fill(a: Float32Array, seed: number): Float32Array {
   let s = seed >>> 0;
-  for (let i = 0; i < a.length; i++) { s = (s * 1664525 + 1013904223) >>> 0; a[i] = s / 2 ** 31 - 1; }
+  for (let i = 0; i < a.length; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    a[i] = s / 2 ** 31 - 1;
+  }
   return a;
 }
 
@@ -61,11 +96,18 @@ async function peakGflops(k: KernelExports, arena: Arena): Promise<number> {
   const iterations = 200_000;
   // A peak is the best the machine can do: the fastest sample, not the median (a short
   // probe that loses its core to another process for a moment would halve a median).
-  const { min: ms } = await measure("peak", () => { k.probePeak(src, iterations); });
+  const { min: ms } = await measure("peak", () => {
+    k.probePeak(src, iterations);
+  });
   return (iterations * 32 * 2) / (ms * 1e6);
 }
 
-interface BuildContext { build: BuildName; bytes: number; k: KernelExports; arena: Arena }
+interface BuildContext {
+  build: BuildName;
+  bytes: number;
+  k: KernelExports;
+  arena: Arena;
+}
 
 async function setUp(build: BuildName): Promise<BuildContext> {
   const compiled = await compileKernels(build);
@@ -86,10 +128,28 @@ async function timeConv({ k, arena }: BuildContext, s: ConvShape): Promise<numbe
   const y = arena.alloc(s.M * s.N * 4);
   const scratch = arena.alloc(k.gemmScratchBytes());
   const dense = s.kernel === 1 && s.stride === 1 && s.pad === 0;
-  const args = { a: packed, bias, M: s.M, K: s.K, N: s.N, src: x, dst: y, ldc: s.N, m0: 0, m1: s.M, n0: 0, n1: s.N, relu: 1, scratch };
+  const args = {
+    a: packed,
+    bias,
+    M: s.M,
+    K: s.K,
+    N: s.N,
+    src: x,
+    dst: y,
+    ldc: s.N,
+    m0: 0,
+    m1: s.M,
+    n0: 0,
+    n1: s.N,
+    relu: 1,
+    scratch,
+  };
   const call: KernelCall = dense
     ? { kernel: "gemmDense", args }
-    : { kernel: "gemmConv", args: { ...args, H: s.H, W: s.W, kh: s.kernel, kw: s.kernel, stride: s.stride, pad: s.pad, outW: s.outW } };
+    : {
+        kernel: "gemmConv",
+        args: { ...args, H: s.H, W: s.W, kh: s.kernel, kw: s.kernel, stride: s.stride, pad: s.pad, outW: s.outW },
+      };
   const { p50 } = await measure(s.layer, () => invoke(k, call));
   arena.release(mark);
   return p50;
@@ -111,7 +171,8 @@ for (let round = 0; round < rounds; round++) {
 }
 const builds = contexts.map((ctx, b) => {
   const peak = Math.max(...peaks[b]);
-  let flops = 0, seconds = 0;
+  let flops = 0,
+    seconds = 0;
   const rows = shapes.map((s, i) => {
     const ms = middle(times[b][i]);
     const f = 2 * s.M * s.N * s.K;
@@ -121,7 +182,15 @@ const builds = contexts.map((ctx, b) => {
     return { build: ctx.build, layer: s.layer, M: s.M, N: s.N, K: s.K, ms, gflops, fractionOfPeak: gflops / peak };
   });
   const weightedGflops = flops / seconds / 1e9;
-  return { build: ctx.build, wasmBytes: ctx.bytes, peakGflops: peak, weightedGflops, weightedFraction: weightedGflops / peak, rows, convMs: seconds * 1000 };
+  return {
+    build: ctx.build,
+    wasmBytes: ctx.bytes,
+    peakGflops: peak,
+    weightedGflops,
+    weightedFraction: weightedGflops / peak,
+    rows,
+    convMs: seconds * 1000,
+  };
 });
 const report = {
   runtime: runtimeLabel(),
@@ -133,13 +202,23 @@ const report = {
 if (opts.json) {
   console.log(JSON.stringify(report, null, 2));
 } else {
-  console.log(`peak (same run): mul+add ${report.peak.mulAdd.toFixed(1)} GFLOP/s, relaxed_madd ${report.peak.relaxed.toFixed(1)} GFLOP/s\n`);
-  console.log(`${"layer".padEnd(26)} ${"M".padStart(4)} ${"N".padStart(6)} ${"K".padStart(5)}   ${builds.map((b) => `${b.build.padStart(8)} GF/s  frac`).join("   ")}`);
+  console.log(
+    `peak (same run): mul+add ${report.peak.mulAdd.toFixed(1)} GFLOP/s, relaxed_madd ${report.peak.relaxed.toFixed(1)} GFLOP/s\n`,
+  );
+  console.log(
+    `${"layer".padEnd(26)} ${"M".padStart(4)} ${"N".padStart(6)} ${"K".padStart(5)}   ${builds.map((b) => `${b.build.padStart(8)} GF/s  frac`).join("   ")}`,
+  );
   shapes.forEach((s, i) => {
-    const cells = builds.map((b) => `${b.rows[i].gflops.toFixed(1).padStart(13)} ${b.rows[i].fractionOfPeak.toFixed(2).padStart(5)}`);
-    console.log(`${s.layer.padEnd(26)} ${String(s.M).padStart(4)} ${String(s.N).padStart(6)} ${String(s.K).padStart(5)}   ${cells.join("   ")}`);
+    const cells = builds.map(
+      (b) => `${b.rows[i].gflops.toFixed(1).padStart(13)} ${b.rows[i].fractionOfPeak.toFixed(2).padStart(5)}`,
+    );
+    console.log(
+      `${s.layer.padEnd(26)} ${String(s.M).padStart(4)} ${String(s.N).padStart(6)} ${String(s.K).padStart(5)}   ${cells.join("   ")}`,
+    );
   });
   for (const b of builds) {
-    console.log(`\n${b.build}: ${b.wasmBytes} bytes of wasm; all convolutions ${b.convMs.toFixed(1)} ms; flop-weighted ${b.weightedGflops.toFixed(1)} GFLOP/s = ${b.weightedFraction.toFixed(3)} of its peak`);
+    console.log(
+      `\n${b.build}: ${b.wasmBytes} bytes of wasm; all convolutions ${b.convMs.toFixed(1)} ms; flop-weighted ${b.weightedGflops.toFixed(1)} GFLOP/s = ${b.weightedFraction.toFixed(3)} of its peak`,
+    );
   }
 }

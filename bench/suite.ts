@@ -28,7 +28,15 @@ import { exportGoogLeNetOnnx } from "../src/node/exportOnnx.js";
 import { projectRoot, resolveDataDir } from "../src/node/weights.js";
 import { renderChart, type KernelReport } from "./chart.js";
 import type { ChildMessage, ChildRuntime, ChildSettings, ParentMessage } from "./engine-child.js";
-import { ENGINES, INPUT_SIZE, packageVersion, type Binary, type ColdStart, type EngineConfig, type EngineName } from "./engines.js";
+import {
+  ENGINES,
+  INPUT_SIZE,
+  packageVersion,
+  type Binary,
+  type ColdStart,
+  type EngineConfig,
+  type EngineName,
+} from "./engines.js";
 
 /** Other processes using more than this many cores (CPU time / wall time) while a child is timed disturb it. */
 export const DISTURBED_CORES = 0.1;
@@ -46,7 +54,8 @@ export const RUNTIME_ENV = "INCEPTION_WASM_BENCH_RUNTIME";
 /** A runtime's name (undefined or empty: node), checked. */
 export function runtimeOption(name: string | undefined): Runtime {
   const runtime = RUNTIMES.find((r) => r === (name || "node"));
-  if (!runtime) throw new InceptionError("E_USAGE", `$${RUNTIME_ENV}: expected ${RUNTIMES.join(" or ")}, found "${name}"`);
+  if (!runtime)
+    throw new InceptionError("E_USAGE", `$${RUNTIME_ENV}: expected ${RUNTIMES.join(" or ")}, found "${name}"`);
   return runtime;
 }
 
@@ -74,10 +83,20 @@ export interface SuiteOptions {
 }
 
 /** CPU use while a child was timed, in cores (CPU time / wall time). */
-export interface Disturbance { wallMs: number; childCores: number; otherCores: number; stealCores: number }
+export interface Disturbance {
+  wallMs: number;
+  childCores: number;
+  otherCores: number;
+  stealCores: number;
+}
 
 /** Timings of one batch size: median and min milliseconds per batch, images per second, effective GFLOP/s. */
-export interface Throughput { medianMs: number; minMs: number; imagesPerSecond: number; gflops: number }
+export interface Throughput {
+  medianMs: number;
+  minMs: number;
+  imagesPerSecond: number;
+  gflops: number;
+}
 
 /** The figures of one configuration (ratios have the same shape). */
 export interface Figures {
@@ -121,14 +140,26 @@ export interface SuiteReport {
   /** inception-wasm, the runtime, its V8, each measured engine; under Deno also `harness`: the Node that ran the suite process. */
   versions: Record<string, string>;
   model: { network: "GoogLeNet (BVLC)"; inputSize: number; multiplyAdds: number; gflopPerImage: number; photo: string };
-  settings: { engines: EngineName[]; threads: number[]; batches: number[]; rounds: number; runsPerRound: Record<string, number>; warmup: number; disturbedCores: number };
+  settings: {
+    engines: EngineName[];
+    threads: number[];
+    batches: number[];
+    rounds: number;
+    runsPerRound: Record<string, number>;
+    warmup: number;
+    disturbedCores: number;
+  };
   results: ResultRow[];
   unavailable: { engine: EngineName; threads: number; reason: string }[];
   /** The kernel benchmark report given with --kernels, and its file. */
   kernels?: KernelReport & { file: string };
 }
 
-interface CpuTimes { busy: number; steal: number; pids: Map<number, number> }
+interface CpuTimes {
+  busy: number;
+  steal: number;
+  pids: Map<number, number>;
+}
 
 /** Machine-wide busy and steal ticks and each pid's CPU ticks (all threads), or undefined without /proc. */
 function cpuTimes(pids: number[]): CpuTimes | undefined {
@@ -139,7 +170,10 @@ function cpuTimes(pids: number[]): CpuTimes | undefined {
     for (const pid of pids) {
       // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+      const rest = stat
+        .slice(stat.lastIndexOf(")") + 2)
+        .split(" ")
+        .map(Number);
       own.set(pid, rest[11] + rest[12]);
     }
     return { busy: user + nice + system + irq + softirq, steal, pids: own };
@@ -152,18 +186,31 @@ function disturbance(a: CpuTimes, b: CpuTimes, child: number, wallMs: number): D
   const delta = (pid: number): number => (b.pids.get(pid) ?? 0) - (a.pids.get(pid) ?? 0);
   const ownTicks = [...b.pids.keys()].reduce((s, pid) => s + delta(pid), 0);
   const cores = (ticks: number): number => (ticks * TICK_MS) / wallMs;
-  return { wallMs, childCores: cores(delta(child)), otherCores: Math.max(0, cores(b.busy - a.busy - ownTicks)), stealCores: cores(b.steal - a.steal) };
+  return {
+    wallMs,
+    childCores: cores(delta(child)),
+    otherCores: Math.max(0, cores(b.busy - a.busy - ownTicks)),
+    stealCores: cores(b.steal - a.steal),
+  };
 }
 
 /** What one child reported, or why it could not run. */
 type ChildRun =
-  | { ok: true; ready: Extract<ChildMessage, { type: "ready" }>; result: Extract<ChildMessage, { type: "result" }>; disturbance?: Disturbance }
+  | {
+      ok: true;
+      ready: Extract<ChildMessage, { type: "ready" }>;
+      result: Extract<ChildMessage, { type: "result" }>;
+      disturbance?: Disturbance;
+    }
   | { ok: false; reason: string };
 
 const CHILD = fileURLToPath(new URL("./engine-child.js", import.meta.url));
 
 /** The binary and its arguments before the script that start a child. */
-interface ChildCommand { execPath: string; execArgv: string[] }
+interface ChildCommand {
+  execPath: string;
+  execArgv: string[];
+}
 
 /**
  * How children start under `runtime`. Node: this process's binary. Deno: the devDependency's
@@ -180,7 +227,10 @@ function childCommand(runtime: Runtime): ChildCommand {
     if (r.status === 0) return { execPath: bin, execArgv: ["run", "-A", "--node-modules-dir=manual"] };
     tried.push(`${bin} (${r.error ? r.error.message : `exit ${r.status}`})`);
   }
-  throw new InceptionError("E_USAGE", `bench: runtime deno: no working deno binary; tried ${tried.join(", ")}. Install the devDependencies (npm ci) or put deno on PATH.`);
+  throw new InceptionError(
+    "E_USAGE",
+    `bench: runtime deno: no working deno binary; tried ${tried.join(", ")}. Install the devDependencies (npm ci) or put deno on PATH.`,
+  );
 }
 
 /** Runs one configuration in a fresh child process. */
@@ -190,12 +240,18 @@ function runChild(command: ChildCommand, settings: ChildSettings): Promise<Child
     const label = `${settings.config.engine} (${settings.config.threads} thread(s))`;
     let stderr = "";
     child.stdout!.on("data", (d: Buffer) => process.stderr.write(d));
-    child.stderr!.on("data", (d: Buffer) => { stderr += d; process.stderr.write(d); });
+    child.stderr!.on("data", (d: Buffer) => {
+      stderr += d;
+      process.stderr.write(d);
+    });
     let ready: Extract<ChildMessage, { type: "ready" }> | undefined;
     let before: CpuTimes | undefined;
     let started = 0;
     let outcome: ChildRun | undefined;
-    const timer = setTimeout(() => { child.kill(); reject(new Error(`${label}: no result after ${CHILD_TIMEOUT_MS / 1000} s`)); }, CHILD_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`${label}: no result after ${CHILD_TIMEOUT_MS / 1000} s`));
+    }, CHILD_TIMEOUT_MS);
     child.on("message", (m: ChildMessage) => {
       if (m.type === "ready") {
         ready = m;
@@ -205,7 +261,12 @@ function runChild(command: ChildCommand, settings: ChildSettings): Promise<Child
       } else if (m.type === "result" && ready) {
         const after = cpuTimes([child.pid!, process.pid]);
         const wallMs = performance.now() - started;
-        outcome = { ok: true, ready, result: m, disturbance: before && after ? disturbance(before, after, child.pid!, wallMs) : undefined };
+        outcome = {
+          ok: true,
+          ready,
+          result: m,
+          disturbance: before && after ? disturbance(before, after, child.pid!, wallMs) : undefined,
+        };
       } else if (m.type === "unavailable") {
         outcome = { ok: false, reason: m.reason };
       } else if (m.type === "error") {
@@ -215,7 +276,12 @@ function runChild(command: ChildCommand, settings: ChildSettings): Promise<Child
     });
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
-      resolve(outcome ?? { ok: false, reason: `failed: exited with ${signal ?? `code ${code}`} before reporting${stderr ? `: ${stderr.trim().split("\n").pop()}` : ""}` });
+      resolve(
+        outcome ?? {
+          ok: false,
+          reason: `failed: exited with ${signal ?? `code ${code}`} before reporting${stderr ? `: ${stderr.trim().split("\n").pop()}` : ""}`,
+        },
+      );
     });
   });
 }
@@ -238,7 +304,11 @@ function ratiosOf<T extends object>(a: T, b: T): T {
 
 const maxAbsDiff = (a: number[], b: number[]): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 const top5 = (p: number[]): number[] => topClasses(Float32Array.from(p), 5, []).map((c) => c.index);
-const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9.]+/g, "-").replace(/^-|-$/g, "");
+const slug = (s: string): string =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9.]+/g, "-")
+    .replace(/^-|-$/g, "");
 
 /** The first photo (by name) of the data folder. */
 async function defaultPhoto(weights: string | undefined): Promise<string> {
@@ -256,8 +326,17 @@ type Rounds = Extract<ChildRun, { ok: true }>[];
  * disturbed round is run again up to `retries` times; a configuration that fails or cannot
  * run its thread count is dropped with the reason (inception-wasm failing ends the suite).
  */
-async function runRounds(configs: EngineConfig[], rounds: number, retries: number, command: ChildCommand, child: Omit<ChildSettings, "config">):
-  Promise<{ done: Map<EngineConfig, Rounds>; disturbedRounds: Map<EngineConfig, number>; unavailable: Map<EngineConfig, string> }> {
+async function runRounds(
+  configs: EngineConfig[],
+  rounds: number,
+  retries: number,
+  command: ChildCommand,
+  child: Omit<ChildSettings, "config">,
+): Promise<{
+  done: Map<EngineConfig, Rounds>;
+  disturbedRounds: Map<EngineConfig, number>;
+  unavailable: Map<EngineConfig, string>;
+}> {
   const done = new Map<EngineConfig, Rounds>();
   const disturbedRounds = new Map<EngineConfig, number>();
   const unavailable = new Map<EngineConfig, string>();
@@ -266,7 +345,9 @@ async function runRounds(configs: EngineConfig[], rounds: number, retries: numbe
       if (unavailable.has(config)) continue;
       let run: ChildRun;
       for (let attempt = 0; ; attempt++) {
-        process.stderr.write(`bench: round ${round + 1}/${rounds}: ${config.engine}, ${config.threads} thread(s)${attempt ? " (again: disturbed)" : ""}\n`);
+        process.stderr.write(
+          `bench: round ${round + 1}/${rounds}: ${config.engine}, ${config.threads} thread(s)${attempt ? " (again: disturbed)" : ""}\n`,
+        );
         run = await runChild(command, { config, ...child });
         const d = run.ok ? run.disturbance : undefined;
         const disturbed = d !== undefined && d.otherCores + d.stealCores > DISTURBED_CORES;
@@ -275,13 +356,17 @@ async function runRounds(configs: EngineConfig[], rounds: number, retries: numbe
           break;
         }
       }
-      const reason = !run.ok ? run.reason
-        : run.ready.threads !== config.threads ? `runs ${run.ready.threads} thread(s), not ${config.threads}: ${run.ready.threadNote}` : undefined;
+      const reason = !run.ok
+        ? run.reason
+        : run.ready.threads !== config.threads
+          ? `runs ${run.ready.threads} thread(s), not ${config.threads}: ${run.ready.threadNote}`
+          : undefined;
       if (reason === undefined && run.ok) {
         done.set(config, [...(done.get(config) ?? []), run]);
         continue;
       }
-      if (config.engine === "inception-wasm") throw new Error(`bench: inception-wasm, ${config.threads} thread(s): ${reason}`);
+      if (config.engine === "inception-wasm")
+        throw new Error(`bench: inception-wasm, ${config.threads} thread(s): ${reason}`);
       unavailable.set(config, reason!);
       done.delete(config);
     }
@@ -290,47 +375,82 @@ async function runRounds(configs: EngineConfig[], rounds: number, retries: numbe
 }
 
 /** One configuration's figures over its rounds (medians; latencies pooled), without ratios. */
-function resultRow(config: EngineConfig, list: Rounds, disturbedRounds: number, batchSizes: number[], macs: number,
-  reference: Rounds[number]["ready"]): Omit<ResultRow, "ratios"> {
+function resultRow(
+  config: EngineConfig,
+  list: Rounds,
+  disturbedRounds: number,
+  batchSizes: number[],
+  macs: number,
+  reference: Rounds[number]["ready"],
+): Omit<ResultRow, "ratios"> {
   const first = list[0].ready;
   const batches: Record<string, Throughput> = {};
   const runs: Record<string, number> = {};
   for (const b of batchSizes) {
     const samples = list.flatMap((r) => r.result.samples[b]);
     const medianMs = median(samples);
-    batches[b] = { medianMs, minMs: Math.min(...samples), imagesPerSecond: (1000 * b) / medianMs, gflops: (2 * macs * b) / (medianMs * 1e6) };
+    batches[b] = {
+      medianMs,
+      minMs: Math.min(...samples),
+      imagesPerSecond: (1000 * b) / medianMs,
+      gflops: (2 * macs * b) / (medianMs * 1e6),
+    };
     runs[b] = samples.length;
   }
   const coldStart: ColdStart = { ...first.coldStart };
-  for (const p of Object.keys(coldStart) as (keyof ColdStart)[]) coldStart[p] = median(list.map((r) => r.ready.coldStart[p]));
+  for (const p of Object.keys(coldStart) as (keyof ColdStart)[])
+    coldStart[p] = median(list.map((r) => r.ready.coldStart[p]));
   const windows = list.flatMap((r) => (r.disturbance ? [r.disturbance] : []));
-  const cpu = windows.length === list.length ? {
-    wallMs: median(windows.map((d) => d.wallMs)), childCores: median(windows.map((d) => d.childCores)),
-    otherCores: median(windows.map((d) => d.otherCores)), stealCores: median(windows.map((d) => d.stealCores)),
-  } : undefined;
+  const cpu =
+    windows.length === list.length
+      ? {
+          wallMs: median(windows.map((d) => d.wallMs)),
+          childCores: median(windows.map((d) => d.childCores)),
+          otherCores: median(windows.map((d) => d.otherCores)),
+          stealCores: median(windows.map((d) => d.stealCores)),
+        }
+      : undefined;
   return {
-    engine: config.engine, threads: config.threads, version: first.version, threadNote: first.threadNote, binary: first.binary,
-    runs, rounds: list.length, disturbedRounds, disturbed: disturbedRounds > 0, cpu,
+    engine: config.engine,
+    threads: config.threads,
+    version: first.version,
+    threadNote: first.threadNote,
+    binary: first.binary,
+    runs,
+    rounds: list.length,
+    disturbedRounds,
+    disturbed: disturbedRounds > 0,
+    cpu,
     figures: {
-      batches, coldStart,
+      batches,
+      coldStart,
       peakRssMB: median(list.map((r) => r.ready.peakRssBytes)) / 2 ** 20,
       peakRssBatchMB: median(list.map((r) => r.result.peakRssBytes)) / 2 ** 20,
       binaryMB: first.binary.bytes / 2 ** 20,
     },
     accuracy: {
-      maxAbsProbDiff: maxAbsDiff(first.probabilities, reference.probabilities), maxAbsLogitDiff: maxAbsDiff(first.logits, reference.logits),
-      top5Agree: top5(first.probabilities).join() === top5(reference.probabilities).join(), top5: top5(first.probabilities),
+      maxAbsProbDiff: maxAbsDiff(first.probabilities, reference.probabilities),
+      maxAbsLogitDiff: maxAbsDiff(first.logits, reference.logits),
+      top5Agree: top5(first.probabilities).join() === top5(reference.probabilities).join(),
+      top5: top5(first.probabilities),
     },
   };
 }
 
 /** Runs the suite; writes <outDir>/<date>-<cpu>-<runtime>[-quick].json and the .svg chart beside it. */
-export async function runSuite(options: SuiteOptions): Promise<{ report: SuiteReport; jsonFile: string; svgFile: string }> {
+export async function runSuite(
+  options: SuiteOptions,
+): Promise<{ report: SuiteReport; jsonFile: string; svgFile: string }> {
   const rounds = options.quick ? 1 : options.rounds;
   const runs = options.quick ? 3 : options.runs;
   const warmup = options.quick ? 1 : options.warmup;
-  const runsPerRound: Record<string, number> = Object.fromEntries(options.batches.map((b) => [b, Math.max(1, Math.ceil(runs / b / rounds))]));
-  const engines: EngineName[] = ["inception-wasm", ...ENGINES.filter((e) => e !== "inception-wasm" && options.vs.includes(e))];
+  const runsPerRound: Record<string, number> = Object.fromEntries(
+    options.batches.map((b) => [b, Math.max(1, Math.ceil(runs / b / rounds))]),
+  );
+  const engines: EngineName[] = [
+    "inception-wasm",
+    ...ENGINES.filter((e) => e !== "inception-wasm" && options.vs.includes(e)),
+  ];
   const graph = googlenetGraph();
   const shapes = inferShapes(graph, INPUT_SIZE, INPUT_SIZE);
   const macs = graph.nodes.reduce((s, n) => s + multiplyAdds(n, shapes), 0);
@@ -339,12 +459,17 @@ export async function runSuite(options: SuiteOptions): Promise<{ report: SuiteRe
   const onnxFile = join(tmpdir(), `inception-wasm-bench-${process.pid}.onnx`);
   await exportGoogLeNetOnnx(onnxFile, { weights: options.weights });
   const configs: EngineConfig[] = options.threads.flatMap((threads) =>
-    engines.map((engine) => ({ engine, threads, build: options.build, weights: options.weights, onnxFile })));
-  const { done, disturbedRounds, unavailable } = await runRounds(configs, rounds, options.quick ? 0 : 1, command, { photo, warmup, runs: runsPerRound })
-    .finally(() => rm(onnxFile, { force: true }));
+    engines.map((engine) => ({ engine, threads, build: options.build, weights: options.weights, onnxFile })),
+  );
+  const { done, disturbedRounds, unavailable } = await runRounds(configs, rounds, options.quick ? 0 : 1, command, {
+    photo,
+    warmup,
+    runs: runsPerRound,
+  }).finally(() => rm(onnxFile, { force: true }));
 
   const reference = done.get(configs[0])![0].ready; // inception-wasm at threads[0]
-  const measured = configs.filter((c) => done.has(c))
+  const measured = configs
+    .filter((c) => done.has(c))
     .map((c) => resultRow(c, done.get(c)!, disturbedRounds.get(c) ?? 0, options.batches, macs, reference));
   const rows: ResultRow[] = measured.map((row) => {
     const base = measured.find((r) => r.engine === "inception-wasm" && r.threads === row.threads)!;
@@ -352,24 +477,56 @@ export async function runSuite(options: SuiteOptions): Promise<{ report: SuiteRe
   });
 
   const runtime: ChildRuntime = reference.runtime;
-  const versions: Record<string, string> = { "inception-wasm": await packageVersion(), [runtime.name]: runtime.version, v8: runtime.v8 };
+  const versions: Record<string, string> = {
+    "inception-wasm": await packageVersion(),
+    [runtime.name]: runtime.version,
+    v8: runtime.v8,
+  };
   if (runtime.name !== "node") versions.harness = `node ${process.versions.node}`;
   for (const row of rows) if (row.engine !== "inception-wasm") versions[row.engine] = row.version;
-  const kernels = options.kernelsFile ? JSON.parse(await readFile(options.kernelsFile, "utf8")) as KernelReport : undefined;
+  const kernels = options.kernelsFile
+    ? (JSON.parse(await readFile(options.kernelsFile, "utf8")) as KernelReport)
+    : undefined;
   const cpuModel = cpus()[0]?.model.trim() ?? "unknown CPU";
   const report: SuiteReport = {
-    schema: 1, date: new Date().toISOString(), quick: options.quick,
-    machine: { cpu: cpuModel, cores: availableParallelism(), memoryMB: Math.round(totalmem() / 2 ** 20), platform: process.platform, arch: process.arch },
-    runtime: `${runtime.name} ${runtime.version}`, versions,
-    model: { network: "GoogLeNet (BVLC)", inputSize: INPUT_SIZE, multiplyAdds: macs, gflopPerImage: (2 * macs) / 1e9, photo },
-    settings: { engines, threads: options.threads, batches: options.batches, rounds, runsPerRound, warmup, disturbedCores: DISTURBED_CORES },
+    schema: 1,
+    date: new Date().toISOString(),
+    quick: options.quick,
+    machine: {
+      cpu: cpuModel,
+      cores: availableParallelism(),
+      memoryMB: Math.round(totalmem() / 2 ** 20),
+      platform: process.platform,
+      arch: process.arch,
+    },
+    runtime: `${runtime.name} ${runtime.version}`,
+    versions,
+    model: {
+      network: "GoogLeNet (BVLC)",
+      inputSize: INPUT_SIZE,
+      multiplyAdds: macs,
+      gflopPerImage: (2 * macs) / 1e9,
+      photo,
+    },
+    settings: {
+      engines,
+      threads: options.threads,
+      batches: options.batches,
+      rounds,
+      runsPerRound,
+      warmup,
+      disturbedCores: DISTURBED_CORES,
+    },
     results: rows,
     unavailable: [...unavailable].map(([c, reason]) => ({ engine: c.engine, threads: c.threads, reason })),
     kernels: kernels && { file: options.kernelsFile!, ...kernels },
   };
   const outDir = options.outDir ?? join(projectRoot(), "bench", "results");
   await mkdir(outDir, { recursive: true });
-  const stem = join(outDir, `${report.date.slice(0, 10)}-${slug(cpuModel)}-${runtime.name}${runtime.version}${options.quick ? "-quick" : ""}`);
+  const stem = join(
+    outDir,
+    `${report.date.slice(0, 10)}-${slug(cpuModel)}-${runtime.name}${runtime.version}${options.quick ? "-quick" : ""}`,
+  );
   await writeFile(`${stem}.json`, JSON.stringify(report, null, 2) + "\n");
   await writeFile(`${stem}.svg`, renderChart(report));
   return { report, jsonFile: `${stem}.json`, svgFile: `${stem}.svg` };
@@ -386,18 +543,36 @@ export function formatSuite(r: SuiteReport): string {
   ];
   for (const b of r.settings.batches) {
     if (b === 1) {
-      columns.push({ head: "median ms", cell: (row) => withRatio(row.figures.batches[b].medianMs, row.ratios.batches[b].medianMs, 1) },
-        { head: "min ms", cell: (row) => fixed(row.figures.batches[b].minMs, 1) });
+      columns.push(
+        {
+          head: "median ms",
+          cell: (row) => withRatio(row.figures.batches[b].medianMs, row.ratios.batches[b].medianMs, 1),
+        },
+        { head: "min ms", cell: (row) => fixed(row.figures.batches[b].minMs, 1) },
+      );
     } else {
-      columns.push({ head: `batch ${b} img/s`, cell: (row) => withRatio(row.figures.batches[b].imagesPerSecond, row.ratios.batches[b].imagesPerSecond, 1) });
+      columns.push({
+        head: `batch ${b} img/s`,
+        cell: (row) => withRatio(row.figures.batches[b].imagesPerSecond, row.ratios.batches[b].imagesPerSecond, 1),
+      });
     }
-    columns.push({ head: b === 1 ? "GFLOP/s" : `GFLOP/s b${b}`, cell: (row) => fixed(row.figures.batches[b].gflops, 1) });
+    columns.push({
+      head: b === 1 ? "GFLOP/s" : `GFLOP/s b${b}`,
+      cell: (row) => fixed(row.figures.batches[b].gflops, 1),
+    });
   }
   columns.push(
     { head: "cold start ms", cell: (row) => withRatio(row.figures.coldStart.totalMs, row.ratios.coldStart.totalMs, 0) },
-    { head: "compile/weights/setup/1st", cell: ({ figures: { coldStart: c } }) => [c.compileMs, c.weightsMs, c.setupMs, c.firstInferenceMs].map((x) => fixed(x, 0)).join("/") },
+    {
+      head: "compile/weights/setup/1st",
+      cell: ({ figures: { coldStart: c } }) =>
+        [c.compileMs, c.weightsMs, c.setupMs, c.firstInferenceMs].map((x) => fixed(x, 0)).join("/"),
+    },
     { head: "RSS MB", cell: (row) => withRatio(row.figures.peakRssMB, row.ratios.peakRssMB, 0) },
-    { head: "binary MB", cell: (row) => `${fixed(row.figures.binaryMB, 2)}${row.binary.kind === "native" ? " native" : ""}` },
+    {
+      head: "binary MB",
+      cell: (row) => `${fixed(row.figures.binaryMB, 2)}${row.binary.kind === "native" ? " native" : ""}`,
+    },
     { head: "max|dprob|", cell: (row) => row.accuracy.maxAbsProbDiff.toExponential(1) },
     { head: "top-5", cell: (row) => (row.accuracy.top5Agree ? "same" : "DIFF") },
     { head: "cpu", cell: (row) => (row.cpu ? fixed(row.cpu.childCores, 1) : "-") },
@@ -407,13 +582,16 @@ export function formatSuite(r: SuiteReport): string {
   const widths = columns.map((_, i) => Math.max(...table.map((line) => line[i].length)));
   return [
     `GoogLeNet ${r.model.inputSize}x${r.model.inputSize} (${r.model.gflopPerImage.toFixed(3)} GFLOP/image) on ${r.machine.cpu}, ${r.machine.cores} cores, ${r.runtime}`,
-    `${r.settings.rounds} round(s); timed runs per round: ${Object.entries(r.settings.runsPerRound).map(([b, n]) => `batch ${b}: ${n}`).join(", ")}; ` +
-    "(x.xx) = figure / inception-wasm's at the same thread count",
+    `${r.settings.rounds} round(s); timed runs per round: ${Object.entries(r.settings.runsPerRound)
+      .map(([b, n]) => `batch ${b}: ${n}`)
+      .join(", ")}; ` + "(x.xx) = figure / inception-wasm's at the same thread count",
     "",
-    ...table.map((line) => line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ")),
+    ...table.map((line) =>
+      line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "),
+    ),
     ...r.unavailable.map((u) => `${u.engine}, ${u.threads} thread(s): not measured: ${u.reason}`),
     "",
     `cpu: cores the engine's process used while timed; disturbed: rounds (of all) where other processes used more than ${r.settings.disturbedCores} core(s)` +
-    (r.quick ? "" : " even when run again"),
+      (r.quick ? "" : " even when run again"),
   ].join("\n");
 }

@@ -2,7 +2,14 @@
 // and weight helpers, errors. It imports no `node:` module; the Node entry (src/node/index.ts) adds file access.
 
 export { GoogLeNet, topClasses } from "./model/api/classifier.js";
-export type { Capabilities, ImageInput, LoadOptions, Prediction, RunResult, WeightsSource } from "./model/api/classifier.js";
+export type {
+  Capabilities,
+  ImageInput,
+  LoadOptions,
+  Prediction,
+  RunResult,
+  WeightsSource,
+} from "./model/api/classifier.js";
 export { decodeImage, type RgbaImage } from "./model/image/decode.js";
 export { toNetworkInput, BGR_MEAN, CROP, RESIZE_TO } from "./model/image/preprocess.js";
 export { parseLabels, shortLabel } from "./model/network/labels.js";
@@ -14,5 +21,10 @@ export { summarize, formatSummary, type Summary, type SummaryRow } from "./model
 export { INCEPTION_MODULES, googlenetGraph } from "./model/network/googlenet.js";
 export type { BuildChoice, BuildName } from "./host/wasm/kernels.js";
 export {
-  InceptionError, WasmLoadError, WeightsError, ImageError, ArgumentError, ExecutionError,
+  InceptionError,
+  WasmLoadError,
+  WeightsError,
+  ImageError,
+  ArgumentError,
+  ExecutionError,
 } from "./host/errors.js";

@@ -28,12 +28,32 @@ function numbers(value: unknown, path: string): [string, number][] {
  * Runs `bench --quick --json` against `engines` at `threads` (children under `runtime`), checks
  * the report and the files written, and returns the report and the JSON file's name.
  */
-async function quickSuite(runtime: "node" | "deno", engines: string[], threads: number[], batches: number[]): Promise<{ report: SuiteReport; json: string }> {
+async function quickSuite(
+  runtime: "node" | "deno",
+  engines: string[],
+  threads: number[],
+  batches: number[],
+): Promise<{ report: SuiteReport; json: string }> {
   const out = await mkdtemp(join(tmpdir(), "inception-wasm-bench-"));
   try {
     const t0 = performance.now();
-    const { stdout } = await run(process.execPath, [compare, "--quick", "--json", "--vs", engines.join(","), "--threads", threads.join(","),
-      "--batch", batches.join(","), "--out", out], { maxBuffer: 1 << 24, env: { ...process.env, [RUNTIME_ENV]: runtime } });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        compare,
+        "--quick",
+        "--json",
+        "--vs",
+        engines.join(","),
+        "--threads",
+        threads.join(","),
+        "--batch",
+        batches.join(","),
+        "--out",
+        out,
+      ],
+      { maxBuffer: 1 << 24, env: { ...process.env, [RUNTIME_ENV]: runtime } },
+    );
     const ms = performance.now() - t0;
     console.log(`\nbench --quick (${runtime}) took ${(ms / 1000).toFixed(1)} s`);
     assert.ok(ms < LIMIT_MS, `bench --quick took ${ms} ms, more than ${LIMIT_MS}`);
@@ -51,7 +71,8 @@ async function quickSuite(runtime: "node" | "deno", engines: string[], threads: 
     for (const t of threads) {
       const iw = report.results.find((r) => r.engine === "inception-wasm" && r.threads === t);
       assert.ok(iw, `inception-wasm ${t} thread(s) measured`);
-      for (const [path, x] of numbers(iw.ratios, "ratios")) assert.ok(Math.abs(x - 1) < 1e-12, `inception-wasm ${path} = ${x}, expected 1`);
+      for (const [path, x] of numbers(iw.ratios, "ratios"))
+        assert.ok(Math.abs(x - 1) < 1e-12, `inception-wasm ${path} = ${x}, expected 1`);
       assert.is(iw.accuracy.maxAbsProbDiff, 0, "inception-wasm gives the same bits at every thread count");
       for (const engine of engines) {
         const row = report.results.find((r) => r.engine === engine && r.threads === t);
@@ -66,11 +87,20 @@ async function quickSuite(runtime: "node" | "deno", engines: string[], threads: 
         assert.ok(row.figures.batches[b] && row.ratios.batches[b], `${what}: batch ${b} figures and ratios`);
         assert.ok(row.runs[b] >= 1, `${what}: timed runs at batch ${b}`);
       }
-      const figures = numbers(row.figures, "figures"), ratios = numbers(row.ratios, "ratios");
-      assert.equal(ratios.map(([p]) => p.replace(/^ratios/, "")), figures.map(([p]) => p.replace(/^figures/, "")), `${what}: a ratio for every figure`);
-      for (const [path, x] of [...figures, ...ratios]) assert.ok(Number.isFinite(x) && x > 0, `${what}: ${path} = ${x}, expected a positive number`);
+      const figures = numbers(row.figures, "figures"),
+        ratios = numbers(row.ratios, "ratios");
+      assert.equal(
+        ratios.map(([p]) => p.replace(/^ratios/, "")),
+        figures.map(([p]) => p.replace(/^figures/, "")),
+        `${what}: a ratio for every figure`,
+      );
+      for (const [path, x] of [...figures, ...ratios])
+        assert.ok(Number.isFinite(x) && x > 0, `${what}: ${path} = ${x}, expected a positive number`);
       assert.ok(row.binary.bytes > 0 && row.binary.name.length > 0, `${what}: binary size`);
-      assert.ok(row.accuracy.maxAbsProbDiff >= 0 && row.accuracy.maxAbsProbDiff < 1e-3, `${what}: max |dprob| ${row.accuracy.maxAbsProbDiff}`);
+      assert.ok(
+        row.accuracy.maxAbsProbDiff >= 0 && row.accuracy.maxAbsProbDiff < 1e-3,
+        `${what}: max |dprob| ${row.accuracy.maxAbsProbDiff}`,
+      );
       assert.is(row.accuracy.top5.length, 5);
       assert.type(row.accuracy.top5Agree, "boolean");
       assert.type(row.disturbed, "boolean");
@@ -84,7 +114,8 @@ async function quickSuite(runtime: "node" | "deno", engines: string[], threads: 
     const svg = await readFile(join(out, json.replace(/\.json$/, ".svg")), "utf8");
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.ok(svg.includes(report.runtime), "the chart names the runtime");
-    for (const row of report.results) assert.ok(svg.includes(`${row.engine}, ${row.threads} thread`), `chart row for ${row.engine} ${row.threads}`);
+    for (const row of report.results)
+      assert.ok(svg.includes(`${row.engine}, ${row.threads} thread`), `chart row for ${row.engine} ${row.threads}`);
     return { report, json };
   } finally {
     await rm(out, { recursive: true, force: true });

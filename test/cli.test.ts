@@ -20,8 +20,19 @@ test("summary --json gives the exact totals", async () => {
 
 test("classify --json prints file, top classes and latency for each image", async () => {
   const photo = photoCases()[0];
-  const { stdout } = await run(process.execPath, [cli, "classify", "--json", "--top", "3", "--threads", "1", photo.file]);
-  const r = JSON.parse(stdout) as { images: { file: string; top: { index: number; label: string; probability: number }[]; ms: number }[] };
+  const { stdout } = await run(process.execPath, [
+    cli,
+    "classify",
+    "--json",
+    "--top",
+    "3",
+    "--threads",
+    "1",
+    photo.file,
+  ]);
+  const r = JSON.parse(stdout) as {
+    images: { file: string; top: { index: number; label: string; probability: number }[]; ms: number }[];
+  };
   assert.is(r.images.length, 1);
   assert.is(r.images[0].file, photo.file);
   assert.is(r.images[0].top.length, 3);
@@ -30,7 +41,9 @@ test("classify --json prints file, top classes and latency for each image", asyn
 });
 
 test("a bad option is a clear usage error with a non-zero exit", async () => {
-  const e = await run(process.execPath, [cli, "classify", "--top", "zero", "x.jpg"]).catch((err: unknown) => err as { code: number; stderr: string });
+  const e = await run(process.execPath, [cli, "classify", "--top", "zero", "x.jpg"]).catch(
+    (err: unknown) => err as { code: number; stderr: string },
+  );
   assert.is((e as { code: number }).code, 1);
   assert.match((e as { stderr: string }).stderr, /--top: expected an integer >= 1, found "zero"/);
 });

@@ -59,8 +59,12 @@ async function weightsError(run: () => unknown): Promise<WeightsError> {
 }
 
 /** Awaits `run`, expecting a WeightsError about `file` and `tensor` whose message matches every pattern; returns it. */
-async function assertWeightsError(run: () => unknown, file: string, tensor: string | undefined, ...patterns: RegExp[]):
-  Promise<string> {
+async function assertWeightsError(
+  run: () => unknown,
+  file: string,
+  tensor: string | undefined,
+  ...patterns: RegExp[]
+): Promise<string> {
   const error = await weightsError(run);
   assert.ok(error.message.startsWith(`${file}`), `names the file: ${error.message}`);
   assert.is(error.tensor, tensor, `tensor of: ${error.message}`);
@@ -91,13 +95,21 @@ test("caffemodel V1 (zoo training snapshot layout) decodes to the MAT weights; a
 });
 
 test("caffemodel V2 (string types, BlobShape), deploy and training nets; unpacked blob data", async () => {
-  const deploy = encodeCaffemodel(mat, { version: 2, withTrainingLayers: false, rng: rngFor(seed, "v2"),
-    unpacked: ["conv1/7x7_s2"] });
+  const deploy = encodeCaffemodel(mat, {
+    version: 2,
+    withTrainingLayers: false,
+    rng: rngFor(seed, "v2"),
+    unpacked: ["conv1/7x7_s2"],
+  });
   const tensors = await decodeWeights(deploy, "deploy.caffemodel", graph);
   assertSameAsMat(tensors, "V2 deploy");
   decoded.set("caffemodel V2", tensors);
-  const training = encodeCaffemodel(mat, { version: 2, withTrainingLayers: true, rng: rngFor(seed, "v2"),
-    unpacked: ["inception_5b/pool_proj", "loss3/classifier"] });
+  const training = encodeCaffemodel(mat, {
+    version: 2,
+    withTrainingLayers: true,
+    rng: rngFor(seed, "v2"),
+    unpacked: ["inception_5b/pool_proj", "loss3/classifier"],
+  });
   assertSameAsMat(await decodeWeights(training, "train.caffemodel", graph), "V2 training");
 });
 
@@ -134,19 +146,31 @@ test("weights are taken by structure, not by name: swapped names, reordered iden
   const rename = (name: string): string => swapped.get(name) ?? name;
   const reduceFirst = (nodes: onnxProto.onnx.INodeProto[]): onnxProto.onnx.INodeProto[] => {
     const out = nodes.map((n) => ({ ...n, input: n.input!.map(rename) }));
-    for (const m of ["inception_3b", "inception_4c"]) { // move 3x3_reduce's Conv and Relu before 1x1's
+    for (const m of ["inception_3b", "inception_4c"]) {
+      // move 3x3_reduce's Conv and Relu before 1x1's
       const at = (output: string): number => out.findIndex((n) => n.output![0] === output);
       out.splice(at(`${m}/1x1_1`), 0, ...out.splice(at(`${m}/3x3_reduce_1`), 2));
     }
     return out;
   };
-  const onnx = encodeZooOnnx(mat, { opset: 9, output: "prob_0", rawData: true, editNodes: reduceFirst,
-    editInitializer: (i) => ({ ...i, name: rename(i.name) }) });
+  const onnx = encodeZooOnnx(mat, {
+    opset: 9,
+    output: "prob_0",
+    rawData: true,
+    editNodes: reduceFirst,
+    editInitializer: (i) => ({ ...i, name: rename(i.name) }),
+  });
   assertSameAsMat(await decodeWeights(onnx, "renamed.onnx", graph), "renamed and reordered ONNX");
-  const layerNames = new Map([["inception_4c/1x1", "inception_4c/3x3_reduce"],
-    ["inception_4c/3x3_reduce", "inception_4c/1x1"]]);
-  const caffe = encodeCaffemodel(mat, { version: 2, withTrainingLayers: false, rng: rngFor(seed, "renamed"),
-    edit: (l) => ({ ...l, name: layerNames.get(l.name) ?? l.name }) });
+  const layerNames = new Map([
+    ["inception_4c/1x1", "inception_4c/3x3_reduce"],
+    ["inception_4c/3x3_reduce", "inception_4c/1x1"],
+  ]);
+  const caffe = encodeCaffemodel(mat, {
+    version: 2,
+    withTrainingLayers: false,
+    rng: rngFor(seed, "renamed"),
+    edit: (l) => ({ ...l, name: layerNames.get(l.name) ?? l.name }),
+  });
   assertSameAsMat(await decodeWeights(caffe, "renamed.caffemodel", graph), "renamed Caffe layers");
 });
 
@@ -173,33 +197,71 @@ test("the network's probabilities on a photo are bit-identical with MAT weights 
 
 test("a VGG-like caffemodel: the first layer differs (expected vs found)", async () => {
   const rng = rngFor(seed, "vgg");
-  const blob = (shape: number[]) => ({ shape, data: randomArray(rng, shape.reduce((a, b) => a * b, 1), -1, 1) });
+  const blob = (shape: number[]) => ({
+    shape,
+    data: randomArray(
+      rng,
+      shape.reduce((a, b) => a * b, 1),
+      -1,
+      1,
+    ),
+  });
   const conv = (name: string, bottom: string, cin: number, cout: number): CaffeLayerSpec[] => [
-    { name, type: "Convolution", bottoms: [bottom], tops: [name], conv: { outputs: cout, kernel: 3, stride: 1, pad: 1 },
-      blobs: [blob([cout, cin, 3, 3]), blob([cout])] },
+    {
+      name,
+      type: "Convolution",
+      bottoms: [bottom],
+      tops: [name],
+      conv: { outputs: cout, kernel: 3, stride: 1, pad: 1 },
+      blobs: [blob([cout, cin, 3, 3]), blob([cout])],
+    },
     { name: `relu${name.slice(4)}`, type: "ReLU", bottoms: [name], tops: [name] },
   ];
-  const vgg = encodeCaffeNet("VGG_ILSVRC_16_layers", [
-    ...conv("conv1_1", "data", 3, 64), ...conv("conv1_2", "conv1_1", 64, 64),
-    { name: "pool1", type: "Pooling", bottoms: ["conv1_2"], tops: ["pool1"],
-      pool: { method: "MAX", kernel: 2, stride: 2, pad: 0 } },
-    { name: "fc8", type: "InnerProduct", bottoms: ["pool1"], tops: ["fc8"], fc: { outputs: 1000 },
-      blobs: [blob([1000, 64]), blob([1000])] },
-    { name: "prob", type: "Softmax", bottoms: ["fc8"], tops: ["prob"] },
-  ], { version: 1 });
+  const vgg = encodeCaffeNet(
+    "VGG_ILSVRC_16_layers",
+    [
+      ...conv("conv1_1", "data", 3, 64),
+      ...conv("conv1_2", "conv1_1", 64, 64),
+      {
+        name: "pool1",
+        type: "Pooling",
+        bottoms: ["conv1_2"],
+        tops: ["pool1"],
+        pool: { method: "MAX", kernel: 2, stride: 2, pad: 0 },
+      },
+      {
+        name: "fc8",
+        type: "InnerProduct",
+        bottoms: ["pool1"],
+        tops: ["fc8"],
+        fc: { outputs: 1000 },
+        blobs: [blob([1000, 64]), blob([1000])],
+      },
+      { name: "prob", type: "Softmax", bottoms: ["fc8"], tops: ["prob"] },
+    ],
+    { version: 1 },
+  );
   assert.is(detectWeightFormat(vgg, "vgg16.caffemodel"), "caffemodel");
-  const message = await assertWeightsError(() => decodeWeights(vgg, "vgg16.caffemodel", graph), "vgg16.caffemodel",
-    "conv1_7x7_s2.weight", /Caffe model differs from GoogLeNet at conv1\/7x7_s2: /,
+  const message = await assertWeightsError(
+    () => decodeWeights(vgg, "vgg16.caffemodel", graph),
+    "vgg16.caffemodel",
+    "conv1_7x7_s2.weight",
+    /Caffe model differs from GoogLeNet at conv1\/7x7_s2: /,
     /expected convolution 7x7 stride 2 pad 3, 64 outputs, then ReLU reading the network input; /,
-    /found Convolution "conv1_1" 3x3 stride 1 pad 1, 64 outputs$/);
+    /found Convolution "conv1_1" 3x3 stride 1 pad 1, 64 outputs$/,
+  );
   console.log(`VGG-like: ${message}`);
 });
 
 test("a truncated caffemodel: cut inside a field at several points, at a layer boundary, after the name", async () => {
   for (const cut of [5, 12, 1000, Math.floor(v1.length * 0.4), v1.length - 100, v1.length - 1]) {
     const file = `cut-${cut}.caffemodel`;
-    const message = await assertWeightsError(() => decodeWeights(v1.subarray(0, cut), file, graph), file, undefined,
-      /: NetParameter(, field \d+)? at byte \d+: truncated: .*\(the file ends early or is corrupt\)$/);
+    const message = await assertWeightsError(
+      () => decodeWeights(v1.subarray(0, cut), file, graph),
+      file,
+      undefined,
+      /: NetParameter(, field \d+)? at byte \d+: truncated: .*\(the file ends early or is corrupt\)$/,
+    );
     if (cut === Math.floor(v1.length * 0.4)) console.log(`cut at 40%: ${message}`);
   }
   // The end of the last complete layer before 75% of the file: every later layer is missing.
@@ -215,92 +277,183 @@ test("a truncated caffemodel: cut inside a field at several points, at a layer b
   assert.match(error.message, /Caffe model differs from GoogLeNet at inception_\w+\/\w+: expected .* reading "[^"]+"/);
   assert.match(error.message, /found nothing that reads it \(the network ends there: .* or a truncated file\)/);
   // Only the net's name (field 1, 11 bytes): a complete message without layers.
-  await assertWeightsError(() => decodeWeights(v1.subarray(0, 11), "name.caffemodel", graph), "name.caffemodel",
-    undefined, /not a Caffe model with weights: expected NetParameter layers \(field 2 or 100\), found none/);
+  await assertWeightsError(
+    () => decodeWeights(v1.subarray(0, 11), "name.caffemodel", graph),
+    "name.caffemodel",
+    undefined,
+    /not a Caffe model with weights: expected NetParameter layers \(field 2 or 100\), found none/,
+  );
 });
 
 test("a caffemodel missing a layer, with a wrong blob count, a misshapen blob, V1 and V2 layers", async () => {
   const edited = (edit: (layer: CaffeLayerSpec) => CaffeLayerSpec | undefined): Uint8Array =>
     encodeCaffemodel(mat, { version: 1, withTrainingLayers: false, rng: rngFor(seed, "edited"), edit });
   const missing = edited((l) => (l.name === "inception_4c/3x3" ? undefined : l));
-  await assertWeightsError(() => decodeWeights(missing, "missing.caffemodel", graph), "missing.caffemodel",
-    "inception_4c_3x3.weight", /differs from GoogLeNet at inception_4c\/3x3: /,
-    /expected convolution 3x3 stride 1 pad 1, 256 outputs, then ReLU reading "inception_4c\/3x3_reduce"/);
+  await assertWeightsError(
+    () => decodeWeights(missing, "missing.caffemodel", graph),
+    "missing.caffemodel",
+    "inception_4c_3x3.weight",
+    /differs from GoogLeNet at inception_4c\/3x3: /,
+    /expected convolution 3x3 stride 1 pad 1, 256 outputs, then ReLU reading "inception_4c\/3x3_reduce"/,
+  );
   const oneBlob = edited((l) => (l.name === "inception_3a/5x5" ? { ...l, blobs: l.blobs!.slice(0, 1) } : l));
-  await assertWeightsError(() => decodeWeights(oneBlob, "blobs.caffemodel", graph), "blobs.caffemodel",
-    "inception_3a_5x5.weight", /at inception_3a\/5x5: Convolution "inception_3a\/5x5" 5x5 stride 1 pad 2, 32 outputs: /,
-    /expected 2 blobs \(weights and bias\), found 1$/);
+  await assertWeightsError(
+    () => decodeWeights(oneBlob, "blobs.caffemodel", graph),
+    "blobs.caffemodel",
+    "inception_3a_5x5.weight",
+    /at inception_3a\/5x5: Convolution "inception_3a\/5x5" 5x5 stride 1 pad 2, 32 outputs: /,
+    /expected 2 blobs \(weights and bias\), found 1$/,
+  );
   const narrow = { shape: [1000, 512], data: new Float32Array(512_000) };
   const misshapen = edited((l) => (l.name === "loss3/classifier" ? { ...l, blobs: [narrow, l.blobs![1]!] } : l));
-  await assertWeightsError(() => decodeWeights(misshapen, "shape.caffemodel", graph), "shape.caffemodel",
-    "loss3_classifier.weight", /layer "loss3\/classifier" blob 0: /,
-    /expected shape \[1000,1024\], found \[1,1,1000,512\]/);
+  await assertWeightsError(
+    () => decodeWeights(misshapen, "shape.caffemodel", graph),
+    "shape.caffemodel",
+    "loss3_classifier.weight",
+    /layer "loss3\/classifier" blob 0: /,
+    /expected shape \[1000,1024\], found \[1,1,1000,512\]/,
+  );
   // Protobuf merges concatenated messages: one net with both V1 `layers` and V2 `layer`.
   const relu: CaffeLayerSpec[] = [{ name: "relu", type: "ReLU", bottoms: ["data"], tops: ["data"] }];
   const both = Buffer.concat([encodeCaffeNet("a", relu, { version: 1 }), encodeCaffeNet("b", relu, { version: 2 })]);
-  await assertWeightsError(() => decodeWeights(both, "both.caffemodel", graph), "both.caffemodel", undefined,
-    /corrupt Caffe model: expected V1 `layers` or V2 `layer` fields, found both/);
+  await assertWeightsError(
+    () => decodeWeights(both, "both.caffemodel", graph),
+    "both.caffemodel",
+    undefined,
+    /corrupt Caffe model: expected V1 `layers` or V2 `layer` fields, found both/,
+  );
 });
 
 test("an ONNX model of another network, and a zoo model with floor-mode pooling", async () => {
   const rng = rngFor(seed, "small");
-  const init = (name: string, dims: number[]) =>
-    ({ name, dims, data: randomArray(rng, dims.reduce((a, b) => a * b, 1), -1, 1) });
+  const init = (name: string, dims: number[]) => ({
+    name,
+    dims,
+    data: randomArray(
+      rng,
+      dims.reduce((a, b) => a * b, 1),
+      -1,
+      1,
+    ),
+  });
   const small = encodeOnnxModel({
-    opset: 13, rawData: true, input: { name: "input", dims: [1, 3, 32, 32] }, output: { name: "logits", dims: [1, 10] },
-    initializers: [init("conv.weight", [16, 3, 3, 3]), init("conv.bias", [16]), init("fc.weight", [10, 16384]),
-      init("fc.bias", [10])],
+    opset: 13,
+    rawData: true,
+    input: { name: "input", dims: [1, 3, 32, 32] },
+    output: { name: "logits", dims: [1, 10] },
+    initializers: [
+      init("conv.weight", [16, 3, 3, 3]),
+      init("conv.bias", [16]),
+      init("fc.weight", [10, 16384]),
+      init("fc.bias", [10]),
+    ],
     nodes: [
-      { name: "conv", opType: "Conv", input: ["input", "conv.weight", "conv.bias"], output: ["c"],
-        attribute: [{ name: "pads", type: onnxProto.onnx.AttributeProto.AttributeType.INTS, ints: [1, 1, 1, 1] }] },
+      {
+        name: "conv",
+        opType: "Conv",
+        input: ["input", "conv.weight", "conv.bias"],
+        output: ["c"],
+        attribute: [{ name: "pads", type: onnxProto.onnx.AttributeProto.AttributeType.INTS, ints: [1, 1, 1, 1] }],
+      },
       { name: "relu", opType: "Relu", input: ["c"], output: ["r"] },
       { name: "flatten", opType: "Flatten", input: ["r"], output: ["f"] },
-      { name: "fc", opType: "Gemm", input: ["f", "fc.weight", "fc.bias"], output: ["logits"],
-        attribute: [{ name: "transB", type: onnxProto.onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+      {
+        name: "fc",
+        opType: "Gemm",
+        input: ["f", "fc.weight", "fc.bias"],
+        output: ["logits"],
+        attribute: [{ name: "transB", type: onnxProto.onnx.AttributeProto.AttributeType.INT, i: 1 }],
+      },
     ],
   });
-  const message = await assertWeightsError(() => decodeWeights(small, "small.onnx", graph), "small.onnx",
-    "conv1_7x7_s2.weight", /ONNX model \(opset 13\) differs from GoogLeNet at conv1\/7x7_s2: /,
+  const message = await assertWeightsError(
+    () => decodeWeights(small, "small.onnx", graph),
+    "small.onnx",
+    "conv1_7x7_s2.weight",
+    /ONNX model \(opset 13\) differs from GoogLeNet at conv1\/7x7_s2: /,
     /expected convolution 7x7 stride 2 pad 3, 64 outputs, then ReLU reading the network input; /,
-    /found Conv "conv" 3x3 stride 1 pad 1, 16 outputs$/);
+    /found Conv "conv" 3x3 stride 1 pad 1, 16 outputs$/,
+  );
   console.log(`other ONNX network: ${message}`);
   const floor = encodeZooOnnx(mat, { opset: 9, output: "prob_0", rawData: true, stridePoolPads: [0, 0, 0, 0] });
-  await assertWeightsError(() => decodeWeights(floor, "floor.onnx", graph), "floor.onnx", undefined,
+  await assertWeightsError(
+    () => decodeWeights(floor, "floor.onnx", graph),
+    "floor.onnx",
+    undefined,
     /at pool1\/3x3_s2: MaxPool "pool1\/3x3_s2_1" max 3x3 stride 2 pad 0: /,
-    /pads \[0,0,0,0\] with ceil_mode 0 give 1 outputs for a 4-pixel input, Caffe's pooling gives 2/);
+    /pads \[0,0,0,0\] with ceil_mode 0 give 1 outputs for a 4-pixel input, Caffe's pooling gives 2/,
+  );
 });
 
 test("ONNX initializers that are not FLOAT or not in the file; a truncated ONNX model", async () => {
-  const zoo = (edit: Partial<InitializerSpec>) => encodeZooOnnx(mat, { opset: 9, output: "prob_0", rawData: true,
-    editInitializer: (i) => (i.name === "conv1/7x7_s2_w_0" ? { ...i, ...edit } : i) });
+  const zoo = (edit: Partial<InitializerSpec>) =>
+    encodeZooOnnx(mat, {
+      opset: 9,
+      output: "prob_0",
+      rawData: true,
+      editInitializer: (i) => (i.name === "conv1/7x7_s2_w_0" ? { ...i, ...edit } : i),
+    });
   const half = zoo({ dataType: 10, data: new Uint8Array(2 * 9408) });
-  await assertWeightsError(() => decodeWeights(half, "half.onnx", graph), "half.onnx", "conv1_7x7_s2.weight",
-    /initializer "conv1\/7x7_s2_w_0": expected data type FLOAT \(1\), found FLOAT16 \(10\)/);
-  await assertWeightsError(() => decodeWeights(zoo({ external: true }), "external.onnx", graph), "external.onnx",
-    "conv1_7x7_s2.weight", /initializer "conv1\/7x7_s2_w_0": expected the values inside the model, /,
-    /found them in an external data file/);
+  await assertWeightsError(
+    () => decodeWeights(half, "half.onnx", graph),
+    "half.onnx",
+    "conv1_7x7_s2.weight",
+    /initializer "conv1\/7x7_s2_w_0": expected data type FLOAT \(1\), found FLOAT16 \(10\)/,
+  );
+  await assertWeightsError(
+    () => decodeWeights(zoo({ external: true }), "external.onnx", graph),
+    "external.onnx",
+    "conv1_7x7_s2.weight",
+    /initializer "conv1\/7x7_s2_w_0": expected the values inside the model, /,
+    /found them in an external data file/,
+  );
   const bytes = encodeZooOnnx(mat, { opset: 9, output: "prob_0", rawData: true });
-  await assertWeightsError(() => decodeWeights(bytes.subarray(0, bytes.length >> 1), "cut.onnx", graph), "cut.onnx",
-    undefined, /ModelProto, field 7 at byte \d+: truncated: graph needs \d+ bytes from byte \d+, found \d+/);
+  await assertWeightsError(
+    () => decodeWeights(bytes.subarray(0, bytes.length >> 1), "cut.onnx", graph),
+    "cut.onnx",
+    undefined,
+    /ModelProto, field 7 at byte \d+: truncated: graph needs \d+ bytes from byte \d+, found \d+/,
+  );
 });
 
 test("an HTML error page saved as .onnx, a Git LFS pointer, an empty file, unknown bytes", async () => {
-  const page = new TextEncoder().encode("\n  <!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>" +
-    "<body>No such file</body></html>");
-  await assertWeightsError(() => decodeWeights(page, "googlenet-9.onnx", graph), "googlenet-9.onnx", undefined,
-    /expected a weight file, found an HTML page titled "404 Not Found" \(a failed or redirected download/);
+  const page = new TextEncoder().encode(
+    "\n  <!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>" + "<body>No such file</body></html>",
+  );
+  await assertWeightsError(
+    () => decodeWeights(page, "googlenet-9.onnx", graph),
+    "googlenet-9.onnx",
+    undefined,
+    /expected a weight file, found an HTML page titled "404 Not Found" \(a failed or redirected download/,
+  );
   const xhtml = new TextEncoder().encode('<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml"></html>');
-  await assertWeightsError(() => decodeWeights(xhtml, "googlenet.caffemodel", graph), "googlenet.caffemodel", undefined,
-    /expected a weight file, found an HTML page \(a failed/);
+  await assertWeightsError(
+    () => decodeWeights(xhtml, "googlenet.caffemodel", graph),
+    "googlenet.caffemodel",
+    undefined,
+    /expected a weight file, found an HTML page \(a failed/,
+  );
   const lfs = new TextEncoder().encode("version https://git-lfs.github.com/spec/v1\noid sha256:4c6c1b\nsize 1\n");
-  await assertWeightsError(() => decodeWeights(lfs, "bvlc_googlenet.caffemodel", graph), "bvlc_googlenet.caffemodel",
-    undefined, /found text starting "version https:\/\/git-lfs.github.com\/spec\/v1" \(a Git LFS pointer/);
-  await assertWeightsError(() => decodeWeights(new Uint8Array(0), "empty.onnx", graph), "empty.onnx", undefined,
-    /empty file: expected an IWNET file .*, an ONNX model .* or a Caffe model/);
+  await assertWeightsError(
+    () => decodeWeights(lfs, "bvlc_googlenet.caffemodel", graph),
+    "bvlc_googlenet.caffemodel",
+    undefined,
+    /found text starting "version https:\/\/git-lfs.github.com\/spec\/v1" \(a Git LFS pointer/,
+  );
+  await assertWeightsError(
+    () => decodeWeights(new Uint8Array(0), "empty.onnx", graph),
+    "empty.onnx",
+    undefined,
+    /empty file: expected an IWNET file .*, an ONNX model .* or a Caffe model/,
+  );
   const zip = Uint8Array.of(0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00, 0x08, 0x00);
-  await assertWeightsError(() => decodeWeights(zip, "model.zip", graph), "model.zip", undefined,
+  await assertWeightsError(
+    () => decodeWeights(zip, "model.zip", graph),
+    "model.zip",
+    undefined,
     /unrecognized weight file \(10 bytes, starting 504b030414000000\): /,
-    /expected an IWNET file \(magic "IWNET\\0\\r\\n"\), an ONNX model \(ModelProto protobuf\) or a Caffe model/);
+    /expected an IWNET file \(magic "IWNET\\0\\r\\n"\), an ONNX model \(ModelProto protobuf\) or a Caffe model/,
+  );
 });
 
 test("decoding the 53 MB V1 caffemodel: load time and peak RSS (child process)", () => {
@@ -310,12 +463,20 @@ test("decoding the 53 MB V1 caffemodel: load time and peak RSS (child process)",
   const child = spawnSync(process.execPath, [script, file], { encoding: "utf8" });
   assert.is(child.status, 0, child.stderr);
   const r = JSON.parse(child.stdout) as {
-    bytes: number; tensors: number; views: number; readMs: number; decodeMs: number; rssBefore: number; rssPeak: number;
+    bytes: number;
+    tensors: number;
+    views: number;
+    readMs: number;
+    decodeMs: number;
+    rssBefore: number;
+    rssPeak: number;
   };
   const mb = (n: number): string => (n / 1e6).toFixed(1);
-  console.log(`53 MB V1 caffemodel: read ${r.readMs.toFixed(0)} ms, decode ${r.decodeMs.toFixed(0)} ms, ` +
-    `${r.tensors} tensors (${r.views} views into the file), peak RSS ${mb(r.rssBefore)} MB before, ` +
-    `${mb(r.rssPeak)} MB after (+${mb(r.rssPeak - r.rssBefore)} MB for a ${mb(r.bytes)} MB file)`);
+  console.log(
+    `53 MB V1 caffemodel: read ${r.readMs.toFixed(0)} ms, decode ${r.decodeMs.toFixed(0)} ms, ` +
+      `${r.tensors} tensors (${r.views} views into the file), peak RSS ${mb(r.rssBefore)} MB before, ` +
+      `${mb(r.rssPeak)} MB after (+${mb(r.rssPeak - r.rssBefore)} MB for a ${mb(r.bytes)} MB file)`,
+  );
   assert.is(r.tensors, 116);
   assert.ok(r.rssPeak - r.rssBefore < 3 * r.bytes, `peak RSS increase ${r.rssPeak - r.rssBefore} < 3 x ${r.bytes}`);
 });

@@ -8,7 +8,15 @@ import { createHash } from "node:crypto";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { convOutSize } from "../src/host/ir/shapes.js";
-import { describeConv, loadBuild, runConv, splitRanges, type ConvCase, type GemmRange, type Loaded } from "./support/kernels.js";
+import {
+  describeConv,
+  loadBuild,
+  runConv,
+  splitRanges,
+  type ConvCase,
+  type GemmRange,
+  type Loaded,
+} from "./support/kernels.js";
 import { announceSeed, randomArray, rngFor, shuffled } from "./support/rng.js";
 
 const seed = announceSeed("kernels-determinism");
@@ -29,9 +37,16 @@ function makeCase(i: number): ConvCase {
   const rng = rngFor(seed, `case ${i}`);
   const K = cin * kernel * kernel;
   return {
-    input: randomArray(rng, cin * h * w, -1, 1), shape: { c: cin, h, w },
-    weight: randomArray(rng, m * K, -1, 1), bias: randomArray(rng, m, -1, 1),
-    outChannels: m, kh: kernel, kw: kernel, stride, pad, relu: i % 2 === 0,
+    input: randomArray(rng, cin * h * w, -1, 1),
+    shape: { c: cin, h, w },
+    weight: randomArray(rng, m * K, -1, 1),
+    bias: randomArray(rng, m, -1, 1),
+    outChannels: m,
+    kh: kernel,
+    kw: kernel,
+    stride,
+    pad,
+    relu: i % 2 === 0,
   };
 }
 
@@ -41,7 +56,9 @@ function outputs(c: ConvCase): number {
 
 function hashOf(L: Loaded, c: ConvCase, ranges?: GemmRange[]): string {
   const run = runConv(L.k, L.arena, { ...c, ranges });
-  return createHash("sha256").update(new Uint8Array(run.out.buffer, run.out.byteOffset, run.out.byteLength)).digest("hex");
+  return createHash("sha256")
+    .update(new Uint8Array(run.out.buffer, run.out.byteOffset, run.out.byteLength))
+    .digest("hex");
 }
 
 const baselineHashes = new Map<number, string>();
@@ -55,22 +72,39 @@ for (const L of builds) {
       const reference = hashOf(L, c);
       const variants: [string, GemmRange[] | undefined][] = [["one call", undefined]];
       // rows only, columns only, a grid; each also reversed and shuffled
-      const tr = L.k.gemmTileRows(), tc = L.k.gemmTileCols();
+      const tr = L.k.gemmTileRows(),
+        tc = L.k.gemmTileCols();
       const byRows: GemmRange[] = [];
-      for (let m0 = 0; m0 < c.outChannels; m0 += 2 * tr) byRows.push({ m0, m1: Math.min(m0 + 2 * tr, c.outChannels), n0: 0, n1: N });
+      for (let m0 = 0; m0 < c.outChannels; m0 += 2 * tr)
+        byRows.push({ m0, m1: Math.min(m0 + 2 * tr, c.outChannels), n0: 0, n1: N });
       const byCols: GemmRange[] = [];
-      for (let n0 = 0; n0 < N; n0 += 3 * tc) byCols.push({ m0: 0, m1: c.outChannels, n0, n1: Math.min(n0 + 3 * tc, N) });
+      for (let n0 = 0; n0 < N; n0 += 3 * tc)
+        byCols.push({ m0: 0, m1: c.outChannels, n0, n1: Math.min(n0 + 3 * tc, N) });
       const grid = splitRanges(rng, c.outChannels, N, tr, tc, 5);
-      for (const [name, r] of [["rows", byRows], ["columns", byCols], ["grid", grid]] as const) {
-        variants.push([`${name} (${r.length} ranges)`, r], [`${name} reversed`, r.slice().reverse()], [`${name} shuffled`, shuffled(rng, r)]);
+      for (const [name, r] of [
+        ["rows", byRows],
+        ["columns", byCols],
+        ["grid", grid],
+      ] as const) {
+        variants.push(
+          [`${name} (${r.length} ranges)`, r],
+          [`${name} reversed`, r.slice().reverse()],
+          [`${name} shuffled`, shuffled(rng, r)],
+        );
       }
       for (let rep = 0; rep < 3; rep++) {
         for (const [name, ranges] of variants) {
           const h = hashOf(L, c, ranges);
-          assert.is(h, reference, `[${L.build}] ${describeConv(c)} (seed ${seed}): ${name}, repetition ${rep + 1}: sha256 ${h} != one call's ${reference}`);
+          assert.is(
+            h,
+            reference,
+            `[${L.build}] ${describeConv(c)} (seed ${seed}): ${name}, repetition ${rep + 1}: sha256 ${h} != one call's ${reference}`,
+          );
         }
       }
-      console.log(`  ${L.build} case ${i} (${describeConv(c)}): ${variants.length * 3} runs, sha256 ${reference.slice(0, 16)}`);
+      console.log(
+        `  ${L.build} case ${i} (${describeConv(c)}): ${variants.length * 3} runs, sha256 ${reference.slice(0, 16)}`,
+      );
       if (L.build === "baseline") baselineHashes.set(i, reference);
     }
   });
@@ -80,7 +114,11 @@ test("debug build gives the baseline's bits (same source, mul then add, no relax
   for (let i = 0; i < CASES.length; i++) {
     const c = makeCase(i);
     const rng = rngFor(seed, `debug splits ${i}`);
-    const h = hashOf(debug, c, splitRanges(rng, c.outChannels, outputs(c), debug.k.gemmTileRows(), debug.k.gemmTileCols()));
+    const h = hashOf(
+      debug,
+      c,
+      splitRanges(rng, c.outChannels, outputs(c), debug.k.gemmTileRows(), debug.k.gemmTileCols()),
+    );
     assert.is(h, baselineHashes.get(i), `debug vs baseline, ${describeConv(c)} (seed ${seed})`);
   }
 });

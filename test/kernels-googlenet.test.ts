@@ -11,12 +11,30 @@ import { avgPoolRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "../src/host/r
 import { inferShapes } from "../src/host/ir/shapes.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import {
-  abs, assertUntouched, checkConv, chw, convExpect, fmtShape, loadBuild, runFc, runLrn, runPool, runSoftmax,
-  splitRanges, type ConvCase, type Loaded,
+  abs,
+  assertUntouched,
+  checkConv,
+  chw,
+  convExpect,
+  fmtShape,
+  loadBuild,
+  runFc,
+  runLrn,
+  runPool,
+  runSoftmax,
+  splitRanges,
+  type ConvCase,
+  type Loaded,
 } from "./support/kernels.js";
 import { announceSeed, randomArray, rngFor } from "./support/rng.js";
 import {
-  assertClose, avgPoolTolerance, dotTolerance, lrnTolerance, MAX_POOL_TOLERANCE, softmaxSumTolerance, softmaxTolerance,
+  assertClose,
+  avgPoolTolerance,
+  dotTolerance,
+  lrnTolerance,
+  MAX_POOL_TOLERANCE,
+  softmaxSumTolerance,
+  softmaxTolerance,
 } from "./support/tolerance.js";
 
 const seed = announceSeed("kernels-googlenet");
@@ -39,7 +57,8 @@ for (const node of graph.nodes) {
 
 let totalChecked = 0;
 const started = Date.now();
-const ctx = (L: Loaded, node: GraphNode): string => `[${L.build}] GoogLeNet ${node.name} at ${SIZE}x${SIZE} (seed ${seed})`;
+const ctx = (L: Loaded, node: GraphNode): string =>
+  `[${L.build}] GoogLeNet ${node.name} at ${SIZE}x${SIZE} (seed ${seed})`;
 
 /** Random data in the layer's real range: pixels (mean-subtracted) for the network input, post-ReLU activations elsewhere. */
 function inputFor(node: GraphNode, shape: Shape): Float32Array {
@@ -56,19 +75,37 @@ function testConv(node: ConvNode): void {
     const rng = rngFor(seed, `${node.name} weights`);
     const scale = 1 / Math.sqrt(K);
     const c: ConvCase = {
-      input: inputFor(node, inShape), shape: inShape,
-      weight: randomArray(rng, node.outChannels * K, -scale, scale), bias: randomArray(rng, node.outChannels, -0.5, 0.5),
-      outChannels: node.outChannels, kh: node.kernel, kw: node.kernel, stride: node.stride, pad: node.pad, relu: node.relu,
+      input: inputFor(node, inShape),
+      shape: inShape,
+      weight: randomArray(rng, node.outChannels * K, -scale, scale),
+      bias: randomArray(rng, node.outChannels, -0.5, 0.5),
+      outChannels: node.outChannels,
+      kh: node.kernel,
+      kw: node.kernel,
+      stride: node.stride,
+      pad: node.pad,
+      relu: node.relu,
       concat: slots.get(node.output),
     };
     const expect = convExpect(c);
     assert.equal(expect.shape, outShape, `${node.name}: reference shape`);
     for (const L of builds) {
       // the relaxed build computes the layer in tiles, in a random order, as a scheduler would
-      const ranges = L.build === "relaxed" ? splitRanges(rngFor(seed, `${node.name} ranges`), outShape.c, outShape.h * outShape.w, L.k.gemmTileRows(), L.k.gemmTileCols()) : undefined;
+      const ranges =
+        L.build === "relaxed"
+          ? splitRanges(
+              rngFor(seed, `${node.name} ranges`),
+              outShape.c,
+              outShape.h * outShape.w,
+              L.k.gemmTileRows(),
+              L.k.gemmTileCols(),
+            )
+          : undefined;
       const r = checkConv(L.k, L.arena, { ...c, ranges }, ctx(L, node), expect);
       totalChecked += r.checked;
-      console.log(`  ${L.build}: ${r.checked} of ${expect.want.length} outputs checked, worst error/tolerance ${r.worstRatio.toFixed(4)}`);
+      console.log(
+        `  ${L.build}: ${r.checked} of ${expect.want.length} outputs checked, worst error/tolerance ${r.worstRatio.toFixed(4)}`,
+      );
     }
   });
 }
@@ -85,7 +122,9 @@ function testPool(node: GraphNode & { op: "maxPool" | "avgPool" }): void {
     for (const L of builds) {
       const run = runPool(L.k, L.arena, max ? "max" : "avg", input, inShape, node.kernel, node.stride, node.pad);
       assertUntouched(run.outside, ctx(L, node));
-      const tol = meanAbs ? (i: number) => avgPoolTolerance(node.kernel, meanAbs[i], want.data[i]) : () => MAX_POOL_TOLERANCE;
+      const tol = meanAbs
+        ? (i: number) => avgPoolTolerance(node.kernel, meanAbs[i], want.data[i])
+        : () => MAX_POOL_TOLERANCE;
       const r = assertClose(run.out, want.data, tol, `${ctx(L, node)}: ${node.op} ${fmtShape(inShape)}`, chw(outShape));
       totalChecked += r.checked;
       console.log(`  ${L.build}: ${r.checked} outputs checked`);
@@ -110,7 +149,13 @@ for (const node of graph.nodes) {
         for (const L of builds) {
           const run = runLrn(L.k, L.arena, input, shape, node.size, node.alpha, node.beta, node.k);
           assertUntouched(run.outside, ctx(L, node));
-          const r = assertClose(run.out, want, (i) => lrnTolerance(node.size, node.beta, want[i]), `${ctx(L, node)}: lrn ${fmtShape(shape)}`, chw(shape));
+          const r = assertClose(
+            run.out,
+            want,
+            (i) => lrnTolerance(node.size, node.beta, want[i]),
+            `${ctx(L, node)}: lrn ${fmtShape(shape)}`,
+            chw(shape),
+          );
           totalChecked += r.checked;
           console.log(`  ${L.build}: ${r.checked} outputs checked`);
         }
@@ -123,7 +168,8 @@ for (const node of graph.nodes) {
       test(`${node.name}: fc ${inF} -> ${node.outFeatures}`, () => {
         const rng = rngFor(seed, `${node.name} weights`);
         const x = inputFor(node, shape);
-        const w = randomArray(rng, node.outFeatures * inF, -0.05, 0.05), b = randomArray(rng, node.outFeatures, -0.5, 0.5);
+        const w = randomArray(rng, node.outFeatures * inF, -0.05, 0.05),
+          b = randomArray(rng, node.outFeatures, -0.5, 0.5);
         const want = fcRef(x, w, b, node.outFeatures).data;
         const sumAbs = fcRef(abs(x), abs(w), abs(b), node.outFeatures).data;
         for (const L of builds) {
@@ -136,7 +182,13 @@ for (const node of graph.nodes) {
           const got = new Float32Array(node.outFeatures);
           got.set(lo.out.subarray(0, half));
           got.set(hi.out.subarray(half), half);
-          const r = assertClose(got, want, (i) => dotTolerance(inF, sumAbs[i], want[i]), `${ctx(L, node)}: fc ${inF} -> ${node.outFeatures}`, (i) => `output ${i}`);
+          const r = assertClose(
+            got,
+            want,
+            (i) => dotTolerance(inF, sumAbs[i], want[i]),
+            `${ctx(L, node)}: fc ${inF} -> ${node.outFeatures}`,
+            (i) => `output ${i}`,
+          );
           totalChecked += r.checked;
           console.log(`  ${L.build}: ${r.checked} outputs checked, worst error/tolerance ${r.worstRatio.toFixed(4)}`);
         }
@@ -149,8 +201,12 @@ for (const node of graph.nodes) {
       test(`${node.name}: softmax over ${n}`, () => {
         const x = randomArray(rngFor(seed, `${node.name} input`), n, -10, 30);
         const want = softmaxRef(x).data;
-        let m = -Infinity, lo = Infinity;
-        for (const v of x) { m = Math.max(m, v); lo = Math.min(lo, v); }
+        let m = -Infinity,
+          lo = Infinity;
+        for (const v of x) {
+          m = Math.max(m, v);
+          lo = Math.min(lo, v);
+        }
         const tol = (i: number): number => softmaxTolerance(n, m - x[i], m - lo, want[i]);
         for (const L of builds) {
           const got = runSoftmax(L.k, L.arena, x);
@@ -173,7 +229,9 @@ for (const node of graph.nodes) {
 test("every layer kind of the graph was covered", () => {
   const kinds = new Set(graph.nodes.map((n) => n.op));
   assert.equal([...kinds].sort(), ["avgPool", "concat", "conv", "fc", "lrn", "maxPool", "softmax"]);
-  console.log(`GoogLeNet layers: ${totalChecked} output elements checked over ${builds.length} builds in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `GoogLeNet layers: ${totalChecked} output elements checked over ${builds.length} builds in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 });
 
 test.run();

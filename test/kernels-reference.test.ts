@@ -14,7 +14,10 @@ const f = Math.fround;
 function close(got: Float64Array, want: number[], msg: string): void {
   assert.is(got.length, want.length, `${msg}: length`);
   for (let i = 0; i < want.length; i++) {
-    assert.ok(Math.abs(got[i] - want[i]) <= 1e-12 * Math.max(1, Math.abs(want[i])), `${msg}: [${i}] = ${got[i]}, want ${want[i]}`);
+    assert.ok(
+      Math.abs(got[i] - want[i]) <= 1e-12 * Math.max(1, Math.abs(want[i])),
+      `${msg}: [${i}] = ${got[i]}, want ${want[i]}`,
+    );
   }
 }
 
@@ -40,10 +43,32 @@ test("convRef: 1x2 and 2x1 kernels (kh != kw), OIHW order over channels", () => 
   close(b.data, [41, 52, 63], "2x1");
   // 2 in, 2 out, 1x1: out0 = x0 + 2 x1, out1 = 3 x0 + 4 x1
   const two = new Float32Array([1, 2, 10, 20]); // 2 x 1 x 2
-  const c = convRef(two, { c: 2, h: 1, w: 2 }, new Float32Array([1, 2, 3, 4]), new Float32Array([0.5, -0.5]), 2, 1, 1, 1, 0, false);
+  const c = convRef(
+    two,
+    { c: 2, h: 1, w: 2 },
+    new Float32Array([1, 2, 3, 4]),
+    new Float32Array([0.5, -0.5]),
+    2,
+    1,
+    1,
+    1,
+    0,
+    false,
+  );
   close(c.data, [21.5, 42.5, 42.5, 85.5], "1x1 over channels");
   // pad 2 with a 1x1 kernel: a border of bias
-  const d = convRef(new Float32Array([3]), { c: 1, h: 1, w: 1 }, new Float32Array([2]), new Float32Array([1]), 1, 1, 1, 1, 1, false);
+  const d = convRef(
+    new Float32Array([3]),
+    { c: 1, h: 1, w: 1 },
+    new Float32Array([2]),
+    new Float32Array([1]),
+    1,
+    1,
+    1,
+    1,
+    1,
+    false,
+  );
   close(d.data, [1, 1, 1, 1, 7, 1, 1, 1, 1], "pad 1 around one pixel");
 });
 
@@ -53,7 +78,11 @@ test("maxPoolRef: ceil mode, the last window clipped to the image", () => {
   assert.equal(r.shape, { c: 1, h: 2, w: 2 });
   close(r.data, [10, 11, 14, 15], "3x3 s2 on 4x4");
   const neg = Float32Array.from({ length: 9 }, (_, i) => -1 - i);
-  close(maxPoolRef(neg, { c: 1, h: 3, w: 3 }, 3, 1, 1).data, [-1, -1, -2, -1, -1, -2, -4, -4, -5], "padding is ignored, not a zero");
+  close(
+    maxPoolRef(neg, { c: 1, h: 3, w: 3 }, 3, 1, 1).data,
+    [-1, -1, -2, -1, -1, -2, -4, -4, -5],
+    "padding is ignored, not a zero",
+  );
 });
 
 test("avgPoolRef: Caffe divisor counts padding, not the part past the padded edge", () => {
@@ -76,11 +105,19 @@ test("lrnRef: window [c - (size-1)/2, c + size/2] clipped, scale k + alpha/size 
   const s = 1 + (5 / 5) * 5;
   close(lrnRef(y, { c: 2, h: 1, w: 1 }, 5, 5, 0.75, 1).data, [1 * s ** -0.75, 2 * s ** -0.75], "C 2 < size 5");
   // size 1: only the channel itself; two pixels per channel stay apart
-  close(lrnRef(new Float32Array([2, 3]), { c: 1, h: 1, w: 2 }, 1, 1, 0.5, 2).data, [2 / Math.sqrt(6), 3 / Math.sqrt(11)], "size 1, beta 0.5, k 2");
+  close(
+    lrnRef(new Float32Array([2, 3]), { c: 1, h: 1, w: 2 }, 1, 1, 0.5, 2).data,
+    [2 / Math.sqrt(6), 3 / Math.sqrt(11)],
+    "size 1, beta 0.5, k 2",
+  );
 });
 
 test("fcRef and softmaxRef", () => {
-  close(fcRef(new Float32Array([1, 2, 3]), new Float32Array([1, 0, -1, 2, 2, 2]), new Float32Array([10, 0]), 2).data, [8, 12], "fc 3 -> 2");
+  close(
+    fcRef(new Float32Array([1, 2, 3]), new Float32Array([1, 0, -1, 2, 2, 2]), new Float32Array([10, 0]), 2).data,
+    [8, 12],
+    "fc 3 -> 2",
+  );
   close(fcRef(new Float32Array([1, 2]), new Float32Array([3, 4]), undefined, 1).data, [11], "fc without bias");
   close(softmaxRef(new Float64Array([0, Math.log(3)])).data, [0.25, 0.75], "softmax [0, ln 3]");
   const big = softmaxRef(new Float64Array([1000, 1000 + Math.log(3)])).data;
@@ -108,18 +145,30 @@ test("dotTolerance: sound for emulated f32 dot products (mul+add and fused), sha
   const rng = rngFor(seed, "dot policy");
   for (const K of [1, 7, 147, 511, 832, 1728]) {
     for (let t = 0; t < 40; t++) {
-      const a = randomArray(rng, K, -1, 1), b = randomArray(rng, K, -1, 1), bias = f(rng() - 0.5);
-      let exact = bias, sumAbs = Math.abs(bias);
-      for (let i = 0; i < K; i++) { exact += a[i] * b[i]; sumAbs += Math.abs(a[i] * b[i]); }
+      const a = randomArray(rng, K, -1, 1),
+        b = randomArray(rng, K, -1, 1),
+        bias = f(rng() - 0.5);
+      let exact = bias,
+        sumAbs = Math.abs(bias);
+      for (let i = 0; i < K; i++) {
+        exact += a[i] * b[i];
+        sumAbs += Math.abs(a[i] * b[i]);
+      }
       const tol = dotTolerance(K, sumAbs, exact);
       for (const got of [f32Dot(a, b, bias), f32DotFused(a, b, bias)]) {
-        assert.ok(Math.abs(got - exact) <= tol, `K ${K} (seed ${seed}): emulated f32 error ${Math.abs(got - exact)} > tolerance ${tol}`);
+        assert.ok(
+          Math.abs(got - exact) <= tol,
+          `K ${K} (seed ${seed}): emulated f32 error ${Math.abs(got - exact)} > tolerance ${tol}`,
+        );
       }
       // dropping the largest term (a typical one: |a_i b_i| near 1 of the ~K/4 average) is caught
       let drop = 0;
       for (let i = 1; i < K; i++) if (Math.abs(a[i] * b[i]) > Math.abs(a[drop] * b[drop])) drop = i;
       const dropped = f32Dot(a, b, bias, drop);
-      assert.ok(Math.abs(dropped - exact) > tol, `K ${K} (seed ${seed}): dropping term ${a[drop] * b[drop]} gives error ${Math.abs(dropped - exact)}, within tolerance ${tol}`);
+      assert.ok(
+        Math.abs(dropped - exact) > tol,
+        `K ${K} (seed ${seed}): dropping term ${a[drop] * b[drop]} gives error ${Math.abs(dropped - exact)}, within tolerance ${tol}`,
+      );
     }
   }
 });
@@ -130,9 +179,16 @@ test("avgPoolTolerance: sound for an emulated f32 window sum and division", () =
     for (let t = 0; t < 200; t++) {
       const x = randomArray(rng, k * k, -100, 100);
       const count = k * k + Math.floor(rng() * 3);
-      let s32 = 0, s = 0, sAbs = 0;
-      for (const v of x) { s32 = f(s32 + v); s += v; sAbs += Math.abs(v); }
-      const got = f(s32 / count), want = s / count;
+      let s32 = 0,
+        s = 0,
+        sAbs = 0;
+      for (const v of x) {
+        s32 = f(s32 + v);
+        s += v;
+        sAbs += Math.abs(v);
+      }
+      const got = f(s32 / count),
+        want = s / count;
       const tol = avgPoolTolerance(k, sAbs / count, want);
       assert.ok(Math.abs(got - want) <= tol, `k ${k} (seed ${seed}): ${Math.abs(got - want)} > ${tol}`);
     }
@@ -145,15 +201,24 @@ test("lrnTolerance: sound for emulated f32 chains (sqrt*sqrt(sqrt) for beta 0.75
     for (const beta of [0.75, 0.5, 1]) {
       for (let t = 0; t < 300; t++) {
         const xs = randomArray(rng, size, -4, 4);
-        const alpha = [1e-4, 0.5, 2][t % 3], k = 1 + (t % 2);
-        let ss32 = 0, ss = 0;
-        for (const v of xs) { ss32 = f(ss32 + f(v * v)); ss += v * v; }
+        const alpha = [1e-4, 0.5, 2][t % 3],
+          k = 1 + (t % 2);
+        let ss32 = 0,
+          ss = 0;
+        for (const v of xs) {
+          ss32 = f(ss32 + f(v * v));
+          ss += v * v;
+        }
         const s = f(f(k) + f(f(f(alpha) / size) * ss32));
         const d = beta === 0.75 ? f(f(Math.sqrt(s)) * f(Math.sqrt(f(Math.sqrt(s))))) : f(Math.pow(s, beta));
         const x = xs[Math.floor(size / 2)];
-        const got = f(x / d), want = x * Math.pow(k + (alpha / size) * ss, -beta);
+        const got = f(x / d),
+          want = x * Math.pow(k + (alpha / size) * ss, -beta);
         const tol = lrnTolerance(size, beta, want);
-        assert.ok(Math.abs(got - want) <= tol, `size ${size} beta ${beta} (seed ${seed}): ${Math.abs(got - want)} > ${tol}`);
+        assert.ok(
+          Math.abs(got - want) <= tol,
+          `size ${size} beta ${beta} (seed ${seed}): ${Math.abs(got - want)} > ${tol}`,
+        );
       }
     }
   }
@@ -162,17 +227,28 @@ test("lrnTolerance: sound for emulated f32 chains (sqrt*sqrt(sqrt) for beta 0.75
 
 test("softmaxTolerance: sound for an emulated kernel (f32 subtraction, f64 exp and sum)", () => {
   const rng = rngFor(seed, "softmax policy");
-  for (const [lo, hi] of [[-1, 1], [990, 1010], [-1e4, 1e4]]) {
+  for (const [lo, hi] of [
+    [-1, 1],
+    [990, 1010],
+    [-1e4, 1e4],
+  ]) {
     const x = randomArray(rng, 100, lo, hi);
-    let m = -Infinity, mn = Infinity;
-    for (const v of x) { m = Math.max(m, v); mn = Math.min(mn, v); }
+    let m = -Infinity,
+      mn = Infinity;
+    for (const v of x) {
+      m = Math.max(m, v);
+      mn = Math.min(mn, v);
+    }
     let sum = 0;
     for (const v of x) sum += Math.exp(f(v - m));
     const want = softmaxRef(x).data;
     for (let i = 0; i < x.length; i++) {
       const got = f(Math.exp(f(x[i] - m)) / sum);
       const tol = softmaxTolerance(x.length, m - x[i], m - mn, want[i]);
-      assert.ok(Math.abs(got - want[i]) <= tol, `range [${lo}, ${hi}] [${i}] (seed ${seed}): ${Math.abs(got - want[i])} > ${tol}`);
+      assert.ok(
+        Math.abs(got - want[i]) <= tol,
+        `range [${lo}, ${hi}] [${i}] (seed ${seed}): ${Math.abs(got - want[i])} > ${tol}`,
+      );
     }
   }
   assert.ok(gamma(1) > U32 && gamma(1) < 1.000001 * U32, "gamma(1) is about u");

@@ -8,13 +8,17 @@ import { ILSVRC2012_CLASSES } from "../src/model/network/classes.js";
 import { LABEL_COUNT, parseLabels, shortLabel } from "../src/model/network/labels.js";
 import { readLabelsFile } from "../src/node/labels.js";
 
-const dataDir = process.env.INCEPTION_WASM_DATA ?? fileURLToPath(new URL("../../../shared/googlenet/", import.meta.url));
+const dataDir =
+  process.env.INCEPTION_WASM_DATA ?? fileURLToPath(new URL("../../../shared/googlenet/", import.meta.url));
 const labelsPath = join(dataDir, "labels.txt");
 const realText = readFileSync(labelsPath, "utf8");
 
 /** Asserts fn throws ArgumentError for the labels file `file` whose message matches pattern. */
 function rejects(fn: () => unknown, file: string, pattern: RegExp): void {
-  assert.throws(fn, (e: unknown) => e instanceof ArgumentError && e.op === "labels" && e.argument === file && pattern.test(e.message));
+  assert.throws(
+    fn,
+    (e: unknown) => e instanceof ArgumentError && e.op === "labels" && e.argument === file && pattern.test(e.message),
+  );
 }
 
 const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `class ${i}, alias ${i}`);
@@ -49,7 +53,11 @@ test("CRLF, a missing trailing newline and a BOM are tolerated", () => {
 });
 
 test("wrong line counts are rejected with expected vs found", () => {
-  rejects(() => parseLabels(names(999).join("\n") + "\n", "short.txt"), "short.txt", /expected 1000 class names, one per line, found 999 lines/);
+  rejects(
+    () => parseLabels(names(999).join("\n") + "\n", "short.txt"),
+    "short.txt",
+    /expected 1000 class names, one per line, found 999 lines/,
+  );
   rejects(() => parseLabels(names(1001).join("\n"), "long.txt"), "long.txt", /found 1001 lines/);
   rejects(() => parseLabels("", "empty.txt"), "empty.txt", /found 0 lines/);
   rejects(() => parseLabels(names(1000).join("\n") + "\n\n", "blank-end.txt"), "blank-end.txt", /found 1001 lines/);

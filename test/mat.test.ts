@@ -16,12 +16,23 @@ const blob = (name: string): string => join(dataDir, "caffe-blobs", name);
 
 // ---- builders for hand-made MAT files ----
 
-const miINT8 = 1, miUINT8 = 2, miINT16 = 3, miINT32 = 5, miUINT32 = 6, miSINGLE = 7, miDOUBLE = 9, miMATRIX = 14, miCOMPRESSED = 15;
+const miINT8 = 1,
+  miUINT8 = 2,
+  miINT16 = 3,
+  miINT32 = 5,
+  miUINT32 = 6,
+  miSINGLE = 7,
+  miDOUBLE = 9,
+  miMATRIX = 14,
+  miCOMPRESSED = 15;
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -50,18 +61,32 @@ function element(type: number, payload: Uint8Array, small = false): Uint8Array {
   return e;
 }
 
-function matrix(o: { name: string; dims: number[]; cls?: number; flags?: number; type?: number; values: ArrayLike<number> }): Uint8Array {
+function matrix(o: {
+  name: string;
+  dims: number[];
+  cls?: number;
+  flags?: number;
+  type?: number;
+  values: ArrayLike<number>;
+}): Uint8Array {
   const type = o.type ?? miSINGLE;
-  const data = type === miDOUBLE ? new Uint8Array(Float64Array.from(o.values).buffer)
-    : type === miUINT8 ? Uint8Array.from(o.values)
-    : type === miINT16 ? new Uint8Array(Int16Array.from(o.values).buffer)
-    : new Uint8Array(Float32Array.from(o.values).buffer);
-  return element(miMATRIX, concat([
-    element(miUINT32, new Uint8Array([o.cls ?? 7, o.flags ?? 0, 0, 0, 0, 0, 0, 0])),
-    element(miINT32, new Uint8Array(Int32Array.from(o.dims).buffer)),
-    element(miINT8, new TextEncoder().encode(o.name), true),
-    element(type, data),
-  ]));
+  const data =
+    type === miDOUBLE
+      ? new Uint8Array(Float64Array.from(o.values).buffer)
+      : type === miUINT8
+        ? Uint8Array.from(o.values)
+        : type === miINT16
+          ? new Uint8Array(Int16Array.from(o.values).buffer)
+          : new Uint8Array(Float32Array.from(o.values).buffer);
+  return element(
+    miMATRIX,
+    concat([
+      element(miUINT32, new Uint8Array([o.cls ?? 7, o.flags ?? 0, 0, 0, 0, 0, 0, 0])),
+      element(miINT32, new Uint8Array(Int32Array.from(o.dims).buffer)),
+      element(miINT8, new TextEncoder().encode(o.name), true),
+      element(type, data),
+    ]),
+  );
 }
 
 const compressed = (e: Uint8Array): Uint8Array => element(miCOMPRESSED, zlibSync(e));
@@ -123,8 +148,18 @@ test("plain miMATRIX, small-element name, miDOUBLE/miUINT8 real parts, compresse
   const b = matrix({ name: "bytes", dims: [1, 3], cls: 9, type: miUINT8, values: [0, 7, 255] });
   const c = matrix({ name: "long_name", dims: [2, 1], values: [0.25, -1] });
   const plain = readMat(concat([header(), a, b, c]), "plain.mat");
-  assert.equal(plain.map((v) => v.name), ["a", "bytes", "long_name"]);
-  assert.equal(plain.map((v) => v.dims), [[2, 3], [1, 3], [2, 1]]);
+  assert.equal(
+    plain.map((v) => v.name),
+    ["a", "bytes", "long_name"],
+  );
+  assert.equal(
+    plain.map((v) => v.dims),
+    [
+      [2, 3],
+      [1, 3],
+      [2, 1],
+    ],
+  );
   assert.equal(Array.from(plain[0]!.data), [1, 2, 3, 4.5, -5, 6]);
   assert.equal(Array.from(plain[1]!.data), [0, 7, 255]);
   assert.equal(Array.from(plain[2]!.data), [0.25, -1]);
@@ -137,22 +172,52 @@ test("plain miMATRIX, small-element name, miDOUBLE/miUINT8 real parts, compresse
 const realBias = new Uint8Array(readFileSync(params("conv1_7x7_s2_b.mat"))); // a copy: Buffer.slice() would not copy
 
 test("empty file and truncated header", () => {
-  assertWeightsError(() => readMat(new Uint8Array(0), "empty.mat"), "empty.mat", /expected a 128-byte header, found 0 bytes/);
-  assertWeightsError(() => readMat(realBias.subarray(0, 100), "short.mat"), "short.mat", /expected a 128-byte header, found 100 bytes/);
+  assertWeightsError(
+    () => readMat(new Uint8Array(0), "empty.mat"),
+    "empty.mat",
+    /expected a 128-byte header, found 0 bytes/,
+  );
+  assertWeightsError(
+    () => readMat(realBias.subarray(0, 100), "short.mat"),
+    "short.mat",
+    /expected a 128-byte header, found 100 bytes/,
+  );
 });
 
 test("wrong header text, big-endian, bad endian indicator", () => {
-  assertWeightsError(() => readMat(concat([header("MATLAB 7.3 MAT-file"), realBias.subarray(128)]), "v73.mat"), "v73.mat",
-    /expected header text "MATLAB 5\.0 MAT-file", found "MATLAB 7\.3 MAT-file"/);
-  assertWeightsError(() => readMat(header(undefined, "MI"), "big.mat"), "big.mat", /big-endian.*expected endian indicator "IM", found "MI"/);
-  assertWeightsError(() => readMat(header(undefined, "XX"), "odd.mat"), "odd.mat", /expected endian indicator "IM", found "XX"/);
+  assertWeightsError(
+    () => readMat(concat([header("MATLAB 7.3 MAT-file"), realBias.subarray(128)]), "v73.mat"),
+    "v73.mat",
+    /expected header text "MATLAB 5\.0 MAT-file", found "MATLAB 7\.3 MAT-file"/,
+  );
+  assertWeightsError(
+    () => readMat(header(undefined, "MI"), "big.mat"),
+    "big.mat",
+    /big-endian.*expected endian indicator "IM", found "MI"/,
+  );
+  assertWeightsError(
+    () => readMat(header(undefined, "XX"), "odd.mat"),
+    "odd.mat",
+    /expected endian indicator "IM", found "XX"/,
+  );
 });
 
 test("truncated compressed element and truncated tag", () => {
-  assertWeightsError(() => readMat(realBias.subarray(0, 200), "cut.mat"), "cut.mat", /truncated top-level element at byte 128: expected \d+ bytes of data, found 64/);
-  assertWeightsError(() => readMat(realBias.subarray(0, 132), "cuttag.mat"), "cuttag.mat", /truncated top-level element.*expected an 8-byte tag, found 4 bytes/);
-  assertWeightsError(() => readMat(concat([header(), element(miCOMPRESSED, new Uint8Array([0x78, 0x9c, 0x03]))]), "tiny.mat"), "tiny.mat",
-    /compressed element: expected at least 6 bytes .*found 3/);
+  assertWeightsError(
+    () => readMat(realBias.subarray(0, 200), "cut.mat"),
+    "cut.mat",
+    /truncated top-level element at byte 128: expected \d+ bytes of data, found 64/,
+  );
+  assertWeightsError(
+    () => readMat(realBias.subarray(0, 132), "cuttag.mat"),
+    "cuttag.mat",
+    /truncated top-level element.*expected an 8-byte tag, found 4 bytes/,
+  );
+  assertWeightsError(
+    () => readMat(concat([header(), element(miCOMPRESSED, new Uint8Array([0x78, 0x9c, 0x03]))]), "tiny.mat"),
+    "tiny.mat",
+    /compressed element: expected at least 6 bytes .*found 3/,
+  );
 });
 
 test("corrupted zlib bytes: stream error or Adler-32 mismatch", () => {
@@ -164,28 +229,54 @@ test("corrupted zlib bytes: stream error or Adler-32 mismatch", () => {
   assertWeightsError(() => readMat(badBody, "zbody.mat"), "zbody.mat", /zlib/);
   const badSum = realBias.slice();
   badSum[badSum.length - 1]! ^= 0x01; // last byte of the Adler-32 trailer
-  assertWeightsError(() => readMat(badSum, "zsum.mat"), "zsum.mat", /zlib checksum mismatch: expected Adler-32 0x[0-9a-f]{8}, found 0x[0-9a-f]{8}/);
+  assertWeightsError(
+    () => readMat(badSum, "zsum.mat"),
+    "zsum.mat",
+    /zlib checksum mismatch: expected Adler-32 0x[0-9a-f]{8}, found 0x[0-9a-f]{8}/,
+  );
 });
 
 test("data length not matching dims names the variable", () => {
   const m = matrix({ name: "weights", dims: [2, 3], values: [1, 2, 3, 4, 5] });
-  assertWeightsError(() => readMat(concat([header(), m]), "len.mat"), "len.mat",
-    /variable "weights": dims \[2, 3\] need 6 miSINGLE values \(24 bytes\), found 20 bytes/);
-  assertWeightsError(() => readMat(concat([header(), compressed(m)]), "lenz.mat"), "lenz.mat", /variable "weights".*found 20 bytes/);
+  assertWeightsError(
+    () => readMat(concat([header(), m]), "len.mat"),
+    "len.mat",
+    /variable "weights": dims \[2, 3\] need 6 miSINGLE values \(24 bytes\), found 20 bytes/,
+  );
+  assertWeightsError(
+    () => readMat(concat([header(), compressed(m)]), "lenz.mat"),
+    "lenz.mat",
+    /variable "weights".*found 20 bytes/,
+  );
 });
 
 test("complex, sparse, char and unsupported real types are rejected", () => {
   const file = (m: Uint8Array): Uint8Array => concat([header(), m]);
-  assertWeightsError(() => readMat(file(matrix({ name: "z", dims: [1, 1], flags: 0x08, values: [1] })), "complex.mat"), "complex.mat",
-    /variable "z": expected a real single array, found a complex one/);
-  assertWeightsError(() => readMat(file(matrix({ name: "s", dims: [1, 1], cls: 5, values: [1] })), "sparse.mat"), "sparse.mat",
-    /variable "s": expected a double, single or uint8 array, found class sparse/);
-  assertWeightsError(() => readMat(file(matrix({ name: "t", dims: [1, 1], cls: 4, values: [1] })), "char.mat"), "char.mat",
-    /found class char/);
-  assertWeightsError(() => readMat(file(matrix({ name: "i", dims: [1, 2], cls: 6, type: miINT16, values: [1, 2] })), "int16.mat"), "int16.mat",
-    /variable "i": expected real part of type miSINGLE \(7\), miDOUBLE \(9\) or miUINT8 \(2\), found type 3/);
-  assertWeightsError(() => readMat(concat([header(), element(miUINT32, new Uint8Array(8))]), "other.mat"), "other.mat",
-    /expected miMATRIX \(14\) or miCOMPRESSED \(15\), found type 6/);
+  assertWeightsError(
+    () => readMat(file(matrix({ name: "z", dims: [1, 1], flags: 0x08, values: [1] })), "complex.mat"),
+    "complex.mat",
+    /variable "z": expected a real single array, found a complex one/,
+  );
+  assertWeightsError(
+    () => readMat(file(matrix({ name: "s", dims: [1, 1], cls: 5, values: [1] })), "sparse.mat"),
+    "sparse.mat",
+    /variable "s": expected a double, single or uint8 array, found class sparse/,
+  );
+  assertWeightsError(
+    () => readMat(file(matrix({ name: "t", dims: [1, 1], cls: 4, values: [1] })), "char.mat"),
+    "char.mat",
+    /found class char/,
+  );
+  assertWeightsError(
+    () => readMat(file(matrix({ name: "i", dims: [1, 2], cls: 6, type: miINT16, values: [1, 2] })), "int16.mat"),
+    "int16.mat",
+    /variable "i": expected real part of type miSINGLE \(7\), miDOUBLE \(9\) or miUINT8 \(2\), found type 3/,
+  );
+  assertWeightsError(
+    () => readMat(concat([header(), element(miUINT32, new Uint8Array(8))]), "other.mat"),
+    "other.mat",
+    /expected miMATRIX \(14\) or miCOMPRESSED \(15\), found type 6/,
+  );
 });
 
 test.run();

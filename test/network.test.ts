@@ -16,7 +16,10 @@ import { BLOBS_DIR, photoCases } from "./support/data.js";
 import { caffeLrnErrors, networkTolerance, reductionDepths } from "./support/tolerance.js";
 import { expectedWeights } from "../src/host/ir/tensors.js";
 
-const sha256 = (a: Float32Array): string => createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex");
+const sha256 = (a: Float32Array): string =>
+  createHash("sha256")
+    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+    .digest("hex");
 
 /** Caffe blob files (execution order) with our tensor name; `_split_` copies are skipped (they equal their source). */
 function caffeBlobs(): { file: string; tensor: string }[] {
@@ -50,17 +53,30 @@ async function compareWithCaffe(engine: "wasm" | "reference", build: "baseline" 
       const want = caffe.get(tensor)!;
       const got = net.activation(tensor);
       assert.is(got.length, want.length, `${tensor}: element count`);
-      let maxAbs = 0, maxErr = 0, worst = 0;
+      let maxAbs = 0,
+        maxErr = 0,
+        worst = 0;
       for (let i = 0; i < want.length; i++) {
         maxAbs = Math.max(maxAbs, Math.abs(want[i]));
         const e = Math.abs(got[i] - want[i]);
-        if (e > maxErr) { maxErr = e; worst = i; }
+        if (e > maxErr) {
+          maxErr = e;
+          worst = i;
+        }
       }
       const tol = networkTolerance(depths.get(tensor)!, lrnErrors.get(tensor)!, maxAbs);
-      rows.push(`${tensor.padEnd(26)} max|err| ${maxErr.toExponential(2)}  (tolerance ${tol.toExponential(2)}, max|x| ${maxAbs.toPrecision(4)})`);
-      assert.ok(maxErr <= tol, `${engine}/${net.build} ${tensor}: |ours - caffe| = ${maxErr} at ${worst} (ours ${got[worst]}, caffe ${want[worst]}) > tolerance ${tol}`);
+      rows.push(
+        `${tensor.padEnd(26)} max|err| ${maxErr.toExponential(2)}  (tolerance ${tol.toExponential(2)}, max|x| ${maxAbs.toPrecision(4)})`,
+      );
+      assert.ok(
+        maxErr <= tol,
+        `${engine}/${net.build} ${tensor}: |ours - caffe| = ${maxErr} at ${worst} (ours ${got[worst]}, caffe ${want[worst]}) > tolerance ${tol}`,
+      );
     }
-    const top5 = (p: Float32Array): number[] => Array.from(p.keys()).sort((a, b) => p[b] - p[a] || a - b).slice(0, 5);
+    const top5 = (p: Float32Array): number[] =>
+      Array.from(p.keys())
+        .sort((a, b) => p[b] - p[a] || a - b)
+        .slice(0, 5);
     assert.equal(top5(net.activation("prob")), top5(caffe.get("prob")!), "top-5 classes equal Caffe's");
     console.log(`\n${engine} ${net.build} vs Caffe, every blob:\n${rows.join("\n")}`);
   } finally {
@@ -86,7 +102,11 @@ test("every listed photo gets its reference top-1 class", async () => {
     for (const photo of photoCases()) {
       const top = await net.classify(new Uint8Array(readFileSync(photo.file)), { topK: 5, name: photo.file });
       assert.is(top.length, 5);
-      assert.is(top[0].index, photo.top1, `${photo.file}: top-1 ${top[0].index} (${top[0].label}), expected ${photo.top1} (${photo.top1Label})`);
+      assert.is(
+        top[0].index,
+        photo.top1,
+        `${photo.file}: top-1 ${top[0].index} (${top[0].label}), expected ${photo.top1} (${photo.top1Label})`,
+      );
       assert.ok(top[0].label.startsWith(photo.top1Label.split(" ")[0]), `${photo.file}: label ${top[0].label}`);
       for (let i = 1; i < 5; i++) assert.ok(top[i - 1].probability >= top[i].probability, "sorted by probability");
     }
@@ -101,19 +121,27 @@ test("summary totals are GoogLeNet's exact parameter and multiply-add counts", (
   assert.is(s.totalOps, 1_582_671_872);
   assert.is(s.rows.filter((r) => r.type === "inception").length, 9);
   const row = s.rows.find((r) => r.name === "inception_4c")!;
-  assert.equal([row.n1x1, row.n3x3reduce, row.n3x3, row.n5x5reduce, row.n5x5, row.poolProj], [128, 128, 256, 24, 64, 64]);
+  assert.equal(
+    [row.n1x1, row.n3x3reduce, row.n3x3, row.n5x5reduce, row.n5x5, row.poolProj],
+    [128, 128, 256, 24, 64, 64],
+  );
   assert.is(row.output, "14x14x512");
 });
 
 test("the same input gives the same bits on every run; concurrent calls each get their own result", async () => {
   const net = await GoogLeNet.load();
   try {
-    const inputs = photoCases().slice(0, 3).map((p) => net.toInput(new Uint8Array(readFileSync(p.file)), p.file));
+    const inputs = photoCases()
+      .slice(0, 3)
+      .map((p) => net.toInput(new Uint8Array(readFileSync(p.file)), p.file));
     const serial: string[] = [];
     for (const x of inputs) serial.push(sha256((await net.run(x)).probabilities));
     for (let r = 0; r < 2; r++) {
       const again = await Promise.all(inputs.map((x) => net.run(x)));
-      assert.equal(again.map((o) => sha256(o.probabilities)), serial);
+      assert.equal(
+        again.map((o) => sha256(o.probabilities)),
+        serial,
+      );
     }
   } finally {
     await net.dispose();
@@ -127,8 +155,12 @@ test("bad weights: missing folder, wrong bytes, missing tensor, wrong shape", as
   assert.match((e1 as Error).message, missing);
   assert.match((e1 as Error).message, "INCEPTION_WASM_DATA");
 
-  const e2 = await GoogLeNet.load({ weights: new TextEncoder().encode("<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>not found</body></html>"), labels: new Array(1000).fill("x") })
-    .catch((e: unknown) => e);
+  const e2 = await GoogLeNet.load({
+    weights: new TextEncoder().encode(
+      "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>not found</body></html>",
+    ),
+    labels: new Array(1000).fill("x"),
+  }).catch((e: unknown) => e);
   assert.instance(e2, WeightsError);
   assert.match((e2 as Error).message, /found an HTML page/);
 
@@ -148,10 +180,14 @@ test("bad weights: missing folder, wrong bytes, missing tensor, wrong shape", as
 test("bad inputs: non-image bytes, zero-sized pixels, wrong tensor length, bad topK, use after dispose", async () => {
   const net = await GoogLeNet.load();
   try {
-    const e1 = await net.classify(new TextEncoder().encode("<!DOCTYPE html>"), { name: "page.html" }).catch((e: unknown) => e);
+    const e1 = await net
+      .classify(new TextEncoder().encode("<!DOCTYPE html>"), { name: "page.html" })
+      .catch((e: unknown) => e);
     assert.instance(e1, ImageError);
     assert.match((e1 as Error).message, "page.html");
-    const e2 = await net.classify({ width: 0, height: 0, data: new Uint8Array(0) }, { name: "empty" }).catch((e: unknown) => e);
+    const e2 = await net
+      .classify({ width: 0, height: 0, data: new Uint8Array(0) }, { name: "empty" })
+      .catch((e: unknown) => e);
     assert.instance(e2, ImageError);
     const e3 = await net.run(new Float32Array(10)).catch((e: unknown) => e);
     assert.instance(e3, ArgumentError);

@@ -20,8 +20,12 @@ import { caffeLrnErrors, networkTolerance, reductionDepths } from "./support/tol
 
 const PROB_TOLERANCE = 1e-5;
 
-const top5 = (p: Float32Array): number[] => Array.from(p.keys()).sort((a, b) => p[b] - p[a] || a - b).slice(0, 5);
-const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+const top5 = (p: Float32Array): number[] =>
+  Array.from(p.keys())
+    .sort((a, b) => p[b] - p[a] || a - b)
+    .slice(0, 5);
+const maxAbsDiff = (a: Float32Array, b: Float32Array): number =>
+  a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 const maxAbs = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 test("the exported pads give Caffe's ceil-mode pooling sizes at 224 and 227 (and odd sizes)", () => {
@@ -30,9 +34,14 @@ test("the exported pads give Caffe's ceil-mode pooling sizes at 224 and 227 (and
     const shapes = inferShapes(graph, size, size);
     for (const node of graph.nodes) {
       if (node.op !== "maxPool" && node.op !== "avgPool") continue;
-      const x = shapes.get(node.input)!, y = shapes.get(node.output)!;
+      const x = shapes.get(node.input)!,
+        y = shapes.get(node.output)!;
       const pads = caffePoolPads(x.h, node.kernel, node.stride, node.pad);
-      assert.is(onnxPoolOutSize(x.h, node.kernel, node.stride, pads), y.h, `${size}: ${node.name} ${x.h} -> ${y.h}, pads ${pads}`);
+      assert.is(
+        onnxPoolOutSize(x.h, node.kernel, node.stride, pads),
+        y.h,
+        `${size}: ${node.name} ${x.h} -> ${y.h}, pads ${pads}`,
+      );
     }
   }
   // Caffe's rule: the last window must start inside the image or the begin padding (5, k 2, s 2, pad 1: 3 windows, not 4).
@@ -70,10 +79,15 @@ async function compareWithOrt(inputSize: number, input: (net: GoogLeNet) => Floa
     const depth = reductionDepths(graph, shapes).get(graph.logits)!;
     const lrn = caffeLrnErrors(graph, shapes, (t) => maxAbs(net.activation(t))).get(graph.logits)!;
     const logitTol = networkTolerance(depth, lrn, maxAbs(ours.logits));
-    console.log(`\n${what} (${inputSize}, ${net.build} build): max|dprob| ${probDiff.toExponential(2)} (tolerance ${PROB_TOLERANCE}), ` +
-      `max|dlogit| ${logitDiff.toExponential(2)} (tolerance ${logitTol.toExponential(2)}, max|logit| ${maxAbs(ours.logits).toFixed(2)}), ` +
-      `top-5 ${top5(ours.probabilities).join(" ")}`);
-    assert.ok(probDiff <= PROB_TOLERANCE, `${what}: max |onnxruntime - inception-wasm| probability ${probDiff} > ${PROB_TOLERANCE}`);
+    console.log(
+      `\n${what} (${inputSize}, ${net.build} build): max|dprob| ${probDiff.toExponential(2)} (tolerance ${PROB_TOLERANCE}), ` +
+        `max|dlogit| ${logitDiff.toExponential(2)} (tolerance ${logitTol.toExponential(2)}, max|logit| ${maxAbs(ours.logits).toFixed(2)}), ` +
+        `top-5 ${top5(ours.probabilities).join(" ")}`,
+    );
+    assert.ok(
+      probDiff <= PROB_TOLERANCE,
+      `${what}: max |onnxruntime - inception-wasm| probability ${probDiff} > ${PROB_TOLERANCE}`,
+    );
     assert.equal(top5(prob), top5(ours.probabilities), `${what}: top-5 classes`);
     assert.ok(logitDiff <= logitTol, `${what}: max |onnxruntime - inception-wasm| logit ${logitDiff} > ${logitTol}`);
   } finally {

@@ -46,13 +46,22 @@ test.after(async () => {
 
 test("the installed package holds the CLI, both entries, the worker and the wasm builds, no sources or tests", () => {
   const pkg = join(app, "node_modules", "inception-wasm");
-  for (const f of ["dist/src/cli/main.js", "dist/src/index.js", "dist/src/node/index.js", "dist/src/node/worker.js",
-    "dist/src/host/exec/worker.js", "build/kernels.wasm", "build/kernels-relaxed.wasm"]) {
+  for (const f of [
+    "dist/src/cli/main.js",
+    "dist/src/index.js",
+    "dist/src/node/index.js",
+    "dist/src/node/worker.js",
+    "dist/src/host/exec/worker.js",
+    "build/kernels.wasm",
+    "build/kernels-relaxed.wasm",
+  ]) {
     assert.ok(existsSync(join(pkg, f)), f);
   }
-  for (const f of ["src", "test", "dist/test", "dist/bench", "assembly"]) assert.not.ok(existsSync(join(pkg, f)), `${f} is not shipped`);
+  for (const f of ["src", "test", "dist/test", "dist/bench", "assembly"])
+    assert.not.ok(existsSync(join(pkg, f)), `${f} is not shipped`);
   const deps = readdirSync(join(app, "node_modules"));
-  for (const dev of ["typescript", "uvu", "assemblyscript", "onnxruntime-node", "deno"]) assert.not.ok(deps.includes(dev), `${dev} not installed`);
+  for (const dev of ["typescript", "uvu", "assemblyscript", "onnxruntime-node", "deno"])
+    assert.not.ok(deps.includes(dev), `${dev} not installed`);
 });
 
 test("npx inception-wasm --help, summary and bench --runs 3 work from the installed package", async () => {
@@ -68,7 +77,10 @@ test("npx inception-wasm classify --weights <a generated V1 caffemodel> photo: t
   // A model-zoo-like training snapshot (V1 layers, loss heads) built from the BVLC weights; fixed seed for its heads.
   const caffemodel = join(app, "bvlc_googlenet.caffemodel");
   const tensors = await readMatWeights(DATA_DIR);
-  await writeFile(caffemodel, encodeCaffemodel(tensors, { version: 1, withTrainingLayers: true, rng: rngFor(1, "pack") }));
+  await writeFile(
+    caffemodel,
+    encodeCaffemodel(tensors, { version: 1, withTrainingLayers: true, rng: rngFor(1, "pack") }),
+  );
   const photo = photoCases()[0];
   const bin = join(app, "node_modules", ".bin", "inception-wasm");
   const { stdout } = await inApp(bin, ["classify", "--json", "--threads", "1", "--weights", caffemodel, photo.file]);
@@ -78,16 +90,19 @@ test("npx inception-wasm classify --weights <a generated V1 caffemodel> photo: t
 
 test("a 10-line ESM script classifies a photo through the package's Node entry", async () => {
   const photo = photoCases()[0];
-  await writeFile(join(app, "classify.mjs"), [
-    'import { readFile } from "node:fs/promises";',
-    'import { GoogLeNet } from "inception-wasm";',
-    "",
-    "const [weights, image] = process.argv.slice(2);",
-    "const net = await GoogLeNet.load({ weights, threads: 2 });",
-    "const top = await net.classify(await readFile(image), { topK: 1 });",
-    "console.log(JSON.stringify({ index: top[0].index, label: top[0].label, threads: net.threads }));",
-    "await net.dispose();",
-  ].join("\n"));
+  await writeFile(
+    join(app, "classify.mjs"),
+    [
+      'import { readFile } from "node:fs/promises";',
+      'import { GoogLeNet } from "inception-wasm";',
+      "",
+      "const [weights, image] = process.argv.slice(2);",
+      "const net = await GoogLeNet.load({ weights, threads: 2 });",
+      "const top = await net.classify(await readFile(image), { topK: 1 });",
+      "console.log(JSON.stringify({ index: top[0].index, label: top[0].label, threads: net.threads }));",
+      "await net.dispose();",
+    ].join("\n"),
+  );
   const { stdout } = await inApp(process.execPath, ["classify.mjs", DATA_DIR, photo.file]);
   const r = JSON.parse(stdout) as { index: number; label: string; threads: number };
   assert.is(r.index, photo.top1, `${photo.file}: ${r.label}`);
@@ -95,30 +110,48 @@ test("a 10-line ESM script classifies a photo through the package's Node entry",
 });
 
 test("a TypeScript file type-checks against the package's types", async () => {
-  await writeFile(join(app, "use.mts"), [
-    'import { GoogLeNet, ILSVRC2012_CLASSES, WeightsError, type LoadOptions, type Prediction } from "inception-wasm";',
-    "",
-    'const options: LoadOptions = { weights: process.argv[2], threads: 1, build: "baseline" };',
-    "const net: GoogLeNet = await GoogLeNet.load(options);",
-    "const top: Prediction[] = await net.classify(new Uint8Array(8), { topK: 3 }).catch((e: unknown) => {",
-    "  if (e instanceof WeightsError) throw e;",
-    "  return [];",
-    "});",
-    "console.log(top.length, ILSVRC2012_CLASSES.length, net.build, net.capabilities.reason);",
-    "await net.dispose();",
-  ].join("\n"));
-  await writeFile(join(app, "tsconfig.json"), JSON.stringify({
-    compilerOptions: {
-      target: "es2022", module: "nodenext", moduleResolution: "nodenext", strict: true, noEmit: true, skipLibCheck: false,
-      types: ["node"], typeRoots: [join(root, "node_modules", "@types")],
-    },
-    files: ["use.mts"],
-  }));
+  await writeFile(
+    join(app, "use.mts"),
+    [
+      'import { GoogLeNet, ILSVRC2012_CLASSES, WeightsError, type LoadOptions, type Prediction } from "inception-wasm";',
+      "",
+      'const options: LoadOptions = { weights: process.argv[2], threads: 1, build: "baseline" };',
+      "const net: GoogLeNet = await GoogLeNet.load(options);",
+      "const top: Prediction[] = await net.classify(new Uint8Array(8), { topK: 3 }).catch((e: unknown) => {",
+      "  if (e instanceof WeightsError) throw e;",
+      "  return [];",
+      "});",
+      "console.log(top.length, ILSVRC2012_CLASSES.length, net.build, net.capabilities.reason);",
+      "await net.dispose();",
+    ].join("\n"),
+  );
+  await writeFile(
+    join(app, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "es2022",
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        types: ["node"],
+        typeRoots: [join(root, "node_modules", "@types")],
+      },
+      files: ["use.mts"],
+    }),
+  );
   await inApp(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]);
   // The check can fail: a wrong type is reported.
-  await writeFile(join(app, "use.mts"), 'import { GoogLeNet } from "inception-wasm";\nconst n: number = GoogLeNet.load;\n');
-  const e = await inApp(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"])
-    .catch((err: unknown) => err as { stdout: string });
+  await writeFile(
+    join(app, "use.mts"),
+    'import { GoogLeNet } from "inception-wasm";\nconst n: number = GoogLeNet.load;\n',
+  );
+  const e = await inApp(process.execPath, [
+    join(root, "node_modules", "typescript", "bin", "tsc"),
+    "-p",
+    "tsconfig.json",
+  ]).catch((err: unknown) => err as { stdout: string });
   assert.match((e as { stdout: string }).stdout, /TS2322/);
 });
 

@@ -19,7 +19,10 @@ import { loadWeights } from "../src/node/weights.js";
 import { photoCases } from "./support/data.js";
 import { expectedWeights, type TensorMap } from "../src/host/ir/tensors.js";
 
-const sha256 = (a: Float32Array): string => createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex");
+const sha256 = (a: Float32Array): string =>
+  createHash("sha256")
+    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+    .digest("hex");
 
 let tensors: TensorMap | undefined;
 async function weights(): Promise<TensorMap> {
@@ -53,15 +56,20 @@ test("schedule: stages never pair a step with one it conflicts with; tasks cover
         for (const i of stage.steps) {
           const step = plan.steps[i];
           const whole = { first: 0, end: 1, align: 1 };
-          const rows = step.split.rows ?? whole, cols = step.split.cols ?? whole;
+          const rows = step.split.rows ?? whole,
+            cols = step.split.cols ?? whole;
           const covered = new Uint8Array(rows.end * cols.end);
           for (const t of stage.tasks.filter((x) => x.step === i)) {
             const split = callSplit(t.call, plan.tile);
-            const r = split.rows ?? whole, c = split.cols ?? whole;
+            const r = split.rows ?? whole,
+              c = split.cols ?? whole;
             assert.ok(r.first % rows.align === 0 && c.first % cols.align === 0, `${step.node}: aligned range`);
             for (let y = r.first; y < r.end; y++) for (let x = c.first; x < c.end; x++) covered[y * cols.end + x]++;
           }
-          assert.ok(covered.every((x) => x === 1), `${step.node} (${threads} threads): every output in exactly one task`);
+          assert.ok(
+            covered.every((x) => x === 1),
+            `${step.node} (${threads} threads): every output in exactly one task`,
+          );
         }
         if (threads === 1) assert.is(stage.tasks.length, stage.steps.length);
       }
@@ -69,7 +77,12 @@ test("schedule: stages never pair a step with one it conflicts with; tasks cover
     if (keepAll) {
       // Without memory reuse the graph's own parallelism shows: an Inception module's four branches start together.
       const first = stages.find((s) => s.some((i) => plan.steps[i].node === "inception_3a/1x1"))!;
-      assert.equal(first.map((i) => plan.steps[i].node.split("/")[1]).sort(), ["1x1", "3x3_reduce", "5x5_reduce", "pool"]);
+      assert.equal(first.map((i) => plan.steps[i].node.split("/")[1]).sort(), [
+        "1x1",
+        "3x3_reduce",
+        "5x5_reduce",
+        "pool",
+      ]);
     }
   }
 });
@@ -98,7 +111,9 @@ test("probabilities have the same SHA-256 for 1-4 threads over 20 runs, equal to
 
 test("concurrent classify() calls on one network each get their own result", async () => {
   const w = await weights();
-  const photos = photoCases().slice(0, 4).map((c) => new Uint8Array(readFileSync(c.file)));
+  const photos = photoCases()
+    .slice(0, 4)
+    .map((c) => new Uint8Array(readFileSync(c.file)));
   const serial = await GoogLeNet.load({ weights: w, threads: 1 });
   const want: Prediction[][] = [];
   for (const p of photos) want.push(await serial.classify(p, { topK: 3 }));
@@ -114,7 +129,13 @@ test("concurrent classify() calls on one network each get their own result", asy
 });
 
 /** The network planned for 2 lanes over one memory, with the serial executor's output hash. */
-async function setup(): Promise<{ plan: Plan; memory: WebAssembly.Memory; module: WebAssembly.Module; input: Float32Array; want: string }> {
+async function setup(): Promise<{
+  plan: Plan;
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  input: Float32Array;
+  want: string;
+}> {
   const compiled = await compileKernels("baseline");
   const graph = googlenetGraph();
   const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
@@ -125,10 +146,19 @@ async function setup(): Promise<{ plan: Plan; memory: WebAssembly.Memory; module
   const input = new Float32Array(3 * 224 * 224).map((_, i) => ((i * 2654435761) % 251) - 120);
   new Float32Array(memory.buffer, plan.input.ptr, input.length).set(input);
   await new SerialExecutor(kernels).run(plan);
-  return { plan, memory, module: compiled.module, input, want: sha256(new Float32Array(memory.buffer, plan.probabilities.ptr, 1000)) };
+  return {
+    plan,
+    memory,
+    module: compiled.module,
+    input,
+    want: sha256(new Float32Array(memory.buffer, plan.probabilities.ptr, 1000)),
+  };
 }
 
-async function runHash(pool: WorkerPool, s: { plan: Plan; memory: WebAssembly.Memory; input: Float32Array }): Promise<string> {
+async function runHash(
+  pool: WorkerPool,
+  s: { plan: Plan; memory: WebAssembly.Memory; input: Float32Array },
+): Promise<string> {
   new Float32Array(s.memory.buffer, s.plan.input.ptr, s.input.length).set(s.input);
   await pool.run(s.plan);
   return sha256(new Float32Array(s.memory.buffer, s.plan.probabilities.ptr, 1000));
@@ -143,7 +173,10 @@ test("a trapping kernel rejects with ExecutionError naming the op; later runs st
     const corrupted: Plan = {
       ...s.plan,
       steps: s.plan.steps.map((step) =>
-        step.node === bad ? { ...step, call: { ...step.call, args: { ...step.call.args, a: 0x7fff0000 } } as KernelCall } : step),
+        step.node === bad
+          ? { ...step, call: { ...step.call, args: { ...step.call.args, a: 0x7fff0000 } } as KernelCall }
+          : step,
+      ),
     };
     const where: string[] = [];
     for (let i = 0; i < 6; i++) {
@@ -191,14 +224,27 @@ test("a worker killed in the middle of a run: the call settles (right result or 
   try {
     for (const delayMs of [1, 5, 15]) {
       const workers = (pool as unknown as { workers: { terminate(): Promise<void> }[] }).workers;
-      const pending = runHash(pool, s).then((hash) => ({ hash }), (error: unknown) => ({ error }));
-      setTimeout(() => { void workers[0]?.terminate(); }, delayMs);
+      const pending = runHash(pool, s).then(
+        (hash) => ({ hash }),
+        (error: unknown) => ({ error }),
+      );
+      setTimeout(() => {
+        void workers[0]?.terminate();
+      }, delayMs);
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const outcome = await Promise.race([pending, new Promise<"hung">((r) => { timer = setTimeout(() => r("hung"), 30_000); })]);
+      const outcome = await Promise.race([
+        pending,
+        new Promise<"hung">((r) => {
+          timer = setTimeout(() => r("hung"), 30_000);
+        }),
+      ]);
       clearTimeout(timer);
       assert.ok(outcome !== "hung", `run did not settle within 30 s (worker killed after ${delayMs} ms)`);
-      console.log(`worker killed after ${delayMs} ms: ${"hash" in outcome ? "run completed" : `rejected: ${(outcome.error as Error).message}`}`);
-      if ("hash" in outcome) assert.is(outcome.hash, s.want, "a run that completes despite the dead worker is still right");
+      console.log(
+        `worker killed after ${delayMs} ms: ${"hash" in outcome ? "run completed" : `rejected: ${(outcome.error as Error).message}`}`,
+      );
+      if ("hash" in outcome)
+        assert.is(outcome.hash, s.want, "a run that completes despite the dead worker is still right");
       else assert.instance(outcome.error, ExecutionError);
       assert.is(await runHash(pool, s), s.want, "the next run works");
     }
@@ -219,12 +265,23 @@ test("dispose() leaves no worker behind: a process that loads, classifies and di
     console.log("threads", net.threads, "top1", top[0].index);
   `;
   const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "", err = "";
-  child.stdout.on("data", (d: Buffer) => { out += d; });
-  child.stderr.on("data", (d: Buffer) => { err += d; });
+  let out = "",
+    err = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d;
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    err += d;
+  });
   const code = await new Promise<number | string>((resolve) => {
-    const timer = setTimeout(() => { child.kill("SIGKILL"); resolve("timeout"); }, 30_000);
-    child.on("exit", (c) => { clearTimeout(timer); resolve(c ?? -1); });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      resolve("timeout");
+    }, 30_000);
+    child.on("exit", (c) => {
+      clearTimeout(timer);
+      resolve(c ?? -1);
+    });
   });
   assert.is(code, 0, `child exit (stderr: ${err})`);
   assert.match(out, new RegExp(`threads 2 top1 ${photoCases()[0].top1}\\b`));

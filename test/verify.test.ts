@@ -61,10 +61,16 @@ test("verify against a reference with one wrong output hash: that input mismatch
   const baseline = GOLDEN.baseline.map((o, i) => (i === 1 ? { ...o, probabilitiesSha256: "0".repeat(64) } : o));
   const report = await verify({ threads: 2, golden: { ...GOLDEN, baseline } });
   assert.ok(report.weights.reference, "the reference weights");
-  assert.equal(report.baseline.map((o) => o.reproduced), [true, false, true]);
+  assert.equal(
+    report.baseline.map((o) => o.reproduced),
+    [true, false, true],
+  );
   assert.not.ok(report.pass);
-  assert.is(report.verdict, "FAIL: the baseline build does not reproduce the reference bits for 1 of 3 inputs " +
-    `(${GOLDEN.inputs[1].name}) on ${report.runtime}; please report this output`);
+  assert.is(
+    report.verdict,
+    "FAIL: the baseline build does not reproduce the reference bits for 1 of 3 inputs " +
+      `(${GOLDEN.inputs[1].name}) on ${report.runtime}; please report this output`,
+  );
 });
 
 test.run();

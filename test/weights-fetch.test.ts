@@ -6,8 +6,17 @@
 
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
-  from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -47,7 +56,9 @@ const freshDir = (name: string): string => join(tmp, `${name}-${++dirs}`);
 /** Every file under `dir` (relative paths), or [] when it does not exist. */
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => statSync(join(dir, f)).isFile()).sort();
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => statSync(join(dir, f)).isFile())
+    .sort();
 }
 
 // Weight files the server offers: the real BVLC weights as IWNET, and small synthetic ones.
@@ -56,7 +67,10 @@ const smallTensors: TensorMap = new Map([
   ["a.weight", { shape: [4, 4], data: Float32Array.from({ length: 16 }, (_, i) => i / 16) }],
   ["a.bias", { shape: [4], data: Float32Array.of(1, 2, 3, 4) }],
 ]);
-const SMALL = [{ name: "a.weight", shape: [4, 4] }, { name: "a.bias", shape: [4] }];
+const SMALL = [
+  { name: "a.weight", shape: [4, 4] },
+  { name: "a.bias", shape: [4] },
+];
 const small = await encodeWeightFile(smallTensors);
 const corrupt = small.slice();
 corrupt[40] ^= 0xff;
@@ -76,12 +90,19 @@ function send(res: ServerResponse, bytes: Uint8Array): void {
 const server = createServer((req, res) => {
   const path = req.url ?? "/";
   hits.set(path, (hits.get(path) ?? 0) + 1);
-  const redirect = (to: string): void => { res.writeHead(302, { location: to }); res.end(); };
+  const redirect = (to: string): void => {
+    res.writeHead(302, { location: to });
+    res.end();
+  };
   switch (path) {
-    case "/real.iwnet": return send(res, real);
-    case "/small.iwnet": return send(res, small);
-    case "/corrupt.iwnet": return send(res, corrupt);
-    case "/garbage.bin": return send(res, garbage);
+    case "/real.iwnet":
+      return send(res, real);
+    case "/small.iwnet":
+      return send(res, small);
+    case "/corrupt.iwnet":
+      return send(res, corrupt);
+    case "/garbage.bin":
+      return send(res, garbage);
     case "/slow.iwnet": {
       res.writeHead(200, { "content-length": slow.length });
       const size = Math.ceil(slow.length / SLOW_CHUNKS);
@@ -108,9 +129,12 @@ const server = createServer((req, res) => {
       res.writeHead(200);
       for (let i = 0; i < 4; i++) res.write(small);
       return void res.end();
-    case "/redirect": return redirect("/small.iwnet");
-    case "/loop-a": return redirect("/loop-b");
-    case "/loop-b": return redirect("/loop-a");
+    case "/redirect":
+      return redirect("/small.iwnet");
+    case "/loop-a":
+      return redirect("/loop-b");
+    case "/loop-b":
+      return redirect("/loop-a");
     default:
       res.writeHead(404, "Not Found");
       return void res.end("not found");
@@ -125,7 +149,10 @@ const fetchFrom = (path: string, options: Partial<FetchOptions> & { cacheDir: st
 
 /** Asserts `promise` rejects with a WeightsError whose message matches every pattern; returns it. */
 async function rejects(promise: Promise<unknown>, ...patterns: RegExp[]): Promise<WeightsError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.instance(error, WeightsError, `expected a WeightsError, found ${String(error)}`);
   for (const p of patterns) assert.match((error as Error).message, p);
   return error as WeightsError;
@@ -145,7 +172,11 @@ test("normal download: verified, cached with a manifest, converted once, and loa
   assert.is(m.source, `${base}/real.iwnet`);
   assert.is(m.url, `${base}/real.iwnet`);
   assert.equal(m.original, {
-    file: "original/real.iwnet", bytes: real.length, sha1: hexSha1(real), sha256: hexSha256(real), verified: ["sha256"],
+    file: "original/real.iwnet",
+    bytes: real.length,
+    sha1: hexSha1(real),
+    sha256: hexSha256(real),
+    verified: ["sha256"],
   });
   const iwnet = readFileSync(join(dir, "weights.iwnet"));
   assert.equal(m.iwnet, { file: "weights.iwnet", bytes: iwnet.length, sha256: hexSha256(iwnet), tensors: 116 });
@@ -180,16 +211,27 @@ test("a verified download without its conversion is converted, not downloaded ag
 
 test("slow download: progress lines (bytes, rate, ETA) off a terminal, then the whole file", async () => {
   let out = "";
-  const stream = new Writable({ write(chunk: Buffer, _enc, done) { out += chunk.toString(); done(); } });
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      out += chunk.toString();
+      done();
+    },
+  });
   const progress = downloadProgress("slow.iwnet", { stream, intervalMs: 100 });
   const updates: number[] = [];
   const cacheDir = freshDir("cache");
   const started = Date.now();
   try {
     await fetchWeights({
-      source: `${base}/slow.iwnet`, sha256: hexSha256(slow), convert, cacheDir,
+      source: `${base}/slow.iwnet`,
+      sha256: hexSha256(slow),
+      convert,
+      cacheDir,
       expected: [{ name: "b.weight", shape: [128, 128] }],
-      onProgress: (received, total) => { updates.push(received); progress.update(received, total); },
+      onProgress: (received, total) => {
+        updates.push(received);
+        progress.update(received, total);
+      },
     });
   } finally {
     progress.stop();
@@ -204,37 +246,51 @@ test("slow download: progress lines (bytes, rate, ETA) off a terminal, then the 
     assert.match(line, /^slow\.iwnet: +\d+% [\d.]+ MB of 0\.1 MB, ([\d.]+|--) MB\/s, ETA (\d+ s|--)$/);
   }
   assert.match(lines[lines.length - 1], /100% 0\.1 MB of 0\.1 MB/);
-  assert.ok(lines.some((l) => /ETA \d+ s/.test(l) && !l.includes("100%")), "an ETA while running");
+  assert.ok(
+    lines.some((l) => /ETA \d+ s/.test(l) && !l.includes("100%")),
+    "an ETA while running",
+  );
 });
 
 test("truncated download: an error naming expected and received bytes, and no file left", async () => {
   const cacheDir = freshDir("cache");
-  await rejects(fetchFrom("/truncated.iwnet", { cacheDir }),
-    /truncated\.iwnet: truncated: /, new RegExp(`of ${small.length.toLocaleString("en-US")} bytes`), /by hand/);
+  await rejects(
+    fetchFrom("/truncated.iwnet", { cacheDir }),
+    /truncated\.iwnet: truncated: /,
+    new RegExp(`of ${small.length.toLocaleString("en-US")} bytes`),
+    /by hand/,
+  );
   assert.equal(filesUnder(cacheDir), [], "no partial file, no manifest");
 });
 
 test("corrupt download: checksum mismatch names expected and found; nothing is cached", async () => {
   const cacheDir = freshDir("cache");
-  await rejects(fetchFrom("/corrupt.iwnet", { sha256: hexSha256(small), cacheDir }),
-    new RegExp(`SHA-256 mismatch: expected ${hexSha256(small)}, found ${hexSha256(corrupt)}`), /nothing was kept/);
-  await rejects(fetchFrom("/small.iwnet", { sha1: "0".repeat(40), cacheDir }),
-    new RegExp(`SHA-1 mismatch: expected 0{40}, found ${hexSha1(small)}`));
+  await rejects(
+    fetchFrom("/corrupt.iwnet", { sha256: hexSha256(small), cacheDir }),
+    new RegExp(`SHA-256 mismatch: expected ${hexSha256(small)}, found ${hexSha256(corrupt)}`),
+    /nothing was kept/,
+  );
+  await rejects(
+    fetchFrom("/small.iwnet", { sha1: "0".repeat(40), cacheDir }),
+    new RegExp(`SHA-1 mismatch: expected 0{40}, found ${hexSha1(small)}`),
+  );
   assert.equal(filesUnder(cacheDir), []);
 });
 
 test("bytes that do not convert: the converter's error, and an unverified download is not kept", async () => {
   const cacheDir = freshDir("cache");
-  await rejects(fetchFrom("/garbage.bin", { cacheDir }),
-    /garbage\.bin: not an inception-wasm weight file/);
+  await rejects(fetchFrom("/garbage.bin", { cacheDir }), /garbage\.bin: not an inception-wasm weight file/);
   assert.equal(filesUnder(cacheDir), []);
 });
 
 test("404: the status, and what to do instead (download by hand, --weights FILE)", async () => {
   const cacheDir = freshDir("cache");
-  await rejects(fetchFrom("/missing.iwnet", { cacheDir }),
-    /missing\.iwnet: HTTP 404 Not Found: expected 200 OK\./, new RegExp(`download ${base}/missing\\.iwnet by hand`),
-    /--weights FILE/);
+  await rejects(
+    fetchFrom("/missing.iwnet", { cacheDir }),
+    /missing\.iwnet: HTTP 404 Not Found: expected 200 OK\./,
+    new RegExp(`download ${base}/missing\\.iwnet by hand`),
+    /--weights FILE/,
+  );
   assert.equal(filesUnder(cacheDir), []);
 });
 
@@ -250,8 +306,11 @@ test("redirect loop: bounded, an error listing the chain", async () => {
   const cacheDir = freshDir("cache");
   hits.delete("/loop-a");
   hits.delete("/loop-b");
-  await rejects(fetchFrom("/loop-a", { cacheDir, maxRedirects: 5 }),
-    /too many redirects: expected at most 5, found more/, /loop-a -> .*loop-b -> .*loop-a/);
+  await rejects(
+    fetchFrom("/loop-a", { cacheDir, maxRedirects: 5 }),
+    /too many redirects: expected at most 5, found more/,
+    /loop-a -> .*loop-b -> .*loop-a/,
+  );
   assert.is((hits.get("/loop-a") ?? 0) + (hits.get("/loop-b") ?? 0), 6, "the first request and 5 redirects");
   assert.equal(filesUnder(cacheDir), []);
 });
@@ -259,8 +318,10 @@ test("redirect loop: bounded, an error listing the chain", async () => {
 test("stalled connection: aborted after the idle timeout, nothing left", async () => {
   const cacheDir = freshDir("cache");
   const started = Date.now();
-  await rejects(fetchFrom("/stalled.iwnet", { cacheDir, idleTimeoutMs: 300 }),
-    /stalled: no data for 0\.3 s after 10 bytes of /);
+  await rejects(
+    fetchFrom("/stalled.iwnet", { cacheDir, idleTimeoutMs: 300 }),
+    /stalled: no data for 0\.3 s after 10 bytes of /,
+  );
   assert.ok(Date.now() - started < 5000);
   assert.equal(filesUnder(cacheDir), []);
 });
@@ -269,10 +330,14 @@ test("size bounds: a Content-Length other than the published size, and more byte
   const dir = freshDir("dl");
   mkdirSync(dir);
   const file = join(dir, "w.iwnet");
-  await rejects(download({ url: `${base}/small.iwnet`, file, expectedBytes: small.length + 1 }),
-    new RegExp(`wrong size: expected ${(small.length + 1).toLocaleString("en-US")} bytes, the server announces`));
-  await rejects(download({ url: `${base}/chunked-large.iwnet`, file, maxBytes: 2 * small.length }),
-    /too large: expected .* received more; stopped/);
+  await rejects(
+    download({ url: `${base}/small.iwnet`, file, expectedBytes: small.length + 1 }),
+    new RegExp(`wrong size: expected ${(small.length + 1).toLocaleString("en-US")} bytes, the server announces`),
+  );
+  await rejects(
+    download({ url: `${base}/chunked-large.iwnet`, file, maxBytes: 2 * small.length }),
+    /too large: expected .* received more; stopped/,
+  );
   assert.equal(filesUnder(dir), []);
   const ok = await download({ url: `${base}/chunked-large.iwnet`, file, maxBytes: 4 * small.length });
   assert.is(ok.bytes, 4 * small.length);
@@ -285,21 +350,27 @@ test("unreachable host/port: an error with the manual-download hint", async () =
   const port = (closed.address() as AddressInfo).port;
   await new Promise((resolve) => closed.close(resolve));
   const cacheDir = freshDir("cache");
-  await rejects(fetchWeights({ source: `http://127.0.0.1:${port}/w.iwnet`, convert, expected: SMALL, cacheDir }),
-    /cannot connect: .*ECONNREFUSED/, new RegExp(`download http://127\\.0\\.0\\.1:${port}/w\\.iwnet by hand`),
-    /--weights FILE/);
+  await rejects(
+    fetchWeights({ source: `http://127.0.0.1:${port}/w.iwnet`, convert, expected: SMALL, cacheDir }),
+    /cannot connect: .*ECONNREFUSED/,
+    new RegExp(`download http://127\\.0\\.0\\.1:${port}/w\\.iwnet by hand`),
+    /--weights FILE/,
+  );
   assert.equal(filesUnder(cacheDir), []);
 });
 
 test("known sources: published digests must agree; bad sources and digests are argument errors", async () => {
-  const fetching = (o: Partial<FetchOptions>) => 
+  const fetching = (o: Partial<FetchOptions>) =>
     fetchWeights({ convert, expected: SMALL, cacheDir: freshDir("cache"), ...o });
   for (const [o, pattern] of [
     [{ source: "caffe", sha1: "1".repeat(40) }, /--sha1' expected the published SHA-1 of caffe, 405fc5ac/],
     [{ source: "onnx", sha256: "z" }, /--sha256' expected 64 hex digits, found z/],
     [{ source: "ftp://example.invalid/w" }, /'source' expected caffe, onnx or an http\(s\) URL/],
   ] as const) {
-    const error = await fetching(o).then(() => undefined, (e: unknown) => e);
+    const error = await fetching(o).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.instance(error, ArgumentError);
     assert.match((error as Error).message, pattern);
   }
@@ -310,8 +381,10 @@ test("user cache folder: $INCEPTION_WASM_CACHE, XDG, home, Windows", () => {
   assert.is(userCacheDir({ XDG_CACHE_HOME: "/x" }, "linux", "/h"), "/x/inception-wasm");
   assert.is(userCacheDir({ XDG_CACHE_HOME: "relative" }, "linux", "/h"), "/h/.cache/inception-wasm");
   assert.is(userCacheDir({}, "darwin", "/Users/u"), "/Users/u/.cache/inception-wasm");
-  assert.is(userCacheDir({ LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }, "win32", "C:\\Users\\u"),
-    "C:\\Users\\u\\AppData\\Local\\inception-wasm");
+  assert.is(
+    userCacheDir({ LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }, "win32", "C:\\Users\\u"),
+    "C:\\Users\\u\\AppData\\Local\\inception-wasm",
+  );
   assert.is(userCacheDir({}, "win32", "C:\\Users\\u"), "C:\\Users\\u\\AppData\\Local\\inception-wasm");
 });
 
@@ -342,11 +415,15 @@ test("lookup order: option > $INCEPTION_WASM_WEIGHTS (> $INCEPTION_WASM_DATA) > 
   assert.equal(await at({}), { path: cached, place: "cache" });
   assert.equal(await at({ cacheDir: emptyCache }), { path: checkoutData, place: "checkout" });
   // The cache folder defaults to $INCEPTION_WASM_CACHE of the given environment.
-  assert.equal(await locateWeights({ env: { INCEPTION_WASM_CACHE: lookupCache }, root: installedRoot }),
-    { path: cached, place: "cache" });
+  assert.equal(await locateWeights({ env: { INCEPTION_WASM_CACHE: lookupCache }, root: installedRoot }), {
+    path: cached,
+    place: "cache",
+  });
   // An environment variable naming nothing is an error, not a silent fallback.
-  await rejects(at({ env: { INCEPTION_WASM_WEIGHTS: join(lookupDir, "nope.iwnet") } }),
-    /nope\.iwnet: \$INCEPTION_WASM_WEIGHTS names this path, which does not exist/);
+  await rejects(
+    at({ env: { INCEPTION_WASM_WEIGHTS: join(lookupDir, "nope.iwnet") } }),
+    /nope\.iwnet: \$INCEPTION_WASM_WEIGHTS names this path, which does not exist/,
+  );
 });
 
 test("lookup: the newest complete cache entry wins; incomplete or damaged ones are skipped", async () => {
@@ -393,12 +470,17 @@ test("a cache folder that cannot be created: the load goes on, with one warning"
   for (const f of ["conv1_7x7_s2_w.mat", "conv1_7x7_s2_b.mat"]) {
     copyFileSync(join(DATA_DIR, "bvlc-params", f), join(matDir, f));
   }
-  const expected = [{ name: "conv1_7x7_s2.weight", shape: [64, 3, 7, 7] }, { name: "conv1_7x7_s2.bias", shape: [64] }];
+  const expected = [
+    { name: "conv1_7x7_s2.weight", shape: [64, 3, 7, 7] },
+    { name: "conv1_7x7_s2.bias", shape: [64] },
+  ];
   const aFile = join(tmp, "a-file");
   writeFileSync(aFile, "");
   const warnings: string[] = [];
   const warn = console.warn;
-  console.warn = (...args: unknown[]) => { warnings.push(args.join(" ")); };
+  console.warn = (...args: unknown[]) => {
+    warnings.push(args.join(" "));
+  };
   try {
     for (const cacheDir of ["/proc/inception-wasm-test/cache", join(aFile, "cache")]) {
       const r = await loadWeights({ source: matDir, cacheDir, expected });
@@ -411,8 +493,11 @@ test("a cache folder that cannot be created: the load goes on, with one warning"
   assert.is(warnings.length, 1, warnings.join("\n"));
   const warning = "not caching the converted weights: cannot write /proc/inception-wasm-test/cache/mat/";
   assert.ok(warnings[0].includes(warning), warnings[0]);
-  await rejects(fetchFrom("/small.iwnet", { cacheDir: join(aFile, "cache") }),
-    /cannot create the cache folder: ENOTDIR/, /INCEPTION_WASM_CACHE/);
+  await rejects(
+    fetchFrom("/small.iwnet", { cacheDir: join(aFile, "cache") }),
+    /cannot create the cache folder: ENOTDIR/,
+    /INCEPTION_WASM_CACHE/,
+  );
 });
 
 test("CLI: weights fetch, list, verify, then classify with the cached weights", async () => {
@@ -429,8 +514,10 @@ test("CLI: weights fetch, list, verify, then classify with the cached weights", 
   const list = await cliRun("weights", "list");
   assert.match(list.stdout, new RegExp(`^user cache: ${cacheDir}$`, "m"));
   assert.match(list.stdout, /^fetched\/real-[0-9a-f]{8} {2}\(loads by default\)$/m);
-  assert.match(list.stdout,
-    new RegExp(`original/real\\.iwnet  27,\\d{3},\\d{3} bytes  SHA-256 ${hexSha256(real)} \\(published, verified\\)`));
+  assert.match(
+    list.stdout,
+    new RegExp(`original/real\\.iwnet  27,\\d{3},\\d{3} bytes  SHA-256 ${hexSha256(real)} \\(published, verified\\)`),
+  );
 
   const verified = await cliRun("weights", "verify");
   assert.match(verified.stdout, /^fetched\/real-[0-9a-f]{8}: ok$/m);
@@ -446,8 +533,10 @@ test("CLI: weights fetch, list, verify, then classify with the cached weights", 
   const bytes = readFileSync(iwnet);
   bytes[1000] ^= 1;
   writeFileSync(iwnet, bytes);
-  const failed = await cliRun("weights", "verify")
-    .then(() => undefined, (e: unknown) => e as { code: number; stdout: string });
+  const failed = await cliRun("weights", "verify").then(
+    () => undefined,
+    (e: unknown) => e as { code: number; stdout: string },
+  );
   assert.is(failed?.code, 1);
   assert.match(failed?.stdout ?? "", /FAILED weights\.iwnet: SHA-256 mismatch: expected [0-9a-f]{64}, found/);
 });
@@ -455,8 +544,10 @@ test("CLI: weights fetch, list, verify, then classify with the cached weights", 
 test("CLI: a failing fetch exits 1 with a one-line error and no stack trace", async () => {
   const cacheDir = freshDir("cli-cache");
   const options = { env: { ...process.env, INCEPTION_WASM_CACHE: cacheDir }, timeout: 60_000 };
-  const failed = await run(process.execPath, [cli, "weights", "fetch", `${base}/missing.iwnet`], options)
-    .then(() => undefined, (e: unknown) => e as { code: number; stdout: string; stderr: string });
+  const failed = await run(process.execPath, [cli, "weights", "fetch", `${base}/missing.iwnet`], options).then(
+    () => undefined,
+    (e: unknown) => e as { code: number; stdout: string; stderr: string },
+  );
   assert.ok(failed, "the command failed");
   assert.is(failed!.code, 1);
   assert.is(failed!.stdout, "");

@@ -44,15 +44,22 @@ export interface BenchResult {
 }
 
 /** Loads the network with `threads` threads, warms it up and times `runs` single-image forward passes. */
-async function benchThreads(options: BenchOptions, threads: number): Promise<{ row: BenchRow; inputSize: number; multiplyAdds: number }> {
+async function benchThreads(
+  options: BenchOptions,
+  threads: number,
+): Promise<{ row: BenchRow; inputSize: number; multiplyAdds: number }> {
   const net = await GoogLeNet.load({ weights: options.weights, build: options.build, threads });
   try {
     if (net.threads !== threads) {
-      throw new Error(`bench: ${threads} thread(s) requested, but this executor runs ${net.threads} (${net.capabilities.reason})`);
+      throw new Error(
+        `bench: ${threads} thread(s) requested, but this executor runs ${net.threads} (${net.capabilities.reason})`,
+      );
     }
     const input = syntheticInput(3 * net.inputSize * net.inputSize);
     const bench = new Bench({ iterations: options.runs, time: 0, warmupIterations: options.warmup, warmupTime: 0 });
-    bench.add("googlenet", async () => { await net.run(input); });
+    bench.add("googlenet", async () => {
+      await net.run(input);
+    });
     await bench.run();
     const task = bench.tasks[0];
     const result = task.result;
@@ -60,9 +67,17 @@ async function benchThreads(options: BenchOptions, threads: number): Promise<{ r
     const medianMs = result.latency.p50;
     const { probabilities } = await net.run(input);
     const row: BenchRow = {
-      engine: "inception-wasm", build: net.build, threads: net.threads, batch: 1, runs: options.runs,
-      medianMs, minMs: result.latency.min, gflops: (2 * net.multiplyAdds) / (medianMs * 1e6),
-      outputSha256: hex(await sha256(new Uint8Array(probabilities.buffer, probabilities.byteOffset, probabilities.byteLength))),
+      engine: "inception-wasm",
+      build: net.build,
+      threads: net.threads,
+      batch: 1,
+      runs: options.runs,
+      medianMs,
+      minMs: result.latency.min,
+      gflops: (2 * net.multiplyAdds) / (medianMs * 1e6),
+      outputSha256: hex(
+        await sha256(new Uint8Array(probabilities.buffer, probabilities.byteOffset, probabilities.byteLength)),
+      ),
     };
     if (options.profile) {
       const profile: Profile = new Map();
@@ -80,7 +95,8 @@ async function benchThreads(options: BenchOptions, threads: number): Promise<{ r
 export async function benchNetwork(options: BenchOptions): Promise<BenchResult> {
   if (options.threads.length === 0) throw new Error("bench: no thread count given");
   const rows: BenchRow[] = [];
-  let inputSize = 0, multiplyAdds = 0;
+  let inputSize = 0,
+    multiplyAdds = 0;
   for (const threads of options.threads) {
     const r = await benchThreads(options, threads);
     rows.push(r.row);
@@ -94,22 +110,32 @@ export async function benchNetwork(options: BenchOptions): Promise<BenchResult> 
 export function formatBench(r: BenchResult): string {
   const lines: string[] = [];
   for (const x of r.results) {
-    lines.push(`${x.engine} ${x.build} threads=${x.threads} batch=${x.batch}: median ${x.medianMs.toFixed(2)} ms, min ${x.minMs.toFixed(2)} ms, ` +
-      `${x.gflops.toFixed(1)} GFLOP/s (${x.runs} runs, ${r.runtime}, ${r.inputSize}x${r.inputSize}), output sha256 ${x.outputSha256.slice(0, 16)}`);
+    lines.push(
+      `${x.engine} ${x.build} threads=${x.threads} batch=${x.batch}: median ${x.medianMs.toFixed(2)} ms, min ${x.minMs.toFixed(2)} ms, ` +
+        `${x.gflops.toFixed(1)} GFLOP/s (${x.runs} runs, ${r.runtime}, ${r.inputSize}x${r.inputSize}), output sha256 ${x.outputSha256.slice(0, 16)}`,
+    );
     if (x.profile) {
       const ops = Object.entries(x.profile).filter(([op]) => op !== "wait");
       const total = ops.reduce((a, [, ms]) => a + ms, 0);
       for (const [op, ms] of ops.sort((a, b) => b[1] - a[1])) {
-        lines.push(`  ${op.padEnd(8)} ${ms.toFixed(2).padStart(7)} ms  ${((ms / total) * 100).toFixed(1).padStart(5)}%`);
+        lines.push(
+          `  ${op.padEnd(8)} ${ms.toFixed(2).padStart(7)} ms  ${((ms / total) * 100).toFixed(1).padStart(5)}%`,
+        );
       }
-      if (x.profile.wait !== undefined) lines.push(`  ${"wait".padEnd(8)} ${x.profile.wait.toFixed(2).padStart(7)} ms  (idle thread-ms per image)`);
+      if (x.profile.wait !== undefined)
+        lines.push(`  ${"wait".padEnd(8)} ${x.profile.wait.toFixed(2).padStart(7)} ms  (idle thread-ms per image)`);
     }
   }
   if (r.results.length > 1) {
     const base = r.results[0];
-    lines.push(`scaling vs ${base.threads} thread(s): ` + r.results.slice(1)
-      .map((x) => `${x.threads} threads ${(base.medianMs / x.medianMs).toFixed(2)}x`).join(", ") +
-      `; outputs bit-identical: ${r.results.every((x) => x.outputSha256 === base.outputSha256) ? "yes" : "NO"}`);
+    lines.push(
+      `scaling vs ${base.threads} thread(s): ` +
+        r.results
+          .slice(1)
+          .map((x) => `${x.threads} threads ${(base.medianMs / x.medianMs).toFixed(2)}x`)
+          .join(", ") +
+        `; outputs bit-identical: ${r.results.every((x) => x.outputSha256 === base.outputSha256) ? "yes" : "NO"}`,
+    );
   }
   return lines.join("\n");
 }

@@ -61,7 +61,8 @@ const { values: opts, positionals } = parseArgs({
 
 function intOption(name: string, value: string, min: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InceptionError("E_USAGE", `--${name}: expected an integer >= ${min}, found "${value}"`);
+  if (!Number.isInteger(n) || n < min)
+    throw new InceptionError("E_USAGE", `--${name}: expected an integer >= ${min}, found "${value}"`);
   return n;
 }
 
@@ -89,7 +90,8 @@ async function classify(files: string[]): Promise<void> {
   let threads: number | undefined;
   if (opts.threads !== undefined) {
     const list = threadsOption("1");
-    if (list.length !== 1) throw new InceptionError("E_USAGE", `classify: --threads expects one count, found "${opts.threads}"`);
+    if (list.length !== 1)
+      throw new InceptionError("E_USAGE", `classify: --threads expects one count, found "${opts.threads}"`);
     threads = list[0];
   }
   const net = await GoogLeNet.load({ weights: opts.weights, build: buildOption(), threads });
@@ -103,7 +105,10 @@ async function classify(files: string[]): Promise<void> {
       results.push({ file, top, ms });
       if (!opts.json) {
         console.log(`\n${basename(file)}  (${ms.toFixed(1)} ms)`);
-        for (const p of top) console.log(`  ${(p.probability * 100).toFixed(2).padStart(6)}%  ${String(p.index).padStart(3)}  ${shortLabel(p.label)}`);
+        for (const p of top)
+          console.log(
+            `  ${(p.probability * 100).toFixed(2).padStart(6)}%  ${String(p.index).padStart(3)}  ${shortLabel(p.label)}`,
+          );
       }
     }
   } finally {
@@ -114,7 +119,10 @@ async function classify(files: string[]): Promise<void> {
 
 async function main(): Promise<void> {
   const [command, ...rest] = positionals;
-  if (opts.help || !command) { console.log(USAGE); return; }
+  if (opts.help || !command) {
+    console.log(USAGE);
+    return;
+  }
   switch (command) {
     case "classify":
       return classify(rest);
@@ -124,24 +132,36 @@ async function main(): Promise<void> {
       return;
     }
     case "convert": {
-      if (rest.length !== 2) throw new InceptionError("E_USAGE", `convert: expected <mat-dir> <out.iwnet>, found ${rest.length} argument(s)`);
+      if (rest.length !== 2)
+        throw new InceptionError(
+          "E_USAGE",
+          `convert: expected <mat-dir> <out.iwnet>, found ${rest.length} argument(s)`,
+        );
       const expected = expectedWeights(googlenetGraph(), DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE);
       const r = await convertMatDirectory(rest[0], rest[1], expected);
       console.log(`${rest[1]}: ${r.tensors} tensors, ${r.bytes} bytes`);
       return;
     }
     case "export-onnx": {
-      if (rest.length !== 1) throw new InceptionError("E_USAGE", `export-onnx: expected <out.onnx>, found ${rest.length} argument(s)`);
+      if (rest.length !== 1)
+        throw new InceptionError("E_USAGE", `export-onnx: expected <out.onnx>, found ${rest.length} argument(s)`);
       const { ONNX_OPSET } = await import("../model/formats/onnxExport.js");
       const { exportGoogLeNetOnnx } = await import("../node/exportOnnx.js");
-      const bytes = await exportGoogLeNetOnnx(rest[0], { weights: opts.weights, inputSize: intOption("input-size", opts["input-size"], 1) });
+      const bytes = await exportGoogLeNetOnnx(rest[0], {
+        weights: opts.weights,
+        inputSize: intOption("input-size", opts["input-size"], 1),
+      });
       console.log(`${rest[0]}: ONNX opset ${ONNX_OPSET}, ${bytes} bytes`);
       return;
     }
     case "bench": {
       const result = await benchNetwork({
-        weights: opts.weights, build: buildOption(), threads: threadsOption("1"),
-        runs: intOption("runs", opts.runs, 1), warmup: intOption("warmup", opts.warmup, 0), profile: opts.profile,
+        weights: opts.weights,
+        build: buildOption(),
+        threads: threadsOption("1"),
+        runs: intOption("runs", opts.runs, 1),
+        warmup: intOption("warmup", opts.warmup, 0),
+        profile: opts.profile,
       });
       console.log(opts.json ? JSON.stringify(result, null, 2) : formatBench(result));
       return;

@@ -19,8 +19,10 @@ const RATE_WINDOW_MS = 5000;
  * logs): one plain line every `intervalMs` (default 2000), and a last one at stop(). Shows
  * nothing until the first update().
  */
-export function downloadProgress(label: string, options: { stream?: NodeJS.WritableStream; intervalMs?: number } = {}):
-  Progress {
+export function downloadProgress(
+  label: string,
+  options: { stream?: NodeJS.WritableStream; intervalMs?: number } = {},
+): Progress {
   const stream = options.stream ?? process.stderr;
   const tty = (stream as { isTTY?: boolean }).isTTY === true;
   const samples: { t: number; bytes: number }[] = [];

@@ -25,7 +25,12 @@ export interface VerifyOptions {
 }
 
 /** One golden input's outputs under one build. */
-export interface ComputedOutput { name: string; logitsSha256: string; probabilitiesSha256: string; top1: number }
+export interface ComputedOutput {
+  name: string;
+  logitsSha256: string;
+  probabilitiesSha256: string;
+  top1: number;
+}
 
 export interface VerifyReport {
   runtime: string;
@@ -48,8 +53,11 @@ export interface VerifyReport {
 const PLACEHOLDER_LABELS = Array.from({ length: CLASSES }, (_, i) => `class ${i}`);
 
 /** Loads the network with `build` and runs every golden input through it. */
-async function runGolden(golden: Golden, load: LoadOptions, build: "baseline" | "auto"):
-  Promise<{ net: GoogLeNet; outputs: ComputedOutput[] }> {
+async function runGolden(
+  golden: Golden,
+  load: LoadOptions,
+  build: "baseline" | "auto",
+): Promise<{ net: GoogLeNet; outputs: ComputedOutput[] }> {
   const net = await GoogLeNet.load({ ...load, build });
   try {
     const outputs: ComputedOutput[] = [];
@@ -79,7 +87,10 @@ export async function verify(options: VerifyOptions = {}): Promise<VerifyReport>
   const loaded = await loadWeights({ source: options.weights, expected });
   const sha = await weightsSha256(loaded.tensors, expected);
   const load: LoadOptions = {
-    weights: loaded.tensors, labels: PLACEHOLDER_LABELS, inputSize: golden.inputSize, threads: options.threads,
+    weights: loaded.tensors,
+    labels: PLACEHOLDER_LABELS,
+    inputSize: golden.inputSize,
+    threads: options.threads,
   };
   const base = await runGolden(golden, load, "baseline");
   const auto = await runGolden(golden, load, "auto");
@@ -93,23 +104,28 @@ export async function verify(options: VerifyOptions = {}): Promise<VerifyReport>
   const runtime = runtimeLabel();
   let verdict: string;
   if (!reference) {
-    verdict = "FAIL: these are not the BVLC reference weights, " +
-      "so the outputs cannot be compared with the reference bits";
+    verdict =
+      "FAIL: these are not the BVLC reference weights, " + "so the outputs cannot be compared with the reference bits";
   } else if (failed.length > 0) {
-    verdict = "FAIL: the baseline build does not reproduce the reference bits for " +
+    verdict =
+      "FAIL: the baseline build does not reproduce the reference bits for " +
       `${failed.length} of ${baseline.length} inputs (${failed.join(", ")}) on ${runtime}; please report this output`;
   } else {
     verdict = `PASS: the baseline build reproduces the reference bits for all ${baseline.length} inputs on ${runtime}`;
   }
   return {
-    runtime, cpu: cpus()[0]?.model ?? "unknown CPU", threads: base.net.threads,
+    runtime,
+    cpu: cpus()[0]?.model ?? "unknown CPU",
+    threads: base.net.threads,
     weights: { from: loaded.from, sha256: sha, expectedSha256: golden.weightsSha256, reference },
     baseline,
     auto: {
-      build: auto.net.build, reason: auto.net.buildReason,
+      build: auto.net.build,
+      reason: auto.net.buildReason,
       outputs: auto.outputs.map((o, i) => ({
         ...o,
-        sameBitsAsBaseline: o.logitsSha256 === base.outputs[i].logitsSha256 &&
+        sameBitsAsBaseline:
+          o.logitsSha256 === base.outputs[i].logitsSha256 &&
           o.probabilitiesSha256 === base.outputs[i].probabilitiesSha256,
       })),
     },

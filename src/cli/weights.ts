@@ -9,7 +9,13 @@ import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../model/network/googlenet.j
 import { bytesText } from "../node/download.js";
 import { fetchWeights, type WeightsConverter } from "../node/fetchWeights.js";
 import {
-  decodeCheck, matCacheDir, newestUsableEntry, readEntries, userCacheDir, verifyEntry, type Check,
+  decodeCheck,
+  matCacheDir,
+  newestUsableEntry,
+  readEntries,
+  userCacheDir,
+  verifyEntry,
+  type Check,
 } from "../node/userCache.js";
 import { downloadProgress } from "./progress.js";
 
@@ -28,7 +34,12 @@ export const WEIGHTS_USAGE = `  weights fetch [caffe|onnx|URL] [--sha256 HEX] [-
       re-checks every cached file (checksums, and that the weights decode); exit 1 on a failure`;
 
 /** Options of the weights subcommands (from the command line). */
-export interface WeightsFlags { sha1?: string; sha256?: string; force: boolean; json: boolean }
+export interface WeightsFlags {
+  sha1?: string;
+  sha256?: string;
+  force: boolean;
+  json: boolean;
+}
 
 /** Runs `weights <subcommand> [args]`; throws InceptionError (E_USAGE) for a bad subcommand. */
 export async function weightsCommand(args: string[], flags: WeightsFlags): Promise<void> {
@@ -37,8 +48,10 @@ export async function weightsCommand(args: string[], flags: WeightsFlags): Promi
   if (sub === "fetch" && rest.length <= 1) return fetchCommand(rest[0] ?? "caffe", flags, expected);
   if (sub === "list" && rest.length === 0) return listCommand(flags.json);
   if (sub === "verify" && rest.length === 0) return verifyCommand(expected);
-  throw new InceptionError("E_USAGE",
-    `weights: expected fetch [SOURCE], list or verify, found "${args.join(" ")}"\n\n${WEIGHTS_USAGE}`);
+  throw new InceptionError(
+    "E_USAGE",
+    `weights: expected fetch [SOURCE], list or verify, found "${args.join(" ")}"\n\n${WEIGHTS_USAGE}`,
+  );
 }
 
 async function fetchCommand(source: string, flags: WeightsFlags, expected: ExpectedTensor[]): Promise<void> {
@@ -51,8 +64,14 @@ async function fetchCommand(source: string, flags: WeightsFlags, expected: Expec
   let result;
   try {
     result = await fetchWeights({
-      source, sha1: flags.sha1, sha256: flags.sha256, force: flags.force, convert, expected,
-      onProgress: (received, total) => progress.update(received, total), signal: abort.signal,
+      source,
+      sha1: flags.sha1,
+      sha256: flags.sha256,
+      force: flags.force,
+      convert,
+      expected,
+      onProgress: (received, total) => progress.update(received, total),
+      signal: abort.signal,
     });
   } finally {
     progress.stop();
@@ -66,8 +85,13 @@ async function fetchCommand(source: string, flags: WeightsFlags, expected: Expec
     console.log(`${entry.name}: already in the cache (${iwnet}, fetched ${m.fetched}); --force fetches it again`);
     return;
   }
-  console.log(`${entry.name}: ${downloaded ? `downloaded ${bytesText(m.original.bytes)} from ${m.url}` :
-    `reused the verified download ${join(entry.dir, m.original.file)}`}`);
+  console.log(
+    `${entry.name}: ${
+      downloaded
+        ? `downloaded ${bytesText(m.original.bytes)} from ${m.url}`
+        : `reused the verified download ${join(entry.dir, m.original.file)}`
+    }`,
+  );
   if (m.original.verified.length > 0) {
     console.log(`  ${m.original.verified.map((a) => `${DIGEST_NAMES[a]} ${m.original[a]}`).join(", ")}: matches`);
   } else {
@@ -91,15 +115,21 @@ async function listCommand(json: boolean): Promise<void> {
   if (entries.length === 0 && mats.length === 0) console.log(`  empty; fill it with \`inception-wasm weights fetch\``);
   for (const e of entries) {
     const m = e.manifest;
-    if (!m) { console.log(`fetched/${e.name}: ${e.problem}`); continue; }
-    const digests = m.original.verified.length > 0
-      ? `${m.original.verified.map((a) => `${DIGEST_NAMES[a]} ${m.original[a]}`).join(", ")} (published, verified)`
-      : `SHA-256 ${m.original.sha256} (not verified: no published checksum)`;
+    if (!m) {
+      console.log(`fetched/${e.name}: ${e.problem}`);
+      continue;
+    }
+    const digests =
+      m.original.verified.length > 0
+        ? `${m.original.verified.map((a) => `${DIGEST_NAMES[a]} ${m.original[a]}`).join(", ")} (published, verified)`
+        : `SHA-256 ${m.original.sha256} (not verified: no published checksum)`;
     console.log(`fetched/${e.name}${e.name === defaultName ? "  (loads by default)" : ""}`);
     console.log(`  source   ${m.source}${m.url === m.source ? "" : ` (via ${m.url})`}, fetched ${m.fetched}`);
     console.log(`  original ${m.original.file}  ${bytesText(m.original.bytes)}  ${digests}`);
-    console.log(`  weights  ${m.iwnet.file}  ${bytesText(m.iwnet.bytes)}  SHA-256 ${m.iwnet.sha256}  ` +
-      `${m.iwnet.tensors} tensors`);
+    console.log(
+      `  weights  ${m.iwnet.file}  ${bytesText(m.iwnet.bytes)}  SHA-256 ${m.iwnet.sha256}  ` +
+        `${m.iwnet.tensors} tensors`,
+    );
   }
   for (const f of mats) console.log(`mat/${f.name}  ${bytesText(f.bytes)}  (a MAT folder converted by a load)`);
 }

@@ -22,12 +22,20 @@ export function runtimeName(): RuntimeName {
 
 /** The runtime and its version, e.g. "node 20.20.2", "deno 2.9.6", "bun 1.4.5". */
 export function runtimeLabel(): string {
-  const g = globalThis as RuntimeGlobals & { Deno?: { version?: { deno?: string } }; Bun?: { version?: string }; navigator?: { userAgent?: string } };
+  const g = globalThis as RuntimeGlobals & {
+    Deno?: { version?: { deno?: string } };
+    Bun?: { version?: string };
+    navigator?: { userAgent?: string };
+  };
   switch (runtimeName()) {
-    case "deno": return `deno ${g.Deno?.version?.deno ?? "?"}`;
-    case "bun": return `bun ${g.Bun?.version ?? "?"}`;
-    case "node": return `node ${g.process?.versions?.node ?? "?"}`;
-    default: return g.navigator?.userAgent ?? "unknown runtime";
+    case "deno":
+      return `deno ${g.Deno?.version?.deno ?? "?"}`;
+    case "bun":
+      return `bun ${g.Bun?.version ?? "?"}`;
+    case "node":
+      return `node ${g.process?.versions?.node ?? "?"}`;
+    default:
+      return g.navigator?.userAgent ?? "unknown runtime";
   }
 }
 

@@ -70,7 +70,9 @@ export async function download(options: DownloadOptions): Promise<Download> {
       const received = await receive(response, tmp, url, options, cancel, watchdog);
       checkDigest(options, url, "SHA-1", options.sha1, received.sha1);
       checkDigest(options, url, "SHA-256", options.sha256, received.sha256);
-      await rename(tmp, options.file).catch((cause: unknown) => { throw fileError(options, cause); });
+      await rename(tmp, options.file).catch((cause: unknown) => {
+        throw fileError(options, cause);
+      });
       return { file: options.file, url, ...received };
     } finally {
       watchdog.stop();
@@ -95,12 +97,22 @@ function fileError(options: DownloadOptions, cause: unknown): WeightsError {
 class Watchdog {
   stalled = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  constructor(private readonly ms: number, private readonly onStall: () => void) { this.kick(); }
+  constructor(
+    private readonly ms: number,
+    private readonly onStall: () => void,
+  ) {
+    this.kick();
+  }
   kick(): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => { this.stalled = true; this.onStall(); }, this.ms);
+    this.timer = setTimeout(() => {
+      this.stalled = true;
+      this.onStall();
+    }, this.ms);
   }
-  stop(): void { clearTimeout(this.timer); }
+  stop(): void {
+    clearTimeout(this.timer);
+  }
 }
 
 interface Opened {
@@ -125,8 +137,11 @@ async function openFollowingRedirects(options: DownloadOptions): Promise<Opened>
       opened.watchdog.stop();
       opened.cancel();
       if (chain.length > maxRedirects) {
-        throw failure(options, options.url,
-          `too many redirects: expected at most ${maxRedirects}, found more (${[...chain, location].join(" -> ")})`);
+        throw failure(
+          options,
+          options.url,
+          `too many redirects: expected at most ${maxRedirects}, found more (${[...chain, location].join(" -> ")})`,
+        );
       }
       chain.push(new URL(location, url).href);
       continue;
@@ -170,12 +185,21 @@ function get(url: string, options: DownloadOptions): Promise<Opened> {
 }
 
 /** Streams the body into `tmp` (hashing it and bounding its size), then fsyncs and closes it. */
-async function receive(response: http.IncomingMessage, tmp: string, url: string, options: DownloadOptions,
-  cancel: () => void, watchdog: Watchdog): Promise<{ bytes: number; sha1: string; sha256: string }> {
+async function receive(
+  response: http.IncomingMessage,
+  tmp: string,
+  url: string,
+  options: DownloadOptions,
+  cancel: () => void,
+  watchdog: Watchdog,
+): Promise<{ bytes: number; sha1: string; sha256: string }> {
   const header = response.headers["content-length"];
   const announced = header === undefined ? undefined : Number(header);
   const limit = options.expectedBytes ?? options.maxBytes ?? DEFAULT_MAX_BYTES;
-  const fail = (message: string): never => { cancel(); throw failure(options, url, message); };
+  const fail = (message: string): never => {
+    cancel();
+    throw failure(options, url, message);
+  };
   if (announced !== undefined) {
     if (!Number.isSafeInteger(announced) || announced < 0) fail(`invalid Content-Length "${header}"`);
     if (options.expectedBytes !== undefined && announced !== options.expectedBytes) {
@@ -189,7 +213,9 @@ async function receive(response: http.IncomingMessage, tmp: string, url: string,
   const sha1 = createHash("sha1");
   const sha256 = createHash("sha256");
   let received = 0;
-  const handle = await open(tmp, "wx").catch((cause: unknown) => { throw fileError(options, cause); });
+  const handle = await open(tmp, "wx").catch((cause: unknown) => {
+    throw fileError(options, cause);
+  });
   try {
     options.onProgress?.(0, total);
     try {
@@ -199,7 +225,10 @@ async function receive(response: http.IncomingMessage, tmp: string, url: string,
         if (received > limit) fail(`too large: expected at most ${bytesText(limit)}, received more; stopped.`);
         sha1.update(chunk);
         sha256.update(chunk);
-        await handle.write(chunk).catch((cause: unknown) => { cancel(); throw fileError(options, cause); });
+        await handle.write(chunk).catch((cause: unknown) => {
+          cancel();
+          throw fileError(options, cause);
+        });
         options.onProgress?.(received, total);
       }
     } catch (cause) {
@@ -209,7 +238,9 @@ async function receive(response: http.IncomingMessage, tmp: string, url: string,
     if (total !== undefined && received !== total) {
       fail(`truncated: the connection closed after ${bytesText(received)} of ${bytesText(total)}.`);
     }
-    await handle.sync().catch((cause: unknown) => { throw fileError(options, cause); });
+    await handle.sync().catch((cause: unknown) => {
+      throw fileError(options, cause);
+    });
   } finally {
     await handle.close();
   }
@@ -217,8 +248,14 @@ async function receive(response: http.IncomingMessage, tmp: string, url: string,
 }
 
 /** The WeightsError for a failed connection: interrupted, stalled, closed early, or the system's error. */
-function networkError(options: DownloadOptions, url: string, cause: unknown, watchdog: Watchdog,
-  received?: number, total?: number): WeightsError {
+function networkError(
+  options: DownloadOptions,
+  url: string,
+  cause: unknown,
+  watchdog: Watchdog,
+  received?: number,
+  total?: number,
+): WeightsError {
   if (options.signal?.aborted) return new WeightsError(url, undefined, "interrupted; nothing was kept.", { cause });
   const of = total === undefined ? "" : ` of ${bytesText(total)}`;
   const after = received === undefined ? "" : ` after ${bytesText(received)}${of}`;
@@ -233,11 +270,20 @@ function networkError(options: DownloadOptions, url: string, cause: unknown, wat
   return failure(options, url, `cannot connect: ${what}.`, cause);
 }
 
-function checkDigest(options: DownloadOptions, url: string, algorithm: string, expected: string | undefined,
-  found: string): void {
+function checkDigest(
+  options: DownloadOptions,
+  url: string,
+  algorithm: string,
+  expected: string | undefined,
+  found: string,
+): void {
   if (expected !== undefined && expected !== found) {
-    throw failure(options, url, `${algorithm} mismatch: expected ${expected}, found ${found} ` +
-      "(a corrupt or different file); nothing was kept.");
+    throw failure(
+      options,
+      url,
+      `${algorithm} mismatch: expected ${expected}, found ${found} ` +
+        "(a corrupt or different file); nothing was kept.",
+    );
   }
 }
 

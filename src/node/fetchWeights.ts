@@ -10,7 +10,14 @@ import { encodeWeightFile } from "../model/formats/iwnet.js";
 import { bytesText, DEFAULT_IDLE_TIMEOUT_MS, download } from "./download.js";
 import { makeDirectories, removeStalePartials, writeFileAtomic } from "./files.js";
 import {
-  fetchedDir, IWNET_FILE, MANIFEST_FILE, ORIGINAL_DIR, readEntries, userCacheDir, type CacheEntry, type WeightsManifest,
+  fetchedDir,
+  IWNET_FILE,
+  MANIFEST_FILE,
+  ORIGINAL_DIR,
+  readEntries,
+  userCacheDir,
+  type CacheEntry,
+  type WeightsManifest,
 } from "./userCache.js";
 
 /** A published GoogLeNet weight file with its exact size and published digest. */
@@ -32,7 +39,8 @@ export const KNOWN_SOURCES: readonly KnownSource[] = [
   },
   {
     name: "onnx",
-    url: "https://github.com/onnx/models/raw/main/validated/vision/classification/inception_and_googlenet/" +
+    url:
+      "https://github.com/onnx/models/raw/main/validated/vision/classification/inception_and_googlenet/" +
       "googlenet/model/googlenet-7.onnx",
     bytes: 28_020_232,
     sha256: "5725ccfd90845735ce5897faf7843c3f9b13acda3c4f3bff82cb21c9337c9de8",
@@ -71,7 +79,14 @@ export interface FetchResult {
 }
 
 /** Where a fetch goes: the entry name, URL, file name and what the bytes must match. */
-interface Target { name: string; url: string; fileName: string; bytes?: number; sha1?: string; sha256?: string }
+interface Target {
+  name: string;
+  url: string;
+  fileName: string;
+  bytes?: number;
+  sha1?: string;
+  sha256?: string;
+}
 
 /**
  * Fetches weights into `<cacheDir>/fetched/<name>/`: downloads the source (see download()),
@@ -90,14 +105,21 @@ export async function fetchWeights(options: FetchOptions): Promise<FetchResult> 
   try {
     await makeDirectories(join(dir, ORIGINAL_DIR));
   } catch (cause) {
-    throw new WeightsError(dir, undefined, `cannot create the cache folder: ${(cause as Error).message}. ` +
-      "Set INCEPTION_WASM_CACHE to a writable folder.", { cause });
+    throw new WeightsError(
+      dir,
+      undefined,
+      `cannot create the cache folder: ${(cause as Error).message}. ` +
+        "Set INCEPTION_WASM_CACHE to a writable folder.",
+      { cause },
+    );
   }
   try {
     return await fetchInto(cacheDir, dir, target, options);
   } finally {
     // A failed first fetch leaves no empty entry behind (rmdir fails harmlessly on a folder in use).
-    await rmdir(join(dir, ORIGINAL_DIR)).then(() => rmdir(dir)).catch(() => undefined);
+    await rmdir(join(dir, ORIGINAL_DIR))
+      .then(() => rmdir(dir))
+      .catch(() => undefined);
   }
 }
 
@@ -110,8 +132,12 @@ async function fetchInto(cacheDir: string, dir: string, target: Target, options:
   await removeStalePartials(join(dir, ORIGINAL_DIR), staleMs);
 
   const existing = (await readEntries(cacheDir)).find((e) => e.name === target.name);
-  if (!options.force && published.length > 0 && existing?.manifest &&
-      published.every((a) => existing.manifest!.original[a] === target[a])) {
+  if (
+    !options.force &&
+    published.length > 0 &&
+    existing?.manifest &&
+    published.every((a) => existing.manifest!.original[a] === target[a])
+  ) {
     const iwnetBytes = await readFile(join(dir, existing.manifest.iwnet.file)).catch(() => undefined);
     if (iwnetBytes !== undefined && sha256Hex(iwnetBytes) === existing.manifest.iwnet.sha256) {
       return { entry: { ...existing, manifest: existing.manifest }, downloaded: false, converted: false };
@@ -131,9 +157,16 @@ async function fetchInto(cacheDir: string, dir: string, target: Target, options:
   const downloaded = original === undefined;
   if (original === undefined) {
     const d = await download({
-      url: target.url, file: originalFile, expectedBytes: target.bytes, sha1: target.sha1, sha256: target.sha256,
-      onProgress: options.onProgress, signal: options.signal, idleTimeoutMs: options.idleTimeoutMs,
-      maxRedirects: options.maxRedirects, hint: manualDownloadHint(target),
+      url: target.url,
+      file: originalFile,
+      expectedBytes: target.bytes,
+      sha1: target.sha1,
+      sha256: target.sha256,
+      onProgress: options.onProgress,
+      signal: options.signal,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxRedirects: options.maxRedirects,
+      hint: manualDownloadHint(target),
     });
     const bytes = await readFile(originalFile);
     original = { url: d.url, bytes, sha1: d.sha1, sha256: d.sha256, fetched: new Date().toISOString() };
@@ -179,9 +212,11 @@ function manualDownloadHint(target: Target): string {
     target.sha256 && `SHA-256 ${target.sha256}`,
   ].filter(Boolean);
   const other = SOURCES.has(target.name) ? KNOWN_SOURCES.find((k) => k.name !== target.name) : undefined;
-  return `To get it another way, download ${target.url} by hand${facts.length ? ` (${facts.join(", ")})` : ""} ` +
+  return (
+    `To get it another way, download ${target.url} by hand${facts.length ? ` (${facts.join(", ")})` : ""} ` +
     "and use it with --weights FILE (API: GoogLeNet.load({ weights: FILE }))" +
-    `${other ? `, or try \`inception-wasm weights fetch ${other.name}\` (another host)` : ""}.`;
+    `${other ? `, or try \`inception-wasm weights fetch ${other.name}\` (another host)` : ""}.`
+  );
 }
 
 const SOURCES = new Map(KNOWN_SOURCES.map((k) => [k.name as string, k]));
@@ -222,7 +257,10 @@ function digestOption(option: string, value: string | undefined, length: number)
 
 /** A file name with only portable characters (others become "_"), no leading dots. */
 function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "").slice(0, 100);
+  return name
+    .replace(/[^A-Za-z0-9._-]/g, "_")
+    .replace(/^\.+/, "")
+    .slice(0, 100);
 }
 
 /** writeFileAtomic, its failures (disk full, no permission) as WeightsError naming the file. */

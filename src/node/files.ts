@@ -25,7 +25,9 @@ export async function makeDirectories(dir: string): Promise<void> {
     if (dirname(d) === d) break;
   }
   for (const d of missing.reverse()) {
-    await mkdir(d).catch((error: NodeJS.ErrnoException) => { if (error.code !== "EEXIST") throw error; });
+    await mkdir(d).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "EEXIST") throw error;
+    });
   }
 }
 

@@ -51,9 +51,13 @@ export async function locateWeights(options: LookupOptions): Promise<WeightsLoca
     if (!value) continue;
     const path = resolve(value);
     if (!existsSync(path)) {
-      throw new WeightsError(path, undefined, `$${variable} names this path, which does not exist: expected a ` +
-        `weight file or a MAT folder. Correct or unset $${variable} (then the user cache is used; fill it with ` +
-        `\`${FETCH_COMMAND}\`).`);
+      throw new WeightsError(
+        path,
+        undefined,
+        `$${variable} names this path, which does not exist: expected a ` +
+          `weight file or a MAT folder. Correct or unset $${variable} (then the user cache is used; fill it with ` +
+          `\`${FETCH_COMMAND}\`).`,
+      );
     }
     return { path, place: variable };
   }
@@ -69,9 +73,13 @@ export async function locateWeights(options: LookupOptions): Promise<WeightsLoca
   if (why === undefined) return { path: checkout, place: "checkout" };
   tried.push(`a repository checkout's ../shared/googlenet (${checkout}): ${why}`);
 
-  throw new WeightsError("GoogLeNet weights", undefined, `none found. Looked in, in order:\n` +
-    `${tried.map((t, i) => `  ${i + 1}. ${t}`).join("\n")}\n` +
-    `Fix: run \`${FETCH_COMMAND}\` (downloads the BVLC weights once into the user cache).`);
+  throw new WeightsError(
+    "GoogLeNet weights",
+    undefined,
+    `none found. Looked in, in order:\n` +
+      `${tried.map((t, i) => `  ${i + 1}. ${t}`).join("\n")}\n` +
+      `Fix: run \`${FETCH_COMMAND}\` (downloads the BVLC weights once into the user cache).`,
+  );
 }
 
 /** Why `dataDir` is not the developers' data folder of a checkout at `root`, or undefined when it is. */

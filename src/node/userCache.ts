@@ -60,8 +60,11 @@ export interface CacheEntry {
  * absolute path, as the XDG spec requires), else <home>/.cache/inception-wasm. Never inside
  * the package. Only computes the path; nothing is created.
  */
-export function userCacheDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform,
-  home: string = homedir()): string {
+export function userCacheDir(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home: string = homedir(),
+): string {
   const path = platform === "win32" ? win32 : posix;
   const own = env["INCEPTION_WASM_CACHE"];
   if (own) return path.resolve(own);
@@ -90,21 +93,25 @@ export function matCacheDir(cacheDir: string): string {
 export async function readEntries(cacheDir: string): Promise<CacheEntry[]> {
   const root = fetchedDir(cacheDir);
   const names = (await readdir(root, { withFileTypes: true }).catch(() => []))
-    .filter((d) => d.isDirectory()).map((d) => d.name).sort();
-  const entries = await Promise.all(names.map(async (name): Promise<CacheEntry> => {
-    const dir = join(root, name);
-    const file = join(dir, MANIFEST_FILE);
-    const text = await readFile(file, "utf8").catch(() => undefined);
-    if (text === undefined) {
-      const problem = "incomplete: no manifest.json (a fetch failed or was interrupted)";
-      return { name, dir, manifest: undefined, problem };
-    }
-    try {
-      return { name, dir, manifest: parseManifest(text, file), problem: undefined };
-    } catch (error) {
-      return { name, dir, manifest: undefined, problem: (error as Error).message };
-    }
-  }));
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+  const entries = await Promise.all(
+    names.map(async (name): Promise<CacheEntry> => {
+      const dir = join(root, name);
+      const file = join(dir, MANIFEST_FILE);
+      const text = await readFile(file, "utf8").catch(() => undefined);
+      if (text === undefined) {
+        const problem = "incomplete: no manifest.json (a fetch failed or was interrupted)";
+        return { name, dir, manifest: undefined, problem };
+      }
+      try {
+        return { name, dir, manifest: parseManifest(text, file), problem: undefined };
+      } catch (error) {
+        return { name, dir, manifest: undefined, problem: (error as Error).message };
+      }
+    }),
+  );
   const fetched = (e: CacheEntry): string => e.manifest?.fetched ?? "";
   return entries.sort((a, b) => {
     if (fetched(a) !== fetched(b)) return fetched(a) < fetched(b) ? 1 : -1;
@@ -116,13 +123,17 @@ export async function readEntries(cacheDir: string): Promise<CacheEntry[]> {
  * The newest entry whose manifest is valid and whose weights.iwnet exists with the recorded
  * size (a cheap check: loading verifies the IWNET's own SHA-256), or why there is none.
  */
-export async function newestUsableEntry(cacheDir: string):
-  Promise<{ file: string; entry: CacheEntry } | { why: string }> {
+export async function newestUsableEntry(
+  cacheDir: string,
+): Promise<{ file: string; entry: CacheEntry } | { why: string }> {
   const entries = await readEntries(cacheDir);
   if (entries.length === 0) return { why: `no fetched weights (no entry in ${fetchedDir(cacheDir)})` };
   const reasons: string[] = [];
   for (const entry of entries) {
-    if (!entry.manifest) { reasons.push(`${entry.name}: ${entry.problem}`); continue; }
+    if (!entry.manifest) {
+      reasons.push(`${entry.name}: ${entry.problem}`);
+      continue;
+    }
     const file = join(entry.dir, entry.manifest.iwnet.file);
     const size = (await stat(file).catch(() => undefined))?.size;
     if (size === entry.manifest.iwnet.bytes) return { file, entry };
@@ -133,7 +144,11 @@ export async function newestUsableEntry(cacheDir: string):
 }
 
 /** One check of `verifyEntry`: what was checked and, when it failed, why. */
-export interface Check { what: string; ok: boolean; detail: string }
+export interface Check {
+  what: string;
+  ok: boolean;
+  detail: string;
+}
 
 /**
  * Re-checks an entry in full: the original download's size and both digests against the
@@ -166,8 +181,12 @@ export async function verifyEntry(entry: CacheEntry, expected: readonly Expected
 }
 
 /** Decodes an IWNET file and checks its tensors against `expected`. */
-export async function decodeCheck(what: string, file: string, bytes: Uint8Array, expected: readonly ExpectedTensor[]):
-  Promise<Check> {
+export async function decodeCheck(
+  what: string,
+  file: string,
+  bytes: Uint8Array,
+  expected: readonly ExpectedTensor[],
+): Promise<Check> {
   try {
     const tensors = await decodeWeightFile(bytes, file);
     checkTensors(tensors, expected, file);
@@ -179,8 +198,12 @@ export async function decodeCheck(what: string, file: string, bytes: Uint8Array,
 }
 
 /** Compares a file's size and digests with recorded ones. */
-function compareFile(what: string, bytes: Uint8Array, size: number, digests: { sha1?: string; sha256?: string }):
-  Check {
+function compareFile(
+  what: string,
+  bytes: Uint8Array,
+  size: number,
+  digests: { sha1?: string; sha256?: string },
+): Check {
   if (bytes.length !== size) return { what, ok: false, detail: `size: expected ${size} bytes, found ${bytes.length}` };
   for (const [algorithm, expected] of Object.entries(digests)) {
     const found = createHash(algorithm).update(bytes).digest("hex");
@@ -211,7 +234,8 @@ export function parseManifest(text: string, file: string): WeightsManifest {
     if (typeof m[field] !== "string") bad(field, "a string");
   }
   if (Number.isNaN(Date.parse(m.fetched))) bad("fetched", "an ISO 8601 date");
-  const o = m.original, w = m.iwnet;
+  const o = m.original,
+    w = m.iwnet;
   if (typeof o !== "object" || o === null || typeof w !== "object" || w === null) bad("original and iwnet", "objects");
   if (!isRelativeFile(o.file) || !isRelativeFile(w.file)) bad("original.file and iwnet.file", "paths inside the entry");
   if (!Number.isSafeInteger(o.bytes) || !Number.isSafeInteger(w.bytes) || !Number.isSafeInteger(w.tensors)) {
@@ -227,6 +251,11 @@ export function parseManifest(text: string, file: string): WeightsManifest {
 
 /** A relative path that stays inside its folder (no "..", not absolute). */
 function isRelativeFile(p: unknown): p is string {
-  return typeof p === "string" && p.length > 0 && !posix.isAbsolute(p) && !win32.isAbsolute(p) &&
-    !p.split(/[\\/]/).includes("..");
+  return (
+    typeof p === "string" &&
+    p.length > 0 &&
+    !posix.isAbsolute(p) &&
+    !win32.isAbsolute(p) &&
+    !p.split(/[\\/]/).includes("..")
+  );
 }

@@ -32,7 +32,11 @@ export function projectRoot(): string {
   for (let dir = start; ; dir = dirname(dir)) {
     if (existsSync(join(dir, "package.json"))) return dir;
     if (dirname(dir) === dir) {
-      throw new WeightsError(start, undefined, "cannot locate the project root: expected package.json in this folder or above, found none");
+      throw new WeightsError(
+        start,
+        undefined,
+        "cannot locate the project root: expected package.json in this folder or above, found none",
+      );
     }
   }
 }
@@ -62,15 +66,22 @@ export async function readMatWeights(dir: string): Promise<TensorMap> {
     if (kind === "w") {
       const v = await readMatVariable(file, "weights");
       if (v.dims.length !== 4 && v.dims.length !== 2) {
-        throw new WeightsError(file, `${layer}.weight`,
-          `expected conv weights (kx, ky, cin, cout) or FC weights (in, out), found MAT dims [${v.dims.join(", ")}]`);
+        throw new WeightsError(
+          file,
+          `${layer}.weight`,
+          `expected conv weights (kx, ky, cin, cout) or FC weights (in, out), found MAT dims [${v.dims.join(", ")}]`,
+        );
       }
       // Column-major MAT dims reversed are the row-major shape: OIHW for conv, [out, in] for FC.
       tensors.set(`${layer}.weight`, { shape: [...v.dims].reverse(), data: v.data });
     } else {
       const v = await readMatVariable(file, "bias");
       if (v.dims.filter((d) => d !== 1).length > 1) {
-        throw new WeightsError(file, `${layer}.bias`, `expected a bias vector (n, 1), found MAT dims [${v.dims.join(", ")}]`);
+        throw new WeightsError(
+          file,
+          `${layer}.bias`,
+          `expected a bias vector (n, 1), found MAT dims [${v.dims.join(", ")}]`,
+        );
       }
       tensors.set(`${layer}.bias`, { shape: [v.data.length], data: v.data });
     }
@@ -87,16 +98,20 @@ export async function readMatWeights(dir: string): Promise<TensorMap> {
  * (read-only, or no such place) only warns, once.
  * Throws WeightsError when no weights are found, cannot be read or do not match `expected`.
  */
-export async function loadWeights(options: { source?: string; cacheDir?: string; expected: ExpectedTensors }):
-  Promise<{ tensors: TensorMap; from: string; cached: boolean }> {
+export async function loadWeights(options: {
+  source?: string;
+  cacheDir?: string;
+  expected: ExpectedTensors;
+}): Promise<{ tensors: TensorMap; from: string; cached: boolean }> {
   const cacheDir = options.cacheDir ?? userCacheDir();
   const { path: source } = await locateWeights({ option: options.source, cacheDir, root: projectRoot() });
   if ((await stat(source).catch(() => undefined))?.isFile()) {
     const bytes = await readWeightFile(source);
     // IWNET holds named tensors, checked against `expected` below; other formats are read by matching GoogLeNet.
-    const tensors = detectWeightFormat(bytes, source) === "iwnet"
-      ? await decodeWeightFile(bytes, source)
-      : await decodeWeights(bytes, source, googlenetGraph());
+    const tensors =
+      detectWeightFormat(bytes, source) === "iwnet"
+        ? await decodeWeightFile(bytes, source)
+        : await decodeWeights(bytes, source, googlenetGraph());
     checkTensors(tensors, options.expected, source);
     return { tensors, from: source, cached: false };
   }
@@ -104,14 +119,18 @@ export async function loadWeights(options: { source?: string; cacheDir?: string;
   const cacheFile = join(matCacheDir(cacheDir), `googlenet-${await folderKey(paramsDir)}.iwnet`);
   const cachedTensors = await readFile(cacheFile)
     .then((bytes) => decodeWeightFile(bytes, cacheFile))
-    .then((tensors) => { checkTensors(tensors, options.expected, cacheFile); return tensors; })
+    .then((tensors) => {
+      checkTensors(tensors, options.expected, cacheFile);
+      return tensors;
+    })
     .catch(() => undefined); // absent, unreadable, corrupt or stale: rebuild it
   if (cachedTensors) return { tensors: cachedTensors, from: cacheFile, cached: true };
 
   const tensors = await readMatWeights(paramsDir);
   checkTensors(tensors, options.expected, paramsDir);
-  await writeFileAtomic(cacheFile, await encodeWeightFile(tensors))
-    .catch((error: unknown) => warnNoCache(cacheFile, error));
+  await writeFileAtomic(cacheFile, await encodeWeightFile(tensors)).catch((error: unknown) =>
+    warnNoCache(cacheFile, error),
+  );
   return { tensors, from: paramsDir, cached: false };
 }
 
@@ -121,14 +140,19 @@ let warnedNoCache = false;
 function warnNoCache(file: string, error: unknown): void {
   if (warnedNoCache) return;
   warnedNoCache = true;
-  console.warn(`inception-wasm: not caching the converted weights: cannot write ${file} ` +
-    `(${error instanceof Error ? error.message : String(error)}); set INCEPTION_WASM_CACHE to a writable folder ` +
-    "to make later loads faster.");
+  console.warn(
+    `inception-wasm: not caching the converted weights: cannot write ${file} ` +
+      `(${error instanceof Error ? error.message : String(error)}); set INCEPTION_WASM_CACHE to a writable folder ` +
+      "to make later loads faster.",
+  );
 }
 
 /** Converts a MAT folder (see readMatWeights) to one IWNET file after checking it against `expected`. */
-export async function convertMatDirectory(dir: string, outFile: string, expected: ExpectedTensors):
-  Promise<{ tensors: number; bytes: number }> {
+export async function convertMatDirectory(
+  dir: string,
+  outFile: string,
+  expected: ExpectedTensors,
+): Promise<{ tensors: number; bytes: number }> {
   const tensors = await readMatWeights(dir);
   checkTensors(tensors, expected, dir);
   const bytes = await encodeWeightFile(tensors);
@@ -147,7 +171,8 @@ export async function readCaffeBlob(file: string): Promise<{ shape: number[]; da
   let shape: number[];
   if (v.dims.length === 3) shape = [...v.dims].reverse();
   else if (v.dims.length === 2) shape = h === 1 ? [w] : [1, h, w];
-  else throw new WeightsError(file, "data", `expected MAT dims (W, H, C), (W, H) or (n, 1), found [${v.dims.join(", ")}]`);
+  else
+    throw new WeightsError(file, "data", `expected MAT dims (W, H, C), (W, H) or (n, 1), found [${v.dims.join(", ")}]`);
   return { shape, data: v.data };
 }
 
@@ -157,12 +182,15 @@ async function matWeightDir(dir: string): Promise<string> {
   if ((await stat(sub).catch(() => undefined))?.isDirectory()) return sub;
   const exists = (await stat(dir).catch(() => undefined))?.isDirectory() ?? false;
   if (!exists || (await matWeightFiles(dir)).length === 0) {
-    throw new WeightsError(dir, undefined,
+    throw new WeightsError(
+      dir,
+      undefined,
       `no GoogLeNet weights: expected per-layer MAT files <layer>_w.mat / <layer>_b.mat in ${dir} or ${sub}, ` +
-      `found ${exists ? "a folder without them" : "no such folder"}. Set the location with the --weights option or ` +
-      `the environment variable INCEPTION_WASM_WEIGHTS (older name INCEPTION_WASM_DATA); the data is the BVLC ` +
-      `GoogLeNet weights as per-layer MAT files (bvlc-params/*.mat, see shared/googlenet/README.md) or a weight ` +
-      `file, e.g. the one \`npx inception-wasm weights fetch\` puts in the user cache.`);
+        `found ${exists ? "a folder without them" : "no such folder"}. Set the location with the --weights option or ` +
+        `the environment variable INCEPTION_WASM_WEIGHTS (older name INCEPTION_WASM_DATA); the data is the BVLC ` +
+        `GoogLeNet weights as per-layer MAT files (bvlc-params/*.mat, see shared/googlenet/README.md) or a weight ` +
+        `file, e.g. the one \`npx inception-wasm weights fetch\` puts in the user cache.`,
+    );
   }
   return dir;
 }
@@ -177,8 +205,11 @@ async function readMatVariable(file: string, name: string): Promise<MatVariable>
   const variables = readMat(await readWeightFile(file), file);
   const v = variables.find((x) => x.name === name);
   if (!v) {
-    throw new WeightsError(file, undefined,
-      `expected MAT variable ${JSON.stringify(name)}, found [${variables.map((x) => JSON.stringify(x.name)).join(", ")}]`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `expected MAT variable ${JSON.stringify(name)}, found [${variables.map((x) => JSON.stringify(x.name)).join(", ")}]`,
+    );
   }
   return v;
 }
@@ -188,15 +219,22 @@ async function readWeightFile(file: string): Promise<Uint8Array> {
   try {
     return await readFile(file);
   } catch (cause) {
-    throw new WeightsError(file, undefined, `cannot read file: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new WeightsError(
+      file,
+      undefined,
+      `cannot read file: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   }
 }
 
 /** Short key of a MAT folder: SHA-256 over its path and each weight file's name, size and mtime. */
 async function folderKey(dir: string): Promise<string> {
-  const files = await Promise.all((await matWeightFiles(dir)).map(async (name) => {
-    const s = await stat(join(dir, name));
-    return [name, s.size, s.mtimeMs];
-  }));
+  const files = await Promise.all(
+    (await matWeightFiles(dir)).map(async (name) => {
+      const s = await stat(join(dir, name));
+      return [name, s.size, s.mtimeMs];
+    }),
+  );
   return hex((await sha256(new TextEncoder().encode(JSON.stringify([dir, files])))).subarray(0, 8));
 }

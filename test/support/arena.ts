@@ -23,7 +23,8 @@ export class Arena {
 
   /** Reserves `bytes` at an `align`-byte boundary (default 64: a cache line), growing the memory if needed. */
   alloc(bytes: number, align = 64): number {
-    if (!Number.isInteger(bytes) || bytes < 0) throw new ArgumentError("Arena.alloc", "bytes", "a non-negative integer", bytes);
+    if (!Number.isInteger(bytes) || bytes < 0)
+      throw new ArgumentError("Arena.alloc", "bytes", "a non-negative integer", bytes);
     const ptr = Math.ceil(this.top / align) * align;
     const end = ptr + bytes;
     const have = this.memory.buffer.byteLength;
@@ -31,7 +32,12 @@ export class Arena {
       try {
         this.memory.grow(Math.ceil((end - have) / PAGE));
       } catch (cause) {
-        throw new ArgumentError("Arena.alloc", "bytes", `at most ${have - ptr} more bytes (memory maximum reached)`, bytes);
+        throw new ArgumentError(
+          "Arena.alloc",
+          "bytes",
+          `at most ${have - ptr} more bytes (memory maximum reached)`,
+          bytes,
+        );
       }
     }
     this.top = end;

@@ -34,23 +34,70 @@ export interface CaffeLayerSpec {
 }
 
 /** Options of encodeCaffeNet. `unpacked`: names of layers whose blob data use the unpacked float encoding. */
-export interface CaffeNetOptions { version: 1 | 2; unpacked?: readonly string[] }
+export interface CaffeNetOptions {
+  version: 1 | 2;
+  unpacked?: readonly string[];
+}
 
 /** V1LayerParameter.LayerType of the V2 type names used here. */
 const V1_TYPE: Readonly<Record<string, number>> = {
-  Accuracy: 1, Concat: 3, Convolution: 4, Data: 5, Dropout: 6, InnerProduct: 14, LRN: 15, Pooling: 17, ReLU: 18,
-  Softmax: 20, SoftmaxWithLoss: 21, Split: 22,
+  Accuracy: 1,
+  Concat: 3,
+  Convolution: 4,
+  Data: 5,
+  Dropout: 6,
+  InnerProduct: 14,
+  LRN: 15,
+  Pooling: 17,
+  ReLU: 18,
+  Softmax: 20,
+  SoftmaxWithLoss: 21,
+  Split: 22,
 };
 
 /** Layer field numbers per version (V1LayerParameter, LayerParameter). */
 const FIELDS = {
-  1: { bottom: 2, top: 3, name: 4, type: 5, blobs: 6, concat: 9, conv: 10, data: 11, dropout: 12, fc: 17, lrn: 18,
-    pool: 19, accuracy: 27, include: 32, lossWeight: 35, transform: 36 },
-  2: { name: 1, type: 2, bottom: 3, top: 4, lossWeight: 5, blobs: 7, include: 8, transform: 100, accuracy: 102,
-    concat: 104, conv: 106, data: 107, dropout: 108, fc: 117, lrn: 118, pool: 121 },
+  1: {
+    bottom: 2,
+    top: 3,
+    name: 4,
+    type: 5,
+    blobs: 6,
+    concat: 9,
+    conv: 10,
+    data: 11,
+    dropout: 12,
+    fc: 17,
+    lrn: 18,
+    pool: 19,
+    accuracy: 27,
+    include: 32,
+    lossWeight: 35,
+    transform: 36,
+  },
+  2: {
+    name: 1,
+    type: 2,
+    bottom: 3,
+    top: 4,
+    lossWeight: 5,
+    blobs: 7,
+    include: 8,
+    transform: 100,
+    accuracy: 102,
+    concat: 104,
+    conv: 106,
+    data: 107,
+    dropout: 108,
+    fc: 117,
+    lrn: 118,
+    pool: 121,
+  },
 } as const;
 
-const LD = 2, VARINT = 0, FIXED32 = 5;
+const LD = 2,
+  VARINT = 0,
+  FIXED32 = 5;
 const tag = (field: number, wire: number): number => (field << 3) | wire;
 
 /** A nested message written by `body` as length-delimited field `field`. */
@@ -79,12 +126,14 @@ function writeLayer(w: ProtoWriter, layer: CaffeLayerSpec, version: 1 | 2, unpac
   const text = (field: number, value: string): Field => [field, (x) => x.uint32(tag(field, LD)).string(value)];
   const fields: Field[] = [
     text(f.name, layer.name),
-    version === 1 ? [f.type, (x) => x.uint32(tag(f.type, VARINT)).int32(V1_TYPE[layer.type]!)]
+    version === 1
+      ? [f.type, (x) => x.uint32(tag(f.type, VARINT)).int32(V1_TYPE[layer.type]!)]
       : text(f.type, layer.type),
     ...layer.bottoms.map((b) => text(f.bottom, b)),
     ...layer.tops.map((t) => text(f.top, t)),
-    ...(layer.blobs ?? []).map((b): Field =>
-      [f.blobs, (x) => nested(x, f.blobs, (bw) => writeBlob(bw, b, version, unpacked))]),
+    ...(layer.blobs ?? []).map(
+      (b): Field => [f.blobs, (x) => nested(x, f.blobs, (bw) => writeBlob(bw, b, version, unpacked))],
+    ),
   ];
   const add = (field: number, body: (w: ProtoWriter) => void): void => {
     fields.push([field, (x) => nested(x, field, body)]);
@@ -103,15 +152,26 @@ function writeLayer(w: ProtoWriter, layer: CaffeLayerSpec, version: 1 | 2, unpac
   if (layer.pool) {
     const p = layer.pool;
     add(f.pool, (x) => {
-      x.uint32(tag(1, VARINT)).uint32(p.method === "MAX" ? 0 : 1).uint32(tag(2, VARINT)).uint32(p.kernel)
-        .uint32(tag(3, VARINT)).uint32(p.stride);
+      x.uint32(tag(1, VARINT))
+        .uint32(p.method === "MAX" ? 0 : 1)
+        .uint32(tag(2, VARINT))
+        .uint32(p.kernel)
+        .uint32(tag(3, VARINT))
+        .uint32(p.stride);
       if (p.pad) x.uint32(tag(4, VARINT)).uint32(p.pad);
     });
   }
   if (layer.lrn) {
     const l = layer.lrn;
-    add(f.lrn, (x) => x.uint32(tag(1, VARINT)).uint32(l.size).uint32(tag(2, FIXED32)).float(l.alpha)
-      .uint32(tag(3, FIXED32)).float(l.beta));
+    add(f.lrn, (x) =>
+      x
+        .uint32(tag(1, VARINT))
+        .uint32(l.size)
+        .uint32(tag(2, FIXED32))
+        .float(l.alpha)
+        .uint32(tag(3, FIXED32))
+        .float(l.beta),
+    );
   }
   if (layer.fc) {
     const outputs = layer.fc.outputs;
@@ -136,8 +196,15 @@ function writeLayer(w: ProtoWriter, layer: CaffeLayerSpec, version: 1 | 2, unpac
   }
   if (layer.data) {
     add(f.include, (x) => x.uint32(tag(1, VARINT)).uint32(0)); // phase: TRAIN
-    add(f.data, (x) => x.uint32(tag(1, LD)).string("examples/imagenet/ilsvrc12_train_lmdb")
-      .uint32(tag(4, VARINT)).uint32(32).uint32(tag(8, VARINT)).uint32(1));
+    add(f.data, (x) =>
+      x
+        .uint32(tag(1, LD))
+        .string("examples/imagenet/ilsvrc12_train_lmdb")
+        .uint32(tag(4, VARINT))
+        .uint32(32)
+        .uint32(tag(8, VARINT))
+        .uint32(1),
+    );
     add(f.transform, (x) => {
       x.uint32(tag(2, VARINT)).bool(true).uint32(tag(3, VARINT)).uint32(224);
       for (const mean of [104, 117, 123]) x.uint32(tag(5, FIXED32)).float(mean);
@@ -148,8 +215,12 @@ function writeLayer(w: ProtoWriter, layer: CaffeLayerSpec, version: 1 | 2, unpac
 }
 
 /** A BlobProto: V1 legacy num/channels/height/width (leading 1s), V2 a BlobShape; data packed or not. */
-function writeBlob(w: ProtoWriter, blob: { shape: number[]; data: Float32Array }, version: 1 | 2, unpacked: boolean):
-  void {
+function writeBlob(
+  w: ProtoWriter,
+  blob: { shape: number[]; data: Float32Array },
+  version: 1 | 2,
+  unpacked: boolean,
+): void {
   if (version === 1) {
     const legacy = [...Array<number>(Math.max(0, 4 - blob.shape.length)).fill(1), ...blob.shape];
     legacy.forEach((d, i) => w.uint32(tag(i + 1, VARINT)).int32(d));
@@ -192,16 +263,20 @@ function googlenetLayers(graph: Graph, tensors: TensorMap, training: boolean, rn
   const shapes = inferShapes(graph, 224, 224);
   const blobs = (weights: string) => [tensors.get(`${weights}.weight`)!, tensors.get(`${weights}.bias`)!];
   const io = (name: string, input: string, output: string) => ({ name, bottoms: [input], tops: [output] });
-  const relu = (top: string): CaffeLayerSpec =>
-    ({ ...io(top.replace(/\/([^/]*)$/, "/relu_$1"), top, top), type: "ReLU" });
+  const relu = (top: string): CaffeLayerSpec => ({
+    ...io(top.replace(/\/([^/]*)$/, "/relu_$1"), top, top),
+    type: "ReLU",
+  });
   const layers: CaffeLayerSpec[] = [];
   if (training) layers.push({ name: "data", type: "Data", bottoms: [], tops: ["data", "label"], data: true });
   for (const node of graph.nodes) {
     switch (node.op) {
       case "conv": {
         const conv = { outputs: node.outChannels, kernel: node.kernel, stride: node.stride, pad: node.pad };
-        layers.push({ ...io(node.name, node.input, node.output), type: "Convolution", blobs: blobs(node.weights),
-          conv }, relu(node.output));
+        layers.push(
+          { ...io(node.name, node.input, node.output), type: "Convolution", blobs: blobs(node.weights), conv },
+          relu(node.output),
+        );
         break;
       }
       case "maxPool":
@@ -215,8 +290,11 @@ function googlenetLayers(graph: Graph, tensors: TensorMap, training: boolean, rn
         break;
       }
       case "lrn":
-        layers.push({ ...io(node.name, node.input, node.output), type: "LRN",
-          lrn: { size: node.size, alpha: node.alpha, beta: node.beta } });
+        layers.push({
+          ...io(node.name, node.input, node.output),
+          type: "LRN",
+          lrn: { size: node.size, alpha: node.alpha, beta: node.beta },
+        });
         break;
       case "concat": {
         layers.push({ name: node.name, type: "Concat", bottoms: node.inputs, tops: [node.output] });
@@ -225,12 +303,19 @@ function googlenetLayers(graph: Graph, tensors: TensorMap, training: boolean, rn
         break;
       }
       case "fc":
-        layers.push({ ...io(node.name, node.input, node.output), type: "InnerProduct", blobs: blobs(node.weights),
-          fc: { outputs: node.outFeatures } });
+        layers.push({
+          ...io(node.name, node.input, node.output),
+          type: "InnerProduct",
+          blobs: blobs(node.weights),
+          fc: { outputs: node.outFeatures },
+        });
         break;
       case "softmax":
-        layers.push(...(training ? losses("loss3", node.input, 1)
-          : [{ ...io(node.name, node.input, node.output), type: "Softmax" }]));
+        layers.push(
+          ...(training
+            ? losses("loss3", node.input, 1)
+            : [{ ...io(node.name, node.input, node.output), type: "Softmax" }]),
+        );
         break;
     }
   }
@@ -239,21 +324,43 @@ function googlenetLayers(graph: Graph, tensors: TensorMap, training: boolean, rn
 
 /** An auxiliary classifier of the training net (average pool 5/3, 1x1 conv 128, fc 1024, fc 1000), random weights. */
 function auxHead(p: string, input: string, channels: number, rng: Rng): CaffeLayerSpec[] {
-  const random = (shape: number[]) =>
-    ({ shape, data: randomArray(rng, shape.reduce((a, b) => a * b, 1), -0.05, 0.05) });
-  const io = (name: string, bottom: string, top = `${p}/${name}`) =>
-    ({ name: `${p}/${name}`, bottoms: [bottom], tops: [top] });
+  const random = (shape: number[]) => ({
+    shape,
+    data: randomArray(
+      rng,
+      shape.reduce((a, b) => a * b, 1),
+      -0.05,
+      0.05,
+    ),
+  });
+  const io = (name: string, bottom: string, top = `${p}/${name}`) => ({
+    name: `${p}/${name}`,
+    bottoms: [bottom],
+    tops: [top],
+  });
   const layers: CaffeLayerSpec[] = [
     { ...io("ave_pool", input), type: "Pooling", pool: { method: "AVE", kernel: 5, stride: 3, pad: 0 } },
-    { ...io("conv", `${p}/ave_pool`), type: "Convolution", blobs: [random([128, channels, 1, 1]), random([128])],
-      conv: { outputs: 128, kernel: 1, stride: 1, pad: 0 } },
+    {
+      ...io("conv", `${p}/ave_pool`),
+      type: "Convolution",
+      blobs: [random([128, channels, 1, 1]), random([128])],
+      conv: { outputs: 128, kernel: 1, stride: 1, pad: 0 },
+    },
     { ...io("relu_conv", `${p}/conv`, `${p}/conv`), type: "ReLU" },
-    { ...io("fc", `${p}/conv`), type: "InnerProduct", blobs: [random([1024, 2048]), random([1024])],
-      fc: { outputs: 1024 } },
+    {
+      ...io("fc", `${p}/conv`),
+      type: "InnerProduct",
+      blobs: [random([1024, 2048]), random([1024])],
+      fc: { outputs: 1024 },
+    },
     { ...io("relu_fc", `${p}/fc`, `${p}/fc`), type: "ReLU" },
     { ...io("drop_fc", `${p}/fc`, `${p}/fc`), type: "Dropout", dropout: 0.7 },
-    { ...io("classifier", `${p}/fc`), type: "InnerProduct", blobs: [random([1000, 1024]), random([1000])],
-      fc: { outputs: 1000 } },
+    {
+      ...io("classifier", `${p}/fc`),
+      type: "InnerProduct",
+      blobs: [random([1000, 1024]), random([1000])],
+      fc: { outputs: 1000 },
+    },
     ...losses(p, `${p}/classifier`, 0.3),
   ];
   return layers;
@@ -263,8 +370,13 @@ function auxHead(p: string, input: string, channels: number, rng: Rng): CaffeLay
 function losses(p: string, logits: string, weight: number): CaffeLayerSpec[] {
   const n = p.slice("loss".length);
   return [
-    { name: p === "loss3" ? `${p}/loss3` : `${p}/loss`, type: "SoftmaxWithLoss", bottoms: [logits, "label"],
-      tops: [`${p}/loss${n}`], lossWeight: weight },
+    {
+      name: p === "loss3" ? `${p}/loss3` : `${p}/loss`,
+      type: "SoftmaxWithLoss",
+      bottoms: [logits, "label"],
+      tops: [`${p}/loss${n}`],
+      lossWeight: weight,
+    },
     { name: `${p}/top-1`, type: "Accuracy", bottoms: [logits, "label"], tops: [`${p}/top-1`] },
     { name: `${p}/top-5`, type: "Accuracy", bottoms: [logits, "label"], tops: [`${p}/top-5`], topK: 5 },
   ];
@@ -294,7 +406,9 @@ function withSplits(layers: readonly CaffeLayerSpec[]): CaffeLayerSpec[] {
       if (list.length < 2) return;
       const name = `${top}_${layer.name}_${ti}_split`;
       out.push({ name, type: "Split", bottoms: [top], tops: list.map((_, k) => `${name}_${k}`) });
-      list.forEach(([reader, bottom], k) => { bottoms[reader]![bottom] = `${name}_${k}`; });
+      list.forEach(([reader, bottom], k) => {
+        bottoms[reader]![bottom] = `${name}_${k}`;
+      });
     });
   });
   return out;

@@ -9,7 +9,11 @@ export const PHOTOS_DIR = join(DATA_DIR, "photos");
 export const BLOBS_DIR = join(DATA_DIR, "caffe-blobs");
 
 /** A row of photos/photos.tsv: the file and its reference top-1 class index. */
-export interface PhotoCase { file: string; top1: number; top1Label: string }
+export interface PhotoCase {
+  file: string;
+  top1: number;
+  top1Label: string;
+}
 
 /** Parses photos/photos.tsv (header row; column 5 starts with "<index> <name> <probability>"). */
 export function photoCases(): PhotoCase[] {

@@ -30,6 +30,14 @@ const tensors = await decodeWeights(bytes, file, graph);
 const decoded = performance.now();
 const rssPeak = peakRss();
 const views = [...tensors.values()].filter((t) => t.data.buffer === bytes.buffer).length;
-console.log(JSON.stringify({
-  bytes: bytes.length, tensors: tensors.size, views, readMs: read - start, decodeMs: decoded - read, rssBefore, rssPeak,
-}));
+console.log(
+  JSON.stringify({
+    bytes: bytes.length,
+    tensors: tensors.size,
+    views,
+    readMs: read - start,
+    decodeMs: decoded - read,
+    rssBefore,
+    rssPeak,
+  }),
+);

@@ -8,7 +8,13 @@ import { Arena } from "./arena.js";
 import type { Shape } from "../../src/host/ir/graph.js";
 import "../../src/node/platform.js";
 import { encodeCall, type KernelCall } from "../../src/host/wasm/calls.js";
-import { compileKernels, createSharedMemory, instantiateKernels, type BuildName, type KernelExports } from "../../src/host/wasm/kernels.js";
+import {
+  compileKernels,
+  createSharedMemory,
+  instantiateKernels,
+  type BuildName,
+  type KernelExports,
+} from "../../src/host/wasm/kernels.js";
 import { convRef } from "../../src/host/reference/ops.js";
 import { convOutSize, poolOutSize } from "../../src/host/ir/shapes.js";
 import * as assert from "uvu/assert";
@@ -16,7 +22,11 @@ import { shuffled, type Rng } from "./rng.js";
 import { assertClose, dotTolerance, type CloseReport } from "./tolerance.js";
 
 /** A loaded build: its exports and an arena over its own shared memory. */
-export interface Loaded { build: BuildName; k: KernelExports; arena: Arena }
+export interface Loaded {
+  build: BuildName;
+  k: KernelExports;
+  arena: Arena;
+}
 
 /** Largest memory one test build may use. */
 const MAX_BYTES = 256 << 20;
@@ -28,7 +38,9 @@ const MAX_BYTES = 256 << 20;
  */
 export async function loadBuild(build: BuildName): Promise<Loaded> {
   const dir = process.env.TEST_WASM_DIR;
-  const compiled = dir ? await compileKernels(build, pathToFileURL(dir.endsWith("/") ? dir : `${dir}/`)) : await compileKernels(build);
+  const compiled = dir
+    ? await compileKernels(build, pathToFileURL(dir.endsWith("/") ? dir : `${dir}/`))
+    : await compileKernels(build);
   const memory = createSharedMemory(16 << 20, MAX_BYTES);
   const k = instantiateKernels(compiled.module, memory);
   const arena = new Arena(memory, Math.ceil(k.heapBase() / 64) * 64);
@@ -53,9 +65,12 @@ export function edgesAround(multiples: readonly number[]): number[] {
  * (one K block, two near-equal blocks, a short last block), plus GoogLeNet's longest K (1728).
  */
 export function gemmEdgeKs(k: KernelExports): number[] {
-  const kb = k.gemmKBlock(), mr = k.gemmTileRows(), nr = k.gemmTileCols();
-  return [...new Set([...edgesAround([mr, 2 * mr, nr, 2 * nr, kb / 2, kb, kb + kb / 2, 2 * kb, 3 * kb]), 1728])]
-    .sort((a, b) => a - b);
+  const kb = k.gemmKBlock(),
+    mr = k.gemmTileRows(),
+    nr = k.gemmTileCols();
+  return [...new Set([...edgesAround([mr, 2 * mr, nr, 2 * nr, kb / 2, kb, kb + kb / 2, 2 * kb, 3 * kb]), 1728])].sort(
+    (a, b) => a - b,
+  );
 }
 
 /** The bit pattern written outside the range a kernel may write (a NaN no kernel produces). */
@@ -87,19 +102,32 @@ function fillSentinel(view: Float32Array, from: number, to: number): void {
 export function sentinelViolation(data: Float32Array, from: number, to: number, what: string): string | undefined {
   const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
   for (let i = from; i < to; i++) {
-    if (bits[i] !== SENTINEL_BITS) return `${what}: element ${i} outside the written range was overwritten with ${data[i]}`;
+    if (bits[i] !== SENTINEL_BITS)
+      return `${what}: element ${i} outside the written range was overwritten with ${data[i]}`;
   }
   return undefined;
 }
 
 /** An output tile of a GEMM: rows (output channels) [m0, m1), columns (pixels) [n0, n1). */
-export interface GemmRange { m0: number; m1: number; n0: number; n1: number }
+export interface GemmRange {
+  m0: number;
+  m1: number;
+  n0: number;
+  n1: number;
+}
 
 /**
  * Cuts an M x N output into a random grid of tiles obeying the range contract (starts at
  * multiples of the tile rows/cols, ends at multiples or at M/N), in a random order.
  */
-export function splitRanges(rng: Rng, M: number, N: number, tileRows: number, tileCols: number, maxCuts = 3): GemmRange[] {
+export function splitRanges(
+  rng: Rng,
+  M: number,
+  N: number,
+  tileRows: number,
+  tileCols: number,
+  maxCuts = 3,
+): GemmRange[] {
   const cuts = (size: number, step: number): number[] => {
     const points = new Set<number>([0, size]);
     const slots = Math.ceil(size / step);
@@ -107,7 +135,8 @@ export function splitRanges(rng: Rng, M: number, N: number, tileRows: number, ti
     for (let i = 0; i < want && slots > 1; i++) points.add(step * (1 + Math.floor(rng() * (slots - 1))));
     return [...points].sort((a, b) => a - b);
   };
-  const ms = cuts(M, tileRows), ns = cuts(N, tileCols);
+  const ms = cuts(M, tileRows),
+    ns = cuts(N, tileCols);
   const out: GemmRange[] = [];
   for (let i = 0; i + 1 < ms.length; i++) {
     for (let j = 0; j + 1 < ns.length; j++) out.push({ m0: ms[i], m1: ms[i + 1], n0: ns[j], n1: ns[j + 1] });
@@ -164,7 +193,8 @@ export function runConv(k: KernelExports, arena: Arena, c: ConvCase): ConvRun {
   const K = shape.c * kh * kw;
   const c0 = c.concat?.c0 ?? 0;
   const total = c.concat?.totalChannels ?? M;
-  if (c.input.length !== shape.c * shape.h * shape.w) throw new Error(`runConv: input has ${c.input.length} elements, shape ${shape.c}x${shape.h}x${shape.w}`);
+  if (c.input.length !== shape.c * shape.h * shape.w)
+    throw new Error(`runConv: input has ${c.input.length} elements, shape ${shape.c}x${shape.h}x${shape.w}`);
   if (c.weight.length !== M * K) throw new Error(`runConv: weight has ${c.weight.length} elements, want ${M * K}`);
   if (c0 < 0 || c0 + M > total) throw new Error(`runConv: channel range [${c0}, ${c0 + M}) outside ${total} channels`);
   const mark = arena.mark();
@@ -185,29 +215,50 @@ export function runConv(k: KernelExports, arena: Arena, c: ConvCase): ConvRun {
     const relu = c.relu ? 1 : 0;
     for (const r of c.ranges ?? [{ m0: 0, m1: M, n0: 0, n1: N }]) {
       const args = { a: packed, bias, M, K, N, src, dst, ldc: N, ...r, relu, scratch };
-      invoke(k, dense
-        ? { kernel: "gemmDense", args }
-        : { kernel: "gemmConv", args: { ...args, H: shape.h, W: shape.w, kh, kw, stride, pad, outW } });
+      invoke(
+        k,
+        dense
+          ? { kernel: "gemmDense", args }
+          : { kernel: "gemmConv", args: { ...args, H: shape.h, W: shape.w, kh, kw, stride, pad, outW } },
+      );
     }
     const whole = arena.f32(dstAll, total * N).slice();
     const what = `conv output (channels [${c0}, ${c0 + M}) of ${total})`;
-    const outside = sentinelViolation(whole, 0, c0 * N, what) ?? sentinelViolation(whole, (c0 + M) * N, total * N, what);
-    return { out: whole.slice(c0 * N, (c0 + M) * N), shape: { c: M, h: outH, w: outW }, outside, kernel: dense ? "gemmDense" : "gemmConv" };
+    const outside =
+      sentinelViolation(whole, 0, c0 * N, what) ?? sentinelViolation(whole, (c0 + M) * N, total * N, what);
+    return {
+      out: whole.slice(c0 * N, (c0 + M) * N),
+      shape: { c: M, h: outH, w: outW },
+      outside,
+      kernel: dense ? "gemmDense" : "gemmConv",
+    };
   } finally {
     arena.release(mark);
   }
 }
 
 /** What a channel-ranged kernel run returns: the whole output and any write outside [c0, c1). */
-export interface RangedRun { out: Float32Array; shape: Shape; outside: string | undefined }
+export interface RangedRun {
+  out: Float32Array;
+  shape: Shape;
+  outside: string | undefined;
+}
 
 /**
  * Max or average pooling of channels [c0, c1) (default all) into a Caffe ceil-mode output;
  * the other channels of the output must keep their sentinel.
  */
 export function runPool(
-  k: KernelExports, arena: Arena, kind: "max" | "avg", input: Float32Array, shape: Shape,
-  kernel: number, stride: number, pad: number, c0 = 0, c1 = shape.c,
+  k: KernelExports,
+  arena: Arena,
+  kind: "max" | "avg",
+  input: Float32Array,
+  shape: Shape,
+  kernel: number,
+  stride: number,
+  pad: number,
+  c0 = 0,
+  c1 = shape.c,
 ): RangedRun {
   const outH = poolOutSize(shape.h, kernel, stride, pad);
   const outW = poolOutSize(shape.w, kernel, stride, pad);
@@ -221,7 +272,8 @@ export function runPool(
     invoke(k, { kernel: kind === "max" ? "maxPool" : "avgPool", args });
     const out = arena.f32(dst, shape.c * plane).slice();
     const what = `${kind} pool output (channels [${c0}, ${c1}) of ${shape.c})`;
-    const outside = sentinelViolation(out, 0, c0 * plane, what) ?? sentinelViolation(out, c1 * plane, shape.c * plane, what);
+    const outside =
+      sentinelViolation(out, 0, c0 * plane, what) ?? sentinelViolation(out, c1 * plane, shape.c * plane, what);
     return { out, shape: { c: shape.c, h: outH, w: outW }, outside };
   } finally {
     arena.release(mark);
@@ -230,8 +282,17 @@ export function runPool(
 
 /** LRN across channels for channels [c0, c1) (default all); the others must keep their sentinel. `misalign`: as ConvCase's. */
 export function runLrn(
-  k: KernelExports, arena: Arena, input: Float32Array, shape: Shape,
-  size: number, alpha: number, beta: number, kk: number, c0 = 0, c1 = shape.c, misalign = 0,
+  k: KernelExports,
+  arena: Arena,
+  input: Float32Array,
+  shape: Shape,
+  size: number,
+  alpha: number,
+  beta: number,
+  kk: number,
+  c0 = 0,
+  c1 = shape.c,
+  misalign = 0,
 ): RangedRun {
   const HW = shape.h * shape.w;
   const n = shape.c * HW;
@@ -252,8 +313,15 @@ export function runLrn(
 
 /** Fully connected outputs [o0, o1) (default all) of outF; the others must keep their sentinel. `misalign`: as ConvCase's. */
 export function runFc(
-  k: KernelExports, arena: Arena, input: Float32Array, weight: Float32Array, bias: Float32Array | undefined,
-  outF: number, o0 = 0, o1 = outF, misalign = 0,
+  k: KernelExports,
+  arena: Arena,
+  input: Float32Array,
+  weight: Float32Array,
+  bias: Float32Array | undefined,
+  outF: number,
+  o0 = 0,
+  o1 = outF,
+  misalign = 0,
 ): RangedRun {
   const mark = arena.mark();
   try {
@@ -297,7 +365,8 @@ export function abs(x: Float32Array | Float64Array): Float64Array {
 export function chw(shape: Shape): (i: number) => string {
   return (i) => {
     const plane = shape.h * shape.w;
-    const c = Math.floor(i / plane), r = i - c * plane;
+    const c = Math.floor(i / plane),
+      r = i - c * plane;
     return `c ${c} y ${Math.floor(r / shape.w)} x ${r % shape.w}`;
   };
 }
@@ -308,21 +377,41 @@ export function fmtShape(s: Shape): string {
 }
 
 /** The float64 expectation of a convolution: reference output, sum of |terms| per output, K. */
-export interface ConvExpect { want: Float64Array; sumAbs: Float64Array; shape: Shape; K: number }
+export interface ConvExpect {
+  want: Float64Array;
+  sumAbs: Float64Array;
+  shape: Shape;
+  K: number;
+}
 
 /** Computes the reference output and, by convolving |x| with |w| and |bias|, each output's sum of |terms|. */
 export function convExpect(c: ConvCase): ConvExpect {
   const ref = convRef(c.input, c.shape, c.weight, c.bias, c.outChannels, c.kh, c.kw, c.stride, c.pad, c.relu);
-  const sumAbs = convRef(abs(c.input), c.shape, abs(c.weight), c.bias ? abs(c.bias) : undefined,
-    c.outChannels, c.kh, c.kw, c.stride, c.pad, false).data;
+  const sumAbs = convRef(
+    abs(c.input),
+    c.shape,
+    abs(c.weight),
+    c.bias ? abs(c.bias) : undefined,
+    c.outChannels,
+    c.kh,
+    c.kw,
+    c.stride,
+    c.pad,
+    false,
+  ).data;
   return { want: ref.data, sumAbs, shape: ref.shape, K: c.shape.c * c.kh * c.kw };
 }
 
 /** One line naming a convolution case, for failure messages. */
 export function describeConv(c: ConvCase): string {
   const parts = [
-    `in ${fmtShape(c.shape)}`, `out ${c.outChannels}`, `kernel ${c.kh}x${c.kw}`, `stride ${c.stride}`, `pad ${c.pad}`,
-    `bias ${c.bias ? "yes" : "no"}`, `relu ${c.relu ? "on" : "off"}`,
+    `in ${fmtShape(c.shape)}`,
+    `out ${c.outChannels}`,
+    `kernel ${c.kh}x${c.kw}`,
+    `stride ${c.stride}`,
+    `pad ${c.pad}`,
+    `bias ${c.bias ? "yes" : "no"}`,
+    `relu ${c.relu ? "on" : "off"}`,
   ];
   if (c.concat) parts.push(`concat c0 ${c.concat.c0} of ${c.concat.totalChannels}`);
   if (c.ranges) parts.push(`${c.ranges.length} ranges`);
@@ -335,14 +424,38 @@ export function describeConv(c: ConvCase): string {
  * Runs a convolution and checks it against the reference (computed here unless given):
  * every output within dotTolerance(K, ...), and nothing written outside its channel range.
  */
-export function checkConv(k: KernelExports, arena: Arena, c: ConvCase, context: string, expect: ConvExpect = convExpect(c)): CloseReport {
+export function checkConv(
+  k: KernelExports,
+  arena: Arena,
+  c: ConvCase,
+  context: string,
+  expect: ConvExpect = convExpect(c),
+): CloseReport {
   const run = runConv(k, arena, c);
   const where = `${context}: ${run.kernel} ${describeConv(c)} (K ${expect.K}, output ${fmtShape(expect.shape)})`;
-  if (run.outside !== undefined) throw new assert.Assertion({ message: `${where}: ${run.outside}`, operator: "untouched", expects: "sentinel", actual: run.outside });
-  return assertClose(run.out, expect.want, (i) => dotTolerance(expect.K, expect.sumAbs[i], expect.want[i]), where, chw(expect.shape));
+  if (run.outside !== undefined)
+    throw new assert.Assertion({
+      message: `${where}: ${run.outside}`,
+      operator: "untouched",
+      expects: "sentinel",
+      actual: run.outside,
+    });
+  return assertClose(
+    run.out,
+    expect.want,
+    (i) => dotTolerance(expect.K, expect.sumAbs[i], expect.want[i]),
+    where,
+    chw(expect.shape),
+  );
 }
 
 /** Throws an assertion naming `context` when a ranged kernel wrote outside its range. */
 export function assertUntouched(outside: string | undefined, context: string): void {
-  if (outside !== undefined) throw new assert.Assertion({ message: `${context}: ${outside}`, operator: "untouched", expects: "sentinel", actual: outside });
+  if (outside !== undefined)
+    throw new assert.Assertion({
+      message: `${context}: ${outside}`,
+      operator: "untouched",
+      expects: "sentinel",
+      actual: outside,
+    });
 }

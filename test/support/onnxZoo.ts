@@ -35,7 +35,8 @@ export interface OnnxModelSpec {
   rawData: boolean;
 }
 
-const LD = 2, VARINT = 0;
+const LD = 2,
+  VARINT = 0;
 const tag = (field: number, wire: number): number => (field << 3) | wire;
 
 /** The IR version the ONNX tools wrote for models of each opset (3 before opset 9). */
@@ -74,7 +75,12 @@ export function encodeOnnxModel(spec: OnnxModelSpec): Uint8Array {
     w.uint32(tag(8, LD)).string(init.name);
     if (!init.external && raw) w.uint32(tag(9, LD)).bytes(bytes);
     if (init.external) {
-      w.uint32(tag(13, LD)).fork().uint32(tag(1, LD)).string("location").uint32(tag(2, LD)).string("weights.bin")
+      w.uint32(tag(13, LD))
+        .fork()
+        .uint32(tag(1, LD))
+        .string("location")
+        .uint32(tag(2, LD))
+        .string("weights.bin")
         .ldelim();
       w.uint32(tag(14, VARINT)).int32(1);
     }
@@ -93,8 +99,12 @@ export function encodeOnnxModel(spec: OnnxModelSpec): Uint8Array {
 type Attr = { name: string } & ({ i: number } | { f: number } | { ints: number[] });
 
 function node(opType: string, input: string[], output: string[], attrs: Attr[] = []): onnxProto.onnx.INodeProto {
-  const type = (a: Attr) => ("i" in a ? onnx.AttributeProto.AttributeType.INT
-    : "f" in a ? onnx.AttributeProto.AttributeType.FLOAT : onnx.AttributeProto.AttributeType.INTS);
+  const type = (a: Attr) =>
+    "i" in a
+      ? onnx.AttributeProto.AttributeType.INT
+      : "f" in a
+        ? onnx.AttributeProto.AttributeType.FLOAT
+        : onnx.AttributeProto.AttributeType.INTS;
   return { name: "", opType, input, output, attribute: attrs.map((a) => ({ ...a, type: type(a) })) };
 }
 
@@ -121,31 +131,60 @@ export function encodeZooOnnx(tensors: TensorMap, options: ZooOnnxOptions): Uint
   for (const n of graph.nodes) {
     switch (n.op) {
       case "conv": {
-        const w = tensors.get(`${n.weights}.weight`)!, b = tensors.get(`${n.weights}.bias`)!;
-        initializers.push({ name: `${n.name}_w_0`, dims: w.shape, data: w.data },
-          { name: `${n.name}_b_0`, dims: b.shape, data: b.data });
-        nodes.push(node("Conv", [at(n.input), `${n.name}_w_0`, `${n.name}_b_0`], [`${n.name}_1`], [
-          { name: "kernel_shape", ints: [n.kernel, n.kernel] }, { name: "pads", ints: [n.pad, n.pad, n.pad, n.pad] },
-          { name: "strides", ints: [n.stride, n.stride] },
-        ]), node("Relu", [`${n.name}_1`], [`${n.name}_2`]));
+        const w = tensors.get(`${n.weights}.weight`)!,
+          b = tensors.get(`${n.weights}.bias`)!;
+        initializers.push(
+          { name: `${n.name}_w_0`, dims: w.shape, data: w.data },
+          { name: `${n.name}_b_0`, dims: b.shape, data: b.data },
+        );
+        nodes.push(
+          node(
+            "Conv",
+            [at(n.input), `${n.name}_w_0`, `${n.name}_b_0`],
+            [`${n.name}_1`],
+            [
+              { name: "kernel_shape", ints: [n.kernel, n.kernel] },
+              { name: "pads", ints: [n.pad, n.pad, n.pad, n.pad] },
+              { name: "strides", ints: [n.stride, n.stride] },
+            ],
+          ),
+          node("Relu", [`${n.name}_1`], [`${n.name}_2`]),
+        );
         names.set(n.output, `${n.name}_2`);
         break;
       }
       case "maxPool":
       case "avgPool": {
-        const pads = n.stride === 2 ? options.stridePoolPads ?? [0, 0, 1, 1] : [n.pad, n.pad, n.pad, n.pad];
-        nodes.push(node(n.op === "maxPool" ? "MaxPool" : "AveragePool", [at(n.input)], [`${n.name}_1`], [
-          { name: "kernel_shape", ints: [n.kernel, n.kernel] }, { name: "pads", ints: pads },
-          { name: "strides", ints: [n.stride, n.stride] },
-        ]));
+        const pads = n.stride === 2 ? (options.stridePoolPads ?? [0, 0, 1, 1]) : [n.pad, n.pad, n.pad, n.pad];
+        nodes.push(
+          node(
+            n.op === "maxPool" ? "MaxPool" : "AveragePool",
+            [at(n.input)],
+            [`${n.name}_1`],
+            [
+              { name: "kernel_shape", ints: [n.kernel, n.kernel] },
+              { name: "pads", ints: pads },
+              { name: "strides", ints: [n.stride, n.stride] },
+            ],
+          ),
+        );
         names.set(n.output, `${n.name}_1`);
         break;
       }
       case "lrn":
-        nodes.push(node("LRN", [at(n.input)], [`${n.name}_1`], [
-          { name: "alpha", f: n.alpha }, { name: "beta", f: n.beta }, { name: "bias", f: n.k },
-          { name: "size", i: n.size },
-        ]));
+        nodes.push(
+          node(
+            "LRN",
+            [at(n.input)],
+            [`${n.name}_1`],
+            [
+              { name: "alpha", f: n.alpha },
+              { name: "beta", f: n.beta },
+              { name: "bias", f: n.k },
+              { name: "size", i: n.size },
+            ],
+          ),
+        );
         names.set(n.output, `${n.name}_1`);
         break;
       case "concat":
@@ -154,27 +193,50 @@ export function encodeZooOnnx(tensors: TensorMap, options: ZooOnnxOptions): Uint
         break;
       case "fc": {
         const drop = "pool5/drop_7x7_s1";
-        nodes.push(node("Dropout", [at(n.input)], [`${drop}_1`, `_${drop}_mask_1`],
-          [{ name: "ratio", f: 0.4 }, ...(options.opset < 7 ? [{ name: "is_test", i: 1 }] : [])]));
+        nodes.push(
+          node(
+            "Dropout",
+            [at(n.input)],
+            [`${drop}_1`, `_${drop}_mask_1`],
+            [{ name: "ratio", f: 0.4 }, ...(options.opset < 7 ? [{ name: "is_test", i: 1 }] : [])],
+          ),
+        );
         if (options.opset < 5) {
           nodes.push(node("Reshape", [`${drop}_1`], ["OC2_DUMMY_0"], [{ name: "shape", ints: [1, 1024] }]));
         } else {
-          initializers.push({ name: "OC2_DUMMY_1", dims: [2], dataType: onnx.TensorProto.DataType.INT64,
-            data: new Uint8Array(BigInt64Array.of(1n, 1024n).buffer) });
+          initializers.push({
+            name: "OC2_DUMMY_1",
+            dims: [2],
+            dataType: onnx.TensorProto.DataType.INT64,
+            data: new Uint8Array(BigInt64Array.of(1n, 1024n).buffer),
+          });
           nodes.push(node("Reshape", [`${drop}_1`, "OC2_DUMMY_1"], ["OC2_DUMMY_0"]));
         }
-        const w = tensors.get(`${n.weights}.weight`)!, b = tensors.get(`${n.weights}.bias`)!;
+        const w = tensors.get(`${n.weights}.weight`)!,
+          b = tensors.get(`${n.weights}.bias`)!;
         const [rows, cols] = w.shape as [number, number];
         if (options.classifier === "MatMul+Add") {
-          initializers.push({ name: `${n.name}_w_0`, dims: [cols, rows], data: transposed(w.data, rows, cols) },
-            { name: `${n.name}_b_0`, dims: b.shape, data: b.data });
-          nodes.push(node("MatMul", ["OC2_DUMMY_0", `${n.name}_w_0`], [`${n.name}_0`]),
-            node("Add", [`${n.name}_0`, `${n.name}_b_0`], [`${n.name}_1`]));
+          initializers.push(
+            { name: `${n.name}_w_0`, dims: [cols, rows], data: transposed(w.data, rows, cols) },
+            { name: `${n.name}_b_0`, dims: b.shape, data: b.data },
+          );
+          nodes.push(
+            node("MatMul", ["OC2_DUMMY_0", `${n.name}_w_0`], [`${n.name}_0`]),
+            node("Add", [`${n.name}_0`, `${n.name}_b_0`], [`${n.name}_1`]),
+          );
         } else {
-          initializers.push({ name: `${n.name}_w_0`, dims: w.shape, data: w.data },
-            { name: `${n.name}_b_0`, dims: b.shape, data: b.data });
-          nodes.push(node("Gemm", ["OC2_DUMMY_0", `${n.name}_w_0`, `${n.name}_b_0`], [`${n.name}_1`],
-            [{ name: "transB", i: 1 }, ...(options.opset < 7 ? [{ name: "broadcast", i: 1 }] : [])]));
+          initializers.push(
+            { name: `${n.name}_w_0`, dims: w.shape, data: w.data },
+            { name: `${n.name}_b_0`, dims: b.shape, data: b.data },
+          );
+          nodes.push(
+            node(
+              "Gemm",
+              ["OC2_DUMMY_0", `${n.name}_w_0`, `${n.name}_b_0`],
+              [`${n.name}_1`],
+              [{ name: "transB", i: 1 }, ...(options.opset < 7 ? [{ name: "broadcast", i: 1 }] : [])],
+            ),
+          );
         }
         names.set(n.output, `${n.name}_1`);
         break;
@@ -185,9 +247,12 @@ export function encodeZooOnnx(tensors: TensorMap, options: ZooOnnxOptions): Uint
     }
   }
   return encodeOnnxModel({
-    opset: options.opset, nodes: options.editNodes ? options.editNodes(nodes) : nodes, rawData: options.rawData,
+    opset: options.opset,
+    nodes: options.editNodes ? options.editNodes(nodes) : nodes,
+    rawData: options.rawData,
     initializers: initializers.map((i) => (options.editInitializer ? options.editInitializer(i) : i)),
-    input: { name: "data_0", dims: [1, 3, 224, 224] }, output: { name: options.output, dims: [1, 1000] },
+    input: { name: "data_0", dims: [1, 3, 224, 224] },
+    output: { name: options.output, dims: [1, 1000] },
   });
 }
 

@@ -51,7 +51,6 @@
 import * as assert from "uvu/assert";
 import { nodeInputs, type Graph, type Shape } from "../../src/host/ir/graph.js";
 
-
 /** Unit roundoff of float32. */
 export const U32 = 2 ** -24;
 /** Unit roundoff of float64 (the reference). */
@@ -99,8 +98,12 @@ export function softmaxTolerance(n: number, z: number, zMax: number, result: num
 
 /** Softmax: how far the f32 outputs' sum (taken in f64) may lie from 1: the per-element tolerances add up. */
 export function softmaxSumTolerance(elementTolerances: Iterable<number>): number {
-  let s = 0, n = 0;
-  for (const t of elementTolerances) { s += t; n++; }
+  let s = 0,
+    n = 0;
+  for (const t of elementTolerances) {
+    s += t;
+    n++;
+  }
   return s + 2 * n * U64;
 }
 
@@ -117,23 +120,41 @@ export interface CloseReport {
  * `where(i)`, e.g. "c 3 y 0 x 7"), got, want, difference and tolerance.
  */
 export function assertClose(
-  got: Float32Array, want: Float64Array, tol: (i: number) => number, context: string,
+  got: Float32Array,
+  want: Float64Array,
+  tol: (i: number) => number,
+  context: string,
   where?: (i: number) => string,
 ): CloseReport {
   if (got.length !== want.length) {
-    throw new assert.Assertion({ message: `${context}: got ${got.length} elements, want ${want.length}`, operator: "assertClose", expects: want.length, actual: got.length });
+    throw new assert.Assertion({
+      message: `${context}: got ${got.length} elements, want ${want.length}`,
+      operator: "assertClose",
+      expects: want.length,
+      actual: got.length,
+    });
   }
-  let bad = 0, worst = -1, worstRatio = 0, firstBad = -1;
+  let bad = 0,
+    worst = -1,
+    worstRatio = 0,
+    firstBad = -1;
   for (let i = 0; i < got.length; i++) {
     const t = tol(i);
     const diff = Math.abs(got[i] - want[i]);
     const ok = diff <= t || got[i] === want[i]; // equal infinities pass
-    const ratio = ok ? (t > 0 ? diff / t : 0) : (Number.isNaN(diff) ? Infinity : t > 0 ? diff / t : Infinity);
-    if (!ok) { bad++; if (firstBad < 0) firstBad = i; }
-    if (ratio > worstRatio || (!ok && worst < 0)) { worstRatio = ratio; worst = i; }
+    const ratio = ok ? (t > 0 ? diff / t : 0) : Number.isNaN(diff) ? Infinity : t > 0 ? diff / t : Infinity;
+    if (!ok) {
+      bad++;
+      if (firstBad < 0) firstBad = i;
+    }
+    if (ratio > worstRatio || (!ok && worst < 0)) {
+      worstRatio = ratio;
+      worst = i;
+    }
   }
   if (bad > 0) {
-    const at = (i: number): string => `[${i}${where ? ` = ${where(i)}` : ""}] got ${got[i]}, want ${want[i]}, |diff| ${Math.abs(got[i] - want[i]).toExponential(3)}, tolerance ${tol(i).toExponential(3)}`;
+    const at = (i: number): string =>
+      `[${i}${where ? ` = ${where(i)}` : ""}] got ${got[i]}, want ${want[i]}, |diff| ${Math.abs(got[i] - want[i]).toExponential(3)}, tolerance ${tol(i).toExponential(3)}`;
     const message = `${context}: ${bad} of ${got.length} elements out of tolerance; worst ${at(worst)}; first ${at(firstBad)}`;
     throw new assert.Assertion({ message, operator: "assertClose", expects: want[worst], actual: got[worst] });
   }
@@ -166,7 +187,6 @@ export function assertClose(
 // A wrong weight, tap, pad or channel offset errs by a sizeable fraction of max|blob|,
 // orders of magnitude above either term.
 
-
 /** For each tensor: the largest sum of reduction lengths (conv: Cin*k*k, FC: inputs, pools: k*k, LRN: size) over paths from the input. */
 export function reductionDepths(graph: Graph, shapes: Map<string, Shape>): Map<string, number> {
   const depth = new Map<string, number>([[graph.input, 0]]);
@@ -174,12 +194,27 @@ export function reductionDepths(graph: Graph, shapes: Map<string, Shape>): Map<s
     const before = Math.max(...nodeInputs(node).map((t) => depth.get(t) ?? 0));
     let k = 0;
     switch (node.op) {
-      case "conv": k = shapes.get(node.input)!.c * node.kernel * node.kernel; break;
-      case "fc": { const s = shapes.get(node.input)!; k = s.c * s.h * s.w; break; }
-      case "avgPool": case "maxPool": k = node.kernel * node.kernel; break;
-      case "lrn": k = node.size; break;
-      case "softmax": k = shapes.get(node.input)!.c; break;
-      case "concat": k = 0; break;
+      case "conv":
+        k = shapes.get(node.input)!.c * node.kernel * node.kernel;
+        break;
+      case "fc": {
+        const s = shapes.get(node.input)!;
+        k = s.c * s.h * s.w;
+        break;
+      }
+      case "avgPool":
+      case "maxPool":
+        k = node.kernel * node.kernel;
+        break;
+      case "lrn":
+        k = node.size;
+        break;
+      case "softmax":
+        k = shapes.get(node.input)!.c;
+        break;
+      case "concat":
+        k = 0;
+        break;
     }
     depth.set(node.output, before + k);
   }
@@ -191,13 +226,17 @@ export function reductionDepths(graph: Graph, shapes: Map<string, Shape>): Map<s
  * beta * sqrt(2C) * u * (alpha/size * maxInput^2) / k, summed along the path; maxInput is
  * the largest |x| of the LRN's input (from Caffe's blob of it).
  */
-export function caffeLrnErrors(graph: Graph, shapes: Map<string, Shape>, maxInput: (tensor: string) => number): Map<string, number> {
+export function caffeLrnErrors(
+  graph: Graph,
+  shapes: Map<string, Shape>,
+  maxInput: (tensor: string) => number,
+): Map<string, number> {
   const err = new Map<string, number>([[graph.input, 0]]);
   for (const node of graph.nodes) {
     let e = Math.max(...nodeInputs(node).map((t) => err.get(t) ?? 0));
     if (node.op === "lrn") {
       const x = maxInput(node.input);
-      e += node.beta * Math.sqrt(2 * shapes.get(node.input)!.c) * U32 * (node.alpha / node.size) * x * x / node.k;
+      e += (node.beta * Math.sqrt(2 * shapes.get(node.input)!.c) * U32 * (node.alpha / node.size) * x * x) / node.k;
     }
     err.set(node.output, e);
   }

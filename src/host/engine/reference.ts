@@ -9,7 +9,13 @@ import { type TensorMap } from "../ir/tensors.js";
 import type { Engine, EngineOutputs } from "./engine.js";
 
 /** Every tensor of `graph` (CHW, float64) for one input of height x width. */
-export function runReferenceGraph(graph: Graph, weights: TensorMap, input: Float32Array, height: number, width: number): Map<string, Float64Array> {
+export function runReferenceGraph(
+  graph: Graph,
+  weights: TensorMap,
+  input: Float32Array,
+  height: number,
+  width: number,
+): Map<string, Float64Array> {
   const shapes = inferShapes(graph, height, width);
   const values = new Map<string, Float64Array>([[graph.input, Float64Array.from(input)]]);
   const get = (name: string): Float64Array => values.get(name)!;
@@ -21,28 +27,57 @@ export function runReferenceGraph(graph: Graph, weights: TensorMap, input: Float
   for (const node of graph.nodes) {
     switch (node.op) {
       case "conv":
-        values.set(node.output, convRef(get(node.input), shapes.get(node.input)!, tensor(`${node.weights}.weight`),
-          tensor(`${node.weights}.bias`), node.outChannels, node.kernel, node.kernel, node.stride, node.pad, node.relu).data);
+        values.set(
+          node.output,
+          convRef(
+            get(node.input),
+            shapes.get(node.input)!,
+            tensor(`${node.weights}.weight`),
+            tensor(`${node.weights}.bias`),
+            node.outChannels,
+            node.kernel,
+            node.kernel,
+            node.stride,
+            node.pad,
+            node.relu,
+          ).data,
+        );
         break;
       case "maxPool":
-        values.set(node.output, maxPoolRef(get(node.input), shapes.get(node.input)!, node.kernel, node.stride, node.pad).data);
+        values.set(
+          node.output,
+          maxPoolRef(get(node.input), shapes.get(node.input)!, node.kernel, node.stride, node.pad).data,
+        );
         break;
       case "avgPool":
-        values.set(node.output, avgPoolRef(get(node.input), shapes.get(node.input)!, node.kernel, node.stride, node.pad).data);
+        values.set(
+          node.output,
+          avgPoolRef(get(node.input), shapes.get(node.input)!, node.kernel, node.stride, node.pad).data,
+        );
         break;
       case "lrn":
-        values.set(node.output, lrnRef(get(node.input), shapes.get(node.input)!, node.size, node.alpha, node.beta, node.k).data);
+        values.set(
+          node.output,
+          lrnRef(get(node.input), shapes.get(node.input)!, node.size, node.alpha, node.beta, node.k).data,
+        );
         break;
       case "concat": {
         const parts = node.inputs.map(get);
         const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
         let offset = 0;
-        for (const p of parts) { out.set(p, offset); offset += p.length; }
+        for (const p of parts) {
+          out.set(p, offset);
+          offset += p.length;
+        }
         values.set(node.output, out);
         break;
       }
       case "fc":
-        values.set(node.output, fcRef(get(node.input), tensor(`${node.weights}.weight`), tensor(`${node.weights}.bias`), node.outFeatures).data);
+        values.set(
+          node.output,
+          fcRef(get(node.input), tensor(`${node.weights}.weight`), tensor(`${node.weights}.bias`), node.outFeatures)
+            .data,
+        );
         break;
       case "softmax":
         values.set(node.output, softmaxRef(get(node.input)).data);

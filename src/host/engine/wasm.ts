@@ -9,7 +9,12 @@ import type { Graph } from "../ir/graph.js";
 import type { TensorMap } from "../ir/tensors.js";
 import { planGraph, writeWeights, type Plan } from "../plan/plan.js";
 import {
-  compileKernels, createSharedMemory, instantiateKernels, warmUpKernels, type BuildChoice, type BuildName,
+  compileKernels,
+  createSharedMemory,
+  instantiateKernels,
+  warmUpKernels,
+  type BuildChoice,
+  type BuildName,
 } from "../wasm/kernels.js";
 import type { Engine, EngineOutputs } from "./engine.js";
 
@@ -51,9 +56,10 @@ export function chooseThreads(requested: number | undefined): ThreadChoice {
   if (requested === undefined) return { threads: support.maxThreads, reason: `default: ${support.reason}` };
   return {
     threads: requested,
-    reason: requested > support.cores
-      ? `${requested} requested, more than the ${support.cores} core(s): threads wait instead of spinning`
-      : `${requested} requested`,
+    reason:
+      requested > support.cores
+        ? `${requested} requested, more than the ${support.cores} core(s): threads wait instead of spinning`
+        : `${requested} requested`,
   };
 }
 
@@ -82,14 +88,18 @@ export class WasmEngine implements Engine {
     // Plan with a throwaway instance (size queries only), then size the real memory from the plan.
     const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
     const plan = planGraph(graph, probe, {
-      height: options.inputSize, width: options.inputSize, lanes: choice.threads, keepAll: options.keepActivations,
+      height: options.inputSize,
+      width: options.inputSize,
+      lanes: choice.threads,
+      keepAll: options.keepActivations,
     });
     const memory = createSharedMemory(plan.memoryBytes, plan.memoryBytes);
     const kernels = instantiateKernels(compiled.module, memory);
     writeWeights(graph, plan, weights, kernels, memory);
-    const executor = choice.threads > 1
-      ? await WorkerPool.create(compiled.module, memory, choice.threads)
-      : new SerialExecutor(kernels);
+    const executor =
+      choice.threads > 1
+        ? await WorkerPool.create(compiled.module, memory, choice.threads)
+        : new SerialExecutor(kernels);
     if (options.warmUp) {
       // Every kernel out of the engine's baseline tier (short calls, see warmUpKernels); then
       // the pool's first run (schedule sent, its JavaScript compiled: about 15-35 ms of a cold

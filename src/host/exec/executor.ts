@@ -40,7 +40,9 @@ export class SerialExecutor implements Executor {
     let calls = this.prepared.get(plan);
     if (!calls) {
       calls = plan.steps.map((s) => ({
-        kernel: s.call.kernel, args: encodeCall(withScratch(s.call, plan.scratch[0])), op: callOp(s.call),
+        kernel: s.call.kernel,
+        args: encodeCall(withScratch(s.call, plan.scratch[0])),
+        op: callOp(s.call),
       }));
       this.prepared.set(plan, calls);
     }

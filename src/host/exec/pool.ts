@@ -11,8 +11,20 @@ import { describeEncodedRanges, KERNEL_NAMES, PROFILE_OPS } from "../wasm/calls.
 import { instantiateKernels, type KernelExports } from "../wasm/kernels.js";
 import type { Executor, Profile } from "./executor.js";
 import {
-  C, claimAndRun, CMD, CONTROL_WORDS, decodeTasks, encodeSchedule, IDLE_CLAIM, MAX_POOL_THREADS, MAX_STAGE_TASKS,
-  MAX_STAGES, PROFILE_SLOTS, type DecodedTask, type EncodedSchedule, type WorkerReply,
+  C,
+  claimAndRun,
+  CMD,
+  CONTROL_WORDS,
+  decodeTasks,
+  encodeSchedule,
+  IDLE_CLAIM,
+  MAX_POOL_THREADS,
+  MAX_STAGE_TASKS,
+  MAX_STAGES,
+  PROFILE_SLOTS,
+  type DecodedTask,
+  type EncodedSchedule,
+  type WorkerReply,
 } from "./protocol.js";
 
 /** What the runtime offers for threads. */
@@ -40,7 +52,12 @@ export function threadSupport(): ThreadSupport {
   if (typeof Atomics !== "object" || typeof Atomics.wait !== "function") return no("Atomics.wait is unavailable");
   const noWorkers = platform().workersUnavailable();
   if (noWorkers !== undefined) return no(noWorkers);
-  return { available: true, maxThreads: Math.min(cores, MAX_POOL_THREADS), cores, reason: `${cores} core(s) available` };
+  return {
+    available: true,
+    maxThreads: Math.min(cores, MAX_POOL_THREADS),
+    cores,
+    reason: `${cores} core(s) available`,
+  };
 }
 
 /** A plan's schedule, encoded for workers and decoded for the calling thread. */
@@ -52,7 +69,10 @@ interface Prepared {
   nodes: string[];
 }
 
-interface Waiter { resolve(): void; reject(e: Error): void }
+interface Waiter {
+  resolve(): void;
+  reject(e: Error): void;
+}
 
 let nextScheduleId = 1;
 
@@ -133,7 +153,15 @@ export class WorkerPool implements Executor {
           onDeath: (reason) => this.onDeath(epoch, lane, reason),
         });
         workers.push(w);
-        w.post({ type: "init", lane, module: this.module, memory: this.memory, control: this.controlBuffer, profile: this.profileBuffer, spinMs: this.workerSpinMs });
+        w.post({
+          type: "init",
+          lane,
+          module: this.module,
+          memory: this.memory,
+          control: this.controlBuffer,
+          profile: this.profileBuffer,
+          spinMs: this.workerSpinMs,
+        });
       }
       this.workers = workers;
       await Promise.all(ready);
@@ -141,16 +169,29 @@ export class WorkerPool implements Executor {
       this.workers = [];
       await Promise.all(workers.map((w) => w.terminate().catch(() => undefined)));
       ready.forEach((p) => p.catch(() => undefined));
-      throw error instanceof InceptionError ? error : new ExecutionError("worker pool", `cannot start workers: ${(error as Error).message}`, { cause: error });
+      throw error instanceof InceptionError
+        ? error
+        : new ExecutionError("worker pool", `cannot start workers: ${(error as Error).message}`, { cause: error });
     }
   }
 
   private expect(key: string, timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { this.waiters.delete(key); reject(new Error(`timed out waiting for ${key}`)); }, timeoutMs);
+      const timer = setTimeout(() => {
+        this.waiters.delete(key);
+        reject(new Error(`timed out waiting for ${key}`));
+      }, timeoutMs);
       this.waiters.set(key, {
-        resolve: () => { clearTimeout(timer); this.waiters.delete(key); resolve(); },
-        reject: (e) => { clearTimeout(timer); this.waiters.delete(key); reject(e); },
+        resolve: () => {
+          clearTimeout(timer);
+          this.waiters.delete(key);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          this.waiters.delete(key);
+          reject(e);
+        },
       });
     });
   }
@@ -159,8 +200,10 @@ export class WorkerPool implements Executor {
     if (epoch !== this.epoch) return;
     if (m.type === "ready") this.waiters.get(`ready ${m.lane}`)?.resolve();
     else if (m.type === "ack") this.waiters.get(`ack ${m.id}`)?.resolve();
-    else if (m.type === "error") { this.workerErrors.set(m.task, m.message); this.waiters.get(`error ${m.task}`)?.resolve(); }
-    else if (m.type === "fatal") this.fail(`worker: ${m.message}`);
+    else if (m.type === "error") {
+      this.workerErrors.set(m.task, m.message);
+      this.waiters.get(`error ${m.task}`)?.resolve();
+    } else if (m.type === "fatal") this.fail(`worker: ${m.message}`);
   }
 
   private onDeath(epoch: number, lane: number, reason: string): void {
@@ -193,27 +236,51 @@ export class WorkerPool implements Executor {
     if (p) return p;
     const schedule = schedulePlan(plan, this.threads);
     if (schedule.stages.length > MAX_STAGES || schedule.stages.some((s) => s.tasks.length > MAX_STAGE_TASKS)) {
-      throw new ArgumentError("WorkerPool.run", "plan", `at most ${MAX_STAGES} stages of at most ${MAX_STAGE_TASKS} tasks`,
-        `${schedule.stages.length} stages`);
+      throw new ArgumentError(
+        "WorkerPool.run",
+        "plan",
+        `at most ${MAX_STAGES} stages of at most ${MAX_STAGE_TASKS} tasks`,
+        `${schedule.stages.length} stages`,
+      );
     }
     const encoded = encodeSchedule(schedule.stages.map((s) => s.tasks));
-    p = { id: nextScheduleId++, encoded, tasks: decodeTasks(encoded, plan.scratch[0]), nodes: plan.steps.map((x) => x.node) };
+    p = {
+      id: nextScheduleId++,
+      encoded,
+      tasks: decodeTasks(encoded, plan.scratch[0]),
+      nodes: plan.steps.map((x) => x.node),
+    };
     this.prepared.set(plan, p);
     return p;
   }
 
   /** Posts a plan's schedule to every worker and waits until all have it. */
   private async send(p: Prepared, plan: Plan): Promise<void> {
-    if (this.workers.length === 0) { this.sent = p; return; }
+    if (this.workers.length === 0) {
+      this.sent = p;
+      return;
+    }
     let remaining = this.workers.length;
     const all = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("timed out sending the schedule to the workers")), 60_000);
       this.waiters.set(`ack ${p.id}`, {
-        resolve: () => { if (--remaining === 0) { clearTimeout(timer); this.waiters.delete(`ack ${p.id}`); resolve(); } },
-        reject: (e) => { clearTimeout(timer); this.waiters.delete(`ack ${p.id}`); reject(e); },
+        resolve: () => {
+          if (--remaining === 0) {
+            clearTimeout(timer);
+            this.waiters.delete(`ack ${p.id}`);
+            resolve();
+          }
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          this.waiters.delete(`ack ${p.id}`);
+          reject(e);
+        },
       });
     });
-    this.workers.forEach((w, i) => w.post({ type: "schedule", id: p.id, schedule: p.encoded, scratch: plan.scratch[i + 1] }));
+    this.workers.forEach((w, i) =>
+      w.post({ type: "schedule", id: p.id, schedule: p.encoded, scratch: plan.scratch[i + 1] }),
+    );
     Atomics.store(this.ctrl, C.CMD, CMD.MESSAGE);
     Atomics.add(this.ctrl, C.GEN, 1);
     Atomics.notify(this.ctrl, C.GEN);
@@ -232,7 +299,12 @@ export class WorkerPool implements Executor {
   private async runNow(plan: Plan, profile?: Profile): Promise<void> {
     if (this.disposed) throw new InceptionError("E_DISPOSED", "WorkerPool.run: the pool was disposed");
     if (plan.scratch.length < this.threads) {
-      throw new ArgumentError("WorkerPool.run", "plan", `a plan with lanes >= ${this.threads} (one scratch area per thread)`, `lanes ${plan.scratch.length}`);
+      throw new ArgumentError(
+        "WorkerPool.run",
+        "plan",
+        `a plan with lanes >= ${this.threads} (one scratch area per thread)`,
+        `lanes ${plan.scratch.length}`,
+      );
     }
     if (this.broken !== undefined) {
       await this.teardown();
@@ -298,12 +370,25 @@ export class WorkerPool implements Executor {
       if (seen >= count) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, 20);
-        function done(): void { clearTimeout(timer); resolve(); }
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
         this.wake = done;
-        const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<unknown> | string } }).waitAsync;
+        const waitAsync = (
+          Atomics as unknown as {
+            waitAsync?: (
+              a: Int32Array,
+              i: number,
+              v: number,
+              t: number,
+            ) => { async: boolean; value: Promise<unknown> | string };
+          }
+        ).waitAsync;
         if (typeof waitAsync === "function") {
           const r = waitAsync(ctrl, C.DONE, seen, 20);
-          if (r.async) (r.value as Promise<unknown>).then(done, done); else done();
+          if (r.async) (r.value as Promise<unknown>).then(done, done);
+          else done();
         }
       });
       this.wake = undefined;
@@ -312,7 +397,10 @@ export class WorkerPool implements Executor {
 
   private deathError(): ExecutionError {
     const p = this.sent;
-    const op = p && this.brokenTask >= 0 && this.brokenTask < p.tasks.length ? p.nodes[p.encoded.step[this.brokenTask]] : "worker pool";
+    const op =
+      p && this.brokenTask >= 0 && this.brokenTask < p.tasks.length
+        ? p.nodes[p.encoded.step[this.brokenTask]]
+        : "worker pool";
     return new ExecutionError(op, `${this.broken}; the pool restarts its workers on the next run`);
   }
 
@@ -328,8 +416,11 @@ export class WorkerPool implements Executor {
     this.workerErrors.clear();
     const kernel = KERNEL_NAMES[p.encoded.kernel[task]];
     const args = p.encoded.args.subarray(p.encoded.offsets[task], p.encoded.offsets[task + 1]);
-    throw new ExecutionError(p.nodes[p.encoded.step[task]], `${kernel} failed on ${describeEncodedRanges(kernel, args)}: ${message}`,
-      { cause: mainError });
+    throw new ExecutionError(
+      p.nodes[p.encoded.step[task]],
+      `${kernel} failed on ${describeEncodedRanges(kernel, args)}: ${message}`,
+      { cause: mainError },
+    );
   }
 
   /** Adds a stage's wall time to the profile, split by the busy time of each op; returns idle thread-ms. */

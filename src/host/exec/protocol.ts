@@ -14,7 +14,13 @@
 //   CURRENT+l 1 + the task thread l is running (names the op if a worker dies)
 
 import {
-  encodeCall, KERNEL_NAMES, PROFILE_OPS, PROFILE_SLOT_OF, setEncodedScratch, type KernelCall, type KernelName,
+  encodeCall,
+  KERNEL_NAMES,
+  PROFILE_OPS,
+  PROFILE_SLOT_OF,
+  setEncodedScratch,
+  type KernelCall,
+  type KernelName,
 } from "../wasm/calls.js";
 
 /** Control word indices. */

@@ -6,7 +6,14 @@
 
 import { instantiateKernels, type KernelExports } from "../wasm/kernels.js";
 import {
-  C, CMD, claimAndRun, decodeTasks, type DecodedTask, type WorkerInit, type WorkerReply, type WorkerRequest,
+  C,
+  CMD,
+  claimAndRun,
+  decodeTasks,
+  type DecodedTask,
+  type WorkerInit,
+  type WorkerReply,
+  type WorkerRequest,
 } from "./protocol.js";
 
 /** How a worker talks to the calling thread. */
@@ -56,8 +63,14 @@ function init(message: WorkerInit, port: WorkerPort): WorkerState | undefined {
   const seen = Atomics.load(ctrl, C.GEN);
   port.post({ type: "ready", lane: message.lane });
   return {
-    init: message, kernels, ctrl, busy: new Float64Array(message.profile), seen,
-    tasks: [], stageStarts: new Int32Array(1), kernelOf: new Int32Array(0),
+    init: message,
+    kernels,
+    ctrl,
+    busy: new Float64Array(message.profile),
+    seen,
+    tasks: [],
+    stageStarts: new Int32Array(1),
+    kernelOf: new Int32Array(0),
   };
 }
 
@@ -89,7 +102,11 @@ function loop(w: WorkerState, port: WorkerPort): void {
     }
     const lane = w.init.lane;
     const failure = claimAndRun({
-      ctrl, lane, stageStarts: w.stageStarts, kernelOf: w.kernelOf, busy: w.busy,
+      ctrl,
+      lane,
+      stageStarts: w.stageStarts,
+      kernelOf: w.kernelOf,
+      busy: w.busy,
       run: (t) => {
         const task = w.tasks[t];
         w.kernels[task.kernel](...task.args);

@@ -2,29 +2,69 @@
 // Every tensor is one image in CHW layout (f32); ops run in list order (a topological order).
 
 /** Shape of one image's tensor: channels x height x width. */
-export interface Shape { c: number; h: number; w: number }
+export interface Shape {
+  c: number;
+  h: number;
+  w: number;
+}
 
 /** Convolution (+ bias, + optional fused ReLU). Weights `${weights}.weight` OIHW, `${weights}.bias` [out]. */
 export interface ConvNode {
-  op: "conv"; name: string; input: string; output: string; weights: string;
-  outChannels: number; kernel: number; stride: number; pad: number; relu: boolean;
+  op: "conv";
+  name: string;
+  input: string;
+  output: string;
+  weights: string;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  pad: number;
+  relu: boolean;
 }
 /** Max or average pooling, k x k window, Caffe's ceil-mode output size. */
 export interface PoolNode {
-  op: "maxPool" | "avgPool"; name: string; input: string; output: string;
-  kernel: number; stride: number; pad: number;
+  op: "maxPool" | "avgPool";
+  name: string;
+  input: string;
+  output: string;
+  kernel: number;
+  stride: number;
+  pad: number;
 }
 /** Local response normalisation across channels (Caffe ACROSS_CHANNELS). */
 export interface LrnNode {
-  op: "lrn"; name: string; input: string; output: string;
-  size: number; alpha: number; beta: number; k: number;
+  op: "lrn";
+  name: string;
+  input: string;
+  output: string;
+  size: number;
+  alpha: number;
+  beta: number;
+  k: number;
 }
 /** Channel concatenation: free at run time (each input is planned as a channel range of the output). */
-export interface ConcatNode { op: "concat"; name: string; inputs: string[]; output: string }
+export interface ConcatNode {
+  op: "concat";
+  name: string;
+  inputs: string[];
+  output: string;
+}
 /** Fully connected over the flattened input. Weights `${weights}.weight` [out][in], `${weights}.bias` [out]. */
-export interface FcNode { op: "fc"; name: string; input: string; output: string; weights: string; outFeatures: number }
+export interface FcNode {
+  op: "fc";
+  name: string;
+  input: string;
+  output: string;
+  weights: string;
+  outFeatures: number;
+}
 /** Softmax over the flattened input. */
-export interface SoftmaxNode { op: "softmax"; name: string; input: string; output: string }
+export interface SoftmaxNode {
+  op: "softmax";
+  name: string;
+  input: string;
+  output: string;
+}
 
 export type GraphNode = ConvNode | PoolNode | LrnNode | ConcatNode | FcNode | SoftmaxNode;
 

@@ -31,13 +31,21 @@ export function inferShapes(graph: Graph, height: number, width: number): Map<st
     switch (node.op) {
       case "conv": {
         const s = get(node, node.input);
-        out = { c: node.outChannels, h: convOutSize(s.h, node.kernel, node.stride, node.pad), w: convOutSize(s.w, node.kernel, node.stride, node.pad) };
+        out = {
+          c: node.outChannels,
+          h: convOutSize(s.h, node.kernel, node.stride, node.pad),
+          w: convOutSize(s.w, node.kernel, node.stride, node.pad),
+        };
         break;
       }
       case "maxPool":
       case "avgPool": {
         const s = get(node, node.input);
-        out = { c: s.c, h: poolOutSize(s.h, node.kernel, node.stride, node.pad), w: poolOutSize(s.w, node.kernel, node.stride, node.pad) };
+        out = {
+          c: s.c,
+          h: poolOutSize(s.h, node.kernel, node.stride, node.pad),
+          w: poolOutSize(s.w, node.kernel, node.stride, node.pad),
+        };
         break;
       }
       case "lrn":
@@ -48,7 +56,12 @@ export function inferShapes(graph: Graph, height: number, width: number): Map<st
         const parts = node.inputs.map((name) => get(node, name));
         for (const p of parts) {
           if (p.h !== parts[0].h || p.w !== parts[0].w) {
-            throw new ArgumentError(node.name, "inputs", `equal spatial sizes ${parts[0].h}x${parts[0].w}`, `${p.h}x${p.w}`);
+            throw new ArgumentError(
+              node.name,
+              "inputs",
+              `equal spatial sizes ${parts[0].h}x${parts[0].w}`,
+              `${p.h}x${p.w}`,
+            );
           }
         }
         out = { c: parts.reduce((sum, p) => sum + p.c, 0), h: parts[0].h, w: parts[0].w };
@@ -60,7 +73,12 @@ export function inferShapes(graph: Graph, height: number, width: number): Map<st
         break;
     }
     if (out.h < 1 || out.w < 1) {
-      throw new ArgumentError(node.name, "input size", "an input large enough for this op", `${height}x${width} (gives ${out.h}x${out.w} here)`);
+      throw new ArgumentError(
+        node.name,
+        "input size",
+        "an input large enough for this op",
+        `${height}x${width} (gives ${out.h}x${out.w} here)`,
+      );
     }
     shapes.set(node.output, out);
   }

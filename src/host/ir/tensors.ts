@@ -9,7 +9,10 @@ import { inferShapes } from "./shapes.js";
 export type TensorMap = Map<string, { shape: number[]; data: Float32Array }>;
 
 /** A tensor a graph needs: its name and exact shape. */
-export interface ExpectedTensor { name: string; shape: number[] }
+export interface ExpectedTensor {
+  name: string;
+  shape: number[];
+}
 
 /** The weight tensors (names and shapes) a graph needs for an input of height x width. */
 export function expectedWeights(graph: Graph, height: number, width: number): ExpectedTensor[] {
@@ -36,7 +39,8 @@ export function expectedWeights(graph: Graph, height: number, width: number): Ex
 export function checkTensors(tensors: TensorMap, expected: readonly ExpectedTensor[], file: string): void {
   for (const { name, shape } of expected) {
     const tensor = tensors.get(name);
-    if (tensor === undefined) throw new WeightsError(file, name, `missing tensor ${name}, expected shape [${shape.join(",")}]`);
+    if (tensor === undefined)
+      throw new WeightsError(file, name, `missing tensor ${name}, expected shape [${shape.join(",")}]`);
     if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
       throw new WeightsError(file, name, `expected shape [${shape.join(",")}], found [${tensor.shape.join(",")}]`);
     }

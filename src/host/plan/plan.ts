@@ -16,7 +16,6 @@ import type { KernelExports } from "../wasm/kernels.js";
 import { inferShapes, multiplyAdds } from "../ir/shapes.js";
 import type { TensorMap } from "../ir/tensors.js";
 
-
 /**
  * One kernel call of the network over its whole output. Tasks narrow its output ranges
  * (`split`, derived from the kernel's declaration in wasm/calls.ts) and give it a scratch area.
@@ -33,7 +32,10 @@ export interface Step {
 }
 
 /** Where a tensor lives: byte address and shape. */
-export interface TensorPlace { ptr: number; shape: Shape }
+export interface TensorPlace {
+  ptr: number;
+  shape: Shape;
+}
 
 /** A graph planned for one input size. */
 export interface Plan {
@@ -70,7 +72,13 @@ const ALIGN = 64;
 const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 const bytesOf = (s: Shape): number => s.c * s.h * s.w * 4;
 
-interface Buffer { name: string; bytes: number; start: number; end: number; offset: number }
+interface Buffer {
+  name: string;
+  bytes: number;
+  start: number;
+  end: number;
+  offset: number;
+}
 
 /**
  * Places activation buffers by liveness: a buffer occupies its bytes from the level that
@@ -102,14 +110,14 @@ function weight(weights: TensorMap, name: string, shape: number[]): Float32Array
   return t.data;
 }
 
-
 /**
  * Plans `graph` for one input size: addresses of weights, tensors and scratch, and the
  * steps. Uses only the kernels' pure size queries (any instance will do).
  */
 export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions): Plan {
   const { height, width, lanes, keepAll } = options;
-  if (!(Number.isInteger(lanes) && lanes >= 1)) throw new ArgumentError("planGraph", "lanes", "a positive integer", lanes);
+  if (!(Number.isInteger(lanes) && lanes >= 1))
+    throw new ArgumentError("planGraph", "lanes", "a positive integer", lanes);
   const shapes = inferShapes(graph, height, width);
 
   // Weights: sizes first, then one region.
@@ -142,7 +150,10 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   const stepLevel = new Map<GraphNode, number>();
   for (const node of graph.nodes) {
     const inputsLevel = Math.max(...nodeInputs(node).map((t) => levelOf.get(t) ?? -1));
-    if (node.op === "concat") { levelOf.set(node.output, inputsLevel); continue; }
+    if (node.op === "concat") {
+      levelOf.set(node.output, inputsLevel);
+      continue;
+    }
     stepLevel.set(node, inputsLevel + 1);
     levelOf.set(node.output, inputsLevel + 1);
   }
@@ -159,7 +170,10 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   }
   const root = (t: string): { buffer: string; channel: number } => {
     let channel = 0;
-    for (let a = alias.get(t); a; a = alias.get(t)) { channel += a.channel; t = a.of; }
+    for (let a = alias.get(t); a; a = alias.get(t)) {
+      channel += a.channel;
+      t = a.of;
+    }
     return { buffer: t, channel };
   };
   const last = Math.max(...stepLevel.values()) + 1;
@@ -167,7 +181,11 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   const touch = (tensor: string, step: number): void => {
     const { buffer } = root(tensor);
     const b = buffers.get(buffer);
-    if (b) { b.start = Math.min(b.start, step); b.end = Math.max(b.end, step); return; }
+    if (b) {
+      b.start = Math.min(b.start, step);
+      b.end = Math.max(b.end, step);
+      return;
+    }
     buffers.set(buffer, { name: buffer, bytes: bytesOf(shapes.get(buffer)!), start: step, end: step, offset: 0 });
   };
   touch(graph.input, -1);
@@ -202,12 +220,28 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   const tile: Tile = { rows: k.gemmTileRows(), cols: k.gemmTileCols() };
   const planned: Step[] = steps.map((node) => {
     const call = kernelCall(node, place, weightPtr);
-    return { node: node.name, op: node.op, call, split: callSplit(call, tile), multiplyAdds: multiplyAdds(node, shapes) };
+    return {
+      node: node.name,
+      op: node.op,
+      call,
+      split: callSplit(call, tile),
+      multiplyAdds: multiplyAdds(node, shapes),
+    };
   });
   return {
-    shapes, tensors, steps: planned, memoryBytes, weightBytes, activationBytes, scratch, tile,
-    weightPlaces: weightPtr, staging: activationBase,
-    input: place(graph.input), logits: place(graph.logits), probabilities: place(graph.probabilities),
+    shapes,
+    tensors,
+    steps: planned,
+    memoryBytes,
+    weightBytes,
+    activationBytes,
+    scratch,
+    tile,
+    weightPlaces: weightPtr,
+    staging: activationBase,
+    input: place(graph.input),
+    logits: place(graph.logits),
+    probabilities: place(graph.probabilities),
   };
 }
 
@@ -216,7 +250,13 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
  * plan.memoryBytes): conv weights are staged in the activation region and packed into
  * GEMM panels by the kernels' packWeights; FC weights and biases are copied as they are.
  */
-export function writeWeights(graph: Graph, plan: Plan, weights: TensorMap, k: KernelExports, memory: WebAssembly.Memory): void {
+export function writeWeights(
+  graph: Graph,
+  plan: Plan,
+  weights: TensorMap,
+  k: KernelExports,
+  memory: WebAssembly.Memory,
+): void {
   if (memory.buffer.byteLength < plan.memoryBytes) {
     throw new ArgumentError("writeWeights", "memory", `at least ${plan.memoryBytes} bytes`, memory.buffer.byteLength);
   }
@@ -238,44 +278,100 @@ export function writeWeights(graph: Graph, plan: Plan, weights: TensorMap, k: Ke
 }
 
 /** The kernel call that runs `node` over its whole output. */
-function kernelCall(node: GraphNode, place: (t: string) => TensorPlace, weightPtr: Map<string, { w: number; b: number }>): KernelCall {
+function kernelCall(
+  node: GraphNode,
+  place: (t: string) => TensorPlace,
+  weightPtr: Map<string, { w: number; b: number }>,
+): KernelCall {
   switch (node.op) {
     case "conv": {
-      const x = place(node.input), y = place(node.output);
+      const x = place(node.input),
+        y = place(node.output);
       const { w: a, b: bias } = weightPtr.get(node.name)!;
-      const M = node.outChannels, K = x.shape.c * node.kernel * node.kernel, N = y.shape.h * y.shape.w;
-      const common = { a, bias, M, K, N, src: x.ptr, dst: y.ptr, ldc: N, m0: 0, m1: M, n0: 0, n1: N, relu: node.relu ? 1 : 0, scratch: 0 };
+      const M = node.outChannels,
+        K = x.shape.c * node.kernel * node.kernel,
+        N = y.shape.h * y.shape.w;
+      const common = {
+        a,
+        bias,
+        M,
+        K,
+        N,
+        src: x.ptr,
+        dst: y.ptr,
+        ldc: N,
+        m0: 0,
+        m1: M,
+        n0: 0,
+        n1: N,
+        relu: node.relu ? 1 : 0,
+        scratch: 0,
+      };
       if (node.kernel === 1 && node.stride === 1 && node.pad === 0) return { kernel: "gemmDense", args: common };
       return {
         kernel: "gemmConv",
-        args: { ...common, H: x.shape.h, W: x.shape.w, kh: node.kernel, kw: node.kernel, stride: node.stride, pad: node.pad, outW: y.shape.w },
+        args: {
+          ...common,
+          H: x.shape.h,
+          W: x.shape.w,
+          kh: node.kernel,
+          kw: node.kernel,
+          stride: node.stride,
+          pad: node.pad,
+          outW: y.shape.w,
+        },
       };
     }
     case "maxPool":
     case "avgPool": {
-      const x = place(node.input), y = place(node.output);
+      const x = place(node.input),
+        y = place(node.output);
       return {
         kernel: node.op,
-        args: { src: x.ptr, dst: y.ptr, H: x.shape.h, W: x.shape.w, outH: y.shape.h, outW: y.shape.w, k: node.kernel,
-          stride: node.stride, pad: node.pad, c0: 0, c1: x.shape.c },
+        args: {
+          src: x.ptr,
+          dst: y.ptr,
+          H: x.shape.h,
+          W: x.shape.w,
+          outH: y.shape.h,
+          outW: y.shape.w,
+          k: node.kernel,
+          stride: node.stride,
+          pad: node.pad,
+          c0: 0,
+          c1: x.shape.c,
+        },
       };
     }
     case "lrn": {
-      const x = place(node.input), y = place(node.output);
+      const x = place(node.input),
+        y = place(node.output);
       return {
         kernel: "lrn",
-        args: { src: x.ptr, dst: y.ptr, C: x.shape.c, HW: x.shape.h * x.shape.w, size: node.size, alpha: node.alpha,
-          beta: node.beta, k: node.k, c0: 0, c1: x.shape.c },
+        args: {
+          src: x.ptr,
+          dst: y.ptr,
+          C: x.shape.c,
+          HW: x.shape.h * x.shape.w,
+          size: node.size,
+          alpha: node.alpha,
+          beta: node.beta,
+          k: node.k,
+          c0: 0,
+          c1: x.shape.c,
+        },
       };
     }
     case "fc": {
-      const x = place(node.input), y = place(node.output);
+      const x = place(node.input),
+        y = place(node.output);
       const { w, b: bias } = weightPtr.get(node.name)!;
       const inF = x.shape.c * x.shape.h * x.shape.w;
       return { kernel: "fullyConnected", args: { w, bias, x: x.ptr, y: y.ptr, inF, o0: 0, o1: node.outFeatures } };
     }
     case "softmax": {
-      const x = place(node.input), y = place(node.output);
+      const x = place(node.input),
+        y = place(node.output);
       return { kernel: "softmax", args: { src: x.ptr, dst: y.ptr, n: x.shape.c * x.shape.h * x.shape.w } };
     }
     case "concat":

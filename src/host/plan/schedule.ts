@@ -48,7 +48,8 @@ export function buildStages(steps: readonly Step[]): number[][] {
   steps.forEach((_, i) => {
     let stage = 0;
     for (let j = 0; j < i; j++) {
-      const a = access[i], b = access[j];
+      const a = access[i],
+        b = access[j];
       if (overlaps(a.reads, b.writes) || overlaps(a.writes, b.reads) || overlaps(a.writes, b.writes)) {
         stage = Math.max(stage, stageOf[j] + 1);
       }
@@ -67,7 +68,8 @@ function ranges(n: number, align: number, parts: number): [number, number][] {
   const units = Math.ceil(n / align);
   const out: [number, number][] = [];
   for (let p = 0; p < parts; p++) {
-    const u0 = Math.floor((p * units) / parts), u1 = Math.floor(((p + 1) * units) / parts);
+    const u0 = Math.floor((p * units) / parts),
+      u1 = Math.floor(((p + 1) * units) / parts);
     if (u1 > u0) out.push([u0 * align, Math.min(n, u1 * align)]);
   }
   return out;
@@ -112,7 +114,8 @@ export function splitStep(step: Step, index: number, parts: number): Task[] {
  * A pure function of the plan's steps and the thread count.
  */
 export function schedulePlan(plan: Pick<Plan, "steps">, threads: number): Schedule {
-  if (!(Number.isInteger(threads) && threads >= 1)) throw new ArgumentError("schedulePlan", "threads", "a positive integer", threads);
+  if (!(Number.isInteger(threads) && threads >= 1))
+    throw new ArgumentError("schedulePlan", "threads", "a positive integer", threads);
   const target = threads === 1 ? 1 : 4 * threads;
   const stages = buildStages(plan.steps).map((steps): Stage => {
     const costs = steps.map((i) => callCost(plan.steps[i].call));

@@ -11,7 +11,10 @@ import { convOutSize, poolOutSize } from "../ir/shapes.js";
 export type FloatArray = Float32Array | Float64Array;
 
 /** An op's output: the data (CHW, f64) and its shape. */
-export interface RefResult { data: Float64Array; shape: Shape }
+export interface RefResult {
+  data: Float64Array;
+  shape: Shape;
+}
 
 function checkLength(op: string, name: string, array: FloatArray, want: number): void {
   if (array.length !== want) throw new ArgumentError(op, name, `${want} elements`, `${array.length}`);
@@ -19,14 +22,22 @@ function checkLength(op: string, name: string, array: FloatArray, want: number):
 
 function checkShape(op: string, shape: Shape): number {
   for (const d of [shape.c, shape.h, shape.w]) {
-    if (!Number.isInteger(d) || d < 1) throw new ArgumentError(op, "shape", "positive integer dimensions", `${shape.c}x${shape.h}x${shape.w}`);
+    if (!Number.isInteger(d) || d < 1)
+      throw new ArgumentError(op, "shape", "positive integer dimensions", `${shape.c}x${shape.h}x${shape.w}`);
   }
   return shape.c * shape.h * shape.w;
 }
 
 function checkWindow(op: string, kernelH: number, kernelW: number, stride: number, pad: number): void {
-  const ok = [kernelH, kernelW, stride].every((v) => Number.isInteger(v) && v >= 1) && Number.isInteger(pad) && pad >= 0;
-  if (!ok) throw new ArgumentError(op, "window", "kernel >= 1, stride >= 1, pad >= 0 (integers)", `kernel ${kernelH}x${kernelW}, stride ${stride}, pad ${pad}`);
+  const ok =
+    [kernelH, kernelW, stride].every((v) => Number.isInteger(v) && v >= 1) && Number.isInteger(pad) && pad >= 0;
+  if (!ok)
+    throw new ArgumentError(
+      op,
+      "window",
+      "kernel >= 1, stride >= 1, pad >= 0 (integers)",
+      `kernel ${kernelH}x${kernelW}, stride ${stride}, pad ${pad}`,
+    );
 }
 
 /**
@@ -34,8 +45,16 @@ function checkWindow(op: string, kernelH: number, kernelW: number, stride: numbe
  * (taps outside the image are zero), then max(y, 0) when `relu`. Weights OIHW; output size floor-mode (convOutSize).
  */
 export function convRef(
-  input: FloatArray, inShape: Shape, weight: FloatArray, bias: FloatArray | undefined,
-  outChannels: number, kernelH: number, kernelW: number, stride: number, pad: number, relu: boolean,
+  input: FloatArray,
+  inShape: Shape,
+  weight: FloatArray,
+  bias: FloatArray | undefined,
+  outChannels: number,
+  kernelH: number,
+  kernelW: number,
+  stride: number,
+  pad: number,
+  relu: boolean,
 ): RefResult {
   const op = "convRef";
   checkLength(op, "input", input, checkShape(op, inShape));
@@ -45,20 +64,29 @@ export function convRef(
   if (bias !== undefined) checkLength(op, "bias", bias, outChannels);
   const outH = convOutSize(H, kernelH, stride, pad);
   const outW = convOutSize(W, kernelW, stride, pad);
-  if (outH < 1 || outW < 1) throw new ArgumentError(op, "inShape", `an input of at least ${kernelH}x${kernelW} after padding`, `${H}x${W} pad ${pad}`);
+  if (outH < 1 || outW < 1)
+    throw new ArgumentError(
+      op,
+      "inShape",
+      `an input of at least ${kernelH}x${kernelW} after padding`,
+      `${H}x${W} pad ${pad}`,
+    );
   const plane = outH * outW;
   const out = new Float64Array(outChannels * plane);
   // For each tap (ky, kx), the output rows/columns whose input coordinate lies in the image.
   const firstOut = (k: number): number => Math.max(0, Math.ceil((pad - k) / stride));
-  const endOut = (k: number, size: number, outSize: number): number => Math.min(outSize, Math.floor((size - 1 + pad - k) / stride) + 1);
+  const endOut = (k: number, size: number, outSize: number): number =>
+    Math.min(outSize, Math.floor((size - 1 + pad - k) / stride) + 1);
   for (let o = 0; o < outChannels; o++) {
     const y = out.subarray(o * plane, (o + 1) * plane);
     for (let c = 0; c < C; c++) {
       for (let ky = 0; ky < kernelH; ky++) {
-        const oy0 = firstOut(ky), oy1 = endOut(ky, H, outH);
+        const oy0 = firstOut(ky),
+          oy1 = endOut(ky, H, outH);
         for (let kx = 0; kx < kernelW; kx++) {
           const wv = weight[((o * C + c) * kernelH + ky) * kernelW + kx];
-          const ox0 = firstOut(kx), ox1 = endOut(kx, W, outW);
+          const ox0 = firstOut(kx),
+            ox1 = endOut(kx, W, outW);
           for (let oy = oy0; oy < oy1; oy++) {
             const row = (c * H + oy * stride - pad + ky) * W - pad + kx;
             const yRow = oy * outW;
@@ -77,8 +105,22 @@ export function convRef(
 }
 
 function pool(
-  op: string, input: FloatArray, shape: Shape, kernel: number, stride: number, pad: number,
-  reduce: (x: FloatArray, base: number, W: number, y0: number, y1: number, x0: number, x1: number, count: number) => number,
+  op: string,
+  input: FloatArray,
+  shape: Shape,
+  kernel: number,
+  stride: number,
+  pad: number,
+  reduce: (
+    x: FloatArray,
+    base: number,
+    W: number,
+    y0: number,
+    y1: number,
+    x0: number,
+    x1: number,
+    count: number,
+  ) => number,
   divisorClip: (start: number, size: number) => number,
 ): RefResult {
   checkLength(op, "input", input, checkShape(op, shape));
@@ -86,7 +128,13 @@ function pool(
   const { c: C, h: H, w: W } = shape;
   const outH = poolOutSize(H, kernel, stride, pad);
   const outW = poolOutSize(W, kernel, stride, pad);
-  if (outH < 1 || outW < 1) throw new ArgumentError(op, "shape", `an input of at least ${kernel}x${kernel} after padding`, `${H}x${W} pad ${pad}`);
+  if (outH < 1 || outW < 1)
+    throw new ArgumentError(
+      op,
+      "shape",
+      `an input of at least ${kernel}x${kernel} after padding`,
+      `${H}x${W} pad ${pad}`,
+    );
   const out = new Float64Array(C * outH * outW);
   let i = 0;
   for (let c = 0; c < C; c++) {
@@ -94,8 +142,18 @@ function pool(
       const ys = oy * stride - pad;
       for (let ox = 0; ox < outW; ox++) {
         const xs = ox * stride - pad;
-        const count = (Math.min(ys + kernel, divisorClip(ys, H)) - ys) * (Math.min(xs + kernel, divisorClip(xs, W)) - xs);
-        out[i++] = reduce(input, c * H * W, W, Math.max(ys, 0), Math.min(ys + kernel, H), Math.max(xs, 0), Math.min(xs + kernel, W), count);
+        const count =
+          (Math.min(ys + kernel, divisorClip(ys, H)) - ys) * (Math.min(xs + kernel, divisorClip(xs, W)) - xs);
+        out[i++] = reduce(
+          input,
+          c * H * W,
+          W,
+          Math.max(ys, 0),
+          Math.min(ys + kernel, H),
+          Math.max(xs, 0),
+          Math.min(xs + kernel, W),
+          count,
+        );
       }
     }
   }
@@ -104,11 +162,20 @@ function pool(
 
 /** Max pooling (Caffe MAX): the maximum over the k x k window clipped to the image; output size ceil-mode (poolOutSize). */
 export function maxPoolRef(input: FloatArray, shape: Shape, kernel: number, stride: number, pad: number): RefResult {
-  return pool("maxPoolRef", input, shape, kernel, stride, pad, (x, base, W, y0, y1, x0, x1) => {
-    let m = -Infinity;
-    for (let y = y0; y < y1; y++) for (let xx = x0; xx < x1; xx++) m = Math.max(m, x[base + y * W + xx]);
-    return m;
-  }, (_start, size) => size);
+  return pool(
+    "maxPoolRef",
+    input,
+    shape,
+    kernel,
+    stride,
+    pad,
+    (x, base, W, y0, y1, x0, x1) => {
+      let m = -Infinity;
+      for (let y = y0; y < y1; y++) for (let xx = x0; xx < x1; xx++) m = Math.max(m, x[base + y * W + xx]);
+      return m;
+    },
+    (_start, size) => size,
+  );
 }
 
 /**
@@ -116,18 +183,34 @@ export function maxPoolRef(input: FloatArray, shape: Shape, kernel: number, stri
  * size of the window clipped to the padded extent (H + pad, W + pad); output size ceil-mode.
  */
 export function avgPoolRef(input: FloatArray, shape: Shape, kernel: number, stride: number, pad: number): RefResult {
-  return pool("avgPoolRef", input, shape, kernel, stride, pad, (x, base, W, y0, y1, x0, x1, count) => {
-    let s = 0;
-    for (let y = y0; y < y1; y++) for (let xx = x0; xx < x1; xx++) s += x[base + y * W + xx];
-    return s / count;
-  }, (_start, size) => size + pad);
+  return pool(
+    "avgPoolRef",
+    input,
+    shape,
+    kernel,
+    stride,
+    pad,
+    (x, base, W, y0, y1, x0, x1, count) => {
+      let s = 0;
+      for (let y = y0; y < y1; y++) for (let xx = x0; xx < x1; xx++) s += x[base + y * W + xx];
+      return s / count;
+    },
+    (_start, size) => size + pad,
+  );
 }
 
 /**
  * LRN across channels (Caffe ACROSS_CHANNELS): y = x * (k + alpha/size * sum_{c'} x[c']^2)^-beta,
  * c' in [c - (size-1)/2, c - (size-1)/2 + size - 1] clipped to [0, C).
  */
-export function lrnRef(input: FloatArray, shape: Shape, size: number, alpha: number, beta: number, k: number): RefResult {
+export function lrnRef(
+  input: FloatArray,
+  shape: Shape,
+  size: number,
+  alpha: number,
+  beta: number,
+  k: number,
+): RefResult {
   const op = "lrnRef";
   checkLength(op, "input", input, checkShape(op, shape));
   if (!Number.isInteger(size) || size < 1) throw new ArgumentError(op, "size", "a positive integer", size);
@@ -151,7 +234,12 @@ export function lrnRef(input: FloatArray, shape: Shape, size: number, alpha: num
 }
 
 /** Fully connected: y[o] = bias[o] + sum_i weight[o][i] * x[i] over the flattened input (weight row-major [out][in]). */
-export function fcRef(input: FloatArray, weight: FloatArray, bias: FloatArray | undefined, outFeatures: number): RefResult {
+export function fcRef(
+  input: FloatArray,
+  weight: FloatArray,
+  bias: FloatArray | undefined,
+  outFeatures: number,
+): RefResult {
   const op = "fcRef";
   const inF = input.length;
   checkLength(op, "weight", weight, outFeatures * inF);
@@ -174,7 +262,7 @@ export function softmaxRef(input: FloatArray): RefResult {
   for (let i = 0; i < n; i++) m = Math.max(m, input[i]);
   const out = new Float64Array(n);
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += (out[i] = Math.exp(input[i] - m));
+  for (let i = 0; i < n; i++) sum += out[i] = Math.exp(input[i] - m);
   for (let i = 0; i < n; i++) out[i] /= sum;
   return { data: out, shape: { c: n, h: 1, w: 1 } };
 }

@@ -71,8 +71,29 @@ export const KERNELS = {
   }),
   /** The same product with B = im2col of the C x H x W image at src (kh x kw window, stride, pad). */
   gemmConv: declare({
-    args: ["a", "bias", "M", "K", "N", "src", "H", "W", "kh", "kw", "stride", "pad", "outW", "dst", "ldc",
-      "m0", "m1", "n0", "n1", "relu", "scratch"],
+    args: [
+      "a",
+      "bias",
+      "M",
+      "K",
+      "N",
+      "src",
+      "H",
+      "W",
+      "kh",
+      "kw",
+      "stride",
+      "pad",
+      "outW",
+      "dst",
+      "ldc",
+      "m0",
+      "m1",
+      "n0",
+      "n1",
+      "relu",
+      "scratch",
+    ],
     rows: { fields: ["m0", "m1"], align: "tileRows" },
     cols: { fields: ["n0", "n1"], align: "tileCols" },
     scratch: "scratch",
@@ -214,7 +235,9 @@ export function narrowCall(call: KernelCall, range: TaskRange, scratch: number):
 /** The call with `scratch` as its scratch argument (unchanged when the kernel takes none). */
 export function withScratch(call: KernelCall, scratch: number): KernelCall {
   const spec = specOf(call.kernel);
-  return spec.scratch === undefined ? call : ({ kernel: call.kernel, args: { ...call.args, [spec.scratch]: scratch } } as KernelCall);
+  return spec.scratch === undefined
+    ? call
+    : ({ kernel: call.kernel, args: { ...call.args, [spec.scratch]: scratch } } as KernelCall);
 }
 
 /** A call's arguments in the export's parameter order: the form it is invoked with and sent to workers. */
@@ -238,4 +261,3 @@ export function describeEncodedRanges(kernel: KernelName, encoded: ArrayLike<num
   };
   return `rows ${range(spec.rows)}, columns ${range(spec.cols)}`;
 }
-

@@ -5,7 +5,14 @@
 import { instantiateSync } from "@assemblyscript/loader";
 import { WasmLoadError } from "../errors.js";
 import { platform } from "../platform.js";
-import { declaredArity, encodeCall, KERNEL_NAMES, type KernelCall, type KernelFunction, type KernelName } from "./calls.js";
+import {
+  declaredArity,
+  encodeCall,
+  KERNEL_NAMES,
+  type KernelCall,
+  type KernelFunction,
+  type KernelName,
+} from "./calls.js";
 import { runtimeName } from "../runtime.js";
 
 /** The wasm builds: baseline (SIMD, mul then add: same bits on every machine), relaxed
@@ -34,8 +41,14 @@ export type KernelExports = KernelQueries & Record<KernelName, KernelFunction>;
 
 /** Parameter count of each query export. */
 const QUERY_ARITY: Record<keyof KernelQueries, number> = {
-  heapBase: 0, gemmTileRows: 0, gemmTileCols: 0, gemmKBlock: 0, gemmScratchBytes: 0, packedWeightsBytes: 2,
-  packWeights: 4, probePeak: 2,
+  heapBase: 0,
+  gemmTileRows: 0,
+  gemmTileCols: 0,
+  gemmKBlock: 0,
+  gemmScratchBytes: 0,
+  packedWeightsBytes: 2,
+  packWeights: 4,
+  probePeak: 2,
 };
 
 const FILES: Record<BuildName, string> = {
@@ -69,11 +82,16 @@ async function readBuild(build: BuildName, dir: URL): Promise<{ bytes: Uint8Arra
   try {
     bytes = await platform().readUrl(url);
   } catch (cause) {
-    throw new WasmLoadError(url.href, `cannot read the ${build} kernel build (run \`npm run build\` to make it)`, { cause });
+    throw new WasmLoadError(url.href, `cannot read the ${build} kernel build (run \`npm run build\` to make it)`, {
+      cause,
+    });
   }
   if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
     const text = new TextDecoder().decode(bytes.subarray(0, 16)).replace(/[^\x20-\x7e]/g, ".");
-    throw new WasmLoadError(url.href, `not a WebAssembly module: expected magic 00 61 73 6d, found ${hex(bytes)} ("${text}")`);
+    throw new WasmLoadError(
+      url.href,
+      `not a WebAssembly module: expected magic 00 61 73 6d, found ${hex(bytes)} ("${text}")`,
+    );
   }
   return { bytes, file: url.href };
 }
@@ -82,7 +100,11 @@ function compile(bytes: Uint8Array, file: string): WebAssembly.Module {
   try {
     return new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
   } catch (cause) {
-    throw new WasmLoadError(file, `does not compile in this runtime (needs WebAssembly SIMD and threads): ${(cause as Error).message}`, { cause });
+    throw new WasmLoadError(
+      file,
+      `does not compile in this runtime (needs WebAssembly SIMD and threads): ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }
 
@@ -95,7 +117,7 @@ function relaxedUnsupportedReason(): string {
   const node = runtimeName() === "node" ? Number(process.versions.node.split(".")[0]) : NaN;
   return node <= 20
     ? `relaxed SIMD is not supported by this runtime: Node ${process.versions.node} validates it only when started ` +
-      "with `node --experimental-wasm-relaxed-simd` (Node 22 and later without a flag)"
+        "with `node --experimental-wasm-relaxed-simd` (Node 22 and later without a flag)"
     : "relaxed SIMD is not supported by this runtime";
 }
 
@@ -104,7 +126,10 @@ function relaxedUnsupportedReason(): string {
  * (WebAssembly.validate, no engine flag is set) and its GEMM passes a self-test with a known
  * exact result, else the baseline; `reason` says which and why.
  */
-export async function compileKernels(choice: BuildChoice = "auto", dir: URL = DEFAULT_WASM_DIR): Promise<CompiledKernels> {
+export async function compileKernels(
+  choice: BuildChoice = "auto",
+  dir: URL = DEFAULT_WASM_DIR,
+): Promise<CompiledKernels> {
   if (choice !== "auto") {
     const { bytes, file } = await readBuild(choice, dir);
     return { build: choice, module: compile(bytes, file), bytes: bytes.length, reason: "requested" };
@@ -114,10 +139,20 @@ export async function compileKernels(choice: BuildChoice = "auto", dir: URL = DE
     const module = compile(relaxed.bytes, relaxed.file);
     const failure = selfTest(module);
     if (failure === undefined) {
-      return { build: "relaxed", module, bytes: relaxed.bytes.length, reason: "relaxed SIMD validated and passed the self-test" };
+      return {
+        build: "relaxed",
+        module,
+        bytes: relaxed.bytes.length,
+        reason: "relaxed SIMD validated and passed the self-test",
+      };
     }
     const base = await readBuild("baseline", dir);
-    return { build: "baseline", module: compile(base.bytes, base.file), bytes: base.bytes.length, reason: `relaxed build failed its self-test: ${failure}` };
+    return {
+      build: "baseline",
+      module: compile(base.bytes, base.file),
+      bytes: base.bytes.length,
+      reason: `relaxed build failed its self-test: ${failure}`,
+    };
   }
   const base = await readBuild("baseline", dir);
   const reason = relaxedUnsupportedReason();
@@ -135,14 +170,20 @@ export function createSharedMemory(initialBytes: number, maximumBytes: number): 
 /** Instantiates a compiled build over `memory` (shared; the same memory for every thread). */
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
   const { exports } = instantiateSync<Record<string, unknown>>(module, { env: { memory, abort: onAbort } });
-  const arity: [string, number][] = [...Object.entries(QUERY_ARITY), ...KERNEL_NAMES.map((n) => [n, declaredArity(n)] as [string, number])];
+  const arity: [string, number][] = [
+    ...Object.entries(QUERY_ARITY),
+    ...KERNEL_NAMES.map((n) => [n, declaredArity(n)] as [string, number]),
+  ];
   const kernels: Record<string, unknown> = {};
   for (const [name, params] of arity) {
     const wrapped = exports[name] as ((...args: number[]) => number) & { original?: (...args: number[]) => number };
     if (typeof wrapped !== "function") throw new WasmLoadError("kernel module", `missing export ${name}`);
     const raw = wrapped.original ?? wrapped; // the raw export: skips the loader's per-call wrapper
     if (raw.length !== params) {
-      throw new WasmLoadError("kernel module", `export ${name} takes ${raw.length} parameters, its declaration names ${params}`);
+      throw new WasmLoadError(
+        "kernel module",
+        `export ${name} takes ${raw.length} parameters, its declaration names ${params}`,
+      );
     }
     kernels[name] = raw;
   }
@@ -166,9 +207,15 @@ function selfTest(module: WebAssembly.Module): string | undefined {
   } catch (error) {
     return `instantiation failed: ${(error as Error).message}`;
   }
-  const M = 5, K = 7, N = 11;
+  const M = 5,
+    K = 7,
+    N = 11;
   const base = (k.heapBase() + 63) & ~63;
-  const a = base, packed = a + 4096, b = packed + 4096, c = b + 4096, scratch = c + 4096;
+  const a = base,
+    packed = a + 4096,
+    b = packed + 4096,
+    c = b + 4096,
+    scratch = c + 4096;
   const f = new Float32Array(memory.buffer);
   for (let i = 0; i < M * K; i++) f[a / 4 + i] = (i % 5) - 2;
   for (let i = 0; i < K * N; i++) f[b / 4 + i] = (i % 7) - 3;
@@ -211,18 +258,55 @@ export function warmUpKernels(module: WebAssembly.Module): void {
   const k = instantiateKernels(module, memory);
   const MB = 1 << 20;
   const base = (k.heapBase() + 63) & ~63;
-  const src = base, dst = base + MB, packed = base + 2 * MB, scratch = base + 3 * MB;
+  const src = base,
+    dst = base + MB,
+    packed = base + 2 * MB,
+    scratch = base + 3 * MB;
   const values = new Float32Array(memory.buffer, src, MB / 4);
   for (let i = 0; i < values.length; i++) values[i] = ((i * 7) % 9) - 4;
   k.packWeights(src, packed, 128, 147);
   const gemm = { a: packed, bias: src, src, dst, relu: 1, scratch, m0: 0, n0: 0 };
   const calls: KernelCall[] = [
     // 3x3 stride 1 pad 1, 8 x 14x14 in: N = 196 ends in a panel of 4 columns (kernel4x4)
-    { kernel: "gemmConv", args: { ...gemm, M: 16, K: 72, N: 196, H: 14, W: 14, kh: 3, kw: 3, stride: 1, pad: 1, outW: 14,
-      ldc: 196, m1: 16, n1: 196 } },
+    {
+      kernel: "gemmConv",
+      args: {
+        ...gemm,
+        M: 16,
+        K: 72,
+        N: 196,
+        H: 14,
+        W: 14,
+        kh: 3,
+        kw: 3,
+        stride: 1,
+        pad: 1,
+        outW: 14,
+        ldc: 196,
+        m1: 16,
+        n1: 196,
+      },
+    },
     // 7x7 stride 2 pad 3, 3 x 14x14 in: the stride-2 im2col, N = 49 ends in a panel of 1 column
-    { kernel: "gemmConv", args: { ...gemm, M: 16, K: 147, N: 49, H: 14, W: 14, kh: 7, kw: 7, stride: 2, pad: 3, outW: 7,
-      ldc: 49, m1: 16, n1: 49 } },
+    {
+      kernel: "gemmConv",
+      args: {
+        ...gemm,
+        M: 16,
+        K: 147,
+        N: 49,
+        H: 14,
+        W: 14,
+        kh: 7,
+        kw: 7,
+        stride: 2,
+        pad: 3,
+        outW: 7,
+        ldc: 49,
+        m1: 16,
+        n1: 49,
+      },
+    },
     // 1x1: dense B; 32 row panels each end in an edge tile (edgeEpilogue, called per edge tile)
     { kernel: "gemmDense", args: { ...gemm, M: 128, K: 8, N: 12, ldc: 12, m1: 128, n1: 12 } },
     { kernel: "maxPool", args: { src, dst, H: 14, W: 14, outH: 14, outW: 14, k: 3, stride: 1, pad: 1, c0: 0, c1: 16 } },

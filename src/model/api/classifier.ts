@@ -24,8 +24,11 @@ export type WeightsSource = string | Uint8Array | ArrayBuffer | TensorMap;
  * Resolves a weights path (or no weights option: the default locations) to tensors; the Node entry
  * installs one with installWeightFiles. Without it only bytes and tensors are accepted.
  */
-export type WeightFiles = (source: string | undefined, expected: readonly ExpectedTensor[], cacheDir?: string) =>
-  Promise<TensorMap>;
+export type WeightFiles = (
+  source: string | undefined,
+  expected: readonly ExpectedTensor[],
+  cacheDir?: string,
+) => Promise<TensorMap>;
 
 let weightFiles: WeightFiles | undefined;
 
@@ -64,32 +67,53 @@ export interface LoadOptions {
 }
 
 /** The threads a network runs with and why. */
-export interface Capabilities { threads: number; reason: string }
+export interface Capabilities {
+  threads: number;
+  reason: string;
+}
 
 /** One class of a classification. */
-export interface Prediction { index: number; label: string; probability: number }
+export interface Prediction {
+  index: number;
+  label: string;
+  probability: number;
+}
 
 /** The network's outputs for one input: logits (loss3/classifier) and softmax probabilities. */
-export interface RunResult { logits: Float32Array; probabilities: Float32Array }
+export interface RunResult {
+  logits: Float32Array;
+  probabilities: Float32Array;
+}
 
 /** Input to classify(): encoded JPEG/PNG bytes, RGBA pixels, or a ready CHW tensor (BGR, mean subtracted). */
 export type ImageInput = Uint8Array | RgbaImage | Float32Array;
 
-async function resolveWeights(source: WeightsSource | undefined, expected: readonly ExpectedTensor[], cacheDir?: string):
-  Promise<TensorMap> {
+async function resolveWeights(
+  source: WeightsSource | undefined,
+  expected: readonly ExpectedTensor[],
+  cacheDir?: string,
+): Promise<TensorMap> {
   if (source instanceof Map) {
     checkTensors(source, expected, "weights option");
     return source;
   }
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     const file = "weights option (bytes)";
-    const tensors = await decodeWeights(source instanceof Uint8Array ? source : new Uint8Array(source), file, googlenetGraph());
+    const tensors = await decodeWeights(
+      source instanceof Uint8Array ? source : new Uint8Array(source),
+      file,
+      googlenetGraph(),
+    );
     checkTensors(tensors, expected, file);
     return tensors;
   }
   if (!weightFiles) {
-    throw new WeightsError("weights option", undefined, `expected weight-file bytes or tensors (paths and default ` +
-      `locations need the Node entry, import "inception-wasm" under Node, Deno or Bun), found ${source ?? "nothing"}`);
+    throw new WeightsError(
+      "weights option",
+      undefined,
+      `expected weight-file bytes or tensors (paths and default ` +
+        `locations need the Node entry, import "inception-wasm" under Node, Deno or Bun), found ${source ?? "nothing"}`,
+    );
   }
   return weightFiles(source, expected, cacheDir);
 }
@@ -97,8 +121,12 @@ async function resolveWeights(source: WeightsSource | undefined, expected: reado
 function resolveLabels(labels: readonly string[] | undefined): readonly string[] {
   if (labels === undefined) return ILSVRC2012_CLASSES;
   if (!Array.isArray(labels) || labels.length !== CLASSES || labels.some((l) => typeof l !== "string")) {
-    throw new ArgumentError("GoogLeNet.load", "labels", `${CLASSES} class names`,
-      Array.isArray(labels) ? `${labels.length} entries` : typeof labels);
+    throw new ArgumentError(
+      "GoogLeNet.load",
+      "labels",
+      `${CLASSES} class names`,
+      Array.isArray(labels) ? `${labels.length} entries` : typeof labels,
+    );
   }
   return labels;
 }
@@ -122,16 +150,25 @@ export class GoogLeNet {
   /** Loads weights, labels and kernels and plans the network for inputSize x inputSize. */
   static async load(options: LoadOptions = {}): Promise<GoogLeNet> {
     const inputSize = options.inputSize ?? DEFAULT_INPUT_SIZE;
-    if (!Number.isInteger(inputSize) || inputSize < 1) throw new ArgumentError("GoogLeNet.load", "inputSize", "a positive integer", inputSize);
+    if (!Number.isInteger(inputSize) || inputSize < 1)
+      throw new ArgumentError("GoogLeNet.load", "inputSize", "a positive integer", inputSize);
     const graph = googlenetGraph();
     const labels = resolveLabels(options.labels);
-    const weights = await resolveWeights(options.weights, expectedWeights(graph, inputSize, inputSize), options.cacheDir);
-    const engine = options.engine === "reference"
-      ? new ReferenceEngine(graph, weights, inputSize, inputSize)
-      : await WasmEngine.create(graph, weights, {
-        build: options.build ?? "auto", inputSize, threads: options.threads,
-        keepActivations: options.keepActivations ?? false, warmUp: options.warmUp ?? true,
-      });
+    const weights = await resolveWeights(
+      options.weights,
+      expectedWeights(graph, inputSize, inputSize),
+      options.cacheDir,
+    );
+    const engine =
+      options.engine === "reference"
+        ? new ReferenceEngine(graph, weights, inputSize, inputSize)
+        : await WasmEngine.create(graph, weights, {
+            build: options.build ?? "auto",
+            inputSize,
+            threads: options.threads,
+            keepActivations: options.keepActivations ?? false,
+            warmUp: options.warmUp ?? true,
+          });
     return new GoogLeNet(engine, graph, inputSize, labels);
   }
 
@@ -190,8 +227,12 @@ export class GoogLeNet {
       this.checkOpen("run");
       const want = 3 * this.inputSize * this.inputSize;
       if (!(input instanceof Float32Array) || input.length !== want) {
-        throw new ArgumentError("GoogLeNet.run", "input", `a Float32Array of 3x${this.inputSize}x${this.inputSize} = ${want} values`,
-          input instanceof Float32Array ? `${input.length} values` : typeof input);
+        throw new ArgumentError(
+          "GoogLeNet.run",
+          "input",
+          `a Float32Array of 3x${this.inputSize}x${this.inputSize} = ${want} values`,
+          input instanceof Float32Array ? `${input.length} values` : typeof input,
+        );
       }
       return this.engine.run(input, profile);
     });

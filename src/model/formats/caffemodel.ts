@@ -25,12 +25,46 @@ const LAYER_FIELDS = {
 
 /** V1LayerParameter.LayerType values and the V2 type string Caffe upgrades each to. */
 const V1_TYPES: Readonly<Record<number, string>> = {
-  0: "None", 1: "Accuracy", 2: "BNLL", 3: "Concat", 4: "Convolution", 5: "Data", 6: "Dropout", 7: "EuclideanLoss",
-  8: "Flatten", 9: "HDF5Data", 10: "HDF5Output", 11: "Im2col", 12: "ImageData", 13: "InfogainLoss",
-  14: "InnerProduct", 15: "LRN", 16: "MultinomialLogisticLoss", 17: "Pooling", 18: "ReLU", 19: "Sigmoid",
-  20: "Softmax", 21: "SoftmaxWithLoss", 22: "Split", 23: "TanH", 24: "WindowData", 25: "Eltwise", 26: "Power",
-  27: "SigmoidCrossEntropyLoss", 28: "HingeLoss", 29: "MemoryData", 30: "ArgMax", 31: "Threshold", 32: "DummyData",
-  33: "Slice", 34: "MVN", 35: "AbsVal", 36: "Silence", 37: "ContrastiveLoss", 38: "Exp", 39: "Deconvolution",
+  0: "None",
+  1: "Accuracy",
+  2: "BNLL",
+  3: "Concat",
+  4: "Convolution",
+  5: "Data",
+  6: "Dropout",
+  7: "EuclideanLoss",
+  8: "Flatten",
+  9: "HDF5Data",
+  10: "HDF5Output",
+  11: "Im2col",
+  12: "ImageData",
+  13: "InfogainLoss",
+  14: "InnerProduct",
+  15: "LRN",
+  16: "MultinomialLogisticLoss",
+  17: "Pooling",
+  18: "ReLU",
+  19: "Sigmoid",
+  20: "Softmax",
+  21: "SoftmaxWithLoss",
+  22: "Split",
+  23: "TanH",
+  24: "WindowData",
+  25: "Eltwise",
+  26: "Power",
+  27: "SigmoidCrossEntropyLoss",
+  28: "HingeLoss",
+  29: "MemoryData",
+  30: "ArgMax",
+  31: "Threshold",
+  32: "DummyData",
+  33: "Slice",
+  34: "MVN",
+  35: "AbsVal",
+  36: "Silence",
+  37: "ContrastiveLoss",
+  38: "Exp",
+  39: "Deconvolution",
 };
 
 /** Layer types that only pass their input on (at inference). */
@@ -40,7 +74,10 @@ const IDENTITY_TYPES: ReadonlySet<string> = new Set(["Dropout", "Split", "Flatte
 const BLOB = { num: 1, channels: 2, height: 3, width: 4, data: 5, shape: 7, doubleData: 8 } as const;
 
 /** A length-delimited field kept for later: its bytes (a view into the file) and their file offset. */
-interface Span { bytes: Uint8Array; base: number }
+interface Span {
+  bytes: Uint8Array;
+  base: number;
+}
 
 type Role = "concat" | "conv" | "fc" | "lrn" | "pool" | "relu";
 
@@ -78,14 +115,26 @@ export function decodeCaffemodel(bytes: Uint8Array, file: string, graph: Graph):
     versions.add(version);
   }
   if (versions.size === 2) {
-    throw new WeightsError(file, undefined,
-      "corrupt Caffe model: expected V1 `layers` or V2 `layer` fields, found both");
+    throw new WeightsError(
+      file,
+      undefined,
+      "corrupt Caffe model: expected V1 `layers` or V2 `layer` fields, found both",
+    );
   }
   if (layers.length === 0) {
-    throw new WeightsError(file, undefined, "not a Caffe model with weights: expected NetParameter layers " +
-      `(field ${NET_V1_LAYERS} or ${NET_V2_LAYER}), found none`);
+    throw new WeightsError(
+      file,
+      undefined,
+      "not a Caffe model with weights: expected NetParameter layers " +
+        `(field ${NET_V1_LAYERS} or ${NET_V2_LAYER}), found none`,
+    );
   }
-  return matchGraph(layers.map((layer) => toFoundOp(layer, file)), graph, file, "Caffe model");
+  return matchGraph(
+    layers.map((layer) => toFoundOp(layer, file)),
+    graph,
+    file,
+    "Caffe model",
+  );
 }
 
 const v1Type = (n: number): string => V1_TYPES[n] ?? `V1 layer type ${n}`;
@@ -93,8 +142,14 @@ const v1Type = (n: number): string => V1_TYPES[n] ?? `V1 layer type ${n}`;
 /** Reads one V1LayerParameter or LayerParameter; blobs and parameter messages are kept unread. */
 function readLayer(m: ProtoMessage, version: 1 | 2): CaffeLayer {
   const f = LAYER_FIELDS[version];
-  const roles = new Map<number, Role>([[f.concat, "concat"], [f.conv, "conv"], [f.fc, "fc"], [f.lrn, "lrn"],
-    [f.pool, "pool"], [f.relu, "relu"]]);
+  const roles = new Map<number, Role>([
+    [f.concat, "concat"],
+    [f.conv, "conv"],
+    [f.fc, "fc"],
+    [f.lrn, "lrn"],
+    [f.pool, "pool"],
+    [f.relu, "relu"],
+  ]);
   const layer: CaffeLayer = { name: "", type: "", bottoms: [], tops: [], blobs: [], params: new Map() };
   const span = (): Span => {
     const bytes = m.payload();
@@ -164,7 +219,9 @@ function readBlob(span: Span, file: string, where: string, tensor: string): { sh
     } else if (m.field === BLOB.shape) {
       shape = [];
       const s = m.message(`${where} shape`);
-      while (s.next()) if (s.field === 1) s.varints(shape); else s.skip();
+      while (s.next())
+        if (s.field === 1) s.varints(shape);
+        else s.skip();
     } else {
       doubles ||= m.field === BLOB.doubleData;
       m.skip();
@@ -172,20 +229,30 @@ function readBlob(span: Span, file: string, where: string, tensor: string): { sh
   }
   const data = readFloats(span.bytes, span.base, BLOB.data, file, where);
   if (data.length === 0 && doubles) {
-    throw new WeightsError(file, tensor,
-      `${where}: expected float data, found double_data (double-precision blobs are not supported)`);
+    throw new WeightsError(
+      file,
+      tensor,
+      `${where}: expected float data, found double_data (double-precision blobs are not supported)`,
+    );
   }
   const dims = shape ?? legacy;
   if (elementCount(dims) !== data.length) {
-    throw new WeightsError(file, tensor,
-      `${where}: dims [${dims.join(",")}] need ${elementCount(dims)} values, found ${data.length} (corrupt blob)`);
+    throw new WeightsError(
+      file,
+      tensor,
+      `${where}: dims [${dims.join(",")}] need ${elementCount(dims)} values, found ${data.length} (corrupt blob)`,
+    );
   }
   return { shape: dims, data };
 }
 
 /** [h, w] from Caffe's repeated value (one for both, or h and w) or its _h/_w fields; `fallback` when unset. */
-function spatial(values: number[], h: number | undefined, w: number | undefined, fallback?: number):
-  [number, number] | undefined {
+function spatial(
+  values: number[],
+  h: number | undefined,
+  w: number | undefined,
+  fallback?: number,
+): [number, number] | undefined {
   const hh = h ?? (values.length > 0 ? values[0] : fallback);
   const ww = w ?? (values.length > 0 ? values[values.length - 1] : fallback);
   return hh === undefined || ww === undefined ? undefined : [hh, ww];
@@ -194,26 +261,58 @@ function spatial(values: number[], h: number | undefined, w: number | undefined,
 /** ConvolutionParameter: num_output 1, bias_term 2, pad 3, kernel_size 4, group 5, stride 6, pad_h/w 9/10, kernel_h/w
  * 11/12, stride_h/w 13/14, axis 16, dilation 18. */
 function convParams(m: ProtoMessage): Partial<FoundOp> {
-  let units: number | undefined, bias = true, group = 1, axis = 1;
-  const pad: number[] = [], kernel: number[] = [], stride: number[] = [], dilation: number[] = [];
+  let units: number | undefined,
+    bias = true,
+    group = 1,
+    axis = 1;
+  const pad: number[] = [],
+    kernel: number[] = [],
+    stride: number[] = [],
+    dilation: number[] = [];
   const hw = new Map<number, number>();
   while (m.next()) {
     switch (m.field) {
-      case 1: units = m.varint(); break;
-      case 2: bias = m.varint() !== 0; break;
-      case 3: m.varints(pad); break;
-      case 4: m.varints(kernel); break;
-      case 5: group = m.varint(); break;
-      case 6: m.varints(stride); break;
-      case 9: case 10: case 11: case 12: case 13: case 14: hw.set(m.field, m.varint()); break;
-      case 16: axis = m.varint(); break;
-      case 18: m.varints(dilation); break;
-      default: m.skip();
+      case 1:
+        units = m.varint();
+        break;
+      case 2:
+        bias = m.varint() !== 0;
+        break;
+      case 3:
+        m.varints(pad);
+        break;
+      case 4:
+        m.varints(kernel);
+        break;
+      case 5:
+        group = m.varint();
+        break;
+      case 6:
+        m.varints(stride);
+        break;
+      case 9:
+      case 10:
+      case 11:
+      case 12:
+      case 13:
+      case 14:
+        hw.set(m.field, m.varint());
+        break;
+      case 16:
+        axis = m.varint();
+        break;
+      case 18:
+        m.varints(dilation);
+        break;
+      default:
+        m.skip();
     }
   }
   return {
-    kind: "conv", units,
-    kernel: spatial(kernel, hw.get(11), hw.get(12)), stride: spatial(stride, hw.get(13), hw.get(14), 1),
+    kind: "conv",
+    units,
+    kernel: spatial(kernel, hw.get(11), hw.get(12)),
+    stride: spatial(stride, hw.get(13), hw.get(14), 1),
     pad: spatial(pad, hw.get(9), hw.get(10), 0),
     problem: joinProblems([
       group !== 1 ? `group ${group} (grouped convolution)` : undefined,
@@ -227,18 +326,31 @@ function convParams(m: ProtoMessage): Partial<FoundOp> {
 
 /** InnerProductParameter: num_output 1, bias_term 2, axis 5, transpose 6. */
 function fcParams(m: ProtoMessage): Partial<FoundOp> {
-  let units: number | undefined, bias = true, axis = 1, transpose = false;
+  let units: number | undefined,
+    bias = true,
+    axis = 1,
+    transpose = false;
   while (m.next()) {
     switch (m.field) {
-      case 1: units = m.varint(); break;
-      case 2: bias = m.varint() !== 0; break;
-      case 5: axis = m.varint(); break;
-      case 6: transpose = m.varint() !== 0; break;
-      default: m.skip();
+      case 1:
+        units = m.varint();
+        break;
+      case 2:
+        bias = m.varint() !== 0;
+        break;
+      case 5:
+        axis = m.varint();
+        break;
+      case 6:
+        transpose = m.varint() !== 0;
+        break;
+      default:
+        m.skip();
     }
   }
   return {
-    kind: "fc", units,
+    kind: "fc",
+    units,
     problem: joinProblems([
       axis !== 1 ? `axis ${axis}` : undefined,
       transpose ? "transposed weights (transpose: true)" : undefined,
@@ -250,25 +362,47 @@ function fcParams(m: ProtoMessage): Partial<FoundOp> {
 /** PoolingParameter: pool 1 (MAX 0, AVE 1, STOCHASTIC 2), kernel_size 2, stride 3, pad 4, kernel_h/w 5/6, stride_h/w
  * 7/8, pad_h/w 9/10, global_pooling 12. Caffe's pooling rounds as the graph does (ceil, last window inside). */
 function poolParams(m: ProtoMessage): Partial<FoundOp> {
-  let method = 0, global = false;
-  const kernel: number[] = [], stride: number[] = [], pad: number[] = [];
+  let method = 0,
+    global = false;
+  const kernel: number[] = [],
+    stride: number[] = [],
+    pad: number[] = [];
   const hw = new Map<number, number>();
   while (m.next()) {
     switch (m.field) {
-      case 1: method = m.varint(); break;
-      case 2: m.varints(kernel); break;
-      case 3: m.varints(stride); break;
-      case 4: m.varints(pad); break;
-      case 5: case 6: case 7: case 8: case 9: case 10: hw.set(m.field, m.varint()); break;
-      case 12: global = m.varint() !== 0; break;
-      default: m.skip();
+      case 1:
+        method = m.varint();
+        break;
+      case 2:
+        m.varints(kernel);
+        break;
+      case 3:
+        m.varints(stride);
+        break;
+      case 4:
+        m.varints(pad);
+        break;
+      case 5:
+      case 6:
+      case 7:
+      case 8:
+      case 9:
+      case 10:
+        hw.set(m.field, m.varint());
+        break;
+      case 12:
+        global = m.varint() !== 0;
+        break;
+      default:
+        m.skip();
     }
   }
   const kind: FoundKind = method === 0 ? "maxPool" : method === 1 ? "avgPool" : "other";
   return {
     kind,
     kernel: global ? undefined : spatial(kernel, hw.get(5), hw.get(6)),
-    stride: spatial(stride, hw.get(7), hw.get(8), 1), pad: spatial(pad, hw.get(9), hw.get(10), 0),
+    stride: spatial(stride, hw.get(7), hw.get(8), 1),
+    pad: spatial(pad, hw.get(9), hw.get(10), 0),
     problem: joinProblems([
       kind === "other" ? `pooling method ${method} (stochastic or unknown)` : undefined,
       global ? "global pooling (its window follows the input size)" : undefined,
@@ -282,12 +416,23 @@ function lrnParams(m: ProtoMessage): Partial<FoundOp> {
   let region = 0;
   while (m.next()) {
     switch (m.field) {
-      case 1: lrn.size = m.varint(); break;
-      case 2: lrn.alpha = m.float(); break;
-      case 3: lrn.beta = m.float(); break;
-      case 4: region = m.varint(); break;
-      case 5: lrn.k = m.float(); break;
-      default: m.skip();
+      case 1:
+        lrn.size = m.varint();
+        break;
+      case 2:
+        lrn.alpha = m.float();
+        break;
+      case 3:
+        lrn.beta = m.float();
+        break;
+      case 4:
+        region = m.varint();
+        break;
+      case 5:
+        lrn.k = m.float();
+        break;
+      default:
+        m.skip();
     }
   }
   const problem = region !== 0 ? "normalization within channels (norm_region WITHIN_CHANNEL)" : undefined;
@@ -297,13 +442,17 @@ function lrnParams(m: ProtoMessage): Partial<FoundOp> {
 /** ConcatParameter: concat_dim 1 (deprecated), axis 2; default 1 (channels). */
 function concatParams(m: ProtoMessage): Partial<FoundOp> {
   let axis = 1;
-  while (m.next()) if (m.field === 1 || m.field === 2) axis = m.varint(); else m.skip();
+  while (m.next())
+    if (m.field === 1 || m.field === 2) axis = m.varint();
+    else m.skip();
   return { kind: "concat", problem: axis !== 1 ? `concatenation along axis ${axis}, not channels` : undefined };
 }
 
 /** ReLUParameter: negative_slope 1 (0: a ReLU; otherwise a leaky ReLU, which the graph does not have). */
 function reluParams(m: ProtoMessage): Partial<FoundOp> {
   let slope = 0;
-  while (m.next()) if (m.field === 1) slope = m.float(); else m.skip();
+  while (m.next())
+    if (m.field === 1) slope = m.float();
+    else m.skip();
   return slope === 0 ? { kind: "relu" } : { kind: "other", problem: `leaky ReLU (negative_slope ${slope})` };
 }

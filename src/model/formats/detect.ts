@@ -18,7 +18,8 @@ import { ProtoMessage, WIRE_BYTES, WIRE_VARINT } from "./protobuf.js";
 export type WeightFormat = "iwnet" | "onnx" | "caffemodel";
 
 const IWNET_MAGIC = "IWNET\0\r\n";
-const FORMATS_TRIED = `an IWNET file (magic "IWNET\\0\\r\\n"), an ONNX model (ModelProto protobuf) or a Caffe model ` +
+const FORMATS_TRIED =
+  `an IWNET file (magic "IWNET\\0\\r\\n"), an ONNX model (ModelProto protobuf) or a Caffe model ` +
   "(.caffemodel, NetParameter protobuf)";
 
 /** Bytes looked at to tell text from binary. */
@@ -37,20 +38,31 @@ export function detectWeightFormat(bytes: Uint8Array, file: string): WeightForma
   const isText = !/[\x00-\x08\x0e-\x1f\x7f]/.test(head); // no control characters but tab, newlines, form feed
   if (/^<(!doctype html|html|head|body)[\s>]/i.test(text) || (isText && /<html[\s>]/i.test(text))) {
     const title = /<title[^>]*>([^<]*)/i.exec(text)?.[1]?.trim();
-    throw new WeightsError(file, undefined, `expected a weight file, found an HTML page` +
-      `${title ? ` titled "${title}"` : ""} (a failed or redirected download saved under the model's name?)`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `expected a weight file, found an HTML page` +
+        `${title ? ` titled "${title}"` : ""} (a failed or redirected download saved under the model's name?)`,
+    );
   }
   const protobuf = protobufKind(bytes, file);
   if (protobuf) return protobuf;
   if (isText) {
     const lfs = text.startsWith("version https://git-lfs")
-      ? " (a Git LFS pointer: the real file was not downloaded)" : "";
-    throw new WeightsError(file, undefined,
-      `expected a weight file, found text starting ${JSON.stringify(text.split(/\r?\n/)[0]!.slice(0, 80))}${lfs}`);
+      ? " (a Git LFS pointer: the real file was not downloaded)"
+      : "";
+    throw new WeightsError(
+      file,
+      undefined,
+      `expected a weight file, found text starting ${JSON.stringify(text.split(/\r?\n/)[0]!.slice(0, 80))}${lfs}`,
+    );
   }
-  throw new WeightsError(file, undefined,
+  throw new WeightsError(
+    file,
+    undefined,
     `unrecognized weight file (${bytes.length} bytes, starting ${hex(bytes.subarray(0, 8))}): ` +
-    `expected ${FORMATS_TRIED}`);
+      `expected ${FORMATS_TRIED}`,
+  );
 }
 
 /**
@@ -61,9 +73,12 @@ export function detectWeightFormat(bytes: Uint8Array, file: string): WeightForma
  */
 export async function decodeWeights(bytes: Uint8Array, file: string, graph: Graph): Promise<TensorMap> {
   const format = detectWeightFormat(bytes, file);
-  const tensors = format === "iwnet" ? await decodeWeightFile(bytes, file)
-    : format === "onnx" ? decodeOnnxWeights(bytes, file, graph)
-      : decodeCaffemodel(bytes, file, graph);
+  const tensors =
+    format === "iwnet"
+      ? await decodeWeightFile(bytes, file)
+      : format === "onnx"
+        ? decodeOnnxWeights(bytes, file, graph)
+        : decodeCaffemodel(bytes, file, graph);
   checkTensors(tensors, expectedWeights(graph, DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE), file);
   return tensors;
 }
@@ -77,7 +92,9 @@ export async function decodeWeights(bytes: Uint8Array, file: string, graph: Grap
  * (2, bytes) is Caffe: ONNX models always carry ir_version and a graph.
  */
 function protobufKind(bytes: Uint8Array, file: string): "onnx" | "caffemodel" | undefined {
-  let onnx = 0, caffe = 0, layers = 0;
+  let onnx = 0,
+    caffe = 0,
+    layers = 0;
   const m = new ProtoMessage(file, bytes, 0, "top-level message");
   try {
     while (m.next()) {
@@ -96,8 +113,18 @@ function protobufKind(bytes: Uint8Array, file: string): "onnx" | "caffemodel" | 
 }
 
 const fieldKey = (field: number, wire: number): string => `${field}:${wire}`;
-const ONNX_FIELDS: ReadonlySet<string> = new Set([fieldKey(1, WIRE_VARINT), fieldKey(4, WIRE_BYTES),
-  fieldKey(7, WIRE_BYTES), fieldKey(14, WIRE_BYTES), fieldKey(20, WIRE_BYTES), fieldKey(25, WIRE_BYTES)]);
-const CAFFE_FIELDS: ReadonlySet<string> = new Set([fieldKey(1, WIRE_BYTES), fieldKey(4, WIRE_VARINT),
-  fieldKey(7, WIRE_VARINT), fieldKey(100, WIRE_BYTES)]);
+const ONNX_FIELDS: ReadonlySet<string> = new Set([
+  fieldKey(1, WIRE_VARINT),
+  fieldKey(4, WIRE_BYTES),
+  fieldKey(7, WIRE_BYTES),
+  fieldKey(14, WIRE_BYTES),
+  fieldKey(20, WIRE_BYTES),
+  fieldKey(25, WIRE_BYTES),
+]);
+const CAFFE_FIELDS: ReadonlySet<string> = new Set([
+  fieldKey(1, WIRE_BYTES),
+  fieldKey(4, WIRE_VARINT),
+  fieldKey(7, WIRE_VARINT),
+  fieldKey(100, WIRE_BYTES),
+]);
 const latin1 = (bytes: Uint8Array): string => String.fromCharCode(...bytes);

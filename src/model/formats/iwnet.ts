@@ -38,13 +38,30 @@ export async function encodeWeightFile(tensors: TensorMap): Promise<Uint8Array> 
   const entries = [...tensors].map(([name, { shape, data }]) => {
     const nameBytes = encoder.encode(name);
     const where = `tensors.get(${JSON.stringify(name)})`;
-    if (nameBytes.length > 0xffff) throw new ArgumentError("encodeWeightFile", "tensors", "names of at most 65535 UTF-8 bytes", `${nameBytes.length} bytes`);
-    if (shape.length > 0xff) throw new ArgumentError("encodeWeightFile", where, "a shape of rank <= 255", `rank ${shape.length}`);
+    if (nameBytes.length > 0xffff)
+      throw new ArgumentError(
+        "encodeWeightFile",
+        "tensors",
+        "names of at most 65535 UTF-8 bytes",
+        `${nameBytes.length} bytes`,
+      );
+    if (shape.length > 0xff)
+      throw new ArgumentError("encodeWeightFile", where, "a shape of rank <= 255", `rank ${shape.length}`);
     if (shape.some((d) => !Number.isInteger(d) || d < 0 || d > U32_MAX)) {
-      throw new ArgumentError("encodeWeightFile", where, "dims that are integers in 0..2^32-1", `[${shape.join(", ")}]`);
+      throw new ArgumentError(
+        "encodeWeightFile",
+        where,
+        "dims that are integers in 0..2^32-1",
+        `[${shape.join(", ")}]`,
+      );
     }
     if (data.length !== elementCount(shape)) {
-      throw new ArgumentError("encodeWeightFile", where, `${elementCount(shape)} values for shape [${shape.join(", ")}]`, `${data.length}`);
+      throw new ArgumentError(
+        "encodeWeightFile",
+        where,
+        `${elementCount(shape)} values for shape [${shape.join(", ")}]`,
+        `${data.length}`,
+      );
     }
     return { nameBytes, shape, data, offset: 0 };
   });
@@ -68,7 +85,10 @@ export async function encodeWeightFile(tensors: TensorMap): Promise<Uint8Array> 
     bytes.set(e.nameBytes, at + 2);
     at += 2 + e.nameBytes.length;
     view.setUint8(at++, e.shape.length);
-    for (const d of e.shape) { view.setUint32(at, d, true); at += 4; }
+    for (const d of e.shape) {
+      view.setUint32(at, d, true);
+      at += 4;
+    }
     view.setUint32(at, e.offset, true);
     view.setUint32(at + 4, e.data.length, true);
     at += 8;
@@ -84,9 +104,13 @@ export async function encodeWeightFile(tensors: TensorMap): Promise<Uint8Array> 
  * truncation, table entries outside the file, count/dims mismatch or checksum mismatch.
  */
 export async function decodeWeightFile(bytes: Uint8Array, file: string): Promise<TensorMap> {
-  const fail = (message: string, tensor?: string): never => { throw new WeightsError(file, tensor, message); };
+  const fail = (message: string, tensor?: string): never => {
+    throw new WeightsError(file, tensor, message);
+  };
   if (bytes.length < HEADER_BYTES + CHECKSUM_BYTES) {
-    fail(`truncated: expected at least ${HEADER_BYTES + CHECKSUM_BYTES} bytes (header and checksum), found ${bytes.length}`);
+    fail(
+      `truncated: expected at least ${HEADER_BYTES + CHECKSUM_BYTES} bytes (header and checksum), found ${bytes.length}`,
+    );
   }
   const magic = bytes.subarray(0, MAGIC.length);
   if (!magic.every((b, i) => b === MAGIC[i])) {
@@ -106,7 +130,8 @@ export async function decodeWeightFile(bytes: Uint8Array, file: string): Promise
   const entries: { name: string; shape: number[]; offset: number; count: number }[] = [];
   let at = HEADER_BYTES;
   const need = (n: number, what: string): void => {
-    if (at + n > tableEnd) fail(`corrupt table: entry ${entries.length} ${what} needs bytes ${at}..${at + n}, table ends at ${tableEnd}`);
+    if (at + n > tableEnd)
+      fail(`corrupt table: entry ${entries.length} ${what} needs bytes ${at}..${at + n}, table ends at ${tableEnd}`);
   };
   for (let i = 0; i < count; i++) {
     need(2, "name length");
@@ -126,17 +151,26 @@ export async function decodeWeightFile(bytes: Uint8Array, file: string): Promise
     entries.push({ name, shape, offset: view.getUint32(at, true), count: view.getUint32(at + 4, true) });
     at += 8;
   }
-  if (at !== tableEnd) fail(`corrupt table: expected ${tableEnd - HEADER_BYTES} table bytes for ${count} entries, found ${at - HEADER_BYTES}`);
+  if (at !== tableEnd)
+    fail(
+      `corrupt table: expected ${tableEnd - HEADER_BYTES} table bytes for ${count} entries, found ${at - HEADER_BYTES}`,
+    );
 
   let dataEnd = tableEnd;
   for (const e of entries) {
     const end = e.offset + 4 * e.count;
     if (e.offset < tableEnd || end > payloadEnd) {
-      fail(`data bytes ${e.offset}..${end} lie outside the data area: expected within ${tableEnd}..${payloadEnd}` +
-        ` (file of ${bytes.length} bytes is truncated or its table is corrupt)`, e.name);
+      fail(
+        `data bytes ${e.offset}..${end} lie outside the data area: expected within ${tableEnd}..${payloadEnd}` +
+          ` (file of ${bytes.length} bytes is truncated or its table is corrupt)`,
+        e.name,
+      );
     }
     if (e.count !== elementCount(e.shape)) {
-      fail(`element count does not match dims: expected ${elementCount(e.shape)} for shape [${e.shape.join(", ")}], found ${e.count}`, e.name);
+      fail(
+        `element count does not match dims: expected ${elementCount(e.shape)} for shape [${e.shape.join(", ")}], found ${e.count}`,
+        e.name,
+      );
     }
     dataEnd = Math.max(dataEnd, end);
   }
@@ -147,16 +181,19 @@ export async function decodeWeightFile(bytes: Uint8Array, file: string): Promise
   const stored = bytes.subarray(payloadEnd);
   const actual = await sha256(bytes.subarray(0, payloadEnd));
   if (!actual.every((b, i) => b === stored[i])) {
-    fail(`checksum mismatch (corrupt file): expected SHA-256 ${hex(stored.subarray(0, 8))}..., found ${hex(actual.subarray(0, 8))}...`);
+    fail(
+      `checksum mismatch (corrupt file): expected SHA-256 ${hex(stored.subarray(0, 8))}..., found ${hex(actual.subarray(0, 8))}...`,
+    );
   }
 
   const tensors: TensorMap = new Map();
   for (const e of entries) {
     if (tensors.has(e.name)) fail("duplicate tensor name in table", e.name);
     const start = bytes.byteOffset + e.offset;
-    const data = start % 4 === 0
-      ? new Float32Array(bytes.buffer, start, e.count)
-      : new Float32Array(bytes.slice(e.offset, e.offset + 4 * e.count).buffer);
+    const data =
+      start % 4 === 0
+        ? new Float32Array(bytes.buffer, start, e.count)
+        : new Float32Array(bytes.slice(e.offset, e.offset + 4 * e.count).buffer);
     tensors.set(e.name, { shape: e.shape, data });
   }
   return tensors;

@@ -29,8 +29,25 @@ const miMATRIX = 14;
 const miCOMPRESSED = 15;
 
 // Array classes (mxXXX_CLASS, index = class number), those accepted, and the complex flag.
-const CLASS_NAMES = ["unknown", "cell", "struct", "object", "char", "sparse", "double", "single", "int8",
-  "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "function"];
+const CLASS_NAMES = [
+  "unknown",
+  "cell",
+  "struct",
+  "object",
+  "char",
+  "sparse",
+  "double",
+  "single",
+  "int8",
+  "uint8",
+  "int16",
+  "uint16",
+  "int32",
+  "uint32",
+  "int64",
+  "uint64",
+  "function",
+];
 const ACCEPTED_CLASSES: ReadonlySet<string> = new Set(["double", "single", "uint8"]);
 const COMPLEX_FLAG = 0x08;
 
@@ -42,7 +59,11 @@ const REAL_TYPES: ReadonlyMap<number, { name: string; size: number }> = new Map(
 ]);
 
 /** One data element: its type and a view of its payload. `end` is where the next element starts. */
-interface Element { type: number; data: Uint8Array; end: number }
+interface Element {
+  type: number;
+  data: Uint8Array;
+  end: number;
+}
 
 /**
  * Parses every variable of a MAT file. `file` only names the source in errors.
@@ -60,14 +81,21 @@ export function readMat(bytes: Uint8Array, file: string): MatVariable[] {
       const inflated = inflate(element.data, file);
       const inner = readElement(inflated, 0, file, "compressed element");
       if (inner.type !== miMATRIX) {
-        throw new WeightsError(file, undefined, `compressed element: expected miMATRIX (${miMATRIX}), found type ${inner.type}`);
+        throw new WeightsError(
+          file,
+          undefined,
+          `compressed element: expected miMATRIX (${miMATRIX}), found type ${inner.type}`,
+        );
       }
       variables.push(readMatrix(inner.data, file));
     } else if (element.type === miMATRIX) {
       variables.push(readMatrix(element.data, file));
     } else {
-      throw new WeightsError(file, undefined,
-        `top-level element: expected miMATRIX (${miMATRIX}) or miCOMPRESSED (${miCOMPRESSED}), found type ${element.type}`);
+      throw new WeightsError(
+        file,
+        undefined,
+        `top-level element: expected miMATRIX (${miMATRIX}) or miCOMPRESSED (${miCOMPRESSED}), found type ${element.type}`,
+      );
     }
   }
   return variables;
@@ -75,18 +103,34 @@ export function readMat(bytes: Uint8Array, file: string): MatVariable[] {
 
 function checkHeader(bytes: Uint8Array, file: string): void {
   if (bytes.length < HEADER_BYTES) {
-    throw new WeightsError(file, undefined, `not a MAT file: expected a ${HEADER_BYTES}-byte header, found ${bytes.length} bytes`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `not a MAT file: expected a ${HEADER_BYTES}-byte header, found ${bytes.length} bytes`,
+    );
   }
   const text = ascii(bytes.subarray(0, HEADER_TEXT.length));
   if (text !== HEADER_TEXT) {
-    throw new WeightsError(file, undefined, `not a MAT file: expected header text ${JSON.stringify(HEADER_TEXT)}, found ${JSON.stringify(text)}`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `not a MAT file: expected header text ${JSON.stringify(HEADER_TEXT)}, found ${JSON.stringify(text)}`,
+    );
   }
   const endian = ascii(bytes.subarray(126, 128));
   if (endian === "MI") {
-    throw new WeightsError(file, undefined, `big-endian MAT files are not supported: expected endian indicator "IM", found "MI"`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `big-endian MAT files are not supported: expected endian indicator "IM", found "MI"`,
+    );
   }
   if (endian !== "IM") {
-    throw new WeightsError(file, undefined, `corrupt MAT header: expected endian indicator "IM", found ${JSON.stringify(endian)}`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `corrupt MAT header: expected endian indicator "IM", found ${JSON.stringify(endian)}`,
+    );
   }
 }
 
@@ -97,23 +141,33 @@ function checkHeader(bytes: Uint8Array, file: string): void {
  */
 function readElement(bytes: Uint8Array, offset: number, file: string, what: string): Element {
   if (offset + TAG_BYTES > bytes.length) {
-    throw new WeightsError(file, undefined,
-      `truncated ${what} at byte ${offset}: expected an ${TAG_BYTES}-byte tag, found ${bytes.length - offset} bytes`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `truncated ${what} at byte ${offset}: expected an ${TAG_BYTES}-byte tag, found ${bytes.length - offset} bytes`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, TAG_BYTES);
   const first = view.getUint32(0, true);
   const small = first >>> 16;
   if (small !== 0) {
     if (small > 4) {
-      throw new WeightsError(file, undefined, `corrupt ${what} at byte ${offset}: expected a small element of at most 4 bytes, found ${small}`);
+      throw new WeightsError(
+        file,
+        undefined,
+        `corrupt ${what} at byte ${offset}: expected a small element of at most 4 bytes, found ${small}`,
+      );
     }
     return { type: first & 0xffff, data: bytes.subarray(offset + 4, offset + 4 + small), end: offset + TAG_BYTES };
   }
   const length = view.getUint32(4, true);
   const start = offset + TAG_BYTES;
   if (start + length > bytes.length) {
-    throw new WeightsError(file, undefined,
-      `truncated ${what} at byte ${offset}: expected ${length} bytes of data, found ${bytes.length - start}`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `truncated ${what} at byte ${offset}: expected ${length} bytes of data, found ${bytes.length - start}`,
+    );
   }
   const end = first === miCOMPRESSED ? start + length : Math.min(bytes.length, start + align8(length));
   return { type: first, data: bytes.subarray(start, start + length), end };
@@ -122,21 +176,31 @@ function readElement(bytes: Uint8Array, offset: number, file: string, what: stri
 /** Inflates a zlib stream and verifies its Adler-32 checksum (fflate does not). */
 function inflate(stream: Uint8Array, file: string): Uint8Array {
   if (stream.length < 6) {
-    throw new WeightsError(file, undefined, `compressed element: expected at least 6 bytes (zlib header and checksum), found ${stream.length}`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `compressed element: expected at least 6 bytes (zlib header and checksum), found ${stream.length}`,
+    );
   }
   let out: Uint8Array;
   try {
     out = unzlibSync(stream);
   } catch (cause) {
-    throw new WeightsError(file, undefined,
+    throw new WeightsError(
+      file,
+      undefined,
       `zlib inflate failed for a ${stream.length}-byte compressed element: ${cause instanceof Error ? cause.message : String(cause)}`,
-      { cause });
+      { cause },
+    );
   }
   const expected = new DataView(stream.buffer, stream.byteOffset + stream.length - 4, 4).getUint32(0, false);
   const found = adler32(out);
   if (expected !== found) {
-    throw new WeightsError(file, undefined,
-      `zlib checksum mismatch: expected Adler-32 ${hex32(expected)}, found ${hex32(found)} (corrupt compressed data)`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `zlib checksum mismatch: expected Adler-32 ${hex32(expected)}, found ${hex32(found)} (corrupt compressed data)`,
+    );
   }
   return out;
 }
@@ -144,13 +208,21 @@ function inflate(stream: Uint8Array, file: string): Uint8Array {
 /** Parses the payload of an miMATRIX element: array flags, dims, name, real part. */
 function readMatrix(payload: Uint8Array, file: string): MatVariable {
   if (payload.length === 0) {
-    throw new WeightsError(file, undefined, "miMATRIX element: expected array flags, dims, name and data, found an empty element");
+    throw new WeightsError(
+      file,
+      undefined,
+      "miMATRIX element: expected array flags, dims, name and data, found an empty element",
+    );
   }
   let offset = 0;
   const next = (what: string, types: number[]): Element => {
     const element = readElement(payload, offset, file, what);
     if (!types.includes(element.type)) {
-      throw new WeightsError(file, undefined, `${what}: expected element type ${types.join(" or ")}, found ${element.type}`);
+      throw new WeightsError(
+        file,
+        undefined,
+        `${what}: expected element type ${types.join(" or ")}, found ${element.type}`,
+      );
     }
     offset = element.end;
     return element;
@@ -166,13 +238,21 @@ function readMatrix(payload: Uint8Array, file: string): MatVariable {
   const arrayClass = flags[0]!;
   const className = CLASS_NAMES[arrayClass] ?? `number ${arrayClass}`;
   if (!ACCEPTED_CLASSES.has(className)) {
-    throw new WeightsError(file, undefined, `${label}: expected a double, single or uint8 array, found class ${className}`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `${label}: expected a double, single or uint8 array, found class ${className}`,
+    );
   }
   if ((flags[1]! & COMPLEX_FLAG) !== 0) {
     throw new WeightsError(file, undefined, `${label}: expected a real ${className} array, found a complex one`);
   }
   if (dims.length < 2 || dims.some((d) => d < 0)) {
-    throw new WeightsError(file, undefined, `${label}: expected at least 2 non-negative dimensions, found [${dims.join(", ")}]`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `${label}: expected at least 2 non-negative dimensions, found [${dims.join(", ")}]`,
+    );
   }
   if (offset >= payload.length) {
     throw new WeightsError(file, undefined, `${label}: expected a real-part element, found end of array`);
@@ -180,13 +260,19 @@ function readMatrix(payload: Uint8Array, file: string): MatVariable {
   const real = readElement(payload, offset, file, `${label} real part`);
   const type = REAL_TYPES.get(real.type);
   if (type === undefined) {
-    throw new WeightsError(file, undefined,
-      `${label}: expected real part of type miSINGLE (${miSINGLE}), miDOUBLE (${miDOUBLE}) or miUINT8 (${miUINT8}), found type ${real.type}`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `${label}: expected real part of type miSINGLE (${miSINGLE}), miDOUBLE (${miDOUBLE}) or miUINT8 (${miUINT8}), found type ${real.type}`,
+    );
   }
   const count = elementCount(dims);
   if (real.data.length !== count * type.size) {
-    throw new WeightsError(file, undefined,
-      `${label}: dims [${dims.join(", ")}] need ${count} ${type.name} values (${count * type.size} bytes), found ${real.data.length} bytes`);
+    throw new WeightsError(
+      file,
+      undefined,
+      `${label}: dims [${dims.join(", ")}] need ${count} ${type.name} values (${count * type.size} bytes), found ${real.data.length} bytes`,
+    );
   }
   return { name, dims, data: toFloat32(real.data, real.type) };
 }
@@ -194,14 +280,18 @@ function readMatrix(payload: Uint8Array, file: string): MatVariable {
 /** Converts little-endian values of an accepted real-part type to a fresh Float32Array. */
 function toFloat32(bytes: Uint8Array, type: number): Float32Array {
   switch (type) {
-    case miSINGLE: return new Float32Array(bytes.slice().buffer);
-    case miDOUBLE: return Float32Array.from(new Float64Array(bytes.slice().buffer));
-    default: return Float32Array.from(bytes);
+    case miSINGLE:
+      return new Float32Array(bytes.slice().buffer);
+    case miDOUBLE:
+      return Float32Array.from(new Float64Array(bytes.slice().buffer));
+    default:
+      return Float32Array.from(bytes);
   }
 }
 
 function adler32(bytes: Uint8Array): number {
-  let a = 1, b = 0;
+  let a = 1,
+    b = 0;
   const CHUNK = 5552; // zlib's NMAX: reducing this often keeps both sums below 2^32
   for (let i = 0; i < bytes.length; i += CHUNK) {
     const end = Math.min(bytes.length, i + CHUNK);

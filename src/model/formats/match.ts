@@ -24,7 +24,16 @@ export interface FoundTensor {
  * split, reshape, flatten) only relabel their input; "other" is anything else (listed in errors).
  */
 export type FoundKind =
-  | "conv" | "maxPool" | "avgPool" | "lrn" | "concat" | "fc" | "softmax" | "relu" | "identity" | "other";
+  | "conv"
+  | "maxPool"
+  | "avgPool"
+  | "lrn"
+  | "concat"
+  | "fc"
+  | "softmax"
+  | "relu"
+  | "identity"
+  | "other";
 
 /** One layer or node of the file, normalized. Pairs are [height, width]; pad is Caffe's (begin) padding. */
 export interface FoundOp {
@@ -59,7 +68,12 @@ export function joinProblems(problems: readonly (string | undefined)[]): string 
  * an input of the network, whose `op` is undefined), whether a ReLU was applied, and the file's
  * name for it. Identity ops (dropout, split, ...) give the same value under another name.
  */
-interface Value { base: string; relu: boolean; op: FoundOp | undefined; name: string }
+interface Value {
+  base: string;
+  relu: boolean;
+  op: FoundOp | undefined;
+  name: string;
+}
 
 const keyOf = (v: Value): string => (v.relu ? `${v.base}:relu` : v.base);
 
@@ -86,9 +100,17 @@ export function matchGraph(ops: readonly FoundOp[], graph: Graph, file: string, 
     const first = mapped.get(inputs[0]!); // undefined: the graph's input, matched by any input of the file
     const readsInput = (op: FoundOp): boolean =>
       first ? keyOf(values.inputOf(op, 0)) === keyOf(first) : values.inputOf(op, 0).op === undefined;
-    const readers = ops.filter((op) => !used.has(op) && op.kind !== "relu" && op.kind !== "identity" &&
-      op.inputs.length > 0 && readsInput(op));
-    const fitting = readers.filter((op) => fits(op, node, inputs.map((t) => mapped.get(t)), values));
+    const readers = ops.filter(
+      (op) => !used.has(op) && op.kind !== "relu" && op.kind !== "identity" && op.inputs.length > 0 && readsInput(op),
+    );
+    const fitting = readers.filter((op) =>
+      fits(
+        op,
+        node,
+        inputs.map((t) => mapped.get(t)),
+        values,
+      ),
+    );
     // Identical siblings (inception_3b's 1x1 and 3x3_reduce, both 128 wide): take the one read like ours.
     const wanted = ourReaders.get(node.output) ?? [];
     const op = fitting.find((o) => covers(values.readerKinds(outputValue(o, node, values)), wanted)) ?? fitting[0];
@@ -96,9 +118,10 @@ export function matchGraph(ops: readonly FoundOp[], graph: Graph, file: string, 
     const tensor = node.op === "conv" || node.op === "fc" ? `${node.weights}.weight` : undefined;
     if (!op) {
       const on = first ? `"${first.name}"${first.relu ? " (after its ReLU)" : ""}` : "the network input";
-      const found = readers.length > 0
-        ? `found ${readers.map((r) => describeOp(r) + (r.problem ? ` (${r.problem})` : "")).join("; ")}`
-        : "found nothing that reads it (the network ends there: a different network or a truncated file)";
+      const found =
+        readers.length > 0
+          ? `found ${readers.map((r) => describeOp(r) + (r.problem ? ` (${r.problem})` : "")).join("; ")}`
+          : "found nothing that reads it (the network ends there: a different network or a truncated file)";
       throw new WeightsError(file, tensor, `${where}: expected ${describeNode(node)} reading ${on}; ${found}`);
     }
     if (op.problem) throw new WeightsError(file, tensor, `${where}: ${describeOp(op)}: ${op.problem}`);
@@ -109,7 +132,10 @@ export function matchGraph(ops: readonly FoundOp[], graph: Graph, file: string, 
     if (!first) mapped.set(inputs[0]!, values.inputOf(op, 0));
     mapped.set(node.output, outputValue(op, node, values));
     if (node.op === "conv" || node.op === "fc") {
-      for (const [part, found] of [["weight", op.weight], ["bias", op.bias]] as const) {
+      for (const [part, found] of [
+        ["weight", op.weight],
+        ["bias", op.bias],
+      ] as const) {
         const name = `${node.weights}.${part}`;
         if (!found) throw new WeightsError(file, name, `${where}: ${describeOp(op)} has no ${part}`);
         tensors.set(name, readShaped(found, expected.get(name)!, file, name));
@@ -133,7 +159,8 @@ function resolveValues(ops: readonly FoundOp[]) {
     for (const v of ins) readers.set(keyOf(v), [...(readers.get(keyOf(v)) ?? []), op]);
     const source = ins[0];
     op.outputs.forEach((name, port) => {
-      if (!source) { // a data or input layer
+      if (!source) {
+        // a data or input layer
         current.set(name, networkInput(name));
       } else if (op.kind === "relu" || op.kind === "identity") {
         if (op.kind === "relu") withRelu.add(source.base);
@@ -149,8 +176,12 @@ function resolveValues(ops: readonly FoundOp[]) {
     /** Whether a ReLU is applied to op's first output. */
     hasRelu: (op: FoundOp): boolean => withRelu.has(`op${ids.get(op)}:0`),
     /** The value of op's first output, with or without the ReLU. */
-    output: (op: FoundOp, relu: boolean): Value =>
-      ({ base: `op${ids.get(op)}:0`, relu, op, name: op.outputs[0] ?? op.name }),
+    output: (op: FoundOp, relu: boolean): Value => ({
+      base: `op${ids.get(op)}:0`,
+      relu,
+      op,
+      name: op.outputs[0] ?? op.name,
+    }),
     /** The kinds of the ops that read a value. */
     readerKinds: (v: Value): FoundKind[] => (readers.get(keyOf(v)) ?? []).map((op) => op.kind),
   };
@@ -179,17 +210,28 @@ function fits(op: FoundOp, node: GraphNode, inputs: (Value | undefined)[], value
   const pair = (p: [number, number] | undefined, n: number): boolean => p !== undefined && p[0] === n && p[1] === n;
   switch (node.op) {
     case "conv":
-      return op.units === node.outChannels && pair(op.kernel, node.kernel) && pair(op.stride, node.stride) &&
-        pair(op.pad, node.pad);
+      return (
+        op.units === node.outChannels &&
+        pair(op.kernel, node.kernel) &&
+        pair(op.stride, node.stride) &&
+        pair(op.pad, node.pad)
+      );
     case "maxPool":
     case "avgPool":
       return pair(op.kernel, node.kernel) && pair(op.stride, node.stride) && pair(op.pad, node.pad);
     case "lrn":
-      return op.lrn !== undefined && op.lrn.size === node.size && op.lrn.alpha === Math.fround(node.alpha) &&
-        op.lrn.beta === Math.fround(node.beta) && op.lrn.k === Math.fround(node.k);
+      return (
+        op.lrn !== undefined &&
+        op.lrn.size === node.size &&
+        op.lrn.alpha === Math.fround(node.alpha) &&
+        op.lrn.beta === Math.fround(node.beta) &&
+        op.lrn.k === Math.fround(node.k)
+      );
     case "concat":
-      return op.inputs.length === inputs.length &&
-        inputs.every((v, i) => v !== undefined && keyOf(values.inputOf(op, i)) === keyOf(v));
+      return (
+        op.inputs.length === inputs.length &&
+        inputs.every((v, i) => v !== undefined && keyOf(values.inputOf(op, i)) === keyOf(v))
+      );
     case "fc":
       return op.units === node.outFeatures;
     case "softmax":
@@ -198,14 +240,21 @@ function fits(op: FoundOp, node: GraphNode, inputs: (Value | undefined)[], value
 }
 
 /** Reads a found tensor with the graph's shape: its dims must be the same once leading 1s (legacy 4-D) are dropped. */
-function readShaped(found: FoundTensor, shape: number[], file: string, name: string):
-  { shape: number[]; data: Float32Array } {
+function readShaped(
+  found: FoundTensor,
+  shape: number[],
+  file: string,
+  name: string,
+): { shape: number[]; data: Float32Array } {
   const t = found.read(name);
   const dims = [...t.shape];
   while (dims.length > shape.length && dims[0] === 1) dims.shift();
   if (dims.length !== shape.length || dims.some((d, i) => d !== shape[i])) {
-    throw new WeightsError(file, name,
-      `${found.where}: expected shape [${shape.join(",")}], found [${t.shape.join(",")}]`);
+    throw new WeightsError(
+      file,
+      name,
+      `${found.where}: expected shape [${shape.join(",")}], found [${t.shape.join(",")}]`,
+    );
   }
   return { shape, data: t.data };
 }
@@ -221,8 +270,10 @@ function describeOp(op: FoundOp): string {
       return `${head} ${area(op.kernel)} stride ${square(op.stride)} pad ${square(op.pad)}, ${op.units ?? "?"} outputs`;
     case "maxPool":
     case "avgPool":
-      return `${head} ${op.kind === "maxPool" ? "max" : "average"} ${area(op.kernel)} ` +
-        `stride ${square(op.stride)} pad ${square(op.pad)}`;
+      return (
+        `${head} ${op.kind === "maxPool" ? "max" : "average"} ${area(op.kernel)} ` +
+        `stride ${square(op.stride)} pad ${square(op.pad)}`
+      );
     case "lrn":
       return op.lrn ? `${head} size ${op.lrn.size} alpha ${op.lrn.alpha} beta ${op.lrn.beta} k ${op.lrn.k}` : head;
     case "concat":
@@ -238,12 +289,16 @@ function describeOp(op: FoundOp): string {
 function describeNode(node: GraphNode): string {
   switch (node.op) {
     case "conv":
-      return `convolution ${node.kernel}x${node.kernel} stride ${node.stride} pad ${node.pad}, ` +
-        `${node.outChannels} outputs${node.relu ? ", then ReLU" : ""}`;
+      return (
+        `convolution ${node.kernel}x${node.kernel} stride ${node.stride} pad ${node.pad}, ` +
+        `${node.outChannels} outputs${node.relu ? ", then ReLU" : ""}`
+      );
     case "maxPool":
     case "avgPool":
-      return `${node.op === "maxPool" ? "max" : "average"} pooling ${node.kernel}x${node.kernel} ` +
-        `stride ${node.stride} pad ${node.pad} (Caffe's rounding)`;
+      return (
+        `${node.op === "maxPool" ? "max" : "average"} pooling ${node.kernel}x${node.kernel} ` +
+        `stride ${node.stride} pad ${node.pad} (Caffe's rounding)`
+      );
     case "lrn":
       return `LRN across channels size ${node.size} alpha ${node.alpha} beta ${node.beta} k ${node.k}`;
     case "concat":

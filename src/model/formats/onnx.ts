@@ -14,12 +14,34 @@ import { ProtoMessage, readFloats, WIRE_BYTES } from "./protobuf.js";
 
 /** TensorProto.DataType names, for errors. */
 const DATA_TYPES: Readonly<Record<number, string>> = {
-  0: "UNDEFINED", 1: "FLOAT", 2: "UINT8", 3: "INT8", 4: "UINT16", 5: "INT16", 6: "INT32", 7: "INT64", 8: "STRING",
-  9: "BOOL", 10: "FLOAT16", 11: "DOUBLE", 12: "UINT32", 13: "UINT64", 14: "COMPLEX64", 15: "COMPLEX128", 16: "BFLOAT16",
+  0: "UNDEFINED",
+  1: "FLOAT",
+  2: "UINT8",
+  3: "INT8",
+  4: "UINT16",
+  5: "INT16",
+  6: "INT32",
+  7: "INT64",
+  8: "STRING",
+  9: "BOOL",
+  10: "FLOAT16",
+  11: "DOUBLE",
+  12: "UINT32",
+  13: "UINT64",
+  14: "COMPLEX64",
+  15: "COMPLEX128",
+  16: "BFLOAT16",
 };
 const FLOAT = 1;
 const TENSOR = {
-  dims: 1, dataType: 2, segment: 3, floatData: 4, name: 8, rawData: 9, externalData: 13, dataLocation: 14,
+  dims: 1,
+  dataType: 2,
+  segment: 3,
+  floatData: 4,
+  name: 8,
+  rawData: 9,
+  externalData: 13,
+  dataLocation: 14,
 } as const;
 
 /** Node types that only pass their first input on (at inference). */
@@ -42,7 +64,12 @@ interface Initializer {
   dataField: number;
 }
 
-interface Attribute { i?: number; f?: number; s?: string; ints: number[] }
+interface Attribute {
+  i?: number;
+  f?: number;
+  s?: string;
+  ints: number[];
+}
 
 interface OnnxNode {
   name: string;
@@ -72,7 +99,8 @@ export function decodeOnnxWeights(bytes: Uint8Array, file: string, graph: Graph)
       graphMessage = model.message("graph");
     } else if (model.field === 8 && model.wire === WIRE_BYTES) {
       const o = model.message("opset_import");
-      let domain = "", version = 0;
+      let domain = "",
+        version = 0;
       while (o.next()) {
         if (o.field === 1) domain = o.string();
         else if (o.field === 2) version = o.varint();
@@ -84,8 +112,11 @@ export function decodeOnnxWeights(bytes: Uint8Array, file: string, graph: Graph)
     }
   }
   if (!graphMessage) {
-    throw new WeightsError(file, undefined,
-      "not an ONNX model with a graph: expected ModelProto.graph (field 7), found none");
+    throw new WeightsError(
+      file,
+      undefined,
+      "not an ONNX model with a graph: expected ModelProto.graph (field 7), found none",
+    );
   }
 
   const nodes: OnnxNode[] = [];
@@ -99,7 +130,9 @@ export function decodeOnnxWeights(bytes: Uint8Array, file: string, graph: Graph)
       initializers.set(init.name, init);
     } else if (graphMessage.field === 15) {
       const s = graphMessage.message("sparse_initializer");
-      while (s.next()) if (s.field === 1) sparse.add(readInitializer(s.message("sparse values")).name); else s.skip();
+      while (s.next())
+        if (s.field === 1) sparse.add(readInitializer(s.message("sparse values")).name);
+        else s.skip();
     } else {
       graphMessage.skip();
     }
@@ -126,13 +159,26 @@ function readNode(m: ProtoMessage): OnnxNode {
   let domain = "";
   while (m.next()) {
     switch (m.field) {
-      case 1: node.inputs.push(m.string()); break;
-      case 2: node.outputs.push(m.string()); break;
-      case 3: node.name = m.string(); break;
-      case 4: node.type = m.string(); break;
-      case 5: readAttribute(m.message("attribute"), node.attributes); break;
-      case 7: domain = m.string(); break;
-      default: m.skip();
+      case 1:
+        node.inputs.push(m.string());
+        break;
+      case 2:
+        node.outputs.push(m.string());
+        break;
+      case 3:
+        node.name = m.string();
+        break;
+      case 4:
+        node.type = m.string();
+        break;
+      case 5:
+        readAttribute(m.message("attribute"), node.attributes);
+        break;
+      case 7:
+        domain = m.string();
+        break;
+      default:
+        m.skip();
     }
   }
   if (domain !== "" && domain !== "ai.onnx") node.type = `${domain}.${node.type}`;
@@ -146,12 +192,23 @@ function readAttribute(m: ProtoMessage, into: Map<string, Attribute>): void {
   const a: Attribute = { ints: [] };
   while (m.next()) {
     switch (m.field) {
-      case 1: name = m.string(); break;
-      case 2: a.f = m.float(); break;
-      case 3: a.i = m.varint(); break;
-      case 4: a.s = m.string(); break;
-      case 8: m.varints(a.ints); break;
-      default: m.skip();
+      case 1:
+        name = m.string();
+        break;
+      case 2:
+        a.f = m.float();
+        break;
+      case 3:
+        a.i = m.varint();
+        break;
+      case 4:
+        a.s = m.string();
+        break;
+      case 8:
+        m.varints(a.ints);
+        break;
+      default:
+        m.skip();
     }
   }
   into.set(name, a);
@@ -160,49 +217,91 @@ function readAttribute(m: ProtoMessage, into: Map<string, Attribute>): void {
 /** TensorProto header: dims 1, data_type 2, segment 3, name 8, raw_data 9, external_data 13, data_location 14. */
 function readInitializer(m: ProtoMessage): Initializer {
   const init: Initializer = {
-    name: "", dims: [], dataType: 0, external: false, segmented: false, bytes: m.bytes, base: m.base,
+    name: "",
+    dims: [],
+    dataType: 0,
+    external: false,
+    segmented: false,
+    bytes: m.bytes,
+    base: m.base,
     dataField: TENSOR.floatData,
   };
   while (m.next()) {
     switch (m.field) {
-      case TENSOR.dims: m.varints(init.dims); break;
-      case TENSOR.dataType: init.dataType = m.varint(); break;
-      case TENSOR.name: init.name = m.string(); break;
-      case TENSOR.rawData: init.dataField = TENSOR.rawData; m.skip(); break;
-      case TENSOR.segment: init.segmented = true; m.skip(); break;
-      case TENSOR.externalData: init.external = true; m.skip(); break;
-      case TENSOR.dataLocation: if (m.varint() === 1) init.external = true; break;
-      default: m.skip();
+      case TENSOR.dims:
+        m.varints(init.dims);
+        break;
+      case TENSOR.dataType:
+        init.dataType = m.varint();
+        break;
+      case TENSOR.name:
+        init.name = m.string();
+        break;
+      case TENSOR.rawData:
+        init.dataField = TENSOR.rawData;
+        m.skip();
+        break;
+      case TENSOR.segment:
+        init.segmented = true;
+        m.skip();
+        break;
+      case TENSOR.externalData:
+        init.external = true;
+        m.skip();
+        break;
+      case TENSOR.dataLocation:
+        if (m.varint() === 1) init.external = true;
+        break;
+      default:
+        m.skip();
     }
   }
   return init;
 }
 
 /** An initializer's float32 values; throws WeightsError unless it is a FLOAT tensor stored in the file. */
-function readInitializer32(init: Initializer, file: string, where: string, tensor: string):
-  { shape: number[]; data: Float32Array } {
+function readInitializer32(
+  init: Initializer,
+  file: string,
+  where: string,
+  tensor: string,
+): { shape: number[]; data: Float32Array } {
   if (init.external) {
-    throw new WeightsError(file, tensor, `${where}: expected the values inside the model, found them in an external ` +
-      "data file (external_data), which is not supported: save the model with its weights inside");
+    throw new WeightsError(
+      file,
+      tensor,
+      `${where}: expected the values inside the model, found them in an external ` +
+        "data file (external_data), which is not supported: save the model with its weights inside",
+    );
   }
   if (init.segmented) throw new WeightsError(file, tensor, `${where}: expected a whole tensor, found a segment of one`);
   if (init.dataType !== FLOAT) {
-    throw new WeightsError(file, tensor, `${where}: expected data type FLOAT (1), found ` +
-      `${DATA_TYPES[init.dataType] ?? "unknown"} (${init.dataType})`);
+    throw new WeightsError(
+      file,
+      tensor,
+      `${where}: expected data type FLOAT (1), found ` + `${DATA_TYPES[init.dataType] ?? "unknown"} (${init.dataType})`,
+    );
   }
   const data = readFloats(init.bytes, init.base, init.dataField, file, where);
   const count = elementCount(init.dims);
   if (data.length !== count) {
     const field = init.dataField === TENSOR.rawData ? "raw_data" : "float_data";
-    throw new WeightsError(file, tensor,
-      `${where}: dims [${init.dims.join(",")}] need ${count} values, found ${data.length} in ${field}`);
+    throw new WeightsError(
+      file,
+      tensor,
+      `${where}: dims [${init.dims.join(",")}] need ${count} values, found ${data.length} in ${field}`,
+    );
   }
   return { shape: init.dims, data };
 }
 
 /** A 2-D [rows, cols] tensor as [cols, rows] (a copy of the bits). */
-function transpose(t: { shape: number[]; data: Float32Array }, file: string, where: string, tensor: string):
-  { shape: number[]; data: Float32Array } {
+function transpose(
+  t: { shape: number[]; data: Float32Array },
+  file: string,
+  where: string,
+  tensor: string,
+): { shape: number[]; data: Float32Array } {
   if (t.shape.length !== 2) {
     throw new WeightsError(file, tensor, `${where}: expected a 2-D matrix, found shape [${t.shape.join(",")}]`);
   }
@@ -218,9 +317,12 @@ function transpose(t: { shape: number[]; data: Float32Array }, file: string, whe
  * `weight` (undefined when the input is not an initializer). A MatMul whose only reader is an
  * Add of an initializer becomes one fc op (the Add is dropped).
  */
-function toFoundOps(nodes: readonly OnnxNode[], initializers: ReadonlyMap<string, Initializer>,
-  sparse: ReadonlySet<string>, weight: (name: string | undefined, transposed?: boolean) => FoundTensor | undefined):
-  FoundOp[] {
+function toFoundOps(
+  nodes: readonly OnnxNode[],
+  initializers: ReadonlyMap<string, Initializer>,
+  sparse: ReadonlySet<string>,
+  weight: (name: string | undefined, transposed?: boolean) => FoundTensor | undefined,
+): FoundOp[] {
   const data = (names: string[]): string[] => names.filter((n) => n !== "" && !initializers.has(n));
   const readers = new Map<string, OnnxNode[]>();
   for (const node of nodes) for (const name of node.inputs) readers.set(name, [...(readers.get(name) ?? []), node]);
@@ -230,14 +332,19 @@ function toFoundOps(nodes: readonly OnnxNode[], initializers: ReadonlyMap<string
     if (fusedAdds.has(node)) continue;
     const attr = (name: string): Attribute | undefined => node.attributes.get(name);
     const op: FoundOp = {
-      name: node.name, type: node.type, kind: "other", inputs: data(node.inputs), outputs: node.outputs,
+      name: node.name,
+      type: node.type,
+      kind: "other",
+      inputs: data(node.inputs),
+      outputs: node.outputs,
     };
     const x = data(node.inputs.slice(0, 1)); // the data input of single-input ops
     const stored = (index: number, what: string): string | undefined => {
       const name = node.inputs[index];
       if (!name) return `no ${what} input`;
       if (sparse.has(name)) return `${what} "${name}" is a sparse initializer (not supported)`;
-      return initializers.has(name) ? undefined
+      return initializers.has(name)
+        ? undefined
         : `${what} "${name}" is computed by the graph, not stored as an initializer`;
     };
     switch (node.type) {
@@ -247,16 +354,24 @@ function toFoundOps(nodes: readonly OnnxNode[], initializers: ReadonlyMap<string
         const kernel = attr("kernel_shape")?.ints ?? w?.dims.slice(2) ?? [];
         const strides = attr("strides")?.ints ?? [1, 1];
         ops.push({
-          ...op, kind: "conv", inputs: x, units: w?.dims[0],
-          kernel: pair(kernel), stride: pair(strides), pad: pair(pads),
-          weight: weight(node.inputs[1]), bias: weight(node.inputs[2]),
+          ...op,
+          kind: "conv",
+          inputs: x,
+          units: w?.dims[0],
+          kernel: pair(kernel),
+          stride: pair(strides),
+          pad: pair(pads),
+          weight: weight(node.inputs[1]),
+          bias: weight(node.inputs[2]),
           problem: joinProblems([
-            stored(1, "weight"), stored(2, "bias"),
+            stored(1, "weight"),
+            stored(2, "bias"),
             (attr("group")?.i ?? 1) !== 1 ? `group ${attr("group")!.i} (grouped convolution)` : undefined,
             dilationProblem(attr("dilations")),
             autoPadProblem(attr("auto_pad")),
             pads.length !== 4 || pads[0] !== pads[2] || pads[1] !== pads[3]
-              ? `asymmetric pads [${pads.join(",")}]` : undefined,
+              ? `asymmetric pads [${pads.join(",")}]`
+              : undefined,
             kernel.length !== 2 ? `a ${kernel.length}-D kernel` : undefined,
           ]),
         });
@@ -268,9 +383,15 @@ function toFoundOps(nodes: readonly OnnxNode[], initializers: ReadonlyMap<string
         break;
       case "LRN":
         ops.push({
-          ...op, kind: "lrn", inputs: x,
-          lrn: { size: attr("size")?.i ?? 0, alpha: attr("alpha")?.f ?? Math.fround(1e-4),
-            beta: attr("beta")?.f ?? 0.75, k: attr("bias")?.f ?? 1 },
+          ...op,
+          kind: "lrn",
+          inputs: x,
+          lrn: {
+            size: attr("size")?.i ?? 0,
+            alpha: attr("alpha")?.f ?? Math.fround(1e-4),
+            beta: attr("beta")?.f ?? 0.75,
+            k: attr("bias")?.f ?? 1,
+          },
         });
         break;
       case "Concat": {
@@ -285,10 +406,15 @@ function toFoundOps(nodes: readonly OnnxNode[], initializers: ReadonlyMap<string
         const transB = (attr("transB")?.i ?? 0) !== 0;
         const b = initializers.get(node.inputs[1] ?? "");
         ops.push({
-          ...op, kind: "fc", inputs: x, units: b?.dims[transB ? 0 : 1],
-          weight: weight(node.inputs[1], !transB), bias: weight(node.inputs[2]),
+          ...op,
+          kind: "fc",
+          inputs: x,
+          units: b?.dims[transB ? 0 : 1],
+          weight: weight(node.inputs[1], !transB),
+          bias: weight(node.inputs[2]),
           problem: joinProblems([
-            stored(1, "weight"), stored(2, "bias"),
+            stored(1, "weight"),
+            stored(2, "bias"),
             (attr("transA")?.i ?? 0) !== 0 ? "transA 1" : undefined,
             (attr("alpha")?.f ?? 1) !== 1 || (attr("beta")?.f ?? 1) !== 1 ? "alpha or beta other than 1" : undefined,
           ]),
@@ -301,18 +427,28 @@ function toFoundOps(nodes: readonly OnnxNode[], initializers: ReadonlyMap<string
         const bias = add?.inputs.find((name) => name !== node.outputs[0] && initializers.has(name));
         if (add && bias) fusedAdds.add(add);
         ops.push({
-          ...op, kind: "fc", inputs: x, outputs: add && bias ? add.outputs : node.outputs,
-          units: initializers.get(node.inputs[1] ?? "")?.dims[1], weight: weight(node.inputs[1], true),
+          ...op,
+          kind: "fc",
+          inputs: x,
+          outputs: add && bias ? add.outputs : node.outputs,
+          units: initializers.get(node.inputs[1] ?? "")?.dims[1],
+          weight: weight(node.inputs[1], true),
           bias: weight(bias),
-          problem: joinProblems([stored(1, "weight"),
-            bias ? undefined : "no bias: expected an Add of an initializer after it"]),
+          problem: joinProblems([
+            stored(1, "weight"),
+            bias ? undefined : "no bias: expected an Add of an initializer after it",
+          ]),
         });
         break;
       }
       case "Softmax": {
         const axis = attr("axis")?.i;
-        ops.push({ ...op, kind: "softmax", inputs: x,
-          problem: axis === undefined || axis === 1 || axis === -1 ? undefined : `axis ${axis}` });
+        ops.push({
+          ...op,
+          kind: "softmax",
+          inputs: x,
+          problem: axis === undefined || axis === 1 || axis === -1 ? undefined : `axis ${axis}`,
+        });
         break;
       }
       default:
@@ -336,10 +472,7 @@ function poolOp(node: OnnxNode): Partial<FoundOp> {
   const pads = attr("pads")?.ints ?? [0, 0, 0, 0];
   const ceil = (attr("ceil_mode")?.i ?? 0) !== 0;
   const kind: FoundKind = node.type === "MaxPool" ? "maxPool" : "avgPool";
-  const problems = [
-    autoPadProblem(attr("auto_pad")),
-    dilationProblem(attr("dilations")),
-  ];
+  const problems = [autoPadProblem(attr("auto_pad")), dilationProblem(attr("dilations"))];
   if (kernel.length !== 2 || strides.length !== 2 || pads.length !== 4) {
     problems.push(`expected 2-D kernel_shape, strides and pads, found [${kernel}], [${strides}], [${pads}]`);
   } else {
@@ -348,8 +481,8 @@ function poolOp(node: OnnxNode): Partial<FoundOp> {
     }
     const countPad = (attr("count_include_pad")?.i ?? 0) !== 0;
     const [top, left, bottom, right] = pads as [number, number, number, number];
-    const caffeDivisor = top === 0 && left === 0 ? !countPad || (bottom === 0 && right === 0)
-      : countPad && bottom <= top && right <= left;
+    const caffeDivisor =
+      top === 0 && left === 0 ? !countPad || (bottom === 0 && right === 0) : countPad && bottom <= top && right <= left;
     if (kind === "avgPool" && !caffeDivisor) {
       problems.push(`count_include_pad ${countPad ? 1 : 0} with pads [${pads.join(",")}] divides unlike Caffe`);
     }
@@ -358,16 +491,24 @@ function poolOp(node: OnnxNode): Partial<FoundOp> {
 }
 
 /** Why ONNX pooling along one axis rounds unlike Caffe's pooling with pad `begin`, or undefined when it never does. */
-function roundingProblem(kernel: number, stride: number, begin: number, end: number, ceil: boolean, pads: number[]):
-  string | undefined {
+function roundingProblem(
+  kernel: number,
+  stride: number,
+  begin: number,
+  end: number,
+  ceil: boolean,
+  pads: number[],
+): string | undefined {
   for (let size = Math.max(1, kernel - 2 * begin); size <= MAX_CHECKED_SIZE; size++) {
     const span = size + begin + end - kernel;
     let onnx = (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
     if (ceil && (onnx - 1) * stride >= size + begin) onnx--; // ONNX 19+, onnxruntime: no window starts in the end pad
     const caffe = poolOutSize(size, kernel, stride, begin);
     if (onnx !== caffe) {
-      return `pads [${pads.join(",")}] with ceil_mode ${ceil ? 1 : 0} give ${onnx} outputs for a ${size}-pixel ` +
-        `input, Caffe's pooling gives ${caffe}`;
+      return (
+        `pads [${pads.join(",")}] with ceil_mode ${ceil ? 1 : 0} give ${onnx} outputs for a ${size}-pixel ` +
+        `input, Caffe's pooling gives ${caffe}`
+      );
     }
   }
   return undefined;

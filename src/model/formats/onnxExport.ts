@@ -37,14 +37,20 @@ export function onnxPoolOutSize(size: number, kernel: number, stride: number, pa
 type Attribute = { name: string } & ({ i: number } | { f: number } | { ints: number[] });
 
 function attribute(a: Attribute): onnxProto.onnx.IAttributeProto {
-  const type = "i" in a ? onnx.AttributeProto.AttributeType.INT
-    : "f" in a ? onnx.AttributeProto.AttributeType.FLOAT : onnx.AttributeProto.AttributeType.INTS;
+  const type =
+    "i" in a
+      ? onnx.AttributeProto.AttributeType.INT
+      : "f" in a
+        ? onnx.AttributeProto.AttributeType.FLOAT
+        : onnx.AttributeProto.AttributeType.INTS;
   return { ...a, type };
 }
 
 function floatTensor(name: string, shape: number[], data: Float32Array): onnxProto.onnx.ITensorProto {
   return {
-    name, dims: shape, dataType: onnx.TensorProto.DataType.FLOAT,
+    name,
+    dims: shape,
+    dataType: onnx.TensorProto.DataType.FLOAT,
     rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), // ONNX raw data is little-endian, as are wasm and x86/ARM hosts
   };
 }
@@ -52,9 +58,14 @@ function floatTensor(name: string, shape: number[], data: Float32Array): onnxPro
 function valueInfo(name: string, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: {
-      dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })),
-    } } },
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: {
+          dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })),
+        },
+      },
+    },
   };
 }
 
@@ -66,8 +77,12 @@ function valueInfo(name: string, dims: (number | string)[]): onnxProto.onnx.IVal
 function avgPoolCountsPad(node: PoolNode, hPads: [number, number], wPads: [number, number]): number {
   if (node.pad === 0) return 0;
   if (hPads[1] <= node.pad && wPads[1] <= node.pad) return 1;
-  throw new ArgumentError(node.name, "avgPool", "windows that end inside the padded input (Caffe's divisor has no ONNX equivalent otherwise)",
-    `end padding ${hPads[1]}x${wPads[1]} beyond pad ${node.pad}`);
+  throw new ArgumentError(
+    node.name,
+    "avgPool",
+    "windows that end inside the padded input (Caffe's divisor has no ONNX equivalent otherwise)",
+    `end padding ${hPads[1]}x${wPads[1]} beyond pad ${node.pad}`,
+  );
 }
 
 /**
@@ -93,10 +108,13 @@ export function exportOnnx(graph: Graph, weights: TensorMap, inputSize: number):
   for (const node of graph.nodes) {
     switch (node.op) {
       case "conv": {
-        const k = node.kernel, p = node.pad;
+        const k = node.kernel,
+          p = node.pad;
         const out = node.relu ? `${node.output}:linear` : node.output;
         add("Conv", node.name, [node.input, `${node.weights}.weight`, `${node.weights}.bias`], out, [
-          { name: "kernel_shape", ints: [k, k] }, { name: "strides", ints: [node.stride, node.stride] }, { name: "pads", ints: [p, p, p, p] },
+          { name: "kernel_shape", ints: [k, k] },
+          { name: "strides", ints: [node.stride, node.stride] },
+          { name: "pads", ints: [p, p, p, p] },
         ]);
         if (node.relu) add("Relu", `${node.name}:relu`, [out], node.output);
         break;
@@ -107,8 +125,10 @@ export function exportOnnx(graph: Graph, weights: TensorMap, inputSize: number):
         const h = caffePoolPads(s.h, node.kernel, node.stride, node.pad);
         const w = caffePoolPads(s.w, node.kernel, node.stride, node.pad);
         const attrs: Attribute[] = [
-          { name: "kernel_shape", ints: [node.kernel, node.kernel] }, { name: "strides", ints: [node.stride, node.stride] },
-          { name: "pads", ints: [h[0], w[0], h[1], w[1]] }, { name: "ceil_mode", i: 0 },
+          { name: "kernel_shape", ints: [node.kernel, node.kernel] },
+          { name: "strides", ints: [node.stride, node.stride] },
+          { name: "pads", ints: [h[0], w[0], h[1], w[1]] },
+          { name: "ceil_mode", i: 0 },
         ];
         if (node.op === "avgPool") attrs.push({ name: "count_include_pad", i: avgPoolCountsPad(node, h, w) });
         add(node.op === "maxPool" ? "MaxPool" : "AveragePool", node.name, [node.input], node.output, attrs);
@@ -117,15 +137,23 @@ export function exportOnnx(graph: Graph, weights: TensorMap, inputSize: number):
       case "lrn":
         // Both Caffe (ACROSS_CHANNELS) and ONNX divide alpha by size: x / (k + alpha/size * sum x^2)^beta.
         add("LRN", node.name, [node.input], node.output, [
-          { name: "size", i: node.size }, { name: "alpha", f: node.alpha }, { name: "beta", f: node.beta }, { name: "bias", f: node.k },
+          { name: "size", i: node.size },
+          { name: "alpha", f: node.alpha },
+          { name: "beta", f: node.beta },
+          { name: "bias", f: node.k },
         ]);
         break;
       case "concat":
         add("Concat", node.name, node.inputs, node.output, [{ name: "axis", i: 1 }]);
         break;
       case "fc":
-        add("Gemm", node.name, [flatten(node.input, node.name), `${node.weights}.weight`, `${node.weights}.bias`], node.output,
-          [{ name: "transB", i: 1 }]);
+        add(
+          "Gemm",
+          node.name,
+          [flatten(node.input, node.name), `${node.weights}.weight`, `${node.weights}.bias`],
+          node.output,
+          [{ name: "transB", i: 1 }],
+        );
         flat.add(node.output);
         break;
       case "softmax":

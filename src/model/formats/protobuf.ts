@@ -31,7 +31,12 @@ export class ProtoMessage {
   private readonly reader: InstanceType<typeof Reader>;
   private tagAt = 0;
 
-  constructor(readonly file: string, readonly bytes: Uint8Array, readonly base: number, readonly what: string) {
+  constructor(
+    readonly file: string,
+    readonly bytes: Uint8Array,
+    readonly base: number,
+    readonly what: string,
+  ) {
     this.reader = new Reader(bytes);
   }
 
@@ -42,8 +47,11 @@ export class ProtoMessage {
 
   /** Throws a WeightsError about this message at the current field (tensor: optional name for the error). */
   fail(message: string, tensor?: string): never {
-    throw new WeightsError(this.file, tensor,
-      `${this.what}, field ${this.field} at byte ${this.base + this.tagAt}: ${message}`);
+    throw new WeightsError(
+      this.file,
+      tensor,
+      `${this.what}, field ${this.field} at byte ${this.base + this.tagAt}: ${message}`,
+    );
   }
 
   /** Advances to the next field; false at the end of the message. */
@@ -54,9 +62,12 @@ export class ProtoMessage {
     this.field = tag >>> 3;
     this.wire = tag & 7;
     if (this.field === 0 || ![WIRE_VARINT, WIRE_FIXED64, WIRE_BYTES, WIRE_FIXED32].includes(this.wire)) {
-      throw new WeightsError(this.file, undefined,
+      throw new WeightsError(
+        this.file,
+        undefined,
         `${this.what} at byte ${this.base + this.tagAt}: corrupt protobuf: expected a field tag, ` +
-        `found field ${this.field} with wire type ${this.wire}`);
+          `found field ${this.field} with wire type ${this.wire}`,
+      );
     }
     return true;
   }
@@ -79,8 +90,10 @@ export class ProtoMessage {
     const length = this.guard(() => this.reader.uint32());
     const start = this.reader.pos;
     if (start + length > this.bytes.length) {
-      this.fail(`truncated: ${what} needs ${length} bytes from byte ${this.base + start}, found ` +
-        `${this.bytes.length - start} (the file ends early or is corrupt)`);
+      this.fail(
+        `truncated: ${what} needs ${length} bytes from byte ${this.base + start}, found ` +
+          `${this.bytes.length - start} (the file ends early or is corrupt)`,
+      );
     }
     this.reader.pos = start + length;
     return this.bytes.subarray(start, start + length);
@@ -127,9 +140,13 @@ export class ProtoMessage {
       return read();
     } catch (cause) {
       if (!(cause instanceof RangeError)) throw cause;
-      throw new WeightsError(this.file, undefined,
+      throw new WeightsError(
+        this.file,
+        undefined,
         `${this.what} at byte ${this.base + this.tagAt}: truncated: a value runs past the end of the ` +
-        `${this.bytes.length}-byte message (the file ends early or is corrupt)`, { cause });
+          `${this.bytes.length}-byte message (the file ends early or is corrupt)`,
+        { cause },
+      );
     }
   }
 }
@@ -150,7 +167,9 @@ function toNumber(v: Long64): number {
  */
 export function readFloats(message: Uint8Array, base: number, field: number, file: string, what: string): Float32Array {
   // Pass 1: count the values; the common case is a single packed run.
-  let bytes = 0, runs = 0, firstStart = 0;
+  let bytes = 0,
+    runs = 0,
+    firstStart = 0;
   forEachRun(message, base, field, file, what, (start, length) => {
     if (runs++ === 0) firstStart = start;
     bytes += length;
@@ -173,8 +192,14 @@ export function readFloats(message: Uint8Array, base: number, field: number, fil
 }
 
 /** Calls `visit` with the range in `message` of each occurrence of float field `field` (packed or one value). */
-function forEachRun(message: Uint8Array, base: number, field: number, file: string, what: string,
-  visit: (start: number, length: number) => void): void {
+function forEachRun(
+  message: Uint8Array,
+  base: number,
+  field: number,
+  file: string,
+  what: string,
+  visit: (start: number, length: number) => void,
+): void {
   const m = new ProtoMessage(file, message, base, what);
   while (m.next()) {
     if (m.field !== field) {

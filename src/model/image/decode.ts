@@ -50,7 +50,10 @@ function preview(bytes: Uint8Array): string {
 /** Throws ImageError unless width and height are positive integers. */
 function checkDimensions(width: number, height: number, name: string): void {
   if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0)) {
-    throw new ImageError(name, `invalid image size: expected width and height to be positive integers, found ${width}x${height}`);
+    throw new ImageError(
+      name,
+      `invalid image size: expected width and height to be positive integers, found ${width}x${height}`,
+    );
   }
 }
 
@@ -96,7 +99,10 @@ export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
   if (startsWith(bytes, PNG_MAGIC)) return decodePngRgba(bytes, file);
   const known = UNSUPPORTED.find((f) => startsWith(bytes, f.magic));
   if (known) {
-    throw new ImageError(file, `unsupported image format: expected ${SUPPORTED}, found a ${known.name} image; convert it to PNG or JPEG`);
+    throw new ImageError(
+      file,
+      `unsupported image format: expected ${SUPPORTED}, found a ${known.name} image; convert it to PNG or JPEG`,
+    );
   }
   throw new ImageError(file, `not an image: expected ${SUPPORTED}, found first bytes ${preview(bytes)}`);
 }
@@ -113,22 +119,39 @@ function decodeJpegRgba(bytes: Uint8Array, file: string): RgbaImage {
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
     if (/^max(ResolutionInMP|MemoryUsageInMB)/.test(message)) {
-      throw new ImageError(file, `image too large: expected at most ${MAX_IMAGE_PIXELS} pixels, found more (jpeg-js: ${message})`, { cause });
+      throw new ImageError(
+        file,
+        `image too large: expected at most ${MAX_IMAGE_PIXELS} pixels, found more (jpeg-js: ${message})`,
+        { cause },
+      );
     }
-    throw new ImageError(file, `truncated or corrupt JPEG: expected complete baseline or progressive JPEG data, found a decoder error: ${message}`, { cause });
+    throw new ImageError(
+      file,
+      `truncated or corrupt JPEG: expected complete baseline or progressive JPEG data, found a decoder error: ${message}`,
+      { cause },
+    );
   }
   checkDimensions(decoded.width, decoded.height, file);
   return { width: decoded.width, height: decoded.height, data: decoded.data };
 }
 
 /** PNG IHDR fields (read by hand so the size limit applies before fast-png allocates anything). */
-interface PngHeader { width: number; height: number; depth: number; colorType: number; interlaced: boolean }
+interface PngHeader {
+  width: number;
+  height: number;
+  depth: number;
+  colorType: number;
+  interlaced: boolean;
+}
 
 function readPngHeader(bytes: Uint8Array, file: string): PngHeader {
   // signature (8) + chunk length (4) + "IHDR" (4) + 13 data bytes + CRC (4)
   const ihdrType = String.fromCharCode(...bytes.subarray(12, 16));
   if (bytes.length < 33 || ihdrType !== "IHDR") {
-    throw new ImageError(file, `truncated or corrupt PNG: expected an IHDR chunk after the signature, found ${bytes.length < 33 ? `only ${bytes.length} bytes` : `"${ihdrType}"`}`);
+    throw new ImageError(
+      file,
+      `truncated or corrupt PNG: expected an IHDR chunk after the signature, found ${bytes.length < 33 ? `only ${bytes.length} bytes` : `"${ihdrType}"`}`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return {
@@ -146,14 +169,21 @@ function decodePngRgba(bytes: Uint8Array, file: string): RgbaImage {
   checkPixelLimit(header.width, header.height, file);
   if (header.interlaced && header.depth < 8) {
     // fast-png 8 mis-reads Adam7 passes with packed (1/2/4-bit) samples.
-    throw new ImageError(file, `unsupported PNG variant: expected a non-interlaced image or a bit depth of 8 or 16, found an interlaced ${header.depth}-bit image; re-save it without interlacing`);
+    throw new ImageError(
+      file,
+      `unsupported PNG variant: expected a non-interlaced image or a bit depth of 8 or 16, found an interlaced ${header.depth}-bit image; re-save it without interlacing`,
+    );
   }
   let png: DecodedPng;
   try {
     png = decodePng(bytes, { checkCrc: true });
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
-    throw new ImageError(file, `truncated or corrupt PNG: expected complete chunks with valid checksums, found a decoder error: ${message}`, { cause });
+    throw new ImageError(
+      file,
+      `truncated or corrupt PNG: expected complete chunks with valid checksums, found a decoder error: ${message}`,
+      { cause },
+    );
   }
   return pngToRgba(png, header.colorType, file);
 }
@@ -170,12 +200,13 @@ function pngToRgba(png: DecodedPng, colorType: number, file: string): RgbaImage 
   const maxSample = 2 ** depth - 1;
   const rowBytes = Math.ceil((width * channels * depth) / 8);
   /** Raw sample s (0 .. width*channels-1) of row y, in 0..maxSample. */
-  const sample = depth >= 8
-    ? (y: number, s: number): number => data[y * width * channels + s]
-    : (y: number, s: number): number => {
-        const bit = s * depth;
-        return (data[y * rowBytes + (bit >> 3)] >> (8 - depth - (bit & 7))) & maxSample;
-      };
+  const sample =
+    depth >= 8
+      ? (y: number, s: number): number => data[y * width * channels + s]
+      : (y: number, s: number): number => {
+          const bit = s * depth;
+          return (data[y * rowBytes + (bit >> 3)] >> (8 - depth - (bit & 7))) & maxSample;
+        };
   const level = (v: number): number => (depth === 16 ? v >>> 8 : (v * 255) / maxSample);
   const key = png.transparency; // grey: [k]; RGB: [r, g, b]; raw sample values
   if (colorType === 3 && !png.palette) {
@@ -186,10 +217,14 @@ function pngToRgba(png: DecodedPng, colorType: number, file: string): RgbaImage 
   for (let y = 0, o = 0; y < height; y++) {
     for (let x = 0; x < width; x++, o += 4) {
       const s = x * channels;
-      let r: number, g: number, b: number, a = 255;
+      let r: number,
+        g: number,
+        b: number,
+        a = 255;
       switch (colorType) {
         case 0: // grey
-        case 4: { // grey + alpha
+        case 4: {
+          // grey + alpha
           const v = sample(y, s);
           r = g = b = level(v);
           if (colorType === 4) a = level(sample(y, s + 1));
@@ -197,18 +232,27 @@ function pngToRgba(png: DecodedPng, colorType: number, file: string): RgbaImage 
           break;
         }
         case 2: // RGB
-        case 6: { // RGBA
-          const vr = sample(y, s), vg = sample(y, s + 1), vb = sample(y, s + 2);
-          r = level(vr); g = level(vg); b = level(vb);
+        case 6: {
+          // RGBA
+          const vr = sample(y, s),
+            vg = sample(y, s + 1),
+            vb = sample(y, s + 2);
+          r = level(vr);
+          g = level(vg);
+          b = level(vb);
           if (colorType === 6) a = level(sample(y, s + 3));
           else if (key && key[0] === vr && key[1] === vg && key[2] === vb) a = 0;
           break;
         }
-        case 3: { // palette; entries are [r, g, b] or [r, g, b, a]
+        case 3: {
+          // palette; entries are [r, g, b] or [r, g, b, a]
           const index = sample(y, s);
           const entry = palette[index];
           if (!entry) {
-            throw new ImageError(file, `corrupt PNG: expected palette indices below ${palette.length}, found ${index} at pixel (${x}, ${y})`);
+            throw new ImageError(
+              file,
+              `corrupt PNG: expected palette indices below ${palette.length}, found ${index} at pixel (${x}, ${y})`,
+            );
           }
           [r, g, b] = entry as [number, number, number];
           a = entry[3] ?? 255;
@@ -217,7 +261,10 @@ function pngToRgba(png: DecodedPng, colorType: number, file: string): RgbaImage 
         default:
           throw new ImageError(file, `corrupt PNG: expected colour type 0, 2, 3, 4 or 6, found ${colorType}`);
       }
-      out[o] = r; out[o + 1] = g; out[o + 2] = b; out[o + 3] = a;
+      out[o] = r;
+      out[o + 1] = g;
+      out[o + 2] = b;
+      out[o + 3] = a;
     }
   }
   return { width, height, data: out };

@@ -24,7 +24,9 @@ function checkPositiveInteger(op: string, argument: string, value: number): void
 
 /** For each destination index along one axis: the two source indices and the weight of the second. */
 function axisTaps(src: number, dst: number): { i0: Int32Array; i1: Int32Array; w: Float64Array } {
-  const i0 = new Int32Array(dst), i1 = new Int32Array(dst), w = new Float64Array(dst);
+  const i0 = new Int32Array(dst),
+    i1 = new Int32Array(dst),
+    w = new Float64Array(dst);
   const scale = src / dst;
   for (let d = 0; d < dst; d++) {
     const s = Math.min(Math.max((d + 0.5) * scale - 0.5, 0), src - 1);
@@ -45,15 +47,24 @@ export function resizeBilinear(image: RgbaImage, width: number, height: number):
   validateRgba(image, "image");
   checkPositiveInteger("resizeBilinear", "width", width);
   checkPositiveInteger("resizeBilinear", "height", height);
-  const src = image.data, sw = image.width;
-  const xs = axisTaps(sw, width), ys = axisTaps(image.height, height);
+  const src = image.data,
+    sw = image.width;
+  const xs = axisTaps(sw, width),
+    ys = axisTaps(image.height, height);
   const plane = width * height;
   const out = new Float32Array(3 * plane);
   for (let y = 0; y < height; y++) {
-    const row0 = ys.i0[y] * sw, row1 = ys.i1[y] * sw, wy = ys.w[y];
+    const row0 = ys.i0[y] * sw,
+      row1 = ys.i1[y] * sw,
+      wy = ys.w[y];
     for (let x = 0; x < width; x++) {
-      const x0 = xs.i0[x], x1 = xs.i1[x], wx = xs.w[x];
-      const p00 = (row0 + x0) * 4, p01 = (row0 + x1) * 4, p10 = (row1 + x0) * 4, p11 = (row1 + x1) * 4;
+      const x0 = xs.i0[x],
+        x1 = xs.i1[x],
+        wx = xs.w[x];
+      const p00 = (row0 + x0) * 4,
+        p01 = (row0 + x1) * 4,
+        p10 = (row1 + x0) * 4,
+        p11 = (row1 + x1) * 4;
       for (let c = 0; c < 3; c++) {
         const top = src[p00 + c] + (src[p01 + c] - src[p00 + c]) * wx;
         const bottom = src[p10 + c] + (src[p11 + c] - src[p10 + c]) * wx;
@@ -84,7 +95,8 @@ export function toNetworkInput(image: RgbaImage, options: NetworkInputOptions = 
   const { resize = RESIZE_TO, crop = CROP, mean = BGR_MEAN } = options;
   checkPositiveInteger("toNetworkInput", "options.resize", resize);
   checkPositiveInteger("toNetworkInput", "options.crop", crop);
-  if (crop > resize) throw new ArgumentError("toNetworkInput", "options.crop", `at most options.resize (${resize})`, crop);
+  if (crop > resize)
+    throw new ArgumentError("toNetworkInput", "options.crop", `at most options.resize (${resize})`, crop);
   if (mean.length !== 3 || !mean.every(Number.isFinite)) {
     throw new ArgumentError("toNetworkInput", "options.mean", "three finite numbers [B, G, R]", `[${mean.join(", ")}]`);
   }

@@ -13,10 +13,18 @@ import { WeightsError } from "../../host/errors.js";
 import type { ExpectedTensor, TensorMap } from "../../host/ir/tensors.js";
 
 /** A golden input: all zeros, or syntheticInput(length, seed). */
-export interface GoldenInput { name: string; seed: number | "zeros" }
+export interface GoldenInput {
+  name: string;
+  seed: number | "zeros";
+}
 
 /** Reference bits of one golden input: SHA-256 (hex) of the float32 outputs and the top-1 class. */
-export interface GoldenOutput { name: string; logitsSha256: string; probabilitiesSha256: string; top1: number }
+export interface GoldenOutput {
+  name: string;
+  logitsSha256: string;
+  probabilitiesSha256: string;
+  top1: number;
+}
 
 export const GOLDEN = {
   /** Square input side the outputs are for. */
@@ -31,17 +39,20 @@ export const GOLDEN = {
   /** The baseline build's outputs, in the order of `inputs`. */
   baseline: [
     {
-      name: "zeros", top1: 885,
+      name: "zeros",
+      top1: 885,
       logitsSha256: "05a79c6af0d2912fb655b011a2d1ee02f1d0d47db4df0c9609a0c3dac78cfcef",
       probabilitiesSha256: "9994e7b88a4a048ac8531e778467144da2f3d356a320267e05002aa75a4a22a7",
     },
     {
-      name: "lcg-12345", top1: 489,
+      name: "lcg-12345",
+      top1: 489,
       logitsSha256: "bc2ed3434ad031df7a07764f46557b13c834636371c73663be64ba1b2d1fe5ec",
       probabilitiesSha256: "45ae4aa5daf9ce15167544c03837e14537fedff44f52ceb67eaa4000594f14ef",
     },
     {
-      name: "lcg-2718281", top1: 549,
+      name: "lcg-2718281",
+      top1: 549,
       logitsSha256: "a5a3c0be1001d1e31756cf94fdeb4c9d0f8b1f4848f405365751a2381e82e416",
       probabilitiesSha256: "34d811c3043e4b03159f14ada68e73311b037d7a5e7bb658fa9216f9267f0fae",
     },

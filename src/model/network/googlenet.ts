@@ -36,7 +36,18 @@ export const CLASSES = 1000;
 export const DEFAULT_INPUT_SIZE = 224;
 
 function conv(name: string, input: string, outChannels: number, kernel: number, stride = 1, pad = 0): ConvNode {
-  return { op: "conv", name, input, output: name, weights: name.replace(/\//g, "_"), outChannels, kernel, stride, pad, relu: true };
+  return {
+    op: "conv",
+    name,
+    input,
+    output: name,
+    weights: name.replace(/\//g, "_"),
+    outChannels,
+    kernel,
+    stride,
+    pad,
+    relu: true,
+  };
 }
 
 function inception(m: InceptionWidths, input: string): GraphNode[] {
@@ -49,7 +60,12 @@ function inception(m: InceptionWidths, input: string): GraphNode[] {
     conv(`${p}/5x5`, `${p}/5x5_reduce`, m.n5x5, 5, 1, 2),
     { op: "maxPool", name: `${p}/pool`, input, output: `${p}/pool`, kernel: 3, stride: 1, pad: 1 },
     conv(`${p}/pool_proj`, `${p}/pool`, m.poolProj, 1),
-    { op: "concat", name: `${p}/output`, inputs: [`${p}/1x1`, `${p}/3x3`, `${p}/5x5`, `${p}/pool_proj`], output: `${p}/output` },
+    {
+      op: "concat",
+      name: `${p}/output`,
+      inputs: [`${p}/1x1`, `${p}/3x3`, `${p}/5x5`, `${p}/pool_proj`],
+      output: `${p}/output`,
+    },
   ];
 }
 
@@ -72,12 +88,25 @@ export function googlenetGraph(): Graph {
   for (const m of INCEPTION_MODULES) {
     nodes.push(...inception(m, x));
     x = `${m.name}/output`;
-    if (m.name === "inception_3b") { nodes.push(maxPool("pool3/3x3_s2", x)); x = "pool3/3x3_s2"; }
-    if (m.name === "inception_4e") { nodes.push(maxPool("pool4/3x3_s2", x)); x = "pool4/3x3_s2"; }
+    if (m.name === "inception_3b") {
+      nodes.push(maxPool("pool3/3x3_s2", x));
+      x = "pool3/3x3_s2";
+    }
+    if (m.name === "inception_4e") {
+      nodes.push(maxPool("pool4/3x3_s2", x));
+      x = "pool4/3x3_s2";
+    }
   }
   nodes.push(
     { op: "avgPool", name: "pool5/7x7_s1", input: x, output: "pool5/7x7_s1", kernel: 7, stride: 1, pad: 0 },
-    { op: "fc", name: "loss3/classifier", input: "pool5/7x7_s1", output: "loss3/classifier", weights: "loss3_classifier", outFeatures: CLASSES },
+    {
+      op: "fc",
+      name: "loss3/classifier",
+      input: "pool5/7x7_s1",
+      output: "loss3/classifier",
+      weights: "loss3_classifier",
+      outFeatures: CLASSES,
+    },
     { op: "softmax", name: "prob", input: "loss3/classifier", output: "prob" },
   );
   return { input: "data", inputChannels: 3, nodes, logits: "loss3/classifier", probabilities: "prob" };

@@ -23,11 +23,21 @@ export interface SummaryRow {
   ops: number;
 }
 
-export interface Summary { inputSize: number; rows: SummaryRow[]; totalParams: number; totalOps: number }
+export interface Summary {
+  inputSize: number;
+  rows: SummaryRow[];
+  totalParams: number;
+  totalOps: number;
+}
 
 const TYPE: Record<GraphNode["op"], string> = {
-  conv: "convolution", maxPool: "max pool", avgPool: "avg pool", lrn: "local response norm",
-  concat: "concat", fc: "linear", softmax: "softmax",
+  conv: "convolution",
+  maxPool: "max pool",
+  avgPool: "avg pool",
+  lrn: "local response norm",
+  concat: "concat",
+  fc: "linear",
+  softmax: "softmax",
 };
 
 /** Table 1 for an input of inputSize x inputSize. */
@@ -46,8 +56,21 @@ export function summarize(inputSize: number): Summary {
     if (m) {
       let row = rows.find((r) => r.name === stage);
       if (!row) {
-        row = { name: stage, type: "inception", patch: "", output: "", depth: 2, n1x1: m.n1x1, n3x3reduce: m.n3x3reduce,
-          n3x3: m.n3x3, n5x5reduce: m.n5x5reduce, n5x5: m.n5x5, poolProj: m.poolProj, params: 0, ops: 0 };
+        row = {
+          name: stage,
+          type: "inception",
+          patch: "",
+          output: "",
+          depth: 2,
+          n1x1: m.n1x1,
+          n3x3reduce: m.n3x3reduce,
+          n3x3: m.n3x3,
+          n5x5reduce: m.n5x5reduce,
+          n5x5: m.n5x5,
+          poolProj: m.poolProj,
+          params: 0,
+          ops: 0,
+        };
         rows.push(row);
       }
       row.params += params;
@@ -56,8 +79,16 @@ export function summarize(inputSize: number): Summary {
       continue;
     }
     if (node.name === "conv2/3x3_reduce") {
-      rows.push({ name: "conv2", type: "convolution", patch: "3x3/1", output: "", depth: 2, n3x3reduce: out.c,
-        params, ops });
+      rows.push({
+        name: "conv2",
+        type: "convolution",
+        patch: "3x3/1",
+        output: "",
+        depth: 2,
+        n3x3reduce: out.c,
+        params,
+        ops,
+      });
       continue;
     }
     if (node.name === "conv2/3x3") {
@@ -71,13 +102,30 @@ export function summarize(inputSize: number): Summary {
     const windowed = node.op === "conv" || node.op === "maxPool" || node.op === "avgPool";
     const patch = windowed ? `${node.kernel}x${node.kernel}/${node.stride}` : "";
     const depth = node.op === "conv" || node.op === "fc" ? 1 : 0;
-    rows.push({ name: node.name, type: TYPE[node.op], patch, output: `${out.h}x${out.w}x${out.c}`, depth, params, ops });
+    rows.push({
+      name: node.name,
+      type: TYPE[node.op],
+      patch,
+      output: `${out.h}x${out.w}x${out.c}`,
+      depth,
+      params,
+      ops,
+    });
     if (node.op === "avgPool") {
-      rows.push({ name: "dropout", type: "dropout (identity)", patch: "", output: `${out.h}x${out.w}x${out.c}`, depth: 0, params: 0, ops: 0 });
+      rows.push({
+        name: "dropout",
+        type: "dropout (identity)",
+        patch: "",
+        output: `${out.h}x${out.w}x${out.c}`,
+        depth: 0,
+        params: 0,
+        ops: 0,
+      });
     }
   }
   return {
-    inputSize, rows,
+    inputSize,
+    rows,
     totalParams: rows.reduce((s, r) => s + r.params, 0),
     totalOps: rows.reduce((s, r) => s + r.ops, 0),
   };
@@ -85,13 +133,58 @@ export function summarize(inputSize: number): Summary {
 
 /** Table 1 as aligned text. */
 export function formatSummary(summary: Summary): string {
-  const head = ["layer", "type", "patch/stride", "output", "depth", "#1x1", "#3x3 red", "#3x3", "#5x5 red", "#5x5", "pool proj", "params", "ops"];
+  const head = [
+    "layer",
+    "type",
+    "patch/stride",
+    "output",
+    "depth",
+    "#1x1",
+    "#3x3 red",
+    "#3x3",
+    "#5x5 red",
+    "#5x5",
+    "pool proj",
+    "params",
+    "ops",
+  ];
   const num = (n: number | undefined): string => (n === undefined ? "" : String(n));
-  const big = (n: number): string => (n === 0 ? "" : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${(n / 1e3).toFixed(0)}K`);
-  const lines = summary.rows.map((r) => [r.name, r.type, r.patch, r.output, num(r.depth), num(r.n1x1), num(r.n3x3reduce),
-    num(r.n3x3), num(r.n5x5reduce), num(r.n5x5), num(r.poolProj), big(r.params), big(r.ops)]);
-  lines.push(["total", "", "", "", "", "", "", "", "", "", "", summary.totalParams.toLocaleString("en-US"), summary.totalOps.toLocaleString("en-US")]);
+  const big = (n: number): string =>
+    n === 0 ? "" : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${(n / 1e3).toFixed(0)}K`;
+  const lines = summary.rows.map((r) => [
+    r.name,
+    r.type,
+    r.patch,
+    r.output,
+    num(r.depth),
+    num(r.n1x1),
+    num(r.n3x3reduce),
+    num(r.n3x3),
+    num(r.n5x5reduce),
+    num(r.n5x5),
+    num(r.poolProj),
+    big(r.params),
+    big(r.ops),
+  ]);
+  lines.push([
+    "total",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    summary.totalParams.toLocaleString("en-US"),
+    summary.totalOps.toLocaleString("en-US"),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const fmt = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [`GoogLeNet at ${summary.inputSize}x${summary.inputSize} (paper Table 1)`, fmt(head), ...lines.map(fmt)].join("\n");
+  const fmt = (cells: string[]): string =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [`GoogLeNet at ${summary.inputSize}x${summary.inputSize} (paper Table 1)`, fmt(head), ...lines.map(fmt)].join(
+    "\n",
+  );
 }
