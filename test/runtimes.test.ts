@@ -126,7 +126,7 @@ if (nodeMajor !== undefined) {
   test(`${label}: after load() every kernel is optimised: no wasm function tiers up in later runs`, async () => {
     // V8 prints a line per compiled wasm function and tier; a line for an optimised (TurboFan)
     // function after load() would mean it ran unoptimised in a real run first.
-    const classifier = new URL("../src/model/api/classifier.js", import.meta.url).href;
+    const classifier = new URL("../src/node/index.js", import.meta.url).href;
     const script = `import { GoogLeNet } from ${JSON.stringify(classifier)};
       const net = await GoogLeNet.load({ threads: 1 });
       await new Promise((r) => setTimeout(r, 200)); // compilations started in load() finish

@@ -8,7 +8,7 @@ import { cpus } from "node:os";
 import { runtimeLabel } from "../host/runtime.js";
 import { expectedWeights } from "../host/ir/tensors.js";
 import type { BuildName } from "../host/wasm/kernels.js";
-import { GoogLeNet, topClasses, type LoadOptions } from "../model/api/classifier.js";
+import { GoogLeNet, topClasses, type LoadOptions } from "../node/index.js";
 import { CLASSES, googlenetGraph } from "../model/network/googlenet.js";
 import { GOLDEN, floatsSha256, goldenInput, weightsSha256, type GoldenOutput } from "../model/network/golden.js";
 import { loadWeights } from "../node/weights.js";
