@@ -73,6 +73,12 @@ test("npx inception-wasm --help, summary and bench --runs 3 work from the instal
   assert.not.ok(existsSync(join(app, "node_modules", "inception-wasm", ".cache")), "no cache inside the package");
 });
 
+test("npx inception-wasm verify reproduces the golden bits from the installed package", async () => {
+  const bin = join(app, "node_modules", ".bin", "inception-wasm");
+  const { stdout } = await inApp(bin, ["verify", "--weights", DATA_DIR]);
+  assert.match(stdout, /^PASS: the baseline build reproduces the reference bits for all 3 inputs/m);
+});
+
 test("npx inception-wasm classify --weights <a generated V1 caffemodel> photo: the right class", async () => {
   // A model-zoo-like training snapshot (V1 layers, loss heads) built from the BVLC weights; fixed seed for its heads.
   const caffemodel = join(app, "bvlc_googlenet.caffemodel");
