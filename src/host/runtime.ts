@@ -1,4 +1,4 @@
-// What the JavaScript runtime offers: its name, version and file access.
+// Which JavaScript runtime this is: its name and version (for reports and build reasons).
 
 /** The runtime this code runs in. */
 export type RuntimeName = "node" | "deno" | "bun" | "browser" | "other";
@@ -37,22 +37,4 @@ export function runtimeLabel(): string {
     default:
       return g.navigator?.userAgent ?? "unknown runtime";
   }
-}
-
-/** Whether the runtime offers node:fs and friends (Node, Deno, Bun). */
-export function hasFileSystem(): boolean {
-  const name = runtimeName();
-  return name === "node" || name === "deno" || name === "bun";
-}
-
-/** Reads a file given as a URL: `file:` URLs through node:fs where there is one, others through fetch. */
-export async function readUrl(url: URL): Promise<Uint8Array> {
-  if (url.protocol === "file:" && hasFileSystem()) {
-    const { readFile } = await import("node:fs/promises");
-    const { fileURLToPath } = await import("node:url");
-    return new Uint8Array(await readFile(fileURLToPath(url)));
-  }
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
-  return new Uint8Array(await response.arrayBuffer());
 }
