@@ -10,7 +10,7 @@ import type { BuildChoice } from "../host/wasm/kernels.js";
 import { formatSummary, summarize } from "../model/network/summary.js";
 import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../model/network/googlenet.js";
 import { shortLabel } from "../model/network/labels.js";
-import { GoogLeNet, type Prediction } from "../node/index.js";
+import { GoogLeNet, GoogLeNetEnsemble, type CropCount, type Prediction } from "../node/index.js";
 import { convertMatDirectory, resolveDataDir } from "../node/weights.js";
 import { benchNetwork, formatBench } from "./bench.js";
 import { WEIGHTS_USAGE, weightsCommand } from "./weights.js";
@@ -19,7 +19,13 @@ const USAGE = `usage: inception-wasm <command> [options]
 
 commands:
   classify <image...> [--photos] [--top N] [--json] [--weights PATH] [--build B] [--threads N]
-      top classes of JPEG/PNG images; --photos adds every photo of the data folder
+           [--crops 1|10|144] [--ensemble W1,W2,...]
+      top classes of JPEG/PNG images; --photos adds every photo of the data folder; --crops: the
+      centre crop, BVLC's 10 crops or the paper's 144, probabilities averaged; --ensemble: several
+      weight files averaged
+  eval <folder> --labels FILE [--crops 1,10,144] [--ensemble W1,W2,...] [--json] [--out FILE]
+      top-1/top-5 error over a labelled folder (FILE: "<file> <class>" lines, or one sub-folder
+      per class index), per crop protocol and model set, in the layout of the paper's Table 3
   summary [--json] [--input-size N]
       the paper's Table 1 for the network: layers, sizes, params, multiply-adds
   convert <mat-dir> <out.iwnet>
@@ -51,6 +57,10 @@ const { values: opts, positionals } = parseArgs({
     runs: { type: "string", default: "30" },
     warmup: { type: "string", default: "5" },
     profile: { type: "boolean", default: false },
+    crops: { type: "string", default: "1" },
+    ensemble: { type: "string" },
+    labels: { type: "string" },
+    out: { type: "string" },
     sha1: { type: "string" },
     sha256: { type: "string" },
     force: { type: "boolean", default: false },
@@ -70,6 +80,21 @@ function buildOption(): BuildChoice {
   const b = opts.build;
   if (b === "auto" || b === "baseline" || b === "relaxed" || b === "debug") return b;
   throw new InceptionError("E_USAGE", `--build: expected auto, baseline, relaxed or debug, found "${b}"`);
+}
+
+/** --crops: 1, 10 or 144. */
+function cropsOption(): CropCount {
+  const n = Number(opts.crops);
+  if (n === 1 || n === 10 || n === 144) return n;
+  throw new InceptionError("E_USAGE", `--crops: expected 1, 10 or 144, found "${opts.crops}"`);
+}
+
+/** A comma-separated list of non-empty items. */
+function listText(text: string): string[] {
+  return text
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t !== "");
 }
 
 /** --threads: one count, or a comma-separated list (bench). */
@@ -94,13 +119,20 @@ async function classify(files: string[]): Promise<void> {
       throw new InceptionError("E_USAGE", `classify: --threads expects one count, found "${opts.threads}"`);
     threads = list[0];
   }
-  const net = await GoogLeNet.load({ weights: opts.weights, build: buildOption(), threads });
+  const crops = cropsOption();
+  const net = opts.ensemble
+    ? await GoogLeNet.loadEnsemble(listText(opts.ensemble), { build: buildOption(), threads })
+    : await GoogLeNet.load({ weights: opts.weights, build: buildOption(), threads });
+  const first = net instanceof GoogLeNetEnsemble ? net.members[0] : net;
   const results: { file: string; top: Prediction[]; ms: number }[] = [];
   try {
-    if (!opts.json) console.log(`inception-wasm: ${net.build} build, ${net.threads} thread(s)`);
+    if (!opts.json) {
+      const models = net instanceof GoogLeNetEnsemble ? `, ${net.members.length} models` : "";
+      console.log(`inception-wasm: ${first.build} build, ${first.threads} thread(s), ${crops} crop(s)${models}`);
+    }
     for (const file of files) {
       const t0 = performance.now();
-      const top = await net.classify(new Uint8Array(await readFile(file)), { topK, name: file });
+      const top = await net.classify(new Uint8Array(await readFile(file)), { topK, name: file, crops });
       const ms = performance.now() - t0;
       results.push({ file, top, ms });
       if (!opts.json) {
@@ -114,7 +146,12 @@ async function classify(files: string[]): Promise<void> {
   } finally {
     await net.dispose();
   }
-  if (opts.json) console.log(JSON.stringify({ build: net.build, threads: net.threads, images: results }, null, 2));
+  if (opts.json) {
+    const models = net instanceof GoogLeNetEnsemble ? net.members.length : 1;
+    console.log(
+      JSON.stringify({ build: first.build, threads: first.threads, crops, models, images: results }, null, 2),
+    );
+  }
 }
 
 async function main(): Promise<void> {
@@ -168,6 +205,21 @@ async function main(): Promise<void> {
     }
     case "weights":
       return weightsCommand(rest, { sha1: opts.sha1, sha256: opts.sha256, force: opts.force, json: opts.json });
+    case "eval": {
+      const { evaluate } = await import("./eval.js");
+      if (rest.length !== 1) throw new InceptionError("E_USAGE", `eval: expected one <folder>, found ${rest.length}`);
+      return evaluate({
+        folder: rest[0],
+        labels: opts.labels,
+        weights: opts.weights,
+        ensemble: opts.ensemble ? listText(opts.ensemble) : undefined,
+        crops: listText(opts.crops).map((c) => Number(c)),
+        build: buildOption(),
+        json: opts.json,
+        out: opts.out,
+        threads: opts.threads === undefined ? undefined : intOption("threads", opts.threads, 1),
+      });
+    }
     case "verify": {
       const { verify, formatVerify } = await import("./verify.js");
       const threads = opts.threads === undefined ? undefined : intOption("threads", opts.threads, 1);

@@ -13,7 +13,7 @@ import { checkTensors, expectedWeights, type ExpectedTensor, type TensorMap } fr
 import type { BuildChoice, BuildName } from "../../host/wasm/kernels.js";
 import { decodeWeights } from "../formats/detect.js";
 import { decodeImage, validateRgba, type RgbaImage } from "../image/decode.js";
-import { CROP, RESIZE_TO, toNetworkInput } from "../image/preprocess.js";
+import { averageProbabilities, checkCropCount, cropInputs, type CropCount } from "../image/crops.js";
 import { ILSVRC2012_CLASSES } from "../network/classes.js";
 import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
 
@@ -251,20 +251,51 @@ export class GoogLeNet {
   /** Turns an image into the network input (decode, resize 256, centre crop 224, BGR minus mean). */
   toInput(image: ImageInput, name = "image"): Float32Array {
     if (image instanceof Float32Array) return image;
-    const rgba = image instanceof Uint8Array ? decodeImage(image, name) : image;
-    validateRgba(rgba, name);
-    const resize = Math.round((this.inputSize * RESIZE_TO) / CROP);
-    return toNetworkInput(rgba, { resize, crop: this.inputSize });
+    return cropInputs(toRgba(image, name), 1, this.inputSize)[0];
   }
 
-  /** The topK most probable classes of an image. */
-  async classify(image: ImageInput, options: { topK?: number; name?: string } = {}): Promise<Prediction[]> {
-    const topK = options.topK ?? 5;
-    if (!Number.isInteger(topK) || topK < 1 || topK > CLASSES) {
-      throw new ArgumentError("GoogLeNet.classify", "topK", `an integer in 1..${CLASSES}`, topK);
+  /**
+   * The class probabilities of an image under a crop protocol (crops.ts): 1 (default) runs the centre
+   * crop, 10 and 144 run every crop and average their probabilities in crop order. A ready tensor
+   * allows only 1 crop.
+   */
+  async probabilities(image: ImageInput, options: ClassifyOptions = {}): Promise<Float32Array> {
+    const crops = checkCropCount("GoogLeNet.probabilities", options.crops ?? 1);
+    if (image instanceof Float32Array) {
+      if (crops !== 1) throw new ArgumentError("GoogLeNet.probabilities", "crops", "1 for a ready tensor", crops);
+      return (await this.run(image)).probabilities;
     }
-    const { probabilities } = await this.run(this.toInput(image, options.name));
-    return topClasses(probabilities, topK, this.labels);
+    const inputs = cropInputs(toRgba(image, options.name ?? "image"), crops, this.inputSize);
+    const all: Float32Array[] = [];
+    for (const input of inputs) all.push((await this.run(input)).probabilities);
+    return crops === 1 ? all[0] : averageProbabilities(all);
+  }
+
+  /** The topK most probable classes of an image (options.crops: the crop protocol, see probabilities()). */
+  async classify(image: ImageInput, options: ClassifyOptions = {}): Promise<Prediction[]> {
+    const topK = checkTopK("GoogLeNet.classify", options.topK);
+    return topClasses(await this.probabilities(image, options), topK, this.labels);
+  }
+
+  /**
+   * Several GoogLeNet-compatible weight sets (any format load() reads) as one classifier whose
+   * probabilities are the mean of the members' (in the given order, float64).
+   */
+  static async loadEnsemble(
+    weights: readonly WeightsSource[],
+    options: Omit<LoadOptions, "weights"> = {},
+  ): Promise<GoogLeNetEnsemble> {
+    if (!Array.isArray(weights) || weights.length === 0) {
+      throw new ArgumentError("GoogLeNet.loadEnsemble", "weights", "a non-empty array of weight sources", weights);
+    }
+    const members: GoogLeNet[] = [];
+    try {
+      for (const w of weights) members.push(await GoogLeNet.load({ ...options, weights: w }));
+    } catch (error) {
+      await Promise.all(members.map((m) => m.dispose()));
+      throw error;
+    }
+    return new GoogLeNetEnsemble(members);
   }
 
   /** Frees the workers and the memory. Later calls reject. */
@@ -274,6 +305,73 @@ export class GoogLeNet {
       this.disposed = true;
       await this.engine.dispose();
     });
+  }
+}
+
+/** Options of classify() and probabilities(). */
+export interface ClassifyOptions {
+  /** How many classes classify() returns (default 5). */
+  topK?: number;
+  /** The crop protocol: 1 (default), 10 (BVLC) or 144 (the paper); see crops.ts. */
+  crops?: CropCount;
+  /** Names the image in errors. */
+  name?: string;
+}
+
+function checkTopK(op: string, topK: number | undefined): number {
+  const k = topK ?? 5;
+  if (!Number.isInteger(k) || k < 1 || k > CLASSES)
+    throw new ArgumentError(op, "topK", `an integer in 1..${CLASSES}`, k);
+  return k;
+}
+
+/** Decoded, validated RGBA pixels of an image given as bytes or pixels. */
+function toRgba(image: Uint8Array | RgbaImage, name: string): RgbaImage {
+  const rgba = image instanceof Uint8Array ? decodeImage(image, name) : image;
+  validateRgba(rgba, name);
+  return rgba;
+}
+
+/** GoogLeNets with different weights whose probabilities are averaged (GoogLeNet.loadEnsemble). */
+export class GoogLeNetEnsemble {
+  readonly members: readonly GoogLeNet[];
+
+  constructor(members: readonly GoogLeNet[]) {
+    this.members = members;
+  }
+
+  /** Labels of the first member. */
+  get labels(): readonly string[] {
+    return this.members[0].labels;
+  }
+
+  /** Multiply-adds of one forward pass of every member (one crop). */
+  get multiplyAdds(): number {
+    return this.members.reduce((sum, m) => sum + m.multiplyAdds, 0);
+  }
+
+  /** Bytes of the members' memories (weights, activations, scratch). */
+  get memoryBytes(): number {
+    return this.members.reduce((sum, m) => sum + m.memoryBytes, 0);
+  }
+
+  /** The mean over members (in order, float64) of each member's crop-averaged probabilities. */
+  async probabilities(image: ImageInput, options: ClassifyOptions = {}): Promise<Float32Array> {
+    const rgba = image instanceof Float32Array ? image : toRgba(image, options.name ?? "image");
+    const all: Float32Array[] = [];
+    for (const m of this.members) all.push(await m.probabilities(rgba, options));
+    return this.members.length === 1 ? all[0] : averageProbabilities(all);
+  }
+
+  /** The topK most probable classes of the ensemble. */
+  async classify(image: ImageInput, options: ClassifyOptions = {}): Promise<Prediction[]> {
+    const topK = checkTopK("GoogLeNetEnsemble.classify", options.topK);
+    return topClasses(await this.probabilities(image, options), topK, this.labels);
+  }
+
+  /** Disposes every member. */
+  async dispose(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.dispose()));
   }
 }
 

@@ -75,6 +75,61 @@ export function resizeBilinear(image: RgbaImage, width: number, height: number):
   return { width, height, data: out };
 }
 
+/**
+ * Bilinear resize (as resizeBilinear, half-pixel centres, clamped to the region's edge) of the
+ * region [x, x + w) x [y, y + h) of float RGB planes to outW x outH. The region must lie inside the planes.
+ */
+export function resizePlanes(
+  planes: RgbPlanes,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  outW: number,
+  outH: number,
+): RgbPlanes {
+  for (const [name, v] of [
+    ["w", w],
+    ["h", h],
+    ["outW", outW],
+    ["outH", outH],
+  ] as const) {
+    checkPositiveInteger("resizePlanes", name, v);
+  }
+  if (
+    !(Number.isInteger(x) && Number.isInteger(y) && x >= 0 && y >= 0 && x + w <= planes.width && y + h <= planes.height)
+  ) {
+    throw new ArgumentError(
+      "resizePlanes",
+      "region",
+      `inside ${planes.width}x${planes.height}`,
+      `${w}x${h} at ${x},${y}`,
+    );
+  }
+  const xs = axisTaps(w, outW),
+    ys = axisTaps(h, outH);
+  const srcPlane = planes.width * planes.height;
+  const plane = outW * outH;
+  const out = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) {
+    const src = planes.data.subarray(c * srcPlane, (c + 1) * srcPlane);
+    for (let oy = 0; oy < outH; oy++) {
+      const row0 = (y + ys.i0[oy]) * planes.width + x,
+        row1 = (y + ys.i1[oy]) * planes.width + x,
+        wy = ys.w[oy];
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = xs.i0[ox],
+          x1 = xs.i1[ox],
+          wx = xs.w[ox];
+        const top = src[row0 + x0] + (src[row0 + x1] - src[row0 + x0]) * wx;
+        const bottom = src[row1 + x0] + (src[row1 + x1] - src[row1 + x0]) * wx;
+        out[c * plane + oy * outW + ox] = top + (bottom - top) * wy;
+      }
+    }
+  }
+  return { width: outW, height: outH, data: out };
+}
+
 /** Options of toNetworkInput; defaults RESIZE_TO, CROP, BGR_MEAN. */
 export interface NetworkInputOptions {
   /** Square side to resize to (positive integer). */
