@@ -112,14 +112,16 @@ export function gemmDense(
   relu: bool,
   scratch: usize,
 ): void {
-  gemmDriver(MODE_DENSE, a, bias, M, K, N, src, 0, 0, 1, 1, 1, 0, N, dst, ldc, m0, m1, n0, n1, relu, scratch);
+  gemmDriver(MODE_DENSE, a, bias, M, K, N, src, 0, 0, 1, 1, 1, 1, 0, 0, N, dst, ldc, m0, m1, n0, n1, relu, scratch);
 }
 
 /**
  * The same product with B = im2col of one NCHW image at `src` (K / (kh*kw) channels of
- * H x W), for a kh x kw convolution with `stride` and zero padding `pad`, whose output
- * is outW wide and N = outH * outW pixels; k = (c * kh + ky) * kw + kx (OIHW weights).
- * Arguments otherwise as gemmDense.
+ * H x W), for a kh x kw convolution with strides strideY, strideX and zero padding padTop
+ * rows above and padLeft columns left of the image (padding below and right only shows in
+ * the output size), whose output is outW wide and N = outH * outW pixels: output (oy, ox)
+ * tap (ky, kx) reads input (oy * strideY - padTop + ky, ox * strideX - padLeft + kx);
+ * k = (c * kh + ky) * kw + kx (OIHW weights). Arguments otherwise as gemmDense.
  */
 export function gemmConv(
   a: usize,
@@ -132,8 +134,10 @@ export function gemmConv(
   W: i32,
   kh: i32,
   kw: i32,
-  stride: i32,
-  pad: i32,
+  strideY: i32,
+  strideX: i32,
+  padTop: i32,
+  padLeft: i32,
   outW: i32,
   dst: usize,
   ldc: i32,
@@ -156,8 +160,10 @@ export function gemmConv(
     W,
     kh,
     kw,
-    stride,
-    pad,
+    strideY,
+    strideX,
+    padTop,
+    padLeft,
     outW,
     dst,
     ldc,
@@ -182,8 +188,10 @@ function gemmDriver(
   W: i32,
   kh: i32,
   kw: i32,
-  stride: i32,
-  pad: i32,
+  strideY: i32,
+  strideX: i32,
+  padTop: i32,
+  padLeft: i32,
   outW: i32,
   dst: usize,
   ldc: i32,
@@ -209,7 +217,7 @@ function gemmDriver(
       for (let n = nb; n < nbEnd; n += NR) {
         const panel = panels + <usize>((n - nb) / NR) * kc * NR * 4;
         if (mode == MODE_IM2COL) {
-          im2colPanel(panel, scratch + 128, src, N, H, W, kh, kw, stride, pad, outW, n, k0, kc);
+          im2colPanel(panel, scratch + 128, src, N, H, W, kh, kw, strideY, strideX, padTop, padLeft, outW, n, k0, kc);
         } else {
           densePanel(panel, src, N, n, k0, kc);
         }
@@ -277,8 +285,8 @@ function densePanel(panel: usize, src: usize, N: i32, n: i32, k0: i32, kc: i32):
  * Writes im2col rows [k0, k0+kc) of output pixels n..n+7 into `panel` (kc x 8 floats);
  * pixels at or past N and taps in the zero padding are 0. The 8 pixels are split into
  * runs that share an output row (at most 8); per k each run needs one row bounds check,
- * and a full in-bounds run is two v128 copies (stride 1) or four loads and two even-lane
- * shuffles (stride 2). `runs` holds 128 bytes of scratch.
+ * and a full in-bounds run is two v128 copies (strideX 1) or four loads and two even-lane
+ * shuffles (strideX 2). `runs` holds 128 bytes of scratch.
  */
 function im2colPanel(
   panel: usize,
@@ -289,8 +297,10 @@ function im2colPanel(
   W: i32,
   kh: i32,
   kw: i32,
-  stride: i32,
-  pad: i32,
+  strideY: i32,
+  strideX: i32,
+  padTop: i32,
+  padLeft: i32,
   outW: i32,
   n: i32,
   k0: i32,
@@ -308,8 +318,8 @@ function im2colPanel(
     const r = runs + <usize>count * 16;
     store<i32>(r, j);
     store<i32>(r, len, 4);
-    store<i32>(r, oy * stride - pad, 8);
-    store<i32>(r, ox * stride - pad, 12);
+    store<i32>(r, oy * strideY - padTop, 8);
+    store<i32>(r, ox * strideX - padLeft, 12);
     count++;
     j += len;
   }
@@ -338,19 +348,19 @@ function im2colPanel(
       const row = channel + <usize>iy * W * 4;
       if (len == NR && ix >= 0) {
         const at = row + <usize>ix * 4;
-        if (stride == 1 && ix + NR <= W) {
+        if (strideX == 1 && ix + NR <= W) {
           v128.store(dst, v128.load(at));
           v128.store(dst, v128.load(at, 16), 16);
           continue;
         }
-        if (stride == 2 && ix + 2 * NR <= W) {
+        if (strideX == 2 && ix + 2 * NR <= W) {
           v128.store(dst, v128.shuffle<f32>(v128.load(at), v128.load(at, 16), 0, 2, 4, 6));
           v128.store(dst, v128.shuffle<f32>(v128.load(at, 32), v128.load(at, 48), 0, 2, 4, 6), 16);
           continue;
         }
       }
       for (let t = 0; t < len; t++) {
-        const x = ix + t * stride;
+        const x = ix + t * strideX;
         store<f32>(dst + <usize>t * 4, <u32>x < <u32>W ? load<f32>(row + <usize>x * 4) : 0);
       }
     }

@@ -1,20 +1,25 @@
-// Max and average pooling over NCHW planes, with Caffe's window rules.
-// The output size is the caller's (Caffe's ceil mode: see src/host/shapes.ts); windows
-// that hang over the bottom/right edge are clipped.
+// Max and average pooling over NCHW planes: Caffe's window rules, and ONNX's per-axis
+// windows, asymmetric padding and divisors. The output size is the caller's (Caffe's ceil
+// mode, ONNX's floor or ceil mode: see src/host/ir/window.ts); windows are clipped to the
+// image, so padded taps never take part in a max and add nothing to a sum.
 
 /**
  * Max pooling of channels [c0, c1): src planes H x W, dst planes outH x outW (both
- * contiguous per channel, channel c at plane index c). Window k x k, `stride`, `pad`;
- * padded taps are ignored (Caffe: window clipped to the image). GoogLeNet's two shapes,
- * 3x3 stride 1 pad 1 and 3x3 stride 2 pad 0, take a SIMD path (maxPool3x3); any other
- * shape a scalar one. Both take the max of the same taps, so they give the same values.
+ * contiguous per channel, channel c at plane index c). Window kh x kw, strides strideY and
+ * strideX, padTop rows and padLeft columns of padding before the image: output (oy, ox) is
+ * the max over input rows [oy * strideY - padTop, + kh) and columns [ox * strideX - padLeft,
+ * + kw) clipped to the image (Caffe's clipped windows; ONNX's -inf padding). A window with
+ * no tap in the image gives -inf. GoogLeNet's two shapes, 3x3 stride 1 pad 1 and 3x3
+ * stride 2 pad 0, take a SIMD path (maxPool3x3); any other shape a scalar one. Both take
+ * the max of the same taps, so they give the same values.
  */
 export function maxPool(
   src: usize, dst: usize, H: i32, W: i32, outH: i32, outW: i32,
-  k: i32, stride: i32, pad: i32, c0: i32, c1: i32,
+  kh: i32, kw: i32, strideY: i32, strideX: i32, padTop: i32, padLeft: i32, c0: i32, c1: i32,
 ): void {
-  if (k == 3 && ((stride == 1 && pad == 1) || (stride == 2 && pad == 0))) {
-    maxPool3x3(src, dst, H, W, outH, outW, stride, c0, c1);
+  const square = kh == 3 && kw == 3 && strideY == strideX && padTop == padLeft;
+  if (square && ((strideY == 1 && padTop == 1) || (strideY == 2 && padTop == 0))) {
+    maxPool3x3(src, dst, H, W, outH, outW, strideY, c0, c1);
     return;
   }
   const inPlane = <usize>H * W * 4;
@@ -23,10 +28,10 @@ export function maxPool(
     const inp = src + <usize>c * inPlane;
     let out = dst + <usize>c * outPlane;
     for (let oy = 0; oy < outH; oy++) {
-      const y0 = max(oy * stride - pad, 0);
-      const y1 = min(oy * stride - pad + k, H);
+      const y0 = max(oy * strideY - padTop, 0);
+      const y1 = min(oy * strideY - padTop + kh, H);
       for (let ox = 0; ox < outW; ox++) {
-        store<f32>(out, maxWindow(inp, W, y0, y1, ox * stride - pad, k));
+        store<f32>(out, maxWindow(inp, W, y0, y1, ox * strideX - padLeft, kw));
         out += 4;
       }
     }
@@ -120,30 +125,38 @@ function maxPool3x3(src: usize, dst: usize, H: i32, W: i32, outH: i32, outW: i32
 }
 
 /**
- * Average pooling of channels [c0, c1), layouts as maxPool. Caffe's divisor: the window
- * clipped to the padded image (H + pad, W + pad) before clipping to the image, so padded
- * taps count as zeros; taps past the padded edge do not count.
+ * Average pooling of channels [c0, c1), layouts and windows as maxPool: the sum over the
+ * window clipped to the image, divided by the number of the window's taps that lie inside
+ * the divisor's extent. countPad 0: the extent is the image (ONNX count_include_pad 0).
+ * countPad 1: the padded image, rows [-padTop, H + padBottom) and columns [-padLeft,
+ * W + padRight), so padded taps count as zeros while taps past the padded edge (ceil-mode
+ * overflow) do not: Caffe's divisor when padBottom = padTop and padRight = padLeft, ONNX's
+ * count_include_pad 1 otherwise.
  */
 export function avgPool(
   src: usize, dst: usize, H: i32, W: i32, outH: i32, outW: i32,
-  k: i32, stride: i32, pad: i32, c0: i32, c1: i32,
+  kh: i32, kw: i32, strideY: i32, strideX: i32, padTop: i32, padLeft: i32, padBottom: i32, padRight: i32,
+  countPad: i32, c0: i32, c1: i32,
 ): void {
   const inPlane = <usize>H * W * 4;
   const outPlane = <usize>outH * outW * 4;
+  const top = countPad != 0 ? -padTop : 0;
+  const left = countPad != 0 ? -padLeft : 0;
+  const bottom = countPad != 0 ? H + padBottom : H;
+  const right = countPad != 0 ? W + padRight : W;
   for (let c = c0; c < c1; c++) {
     const inp = src + <usize>c * inPlane;
     let out = dst + <usize>c * outPlane;
     for (let oy = 0; oy < outH; oy++) {
-      const ys = oy * stride - pad;
-      const ye = min(ys + k, H + pad);
+      const ys = oy * strideY - padTop;
       const y0 = max(ys, 0);
-      const y1 = min(ye, H);
+      const y1 = min(ys + kh, H);
+      const rows = min(ys + kh, bottom) - max(ys, top);
       for (let ox = 0; ox < outW; ox++) {
-        const xs = ox * stride - pad;
-        const xe = min(xs + k, W + pad);
-        const count = <f32>((ye - ys) * (xe - xs));
+        const xs = ox * strideX - padLeft;
+        const count = <f32>(rows * (min(xs + kw, right) - max(xs, left)));
         const x0 = max(xs, 0);
-        const x1 = min(xe, W);
+        const x1 = min(xs + kw, W);
         let s: f32 = 0;
         for (let y = y0; y < y1; y++) {
           const row = inp + <usize>y * W * 4;

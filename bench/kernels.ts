@@ -148,7 +148,18 @@ async function timeConv({ k, arena }: BuildContext, s: ConvShape): Promise<numbe
     ? { kernel: "gemmDense", args }
     : {
         kernel: "gemmConv",
-        args: { ...args, H: s.H, W: s.W, kh: s.kernel, kw: s.kernel, stride: s.stride, pad: s.pad, outW: s.outW },
+        args: {
+          ...args,
+          H: s.H,
+          W: s.W,
+          kh: s.kernel,
+          kw: s.kernel,
+          strideY: s.stride,
+          strideX: s.stride,
+          padTop: s.pad,
+          padLeft: s.pad,
+          outW: s.outW,
+        },
       };
   const { p50 } = await measure(s.layer, () => invoke(k, call));
   arena.release(mark);

@@ -219,7 +219,21 @@ export function runConv(k: KernelExports, arena: Arena, c: ConvCase): ConvRun {
         k,
         dense
           ? { kernel: "gemmDense", args }
-          : { kernel: "gemmConv", args: { ...args, H: shape.h, W: shape.w, kh, kw, stride, pad, outW } },
+          : {
+              kernel: "gemmConv",
+              args: {
+                ...args,
+                H: shape.h,
+                W: shape.w,
+                kh,
+                kw,
+                strideY: stride,
+                strideX: stride,
+                padTop: pad,
+                padLeft: pad,
+                outW,
+              },
+            },
       );
     }
     const whole = arena.f32(dstAll, total * N).slice();
@@ -268,8 +282,14 @@ export function runPool(
     const src = arena.put(input);
     const dst = arena.alloc(shape.c * plane * 4);
     fillSentinel(arena.f32(dst, shape.c * plane), 0, shape.c * plane);
-    const args = { src, dst, H: shape.h, W: shape.w, outH, outW, k: kernel, stride, pad, c0, c1 };
-    invoke(k, { kernel: kind === "max" ? "maxPool" : "avgPool", args });
+    const window = { kh: kernel, kw: kernel, strideY: stride, strideX: stride, padTop: pad, padLeft: pad };
+    const args = { src, dst, H: shape.h, W: shape.w, outH, outW, ...window, c0, c1 };
+    invoke(
+      k,
+      kind === "max"
+        ? { kernel: "maxPool", args }
+        : { kernel: "avgPool", args: { ...args, padBottom: pad, padRight: pad, countPad: 1 } },
+    );
     const out = arena.f32(dst, shape.c * plane).slice();
     const what = `${kind} pool output (channels [${c0}, ${c1}) of ${shape.c})`;
     const outside =

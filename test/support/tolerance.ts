@@ -250,3 +250,53 @@ export function caffeLrnErrors(
 export function networkTolerance(depth: number, lrnError: number, maxAbs: number): number {
   return (2 * 3 * U32 * Math.sqrt(depth) + 3 * lrnError) * maxAbs;
 }
+
+// ONNX conformance (test/support/conformance.ts): our f32 output against an ONNX backend node
+// test's expected output. That output is a float32 value the ONNX reference (numpy) computed
+// from the same float32 inputs, in float32 in its own summation order or in float64 rounded
+// once at the end. The bounds above hold for any summation order and for fused or separate
+// multiply-adds, so the expected value lies within the same bound of the exact result as ours:
+//     |ours - expected| <= 2 * bound,
+// with S, sum|x| and the like computed in float64 from the float32 inputs (their own error,
+// ~1e-16 relative, is negligible next to u). Max pooling, concat and dropout are exact on both
+// sides (0). Two ops need more than twice our bound:
+//   Gemm folds alpha into the weights and beta into the bias at load (one f32 rounding each),
+//   so a product term passes through at most K + 2 roundings (alpha*b, times a, K additions)
+//   and the bias through K + 1; numpy's alpha * (A B) + beta * C is K + 2 as well (product,
+//   K - 1 additions, times alpha, plus beta*C). Each side: gamma(K + 2) * S + u|y|.
+//   Softmax's expected side is numpy float32 throughout: z = x - max rounded (exp moves by
+//   expm1(u|z|)), np.exp in float32 (numpy documents at most 2.52 ulp for its SIMD float32
+//   exp; we take EXP_F32_ULPS = 3 ulp, at most 2u each, relative), a float32 sum of n
+//   positive terms (gamma(n - 1), plus the terms' own error, at most expm1(u zMax) + 6u) and
+//   one division (u); so relative
+//     expm1(u|z_i|) + expm1(u zMax) + 2 * 2 * EXP_F32_ULPS * u + gamma(n - 1) + u,
+//   added to our softmaxTolerance.
+
+/** ulps of numpy's float32 exp (its documented 2.52, rounded up), for the expected side of softmax. */
+export const EXP_F32_ULPS = 3;
+
+/** Conformance tolerance of a dot product whose terms pass through at most `roundings` roundings (each side). */
+export function conformanceDotTolerance(roundings: number, sumAbsTerms: number, result: number): number {
+  return 2 * (gamma(roundings) * sumAbsTerms + U32 * Math.abs(result));
+}
+
+/** Conformance tolerance of average pooling over `taps` taps: meanAbs = sum|x| / divisor. */
+export function conformanceAvgPoolTolerance(taps: number, meanAbs: number, result: number): number {
+  return 2 * (taps * U32 * meanAbs + U32 * Math.abs(result));
+}
+
+/** Conformance tolerance of LRN (window `size`, exponent `beta`), relative to the expected value. */
+export function conformanceLrnTolerance(size: number, beta: number, result: number): number {
+  return 2 * lrnTolerance(size, beta, result);
+}
+
+/** Conformance tolerance of softmax output i of n (z: its distance to the max, zMax the largest). */
+export function conformanceSoftmaxTolerance(n: number, z: number, zMax: number, result: number): number {
+  const numpy =
+    Math.expm1(U32 * Math.abs(z)) +
+    Math.expm1(U32 * Math.abs(zMax)) +
+    4 * EXP_F32_ULPS * U32 +
+    (n > 1 ? gamma(n - 1) : 0) +
+    U32;
+  return softmaxTolerance(n, z, zMax, result) + numpy * Math.abs(result);
+}

@@ -3,9 +3,10 @@
 
 import { ArgumentError } from "../errors.js";
 import type { Graph } from "../ir/graph.js";
-import { avgPoolRef, convRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "../reference/ops.js";
+import { avgPoolWindowRef, convWindowRef, fcRef, lrnRef, maxPoolWindowRef, softmaxRef } from "../reference/ops.js";
 import { inferShapes } from "../ir/shapes.js";
 import { type TensorMap } from "../ir/tensors.js";
+import { convWindow, poolWindow } from "../ir/window.js";
 import type { Engine, EngineOutputs } from "./engine.js";
 
 /** Every tensor of `graph` (CHW, float64) for one input of height x width. */
@@ -16,6 +17,14 @@ export function runReferenceGraph(
   height: number,
   width: number,
 ): Map<string, Float64Array> {
+  if (graph.extraInputs?.length) {
+    throw new ArgumentError(
+      "runReferenceGraph",
+      "graph",
+      "a graph with one input",
+      `${graph.extraInputs.length + 1} inputs`,
+    );
+  }
   const shapes = inferShapes(graph, height, width);
   const values = new Map<string, Float64Array>([[graph.input, Float64Array.from(input)]]);
   const get = (name: string): Float64Array => values.get(name)!;
@@ -29,32 +38,24 @@ export function runReferenceGraph(
       case "conv":
         values.set(
           node.output,
-          convRef(
+          convWindowRef(
             get(node.input),
             shapes.get(node.input)!,
             tensor(`${node.weights}.weight`),
             tensor(`${node.weights}.bias`),
             node.outChannels,
-            node.kernel,
-            node.kernel,
-            node.stride,
-            node.pad,
+            convWindow(node),
             node.relu,
           ).data,
         );
         break;
       case "maxPool":
-        values.set(
-          node.output,
-          maxPoolRef(get(node.input), shapes.get(node.input)!, node.kernel, node.stride, node.pad).data,
-        );
+      case "avgPool": {
+        const pool = node.op === "maxPool" ? maxPoolWindowRef : avgPoolWindowRef;
+        const rule = { rounding: node.rounding, countPad: node.countPad !== false };
+        values.set(node.output, pool(get(node.input), shapes.get(node.input)!, poolWindow(node), rule).data);
         break;
-      case "avgPool":
-        values.set(
-          node.output,
-          avgPoolRef(get(node.input), shapes.get(node.input)!, node.kernel, node.stride, node.pad).data,
-        );
-        break;
+      }
       case "lrn":
         values.set(
           node.output,

@@ -8,6 +8,21 @@ export interface Shape {
   w: number;
 }
 
+/**
+ * A window's geometry per axis, for nodes read from other tools (ONNX node graphs); GoogLeNet's
+ * nodes leave it out. When present it replaces the node's square `kernel`, `stride` and
+ * symmetric `pad`, which then hold its height-axis values (what summaries print). Rules:
+ * src/host/ir/window.ts.
+ */
+export interface Window2d {
+  /** [height, width]. */
+  kernel: [number, number];
+  /** [height, width]. */
+  stride: [number, number];
+  /** [top, left, bottom, right]: zeros for a convolution; for pooling, positions with no tap. */
+  pads: [number, number, number, number];
+}
+
 /** Convolution (+ bias, + optional fused ReLU). Weights `${weights}.weight` OIHW, `${weights}.bias` [out]. */
 export interface ConvNode {
   op: "conv";
@@ -20,8 +35,9 @@ export interface ConvNode {
   stride: number;
   pad: number;
   relu: boolean;
+  window?: Window2d;
 }
-/** Max or average pooling, k x k window, Caffe's ceil-mode output size. */
+/** Max or average pooling, k x k window, Caffe's ceil-mode output size (unless `window` and `rounding` say otherwise). */
 export interface PoolNode {
   op: "maxPool" | "avgPool";
   name: string;
@@ -30,6 +46,11 @@ export interface PoolNode {
   kernel: number;
   stride: number;
   pad: number;
+  window?: Window2d;
+  /** Output size: absent, Caffe's; "floor" (ONNX ceil_mode 0) or "ceil" (ONNX ceil_mode 1): see window.ts. */
+  rounding?: "floor" | "ceil";
+  /** avgPool's divisor: absent or true, padded taps count (Caffe; ONNX count_include_pad 1); false, image taps only. */
+  countPad?: boolean;
 }
 /** Local response normalisation across channels (Caffe ACROSS_CHANNELS). */
 export interface LrnNode {
@@ -72,6 +93,8 @@ export type GraphNode = ConvNode | PoolNode | LrnNode | ConcatNode | FcNode | So
 export interface Graph {
   input: string;
   inputChannels: number;
+  /** Further inputs with fixed shapes (an ONNX node graph's, e.g. a Concat's second input); GoogLeNet has none. */
+  extraInputs?: { name: string; shape: Shape }[];
   nodes: GraphNode[];
   logits: string;
   probabilities: string;

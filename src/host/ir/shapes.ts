@@ -2,6 +2,7 @@
 
 import { ArgumentError } from "../errors.js";
 import type { Graph, GraphNode, Shape } from "./graph.js";
+import { convWindow, windowOutSize } from "./window.js";
 
 /** Convolution output size (Caffe: floor). */
 export function convOutSize(size: number, kernel: number, stride: number, pad: number): number {
@@ -21,6 +22,7 @@ export function poolOutSize(size: number, kernel: number, stride: number, pad: n
 /** The shape of every tensor of `graph` for an input of `height` x `width`. */
 export function inferShapes(graph: Graph, height: number, width: number): Map<string, Shape> {
   const shapes = new Map<string, Shape>([[graph.input, { c: graph.inputChannels, h: height, w: width }]]);
+  for (const extra of graph.extraInputs ?? []) shapes.set(extra.name, { ...extra.shape });
   const get = (node: GraphNode, name: string): Shape => {
     const s = shapes.get(name);
     if (!s) throw new ArgumentError(node.name, "input", "a tensor produced earlier in the graph", name);
@@ -31,21 +33,13 @@ export function inferShapes(graph: Graph, height: number, width: number): Map<st
     switch (node.op) {
       case "conv": {
         const s = get(node, node.input);
-        out = {
-          c: node.outChannels,
-          h: convOutSize(s.h, node.kernel, node.stride, node.pad),
-          w: convOutSize(s.w, node.kernel, node.stride, node.pad),
-        };
+        out = { c: node.outChannels, ...windowOutSize(node, s.h, s.w) };
         break;
       }
       case "maxPool":
       case "avgPool": {
         const s = get(node, node.input);
-        out = {
-          c: s.c,
-          h: poolOutSize(s.h, node.kernel, node.stride, node.pad),
-          w: poolOutSize(s.w, node.kernel, node.stride, node.pad),
-        };
+        out = { c: s.c, ...windowOutSize(node, s.h, s.w) };
         break;
       }
       case "lrn":
@@ -90,7 +84,8 @@ export function multiplyAdds(node: GraphNode, shapes: Map<string, Shape>): numbe
   const out = shapes.get(node.output)!;
   if (node.op === "conv") {
     const inC = shapes.get(node.input)!.c;
-    return out.c * out.h * out.w * inC * node.kernel * node.kernel;
+    const [kh, kw] = convWindow(node).kernel;
+    return out.c * out.h * out.w * inC * kh * kw;
   }
   if (node.op === "fc") {
     const s = shapes.get(node.input)!;
@@ -101,7 +96,10 @@ export function multiplyAdds(node: GraphNode, shapes: Map<string, Shape>): numbe
 
 /** Parameters (weights + biases) of one node. */
 export function parameterCount(node: GraphNode, shapes: Map<string, Shape>): number {
-  if (node.op === "conv") return node.outChannels * (shapes.get(node.input)!.c * node.kernel * node.kernel + 1);
+  if (node.op === "conv") {
+    const [kh, kw] = convWindow(node).kernel;
+    return node.outChannels * (shapes.get(node.input)!.c * kh * kw + 1);
+  }
   if (node.op === "fc") {
     const s = shapes.get(node.input)!;
     return node.outFeatures * (s.c * s.h * s.w + 1);

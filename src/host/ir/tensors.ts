@@ -4,6 +4,7 @@
 import { WeightsError } from "../errors.js";
 import type { Graph } from "./graph.js";
 import { inferShapes } from "./shapes.js";
+import { convWindow } from "./window.js";
 
 /** Named weight tensors: row-major data and shape (conv OIHW, FC [out][in], bias [n]). */
 export type TensorMap = Map<string, { shape: number[]; data: Float32Array }>;
@@ -21,7 +22,7 @@ export function expectedWeights(graph: Graph, height: number, width: number): Ex
   for (const node of graph.nodes) {
     if (node.op === "conv") {
       const inC = shapes.get(node.input)!.c;
-      out.push({ name: `${node.weights}.weight`, shape: [node.outChannels, inC, node.kernel, node.kernel] });
+      out.push({ name: `${node.weights}.weight`, shape: [node.outChannels, inC, ...convWindow(node).kernel] });
       out.push({ name: `${node.weights}.bias`, shape: [node.outChannels] });
     } else if (node.op === "fc") {
       const s = shapes.get(node.input)!;

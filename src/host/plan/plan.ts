@@ -15,6 +15,7 @@ import { callSplit, type KernelCall, type SplitDim, type Tile } from "../wasm/ca
 import type { KernelExports } from "../wasm/kernels.js";
 import { inferShapes, multiplyAdds } from "../ir/shapes.js";
 import type { TensorMap } from "../ir/tensors.js";
+import { convWindow, poolWindow } from "../ir/window.js";
 
 /**
  * One kernel call of the network over its whole output. Tasks narrow its output ranges
@@ -129,7 +130,8 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     if (node.op !== "conv" && node.op !== "fc") continue;
     const inS = shapes.get(node.input)!;
     const out = node.op === "conv" ? node.outChannels : node.outFeatures;
-    const K = node.op === "conv" ? inS.c * node.kernel * node.kernel : inS.c * inS.h * inS.w;
+    const K =
+      node.op === "conv" ? inS.c * convWindow(node).kernel[0] * convWindow(node).kernel[1] : inS.c * inS.h * inS.w;
     const wBytes = node.op === "conv" ? k.packedWeightsBytes(out, K) : out * K * 4;
     const w = base + weightBytes;
     weightBytes += align(wBytes);
@@ -189,6 +191,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     buffers.set(buffer, { name: buffer, bytes: bytesOf(shapes.get(buffer)!), start: step, end: step, offset: 0 });
   };
   touch(graph.input, -1);
+  for (const extra of graph.extraInputs ?? []) touch(extra.name, -1);
   for (const node of steps) {
     const level = stepLevel.get(node)!;
     for (const input of nodeInputs(node)) touch(input, level);
@@ -265,7 +268,7 @@ export function writeWeights(
     const inS = plan.shapes.get(node.input)!;
     const { w, b } = plan.weightPlaces.get(node.name)!;
     const out = node.op === "conv" ? node.outChannels : node.outFeatures;
-    const shape = node.op === "conv" ? [out, inS.c, node.kernel, node.kernel] : [out, inS.c * inS.h * inS.w];
+    const shape = node.op === "conv" ? [out, inS.c, ...convWindow(node).kernel] : [out, inS.c * inS.h * inS.w];
     const data = weight(weights, `${node.weights}.weight`, shape);
     new Float32Array(memory.buffer, b, out).set(weight(weights, `${node.weights}.bias`, [out]));
     if (node.op === "fc") {
@@ -288,8 +291,9 @@ function kernelCall(
       const x = place(node.input),
         y = place(node.output);
       const { w: a, b: bias } = weightPtr.get(node.name)!;
+      const { kernel, stride, pads } = convWindow(node);
       const M = node.outChannels,
-        K = x.shape.c * node.kernel * node.kernel,
+        K = x.shape.c * kernel[0] * kernel[1],
         N = y.shape.h * y.shape.w;
       const common = {
         a,
@@ -307,17 +311,20 @@ function kernelCall(
         relu: node.relu ? 1 : 0,
         scratch: 0,
       };
-      if (node.kernel === 1 && node.stride === 1 && node.pad === 0) return { kernel: "gemmDense", args: common };
+      const pointwise = kernel.every((k) => k === 1) && stride.every((s) => s === 1) && pads.every((p) => p === 0);
+      if (pointwise) return { kernel: "gemmDense", args: common };
       return {
         kernel: "gemmConv",
         args: {
           ...common,
           H: x.shape.h,
           W: x.shape.w,
-          kh: node.kernel,
-          kw: node.kernel,
-          stride: node.stride,
-          pad: node.pad,
+          kh: kernel[0],
+          kw: kernel[1],
+          strideY: stride[0],
+          strideX: stride[1],
+          padTop: pads[0],
+          padLeft: pads[1],
           outW: y.shape.w,
         },
       };
@@ -326,22 +333,26 @@ function kernelCall(
     case "avgPool": {
       const x = place(node.input),
         y = place(node.output);
-      return {
-        kernel: node.op,
-        args: {
-          src: x.ptr,
-          dst: y.ptr,
-          H: x.shape.h,
-          W: x.shape.w,
-          outH: y.shape.h,
-          outW: y.shape.w,
-          k: node.kernel,
-          stride: node.stride,
-          pad: node.pad,
-          c0: 0,
-          c1: x.shape.c,
-        },
+      const { kernel, stride, pads } = poolWindow(node);
+      const args = {
+        src: x.ptr,
+        dst: y.ptr,
+        H: x.shape.h,
+        W: x.shape.w,
+        outH: y.shape.h,
+        outW: y.shape.w,
+        kh: kernel[0],
+        kw: kernel[1],
+        strideY: stride[0],
+        strideX: stride[1],
+        padTop: pads[0],
+        padLeft: pads[1],
+        c0: 0,
+        c1: x.shape.c,
       };
+      if (node.op === "maxPool") return { kernel: "maxPool", args };
+      const countPad = node.countPad === false ? 0 : 1;
+      return { kernel: "avgPool", args: { ...args, padBottom: pads[2], padRight: pads[3], countPad } };
     }
     case "lrn": {
       const x = place(node.input),

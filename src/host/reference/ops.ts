@@ -4,8 +4,8 @@
 // One image, CHW layout; inputs f32 or f64, outputs f64. Slow on purpose: plain loops.
 
 import { ArgumentError } from "../errors.js";
-import type { Shape } from "../ir/graph.js";
-import { convOutSize, poolOutSize } from "../ir/shapes.js";
+import type { PoolNode, Shape, Window2d } from "../ir/graph.js";
+import { convAxisSize, poolAxisSize } from "../ir/window.js";
 
 /** Any float array an op accepts as input. */
 export type FloatArray = Float32Array | Float64Array;
@@ -56,41 +56,62 @@ export function convRef(
   pad: number,
   relu: boolean,
 ): RefResult {
+  checkWindow("convRef", kernelH, kernelW, stride, pad);
+  const window: Window2d = { kernel: [kernelH, kernelW], stride: [stride, stride], pads: [pad, pad, pad, pad] };
+  return convWindowRef(input, inShape, weight, bias, outChannels, window, relu);
+}
+
+/**
+ * convRef with a per-axis window: tap (ky, kx) of output (oy, ox) reads input
+ * (oy*strideH - top + ky, ox*strideW - left + kx); output size floor((size + begin + end - k) / stride) + 1.
+ */
+export function convWindowRef(
+  input: FloatArray,
+  inShape: Shape,
+  weight: FloatArray,
+  bias: FloatArray | undefined,
+  outChannels: number,
+  window: Window2d,
+  relu: boolean,
+): RefResult {
   const op = "convRef";
   checkLength(op, "input", input, checkShape(op, inShape));
-  checkWindow(op, kernelH, kernelW, stride, pad);
+  checkWindow2d(op, window);
   const { c: C, h: H, w: W } = inShape;
+  const [kernelH, kernelW] = window.kernel;
+  const [strideH, strideW] = window.stride;
+  const [top, left, bottom, right] = window.pads;
   checkLength(op, "weight", weight, outChannels * C * kernelH * kernelW);
   if (bias !== undefined) checkLength(op, "bias", bias, outChannels);
-  const outH = convOutSize(H, kernelH, stride, pad);
-  const outW = convOutSize(W, kernelW, stride, pad);
+  const outH = convAxisSize(H, kernelH, strideH, top, bottom);
+  const outW = convAxisSize(W, kernelW, strideW, left, right);
   if (outH < 1 || outW < 1)
     throw new ArgumentError(
       op,
       "inShape",
       `an input of at least ${kernelH}x${kernelW} after padding`,
-      `${H}x${W} pad ${pad}`,
+      `${H}x${W} pads [${window.pads.join(",")}]`,
     );
   const plane = outH * outW;
   const out = new Float64Array(outChannels * plane);
-  // For each tap (ky, kx), the output rows/columns whose input coordinate lies in the image.
-  const firstOut = (k: number): number => Math.max(0, Math.ceil((pad - k) / stride));
-  const endOut = (k: number, size: number, outSize: number): number =>
+  // For each tap k, the outputs along an axis whose input coordinate lies in the image.
+  const firstOut = (k: number, stride: number, pad: number): number => Math.max(0, Math.ceil((pad - k) / stride));
+  const endOut = (k: number, size: number, outSize: number, stride: number, pad: number): number =>
     Math.min(outSize, Math.floor((size - 1 + pad - k) / stride) + 1);
   for (let o = 0; o < outChannels; o++) {
     const y = out.subarray(o * plane, (o + 1) * plane);
     for (let c = 0; c < C; c++) {
       for (let ky = 0; ky < kernelH; ky++) {
-        const oy0 = firstOut(ky),
-          oy1 = endOut(ky, H, outH);
+        const oy0 = firstOut(ky, strideH, top),
+          oy1 = endOut(ky, H, outH, strideH, top);
         for (let kx = 0; kx < kernelW; kx++) {
           const wv = weight[((o * C + c) * kernelH + ky) * kernelW + kx];
-          const ox0 = firstOut(kx),
-            ox1 = endOut(kx, W, outW);
+          const ox0 = firstOut(kx, strideW, left),
+            ox1 = endOut(kx, W, outW, strideW, left);
           for (let oy = oy0; oy < oy1; oy++) {
-            const row = (c * H + oy * stride - pad + ky) * W - pad + kx;
+            const row = (c * H + oy * strideH - top + ky) * W - left + kx;
             const yRow = oy * outW;
-            for (let ox = ox0; ox < ox1; ox++) y[yRow + ox] += wv * input[row + ox * stride];
+            for (let ox = ox0; ox < ox1; ox++) y[yRow + ox] += wv * input[row + ox * strideW];
           }
         }
       }
@@ -104,13 +125,39 @@ export function convRef(
   return { data: out, shape: { c: outChannels, h: outH, w: outW } };
 }
 
+function checkWindow2d(op: string, window: Window2d): void {
+  const ok =
+    [...window.kernel, ...window.stride].every((v) => Number.isInteger(v) && v >= 1) &&
+    window.pads.every((p) => Number.isInteger(p) && p >= 0);
+  if (!ok)
+    throw new ArgumentError(
+      op,
+      "window",
+      "kernel >= 1, stride >= 1, pads >= 0 (integers)",
+      `kernel [${window.kernel}], stride [${window.stride}], pads [${window.pads}]`,
+    );
+}
+
+/** How a pooling reference sizes its output and counts its divisor. */
+export interface PoolRule {
+  rounding: PoolNode["rounding"];
+  /** Average pooling: padded taps (within the pads) count in the divisor. */
+  countPad: boolean;
+}
+
+/** Caffe's pooling: ceil-mode size, padded taps counted. */
+const CAFFE_POOL: PoolRule = { rounding: undefined, countPad: true };
+
+/**
+ * Pooling over a per-axis window: `reduce` gets the window clipped to the image and the
+ * divisor (the window's taps inside the padded image when rule.countPad, else inside the image).
+ */
 function pool(
   op: string,
   input: FloatArray,
   shape: Shape,
-  kernel: number,
-  stride: number,
-  pad: number,
+  window: Window2d,
+  rule: PoolRule,
   reduce: (
     x: FloatArray,
     base: number,
@@ -121,37 +168,40 @@ function pool(
     x1: number,
     count: number,
   ) => number,
-  divisorClip: (start: number, size: number) => number,
 ): RefResult {
   checkLength(op, "input", input, checkShape(op, shape));
-  checkWindow(op, kernel, kernel, stride, pad);
+  checkWindow2d(op, window);
   const { c: C, h: H, w: W } = shape;
-  const outH = poolOutSize(H, kernel, stride, pad);
-  const outW = poolOutSize(W, kernel, stride, pad);
+  const [kh, kw] = window.kernel;
+  const [sh, sw] = window.stride;
+  const [top, left, bottom, right] = window.pads;
+  const outH = poolAxisSize(H, kh, sh, top, bottom, rule.rounding);
+  const outW = poolAxisSize(W, kw, sw, left, right, rule.rounding);
   if (outH < 1 || outW < 1)
     throw new ArgumentError(
       op,
       "shape",
-      `an input of at least ${kernel}x${kernel} after padding`,
-      `${H}x${W} pad ${pad}`,
+      `an input of at least ${kh}x${kw} after padding`,
+      `${H}x${W} pads [${window.pads.join(",")}]`,
     );
+  const [loH, loW, hiH, hiW] = rule.countPad ? [-top, -left, H + bottom, W + right] : [0, 0, H, W];
   const out = new Float64Array(C * outH * outW);
   let i = 0;
   for (let c = 0; c < C; c++) {
     for (let oy = 0; oy < outH; oy++) {
-      const ys = oy * stride - pad;
+      const ys = oy * sh - top;
+      const rows = Math.min(ys + kh, hiH) - Math.max(ys, loH);
       for (let ox = 0; ox < outW; ox++) {
-        const xs = ox * stride - pad;
-        const count =
-          (Math.min(ys + kernel, divisorClip(ys, H)) - ys) * (Math.min(xs + kernel, divisorClip(xs, W)) - xs);
+        const xs = ox * sw - left;
+        const count = rows * (Math.min(xs + kw, hiW) - Math.max(xs, loW));
         out[i++] = reduce(
           input,
           c * H * W,
           W,
           Math.max(ys, 0),
-          Math.min(ys + kernel, H),
+          Math.min(ys + kh, H),
           Math.max(xs, 0),
-          Math.min(xs + kernel, W),
+          Math.min(xs + kw, W),
           count,
         );
       }
@@ -160,22 +210,23 @@ function pool(
   return { data: out, shape: { c: C, h: outH, w: outW } };
 }
 
+function squareWindow(op: string, kernel: number, stride: number, pad: number): Window2d {
+  checkWindow(op, kernel, kernel, stride, pad);
+  return { kernel: [kernel, kernel], stride: [stride, stride], pads: [pad, pad, pad, pad] };
+}
+
 /** Max pooling (Caffe MAX): the maximum over the k x k window clipped to the image; output size ceil-mode (poolOutSize). */
 export function maxPoolRef(input: FloatArray, shape: Shape, kernel: number, stride: number, pad: number): RefResult {
-  return pool(
-    "maxPoolRef",
-    input,
-    shape,
-    kernel,
-    stride,
-    pad,
-    (x, base, W, y0, y1, x0, x1) => {
-      let m = -Infinity;
-      for (let y = y0; y < y1; y++) for (let xx = x0; xx < x1; xx++) m = Math.max(m, x[base + y * W + xx]);
-      return m;
-    },
-    (_start, size) => size,
-  );
+  return maxPoolWindowRef(input, shape, squareWindow("maxPoolRef", kernel, stride, pad), CAFFE_POOL);
+}
+
+/** Max pooling over a per-axis window clipped to the image (-inf for a window with no tap in it). */
+export function maxPoolWindowRef(input: FloatArray, shape: Shape, window: Window2d, rule: PoolRule): RefResult {
+  return pool("maxPoolRef", input, shape, window, rule, (x, base, W, y0, y1, x0, x1) => {
+    let m = -Infinity;
+    for (let y = y0; y < y1; y++) for (let xx = x0; xx < x1; xx++) m = Math.max(m, x[base + y * W + xx]);
+    return m;
+  });
 }
 
 /**
@@ -183,20 +234,16 @@ export function maxPoolRef(input: FloatArray, shape: Shape, kernel: number, stri
  * size of the window clipped to the padded extent (H + pad, W + pad); output size ceil-mode.
  */
 export function avgPoolRef(input: FloatArray, shape: Shape, kernel: number, stride: number, pad: number): RefResult {
-  return pool(
-    "avgPoolRef",
-    input,
-    shape,
-    kernel,
-    stride,
-    pad,
-    (x, base, W, y0, y1, x0, x1, count) => {
-      let s = 0;
-      for (let y = y0; y < y1; y++) for (let xx = x0; xx < x1; xx++) s += x[base + y * W + xx];
-      return s / count;
-    },
-    (_start, size) => size + pad,
-  );
+  return avgPoolWindowRef(input, shape, squareWindow("avgPoolRef", kernel, stride, pad), CAFFE_POOL);
+}
+
+/** Average pooling over a per-axis window: the sum over the window clipped to the image over the rule's divisor. */
+export function avgPoolWindowRef(input: FloatArray, shape: Shape, window: Window2d, rule: PoolRule): RefResult {
+  return pool("avgPoolRef", input, shape, window, rule, (x, base, W, y0, y1, x0, x1, count) => {
+    let s = 0;
+    for (let y = y0; y < y1; y++) for (let xx = x0; xx < x1; xx++) s += x[base + y * W + xx];
+    return s / count;
+  });
 }
 
 /**

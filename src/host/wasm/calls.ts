@@ -69,7 +69,7 @@ export const KERNELS = {
     writes: gemmWrites,
     cost: (a) => (a.m1 - a.m0) * a.K * (a.n1 - a.n0),
   }),
-  /** The same product with B = im2col of the C x H x W image at src (kh x kw window, stride, pad). */
+  /** The same product with B = im2col of the C x H x W image at src (kh x kw window, per-axis strides, begin pads). */
   gemmConv: declare({
     args: [
       "a",
@@ -82,8 +82,10 @@ export const KERNELS = {
       "W",
       "kh",
       "kw",
-      "stride",
-      "pad",
+      "strideY",
+      "strideX",
+      "padTop",
+      "padLeft",
       "outW",
       "dst",
       "ldc",
@@ -102,23 +104,41 @@ export const KERNELS = {
     writes: gemmWrites,
     cost: (a) => (a.m1 - a.m0) * a.K * (a.n1 - a.n0),
   }),
-  /** k x k max pooling of channels [c0, c1), Caffe's ceil-mode output outH x outW. */
+  /** kh x kw max pooling of channels [c0, c1) (per-axis strides, begin pads), output outH x outW. */
   maxPool: declare({
-    args: ["src", "dst", "H", "W", "outH", "outW", "k", "stride", "pad", "c0", "c1"],
+    args: ["src", "dst", "H", "W", "outH", "outW", "kh", "kw", "strideY", "strideX", "padTop", "padLeft", "c0", "c1"],
     rows: { fields: ["c0", "c1"], align: 1 },
     op: "maxPool",
     reads: (a) => [f32(a.src + a.c0 * a.H * a.W * 4, (a.c1 - a.c0) * a.H * a.W)],
     writes: (a) => [f32(a.dst + a.c0 * a.outH * a.outW * 4, (a.c1 - a.c0) * a.outH * a.outW)],
-    cost: (a) => 4 * (a.c1 - a.c0) * a.outH * a.outW * a.k * a.k,
+    cost: (a) => 4 * (a.c1 - a.c0) * a.outH * a.outW * a.kh * a.kw,
   }),
-  /** k x k average pooling (Caffe: padded taps count in the divisor), as maxPool. */
+  /** kh x kw average pooling, as maxPool; the divisor counts padded taps when countPad (Caffe's rule). */
   avgPool: declare({
-    args: ["src", "dst", "H", "W", "outH", "outW", "k", "stride", "pad", "c0", "c1"],
+    args: [
+      "src",
+      "dst",
+      "H",
+      "W",
+      "outH",
+      "outW",
+      "kh",
+      "kw",
+      "strideY",
+      "strideX",
+      "padTop",
+      "padLeft",
+      "padBottom",
+      "padRight",
+      "countPad",
+      "c0",
+      "c1",
+    ],
     rows: { fields: ["c0", "c1"], align: 1 },
     op: "avgPool",
     reads: (a) => [f32(a.src + a.c0 * a.H * a.W * 4, (a.c1 - a.c0) * a.H * a.W)],
     writes: (a) => [f32(a.dst + a.c0 * a.outH * a.outW * 4, (a.c1 - a.c0) * a.outH * a.outW)],
-    cost: (a) => 4 * (a.c1 - a.c0) * a.outH * a.outW * a.k * a.k,
+    cost: (a) => 4 * (a.c1 - a.c0) * a.outH * a.outW * a.kh * a.kw,
   }),
   /** Local response normalisation across channels of output channels [c0, c1) (reads a window around them). */
   lrn: declare({

@@ -266,6 +266,8 @@ export function warmUpKernels(module: WebAssembly.Module): void {
   for (let i = 0; i < values.length; i++) values[i] = ((i * 7) % 9) - 4;
   k.packWeights(src, packed, 128, 147);
   const gemm = { a: packed, bias: src, src, dst, relu: 1, scratch, m0: 0, n0: 0 };
+  const pool = (k: number, stride: number, pad: number) =>
+    ({ kh: k, kw: k, strideY: stride, strideX: stride, padTop: pad, padLeft: pad }) as const;
   const calls: KernelCall[] = [
     // 3x3 stride 1 pad 1, 8 x 14x14 in: N = 196 ends in a panel of 4 columns (kernel4x4)
     {
@@ -279,8 +281,10 @@ export function warmUpKernels(module: WebAssembly.Module): void {
         W: 14,
         kh: 3,
         kw: 3,
-        stride: 1,
-        pad: 1,
+        strideY: 1,
+        strideX: 1,
+        padTop: 1,
+        padLeft: 1,
         outW: 14,
         ldc: 196,
         m1: 16,
@@ -299,8 +303,10 @@ export function warmUpKernels(module: WebAssembly.Module): void {
         W: 14,
         kh: 7,
         kw: 7,
-        stride: 2,
-        pad: 3,
+        strideY: 2,
+        strideX: 2,
+        padTop: 3,
+        padLeft: 3,
         outW: 7,
         ldc: 49,
         m1: 16,
@@ -309,9 +315,25 @@ export function warmUpKernels(module: WebAssembly.Module): void {
     },
     // 1x1: dense B; 32 row panels each end in an edge tile (edgeEpilogue, called per edge tile)
     { kernel: "gemmDense", args: { ...gemm, M: 128, K: 8, N: 12, ldc: 12, m1: 128, n1: 12 } },
-    { kernel: "maxPool", args: { src, dst, H: 14, W: 14, outH: 14, outW: 14, k: 3, stride: 1, pad: 1, c0: 0, c1: 16 } },
-    { kernel: "maxPool", args: { src, dst, H: 15, W: 15, outH: 7, outW: 7, k: 3, stride: 2, pad: 0, c0: 0, c1: 16 } },
-    { kernel: "avgPool", args: { src, dst, H: 7, W: 7, outH: 1, outW: 1, k: 7, stride: 1, pad: 0, c0: 0, c1: 128 } },
+    { kernel: "maxPool", args: { src, dst, H: 14, W: 14, outH: 14, outW: 14, ...pool(3, 1, 1), c0: 0, c1: 16 } },
+    { kernel: "maxPool", args: { src, dst, H: 15, W: 15, outH: 7, outW: 7, ...pool(3, 2, 0), c0: 0, c1: 16 } },
+    {
+      kernel: "avgPool",
+      args: {
+        src,
+        dst,
+        H: 7,
+        W: 7,
+        outH: 1,
+        outW: 1,
+        ...pool(7, 1, 0),
+        padBottom: 0,
+        padRight: 0,
+        countPad: 1,
+        c0: 0,
+        c1: 128,
+      },
+    },
     { kernel: "lrn", args: { src, dst, C: 16, HW: 198, size: 5, alpha: 1e-4, beta: 0.75, k: 1, c0: 0, c1: 16 } },
     { kernel: "fullyConnected", args: { w: src, bias: src, x: src, y: dst, inF: 1024, o0: 0, o1: 32 } },
     { kernel: "softmax", args: { src, dst, n: 1000 } },

@@ -13,7 +13,7 @@ import { joinProblems, matchGraph, type FoundKind, type FoundOp, type FoundTenso
 import { ProtoMessage, readFloats, WIRE_BYTES } from "./protobuf.js";
 
 /** TensorProto.DataType names, for errors. */
-const DATA_TYPES: Readonly<Record<number, string>> = {
+export const DATA_TYPES: Readonly<Record<number, string>> = {
   0: "UNDEFINED",
   1: "FLOAT",
   2: "UINT8",
@@ -51,7 +51,7 @@ const IDENTITY_OPS: ReadonlySet<string> = new Set(["Dropout", "Identity", "Resha
 const MAX_CHECKED_SIZE = 1024;
 
 /** An initializer's header; its data is read only when the graph uses it as a weight. */
-interface Initializer {
+export interface Initializer {
   name: string;
   dims: number[];
   dataType: number;
@@ -64,14 +64,14 @@ interface Initializer {
   dataField: number;
 }
 
-interface Attribute {
+export interface Attribute {
   i?: number;
   f?: number;
   s?: string;
   ints: number[];
 }
 
-interface OnnxNode {
+export interface OnnxNode {
   name: string;
   type: string;
   inputs: string[];
@@ -154,7 +154,7 @@ export function decodeOnnxWeights(bytes: Uint8Array, file: string, graph: Graph)
 }
 
 /** NodeProto: input 1, output 2, name 3, op_type 4, attribute 5, domain 7. */
-function readNode(m: ProtoMessage): OnnxNode {
+export function readNode(m: ProtoMessage): OnnxNode {
   const node: OnnxNode = { name: "", type: "", inputs: [], outputs: [], attributes: new Map() };
   let domain = "";
   while (m.next()) {
@@ -215,7 +215,7 @@ function readAttribute(m: ProtoMessage, into: Map<string, Attribute>): void {
 }
 
 /** TensorProto header: dims 1, data_type 2, segment 3, name 8, raw_data 9, external_data 13, data_location 14. */
-function readInitializer(m: ProtoMessage): Initializer {
+export function readInitializer(m: ProtoMessage): Initializer {
   const init: Initializer = {
     name: "",
     dims: [],
@@ -260,7 +260,7 @@ function readInitializer(m: ProtoMessage): Initializer {
 }
 
 /** An initializer's float32 values; throws WeightsError unless it is a FLOAT tensor stored in the file. */
-function readInitializer32(
+export function readInitializer32(
   init: Initializer,
   file: string,
   where: string,
