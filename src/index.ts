@@ -33,3 +33,4 @@ export type { KernelSource, KernelSources } from "./host/wasm/kernels.js";
 export type { WeightsFetchOptions, WeightsProgress } from "./model/api/weightSources.js";
 export type { PlatformImage } from "./model/image/platformDecode.js";
 export { runtimeName, type RuntimeName } from "./host/runtime.js";
+export { decodeWithPlatform as decodeImageWithPlatform } from "./model/image/platformDecode.js";

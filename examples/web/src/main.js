@@ -7,9 +7,16 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const worker = new Worker(new URL("./net-worker.js", import.meta.url), { type: "module" });
 /** State the page shows, also read by the tests (window.demo). */
-const demo = { state: "loading", info: undefined, result: undefined, verified: undefined, bench: undefined, error: undefined };
+const demo = { state: "loading", progress: undefined, info: undefined, result: undefined, verified: undefined, bench: undefined };
 window.demo = demo;
 let nextId = 1;
+let pendingHash;
+/** The SHA-256 of an image's RGBA pixels and network input as the worker decodes it (for the tests). */
+demo.hashInput = (image) =>
+  new Promise((resolve) => {
+    pendingHash = resolve;
+    worker.postMessage({ type: "input-hash", image });
+  });
 
 function setState(state) {
   demo.state = state;
@@ -26,6 +33,7 @@ const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
 worker.onmessage = (e) => {
   const m = e.data;
   if (m.type === "progress") {
+    demo.progress = m;
     const where = m.fromCache ? "from the browser cache" : "downloading";
     status(
       `Weights ${where}: ${mb(m.loaded)}${m.total ? ` of ${mb(m.total)}` : ""}`,
@@ -59,6 +67,8 @@ worker.onmessage = (e) => {
         ? `Mismatch: ${m.results.filter((r) => !r.reproduces).map((r) => r.name).join(", ")} differ from the reference bits.`
         : `The ${m.build} build differs from the baseline's reference bits by design (fused multiply-add); load with ?build=baseline to verify.`;
     setState("verified");
+  } else if (m.type === "input-hash") {
+    pendingHash?.(m);
   } else if (m.type === "bench-progress") {
     $("bench-status").textContent = m.text;
   } else if (m.type === "bench-row") {

@@ -2,7 +2,15 @@
 // network runs. It loads GoogLeNet once (weights fetched with progress, kept in Cache Storage),
 // then answers classify, verify and bench requests from the page (src/main.js).
 
-import { floatsSha256, GOLDEN, goldenInput, GoogLeNet, runtimeName, syntheticInput } from "inception-wasm";
+import {
+  decodeImageWithPlatform,
+  floatsSha256,
+  GOLDEN,
+  goldenInput,
+  GoogLeNet,
+  runtimeName,
+  syntheticInput,
+} from "inception-wasm";
 
 /** @type {GoogLeNet | undefined} */
 let net;
@@ -119,6 +127,11 @@ self.onmessage = (e) => {
         reply({ type: "loaded", info: describe(net, r.loadMs) });
       } else if (m.type === "classify") {
         reply({ type: "result", id: m.id, ...(await classify(m.image)) });
+      } else if (m.type === "input-hash") {
+        // The network input of an image decoded by the browser: the tests compare it with Node's.
+        const rgba = await decodeImageWithPlatform(m.image, "image");
+        const input = net.toInput(rgba);
+        reply({ type: "input-hash", rgbaSha256: await floatsSha256(new Float32Array(rgba.data.slice().buffer)), inputSha256: await floatsSha256(input) });
       } else if (m.type === "verify") {
         reply({ type: "verified", ...(await verify()) });
       } else if (m.type === "bench") {
