@@ -53,8 +53,13 @@ export function runtimeLabel(): string {
   }
 }
 
+/** Node's version (e.g. "20.20.2") when the runtime is Node itself, else undefined. */
+export function nodeVersion(): string | undefined {
+  return runtimeName() === "node" ? (globalThis as RuntimeGlobals).process?.versions?.node : undefined;
+}
+
 /** The major version of Node when the runtime is Node itself, else undefined. */
 export function nodeMajor(): number | undefined {
-  if (runtimeName() !== "node") return undefined;
-  return Number((globalThis as RuntimeGlobals).process?.versions?.node?.split(".")[0]);
+  const version = nodeVersion();
+  return version === undefined ? undefined : Number(version.split(".")[0]);
 }

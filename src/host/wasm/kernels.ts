@@ -12,7 +12,7 @@ import {
   type KernelFunction,
   type KernelName,
 } from "./calls.js";
-import { nodeMajor } from "../runtime.js";
+import { nodeMajor, nodeVersion } from "../runtime.js";
 import {
   compileBuild,
   defaultKernelSource,
@@ -75,7 +75,7 @@ export interface CompiledKernels {
 function relaxedUnsupportedReason(): string {
   const node = nodeMajor();
   return node !== undefined && node <= 20
-    ? "relaxed SIMD is not supported by this runtime: Node 20 validates it only when started " +
+    ? `relaxed SIMD is not supported by this runtime: Node ${nodeVersion()} validates it only when started ` +
         "with `node --experimental-wasm-relaxed-simd` (Node 22 and later without a flag)"
     : "relaxed SIMD is not supported by this runtime";
 }

@@ -5,6 +5,7 @@
 // the same bytes as the JavaScript decoder (decode.ts) and preprocessing is then identical.
 
 import { ImageError } from "../../host/errors.js";
+import { runtimeName } from "../../host/runtime.js";
 import type { RgbaImage } from "./decode.js";
 
 /** Pictures only a browser has; classify() accepts them where the platform can draw them. */
@@ -22,9 +23,17 @@ export function isPlatformImage(image: unknown): image is PlatformImage {
   );
 }
 
-/** Whether this runtime can decode and draw images (browsers and their workers). */
+/**
+ * Whether this runtime can decode and draw images: browsers and their workers (Deno has
+ * createImageBitmap and an OffscreenCanvas without a 2D context, so the runtime is checked too).
+ */
 export function platformCanDecode(): boolean {
-  return typeof createImageBitmap === "function" && typeof OffscreenCanvas === "function";
+  const runtime = runtimeName();
+  return (
+    (runtime === "browser" || runtime === "browser-worker") &&
+    typeof createImageBitmap === "function" &&
+    typeof OffscreenCanvas === "function"
+  );
 }
 
 /** Size of a drawable picture. */
