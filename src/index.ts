@@ -30,3 +30,9 @@ export {
   ArgumentError,
   ExecutionError,
 } from "./host/errors.js";
+export { GOLDEN, goldenInput, floatsSha256, syntheticInput } from "./model/network/golden.js";
+export type { KernelSource, KernelSources } from "./host/wasm/kernels.js";
+export type { WeightsFetchOptions, WeightsProgress } from "./model/api/weightSources.js";
+export type { PlatformImage } from "./model/image/platformDecode.js";
+export { runtimeName, type RuntimeName } from "./host/runtime.js";
+export { decodeWithPlatform as decodeImageWithPlatform } from "./model/image/platformDecode.js";

@@ -5,6 +5,7 @@
 // `node:` module, so a bundler following the browser entry never meets one.
 
 import type { WorkerReply, WorkerRequest } from "./exec/protocol.js";
+import { wrapWebWorker } from "./exec/webWorker.js";
 
 /** A started worker thread, the same for Web Workers and Node's worker_threads. */
 export interface WorkerHandle {
@@ -46,14 +47,9 @@ export const webPlatform: Platform = {
     return typeof (globalThis as { Worker?: unknown }).Worker === "function" ? undefined : "this runtime has no Worker";
   },
   spawnWorker(events) {
+    // The literal pattern bundlers rewrite (Vite, webpack 5, Rollup, Parcel): keep it as is.
     const w = new Worker(new URL("./exec/worker.js", import.meta.url), { type: "module" });
-    w.onmessage = (e: MessageEvent) => events.onMessage(e.data as WorkerReply);
-    w.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      events.onDeath(`worker failed: ${e.message}`);
-    };
-    w.onmessageerror = () => events.onDeath("worker could not read a message");
-    return { post: (m) => w.postMessage(m), terminate: async () => w.terminate() };
+    return wrapWebWorker(w, events, "exec/worker.js");
   },
 };
 

@@ -39,7 +39,9 @@ const MAX_BYTES = 256 << 20;
 export async function loadBuild(build: BuildName): Promise<Loaded> {
   const dir = process.env.TEST_WASM_DIR;
   const compiled = dir
-    ? await compileKernels(build, pathToFileURL(dir.endsWith("/") ? dir : `${dir}/`))
+    ? await compileKernels(build, {
+        [build]: new URL(build === "baseline" ? "kernels.wasm" : `kernels-${build}.wasm`, pathToFileURL(`${dir}/`)),
+      })
     : await compileKernels(build);
   const memory = createSharedMemory(16 << 20, MAX_BYTES);
   const k = instantiateKernels(compiled.module, memory);

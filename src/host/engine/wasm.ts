@@ -6,6 +6,7 @@ import { ArgumentError } from "../errors.js";
 import { SerialExecutor, type Executor, type Profile } from "../exec/executor.js";
 import { threadSupport, WorkerPool } from "../exec/pool.js";
 import type { Graph } from "../ir/graph.js";
+import type { WorkerEvents, WorkerHandle } from "../platform.js";
 import type { TensorMap } from "../ir/tensors.js";
 import { planGraph, writeWeights, type Plan } from "../plan/plan.js";
 import {
@@ -15,6 +16,7 @@ import {
   warmUpKernels,
   type BuildChoice,
   type BuildName,
+  type KernelSources,
 } from "../wasm/kernels.js";
 import type { Engine, EngineOutputs } from "./engine.js";
 
@@ -29,6 +31,10 @@ export interface WasmEngineOptions {
   keepActivations: boolean;
   /** Run one pass before create() resolves, so the first real call runs at full speed. */
   warmUp: boolean;
+  /** Where the kernel builds come from (default: the package's files, see wasm/sources.ts). */
+  kernels?: KernelSources;
+  /** Starts one pool worker (default: the platform's). */
+  spawnWorker?: (events: WorkerEvents) => WorkerHandle;
 }
 
 /** The threads to use and why. */
@@ -39,6 +45,13 @@ export interface ThreadChoice {
 
 let warnedNoThreads = false;
 
+/** Warns once per process that the network runs on one thread, and why. */
+function warnOneThread(reason: string): void {
+  if (warnedNoThreads) return;
+  warnedNoThreads = true;
+  console.warn(`inception-wasm: running on 1 thread: ${reason}`);
+}
+
 /** Threads to use: the requested count, or the cores; 1 (with a warning, once) when threads are unavailable. */
 export function chooseThreads(requested: number | undefined): ThreadChoice {
   if (requested !== undefined && !(Number.isInteger(requested) && requested >= 1)) {
@@ -47,10 +60,7 @@ export function chooseThreads(requested: number | undefined): ThreadChoice {
   if (requested === 1) return { threads: 1, reason: "1 thread requested" };
   const support = threadSupport();
   if (!support.available) {
-    if (!warnedNoThreads && (requested ?? support.cores) > 1) {
-      warnedNoThreads = true;
-      console.warn(`inception-wasm: running on 1 thread: ${support.reason}`);
-    }
+    if ((requested ?? support.cores) > 1) warnOneThread(support.reason);
     return { threads: 1, reason: support.reason };
   }
   if (requested === undefined) return { threads: support.maxThreads, reason: `default: ${support.reason}` };
@@ -84,7 +94,7 @@ export class WasmEngine implements Engine {
   /** Compiles, plans, writes the weights, starts the threads and (optionally) warms up. */
   static async create(graph: Graph, weights: TensorMap, options: WasmEngineOptions): Promise<WasmEngine> {
     const choice = chooseThreads(options.threads);
-    const compiled = await compileKernels(options.build);
+    const compiled = await compileKernels(options.build, options.kernels);
     // Plan with a throwaway instance (size queries only), then size the real memory from the plan.
     const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
     const plan = planGraph(graph, probe, {
@@ -96,16 +106,23 @@ export class WasmEngine implements Engine {
     const memory = createSharedMemory(plan.memoryBytes, plan.memoryBytes);
     const kernels = instantiateKernels(compiled.module, memory);
     writeWeights(graph, plan, weights, kernels, memory);
-    const executor =
-      choice.threads > 1
-        ? await WorkerPool.create(compiled.module, memory, choice.threads)
-        : new SerialExecutor(kernels);
+    let executor: Executor = new SerialExecutor(kernels);
+    if (choice.threads > 1) {
+      try {
+        executor = await WorkerPool.create(compiled.module, memory, choice.threads, options.spawnWorker);
+      } catch (error) {
+        // Never a failed load for want of threads: one thread computes the same bits.
+        choice.reason = `${choice.threads} threads planned, but the worker pool could not start: ${(error as Error).message}`;
+        choice.threads = 1;
+        warnOneThread(choice.reason);
+      }
+    }
     if (options.warmUp) {
       // Every kernel out of the engine's baseline tier (short calls, see warmUpKernels); then
       // the pool's first run (schedule sent, its JavaScript compiled: about 15-35 ms of a cold
       // first run on 2 threads) or, on one thread, the memory's pages mapped.
       warmUpKernels(compiled.module);
-      if (choice.threads > 1) await executor.run(plan);
+      if (executor.threads > 1) await executor.run(plan);
       else touchPages(memory);
     }
     return new WasmEngine(compiled.build, compiled.reason, compiled.bytes, choice.reason, plan, memory, executor);

@@ -4,7 +4,7 @@
 // writes control words. Spinning is bounded, and with more threads than cores nobody spins.
 
 import { ArgumentError, ExecutionError, InceptionError } from "../errors.js";
-import { platform, type WorkerHandle } from "../platform.js";
+import { platform, type WorkerEvents, type WorkerHandle } from "../platform.js";
 import type { Plan } from "../plan/plan.js";
 import { schedulePlan } from "../plan/schedule.js";
 import { describeEncodedRanges, KERNEL_NAMES, PROFILE_OPS } from "../wasm/calls.js";
@@ -88,6 +88,7 @@ export class WorkerPool implements Executor {
   private readonly busy: Float64Array;
   private readonly workerSpinMs: number;
   private readonly joinSpinMs: number;
+  private readonly spawn: (events: WorkerEvents) => WorkerHandle;
   private workers: WorkerHandle[] = [];
   private epoch = 0;
   private broken: string | undefined;
@@ -100,8 +101,15 @@ export class WorkerPool implements Executor {
   private workerErrors = new Map<number, string>();
   private wake: (() => void) | undefined;
 
-  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, cores: number) {
+  private constructor(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    threads: number,
+    cores: number,
+    spawn: (events: WorkerEvents) => WorkerHandle,
+  ) {
     this.module = module;
+    this.spawn = spawn;
     this.memory = memory;
     this.threads = threads;
     this.kernels = instantiateKernels(module, memory);
@@ -116,9 +124,15 @@ export class WorkerPool implements Executor {
 
   /**
    * Starts threads-1 workers over `memory` (shared) and resolves when all are instantiated
-   * and waiting. The control words live in a small SharedArrayBuffer of their own.
+   * and waiting. The control words live in a small SharedArrayBuffer of their own. `spawn` starts
+   * one worker (default: the platform's).
    */
-  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number): Promise<WorkerPool> {
+  static async create(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    threads: number,
+    spawn?: (events: WorkerEvents) => WorkerHandle,
+  ): Promise<WorkerPool> {
     if (!(Number.isInteger(threads) && threads >= 1 && threads <= MAX_POOL_THREADS)) {
       throw new ArgumentError("WorkerPool.create", "threads", `an integer in 1..${MAX_POOL_THREADS}`, threads);
     }
@@ -129,7 +143,7 @@ export class WorkerPool implements Executor {
     if (threads > 1 && !support.available) {
       throw new InceptionError("E_THREADS", `WorkerPool.create: ${threads} threads requested, but ${support.reason}`);
     }
-    const pool = new WorkerPool(module, memory, threads, support.cores);
+    const pool = new WorkerPool(module, memory, threads, support.cores, spawn ?? ((e) => platform().spawnWorker(e)));
     await pool.start();
     return pool;
   }
@@ -148,7 +162,7 @@ export class WorkerPool implements Executor {
     try {
       for (let lane = 1; lane < this.threads; lane++) {
         ready.push(this.expect(`ready ${lane}`, 60_000));
-        const w = platform().spawnWorker({
+        const w = this.spawn({
           onMessage: (m) => this.onMessage(epoch, m),
           onDeath: (reason) => this.onDeath(epoch, lane, reason),
         });

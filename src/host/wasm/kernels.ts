@@ -4,7 +4,6 @@
 
 import { instantiateSync } from "@assemblyscript/loader";
 import { WasmLoadError } from "../errors.js";
-import { platform } from "../platform.js";
 import {
   declaredArity,
   encodeCall,
@@ -13,11 +12,18 @@ import {
   type KernelFunction,
   type KernelName,
 } from "./calls.js";
-import { runtimeName } from "../runtime.js";
+import { nodeMajor, nodeVersion } from "../runtime.js";
+import {
+  compileBuild,
+  defaultKernelSource,
+  loadBuild,
+  type BuildName,
+  type KernelSource,
+  type KernelSources,
+  type LoadedBuild,
+} from "./sources.js";
 
-/** The wasm builds: baseline (SIMD, mul then add: same bits on every machine), relaxed
- * (f32x4.relaxed_madd in the GEMM), debug (asserts on, unoptimised). */
-export type BuildName = "baseline" | "relaxed" | "debug";
+export type { BuildName, KernelSource, KernelSources } from "./sources.js";
 /** A build, or "auto": relaxed where the runtime validates it and it passes the self-test, else baseline. */
 export type BuildChoice = BuildName | "auto";
 
@@ -51,61 +57,14 @@ const QUERY_ARITY: Record<keyof KernelQueries, number> = {
   probePeak: 2,
 };
 
-const FILES: Record<BuildName, string> = {
-  baseline: "kernels.wasm",
-  relaxed: "kernels-relaxed.wasm",
-  debug: "kernels-debug.wasm",
-};
-
-/** The folder the wasm builds are read from (build/ at the package root). */
-export const DEFAULT_WASM_DIR = new URL("../../../../build/", import.meta.url);
-
 /** A compiled build, ready to instantiate in any number of threads. */
 export interface CompiledKernels {
   build: BuildName;
   module: WebAssembly.Module;
-  /** Size of the .wasm file in bytes. */
+  /** Size of the .wasm file in bytes (0 when given as a compiled WebAssembly.Module). */
   bytes: number;
   /** Why this build was chosen (e.g. "relaxed SIMD not supported by this runtime"). */
   reason: string;
-}
-
-const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join(" ");
-}
-
-async function readBuild(build: BuildName, dir: URL): Promise<{ bytes: Uint8Array; file: string }> {
-  const url = new URL(FILES[build], dir);
-  let bytes: Uint8Array;
-  try {
-    bytes = await platform().readUrl(url);
-  } catch (cause) {
-    throw new WasmLoadError(url.href, `cannot read the ${build} kernel build (run \`npm run build\` to make it)`, {
-      cause,
-    });
-  }
-  if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
-    const text = new TextDecoder().decode(bytes.subarray(0, 16)).replace(/[^\x20-\x7e]/g, ".");
-    throw new WasmLoadError(
-      url.href,
-      `not a WebAssembly module: expected magic 00 61 73 6d, found ${hex(bytes)} ("${text}")`,
-    );
-  }
-  return { bytes, file: url.href };
-}
-
-function compile(bytes: Uint8Array, file: string): WebAssembly.Module {
-  try {
-    return new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-  } catch (cause) {
-    throw new WasmLoadError(
-      file,
-      `does not compile in this runtime (needs WebAssembly SIMD and threads): ${(cause as Error).message}`,
-      { cause },
-    );
-  }
 }
 
 /**
@@ -114,49 +73,62 @@ function compile(bytes: Uint8Array, file: string): WebAssembly.Module {
  * never sets V8 flags itself (unsafe after start-up; it aborts Node 26).
  */
 function relaxedUnsupportedReason(): string {
-  const node = runtimeName() === "node" ? Number(process.versions.node.split(".")[0]) : NaN;
-  return node <= 20
-    ? `relaxed SIMD is not supported by this runtime: Node ${process.versions.node} validates it only when started ` +
+  const node = nodeMajor();
+  return node !== undefined && node <= 20
+    ? `relaxed SIMD is not supported by this runtime: Node ${nodeVersion()} validates it only when started ` +
         "with `node --experimental-wasm-relaxed-simd` (Node 22 and later without a flag)"
     : "relaxed SIMD is not supported by this runtime";
 }
 
+function sizeOf(loaded: LoadedBuild): number {
+  return "bytes" in loaded ? loaded.bytes.length : 0;
+}
+
 /**
- * Reads and compiles a build. "auto" takes the relaxed build when the runtime validates it
- * (WebAssembly.validate, no engine flag is set) and its GEMM passes a self-test with a known
- * exact result, else the baseline; `reason` says which and why.
+ * Reads and compiles a build, from `sources` (each build as a compiled module, URL, Response or
+ * bytes) or the defaults (defaultKernelSource: the package's files, or the inline entry's bytes).
+ * "auto" takes the relaxed build when the runtime validates it (WebAssembly.validate, no engine
+ * flag is set; a given module counts as validated) and its GEMM passes a self-test with a known
+ * exact result, else the baseline; `reason` says which and why. With `sources` that hold only
+ * one build, "auto" takes that one.
  */
-export async function compileKernels(
-  choice: BuildChoice = "auto",
-  dir: URL = DEFAULT_WASM_DIR,
-): Promise<CompiledKernels> {
+export async function compileKernels(choice: BuildChoice = "auto", sources?: KernelSources): Promise<CompiledKernels> {
+  const sourceOf = (build: BuildName): KernelSource => {
+    const given = sources?.[build];
+    if (given !== undefined) return given;
+    if (sources !== undefined && Object.keys(sources).length > 0) {
+      throw new WasmLoadError(
+        `${build} build`,
+        `the kernels option supplies ${Object.keys(sources).join(", ")}, not the ${build} build that is needed`,
+      );
+    }
+    return defaultKernelSource(build);
+  };
   if (choice !== "auto") {
-    const { bytes, file } = await readBuild(choice, dir);
-    return { build: choice, module: compile(bytes, file), bytes: bytes.length, reason: "requested" };
+    const loaded = await loadBuild(choice, sourceOf(choice));
+    return { build: choice, module: compileBuild(loaded), bytes: sizeOf(loaded), reason: "requested" };
   }
-  const relaxed = await readBuild("relaxed", dir);
-  if (WebAssembly.validate(relaxed.bytes as Uint8Array<ArrayBuffer>)) {
-    const module = compile(relaxed.bytes, relaxed.file);
+  const onlyBaseline = sources !== undefined && sources.relaxed === undefined && sources.baseline !== undefined;
+  const relaxed = onlyBaseline ? undefined : await loadBuild("relaxed", sourceOf("relaxed"));
+  let reason = onlyBaseline ? "the kernels option supplies the baseline build only" : relaxedUnsupportedReason();
+  if (
+    relaxed !== undefined &&
+    ("module" in relaxed || WebAssembly.validate(relaxed.bytes as Uint8Array<ArrayBuffer>))
+  ) {
+    const module = compileBuild(relaxed);
     const failure = selfTest(module);
     if (failure === undefined) {
       return {
         build: "relaxed",
         module,
-        bytes: relaxed.bytes.length,
+        bytes: sizeOf(relaxed),
         reason: "relaxed SIMD validated and passed the self-test",
       };
     }
-    const base = await readBuild("baseline", dir);
-    return {
-      build: "baseline",
-      module: compile(base.bytes, base.file),
-      bytes: base.bytes.length,
-      reason: `relaxed build failed its self-test: ${failure}`,
-    };
+    reason = `relaxed build failed its self-test: ${failure}`;
   }
-  const base = await readBuild("baseline", dir);
-  const reason = relaxedUnsupportedReason();
-  return { build: "baseline", module: compile(base.bytes, base.file), bytes: base.bytes.length, reason };
+  const base = await loadBuild("baseline", sourceOf("baseline"));
+  return { build: "baseline", module: compileBuild(base), bytes: sizeOf(base), reason };
 }
 
 /** A WebAssembly.Memory shared between threads, sized in bytes (rounded up to 64 KiB pages). */

@@ -1,6 +1,7 @@
 // The public GoogLeNet classifier: weights and labels in, an engine (wasm kernels or the float64
 // reference) planned for the input size, images in, top-k predictions out. Browser-safe: weights
-// come as bytes or tensors; paths work once the Node entry (src/node/) installs file access.
+// come as bytes, tensors, a URL or a stream; paths work once the Node entry (src/node/) installs
+// file access.
 
 import { ArgumentError, InceptionError, WeightsError } from "../../host/errors.js";
 import type { Profile } from "../../host/exec/executor.js";
@@ -10,15 +11,22 @@ import { WasmEngine } from "../../host/engine/wasm.js";
 import type { Graph } from "../../host/ir/graph.js";
 import { multiplyAdds as nodeMultiplyAdds, inferShapes } from "../../host/ir/shapes.js";
 import { checkTensors, expectedWeights, type ExpectedTensor, type TensorMap } from "../../host/ir/tensors.js";
-import type { BuildChoice, BuildName } from "../../host/wasm/kernels.js";
+import type { BuildChoice, BuildName, KernelSources } from "../../host/wasm/kernels.js";
+import { wrapWebWorker } from "../../host/exec/webWorker.js";
 import { decodeWeights } from "../formats/detect.js";
 import { decodeImage, validateRgba, type RgbaImage } from "../image/decode.js";
 import { averageProbabilities, checkCropCount, cropInputs, type CropCount } from "../image/crops.js";
+import { decodeWithPlatform, isPlatformImage, platformCanDecode, type PlatformImage } from "../image/platformDecode.js";
 import { ILSVRC2012_CLASSES } from "../network/classes.js";
 import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
+import { isRemoteWeights, readRemoteWeights, type RemoteWeights, type WeightsFetchOptions } from "./weightSources.js";
 
-/** Where the weights come from: weight-file bytes (caffemodel, ONNX, IWNET), tensors, or a path (with the Node entry). */
-export type WeightsSource = string | Uint8Array | ArrayBuffer | TensorMap;
+/**
+ * Where the weights come from: weight-file bytes (caffemodel, ONNX, IWNET), tensors, a URL, a
+ * Response, ReadableStream, Blob or anything with arrayBuffer() (an R2 object); a string is a
+ * path with the Node entry and a URL (against the page) without it.
+ */
+export type WeightsSource = string | Uint8Array | ArrayBuffer | TensorMap | RemoteWeights;
 
 /**
  * Resolves a weights path (or no weights option: the default locations) to tensors; the Node entry
@@ -61,9 +69,19 @@ export interface LoadOptions {
   cacheDir?: string;
   /**
    * Threads that run kernels, the calling thread included (default: the available cores).
-   * Where the runtime has no shared memory, Atomics.wait or workers, 1 (see `capabilities`).
+   * Where the runtime has no shared memory, Atomics.wait or workers, or the pool cannot start,
+   * 1 (see `capabilities`).
    */
   threads?: number;
+  /** URL and stream weights: progress callback, expected SHA-256, Cache Storage name (or false). */
+  weightsFetch?: WeightsFetchOptions;
+  /**
+   * The kernel builds, each a WebAssembly.Module (workerd: import the .wasm), URL, Response or
+   * bytes; default: the package's build/*.wasm (or the inline entry's embedded copies).
+   */
+  kernels?: KernelSources;
+  /** Starts one pool worker running the package's worker module ("inception-wasm/worker"), for hosts with their own asset paths. */
+  worker?: () => Worker;
 }
 
 /** The threads a network runs with and why. */
@@ -85,14 +103,26 @@ export interface RunResult {
   probabilities: Float32Array;
 }
 
-/** Input to classify(): encoded JPEG/PNG bytes, RGBA pixels, or a ready CHW tensor (BGR, mean subtracted). */
-export type ImageInput = Uint8Array | RgbaImage | Float32Array;
+/**
+ * Input to classify(): encoded image bytes, RGBA pixels (ImageData), a ready CHW tensor (BGR,
+ * mean subtracted), or in browsers a Blob, ImageBitmap, <img>, <canvas>, OffscreenCanvas or VideoFrame.
+ */
+export type ImageInput = Uint8Array | RgbaImage | Float32Array | PlatformImage;
 
 async function resolveWeights(
   source: WeightsSource | undefined,
   expected: readonly ExpectedTensor[],
-  cacheDir?: string,
+  options: LoadOptions,
 ): Promise<TensorMap> {
+  if (typeof source === "string" && !weightFiles) {
+    source = new URL(source, (globalThis as { location?: { href?: string } }).location?.href);
+  }
+  if (isRemoteWeights(source)) {
+    const name = source instanceof URL ? source.href : "weights option";
+    const tensors = await decodeWeights(await readRemoteWeights(source, options.weightsFetch), name, googlenetGraph());
+    checkTensors(tensors, expected, name);
+    return tensors;
+  }
   if (source instanceof Map) {
     checkTensors(source, expected, "weights option");
     return source;
@@ -115,7 +145,7 @@ async function resolveWeights(
         `locations need the Node entry, import "inception-wasm" under Node, Deno or Bun), found ${source ?? "nothing"}`,
     );
   }
-  return weightFiles(source, expected, cacheDir);
+  return weightFiles(source, expected, options.cacheDir);
 }
 
 function resolveLabels(labels: readonly string[] | undefined): readonly string[] {
@@ -154,11 +184,8 @@ export class GoogLeNet {
       throw new ArgumentError("GoogLeNet.load", "inputSize", "a positive integer", inputSize);
     const graph = googlenetGraph();
     const labels = resolveLabels(options.labels);
-    const weights = await resolveWeights(
-      options.weights,
-      expectedWeights(graph, inputSize, inputSize),
-      options.cacheDir,
-    );
+    const weights = await resolveWeights(options.weights, expectedWeights(graph, inputSize, inputSize), options);
+    const worker = options.worker;
     const engine =
       options.engine === "reference"
         ? new ReferenceEngine(graph, weights, inputSize, inputSize)
@@ -168,6 +195,8 @@ export class GoogLeNet {
             threads: options.threads,
             keepActivations: options.keepActivations ?? false,
             warmUp: options.warmUp ?? true,
+            kernels: options.kernels,
+            spawnWorker: worker && ((events) => wrapWebWorker(worker(), events, "(the worker option's worker)")),
           });
     return new GoogLeNet(engine, graph, inputSize, labels);
   }
@@ -249,7 +278,7 @@ export class GoogLeNet {
   }
 
   /** Turns an image into the network input (decode, resize 256, centre crop 224, BGR minus mean). */
-  toInput(image: ImageInput, name = "image"): Float32Array {
+  toInput(image: Uint8Array | RgbaImage | Float32Array, name = "image"): Float32Array {
     if (image instanceof Float32Array) return image;
     return cropInputs(toRgba(image, name), 1, this.inputSize)[0];
   }
@@ -257,7 +286,7 @@ export class GoogLeNet {
   /**
    * The class probabilities of an image under a crop protocol (crops.ts): 1 (default) runs the centre
    * crop, 10 and 144 run every crop and average their probabilities in crop order. A ready tensor
-   * allows only 1 crop.
+   * allows only 1 crop. In browsers encoded bytes and pictures are decoded by the platform.
    */
   async probabilities(image: ImageInput, options: ClassifyOptions = {}): Promise<Float32Array> {
     const crops = checkCropCount("GoogLeNet.probabilities", options.crops ?? 1);
@@ -265,7 +294,7 @@ export class GoogLeNet {
       if (crops !== 1) throw new ArgumentError("GoogLeNet.probabilities", "crops", "1 for a ready tensor", crops);
       return (await this.run(image)).probabilities;
     }
-    const inputs = cropInputs(toRgba(image, options.name ?? "image"), crops, this.inputSize);
+    const inputs = cropInputs(await pixelsOf(image, options.name ?? "image"), crops, this.inputSize);
     const all: Float32Array[] = [];
     for (const input of inputs) all.push((await this.run(input)).probabilities);
     return crops === 1 ? all[0] : averageProbabilities(all);
@@ -332,6 +361,16 @@ function toRgba(image: Uint8Array | RgbaImage, name: string): RgbaImage {
   return rgba;
 }
 
+/**
+ * Decoded, validated RGBA pixels of an image: in browsers (createImageBitmap and OffscreenCanvas
+ * present) bytes and pictures are decoded by the platform, elsewhere bytes by the JavaScript decoders.
+ */
+async function pixelsOf(image: Exclude<ImageInput, Float32Array>, name: string): Promise<RgbaImage> {
+  const platform = isPlatformImage(image) || (image instanceof Uint8Array && platformCanDecode());
+  const decoded = platform ? await decodeWithPlatform(image, name) : image;
+  return toRgba(decoded as Uint8Array | RgbaImage, name);
+}
+
 /** GoogLeNets with different weights whose probabilities are averaged (GoogLeNet.loadEnsemble). */
 export class GoogLeNetEnsemble {
   readonly members: readonly GoogLeNet[];
@@ -357,7 +396,7 @@ export class GoogLeNetEnsemble {
 
   /** The mean over members (in order, float64) of each member's crop-averaged probabilities. */
   async probabilities(image: ImageInput, options: ClassifyOptions = {}): Promise<Float32Array> {
-    const rgba = image instanceof Float32Array ? image : toRgba(image, options.name ?? "image");
+    const rgba = image instanceof Float32Array ? image : await pixelsOf(image, options.name ?? "image");
     const all: Float32Array[] = [];
     for (const m of this.members) all.push(await m.probabilities(rgba, options));
     return this.members.length === 1 ? all[0] : averageProbabilities(all);

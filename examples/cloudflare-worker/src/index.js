@@ -1,0 +1,51 @@
+// A Cloudflare Worker that classifies images: POST a JPEG or PNG as the body, get the top-5
+// classes as JSON. The kernels are imported as compiled WebAssembly modules (Workers forbid
+// compiling wasm from bytes); the weights come from a binding (an R2 bucket, or bytes) or a URL,
+// and the network is loaded once per isolate, by the first request, and reused by later ones.
+
+import { GoogLeNet } from "inception-wasm";
+import baseline from "inception-wasm/build/kernels.wasm";
+import relaxed from "inception-wasm/build/kernels-relaxed.wasm";
+
+/** The isolate's network (a promise, so concurrent first requests share one load). */
+let loading;
+
+/** Weights from env: WEIGHTS (an R2 bucket holding WEIGHTS_KEY, or the bytes themselves) or WEIGHTS_URL. */
+async function weightsFrom(env) {
+  if (env.WEIGHTS && typeof env.WEIGHTS.get === "function") {
+    const key = env.WEIGHTS_KEY ?? "googlenet.iwnet";
+    const object = await env.WEIGHTS.get(key);
+    if (object === null) throw new Error(`the R2 bucket bound as WEIGHTS has no object ${key}`);
+    return object;
+  }
+  if (env.WEIGHTS) return env.WEIGHTS;
+  if (env.WEIGHTS_URL) return new URL(env.WEIGHTS_URL);
+  throw new Error("no weights: bind WEIGHTS (R2 bucket or bytes) or set WEIGHTS_URL");
+}
+
+function network(env) {
+  loading ??= weightsFrom(env)
+    .then((weights) => GoogLeNet.load({ weights, kernels: { relaxed, baseline }, warmUp: false }))
+    .catch((error) => {
+      loading = undefined; // the next request tries again
+      throw error;
+    });
+  return loading;
+}
+
+export default {
+  async fetch(request, env) {
+    if (request.method !== "POST") {
+      return Response.json({ usage: "POST a JPEG or PNG image as the request body" }, { status: 405 });
+    }
+    try {
+      const net = await network(env);
+      const image = new Uint8Array(await request.arrayBuffer());
+      const top = await net.classify(image, { topK: 5 });
+      return Response.json({ top, threads: net.threads, build: net.build, why: net.capabilities.reason });
+    } catch (error) {
+      const status = error?.name === "ImageError" ? 400 : 500;
+      return Response.json({ error: error?.name ?? "Error", message: error?.message ?? String(error) }, { status });
+    }
+  },
+};
