@@ -37,17 +37,28 @@ for (let k = 0, cols = 0, rows = 0; k < 64; k++) {
 }
 
 /**
- * The N-point basis: KERNELS[N][n * 8 + u] = c(u) cos((2n+1) u pi / (2N)) for n, u < N (see the header),
- * for N = 1, 2, 4, 8. Other entries are unused.
+ * The N-point basis scaled by sqrt 2: KERNELS[N][n * 8 + u] = sqrt(2) c(u) cos((2n+1) u pi / (2N)) for n, u < N
+ * (see the header), for N = 1, 2, 4, 8; other entries are unused. A 2-D sample is (sum kx ky F) / 2 + 128. The
+ * scaling makes every entry that is rational exact: 1/2 for u = 0, and +-1/2 where the cosine is +-sqrt(2)/2
+ * (2 (2n+1) u / N odd: all of the 2-point basis, u = 2 of the 4-point and u = 4 of the 8-point one). So a block
+ * whose exact samples are multiples of 1/8 (every 2x2 or DC-only block) is computed exactly, and its .5 ties
+ * round the same way in any exact reference.
  */
 export const KERNELS: Record<number, Float64Array> = {};
 for (const n of [1, 2, 4, 8]) {
   const k = new Float64Array(64);
   for (let i = 0; i < n; i++) {
-    for (let u = 0; u < n; u++)
-      k[i * 8 + u] = (u === 0 ? 1 / (2 * Math.SQRT2) : 0.5) * Math.cos(((2 * i + 1) * u * Math.PI) / (2 * n));
+    for (let u = 0; u < n; u++) k[i * 8 + u] = basis(n, i, u);
   }
   KERNELS[n] = k;
+}
+
+/** sqrt(2) c(u) cos((2i+1) u pi / (2n)), exact where it is rational (see KERNELS). */
+export function basis(n: number, i: number, u: number): number {
+  if (u === 0) return 0.5;
+  const cos = Math.cos(((2 * i + 1) * u * Math.PI) / (2 * n));
+  if (((2 * (2 * i + 1) * u) / n) % 2 === 1) return Math.sign(cos) * 0.5;
+  return (Math.SQRT2 / 2) * cos;
 }
 
 /** Scratch rows of the first (vertical) pass: tmp[y * 8 + u]. */
@@ -68,7 +79,7 @@ export function idctScaled(
   stride: number,
 ): void {
   if (lastK === 0) {
-    // Only F(0, 0): every sample is F(0, 0) c(0)^2 = F(0, 0) / 8.
+    // Only F(0, 0): every sample is F(0, 0) c(0)^2 = F(0, 0) / 8 (exact).
     const level = coef[0] / 8 + 128;
     for (let y = 0; y < ny; y++) out.fill(level, offset + y * stride, offset + y * stride + nx);
     return;
@@ -87,9 +98,9 @@ export function idctScaled(
   for (let y = 0; y < ny; y++) {
     const o = offset + y * stride;
     for (let x = 0; x < nx; x++) {
-      let s = 128;
+      let s = 0;
       for (let u = 0; u < cols; u++) s += kx[x * 8 + u] * tmp[y * 8 + u];
-      out[o + x] = s;
+      out[o + x] = s / 2 + 128;
     }
   }
 }

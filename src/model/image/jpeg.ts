@@ -144,6 +144,7 @@ class JpegDecoder {
         throw this.corrupt(`expected a marker (FF) at offset ${this.pos}, found ${hex(bytes[this.pos])}`);
       }
       while (bytes[this.pos] === 0xff) this.pos++; // fill bytes
+      if (this.pos >= bytes.length) throw this.truncated("a marker code after FF");
       const marker = bytes[this.pos++];
       if (marker === 0xd9) break; // EOI
       if (marker === 0x01 || marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7)) continue; // no length
