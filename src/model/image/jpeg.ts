@@ -544,41 +544,60 @@ function toRgba(frame: Frame, k: number, isYCbCr: boolean): RgbaImage {
     height = Math.ceil(frame.height / 2 ** k);
   const out = new Uint8ClampedArray(width * height * 4);
   const comps = frame.components;
-  // Per component: the sample column of each output column.
+  // Per component: the sample column of each output column, and the first sample of each output row.
   const columns = comps.map((c) => Int32Array.from({ length: width }, (_, x) => Math.floor(x / c.ux)));
-  const rowStart = (c: Component, y: number): number => Math.floor(y / c.uy) * c.blocksX * c.bx;
-  for (let y = 0, o = 0; y < height; y++) {
-    if (comps.length === 1) {
-      const p = comps[0].plane,
-        r = rowStart(comps[0], y),
-        cx = columns[0];
-      for (let x = 0; x < width; x++, o += 4) {
-        const g = p[r + cx[x]];
-        out[o] = g;
-        out[o + 1] = g;
-        out[o + 2] = g;
-        out[o + 3] = 255;
-      }
-      continue;
-    }
-    const [p0, p1, p2] = [comps[0].plane, comps[1].plane, comps[2].plane];
-    const [r0, r1, r2] = [rowStart(comps[0], y), rowStart(comps[1], y), rowStart(comps[2], y)];
-    const [c0, c1, c2] = columns;
+  const rows = comps.map((c) => Int32Array.from({ length: height }, (_, y) => Math.floor(y / c.uy) * c.blocksX * c.bx));
+  if (comps.length === 1) greyRows(comps[0].plane, columns[0], rows[0], out);
+  else if (isYCbCr) ycbcrRows(comps, columns, rows, out);
+  else rgbRows(comps, columns, rows, out);
+  return { width, height, data: new Uint8Array(out.buffer) };
+}
+
+function greyRows(p: Uint8ClampedArray, cx: Int32Array, rows: Int32Array, out: Uint8ClampedArray): void {
+  const width = cx.length;
+  for (let y = 0, o = 0; y < rows.length; y++) {
+    const r = rows[y];
     for (let x = 0; x < width; x++, o += 4) {
-      const a = p0[r0 + c0[x]],
-        b = p1[r1 + c1[x]],
-        c = p2[r2 + c2[x]];
-      if (isYCbCr) {
-        out[o] = a + CR_R[c];
-        out[o + 1] = a - CB_G[b] - CR_G[c];
-        out[o + 2] = a + CB_B[b];
-      } else {
-        out[o] = a;
-        out[o + 1] = b;
-        out[o + 2] = c;
-      }
+      const g = p[r + cx[x]];
+      out[o] = g;
+      out[o + 1] = g;
+      out[o + 2] = g;
       out[o + 3] = 255;
     }
   }
-  return { width, height, data: new Uint8Array(out.buffer) };
+}
+
+function ycbcrRows(comps: Component[], columns: Int32Array[], rows: Int32Array[], out: Uint8ClampedArray): void {
+  const p0 = comps[0].plane,
+    p1 = comps[1].plane,
+    p2 = comps[2].plane;
+  const c0 = columns[0],
+    c1 = columns[1],
+    c2 = columns[2];
+  const width = c0.length,
+    height = rows[0].length;
+  for (let y = 0, o = 0; y < height; y++) {
+    const r0 = rows[0][y],
+      r1 = rows[1][y],
+      r2 = rows[2][y];
+    for (let x = 0; x < width; x++, o += 4) {
+      const a = p0[r0 + c0[x]],
+        cb = p1[r1 + c1[x]],
+        cr = p2[r2 + c2[x]];
+      out[o] = a + CR_R[cr];
+      out[o + 1] = a - CB_G[cb] - CR_G[cr];
+      out[o + 2] = a + CB_B[cb];
+      out[o + 3] = 255;
+    }
+  }
+}
+
+function rgbRows(comps: Component[], columns: Int32Array[], rows: Int32Array[], out: Uint8ClampedArray): void {
+  const width = columns[0].length;
+  for (let y = 0, o = 0; y < rows[0].length; y++) {
+    for (let x = 0; x < width; x++, o += 4) {
+      for (let c = 0; c < 3; c++) out[o + c] = comps[c].plane[rows[c][y] + columns[c][x]];
+      out[o + 3] = 255;
+    }
+  }
 }
