@@ -152,7 +152,8 @@ class JpegDecoder {
       const length = (bytes[this.pos] << 8) | bytes[this.pos + 1];
       if (length < 2 || this.pos + length > bytes.length) {
         throw this.corrupt(
-          `expected ${length} bytes of marker FF ${hex(marker)} at offset ${this.pos}, found ${bytes.length - this.pos}`,
+          `expected ${length} bytes of marker FF ${hex(marker)} at offset ${this.pos}, ` +
+            `found ${bytes.length - this.pos}`,
         );
       }
       const segment = bytes.subarray(this.pos + 2, this.pos + length);
@@ -254,7 +255,8 @@ class JpegDecoder {
     if (width * height > MAX_IMAGE_PIXELS) {
       throw new ImageError(
         this.file,
-        `image too large: expected at most ${MAX_IMAGE_PIXELS} pixels, found ${width}x${height} = ${width * height} pixels`,
+        `image too large: expected at most ${MAX_IMAGE_PIXELS} pixels, ` +
+          `found ${width}x${height} = ${width * height} pixels`,
       );
     }
     const raw = Array.from({ length: n }, (_, i) => ({
@@ -477,7 +479,8 @@ function checkSoi(bytes: Uint8Array, file: string): void {
   }
 }
 
-/** Dequantized DCT coefficients of one component: block (row, col) at coef[(row * blocksX + col) * 64], natural order. */
+/** Dequantized DCT coefficients of one component: block (row, col) at coef[(row * blocksX + col) * 64], natural
+ * order. */
 export interface JpegComponentCoefficients {
   id: number;
   h: number;
