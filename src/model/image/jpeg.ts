@@ -1,0 +1,606 @@
+// A JPEG decoder for classification input: baseline and extended sequential Huffman JPEG (ITU T.81 SOF0/SOF1,
+// 8-bit samples, 1 or 3 components, any power-of-two chroma subsampling, restart markers, interleaved or
+// per-component scans) decoded straight to a reduced size with the DCT: 1/1, 1/2, 1/4 or 1/8 of the image
+// (jpeg-idct.ts derives the scaled IDCTs; 1/8 is the DC coefficients alone). Pure JS, no node: imports.
+//
+// Chroma at a reduced scale: a component subsampled by r (2 for 4:2:0 chroma) is decoded with an IDCT r times
+// larger than luma's, up to 8, so at 1/2, 1/4 and 1/8 a 2x-subsampled chroma comes out at the output size with
+// no upsampling; what is left (chroma of 4:2:0 at 1/1) is upsampled by replication, as jpeg-js does.
+// Colour: JFIF YCbCr -> RGB (ITU-R BT.601, full range), or none for an Adobe APP14 transform-0 file (RGB).
+// EXIF orientation is ignored (as in decode.ts): pixels come out in stored order.
+//
+// Not decoded here, reported as JpegUnsupported instead (callers fall back to jpeg-js or throw): progressive,
+// arithmetic-coded, 12-bit, lossless, hierarchical, 4-component (CMYK/YCCK) files, and unusual layouts
+// (2 components, sampling factors whose ratios are not powers of two).
+
+import { ArgumentError, ImageError } from "../../host/errors.js";
+import { MAX_IMAGE_PIXELS, type RgbaImage } from "./decode.js";
+import { BitReader, type BlockCoder, decodeBlock, decodeDcOnly, HuffmanTable, JpegDataError } from "./jpeg-huffman.js";
+import { idctScaled, ZIGZAG } from "./jpeg-idct.js";
+
+/** A kind of JPEG this decoder does not handle. */
+export type JpegFeature = "progressive" | "arithmetic" | "12-bit" | "lossless" | "hierarchical" | "CMYK" | "layout";
+
+/** decodeJpegScaled's answer for a valid-looking JPEG it does not decode. */
+export interface JpegUnsupported {
+  unsupported: JpegFeature;
+  /** What was found, e.g. "progressive JPEG (SOF2)". */
+  message: string;
+}
+
+/** Options of decodeJpegScaled. */
+export interface JpegScaledOptions {
+  /**
+   * The decoder picks the smallest DCT scale 1/2^k (k = 0..3) whose output still has at least this many pixels
+   * on its short side (ceil(side / 2^k) >= minShortSide); 1/1 when even that is smaller. A number >= 0;
+   * Infinity always decodes at full size.
+   */
+  minShortSide: number;
+}
+
+/** True when decodeJpegScaled declined the file. */
+export function isJpegUnsupported(result: RgbaImage | JpegUnsupported): result is JpegUnsupported {
+  return "unsupported" in result;
+}
+
+/** The k of the scale 1/2^k decodeJpegScaled uses for a width x height image (see JpegScaledOptions). */
+export function jpegScaleShift(width: number, height: number, minShortSide: number): number {
+  const short = Math.min(width, height);
+  for (let k = 3; k > 0; k--) if (Math.ceil(short / 2 ** k) >= minShortSide) return k;
+  return 0;
+}
+
+/** One frame component and where its decoded samples go. */
+interface Component {
+  id: number;
+  h: number;
+  v: number;
+  quantId: number;
+  /** Blocks per row and per column, padded to whole MCUs. */
+  blocksX: number;
+  blocksY: number;
+  /** Blocks per row and column that hold image samples (the extent of a non-interleaved scan, A.2.2). */
+  usedBlocksX: number;
+  usedBlocksY: number;
+  /** Samples each block decodes to, per axis (1, 2, 4 or 8). */
+  bx: number;
+  by: number;
+  /** Output pixels per decoded sample, per axis (replication). */
+  ux: number;
+  uy: number;
+  /** Decoded samples, (blocksX * bx) x (blocksY * by), row-major. */
+  plane: Uint8ClampedArray;
+  scanned: boolean;
+}
+
+interface Frame {
+  width: number;
+  height: number;
+  components: Component[];
+  mcusX: number;
+  mcusY: number;
+}
+
+/** Receives each decoded block: coef (natural order, dequantized, zero past zigzag position last). */
+type BlockSink = (c: Component, row: number, col: number, coef: Int32Array, last: number) => void;
+
+/** The default sink: scaled IDCT into the component's plane. */
+const idctSink: BlockSink = (c, row, col, coef, last) => {
+  const stride = c.blocksX * c.bx;
+  idctScaled(coef, last, c.bx, c.by, c.plane, row * c.by * stride + col * c.bx, stride);
+};
+
+const SOF_KINDS: Record<number, { feature: JpegFeature; what: string } | undefined> = {
+  0xc2: { feature: "progressive", what: "progressive JPEG (SOF2)" },
+  0xc3: { feature: "lossless", what: "lossless JPEG (SOF3)" },
+  0xc5: { feature: "hierarchical", what: "hierarchical sequential JPEG (SOF5)" },
+  0xc6: { feature: "hierarchical", what: "hierarchical progressive JPEG (SOF6)" },
+  0xc7: { feature: "hierarchical", what: "hierarchical lossless JPEG (SOF7)" },
+  0xc9: { feature: "arithmetic", what: "arithmetic-coded sequential JPEG (SOF9)" },
+  0xca: { feature: "arithmetic", what: "arithmetic-coded progressive JPEG (SOF10)" },
+  0xcb: { feature: "arithmetic", what: "arithmetic-coded lossless JPEG (SOF11)" },
+  0xcd: { feature: "arithmetic", what: "arithmetic-coded hierarchical JPEG (SOF13)" },
+  0xce: { feature: "arithmetic", what: "arithmetic-coded hierarchical progressive JPEG (SOF14)" },
+  0xcf: { feature: "arithmetic", what: "arithmetic-coded hierarchical lossless JPEG (SOF15)" },
+};
+
+/** Thrown inside the decoder to return a JpegUnsupported from decodeJpegScaled. */
+class Unsupported {
+  constructor(readonly result: JpegUnsupported) {}
+}
+
+const hex = (b: number): string => b.toString(16).toUpperCase().padStart(2, "0");
+
+/** Marker-level parser and decoder of one file; scale shift k (output 1/2^k) or "coefficients" mode (k = 0). */
+class JpegDecoder {
+  private pos = 2;
+  private readonly quant: (Uint16Array | undefined)[] = [];
+  private readonly dcTables: (HuffmanTable | undefined)[] = [];
+  private readonly acTables: (HuffmanTable | undefined)[] = [];
+  private restartInterval = 0;
+  private adobeTransform: number | undefined;
+  frame: Frame | undefined;
+  private clean: Uint8Array | undefined;
+  private readonly coef = new Int32Array(64);
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly file: string,
+    /** Chooses the scale shift k from the image size, once the frame header is read. */
+    private readonly chooseShift: (width: number, height: number) => number,
+    private readonly sink: BlockSink,
+  ) {}
+
+  private corrupt(message: string): ImageError {
+    return new ImageError(this.file, `corrupt JPEG: ${message}`);
+  }
+
+  /** Reads every marker segment and decodes every scan; returns the frame. */
+  run(): Frame {
+    const { bytes } = this;
+    for (;;) {
+      if (this.pos >= bytes.length) break; // no EOI: accepted when every component was decoded
+      if (bytes[this.pos] !== 0xff) {
+        throw this.corrupt(`expected a marker (FF) at offset ${this.pos}, found ${hex(bytes[this.pos])}`);
+      }
+      while (bytes[this.pos] === 0xff) this.pos++; // fill bytes
+      if (this.pos >= bytes.length) throw this.truncated("a marker code after FF");
+      const marker = bytes[this.pos++];
+      if (marker === 0xd9) break; // EOI
+      if (marker === 0x01 || marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7)) continue; // no length
+      if (this.pos + 2 > bytes.length) throw this.truncated(`the length of marker FF ${hex(marker)}`);
+      const length = (bytes[this.pos] << 8) | bytes[this.pos + 1];
+      if (length < 2 || this.pos + length > bytes.length) {
+        throw this.corrupt(
+          `expected ${length} bytes of marker FF ${hex(marker)} at offset ${this.pos}, ` +
+            `found ${bytes.length - this.pos}`,
+        );
+      }
+      const segment = bytes.subarray(this.pos + 2, this.pos + length);
+      this.pos += length;
+      this.segment(marker, segment);
+    }
+    const frame = this.frame;
+    if (!frame) throw this.corrupt("expected a frame header (SOF0/SOF1) before the end of the file, found none");
+    const missing = frame.components.find((c) => !c.scanned);
+    if (missing) throw this.truncated(`a scan of component ${missing.id}`);
+    return frame;
+  }
+
+  private truncated(expected: string): ImageError {
+    return new ImageError(this.file, `truncated JPEG: expected ${expected}, found the end of the data`);
+  }
+
+  private segment(marker: number, s: Uint8Array): void {
+    switch (marker) {
+      case 0xdb:
+        return this.readQuant(s);
+      case 0xc4:
+        return this.readHuffman(s);
+      case 0xdd:
+        if (s.length < 2) throw this.corrupt(`expected a 2-byte DRI segment, found ${s.length} bytes`);
+        this.restartInterval = (s[0] << 8) | s[1];
+        return;
+      case 0xee: // Adobe APP14: "Adobe", version, flags0, flags1, transform
+        if (s.length >= 12 && String.fromCharCode(...s.subarray(0, 5)) === "Adobe") this.adobeTransform = s[11];
+        return;
+      case 0xc0:
+      case 0xc1:
+        return this.readFrame(s);
+      case 0xcc:
+        throw new Unsupported({ unsupported: "arithmetic", message: "arithmetic-coded JPEG (DAC marker)" });
+      case 0xda:
+        return this.readScan(s);
+    }
+    const kind = SOF_KINDS[marker];
+    if (kind) throw new Unsupported({ unsupported: kind.feature, message: kind.what });
+    // APPn, COM and others: skipped
+  }
+
+  private readQuant(s: Uint8Array): void {
+    for (let i = 0; i < s.length; ) {
+      const precision = s[i] >> 4,
+        id = s[i] & 15;
+      const size = precision === 0 ? 64 : 128;
+      if (id > 3 || precision > 1 || i + 1 + size > s.length) {
+        throw this.corrupt(`expected a DQT table (id 0-3, 8- or 16-bit, 64 entries) at byte ${i}, found ${hex(s[i])}`);
+      }
+      const table = new Uint16Array(64);
+      for (let k = 0; k < 64; k++)
+        table[k] = precision === 0 ? s[i + 1 + k] : (s[i + 1 + 2 * k] << 8) | s[i + 2 + 2 * k];
+      this.quant[id] = table;
+      i += 1 + size;
+    }
+  }
+
+  private readHuffman(s: Uint8Array): void {
+    for (let i = 0; i < s.length; ) {
+      const tableClass = s[i] >> 4,
+        id = s[i] & 15;
+      if (tableClass > 1 || id > 3 || i + 17 > s.length) {
+        throw this.corrupt(`expected a DHT table (class 0-1, id 0-3) at byte ${i}, found ${hex(s[i])}`);
+      }
+      const counts = s.subarray(i + 1, i + 17);
+      const n = counts.reduce((a, b) => a + b, 0);
+      if (i + 17 + n > s.length || n > 256) {
+        throw this.corrupt(`expected ${n} Huffman symbols in DHT, found ${s.length - i - 17} bytes`);
+      }
+      const values = s.slice(i + 17, i + 17 + n);
+      try {
+        (tableClass === 0 ? this.dcTables : this.acTables)[id] = new HuffmanTable(counts, values, tableClass === 1);
+      } catch (e) {
+        if (e instanceof JpegDataError) throw this.corrupt(e.message);
+        throw e;
+      }
+      i += 17 + n;
+    }
+  }
+
+  private readFrame(s: Uint8Array): void {
+    if (this.frame) throw this.corrupt("expected one frame header, found a second SOF");
+    if (s.length < 6) throw this.corrupt(`expected a SOF segment of at least 6 bytes, found ${s.length}`);
+    const precision = s[0],
+      height = (s[1] << 8) | s[2],
+      width = (s[3] << 8) | s[4],
+      n = s[5];
+    if (precision === 12)
+      throw new Unsupported({ unsupported: "12-bit", message: "12-bit JPEG (extended sequential)" });
+    if (precision !== 8) throw this.corrupt(`expected 8-bit samples, found a precision of ${precision} bits`);
+    if (n === 4) throw new Unsupported({ unsupported: "CMYK", message: "4-component (CMYK or YCCK) JPEG" });
+    if (n !== 1 && n !== 3) throw new Unsupported({ unsupported: "layout", message: `JPEG with ${n} components` });
+    if (s.length < 6 + 3 * n) throw this.corrupt(`expected ${6 + 3 * n} bytes of SOF, found ${s.length}`);
+    if (width === 0 || height === 0) {
+      throw this.corrupt(`expected a positive width and height, found ${width}x${height} (DNL is not supported)`);
+    }
+    if (width * height > MAX_IMAGE_PIXELS) {
+      throw new ImageError(
+        this.file,
+        `image too large: expected at most ${MAX_IMAGE_PIXELS} pixels, ` +
+          `found ${width}x${height} = ${width * height} pixels`,
+      );
+    }
+    const raw = Array.from({ length: n }, (_, i) => ({
+      id: s[6 + 3 * i],
+      h: s[7 + 3 * i] >> 4,
+      v: s[7 + 3 * i] & 15,
+      quantId: s[8 + 3 * i],
+    }));
+    for (const c of raw) {
+      if (c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4 || c.quantId > 3) {
+        throw this.corrupt(`expected sampling factors 1-4 and a table id 0-3, found component ${c.id}: ${hex(s[7])}`);
+      }
+    }
+    const hMax = Math.max(...raw.map((c) => c.h)),
+      vMax = Math.max(...raw.map((c) => c.v));
+    const ratios = raw.flatMap((c) => [hMax / c.h, vMax / c.v]);
+    if (!ratios.every((r) => r === 1 || r === 2 || r === 4)) {
+      const factors = raw.map((c) => `${c.h}x${c.v}`).join(", ");
+      throw new Unsupported({ unsupported: "layout", message: `JPEG with sampling factors ${factors}` });
+    }
+    const b = 8 >> this.chooseShift(width, height); // samples per luma-resolution block
+    const mcusX = Math.ceil(width / (8 * hMax)),
+      mcusY = Math.ceil(height / (8 * vMax));
+    const components = raw.map((c): Component => {
+      const rx = hMax / c.h,
+        ry = vMax / c.v;
+      const bx = Math.min(8, b * rx),
+        by = Math.min(8, b * ry);
+      const blocksX = mcusX * c.h,
+        blocksY = mcusY * c.v;
+      return {
+        ...c,
+        blocksX,
+        blocksY,
+        usedBlocksX: Math.ceil(Math.ceil((width * c.h) / hMax) / 8),
+        usedBlocksY: Math.ceil(Math.ceil((height * c.v) / vMax) / 8),
+        bx,
+        by,
+        ux: (b * rx) / bx,
+        uy: (b * ry) / by,
+        plane: new Uint8ClampedArray(blocksX * bx * blocksY * by),
+        scanned: false,
+      };
+    });
+    if (new Set(raw.map((c) => c.id)).size !== n) throw this.corrupt("expected distinct component ids in SOF");
+    this.frame = { width, height, components, mcusX, mcusY };
+  }
+
+  /** Colour transform of a 3-component frame: true for YCbCr (JFIF, Adobe transform 1), false for RGB. */
+  get isYCbCr(): boolean {
+    return this.adobeTransform !== 0;
+  }
+
+  private readScan(s: Uint8Array): void {
+    const frame = this.frame;
+    if (!frame) throw this.corrupt("expected a frame header (SOF) before the first scan, found SOS");
+    const n = s[0];
+    if (n < 1 || n > frame.components.length || s.length < 4 + 2 * n) {
+      throw this.corrupt(`expected an SOS of 1-${frame.components.length} components, found ${n}`);
+    }
+    const comps: Component[] = [],
+      coders: BlockCoder[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = s[1 + 2 * i],
+        td = s[2 + 2 * i] >> 4,
+        ta = s[2 + 2 * i] & 15;
+      const c = frame.components.find((x) => x.id === id);
+      if (!c) throw this.corrupt(`expected a scan of the frame's components, found component id ${id}`);
+      const dc = this.dcTables[td],
+        ac = this.acTables[ta],
+        quant = this.quant[c.quantId];
+      if (!dc || !ac) throw this.corrupt(`expected Huffman tables DC ${td} and AC ${ta} before the scan, found none`);
+      if (!quant) throw this.corrupt(`expected quantization table ${c.quantId} before the scan, found none`);
+      comps.push(c);
+      coders.push({ dc, ac, quant, pred: 0 });
+    }
+    const ss = s[1 + 2 * n],
+      se = s[2 + 2 * n];
+    if (ss !== 0 || se !== 63) throw this.corrupt(`expected a sequential scan (Ss 0, Se 63), found Ss ${ss}, Se ${se}`);
+    const mcusPerRow = n === 1 ? comps[0].usedBlocksX : frame.mcusX;
+    const mcus = n === 1 ? comps[0].usedBlocksX * comps[0].usedBlocksY : frame.mcusX * frame.mcusY;
+    const { starts, ends } = this.unstuff();
+    const clean = this.clean as Uint8Array;
+    const reader = new BitReader(clean, starts[0], ends[0]);
+    let segment = 0;
+    try {
+      for (let m = 0; m < mcus; m++) {
+        if (this.restartInterval > 0 && m > 0 && m % this.restartInterval === 0) {
+          this.checkSegmentEnd(reader, m);
+          if (++segment >= starts.length) {
+            throw this.corrupt(`expected an RST${(segment - 1) % 8} marker after MCU ${m}, found the end of the scan`);
+          }
+          reader.reset(starts[segment], ends[segment]);
+          for (const c of coders) c.pred = 0;
+        }
+        const mx = m % mcusPerRow,
+          my = (m - mx) / mcusPerRow;
+        if (mx === 0) this.checkSegmentEnd(reader, m);
+        if (n === 1) this.block(reader, comps[0], coders[0], my, mx);
+        else {
+          for (let i = 0; i < n; i++) {
+            const c = comps[i];
+            for (let y = 0; y < c.v; y++) {
+              for (let x = 0; x < c.h; x++) this.block(reader, c, coders[i], my * c.v + y, mx * c.h + x);
+            }
+          }
+        }
+      }
+      this.checkSegmentEnd(reader, mcus);
+    } catch (e) {
+      if (e instanceof JpegDataError)
+        throw this.corrupt(`${e.message} (scan of ${n} components, restart segment ${segment})`);
+      throw e;
+    }
+    for (const c of comps) c.scanned = true;
+  }
+
+  /** Throws when the reader has consumed bits past its restart segment (the data ended early). */
+  private checkSegmentEnd(reader: BitReader, mcu: number): void {
+    if (reader.bitsPastEnd() > 0) throw this.truncated(`entropy-coded data for MCU ${mcu - 1}`);
+  }
+
+  private block(reader: BitReader, c: Component, coder: BlockCoder, row: number, col: number): void {
+    if (c.bx === 1 && c.by === 1) {
+      c.plane[row * c.blocksX + col] = decodeDcOnly(reader, coder) / 8 + 128;
+      return;
+    }
+    const coef = this.coef;
+    const last = decodeBlock(reader, coder, coef);
+    this.sink(c, row, col, coef, last);
+    for (let k = 0; k <= last; k++) coef[ZIGZAG[k]] = 0;
+  }
+
+  /**
+   * Copies the scan's entropy-coded data from this.pos to the next marker other than RSTn into this.clean with
+   * byte stuffing (FF 00) and fill bytes removed; returns the restart segments [starts[i], ends[i]) and leaves
+   * this.pos at the marker that ends the scan. RSTn markers must count 0..7 cyclically.
+   */
+  private unstuff(): { starts: number[]; ends: number[] } {
+    const { bytes } = this;
+    this.clean ??= new Uint8Array(bytes.length - this.pos);
+    const clean = this.clean;
+    const starts = [0],
+      ends: number[] = [];
+    let i = this.pos,
+      o = 0;
+    for (;;) {
+      let j = bytes.indexOf(0xff, i);
+      if (j < 0) j = bytes.length;
+      clean.set(bytes.subarray(i, j), o);
+      o += j - i;
+      i = j;
+      if (i + 1 >= bytes.length) {
+        i = bytes.length;
+        break;
+      }
+      const m = bytes[i + 1];
+      if (m === 0) {
+        clean[o++] = 0xff;
+        i += 2;
+      } else if (m === 0xff) i++;
+      else if (m >= 0xd0 && m <= 0xd7) {
+        const expected = (starts.length - 1) % 8;
+        if (m - 0xd0 !== expected) {
+          throw this.corrupt(`expected an RST${expected} marker at offset ${i}, found RST${m - 0xd0}`);
+        }
+        ends.push(o);
+        starts.push(o);
+        i += 2;
+      } else break;
+    }
+    ends.push(o);
+    this.pos = i;
+    return { starts, ends };
+  }
+}
+
+function checkOptions(options: JpegScaledOptions): void {
+  const m = options?.minShortSide;
+  if (typeof m !== "number" || Number.isNaN(m) || m < 0) {
+    throw new ArgumentError("decodeJpegScaled", "options.minShortSide", "a number >= 0 (Infinity: full size)", m);
+  }
+}
+
+/** Runs a decoder, turning its Unsupported signal into the returned value. */
+function runDecoder(decoder: JpegDecoder): Frame | JpegUnsupported {
+  try {
+    return decoder.run();
+  } catch (e) {
+    if (e instanceof Unsupported) return e.result;
+    throw e;
+  }
+}
+
+/**
+ * Decodes a JPEG to RGBA (alpha 255) at the scale 1/2^k chosen by options.minShortSide (see JpegScaledOptions);
+ * the output is ceil(width / 2^k) x ceil(height / 2^k). `file` names the source in errors.
+ * Returns JpegUnsupported for a JPEG of a kind this decoder leaves to others (see JpegFeature). Throws
+ * ImageError for data that does not start with SOI (FF D8), corrupt or truncated data (expected vs found),
+ * and more than MAX_IMAGE_PIXELS pixels (checked from the frame header before any allocation), and
+ * ArgumentError for invalid options.
+ */
+export function decodeJpegScaled(
+  bytes: Uint8Array,
+  file: string,
+  options: JpegScaledOptions,
+): RgbaImage | JpegUnsupported {
+  checkOptions(options);
+  checkSoi(bytes, file);
+  const decoder = new JpegDecoder(bytes, file, (w, h) => jpegScaleShift(w, h, options.minShortSide), idctSink);
+  const frame = runDecoder(decoder);
+  if ("unsupported" in frame) return frame;
+  return toRgba(frame, jpegScaleShift(frame.width, frame.height, options.minShortSide), decoder.isYCbCr);
+}
+
+function checkSoi(bytes: Uint8Array, file: string): void {
+  if (bytes.length < 2 || bytes[0] !== 0xff || bytes[1] !== 0xd8) {
+    const found = Array.from(bytes.subarray(0, 2), hex).join(" ") || "no bytes";
+    throw new ImageError(file, `not a JPEG: expected FF D8 (SOI) at the start, found ${found}`);
+  }
+}
+
+/** Dequantized DCT coefficients of one component: block (row, col) at coef[(row * blocksX + col) * 64], natural
+ * order. */
+export interface JpegComponentCoefficients {
+  id: number;
+  h: number;
+  v: number;
+  blocksX: number;
+  blocksY: number;
+  coef: Int32Array;
+}
+
+/** What readJpegCoefficients returns: everything a reference decoder needs after entropy decoding. */
+export interface JpegCoefficients {
+  width: number;
+  height: number;
+  /** False for an Adobe transform-0 (RGB) file. */
+  isYCbCr: boolean;
+  components: JpegComponentCoefficients[];
+}
+
+/**
+ * Entropy-decodes a JPEG (the same parser and Huffman decoder as decodeJpegScaled) and returns its dequantized
+ * coefficients, for reference decoders in tests and tools. Same errors and JpegUnsupported as decodeJpegScaled.
+ */
+export function readJpegCoefficients(bytes: Uint8Array, file: string): JpegCoefficients | JpegUnsupported {
+  checkSoi(bytes, file);
+  const stores = new Map<Component, Int32Array>();
+  const sink: BlockSink = (c, row, col, coef) => {
+    let store = stores.get(c);
+    if (!store) stores.set(c, (store = new Int32Array(c.blocksX * c.blocksY * 64)));
+    store.set(coef, (row * c.blocksX + col) * 64);
+  };
+  const decoder = new JpegDecoder(bytes, file, () => 0, sink);
+  const frame = runDecoder(decoder);
+  if ("unsupported" in frame) return frame;
+  return {
+    width: frame.width,
+    height: frame.height,
+    isYCbCr: decoder.isYCbCr,
+    components: frame.components.map((c) => ({
+      id: c.id,
+      h: c.h,
+      v: c.v,
+      blocksX: c.blocksX,
+      blocksY: c.blocksY,
+      coef: stores.get(c) ?? new Int32Array(c.blocksX * c.blocksY * 64),
+    })),
+  };
+}
+
+/** JFIF YCbCr -> RGB terms (ITU-R BT.601 full range), per 8-bit chroma value: e.g. R = Y + CR_R[Cr]. */
+const CR_R = new Float64Array(256),
+  CB_G = new Float64Array(256),
+  CR_G = new Float64Array(256),
+  CB_B = new Float64Array(256);
+for (let i = 0; i < 256; i++) {
+  CR_R[i] = 1.402 * (i - 128);
+  CB_G[i] = 0.344136286 * (i - 128);
+  CR_G[i] = 0.714136286 * (i - 128);
+  CB_B[i] = 1.772 * (i - 128);
+}
+
+/** Colour conversion and cropping of the decoded planes to ceil(width / 2^k) x ceil(height / 2^k) RGBA. */
+function toRgba(frame: Frame, k: number, isYCbCr: boolean): RgbaImage {
+  const width = Math.ceil(frame.width / 2 ** k),
+    height = Math.ceil(frame.height / 2 ** k);
+  const out = new Uint8ClampedArray(width * height * 4);
+  const comps = frame.components;
+  // Per component: the sample column of each output column, and the first sample of each output row.
+  const columns = comps.map((c) => Int32Array.from({ length: width }, (_, x) => Math.floor(x / c.ux)));
+  const rows = comps.map((c) => Int32Array.from({ length: height }, (_, y) => Math.floor(y / c.uy) * c.blocksX * c.bx));
+  if (comps.length === 1) greyRows(comps[0].plane, columns[0], rows[0], out);
+  else if (isYCbCr) ycbcrRows(comps, columns, rows, out);
+  else rgbRows(comps, columns, rows, out);
+  return { width, height, data: new Uint8Array(out.buffer) };
+}
+
+function greyRows(p: Uint8ClampedArray, cx: Int32Array, rows: Int32Array, out: Uint8ClampedArray): void {
+  const width = cx.length;
+  for (let y = 0, o = 0; y < rows.length; y++) {
+    const r = rows[y];
+    for (let x = 0; x < width; x++, o += 4) {
+      const g = p[r + cx[x]];
+      out[o] = g;
+      out[o + 1] = g;
+      out[o + 2] = g;
+      out[o + 3] = 255;
+    }
+  }
+}
+
+function ycbcrRows(comps: Component[], columns: Int32Array[], rows: Int32Array[], out: Uint8ClampedArray): void {
+  const p0 = comps[0].plane,
+    p1 = comps[1].plane,
+    p2 = comps[2].plane;
+  const c0 = columns[0],
+    c1 = columns[1],
+    c2 = columns[2];
+  const width = c0.length,
+    height = rows[0].length;
+  for (let y = 0, o = 0; y < height; y++) {
+    const r0 = rows[0][y],
+      r1 = rows[1][y],
+      r2 = rows[2][y];
+    for (let x = 0; x < width; x++, o += 4) {
+      const a = p0[r0 + c0[x]],
+        cb = p1[r1 + c1[x]],
+        cr = p2[r2 + c2[x]];
+      out[o] = a + CR_R[cr];
+      out[o + 1] = a - CB_G[cb] - CR_G[cr];
+      out[o + 2] = a + CB_B[cb];
+      out[o + 3] = 255;
+    }
+  }
+}
+
+function rgbRows(comps: Component[], columns: Int32Array[], rows: Int32Array[], out: Uint8ClampedArray): void {
+  const width = columns[0].length;
+  for (let y = 0, o = 0; y < rows[0].length; y++) {
+    for (let x = 0; x < width; x++, o += 4) {
+      for (let c = 0; c < 3; c++) out[o + c] = comps[c].plane[rows[c][y] + columns[c][x]];
+      out[o + 3] = 255;
+    }
+  }
+}
