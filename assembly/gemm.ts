@@ -28,8 +28,8 @@ const NR: i32 = 8;
 const KC_MAX: i32 = 512;
 /** Column panels prepared per K block. */
 const NC_PANELS: i32 = 8;
-/** Scratch header: a 4x8 f32 tile (128 bytes) and up to 8 im2col runs of 4 i32 (128 bytes). */
-const SCRATCH_HEADER: usize = 256;
+/** Scratch header: a 4x8 f32 tile (128 bytes) and up to 8 im2col runs of 32 bytes (256 bytes). */
+const SCRATCH_HEADER: usize = 384;
 
 const MODE_DENSE: i32 = 0;
 const MODE_IM2COL: i32 = 1;
@@ -112,14 +112,16 @@ export function gemmDense(
   relu: bool,
   scratch: usize,
 ): void {
-  gemmDriver(MODE_DENSE, a, bias, M, K, N, src, 0, 0, 1, 1, 1, 1, 0, 0, N, dst, ldc, m0, m1, n0, n1, relu, scratch);
+  gemmDriver(MODE_DENSE, a, bias, M, K, N, src, 1, 0, 0, 1, 1, 1, 1, 0, 0, N, dst, ldc, m0, m1, n0, n1, relu, scratch);
 }
 
 /**
- * The same product with B = im2col of one NCHW image at `src` (K / (kh*kw) channels of
- * H x W), for a kh x kw convolution with strides strideY, strideX and zero padding padTop
+ * The same product with B = im2col of `images` H x W images at `src`, stored channel by channel
+ * with the images of a channel side by side ([K / (kh*kw)][images][H][W], one NCHW image when
+ * images = 1), for a kh x kw convolution with strides strideY, strideX and zero padding padTop
  * rows above and padLeft columns left of the image (padding below and right only shows in
- * the output size), whose output is outW wide and N = outH * outW pixels: output (oy, ox)
+ * the output size), whose output is outW wide and N = images * outH * outW pixels (column
+ * n = (image * outH + oy) * outW + ox, so C is laid out like the input): output (oy, ox)
  * tap (ky, kx) reads input (oy * strideY - padTop + ky, ox * strideX - padLeft + kx);
  * k = (c * kh + ky) * kw + kx (OIHW weights). Arguments otherwise as gemmDense.
  */
@@ -130,6 +132,7 @@ export function gemmConv(
   K: i32,
   N: i32,
   src: usize,
+  images: i32,
   H: i32,
   W: i32,
   kh: i32,
@@ -156,6 +159,7 @@ export function gemmConv(
     K,
     N,
     src,
+    images,
     H,
     W,
     kh,
@@ -184,6 +188,7 @@ function gemmDriver(
   K: i32,
   N: i32,
   src: usize,
+  images: i32,
   H: i32,
   W: i32,
   kh: i32,
@@ -217,7 +222,9 @@ function gemmDriver(
       for (let n = nb; n < nbEnd; n += NR) {
         const panel = panels + <usize>((n - nb) / NR) * kc * NR * 4;
         if (mode == MODE_IM2COL) {
-          im2colPanel(panel, scratch + 128, src, N, H, W, kh, kw, strideY, strideX, padTop, padLeft, outW, n, k0, kc);
+          im2colPanel(
+            panel, scratch + 128, src, images, N, H, W, kh, kw, strideY, strideX, padTop, padLeft, outW, n, k0, kc,
+          );
         } else {
           densePanel(panel, src, N, n, k0, kc);
         }
@@ -292,6 +299,7 @@ function im2colPanel(
   panel: usize,
   runs: usize,
   src: usize,
+  images: i32,
   N: i32,
   H: i32,
   W: i32,
@@ -309,17 +317,21 @@ function im2colPanel(
   const taps = kh * kw;
   const cols = min(NR, N - n);
   const plane = <usize>H * W * 4;
-  // Runs: (first column, length, input row origin, input column origin), 16 bytes each.
+  const outH = N / images / outW;
+  // Runs: (first column, length, input row origin, input column origin, image byte offset), 32 bytes each.
   let count = 0;
   for (let j = 0; j < cols; ) {
-    const oy = (n + j) / outW;
-    const ox = n + j - oy * outW;
+    const row = (n + j) / outW;
+    const ox = n + j - row * outW;
+    const image = row / outH;
+    const oy = row - image * outH;
     const len = min(cols - j, outW - ox);
-    const r = runs + <usize>count * 16;
+    const r = runs + <usize>count * 32;
     store<i32>(r, j);
     store<i32>(r, len, 4);
     store<i32>(r, oy * strideY - padTop, 8);
     store<i32>(r, ox * strideX - padLeft, 12);
+    store<i32>(r, image * <i32>plane, 16);
     count++;
     j += len;
   }
@@ -333,9 +345,9 @@ function im2colPanel(
       v128.store(out, f32x4.splat(0));
       v128.store(out, f32x4.splat(0), 16);
     }
-    const channel = src + <usize>c * plane;
+    const channel = src + <usize>c * images * plane;
     for (let q = 0; q < count; q++) {
-      const r = runs + <usize>q * 16;
+      const r = runs + <usize>q * 32;
       const j0 = load<i32>(r);
       const len = load<i32>(r, 4);
       const iy = load<i32>(r, 8) + ky;
@@ -345,7 +357,7 @@ function im2colPanel(
         for (let t = 0; t < len; t++) store<f32>(dst + <usize>t * 4, 0);
         continue;
       }
-      const row = channel + <usize>iy * W * 4;
+      const row = channel + <usize>load<i32>(r, 16) + <usize>iy * W * 4;
       if (len == NR && ix >= 0) {
         const at = row + <usize>ix * 4;
         if (strideX == 1 && ix + NR <= W) {

@@ -150,6 +150,7 @@ async function timeConv({ k, arena }: BuildContext, s: ConvShape): Promise<numbe
         kernel: "gemmConv",
         args: {
           ...args,
+          images: 1,
           H: s.H,
           W: s.W,
           kh: s.kernel,

@@ -225,6 +225,7 @@ export function runConv(k: KernelExports, arena: Arena, c: ConvCase): ConvRun {
               kernel: "gemmConv",
               args: {
                 ...args,
+                images: 1,
                 H: shape.h,
                 W: shape.w,
                 kh,
@@ -352,7 +353,7 @@ export function runFc(
     const b = bias ? putAt(arena, bias, misalign) : 0;
     const y = allocAt(arena, outF * 4, misalign);
     fillSentinel(arena.f32(y, outF), 0, outF);
-    invoke(k, { kernel: "fullyConnected", args: { w, bias: b, x, y, inF: input.length, o0, o1 } });
+    invoke(k, { kernel: "fullyConnected", args: { w, bias: b, x, y, inF: input.length, images: 1, o0, o1 } });
     const out = arena.f32(y, outF).slice();
     const what = `fc output (outputs [${o0}, ${o1}) of ${outF})`;
     const outside = sentinelViolation(out, 0, o0, what) ?? sentinelViolation(out, o1, outF, what);
@@ -369,7 +370,7 @@ export function runSoftmax(k: KernelExports, arena: Arena, input: Float32Array, 
     const src = arena.put(input);
     const dst = inPlace ? src : arena.alloc(input.length * 4);
     if (!inPlace) fill(arena.f32(dst, input.length), 0, input.length, NaN);
-    invoke(k, { kernel: "softmax", args: { src, dst, n: input.length } });
+    invoke(k, { kernel: "softmax", args: { src, dst, n: input.length, images: 1 } });
     return arena.f32(dst, input.length).slice();
   } finally {
     arena.release(mark);

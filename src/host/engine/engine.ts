@@ -25,11 +25,13 @@ export interface Engine {
   /** Bytes of the engine's working memory (the shared wasm memory; 0 for the reference engine). */
   readonly memoryBytes: number;
   /**
-   * Runs the graph on one input tensor (CHW, the graph's input shape); adds per-op milliseconds to
-   * `profile` when given. Calls must not overlap (the caller queues them).
+   * Runs the graph on input tensors (CHW each, the graph's input shape), several images per run where
+   * the engine batches, and returns one output per input in order; an image's outputs have the same
+   * bits whatever batch it ran in. Adds per-op milliseconds to `profile` when given. Calls must not
+   * overlap (the caller queues them).
    */
-  run(input: Float32Array, profile?: Profile): Promise<EngineOutputs>;
-  /** A copy of tensor `name` from the last run (CHW), or undefined when the engine did not keep it. */
+  runBatch(inputs: readonly Float32Array[], profile?: Profile): Promise<EngineOutputs[]>;
+  /** A copy of tensor `name` from the last run (CHW; the batch's first image), or undefined when not kept. */
   activation(name: string): Float32Array | undefined;
   /** Frees threads and memory; the engine cannot run afterwards. */
   dispose(): Promise<void>;

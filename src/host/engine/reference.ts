@@ -105,12 +105,14 @@ export class ReferenceEngine implements Engine {
     private readonly width: number,
   ) {}
 
-  async run(input: Float32Array): Promise<EngineOutputs> {
-    this.tensors = runReferenceGraph(this.graph, this.weights, input, this.height, this.width);
-    return {
-      logits: Float32Array.from(this.tensors.get(this.graph.logits)!),
-      probabilities: Float32Array.from(this.tensors.get(this.graph.probabilities)!),
-    };
+  async runBatch(inputs: readonly Float32Array[]): Promise<EngineOutputs[]> {
+    return inputs.map((input) => {
+      this.tensors = runReferenceGraph(this.graph, this.weights, input, this.height, this.width);
+      return {
+        logits: Float32Array.from(this.tensors.get(this.graph.logits)!),
+        probabilities: Float32Array.from(this.tensors.get(this.graph.probabilities)!),
+      };
+    });
   }
 
   activation(name: string): Float32Array | undefined {

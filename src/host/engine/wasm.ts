@@ -8,7 +8,7 @@ import { threadSupport, WorkerPool } from "../exec/pool.js";
 import type { Graph } from "../ir/graph.js";
 import type { WorkerEvents, WorkerHandle } from "../platform.js";
 import type { TensorMap } from "../ir/tensors.js";
-import { planGraph, writeWeights, type Plan } from "../plan/plan.js";
+import { planGraph, writeWeights, type Plan, type TensorPlace } from "../plan/plan.js";
 import {
   compileKernels,
   createSharedMemory,
@@ -33,9 +33,17 @@ export interface WasmEngineOptions {
   warmUp: boolean;
   /** Where the kernel builds come from (default: the package's files, see wasm/sources.ts). */
   kernels?: KernelSources;
+  /** Most images one run takes (default DEFAULT_MAX_BATCH); longer lists run in chunks of it. */
+  maxBatch?: number;
   /** Starts one pool worker (default: the platform's). */
   spawnWorker?: (events: WorkerEvents) => WorkerHandle;
 }
+
+/**
+ * Default largest batch: 8 images take about 8 x 6.6 MB of activations beside the 28 MB of weights,
+ * and fill the 7x7 layers' tiles (49 pixels x 8 = 392 columns).
+ */
+export const DEFAULT_MAX_BATCH = 8;
 
 /** The threads to use and why. */
 export interface ThreadChoice {
@@ -81,29 +89,45 @@ function touchPages(memory: WebAssembly.Memory): void {
 
 /** The graph on the wasm kernels over one shared memory. */
 export class WasmEngine implements Engine {
+  /** Plans by batch size (1 is made at load; others when first run, at the same weight addresses). */
+  private readonly plans = new Map<number, Plan>();
+  /** The plan of the last run, whose tensors activation() reads. */
+  private last: Plan;
+
   private constructor(
     readonly build: BuildName,
     readonly buildReason: string,
     readonly wasmBytes: number,
     readonly threadReason: string,
-    private readonly plan: Plan,
+    readonly maxBatch: number,
+    private readonly planFor: (batch: number) => Plan,
     private readonly memory: WebAssembly.Memory,
     private readonly executor: Executor,
-  ) {}
+  ) {
+    this.last = this.plan(1);
+  }
 
   /** Compiles, plans, writes the weights, starts the threads and (optionally) warms up. */
   static async create(graph: Graph, weights: TensorMap, options: WasmEngineOptions): Promise<WasmEngine> {
+    const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    if (!(Number.isInteger(maxBatch) && maxBatch >= 1 && maxBatch <= 64)) {
+      throw new ArgumentError("GoogLeNet.load", "maxBatch", "an integer in 1..64", maxBatch);
+    }
     const choice = chooseThreads(options.threads);
     const compiled = await compileKernels(options.build, options.kernels);
-    // Plan with a throwaway instance (size queries only), then size the real memory from the plan.
+    // Plan with a throwaway instance (size queries only), then size the real memory from the plans:
+    // batch 1 now, room to grow to maxBatch (weights sit below the activations at the same addresses).
     const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
-    const plan = planGraph(graph, probe, {
-      height: options.inputSize,
-      width: options.inputSize,
-      lanes: choice.threads,
-      keepAll: options.keepActivations,
-    });
-    const memory = createSharedMemory(plan.memoryBytes, plan.memoryBytes);
+    const planFor = (batch: number): Plan =>
+      planGraph(graph, probe, {
+        height: options.inputSize,
+        width: options.inputSize,
+        lanes: choice.threads,
+        keepAll: options.keepActivations,
+        batch,
+      });
+    const plan = planFor(1);
+    const memory = createSharedMemory(plan.memoryBytes, planFor(maxBatch).memoryBytes);
     const kernels = instantiateKernels(compiled.module, memory);
     writeWeights(graph, plan, weights, kernels, memory);
     let executor: Executor = new SerialExecutor(kernels);
@@ -125,7 +149,18 @@ export class WasmEngine implements Engine {
       if (executor.threads > 1) await executor.run(plan);
       else touchPages(memory);
     }
-    return new WasmEngine(compiled.build, compiled.reason, compiled.bytes, choice.reason, plan, memory, executor);
+    const engine = new WasmEngine(
+      compiled.build,
+      compiled.reason,
+      compiled.bytes,
+      choice.reason,
+      maxBatch,
+      planFor,
+      memory,
+      executor,
+    );
+    engine.plans.set(1, plan);
+    return engine;
   }
 
   get threads(): number {
@@ -136,23 +171,63 @@ export class WasmEngine implements Engine {
     return this.memory.buffer.byteLength;
   }
 
-  async run(input: Float32Array, profile?: Profile): Promise<EngineOutputs> {
-    const { plan } = this;
-    new Float32Array(this.memory.buffer, plan.input.ptr, input.length).set(input);
-    await this.executor.run(plan, profile);
-    const out = (p: { ptr: number; shape: { c: number; h: number; w: number } }): Float32Array =>
-      new Float32Array(this.memory.buffer, p.ptr, p.shape.c * p.shape.h * p.shape.w).slice();
-    return { logits: out(plan.logits), probabilities: out(plan.probabilities) };
+  /** The plan for `batch` images, made once; the memory grows to hold it. */
+  private plan(batch: number): Plan {
+    let p = this.plans.get(batch);
+    if (!p) {
+      p = this.planFor(batch);
+      this.plans.set(batch, p);
+    }
+    const have = this.memory.buffer.byteLength;
+    if (have < p.memoryBytes) this.memory.grow(Math.ceil((p.memoryBytes - have) / 65536));
+    return p;
+  }
+
+  async runBatch(inputs: readonly Float32Array[], profile?: Profile): Promise<EngineOutputs[]> {
+    const out: EngineOutputs[] = [];
+    for (let first = 0; first < inputs.length; first += this.maxBatch) {
+      const chunk = inputs.slice(first, first + this.maxBatch);
+      const plan = this.plan(chunk.length);
+      this.last = plan;
+      writeImages(this.memory, plan.input, chunk);
+      await this.executor.run(plan, profile);
+      const logits = readImages(this.memory, plan.logits, chunk.length);
+      const probabilities = readImages(this.memory, plan.probabilities, chunk.length);
+      chunk.forEach((_, b) => out.push({ logits: logits[b], probabilities: probabilities[b] }));
+    }
+    return out;
   }
 
   activation(name: string): Float32Array | undefined {
-    const place = this.plan.tensors.get(name);
-    if (!place) return undefined;
-    const { c, h, w } = place.shape;
-    return new Float32Array(this.memory.buffer, place.ptr, c * h * w).slice();
+    const place = this.last.tensors.get(name);
+    return place && readImages(this.memory, place, this.last.batch)[0];
   }
 
   dispose(): Promise<void> {
     return this.executor.dispose();
   }
+}
+
+/** Copies one CHW tensor per image into a [C][batch][H][W] tensor. */
+function writeImages(memory: WebAssembly.Memory, place: TensorPlace, images: readonly Float32Array[]): void {
+  const { c, h, w } = place.shape;
+  const plane = h * w;
+  const to = new Float32Array(memory.buffer, place.ptr, c * images.length * plane);
+  images.forEach((image, b) => {
+    for (let ch = 0; ch < c; ch++)
+      to.set(image.subarray(ch * plane, (ch + 1) * plane), (ch * images.length + b) * plane);
+  });
+}
+
+/** One CHW tensor per image, copied out of a [C][batch][H][W] tensor. */
+function readImages(memory: WebAssembly.Memory, place: TensorPlace, batch: number): Float32Array[] {
+  const { c, h, w } = place.shape;
+  const plane = h * w;
+  const from = new Float32Array(memory.buffer, place.ptr, c * batch * plane);
+  return Array.from({ length: batch }, (_, b) => {
+    const image = new Float32Array(c * plane);
+    for (let ch = 0; ch < c; ch++)
+      image.set(from.subarray((ch * batch + b) * plane, (ch * batch + b + 1) * plane), ch * plane);
+    return image;
+  });
 }

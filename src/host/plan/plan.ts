@@ -28,7 +28,7 @@ export interface Step {
   call: KernelCall;
   /** The output dimensions tasks may narrow, with the alignment of a narrowed start. */
   split: { rows?: SplitDim; cols?: SplitDim };
-  /** Multiply-adds (convolutions and FC) of the whole step. */
+  /** Multiply-adds (convolutions and FC) of the whole step (every image of the batch). */
   multiplyAdds: number;
 }
 
@@ -38,8 +38,10 @@ export interface TensorPlace {
   shape: Shape;
 }
 
-/** A graph planned for one input size. */
+/** A graph planned for one input size and batch. */
 export interface Plan {
+  /** Images per run; every tensor is [C][batch][H][W] (TensorPlace.shape is one image's). */
+  batch: number;
   shapes: Map<string, Shape>;
   tensors: Map<string, TensorPlace>;
   steps: Step[];
@@ -65,13 +67,17 @@ export interface PlanOptions {
   width: number;
   /** Threads that run steps at once (one scratch area each). */
   lanes: number;
+  /**
+   * Images run together (default 1). Every tensor holds them channel by channel: [C][batch][H][W], so
+   * a GEMM's pixel dimension spans the batch and pooling and LRN see batch x C planes.
+   */
+  batch?: number;
   /** Keep every tensor alive to the end (no memory reuse), so all activations can be read. */
   keepAll: boolean;
 }
 
 const ALIGN = 64;
 const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
-const bytesOf = (s: Shape): number => s.c * s.h * s.w * 4;
 
 interface Buffer {
   name: string;
@@ -117,6 +123,10 @@ function weight(weights: TensorMap, name: string, shape: number[]): Float32Array
  */
 export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions): Plan {
   const { height, width, lanes, keepAll } = options;
+  const batch = options.batch ?? 1;
+  if (!(Number.isInteger(batch) && batch >= 1))
+    throw new ArgumentError("planGraph", "batch", "a positive integer", batch);
+  const bytesOf = (s: Shape): number => s.c * batch * s.h * s.w * 4;
   if (!(Number.isInteger(lanes) && lanes >= 1))
     throw new ArgumentError("planGraph", "lanes", "a positive integer", lanes);
   const shapes = inferShapes(graph, height, width);
@@ -212,7 +222,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     const s = shapes.get(t)!;
     const b = buffers.get(buffer);
     if (!b) continue; // a tensor nobody reads or writes
-    tensors.set(t, { ptr: activationBase + b.offset + channel * s.h * s.w * 4, shape: s });
+    tensors.set(t, { ptr: activationBase + b.offset + channel * batch * s.h * s.w * 4, shape: s });
   }
 
   const place = (t: string): TensorPlace => {
@@ -222,16 +232,17 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   };
   const tile: Tile = { rows: k.gemmTileRows(), cols: k.gemmTileCols() };
   const planned: Step[] = steps.map((node) => {
-    const call = kernelCall(node, place, weightPtr);
+    const call = kernelCall(node, place, weightPtr, batch);
     return {
       node: node.name,
       op: node.op,
       call,
       split: callSplit(call, tile),
-      multiplyAdds: multiplyAdds(node, shapes),
+      multiplyAdds: batch * multiplyAdds(node, shapes),
     };
   });
   return {
+    batch,
     shapes,
     tensors,
     steps: planned,
@@ -285,6 +296,7 @@ function kernelCall(
   node: GraphNode,
   place: (t: string) => TensorPlace,
   weightPtr: Map<string, { w: number; b: number }>,
+  batch: number,
 ): KernelCall {
   switch (node.op) {
     case "conv": {
@@ -294,7 +306,7 @@ function kernelCall(
       const { kernel, stride, pads } = convWindow(node);
       const M = node.outChannels,
         K = x.shape.c * kernel[0] * kernel[1],
-        N = y.shape.h * y.shape.w;
+        N = batch * y.shape.h * y.shape.w;
       const common = {
         a,
         bias,
@@ -317,6 +329,7 @@ function kernelCall(
         kernel: "gemmConv",
         args: {
           ...common,
+          images: batch,
           H: x.shape.h,
           W: x.shape.w,
           kh: kernel[0],
@@ -348,7 +361,7 @@ function kernelCall(
         padTop: pads[0],
         padLeft: pads[1],
         c0: 0,
-        c1: x.shape.c,
+        c1: x.shape.c * batch,
       };
       if (node.op === "maxPool") return { kernel: "maxPool", args };
       const countPad = node.countPad === false ? 0 : 1;
@@ -363,7 +376,7 @@ function kernelCall(
           src: x.ptr,
           dst: y.ptr,
           C: x.shape.c,
-          HW: x.shape.h * x.shape.w,
+          HW: batch * x.shape.h * x.shape.w,
           size: node.size,
           alpha: node.alpha,
           beta: node.beta,
@@ -378,12 +391,25 @@ function kernelCall(
         y = place(node.output);
       const { w, b: bias } = weightPtr.get(node.name)!;
       const inF = x.shape.c * x.shape.h * x.shape.w;
-      return { kernel: "fullyConnected", args: { w, bias, x: x.ptr, y: y.ptr, inF, o0: 0, o1: node.outFeatures } };
+      if (batch > 1 && x.shape.h * x.shape.w > 1) {
+        throw new ArgumentError(
+          node.name,
+          "input",
+          "a 1x1 map when batch > 1 (the FC reads one value per channel)",
+          `${x.shape.h}x${x.shape.w}`,
+        );
+      }
+      const args = { w, bias, x: x.ptr, y: y.ptr, inF, images: batch, o0: 0, o1: node.outFeatures };
+      return { kernel: "fullyConnected", args };
     }
     case "softmax": {
       const x = place(node.input),
         y = place(node.output);
-      return { kernel: "softmax", args: { src: x.ptr, dst: y.ptr, n: x.shape.c * x.shape.h * x.shape.w } };
+      const n = x.shape.c * x.shape.h * x.shape.w;
+      if (batch > 1 && x.shape.h * x.shape.w > 1) {
+        throw new ArgumentError(node.name, "input", "a 1x1 map when batch > 1", `${x.shape.h}x${x.shape.w}`);
+      }
+      return { kernel: "softmax", args: { src: x.ptr, dst: y.ptr, n, images: batch } };
     }
     case "concat":
       throw new ArgumentError(node.name, "op", "a node that runs a kernel (concat is planned away)", node.op);

@@ -78,6 +78,7 @@ export const KERNELS = {
       "K",
       "N",
       "src",
+      "images",
       "H",
       "W",
       "kh",
@@ -100,7 +101,7 @@ export const KERNELS = {
     cols: { fields: ["n0", "n1"], align: "tileCols" },
     scratch: "scratch",
     op: "conv",
-    reads: (a) => [f32(a.src, (a.K / (a.kh * a.kw)) * a.H * a.W)],
+    reads: (a) => [f32(a.src, (a.K / (a.kh * a.kw)) * a.images * a.H * a.W)],
     writes: gemmWrites,
     cost: (a) => (a.m1 - a.m0) * a.K * (a.n1 - a.n0),
   }),
@@ -149,22 +150,22 @@ export const KERNELS = {
     writes: (a) => [f32(a.dst + a.c0 * a.HW * 4, (a.c1 - a.c0) * a.HW)],
     cost: (a) => 8 * (a.c1 - a.c0) * a.HW * a.size,
   }),
-  /** y[o] = bias[o] + w[o] . x for outputs [o0, o1). */
+  /** y[o] = bias[o] + w[o] . x for outputs [o0, o1) of each of `images` images (interleaved per element). */
   fullyConnected: declare({
-    args: ["w", "bias", "x", "y", "inF", "o0", "o1"],
+    args: ["w", "bias", "x", "y", "inF", "images", "o0", "o1"],
     rows: { fields: ["o0", "o1"], align: 1 },
     op: "fc",
-    reads: (a) => [f32(a.x, a.inF)],
-    writes: (a) => [f32(a.y + a.o0 * 4, a.o1 - a.o0)],
-    cost: (a) => (a.o1 - a.o0) * a.inF,
+    reads: (a) => [f32(a.x, a.inF * a.images)],
+    writes: (a) => [f32(a.y + a.o0 * a.images * 4, (a.o1 - a.o0) * a.images)],
+    cost: (a) => (a.o1 - a.o0) * a.inF * a.images,
   }),
-  /** Softmax over n values (not split). */
+  /** Softmax over n values of each of `images` images (interleaved per element; not split). */
   softmax: declare({
-    args: ["src", "dst", "n"],
+    args: ["src", "dst", "n", "images"],
     op: "softmax",
-    reads: (a) => [f32(a.src, a.n)],
-    writes: (a) => [f32(a.dst, a.n)],
-    cost: (a) => 8 * a.n,
+    reads: (a) => [f32(a.src, a.n * a.images)],
+    writes: (a) => [f32(a.dst, a.n * a.images)],
+    cost: (a) => 8 * a.n * a.images,
   }),
 };
 

@@ -238,6 +238,7 @@ export function warmUpKernels(module: WebAssembly.Module): void {
   for (let i = 0; i < values.length; i++) values[i] = ((i * 7) % 9) - 4;
   k.packWeights(src, packed, 128, 147);
   const gemm = { a: packed, bias: src, src, dst, relu: 1, scratch, m0: 0, n0: 0 };
+  const one = { images: 1 };
   const pool = (k: number, stride: number, pad: number) =>
     ({ kh: k, kw: k, strideY: stride, strideX: stride, padTop: pad, padLeft: pad }) as const;
   const calls: KernelCall[] = [
@@ -246,6 +247,7 @@ export function warmUpKernels(module: WebAssembly.Module): void {
       kernel: "gemmConv",
       args: {
         ...gemm,
+        ...one,
         M: 16,
         K: 72,
         N: 196,
@@ -268,6 +270,7 @@ export function warmUpKernels(module: WebAssembly.Module): void {
       kernel: "gemmConv",
       args: {
         ...gemm,
+        ...one,
         M: 16,
         K: 147,
         N: 49,
@@ -307,8 +310,8 @@ export function warmUpKernels(module: WebAssembly.Module): void {
       },
     },
     { kernel: "lrn", args: { src, dst, C: 16, HW: 198, size: 5, alpha: 1e-4, beta: 0.75, k: 1, c0: 0, c1: 16 } },
-    { kernel: "fullyConnected", args: { w: src, bias: src, x: src, y: dst, inF: 1024, o0: 0, o1: 32 } },
-    { kernel: "softmax", args: { src, dst, n: 1000 } },
+    { kernel: "fullyConnected", args: { w: src, bias: src, x: src, y: dst, inF: 1024, images: 1, o0: 0, o1: 32 } },
+    { kernel: "softmax", args: { src, dst, n: 1000, images: 1 } },
   ];
   const encoded = calls.map((c) => ({ fn: k[c.kernel], args: encodeCall(c) }));
   for (let round = 0; round < WARM_UP_ROUNDS; round++) {

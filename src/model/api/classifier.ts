@@ -59,6 +59,11 @@ export interface LoadOptions {
   /** "wasm" (default), or "reference": every op in float64 TypeScript (slow; for bisecting numerics). */
   engine?: "wasm" | "reference";
   /**
+   * Most images one run takes together (default 8, at most 64): runBatch() and crops go through the
+   * network in batches of it; each batch of b images needs about b x 6.6 MB of activations (at 224).
+   */
+  maxBatch?: number;
+  /**
    * Warm up before load() resolves (default true), so the first run() is as fast as later
    * ones: short calls of every kernel until the engine has optimised them (10-25 ms), then on
    * one thread the memory's pages are mapped (5 ms), on several one run of the pool (about
@@ -195,6 +200,7 @@ export class GoogLeNet {
             threads: options.threads,
             keepActivations: options.keepActivations ?? false,
             warmUp: options.warmUp ?? true,
+            maxBatch: options.maxBatch,
             kernels: options.kernels,
             spawnWorker: worker && ((events) => wrapWebWorker(worker(), events, "(the worker option's worker)")),
           });
@@ -252,18 +258,32 @@ export class GoogLeNet {
    * Calls are queued: concurrent callers each get their own result.
    */
   run(input: Float32Array, profile?: Profile): Promise<RunResult> {
+    return this.runBatch([input], profile).then((outputs) => outputs[0]);
+  }
+
+  /**
+   * Runs the network on several input tensors (each as run() takes): up to maxBatch images go through
+   * every layer together (a GEMM's pixels span the batch); each image's result has the same bits as
+   * run() gives it alone. Calls are queued.
+   */
+  runBatch(inputs: readonly Float32Array[], profile?: Profile): Promise<RunResult[]> {
     return this.serialize(async () => {
       this.checkOpen("run");
       const want = 3 * this.inputSize * this.inputSize;
-      if (!(input instanceof Float32Array) || input.length !== want) {
-        throw new ArgumentError(
-          "GoogLeNet.run",
-          "input",
-          `a Float32Array of 3x${this.inputSize}x${this.inputSize} = ${want} values`,
-          input instanceof Float32Array ? `${input.length} values` : typeof input,
-        );
+      if (!Array.isArray(inputs) || inputs.length === 0) {
+        throw new ArgumentError("GoogLeNet.runBatch", "inputs", "a non-empty array of input tensors", inputs);
       }
-      return this.engine.run(input, profile);
+      inputs.forEach((input, i) => {
+        if (!(input instanceof Float32Array) || input.length !== want) {
+          throw new ArgumentError(
+            "GoogLeNet.run",
+            inputs.length === 1 ? "input" : `inputs[${i}]`,
+            `a Float32Array of 3x${this.inputSize}x${this.inputSize} = ${want} values`,
+            input instanceof Float32Array ? `${input.length} values` : typeof input,
+          );
+        }
+      });
+      return this.engine.runBatch(inputs, profile);
     });
   }
 
@@ -295,8 +315,7 @@ export class GoogLeNet {
       return (await this.run(image)).probabilities;
     }
     const inputs = cropInputs(await pixelsOf(image, options.name ?? "image"), crops, this.inputSize);
-    const all: Float32Array[] = [];
-    for (const input of inputs) all.push((await this.run(input)).probabilities);
+    const all = (await this.runBatch(inputs)).map((r) => r.probabilities);
     return crops === 1 ? all[0] : averageProbabilities(all);
   }
 

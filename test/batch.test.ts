@@ -1,0 +1,75 @@
+// Real batching: images run through every layer together ([C][batch][H][W] tensors, a GEMM's pixels
+// spanning the batch), and each image's outputs have the bits it gets alone, at every batch position,
+// batch size (chunks of maxBatch), thread count and on both builds.
+
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import type { TensorMap } from "../src/host/ir/tensors.js";
+import { GoogLeNet } from "../src/node/index.js";
+import { readMatWeights } from "../src/node/weights.js";
+import { DATA_DIR, photoCases } from "./support/data.js";
+
+const sha = (a: Float32Array): string =>
+  createHash("sha256")
+    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+    .digest("hex");
+let weights: TensorMap | undefined;
+const mat = async (): Promise<TensorMap> => (weights ??= await readMatWeights(DATA_DIR));
+
+for (const build of ["baseline", "relaxed"] as const) {
+  test(`${build}: runBatch gives every image the bits of run() alone, at every position and batch size, 1 and 2 threads`, async () => {
+    const w = await mat();
+    const photos = photoCases().map((p) => new Uint8Array(readFileSync(p.file)));
+    const alone = await GoogLeNet.load({ weights: w, threads: 1, build, maxBatch: 1 });
+    let inputs: Float32Array[];
+    let want: string[];
+    try {
+      inputs = photos.map((bytes) => alone.toInput(bytes));
+      // Positions: the same images in another order and repeated, so each lands on several batch slots.
+      inputs = [...inputs, ...inputs.slice().reverse()];
+      want = [];
+      for (const x of inputs) {
+        const r = await alone.run(x);
+        want.push(`${sha(r.logits)} ${sha(r.probabilities)}`);
+      }
+    } finally {
+      await alone.dispose();
+    }
+    for (const [threads, maxBatch] of [
+      [1, 8],
+      [2, 8],
+      [2, 3],
+      [1, 5],
+    ] as const) {
+      const net = await GoogLeNet.load({ weights: w, threads, build, maxBatch });
+      try {
+        const got = (await net.runBatch(inputs)).map((r) => `${sha(r.logits)} ${sha(r.probabilities)}`);
+        assert.equal(got, want, `${threads} thread(s), batches of ${maxBatch}`);
+      } finally {
+        await net.dispose();
+      }
+    }
+  });
+}
+
+test("maxBatch is checked; a batch larger than maxBatch runs in chunks", async () => {
+  const w = await mat();
+  const e = await GoogLeNet.load({ weights: w, threads: 1, maxBatch: 0 }).catch((x: unknown) => x as Error);
+  assert.match((e as Error).message, /maxBatch/);
+  const net = await GoogLeNet.load({ weights: w, threads: 1, maxBatch: 2 });
+  try {
+    const out = await net.runBatch([
+      new Float32Array(3 * 224 * 224),
+      new Float32Array(3 * 224 * 224),
+      new Float32Array(3 * 224 * 224),
+    ]);
+    assert.is(out.length, 3);
+    assert.is(sha(out[2].probabilities), sha(out[0].probabilities));
+  } finally {
+    await net.dispose();
+  }
+});
+
+test.run();
