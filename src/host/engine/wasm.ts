@@ -5,6 +5,7 @@
 import { ArgumentError } from "../errors.js";
 import { SerialExecutor, type Executor, type Profile } from "../exec/executor.js";
 import { threadSupport, WorkerPool } from "../exec/pool.js";
+import { MAX_POOL_THREADS } from "../exec/protocol.js";
 import type { Graph } from "../ir/graph.js";
 import type { TensorMap } from "../ir/tensors.js";
 import { planGraph, writeWeights, type Plan } from "../plan/plan.js";
@@ -39,13 +40,34 @@ export interface ThreadChoice {
 
 let warnedNoThreads = false;
 
-/** Threads to use: the requested count, or the cores; 1 (with a warning, once) when threads are unavailable. */
+/** Most threads a network may be given, whatever the cores: a pool this large only waits on itself. */
+export const MAX_THREADS = 64;
+
+/** Largest shared memory a plan may need (weights, activations, scratch); a larger plan is refused before allocating. */
+export const MEMORY_BUDGET_BYTES = 2 ** 30;
+
+/** The largest `threads` accepted here: 4x the cores, at most MAX_THREADS. */
+export function maxThreads(): number {
+  return Math.min(MAX_THREADS, MAX_POOL_THREADS, 4 * threadSupport().cores);
+}
+
+/**
+ * Threads to use: the requested count, or the cores; 1 (with a warning, once) when threads are
+ * unavailable. Throws ArgumentError for a count that is not an integer in 1..maxThreads(),
+ * before any worker or memory exists.
+ */
 export function chooseThreads(requested: number | undefined): ThreadChoice {
-  if (requested !== undefined && !(Number.isInteger(requested) && requested >= 1)) {
-    throw new ArgumentError("GoogLeNet.load", "threads", "a positive integer", requested);
+  const support = threadSupport();
+  const max = maxThreads();
+  if (requested !== undefined && !(Number.isInteger(requested) && requested >= 1 && requested <= max)) {
+    throw new ArgumentError(
+      "GoogLeNet.load",
+      "threads",
+      `an integer in 1..${max} (4x the ${support.cores} core(s), at most ${MAX_THREADS})`,
+      typeof requested === "number" ? requested : `${typeof requested} ${String(requested)}`,
+    );
   }
   if (requested === 1) return { threads: 1, reason: "1 thread requested" };
-  const support = threadSupport();
   if (!support.available) {
     if (!warnedNoThreads && (requested ?? support.cores) > 1) {
       warnedNoThreads = true;
@@ -83,7 +105,7 @@ export class WasmEngine implements Engine {
 
   /** Compiles, plans, writes the weights, starts the threads and (optionally) warms up. */
   static async create(graph: Graph, weights: TensorMap, options: WasmEngineOptions): Promise<WasmEngine> {
-    const choice = chooseThreads(options.threads);
+    let choice = chooseThreads(options.threads);
     const compiled = await compileKernels(options.build);
     // Plan with a throwaway instance (size queries only), then size the real memory from the plan.
     const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
@@ -93,13 +115,31 @@ export class WasmEngine implements Engine {
       lanes: choice.threads,
       keepAll: options.keepActivations,
     });
+    if (plan.memoryBytes > MEMORY_BUDGET_BYTES) {
+      throw new ArgumentError(
+        "GoogLeNet.load",
+        "inputSize",
+        `a plan within the ${MEMORY_BUDGET_BYTES / 2 ** 20} MiB memory budget`,
+        `${options.inputSize} (needs ${Math.ceil(plan.memoryBytes / 2 ** 20)} MiB at ${choice.threads} thread(s))`,
+      );
+    }
     const memory = createSharedMemory(plan.memoryBytes, plan.memoryBytes);
     const kernels = instantiateKernels(compiled.module, memory);
     writeWeights(graph, plan, weights, kernels, memory);
-    const executor =
-      choice.threads > 1
-        ? await WorkerPool.create(compiled.module, memory, choice.threads)
-        : new SerialExecutor(kernels);
+    let executor: Executor = new SerialExecutor(kernels);
+    if (choice.threads > 1) {
+      try {
+        executor = await WorkerPool.create(compiled.module, memory, choice.threads);
+      } catch (error) {
+        // A pool that cannot start (workers refused by the runtime, a worker that dies while
+        // starting) is not a failed load: one thread, with the reason.
+        const reason = `${choice.threads} threads requested, but the worker pool could not start (${
+          error instanceof Error ? error.message : String(error)
+        }): running on 1 thread`;
+        console.warn(`inception-wasm: ${reason}`);
+        choice = { threads: 1, reason };
+      }
+    }
     if (options.warmUp) {
       // Every kernel out of the engine's baseline tier (short calls, see warmUpKernels); then
       // the pool's first run (schedule sent, its JavaScript compiled: about 15-35 ms of a cold

@@ -2,17 +2,23 @@
 // reference) planned for the input size, images in, top-k predictions out. Browser-safe: weights
 // come as bytes or tensors; paths work once the Node entry (src/node/) installs file access.
 
-import { ArgumentError, InceptionError, WeightsError } from "../../host/errors.js";
+import { ArgumentError, DisposedError, ExecutionError, WeightsError } from "../../host/errors.js";
 import type { Profile } from "../../host/exec/executor.js";
 import type { Engine } from "../../host/engine/engine.js";
 import { ReferenceEngine } from "../../host/engine/reference.js";
 import { WasmEngine } from "../../host/engine/wasm.js";
 import type { Graph } from "../../host/ir/graph.js";
 import { multiplyAdds as nodeMultiplyAdds, inferShapes } from "../../host/ir/shapes.js";
-import { checkTensors, expectedWeights, type ExpectedTensor, type TensorMap } from "../../host/ir/tensors.js";
+import {
+  checkTensors,
+  expectedWeights,
+  firstNonFinite,
+  type ExpectedTensor,
+  type TensorMap,
+} from "../../host/ir/tensors.js";
 import type { BuildChoice, BuildName } from "../../host/wasm/kernels.js";
 import { decodeWeights } from "../formats/detect.js";
-import { decodeImage, validateRgba, type RgbaImage } from "../image/decode.js";
+import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage, validateRgba, type RgbaImage } from "../image/decode.js";
 import { CROP, RESIZE_TO, toNetworkInput } from "../image/preprocess.js";
 import { ILSVRC2012_CLASSES } from "../network/classes.js";
 import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
@@ -60,10 +66,16 @@ export interface LoadOptions {
   /** The user cache: fetched weights, converted MAT folders (default: userCacheDir() of src/node/userCache.ts). */
   cacheDir?: string;
   /**
-   * Threads that run kernels, the calling thread included (default: the available cores).
-   * Where the runtime has no shared memory, Atomics.wait or workers, 1 (see `capabilities`).
+   * Threads that run kernels, the calling thread included (default: the available cores), at
+   * most maxThreads() (4x the cores, at most 64; an ArgumentError above). Where the runtime has
+   * no shared memory, Atomics.wait or workers, or the worker pool cannot start, 1 (see `capabilities`).
    */
   threads?: number;
+  /**
+   * Largest image classify() decodes, in pixels (width x height, read from the file's header
+   * before decoding; default DEFAULT_MAX_IMAGE_PIXELS = 24 MP). Larger images are an ImageError.
+   */
+  maxImagePixels?: number;
 }
 
 /** The threads a network runs with and why. */
@@ -85,8 +97,85 @@ export interface RunResult {
   probabilities: Float32Array;
 }
 
-/** Input to classify(): encoded JPEG/PNG bytes, RGBA pixels, or a ready CHW tensor (BGR, mean subtracted). */
-export type ImageInput = Uint8Array | RgbaImage | Float32Array;
+/**
+ * Input to classify(): encoded JPEG/PNG bytes (a Uint8Array, Node Buffer or ArrayBuffer), RGBA
+ * pixels, or a ready CHW tensor (Float32Array, BGR, mean subtracted; finite values only).
+ */
+export type ImageInput = Uint8Array | ArrayBuffer | RgbaImage | Float32Array;
+
+const LOAD = "GoogLeNet.load";
+const BUILDS: readonly BuildChoice[] = ["auto", "baseline", "relaxed", "debug"];
+
+/** What a value is, for "found ..." in messages: its class name for objects, else its type or value. */
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === "object") return (value as object).constructor?.name ?? "an object without a prototype";
+  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
+  return `${typeof value} ${String(value)}`;
+}
+
+/**
+ * The input sizes GoogLeNet's weights fit: those whose pool5 output is 1x1, so that
+ * loss3/classifier takes 1024 features (223..254 for GoogLeNet).
+ */
+export function supportedInputSizes(graph: Graph): { min: number; max: number } {
+  const fits = (size: number): boolean => classifierInputs(graph, size) === 1024;
+  let min = 1;
+  while (min < 4096 && !fits(min)) min++;
+  let max = min;
+  while (fits(max + 1)) max++;
+  return { min, max };
+}
+
+/** Features loss3/classifier takes at this input size, or 0 when the graph cannot run at all. */
+function classifierInputs(graph: Graph, size: number): number {
+  try {
+    const fc = expectedWeights(graph, size, size).find((t) => t.name === "loss3_classifier.weight");
+    return fc?.shape[1] ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Checks every load option's type and range before any work starts; throws ArgumentError. */
+function checkLoadOptions(options: LoadOptions, graph: Graph): void {
+  if (typeof options !== "object" || options === null)
+    throw new ArgumentError(LOAD, "options", "an object", describe(options));
+  const { inputSize, build, engine, maxImagePixels, weights } = options;
+  if (inputSize !== undefined) {
+    if (!Number.isInteger(inputSize) || inputSize < 1 || inputSize > 4096)
+      throw new ArgumentError(LOAD, "inputSize", "an integer in 1..4096", describe(inputSize));
+    if (classifierInputs(graph, inputSize) !== 1024) {
+      const { min, max } = supportedInputSizes(graph);
+      throw new ArgumentError(
+        LOAD,
+        "inputSize",
+        `a size in ${min}..${max} (pool5 must be 1x1 for the 1024-feature classifier weights)`,
+        inputSize,
+      );
+    }
+  }
+  if (build !== undefined && !BUILDS.includes(build))
+    throw new ArgumentError(LOAD, "build", BUILDS.map((b) => `"${b}"`).join(", "), describe(build));
+  if (engine !== undefined && engine !== "wasm" && engine !== "reference")
+    throw new ArgumentError(LOAD, "engine", `"wasm" or "reference"`, describe(engine));
+  if (maxImagePixels !== undefined && !(Number.isInteger(maxImagePixels) && maxImagePixels >= 1))
+    throw new ArgumentError(LOAD, "maxImagePixels", "a positive integer", describe(maxImagePixels));
+  if (
+    weights !== undefined &&
+    typeof weights !== "string" &&
+    !(weights instanceof Map) &&
+    !(weights instanceof ArrayBuffer) &&
+    !ArrayBuffer.isView(weights)
+  ) {
+    throw new ArgumentError(
+      LOAD,
+      "weights",
+      "a path, weight-file bytes (Uint8Array, Buffer, ArrayBuffer) or a Map of tensors",
+      describe(weights),
+    );
+  }
+}
 
 async function resolveWeights(
   source: WeightsSource | undefined,
@@ -97,13 +186,13 @@ async function resolveWeights(
     checkTensors(source, expected, "weights option");
     return source;
   }
-  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     const file = "weights option (bytes)";
-    const tensors = await decodeWeights(
-      source instanceof Uint8Array ? source : new Uint8Array(source),
-      file,
-      googlenetGraph(),
-    );
+    const bytes =
+      source instanceof ArrayBuffer
+        ? new Uint8Array(source)
+        : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    const tensors = await decodeWeights(bytes, file, googlenetGraph());
     checkTensors(tensors, expected, file);
     return tensors;
   }
@@ -120,13 +209,17 @@ async function resolveWeights(
 
 function resolveLabels(labels: readonly string[] | undefined): readonly string[] {
   if (labels === undefined) return ILSVRC2012_CLASSES;
-  if (!Array.isArray(labels) || labels.length !== CLASSES || labels.some((l) => typeof l !== "string")) {
+  if (!Array.isArray(labels) || labels.length !== CLASSES) {
     throw new ArgumentError(
-      "GoogLeNet.load",
+      LOAD,
       "labels",
-      `${CLASSES} class names`,
-      Array.isArray(labels) ? `${labels.length} entries` : typeof labels,
+      `an array of ${CLASSES} class names`,
+      Array.isArray(labels) ? `${labels.length} entries` : describe(labels),
     );
+  }
+  const bad = labels.findIndex((l) => typeof l !== "string" || l.trim() === "");
+  if (bad >= 0) {
+    throw new ArgumentError(LOAD, `labels[${bad}]`, "a non-empty string (a class name)", describe(labels[bad]));
   }
   return labels;
 }
@@ -140,19 +233,31 @@ export class GoogLeNet {
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
-  private constructor(engine: Engine, graph: Graph, inputSize: number, labels: readonly string[]) {
+  /** Largest image classify() decodes, in pixels. */
+  readonly maxImagePixels: number;
+
+  private constructor(
+    engine: Engine,
+    graph: Graph,
+    inputSize: number,
+    labels: readonly string[],
+    maxImagePixels: number,
+  ) {
     this.engine = engine;
     this.graph = graph;
     this.inputSize = inputSize;
     this.labels = labels;
+    this.maxImagePixels = maxImagePixels;
   }
 
-  /** Loads weights, labels and kernels and plans the network for inputSize x inputSize. */
+  /**
+   * Loads weights, labels and kernels and plans the network for inputSize x inputSize. Every
+   * option is checked (type and range: ArgumentError) before any file is read or thread started.
+   */
   static async load(options: LoadOptions = {}): Promise<GoogLeNet> {
-    const inputSize = options.inputSize ?? DEFAULT_INPUT_SIZE;
-    if (!Number.isInteger(inputSize) || inputSize < 1)
-      throw new ArgumentError("GoogLeNet.load", "inputSize", "a positive integer", inputSize);
     const graph = googlenetGraph();
+    checkLoadOptions(options, graph);
+    const inputSize = options.inputSize ?? DEFAULT_INPUT_SIZE;
     const labels = resolveLabels(options.labels);
     const weights = await resolveWeights(
       options.weights,
@@ -169,7 +274,7 @@ export class GoogLeNet {
             keepActivations: options.keepActivations ?? false,
             warmUp: options.warmUp ?? true,
           });
-    return new GoogLeNet(engine, graph, inputSize, labels);
+    return new GoogLeNet(engine, graph, inputSize, labels, options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS);
   }
 
   /** The kernel build that runs, or "reference" for the float64 TypeScript engine. */
@@ -215,27 +320,40 @@ export class GoogLeNet {
   }
 
   private checkOpen(op: string): void {
-    if (this.disposed) throw new InceptionError("E_DISPOSED", `${op}: the network was disposed`);
+    if (this.disposed) throw new DisposedError(op, "the network was disposed (load a new one)");
   }
 
   /**
-   * Runs the network on one CHW input tensor (3 x inputSize x inputSize, BGR minus the mean).
-   * Calls are queued: concurrent callers each get their own result.
+   * Runs the network on one CHW input tensor (3 x inputSize x inputSize, BGR minus the mean,
+   * finite values). Calls are queued: concurrent callers each get their own result. Throws
+   * DisposedError after dispose(), ArgumentError for any other input (naming the first
+   * non-finite value), ExecutionError when the outputs are not finite (weights out of range).
    */
   run(input: Float32Array, profile?: Profile): Promise<RunResult> {
     return this.serialize(async () => {
-      this.checkOpen("run");
-      const want = 3 * this.inputSize * this.inputSize;
-      if (!(input instanceof Float32Array) || input.length !== want) {
-        throw new ArgumentError(
-          "GoogLeNet.run",
-          "input",
-          `a Float32Array of 3x${this.inputSize}x${this.inputSize} = ${want} values`,
-          input instanceof Float32Array ? `${input.length} values` : typeof input,
+      this.checkOpen("GoogLeNet.run");
+      this.checkTensor(input, "GoogLeNet.run");
+      const result = await this.engine.run(input, profile);
+      const bad = firstNonFinite(result.logits);
+      if (bad >= 0) {
+        throw new ExecutionError(
+          "loss3/classifier",
+          `expected finite logits, found ${result.logits[bad]} at class ${bad} (weights with values too large?)`,
         );
       }
-      return this.engine.run(input, profile);
+      return result;
     });
+  }
+
+  private checkTensor(input: unknown, op: string): asserts input is Float32Array {
+    const want = 3 * this.inputSize * this.inputSize;
+    const expected = `a Float32Array of 3x${this.inputSize}x${this.inputSize} = ${want} finite values`;
+    if (!(input instanceof Float32Array) || input.length !== want) {
+      const found = input instanceof Float32Array ? `${input.length} values` : describe(input);
+      throw new ArgumentError(op, "input", expected, found);
+    }
+    const bad = firstNonFinite(input);
+    if (bad >= 0) throw new ArgumentError(op, "input", expected, `${input[bad]} at index ${bad}`);
   }
 
   /**
@@ -248,10 +366,33 @@ export class GoogLeNet {
     return t;
   }
 
-  /** Turns an image into the network input (decode, resize 256, centre crop 224, BGR minus mean). */
+  /**
+   * Turns an image into the network input (decode, resize 256, centre crop 224, BGR minus mean).
+   * Throws ArgumentError for a value that is none of the ImageInput kinds (null, a number, a
+   * plain object, a Float64Array...), ImageError for bytes that are not a usable image.
+   */
   toInput(image: ImageInput, name = "image"): Float32Array {
-    if (image instanceof Float32Array) return image;
-    const rgba = image instanceof Uint8Array ? decodeImage(image, name) : image;
+    const op = "GoogLeNet.classify";
+    if (image instanceof Float32Array) {
+      this.checkTensor(image, op);
+      return image;
+    }
+    const isRgba =
+      typeof image === "object" && image !== null && !ArrayBuffer.isView(image) && "width" in image && "data" in image;
+    if (!(image instanceof Uint8Array || image instanceof ArrayBuffer || isRgba)) {
+      throw new ArgumentError(
+        op,
+        "image",
+        "JPEG/PNG bytes (Uint8Array, Buffer, ArrayBuffer), RGBA pixels { width, height, data } or a Float32Array tensor",
+        describe(image),
+      );
+    }
+    const rgba =
+      image instanceof Uint8Array || image instanceof ArrayBuffer
+        ? decodeImage(image instanceof ArrayBuffer ? new Uint8Array(image) : image, name, {
+            maxPixels: this.maxImagePixels,
+          })
+        : (image as RgbaImage);
     validateRgba(rgba, name);
     const resize = Math.round((this.inputSize * RESIZE_TO) / CROP);
     return toNetworkInput(rgba, { resize, crop: this.inputSize });
@@ -259,6 +400,7 @@ export class GoogLeNet {
 
   /** The topK most probable classes of an image. */
   async classify(image: ImageInput, options: { topK?: number; name?: string } = {}): Promise<Prediction[]> {
+    this.checkOpen("GoogLeNet.classify");
     const topK = options.topK ?? 5;
     if (!Number.isInteger(topK) || topK < 1 || topK > CLASSES) {
       throw new ArgumentError("GoogLeNet.classify", "topK", `an integer in 1..${CLASSES}`, topK);
