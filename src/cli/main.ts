@@ -44,20 +44,20 @@ options:
 const usageError = (message: string): InceptionError => new InceptionError("E_USAGE", message);
 
 const OPTIONS = {
-    json: { type: "boolean", default: false },
-    photos: { type: "boolean", default: false },
-    top: { type: "string", default: "5" },
-    weights: { type: "string" },
-    build: { type: "string", default: "auto" },
-    threads: { type: "string" },
-    runs: { type: "string", default: "30" },
-    warmup: { type: "string", default: "5" },
-    profile: { type: "boolean", default: false },
-    sha1: { type: "string" },
-    sha256: { type: "string" },
-    force: { type: "boolean", default: false },
-    "input-size": { type: "string", default: String(DEFAULT_INPUT_SIZE) },
-    help: { type: "boolean", short: "h", default: false },
+  json: { type: "boolean", default: false },
+  photos: { type: "boolean", default: false },
+  top: { type: "string", default: "5" },
+  weights: { type: "string" },
+  build: { type: "string", default: "auto" },
+  threads: { type: "string" },
+  runs: { type: "string", default: "30" },
+  warmup: { type: "string", default: "5" },
+  profile: { type: "boolean", default: false },
+  sha1: { type: "string" },
+  sha256: { type: "string" },
+  force: { type: "boolean", default: false },
+  "input-size": { type: "string", default: String(DEFAULT_INPUT_SIZE) },
+  help: { type: "boolean", short: "h", default: false },
 } as const;
 
 function parseCommandLine() {
@@ -92,7 +92,8 @@ function threadsOption(fallback: string): number[] {
 
 /** The photos of the data folder: --weights when it names a folder, else the default data folder. */
 async function photoFiles(): Promise<string[]> {
-  const weightsIsFolder = opts.weights !== undefined && (await stat(opts.weights).catch(() => undefined))?.isDirectory();
+  const weightsIsFolder =
+    opts.weights !== undefined && (await stat(opts.weights).catch(() => undefined))?.isDirectory();
   const dir = join(resolveDataDir(weightsIsFolder ? opts.weights : undefined), "photos");
   const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
     throw usageError(`--photos: cannot list the photos folder ${dir} (${error.code ?? error.message})`);
@@ -126,8 +127,7 @@ async function classify(files: string[]): Promise<void> {
   let threads: number | undefined;
   if (opts.threads !== undefined) {
     const list = threadsOption("1");
-    if (list.length !== 1)
-      throw usageError(`classify: --threads expects one count, found "${opts.threads}"`);
+    if (list.length !== 1) throw usageError(`classify: --threads expects one count, found "${opts.threads}"`);
     threads = list[0];
   }
   const net = await GoogLeNet.load({ weights: opts.weights, build: buildOption(), threads });
@@ -187,8 +187,7 @@ async function main(): Promise<void> {
       return;
     }
     case "export-onnx": {
-      if (rest.length !== 1)
-        throw usageError(`export-onnx: expected <out.onnx>, found ${rest.length} argument(s)`);
+      if (rest.length !== 1) throw usageError(`export-onnx: expected <out.onnx>, found ${rest.length} argument(s)`);
       const { ONNX_OPSET } = await import("../model/formats/onnxExport.js");
       const { exportGoogLeNetOnnx } = await import("../node/exportOnnx.js");
       const bytes = await exportGoogLeNetOnnx(await outputFile("export-onnx", rest[0]), {
