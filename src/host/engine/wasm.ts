@@ -51,6 +51,22 @@ export function maxThreads(): number {
   return Math.min(MAX_THREADS, MAX_POOL_THREADS, 4 * threadSupport().cores);
 }
 
+/** Throws ArgumentError unless `requested` is undefined or an integer in 1..maxThreads(). */
+export function checkThreads(requested: unknown): void {
+  const max = maxThreads();
+  if (
+    requested !== undefined &&
+    !(Number.isInteger(requested) && (requested as number) >= 1 && (requested as number) <= max)
+  ) {
+    throw new ArgumentError(
+      "GoogLeNet.load",
+      "threads",
+      `an integer in 1..${max} (4x the ${threadSupport().cores} core(s), at most ${MAX_THREADS})`,
+      typeof requested === "number" ? requested : `${typeof requested} ${String(requested)}`,
+    );
+  }
+}
+
 /**
  * Threads to use: the requested count, or the cores; 1 (with a warning, once) when threads are
  * unavailable. Throws ArgumentError for a count that is not an integer in 1..maxThreads(),
@@ -58,15 +74,7 @@ export function maxThreads(): number {
  */
 export function chooseThreads(requested: number | undefined): ThreadChoice {
   const support = threadSupport();
-  const max = maxThreads();
-  if (requested !== undefined && !(Number.isInteger(requested) && requested >= 1 && requested <= max)) {
-    throw new ArgumentError(
-      "GoogLeNet.load",
-      "threads",
-      `an integer in 1..${max} (4x the ${support.cores} core(s), at most ${MAX_THREADS})`,
-      typeof requested === "number" ? requested : `${typeof requested} ${String(requested)}`,
-    );
-  }
+  checkThreads(requested);
   if (requested === 1) return { threads: 1, reason: "1 thread requested" };
   if (!support.available) {
     if (!warnedNoThreads && (requested ?? support.cores) > 1) {

@@ -6,7 +6,7 @@ import { ArgumentError, DisposedError, ExecutionError, WeightsError } from "../.
 import type { Profile } from "../../host/exec/executor.js";
 import type { Engine } from "../../host/engine/engine.js";
 import { ReferenceEngine } from "../../host/engine/reference.js";
-import { WasmEngine } from "../../host/engine/wasm.js";
+import { checkThreads, WasmEngine } from "../../host/engine/wasm.js";
 import type { Graph } from "../../host/ir/graph.js";
 import { multiplyAdds as nodeMultiplyAdds, inferShapes } from "../../host/ir/shapes.js";
 import {
@@ -24,7 +24,7 @@ import { ILSVRC2012_CLASSES } from "../network/classes.js";
 import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
 
 /** Where the weights come from: weight-file bytes (caffemodel, ONNX, IWNET), tensors, or a path (with the Node entry). */
-export type WeightsSource = string | Uint8Array | ArrayBuffer | TensorMap;
+export type WeightsSource = string | Uint8Array | ArrayBuffer | ArrayBufferView | TensorMap;
 
 /**
  * Resolves a weights path (or no weights option: the default locations) to tensors; the Node entry
@@ -104,6 +104,12 @@ export interface RunResult {
 export type ImageInput = Uint8Array | ArrayBuffer | RgbaImage | Float32Array;
 
 const LOAD = "GoogLeNet.load";
+
+/**
+ * Largest magnitude accepted in an input tensor: a preprocessed image lies within +-255, so
+ * anything near this is not an image and would only overflow the activations.
+ */
+export const MAX_INPUT_MAGNITUDE = 1e6;
 const BUILDS: readonly BuildChoice[] = ["auto", "baseline", "relaxed", "debug"];
 
 /** What a value is, for "found ..." in messages: its class name for objects, else its type or value. */
@@ -142,6 +148,7 @@ function checkLoadOptions(options: LoadOptions, graph: Graph): void {
   if (typeof options !== "object" || options === null)
     throw new ArgumentError(LOAD, "options", "an object", describe(options));
   const { inputSize, build, engine, maxImagePixels, weights } = options;
+  checkThreads(options.threads);
   if (inputSize !== undefined) {
     if (!Number.isInteger(inputSize) || inputSize < 1 || inputSize > 4096)
       throw new ArgumentError(LOAD, "inputSize", "an integer in 1..4096", describe(inputSize));
@@ -352,8 +359,15 @@ export class GoogLeNet {
       const found = input instanceof Float32Array ? `${input.length} values` : describe(input);
       throw new ArgumentError(op, "input", expected, found);
     }
-    const bad = firstNonFinite(input);
-    if (bad >= 0) throw new ArgumentError(op, "input", expected, `${input[bad]} at index ${bad}`);
+    const bad = input.findIndex((v) => !(Math.abs(v) <= MAX_INPUT_MAGNITUDE));
+    if (bad >= 0) {
+      throw new ArgumentError(
+        op,
+        "input",
+        `${expected} within +-${MAX_INPUT_MAGNITUDE}`,
+        `${input[bad]} at index ${bad}`,
+      );
+    }
   }
 
   /**
