@@ -44,8 +44,8 @@ test("a bad option is a clear usage error with a non-zero exit", async () => {
   const e = await run(process.execPath, [cli, "classify", "--top", "zero", "x.jpg"]).catch(
     (err: unknown) => err as { code: number; stderr: string },
   );
-  assert.is((e as { code: number }).code, 1);
-  assert.match((e as { stderr: string }).stderr, /--top: expected an integer >= 1, found "zero"/);
+  assert.is((e as { code: number }).code, 2); // usage mistakes exit 2
+  assert.match((e as { stderr: string }).stderr, /--top: expected an integer in 1..1000, found "zero"/);
 });
 
 test.run();

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { encode as encodePng, type ImageData as PngImageData } from "fast-png";
 import { encode as encodeJpeg } from "jpeg-js";
 import { ImageError } from "../src/host/errors.js";
-import { decodeImage, MAX_IMAGE_PIXELS, validateRgba, type RgbaImage } from "../src/model/image/decode.js";
+import { decodeImage, DEFAULT_MAX_IMAGE_PIXELS, validateRgba, type RgbaImage } from "../src/model/image/decode.js";
 
 const dataDir =
   process.env.INCEPTION_WASM_DATA ?? fileURLToPath(new URL("../../../shared/googlenet/", import.meta.url));
@@ -335,49 +335,48 @@ test("GIF, BMP, WebP and TIFF are recognised and named as unsupported", () => {
   );
 });
 
-test("a truncated JPEG (first 1000 bytes of a photo) is rejected with the decoder error as cause", () => {
-  const e = imageError(
+test("a truncated JPEG (first 1000 bytes of a photo) is rejected before decoding: no end-of-image marker", () => {
+  imageError(
     () => decodeImage(photo("sample_input.jpg").subarray(0, 1000), "cut.jpg"),
     /truncated or corrupt JPEG/,
+    /FF D9|runs past the file/,
   );
-  assert.instance(e.cause, Error);
   const half = photo("eagle.jpg");
   imageError(() => decodeImage(half.subarray(0, half.length >> 1), "half.jpg"), /truncated or corrupt JPEG/);
 });
 
-test("a truncated or corrupt PNG is rejected with the decoder error as cause", () => {
+test("a truncated or corrupt PNG is rejected naming the chunk and what was wrong", () => {
   const chelsea = photo("chelsea.png");
-  const e = imageError(
+  imageError(
     () => decodeImage(chelsea.subarray(0, chelsea.length >> 1), "cut.png"),
     /truncated or corrupt PNG/,
+    /run past the end of the file|no IEND/,
   );
-  assert.instance(e.cause, Error);
-  imageError(() => decodeImage(PNG_SIGNATURE, "sig.png"), /truncated or corrupt PNG/, /only 8 bytes/);
+  imageError(() => decodeImage(PNG_SIGNATURE, "sig.png"), /truncated or corrupt PNG/, /end of the file/);
   imageError(
     () => decodeImage(concat(PNG_SIGNATURE, chunk("IDAT", new Uint8Array(13))), "noihdr.png"),
-    /expected an IHDR chunk/,
+    /expected a 13-byte IHDR chunk first/,
     /"IDAT"/,
   );
   // one flipped bit inside the compressed data: CRC mismatch
   const png = encodePng({ width: 4, height: 4, channels: 3, depth: 8, data: new Uint8Array(48).fill(9) });
   const corrupt = png.slice();
   corrupt[45] ^= 0x10; // inside the IDAT payload (IDAT data starts at 41)
-  const c = imageError(() => decodeImage(corrupt, "flip.png"), /truncated or corrupt PNG/);
-  assert.instance(c.cause, Error);
+  imageError(() => decodeImage(corrupt, "flip.png"), /truncated or corrupt PNG/, /"IDAT".*CRC mismatch/);
 });
 
 test("a PNG header claiming 100000x100000 is rejected by the pixel limit before decoding", () => {
   const e = imageError(
     () => decodeImage(pngHeaderOnly(100000, 100000, 8, 6), "huge.png"),
     /image too large/,
-    new RegExp(`at most ${MAX_IMAGE_PIXELS} pixels`),
+    new RegExp(`at most ${DEFAULT_MAX_IMAGE_PIXELS} pixels`),
     /100000x100000 = 10000000000 pixels/,
   );
   assert.is(e.cause, undefined); // rejected from the header, fast-png never ran
   imageError(() => decodeImage(pngHeaderOnly(0, 10, 8, 2), "zero.png"), /positive integers/, /found 0x10/);
 });
 
-test("a JPEG whose frame header claims 10000x10000 is rejected by jpeg-js's resolution limit", () => {
+test("a JPEG whose frame header claims 10000x10000 is rejected from its header before decoding", () => {
   const jpeg = photo("sample_input.jpg").slice();
   let sof = 2;
   while (!(jpeg[sof] === 0xff && jpeg[sof + 1] === 0xc0)) sof += 2 + ((jpeg[sof + 2] << 8) | jpeg[sof + 3]);
@@ -386,10 +385,10 @@ test("a JPEG whose frame header claims 10000x10000 is rejected by jpeg-js's reso
   const e = imageError(
     () => decodeImage(jpeg, "huge.jpg"),
     /image too large/,
-    new RegExp(`at most ${MAX_IMAGE_PIXELS} pixels`),
-    /maxResolutionInMP/,
+    new RegExp(`at most ${DEFAULT_MAX_IMAGE_PIXELS} pixels`),
+    /10000x10000 = 100000000 pixels in its header/,
   );
-  assert.instance(e.cause, Error);
+  assert.is(e.cause, undefined);
 });
 
 test("an interlaced PNG with packed 1/2/4-bit samples is rejected as unsupported", () => {

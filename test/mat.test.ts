@@ -216,7 +216,7 @@ test("truncated compressed element and truncated tag", () => {
   assertWeightsError(
     () => readMat(concat([header(), element(miCOMPRESSED, new Uint8Array([0x78, 0x9c, 0x03]))]), "tiny.mat"),
     "tiny.mat",
-    /compressed element: expected at least 6 bytes .*found 3/,
+    /compressed element of 3 bytes: expected a zlib stream of at least 6 bytes .*found 3/,
   );
 });
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // inception-wasm command line: classify, summary, convert, export-onnx, bench, weights, verify.
 
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
+import { maxThreads } from "../host/engine/wasm.js";
 import { InceptionError } from "../host/errors.js";
 import { expectedWeights } from "../host/ir/tensors.js";
 import type { BuildChoice } from "../host/wasm/kernels.js";
@@ -45,48 +46,60 @@ options:
   --threads N      threads that run kernels (classify default: the available cores)
 `;
 
-const { values: opts, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    json: { type: "boolean", default: false },
-    photos: { type: "boolean", default: false },
-    top: { type: "string", default: "5" },
-    weights: { type: "string" },
-    build: { type: "string", default: "auto" },
-    threads: { type: "string" },
-    runs: { type: "string", default: "30" },
-    warmup: { type: "string", default: "5" },
-    profile: { type: "boolean", default: false },
-    crops: { type: "string", default: "1" },
-    ensemble: { type: "string" },
-    labels: { type: "string" },
-    out: { type: "string" },
-    sha1: { type: "string" },
-    sha256: { type: "string" },
-    force: { type: "boolean", default: false },
-    "input-size": { type: "string", default: String(DEFAULT_INPUT_SIZE) },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
+/** A mistake in the command line: one line with the usage hint, exit code 2. */
+const usageError = (message: string): InceptionError => new InceptionError("E_USAGE", message);
 
-function intOption(name: string, value: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new InceptionError("E_USAGE", `--${name}: expected an integer >= ${min}, found "${value}"`);
+const OPTIONS = {
+  json: { type: "boolean", default: false },
+  photos: { type: "boolean", default: false },
+  top: { type: "string", default: "5" },
+  weights: { type: "string" },
+  build: { type: "string", default: "auto" },
+  threads: { type: "string" },
+  runs: { type: "string", default: "30" },
+  warmup: { type: "string", default: "5" },
+  profile: { type: "boolean", default: false },
+  sha1: { type: "string" },
+  sha256: { type: "string" },
+  force: { type: "boolean", default: false },
+  crops: { type: "string", default: "1" },
+  ensemble: { type: "string" },
+  labels: { type: "string" },
+  out: { type: "string" },
+  "input-size": { type: "string", default: String(DEFAULT_INPUT_SIZE) },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+function parseCommandLine() {
+  try {
+    return parseArgs({ allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    // node:util's messages (unknown option, missing value) name the option; no stack for those.
+    throw usageError((error as Error).message.split("\n")[0].replace(/\. To specify.*$/, ""));
+  }
+}
+
+/** A decimal integer option (digits only: "1e3" and "0x10" are refused) in min..max. */
+function intOption(name: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = /^\d{1,15}$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (!(n >= min && n <= max)) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`;
+    throw usageError(`--${name}: expected an integer ${range}, found "${value}"`);
+  }
   return n;
 }
 
 function buildOption(): BuildChoice {
   const b = opts.build;
   if (b === "auto" || b === "baseline" || b === "relaxed" || b === "debug") return b;
-  throw new InceptionError("E_USAGE", `--build: expected auto, baseline, relaxed or debug, found "${b}"`);
+  throw usageError(`--build: expected auto, baseline, relaxed or debug, found "${b}"`);
 }
 
 /** --crops: 1, 10 or 144. */
 function cropsOption(): CropCount {
   const n = Number(opts.crops);
   if (n === 1 || n === 10 || n === 144) return n;
-  throw new InceptionError("E_USAGE", `--crops: expected 1, 10 or 144, found "${opts.crops}"`);
+  throw usageError(`--crops: expected 1, 10 or 144, found "${opts.crops}"`);
 }
 
 /** A comma-separated list of non-empty items. */
@@ -97,26 +110,50 @@ function listText(text: string): string[] {
     .filter((t) => t !== "");
 }
 
-/** --threads: one count, or a comma-separated list (bench). */
+/** --threads: one count, or a comma-separated list (bench); each in 1..maxThreads(). */
+
 function threadsOption(fallback: string): number[] {
-  return (opts.threads ?? fallback).split(",").map((t) => intOption("threads", t.trim(), 1));
+  return (opts.threads ?? fallback).split(",").map((t) => intOption("threads", t.trim(), 1, maxThreads()));
 }
 
+/** The photos of the data folder: --weights when it names a folder, else the default data folder. */
 async function photoFiles(): Promise<string[]> {
-  const dir = join(resolveDataDir(opts.weights), "photos");
-  const names = (await readdir(dir)).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort();
-  return names.map((n) => join(dir, n));
+  const weightsIsFolder =
+    opts.weights !== undefined && (await stat(opts.weights).catch(() => undefined))?.isDirectory();
+  const dir = join(resolveDataDir(weightsIsFolder ? opts.weights : undefined), "photos");
+  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    throw usageError(`--photos: cannot list the photos folder ${dir} (${error.code ?? error.message})`);
+  });
+  return names
+    .filter((n) => /\.(jpe?g|png)$/i.test(n))
+    .sort()
+    .map((n) => join(dir, n));
+}
+
+/** Throws a usage error when `path` is an existing folder (an output file was expected). */
+async function outputFile(command: string, path: string): Promise<string> {
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+    throw usageError(`${command}: expected an output file path, found the folder ${path}`);
+  }
+  return path;
+}
+
+/** The one-line message of an error a user can act on, or undefined for a bug (printed with its stack). */
+function userMessage(error: unknown): string | undefined {
+  if (error instanceof InceptionError) return error.message;
+  const e = error as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof e.code === "string" && typeof e.syscall === "string") return e.message;
+  return undefined;
 }
 
 async function classify(files: string[]): Promise<void> {
   if (opts.photos) files.push(...(await photoFiles()));
-  if (files.length === 0) throw new InceptionError("E_USAGE", "classify: expected image files or --photos, found none");
-  const topK = intOption("top", opts.top, 1);
+  if (files.length === 0) throw usageError("classify: expected image files or --photos, found none");
+  const topK = intOption("top", opts.top, 1, 1000);
   let threads: number | undefined;
   if (opts.threads !== undefined) {
     const list = threadsOption("1");
-    if (list.length !== 1)
-      throw new InceptionError("E_USAGE", `classify: --threads expects one count, found "${opts.threads}"`);
+    if (list.length !== 1) throw usageError(`classify: --threads expects one count, found "${opts.threads}"`);
     threads = list[0];
   }
   const crops = cropsOption();
@@ -124,7 +161,8 @@ async function classify(files: string[]): Promise<void> {
     ? await GoogLeNet.loadEnsemble(listText(opts.ensemble), { build: buildOption(), threads })
     : await GoogLeNet.load({ weights: opts.weights, build: buildOption(), threads });
   const first = net instanceof GoogLeNetEnsemble ? net.members[0] : net;
-  const results: { file: string; top: Prediction[]; ms: number }[] = [];
+  // One bad file is reported in its place (an error entry with --json); the others still run.
+  const results: ({ file: string; top: Prediction[]; ms: number } | { file: string; error: string })[] = [];
   try {
     if (!opts.json) {
       const models = net instanceof GoogLeNetEnsemble ? `, ${net.members.length} models` : "";
@@ -132,7 +170,17 @@ async function classify(files: string[]): Promise<void> {
     }
     for (const file of files) {
       const t0 = performance.now();
-      const top = await net.classify(new Uint8Array(await readFile(file)), { topK, name: file, crops });
+      let top: Prediction[];
+      try {
+        top = await net.classify(new Uint8Array(await readFile(file)), { topK, name: file, crops });
+      } catch (error) {
+        const message = userMessage(error);
+        if (message === undefined) throw error;
+        results.push({ file, error: message });
+        process.exitCode = 1;
+        if (!opts.json) console.error(`\n${basename(file)}  error: ${message}`);
+        continue;
+      }
       const ms = performance.now() - t0;
       results.push({ file, top, ms });
       if (!opts.json) {
@@ -170,21 +218,17 @@ async function main(): Promise<void> {
     }
     case "convert": {
       if (rest.length !== 2)
-        throw new InceptionError(
-          "E_USAGE",
-          `convert: expected <mat-dir> <out.iwnet>, found ${rest.length} argument(s)`,
-        );
+        throw usageError(`convert: expected <mat-dir> <out.iwnet>, found ${rest.length} argument(s)`);
       const expected = expectedWeights(googlenetGraph(), DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE);
-      const r = await convertMatDirectory(rest[0], rest[1], expected);
+      const r = await convertMatDirectory(rest[0], await outputFile("convert", rest[1]), expected);
       console.log(`${rest[1]}: ${r.tensors} tensors, ${r.bytes} bytes`);
       return;
     }
     case "export-onnx": {
-      if (rest.length !== 1)
-        throw new InceptionError("E_USAGE", `export-onnx: expected <out.onnx>, found ${rest.length} argument(s)`);
+      if (rest.length !== 1) throw usageError(`export-onnx: expected <out.onnx>, found ${rest.length} argument(s)`);
       const { ONNX_OPSET } = await import("../model/formats/onnxExport.js");
       const { exportGoogLeNetOnnx } = await import("../node/exportOnnx.js");
-      const bytes = await exportGoogLeNetOnnx(rest[0], {
+      const bytes = await exportGoogLeNetOnnx(await outputFile("export-onnx", rest[0]), {
         weights: opts.weights,
         inputSize: intOption("input-size", opts["input-size"], 1),
       });
@@ -222,22 +266,32 @@ async function main(): Promise<void> {
     }
     case "verify": {
       const { verify, formatVerify } = await import("./verify.js");
-      const threads = opts.threads === undefined ? undefined : intOption("threads", opts.threads, 1);
+      const threads = opts.threads === undefined ? undefined : intOption("threads", opts.threads, 1, maxThreads());
       const report = await verify({ weights: opts.weights, threads });
       console.log(opts.json ? JSON.stringify(report, null, 2) : formatVerify(report));
       process.exitCode = report.pass ? 0 : 1;
       return;
     }
     default:
-      throw new InceptionError("E_USAGE", `unknown command "${command}"\n\n${USAGE}`);
+      throw usageError(`unknown command "${command}"`);
   }
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof InceptionError) {
-    console.error(`inception-wasm: ${error.message}`);
+let opts: ReturnType<typeof parseCommandLine>["values"];
+let positionals: string[];
+
+// Exit codes: 0 success, 1 a failure (a bad file, missing weights; with several images, any
+// failed), 2 a usage mistake. User mistakes print one line, never a stack trace.
+try {
+  ({ values: opts, positionals } = parseCommandLine());
+  await main();
+} catch (error: unknown) {
+  const message = userMessage(error);
+  if (error instanceof InceptionError && error.code === "E_USAGE") {
+    console.error(`inception-wasm: ${message} (inception-wasm --help for usage)`);
+    process.exitCode = 2;
   } else {
-    console.error(error);
+    console.error(message === undefined ? error : `inception-wasm: ${message}`);
+    process.exitCode = 1;
   }
-  process.exitCode = 1;
-});
+}

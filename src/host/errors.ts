@@ -66,3 +66,12 @@ export class ExecutionError extends InceptionError {
     this.op = op;
   }
 }
+
+/** A network or worker pool was used after dispose(); the call is named. */
+export class DisposedError extends InceptionError {
+  readonly op: string;
+  constructor(op: string, message: string) {
+    super("E_DISPOSED", `${op}: ${message}`);
+    this.op = op;
+  }
+}

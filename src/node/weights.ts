@@ -8,7 +8,7 @@
 
 import { existsSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WeightsError } from "../host/errors.js";
 import { readMat, type MatVariable } from "../model/formats/mat.js";
@@ -61,32 +61,45 @@ export async function readMatWeights(dir: string): Promise<TensorMap> {
   const paramsDir = await matWeightDir(dir);
   const tensors: TensorMap = new Map();
   for (const name of await matWeightFiles(paramsDir)) {
-    const [, layer, kind] = MAT_WEIGHT.exec(name)!;
     const file = join(paramsDir, name);
-    if (kind === "w") {
-      const v = await readMatVariable(file, "weights");
-      if (v.dims.length !== 4 && v.dims.length !== 2) {
-        throw new WeightsError(
-          file,
-          `${layer}.weight`,
-          `expected conv weights (kx, ky, cin, cout) or FC weights (in, out), found MAT dims [${v.dims.join(", ")}]`,
-        );
-      }
-      // Column-major MAT dims reversed are the row-major shape: OIHW for conv, [out, in] for FC.
-      tensors.set(`${layer}.weight`, { shape: [...v.dims].reverse(), data: v.data });
-    } else {
-      const v = await readMatVariable(file, "bias");
-      if (v.dims.filter((d) => d !== 1).length > 1) {
-        throw new WeightsError(
-          file,
-          `${layer}.bias`,
-          `expected a bias vector (n, 1), found MAT dims [${v.dims.join(", ")}]`,
-        );
-      }
-      tensors.set(`${layer}.bias`, { shape: [v.data.length], data: v.data });
-    }
+    const { name: tensor, shape, data } = matWeightTensor(await readWeightFile(file), file);
+    tensors.set(tensor, { shape, data });
   }
   return tensors;
+}
+
+/**
+ * The tensor of one BVLC MAT weight file, `<layer>_w.mat` (variable "weights": conv weights
+ * (kx, ky, cin, cout) or FC weights (in, out), as OIHW / [out, in]) or `<layer>_b.mat` (variable
+ * "bias", (n, 1), as [n]); the layer comes from the file name. Throws WeightsError naming `file`.
+ */
+export function matWeightTensor(
+  bytes: Uint8Array,
+  file: string,
+): { name: string; shape: number[]; data: Float32Array } {
+  const match = MAT_WEIGHT.exec(basename(file));
+  if (!match) throw new WeightsError(file, undefined, "expected a file name <layer>_w.mat or <layer>_b.mat");
+  const [, layer, kind] = match;
+  const v = matVariable(readMat(bytes, file), file, kind === "w" ? "weights" : "bias");
+  if (kind === "w") {
+    if (v.dims.length !== 4 && v.dims.length !== 2) {
+      throw new WeightsError(
+        file,
+        `${layer}.weight`,
+        `expected conv weights (kx, ky, cin, cout) or FC weights (in, out), found MAT dims [${v.dims.join(", ")}]`,
+      );
+    }
+    // Column-major MAT dims reversed are the row-major shape: OIHW for conv, [out, in] for FC.
+    return { name: `${layer}.weight`, shape: [...v.dims].reverse(), data: v.data };
+  }
+  if (v.dims.filter((d) => d !== 1).length > 1) {
+    throw new WeightsError(
+      file,
+      `${layer}.bias`,
+      `expected a bias vector (n, 1), found MAT dims [${v.dims.join(", ")}]`,
+    );
+  }
+  return { name: `${layer}.bias`, shape: [v.data.length], data: v.data };
 }
 
 /**
@@ -166,7 +179,7 @@ export async function convertMatDirectory(
  * (n, 1) -> [n], (W, H) -> [1, H, W].
  */
 export async function readCaffeBlob(file: string): Promise<{ shape: number[]; data: Float32Array }> {
-  const v = await readMatVariable(file, "data");
+  const v = matVariable(readMat(await readWeightFile(file), file), file, "data");
   const [w, h] = v.dims as [number, number];
   let shape: number[];
   if (v.dims.length === 3) shape = [...v.dims].reverse();
@@ -201,8 +214,7 @@ async function matWeightFiles(dir: string): Promise<string[]> {
 }
 
 /** The variable `name` of a MAT file; throws WeightsError listing the variables found if it is absent. */
-async function readMatVariable(file: string, name: string): Promise<MatVariable> {
-  const variables = readMat(await readWeightFile(file), file);
+function matVariable(variables: MatVariable[], file: string, name: string): MatVariable {
   const v = variables.find((x) => x.name === name);
   if (!v) {
     throw new WeightsError(

@@ -5,6 +5,7 @@
 import { ArgumentError } from "../errors.js";
 import { SerialExecutor, type Executor, type Profile } from "../exec/executor.js";
 import { threadSupport, WorkerPool } from "../exec/pool.js";
+import { MAX_POOL_THREADS } from "../exec/protocol.js";
 import type { Graph } from "../ir/graph.js";
 import type { WorkerEvents, WorkerHandle } from "../platform.js";
 import type { TensorMap } from "../ir/tensors.js";
@@ -60,13 +61,42 @@ function warnOneThread(reason: string): void {
   console.warn(`inception-wasm: running on 1 thread: ${reason}`);
 }
 
-/** Threads to use: the requested count, or the cores; 1 (with a warning, once) when threads are unavailable. */
-export function chooseThreads(requested: number | undefined): ThreadChoice {
-  if (requested !== undefined && !(Number.isInteger(requested) && requested >= 1)) {
-    throw new ArgumentError("GoogLeNet.load", "threads", "a positive integer", requested);
+/** Most threads a network may be given, whatever the cores: a pool this large only waits on itself. */
+export const MAX_THREADS = 64;
+
+/** Largest shared memory a plan may need (weights, activations, scratch); a larger plan is refused before allocating. */
+export const MEMORY_BUDGET_BYTES = 2 ** 30;
+
+/** The largest `threads` accepted here: 4x the cores, at most MAX_THREADS. */
+export function maxThreads(): number {
+  return Math.min(MAX_THREADS, MAX_POOL_THREADS, 4 * threadSupport().cores);
+}
+
+/** Throws ArgumentError unless `requested` is undefined or an integer in 1..maxThreads(). */
+export function checkThreads(requested: unknown): void {
+  const max = maxThreads();
+  if (
+    requested !== undefined &&
+    !(Number.isInteger(requested) && (requested as number) >= 1 && (requested as number) <= max)
+  ) {
+    throw new ArgumentError(
+      "GoogLeNet.load",
+      "threads",
+      `an integer in 1..${max} (4x the ${threadSupport().cores} core(s), at most ${MAX_THREADS})`,
+      typeof requested === "number" ? requested : `${typeof requested} ${String(requested)}`,
+    );
   }
-  if (requested === 1) return { threads: 1, reason: "1 thread requested" };
+}
+
+/**
+ * Threads to use: the requested count, or the cores; 1 (with a warning, once) when threads are
+ * unavailable. Throws ArgumentError for a count that is not an integer in 1..maxThreads(),
+ * before any worker or memory exists.
+ */
+export function chooseThreads(requested: number | undefined): ThreadChoice {
   const support = threadSupport();
+  checkThreads(requested);
+  if (requested === 1) return { threads: 1, reason: "1 thread requested" };
   if (!support.available) {
     if ((requested ?? support.cores) > 1) warnOneThread(support.reason);
     return { threads: 1, reason: support.reason };
@@ -113,7 +143,7 @@ export class WasmEngine implements Engine {
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1 && maxBatch <= 64)) {
       throw new ArgumentError("GoogLeNet.load", "maxBatch", "an integer in 1..64", maxBatch);
     }
-    const choice = chooseThreads(options.threads);
+    let choice = chooseThreads(options.threads);
     const compiled = await compileKernels(options.build, options.kernels);
     // Plan with a throwaway instance (size queries only), then size the real memory from the plans:
     // batch 1 now, room to grow to maxBatch (weights sit below the activations at the same addresses).
@@ -127,7 +157,16 @@ export class WasmEngine implements Engine {
         batch,
       });
     const plan = planFor(1);
-    const memory = createSharedMemory(plan.memoryBytes, planFor(maxBatch).memoryBytes);
+    const largest = planFor(maxBatch).memoryBytes;
+    if (largest > MEMORY_BUDGET_BYTES) {
+      throw new ArgumentError(
+        "GoogLeNet.load",
+        "inputSize",
+        `a plan within the ${MEMORY_BUDGET_BYTES / 2 ** 20} MiB memory budget`,
+        `${options.inputSize} (needs ${Math.ceil(largest / 2 ** 20)} MiB at ${choice.threads} thread(s), batches of ${maxBatch})`,
+      );
+    }
+    const memory = createSharedMemory(plan.memoryBytes, largest);
     const kernels = instantiateKernels(compiled.module, memory);
     writeWeights(graph, plan, weights, kernels, memory);
     let executor: Executor = new SerialExecutor(kernels);
@@ -135,10 +174,13 @@ export class WasmEngine implements Engine {
       try {
         executor = await WorkerPool.create(compiled.module, memory, choice.threads, options.spawnWorker);
       } catch (error) {
-        // Never a failed load for want of threads: one thread computes the same bits.
-        choice.reason = `${choice.threads} threads planned, but the worker pool could not start: ${(error as Error).message}`;
-        choice.threads = 1;
-        warnOneThread(choice.reason);
+        // A pool that cannot start (workers refused by the runtime, a worker that dies while
+        // starting) is not a failed load: one thread computes the same bits.
+        const reason = `${choice.threads} threads requested, but the worker pool could not start (${
+          error instanceof Error ? error.message : String(error)
+        }): running on 1 thread`;
+        warnOneThread(reason);
+        choice = { threads: 1, reason };
       }
     }
     if (options.warmUp) {

@@ -3,7 +3,7 @@
 // messages of protocol.ts. The schedule is posted to the workers once per plan; a run only
 // writes control words. Spinning is bounded, and with more threads than cores nobody spins.
 
-import { ArgumentError, ExecutionError, InceptionError } from "../errors.js";
+import { ArgumentError, DisposedError, ExecutionError, InceptionError } from "../errors.js";
 import { platform, type WorkerEvents, type WorkerHandle } from "../platform.js";
 import type { Plan } from "../plan/plan.js";
 import { schedulePlan } from "../plan/schedule.js";
@@ -141,7 +141,7 @@ export class WorkerPool implements Executor {
     }
     const support = await threadSupport();
     if (threads > 1 && !support.available) {
-      throw new InceptionError("E_THREADS", `WorkerPool.create: ${threads} threads requested, but ${support.reason}`);
+      throw new ExecutionError("WorkerPool.create", `${threads} threads requested, but ${support.reason}`);
     }
     const pool = new WorkerPool(module, memory, threads, support.cores, spawn ?? ((e) => platform().spawnWorker(e)));
     await pool.start();
@@ -311,7 +311,7 @@ export class WorkerPool implements Executor {
   }
 
   private async runNow(plan: Plan, profile?: Profile): Promise<void> {
-    if (this.disposed) throw new InceptionError("E_DISPOSED", "WorkerPool.run: the pool was disposed");
+    if (this.disposed) throw new DisposedError("WorkerPool.run", "the pool was disposed");
     if (plan.scratch.length < this.threads) {
       throw new ArgumentError(
         "WorkerPool.run",

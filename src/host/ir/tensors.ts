@@ -34,16 +34,28 @@ export function expectedWeights(graph: Graph, height: number, width: number): Ex
 }
 
 /**
- * Checks that every expected tensor is present with exactly the expected shape; extra tensors
- * are allowed. Throws WeightsError naming `file` and the tensor otherwise.
+ * Checks that every expected tensor is present with exactly the expected shape, as many values
+ * as its shape holds, and only finite values (no NaN or Infinity); extra tensors are allowed.
+ * Throws WeightsError naming `file` and the tensor (and the first bad index) otherwise.
  */
 export function checkTensors(tensors: TensorMap, expected: readonly ExpectedTensor[], file: string): void {
   for (const { name, shape } of expected) {
     const tensor = tensors.get(name);
     if (tensor === undefined)
       throw new WeightsError(file, name, `missing tensor ${name}, expected shape [${shape.join(",")}]`);
+    if (typeof tensor !== "object" || tensor === null || !Array.isArray(tensor.shape)) {
+      throw new WeightsError(file, name, `expected { shape, data }, found ${tensor === null ? "null" : typeof tensor}`);
+    }
     if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
       throw new WeightsError(file, name, `expected shape [${shape.join(",")}], found [${tensor.shape.join(",")}]`);
+    }
+    if (!(tensor.data instanceof Float32Array) || tensor.data.length !== elementCount(shape)) {
+      const found = tensor.data instanceof Float32Array ? `${tensor.data.length} values` : typeof tensor.data;
+      throw new WeightsError(file, name, `expected a Float32Array of ${elementCount(shape)} values, found ${found}`);
+    }
+    const bad = firstNonFinite(tensor.data);
+    if (bad >= 0) {
+      throw new WeightsError(file, name, `expected finite values, found ${tensor.data[bad]} at index ${bad}`);
     }
   }
 }
@@ -51,4 +63,13 @@ export function checkTensors(tensors: TensorMap, expected: readonly ExpectedTens
 /** Number of elements of a tensor of this shape (1 for rank 0). */
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Index of the first NaN or infinite value of `data`, or -1 when every value is finite. */
+export function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    // x - x is 0 for every finite x and NaN for NaN and +-Infinity.
+    if (data[i] - data[i] !== 0) return i;
+  }
+  return -1;
 }

@@ -3,18 +3,31 @@
 // come as bytes, tensors, a URL or a stream; paths work once the Node entry (src/node/) installs
 // file access.
 
-import { ArgumentError, InceptionError, WeightsError } from "../../host/errors.js";
+import { ArgumentError, DisposedError, ExecutionError, WeightsError } from "../../host/errors.js";
 import type { Profile } from "../../host/exec/executor.js";
 import type { Engine } from "../../host/engine/engine.js";
 import { ReferenceEngine } from "../../host/engine/reference.js";
-import { WasmEngine } from "../../host/engine/wasm.js";
+import { checkThreads, WasmEngine } from "../../host/engine/wasm.js";
 import type { Graph } from "../../host/ir/graph.js";
 import { multiplyAdds as nodeMultiplyAdds, inferShapes } from "../../host/ir/shapes.js";
-import { checkTensors, expectedWeights, type ExpectedTensor, type TensorMap } from "../../host/ir/tensors.js";
+import {
+  checkTensors,
+  expectedWeights,
+  firstNonFinite,
+  type ExpectedTensor,
+  type TensorMap,
+} from "../../host/ir/tensors.js";
 import type { BuildChoice, BuildName, KernelSources } from "../../host/wasm/kernels.js";
 import { wrapWebWorker } from "../../host/exec/webWorker.js";
 import { decodeWeights } from "../formats/detect.js";
-import { decodeImage, validateRgba, type RgbaImage } from "../image/decode.js";
+import {
+  DEFAULT_MAX_IMAGE_PIXELS,
+  decodeImage,
+  validateRgba,
+  type DecodeOptions,
+  type RgbaImage,
+} from "../image/decode.js";
+import { CROP, RESIZE_TO } from "../image/preprocess.js";
 import { averageProbabilities, checkCropCount, cropInputs, type CropCount } from "../image/crops.js";
 import { decodeWithPlatform, isPlatformImage, platformCanDecode, type PlatformImage } from "../image/platformDecode.js";
 import { ILSVRC2012_CLASSES } from "../network/classes.js";
@@ -26,7 +39,7 @@ import { isRemoteWeights, readRemoteWeights, type RemoteWeights, type WeightsFet
  * Response, ReadableStream, Blob or anything with arrayBuffer() (an R2 object); a string is a
  * path with the Node entry and a URL (against the page) without it.
  */
-export type WeightsSource = string | Uint8Array | ArrayBuffer | TensorMap | RemoteWeights;
+export type WeightsSource = string | Uint8Array | ArrayBuffer | ArrayBufferView | TensorMap | RemoteWeights;
 
 /**
  * Resolves a weights path (or no weights option: the default locations) to tensors; the Node entry
@@ -73,11 +86,21 @@ export interface LoadOptions {
   /** The user cache: fetched weights, converted MAT folders (default: userCacheDir() of src/node/userCache.ts). */
   cacheDir?: string;
   /**
-   * Threads that run kernels, the calling thread included (default: the available cores).
-   * Where the runtime has no shared memory, Atomics.wait or workers, or the pool cannot start,
-   * 1 (see `capabilities`).
+   * Threads that run kernels, the calling thread included (default: the available cores), at
+   * most maxThreads() (4x the cores, at most 64; an ArgumentError above). Where the runtime has
+   * no shared memory, Atomics.wait or workers, or the worker pool cannot start, 1 (see `capabilities`).
    */
   threads?: number;
+  /**
+   * Largest image classify() decodes, in pixels (width x height, read from the file's header
+   * before decoding; default DEFAULT_MAX_IMAGE_PIXELS = 24 MP). Larger images are an ImageError.
+   */
+  maxImagePixels?: number;
+  /**
+   * Decode JPEGs at the smallest DCT scale (1/2, 1/4, 1/8) that still covers the resize (default
+   * true: a 12 MP photo decodes about 20x faster); false decodes every pixel.
+   */
+  scaledJpeg?: boolean;
   /** URL and stream weights: progress callback, expected SHA-256, Cache Storage name (or false). */
   weightsFetch?: WeightsFetchOptions;
   /**
@@ -109,10 +132,91 @@ export interface RunResult {
 }
 
 /**
- * Input to classify(): encoded image bytes, RGBA pixels (ImageData), a ready CHW tensor (BGR,
+ * Input to classify(): encoded image bytes (Uint8Array, Node Buffer or ArrayBuffer), RGBA pixels (ImageData), a ready CHW tensor (BGR,
  * mean subtracted), or in browsers a Blob, ImageBitmap, <img>, <canvas>, OffscreenCanvas or VideoFrame.
  */
-export type ImageInput = Uint8Array | RgbaImage | Float32Array | PlatformImage;
+export type ImageInput = Uint8Array | ArrayBuffer | RgbaImage | Float32Array | PlatformImage;
+
+const LOAD = "GoogLeNet.load";
+
+/**
+ * Largest magnitude accepted in an input tensor: a preprocessed image lies within +-255, so
+ * anything near this is not an image and would only overflow the activations.
+ */
+export const MAX_INPUT_MAGNITUDE = 1e6;
+const BUILDS: readonly BuildChoice[] = ["auto", "baseline", "relaxed", "debug"];
+
+/** What a value is, for "found ..." in messages: its class name for objects, else its type or value. */
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === "object") return (value as object).constructor?.name ?? "an object without a prototype";
+  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
+  return `${typeof value} ${String(value)}`;
+}
+
+/**
+ * The input sizes GoogLeNet's weights fit: those whose pool5 output is 1x1, so that
+ * loss3/classifier takes 1024 features (223..254 for GoogLeNet).
+ */
+export function supportedInputSizes(graph: Graph): { min: number; max: number } {
+  const fits = (size: number): boolean => classifierInputs(graph, size) === 1024;
+  let min = 1;
+  while (min < 4096 && !fits(min)) min++;
+  let max = min;
+  while (fits(max + 1)) max++;
+  return { min, max };
+}
+
+/** Features loss3/classifier takes at this input size, or 0 when the graph cannot run at all. */
+function classifierInputs(graph: Graph, size: number): number {
+  try {
+    const fc = expectedWeights(graph, size, size).find((t) => t.name === "loss3_classifier.weight");
+    return fc?.shape[1] ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Checks every load option's type and range before any work starts; throws ArgumentError. */
+function checkLoadOptions(options: LoadOptions, graph: Graph): void {
+  if (typeof options !== "object" || options === null)
+    throw new ArgumentError(LOAD, "options", "an object", describe(options));
+  const { inputSize, build, engine, maxImagePixels, weights } = options;
+  checkThreads(options.threads);
+  if (inputSize !== undefined) {
+    if (!Number.isInteger(inputSize) || inputSize < 1 || inputSize > 4096)
+      throw new ArgumentError(LOAD, "inputSize", "an integer in 1..4096", describe(inputSize));
+    if (classifierInputs(graph, inputSize) !== 1024) {
+      const { min, max } = supportedInputSizes(graph);
+      throw new ArgumentError(
+        LOAD,
+        "inputSize",
+        `a size in ${min}..${max} (pool5 must be 1x1 for the 1024-feature classifier weights)`,
+        inputSize,
+      );
+    }
+  }
+  if (build !== undefined && !BUILDS.includes(build))
+    throw new ArgumentError(LOAD, "build", BUILDS.map((b) => `"${b}"`).join(", "), describe(build));
+  if (engine !== undefined && engine !== "wasm" && engine !== "reference")
+    throw new ArgumentError(LOAD, "engine", `"wasm" or "reference"`, describe(engine));
+  if (maxImagePixels !== undefined && !(Number.isInteger(maxImagePixels) && maxImagePixels >= 1))
+    throw new ArgumentError(LOAD, "maxImagePixels", "a positive integer", describe(maxImagePixels));
+  if (
+    weights !== undefined &&
+    typeof weights !== "string" &&
+    !(weights instanceof Map) &&
+    !(weights instanceof ArrayBuffer) &&
+    !ArrayBuffer.isView(weights)
+  ) {
+    throw new ArgumentError(
+      LOAD,
+      "weights",
+      "a path, weight-file bytes (Uint8Array, Buffer, ArrayBuffer) or a Map of tensors",
+      describe(weights),
+    );
+  }
+}
 
 async function resolveWeights(
   source: WeightsSource | undefined,
@@ -132,13 +236,13 @@ async function resolveWeights(
     checkTensors(source, expected, "weights option");
     return source;
   }
-  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     const file = "weights option (bytes)";
-    const tensors = await decodeWeights(
-      source instanceof Uint8Array ? source : new Uint8Array(source),
-      file,
-      googlenetGraph(),
-    );
+    const bytes =
+      source instanceof ArrayBuffer
+        ? new Uint8Array(source)
+        : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    const tensors = await decodeWeights(bytes, file, googlenetGraph());
     checkTensors(tensors, expected, file);
     return tensors;
   }
@@ -155,13 +259,17 @@ async function resolveWeights(
 
 function resolveLabels(labels: readonly string[] | undefined): readonly string[] {
   if (labels === undefined) return ILSVRC2012_CLASSES;
-  if (!Array.isArray(labels) || labels.length !== CLASSES || labels.some((l) => typeof l !== "string")) {
+  if (!Array.isArray(labels) || labels.length !== CLASSES) {
     throw new ArgumentError(
-      "GoogLeNet.load",
+      LOAD,
       "labels",
-      `${CLASSES} class names`,
-      Array.isArray(labels) ? `${labels.length} entries` : typeof labels,
+      `an array of ${CLASSES} class names`,
+      Array.isArray(labels) ? `${labels.length} entries` : describe(labels),
     );
+  }
+  const bad = labels.findIndex((l) => typeof l !== "string" || l.trim() === "");
+  if (bad >= 0) {
+    throw new ArgumentError(LOAD, `labels[${bad}]`, "a non-empty string (a class name)", describe(labels[bad]));
   }
   return labels;
 }
@@ -175,19 +283,35 @@ export class GoogLeNet {
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
-  private constructor(engine: Engine, graph: Graph, inputSize: number, labels: readonly string[]) {
+  /** Largest image classify() decodes, in pixels. */
+  readonly maxImagePixels: number;
+  /** Whether JPEGs are decoded at a reduced DCT scale (LoadOptions.scaledJpeg). */
+  readonly scaledJpeg: boolean;
+
+  private constructor(
+    engine: Engine,
+    graph: Graph,
+    inputSize: number,
+    labels: readonly string[],
+    maxImagePixels: number,
+    scaledJpeg: boolean,
+  ) {
     this.engine = engine;
     this.graph = graph;
     this.inputSize = inputSize;
     this.labels = labels;
+    this.maxImagePixels = maxImagePixels;
+    this.scaledJpeg = scaledJpeg;
   }
 
-  /** Loads weights, labels and kernels and plans the network for inputSize x inputSize. */
+  /**
+   * Loads weights, labels and kernels and plans the network for inputSize x inputSize. Every
+   * option is checked (type and range: ArgumentError) before any file is read or thread started.
+   */
   static async load(options: LoadOptions = {}): Promise<GoogLeNet> {
-    const inputSize = options.inputSize ?? DEFAULT_INPUT_SIZE;
-    if (!Number.isInteger(inputSize) || inputSize < 1)
-      throw new ArgumentError("GoogLeNet.load", "inputSize", "a positive integer", inputSize);
     const graph = googlenetGraph();
+    checkLoadOptions(options, graph);
+    const inputSize = options.inputSize ?? DEFAULT_INPUT_SIZE;
     const labels = resolveLabels(options.labels);
     const weights = await resolveWeights(options.weights, expectedWeights(graph, inputSize, inputSize), options);
     const worker = options.worker;
@@ -204,7 +328,8 @@ export class GoogLeNet {
             kernels: options.kernels,
             spawnWorker: worker && ((events) => wrapWebWorker(worker(), events, "(the worker option's worker)")),
           });
-    return new GoogLeNet(engine, graph, inputSize, labels);
+    const pixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+    return new GoogLeNet(engine, graph, inputSize, labels, pixels, options.scaledJpeg ?? true);
   }
 
   /** The kernel build that runs, or "reference" for the float64 TypeScript engine. */
@@ -249,13 +374,25 @@ export class GoogLeNet {
     return next;
   }
 
+  /**
+   * How images are decoded for a crop protocol: at most maxImagePixels, and JPEGs at the smallest DCT
+   * scale whose short side still covers the largest resize the protocol makes (unless scaledJpeg is off).
+   */
+  decodeOptions(crops: CropCount): DecodeOptions {
+    const largest = crops === 144 ? 352 : RESIZE_TO; // the paper's largest scale, else the square resize
+    const minShortSide = this.scaledJpeg ? Math.round((largest * this.inputSize) / CROP) : Number.POSITIVE_INFINITY;
+    return { maxPixels: this.maxImagePixels, minShortSide };
+  }
+
   private checkOpen(op: string): void {
-    if (this.disposed) throw new InceptionError("E_DISPOSED", `${op}: the network was disposed`);
+    if (this.disposed) throw new DisposedError(op, "the network was disposed (load a new one)");
   }
 
   /**
-   * Runs the network on one CHW input tensor (3 x inputSize x inputSize, BGR minus the mean).
-   * Calls are queued: concurrent callers each get their own result.
+   * Runs the network on one CHW input tensor (3 x inputSize x inputSize, BGR minus the mean,
+   * finite values). Calls are queued: concurrent callers each get their own result. Throws
+   * DisposedError after dispose(), ArgumentError for any other input (naming the first
+   * non-finite value), ExecutionError when the outputs are not finite (weights out of range).
    */
   run(input: Float32Array, profile?: Profile): Promise<RunResult> {
     return this.runBatch([input], profile).then((outputs) => outputs[0]);
@@ -268,23 +405,43 @@ export class GoogLeNet {
    */
   runBatch(inputs: readonly Float32Array[], profile?: Profile): Promise<RunResult[]> {
     return this.serialize(async () => {
-      this.checkOpen("run");
-      const want = 3 * this.inputSize * this.inputSize;
+      this.checkOpen("GoogLeNet.run");
       if (!Array.isArray(inputs) || inputs.length === 0) {
-        throw new ArgumentError("GoogLeNet.runBatch", "inputs", "a non-empty array of input tensors", inputs);
+        throw new ArgumentError("GoogLeNet.runBatch", "inputs", "a non-empty array of input tensors", describe(inputs));
       }
-      inputs.forEach((input, i) => {
-        if (!(input instanceof Float32Array) || input.length !== want) {
-          throw new ArgumentError(
-            "GoogLeNet.run",
-            inputs.length === 1 ? "input" : `inputs[${i}]`,
-            `a Float32Array of 3x${this.inputSize}x${this.inputSize} = ${want} values`,
-            input instanceof Float32Array ? `${input.length} values` : typeof input,
+      inputs.forEach((input, i) =>
+        this.checkTensor(input, "GoogLeNet.run", inputs.length === 1 ? "input" : `inputs[${i}]`),
+      );
+      const results = await this.engine.runBatch(inputs, profile);
+      for (const result of results) {
+        const bad = firstNonFinite(result.logits);
+        if (bad >= 0) {
+          throw new ExecutionError(
+            "loss3/classifier",
+            `expected finite logits, found ${result.logits[bad]} at class ${bad} (weights with values too large?)`,
           );
         }
-      });
-      return this.engine.runBatch(inputs, profile);
+      }
+      return results;
     });
+  }
+
+  private checkTensor(input: unknown, op: string, argument = "input"): asserts input is Float32Array {
+    const want = 3 * this.inputSize * this.inputSize;
+    const expected = `a Float32Array of 3x${this.inputSize}x${this.inputSize} = ${want} finite values`;
+    if (!(input instanceof Float32Array) || input.length !== want) {
+      const found = input instanceof Float32Array ? `${input.length} values` : describe(input);
+      throw new ArgumentError(op, argument, expected, found);
+    }
+    const bad = input.findIndex((v) => !(Math.abs(v) <= MAX_INPUT_MAGNITUDE));
+    if (bad >= 0) {
+      throw new ArgumentError(
+        op,
+        argument,
+        `${expected} within +-${MAX_INPUT_MAGNITUDE}`,
+        `${input[bad]} at index ${bad}`,
+      );
+    }
   }
 
   /**
@@ -297,10 +454,17 @@ export class GoogLeNet {
     return t;
   }
 
-  /** Turns an image into the network input (decode, resize 256, centre crop 224, BGR minus mean). */
-  toInput(image: Uint8Array | RgbaImage | Float32Array, name = "image"): Float32Array {
-    if (image instanceof Float32Array) return image;
-    return cropInputs(toRgba(image, name), 1, this.inputSize)[0];
+  /**
+   * Turns an image into the network input (decode, resize 256, centre crop 224, BGR minus mean) with
+   * the JavaScript decoders. Throws ArgumentError for a value that is none of the ImageInput kinds
+   * (null, a number, a plain object, a Float64Array...), ImageError for bytes that are not a usable image.
+   */
+  toInput(image: Exclude<ImageInput, PlatformImage>, name = "image"): Float32Array {
+    if (image instanceof Float32Array) {
+      this.checkTensor(image, "GoogLeNet.classify");
+      return image;
+    }
+    return cropInputs(toRgba(image, name, this.decodeOptions(1)), 1, this.inputSize)[0];
   }
 
   /**
@@ -309,12 +473,14 @@ export class GoogLeNet {
    * allows only 1 crop. In browsers encoded bytes and pictures are decoded by the platform.
    */
   async probabilities(image: ImageInput, options: ClassifyOptions = {}): Promise<Float32Array> {
+    this.checkOpen("GoogLeNet.classify");
     const crops = checkCropCount("GoogLeNet.probabilities", options.crops ?? 1);
     if (image instanceof Float32Array) {
       if (crops !== 1) throw new ArgumentError("GoogLeNet.probabilities", "crops", "1 for a ready tensor", crops);
       return (await this.run(image)).probabilities;
     }
-    const inputs = cropInputs(await pixelsOf(image, options.name ?? "image"), crops, this.inputSize);
+    const pixels = await pixelsOf(image, options.name ?? "image", this.decodeOptions(crops));
+    const inputs = cropInputs(pixels, crops, this.inputSize);
     const all = (await this.runBatch(inputs)).map((r) => r.probabilities);
     return crops === 1 ? all[0] : averageProbabilities(all);
   }
@@ -373,9 +539,25 @@ function checkTopK(op: string, topK: number | undefined): number {
   return k;
 }
 
-/** Decoded, validated RGBA pixels of an image given as bytes or pixels. */
-function toRgba(image: Uint8Array | RgbaImage, name: string): RgbaImage {
-  const rgba = image instanceof Uint8Array ? decodeImage(image, name) : image;
+/**
+ * Decoded, validated RGBA pixels of an image given as bytes (Uint8Array, Buffer, ArrayBuffer; at most
+ * maxPixels, read from the header before decoding) or pixels. ArgumentError for any other value.
+ */
+function toRgba(image: unknown, name: string, decode: DecodeOptions): RgbaImage {
+  const isRgba =
+    typeof image === "object" && image !== null && !ArrayBuffer.isView(image) && "width" in image && "data" in image;
+  if (!(image instanceof Uint8Array || image instanceof ArrayBuffer || isRgba)) {
+    throw new ArgumentError(
+      "GoogLeNet.classify",
+      "image",
+      "JPEG/PNG bytes (Uint8Array, Buffer, ArrayBuffer), RGBA pixels { width, height, data } or a Float32Array tensor",
+      describe(image),
+    );
+  }
+  const rgba =
+    image instanceof Uint8Array || image instanceof ArrayBuffer
+      ? decodeImage(image instanceof ArrayBuffer ? new Uint8Array(image) : image, name, decode)
+      : (image as RgbaImage);
   validateRgba(rgba, name);
   return rgba;
 }
@@ -384,10 +566,13 @@ function toRgba(image: Uint8Array | RgbaImage, name: string): RgbaImage {
  * Decoded, validated RGBA pixels of an image: in browsers (createImageBitmap and OffscreenCanvas
  * present) bytes and pictures are decoded by the platform, elsewhere bytes by the JavaScript decoders.
  */
-async function pixelsOf(image: Exclude<ImageInput, Float32Array>, name: string): Promise<RgbaImage> {
+async function pixelsOf(
+  image: Exclude<ImageInput, Float32Array>,
+  name: string,
+  decode: DecodeOptions,
+): Promise<RgbaImage> {
   const platform = isPlatformImage(image) || (image instanceof Uint8Array && platformCanDecode());
-  const decoded = platform ? await decodeWithPlatform(image, name) : image;
-  return toRgba(decoded as Uint8Array | RgbaImage, name);
+  return toRgba(platform ? await decodeWithPlatform(image, name) : image, name, decode);
 }
 
 /** GoogLeNets with different weights whose probabilities are averaged (GoogLeNet.loadEnsemble). */
@@ -415,7 +600,8 @@ export class GoogLeNetEnsemble {
 
   /** The mean over members (in order, float64) of each member's crop-averaged probabilities. */
   async probabilities(image: ImageInput, options: ClassifyOptions = {}): Promise<Float32Array> {
-    const rgba = image instanceof Float32Array ? image : await pixelsOf(image, options.name ?? "image");
+    const decode = this.members[0].decodeOptions(options.crops ?? 1);
+    const rgba = image instanceof Float32Array ? image : await pixelsOf(image, options.name ?? "image", decode);
     const all: Float32Array[] = [];
     for (const m of this.members) all.push(await m.probabilities(rgba, options));
     return this.members.length === 1 ? all[0] : averageProbabilities(all);

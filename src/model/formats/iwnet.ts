@@ -23,7 +23,7 @@
 import { ArgumentError, WeightsError } from "../../host/errors.js";
 
 import { hex, sha256 } from "../../host/digest.js";
-import { elementCount, type TensorMap } from "../../host/ir/tensors.js";
+import { elementCount, firstNonFinite, type TensorMap } from "../../host/ir/tensors.js";
 
 const MAGIC = Uint8Array.of(0x49, 0x57, 0x4e, 0x45, 0x54, 0x00, 0x0d, 0x0a);
 const VERSION = 1;
@@ -99,9 +99,12 @@ export async function encodeWeightFile(tensors: TensorMap): Promise<Uint8Array> 
 }
 
 /**
- * Parses and verifies an IWNET file; `file` names it in errors. Tensor data are views into
- * `bytes` when 4-byte aligned, else copies. Throws WeightsError for a wrong magic, version,
- * truncation, table entries outside the file, count/dims mismatch or checksum mismatch.
+ * Parses and verifies an IWNET file; `file` names it in errors. `bytes` may be any Uint8Array
+ * view (a Node Buffer at any byteOffset). Tensor data are views into `bytes` when 4-byte
+ * aligned, else copies. Throws WeightsError for a wrong magic, version, truncation, a table
+ * entry whose data is not at its canonical place (64-byte aligned, directly after the previous
+ * tensor, zero padding), a count/dims mismatch, a checksum mismatch, a duplicate name or a
+ * NaN/infinite value (naming the tensor and the first bad index).
  */
 export async function decodeWeightFile(bytes: Uint8Array, file: string): Promise<TensorMap> {
   const fail = (message: string, tensor?: string): never => {
@@ -156,13 +159,16 @@ export async function decodeWeightFile(bytes: Uint8Array, file: string): Promise
       `corrupt table: expected ${tableEnd - HEADER_BYTES} table bytes for ${count} entries, found ${at - HEADER_BYTES}`,
     );
 
+  // The layout is canonical (what encodeWeightFile writes): each tensor at the first 64-byte
+  // boundary after the table or the previous tensor, zero bytes in between. So no tensor can
+  // overlap another, point at another's data, or hide bytes the table does not describe.
   let dataEnd = tableEnd;
   for (const e of entries) {
-    const end = e.offset + 4 * e.count;
-    if (e.offset < tableEnd || end > payloadEnd) {
+    const expectedOffset = alignUp(dataEnd, DATA_ALIGN);
+    if (e.offset !== expectedOffset) {
       fail(
-        `data bytes ${e.offset}..${end} lie outside the data area: expected within ${tableEnd}..${payloadEnd}` +
-          ` (file of ${bytes.length} bytes is truncated or its table is corrupt)`,
+        `data offset: expected ${expectedOffset} (the first ${DATA_ALIGN}-byte boundary after byte ${dataEnd}), ` +
+          `found ${e.offset} (misaligned, overlapping or corrupt table)`,
         e.name,
       );
     }
@@ -172,7 +178,18 @@ export async function decodeWeightFile(bytes: Uint8Array, file: string): Promise
         e.name,
       );
     }
-    dataEnd = Math.max(dataEnd, end);
+    const end = e.offset + 4 * e.count;
+    if (end > payloadEnd) {
+      fail(
+        `data bytes ${e.offset}..${end} lie outside the data area: expected within ${tableEnd}..${payloadEnd}` +
+          ` (file of ${bytes.length} bytes is truncated or its table is corrupt)`,
+        e.name,
+      );
+    }
+    const padding = bytes.subarray(dataEnd, e.offset).findIndex((b) => b !== 0);
+    if (padding >= 0)
+      fail(`padding before the data: expected zero bytes, found a non-zero byte at ${dataEnd + padding}`, e.name);
+    dataEnd = end;
   }
   if (dataEnd !== payloadEnd) {
     fail(`file length: expected ${dataEnd + CHECKSUM_BYTES} bytes per its table, found ${bytes.length}`);
@@ -190,10 +207,15 @@ export async function decodeWeightFile(bytes: Uint8Array, file: string): Promise
   for (const e of entries) {
     if (tensors.has(e.name)) fail("duplicate tensor name in table", e.name);
     const start = bytes.byteOffset + e.offset;
-    const data =
-      start % 4 === 0
-        ? new Float32Array(bytes.buffer, start, e.count)
-        : new Float32Array(bytes.slice(e.offset, e.offset + 4 * e.count).buffer);
+    let data: Float32Array;
+    if (start % 4 === 0) data = new Float32Array(bytes.buffer, start, e.count);
+    else {
+      // A copy into a fresh buffer: Buffer#slice (Node) is a view, not a copy.
+      data = new Float32Array(e.count);
+      new Uint8Array(data.buffer).set(bytes.subarray(e.offset, e.offset + 4 * e.count));
+    }
+    const bad = firstNonFinite(data);
+    if (bad >= 0) fail(`expected finite values, found ${data[bad]} at index ${bad}`, e.name);
     tensors.set(e.name, { shape: e.shape, data });
   }
   return tensors;

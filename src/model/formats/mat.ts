@@ -3,9 +3,9 @@
 // double/single/uint8 arrays. Pure parsing, no I/O: works in every JavaScript runtime.
 // Assumes a little-endian host (as every WebAssembly host in practice is).
 
-import { unzlibSync } from "fflate";
 import { WeightsError } from "../../host/errors.js";
 import { elementCount } from "../../host/ir/tensors.js";
+import { inflateBounded } from "./zlib.js";
 
 /** One array variable of a MAT file: MATLAB (column-major) dims and values as float32. */
 export interface MatVariable {
@@ -173,36 +173,30 @@ function readElement(bytes: Uint8Array, offset: number, file: string, what: stri
   return { type: first, data: bytes.subarray(start, start + length), end };
 }
 
-/** Inflates a zlib stream and verifies its Adler-32 checksum (fflate does not). */
+/** Largest inflated miCOMPRESSED element accepted (GoogLeNet's largest, loss3/classifier in double, is 8 MB). */
+export const MAX_MAT_ELEMENT_BYTES = 256 * 2 ** 20;
+
+/**
+ * Inflates a miCOMPRESSED payload to the size its inner tag declares (at most
+ * MAX_MAT_ELEMENT_BYTES) and verifies its Adler-32: inflation stops at the declared size.
+ */
 function inflate(stream: Uint8Array, file: string): Uint8Array {
-  if (stream.length < 6) {
-    throw new WeightsError(
-      file,
-      undefined,
-      `compressed element: expected at least 6 bytes (zlib header and checksum), found ${stream.length}`,
-    );
-  }
-  let out: Uint8Array;
-  try {
-    out = unzlibSync(stream);
-  } catch (cause) {
-    throw new WeightsError(
-      file,
-      undefined,
-      `zlib inflate failed for a ${stream.length}-byte compressed element: ${cause instanceof Error ? cause.message : String(cause)}`,
-      { cause },
-    );
-  }
-  const expected = new DataView(stream.buffer, stream.byteOffset + stream.length - 4, 4).getUint32(0, false);
-  const found = adler32(out);
-  if (expected !== found) {
-    throw new WeightsError(
-      file,
-      undefined,
-      `zlib checksum mismatch: expected Adler-32 ${hex32(expected)}, found ${hex32(found)} (corrupt compressed data)`,
-    );
-  }
-  return out;
+  return inflateBounded(
+    stream,
+    {
+      declared: {
+        headBytes: TAG_BYTES,
+        maxBytes: MAX_MAT_ELEMENT_BYTES,
+        size: (tag) => {
+          const view = new DataView(tag.buffer, tag.byteOffset, TAG_BYTES);
+          return view.getUint32(0, true) >>> 16 !== 0 ? TAG_BYTES : TAG_BYTES + view.getUint32(4, true);
+        },
+      },
+    },
+    (message) => {
+      throw new WeightsError(file, undefined, `compressed element of ${stream.length} bytes: ${message}`);
+    },
+  );
 }
 
 /** Parses the payload of an miMATRIX element: array flags, dims, name, real part. */
@@ -289,22 +283,5 @@ function toFloat32(bytes: Uint8Array, type: number): Float32Array {
   }
 }
 
-function adler32(bytes: Uint8Array): number {
-  let a = 1,
-    b = 0;
-  const CHUNK = 5552; // zlib's NMAX: reducing this often keeps both sums below 2^32
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    const end = Math.min(bytes.length, i + CHUNK);
-    for (let j = i; j < end; j++) {
-      a += bytes[j]!;
-      b += a;
-    }
-    a %= 65521;
-    b %= 65521;
-  }
-  return ((b << 16) | a) >>> 0;
-}
-
 const align8 = (n: number): number => Math.ceil(n / 8) * 8;
 const ascii = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
-const hex32 = (n: number): string => `0x${n.toString(16).padStart(8, "0")}`;

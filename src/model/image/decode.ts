@@ -4,6 +4,8 @@
 import { decode as decodePng, type DecodedPng } from "fast-png";
 import { decode as decodeJpeg } from "jpeg-js";
 import { ImageError } from "../../host/errors.js";
+import { inflateBounded } from "../formats/zlib.js";
+import { decodeJpegScaled, isJpegUnsupported } from "./jpeg.js";
 
 /** ImageData-like picture: row-major, 4 bytes per pixel (R, G, B, A), each 0..255; data.length = width*height*4. */
 export interface RgbaImage {
@@ -12,14 +14,29 @@ export interface RgbaImage {
   data: Uint8Array | Uint8ClampedArray;
 }
 
-/** Largest image, in pixels (width*height), that decodeImage accepts; checked from the header before decoding. */
-export const MAX_IMAGE_PIXELS = 50_000_000;
+/**
+ * Default largest image, in pixels (width*height), that decodeImage accepts (24 MP, e.g.
+ * 6000x4000); checked from the file's header before anything is decoded or allocated.
+ */
+export const DEFAULT_MAX_IMAGE_PIXELS = 24_000_000;
+
+/** Options of decodeImage. */
+export interface DecodeOptions {
+  /** Largest width*height accepted (default DEFAULT_MAX_IMAGE_PIXELS). */
+  maxPixels?: number;
+  /**
+   * A JPEG is decoded at the smallest DCT scale (1/1, 1/2, 1/4, 1/8) that keeps at least this many
+   * pixels on its short side (jpeg.ts; default Infinity: full resolution). Progressive JPEGs and
+   * layouts that decoder does not read are decoded in full by jpeg-js.
+   */
+  minShortSide?: number;
+}
 
 /**
  * Memory budget handed to jpeg-js: about 20 bytes per pixel of the largest allowed image
  * (int32 DCT coefficients and 8-bit planes for 3 components, plus the RGBA output).
  */
-const JPEG_MAX_MEMORY_MB = Math.ceil((MAX_IMAGE_PIXELS * 20) / 2 ** 20);
+const jpegMaxMemoryMb = (maxPixels: number): number => Math.ceil((maxPixels * 20) / 2 ** 20);
 
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -57,12 +74,13 @@ function checkDimensions(width: number, height: number, name: string): void {
   }
 }
 
-/** Throws ImageError when width*height exceeds MAX_IMAGE_PIXELS. */
-function checkPixelLimit(width: number, height: number, name: string): void {
-  if (width * height > MAX_IMAGE_PIXELS) {
+/** Throws ImageError when width*height exceeds maxPixels. */
+function checkPixelLimit(width: number, height: number, maxPixels: number, name: string): void {
+  if (width * height > maxPixels) {
     throw new ImageError(
       name,
-      `image too large: expected at most ${MAX_IMAGE_PIXELS} pixels, found ${width}x${height} = ${width * height} pixels`,
+      `image too large: expected at most ${maxPixels} pixels (option maxImagePixels), ` +
+        `found ${width}x${height} = ${width * height} pixels in its header`,
     );
   }
 }
@@ -90,13 +108,23 @@ export function validateRgba(image: RgbaImage, name: string): void {
 /**
  * Decodes a JPEG or PNG file to 8-bit RGBA. `file` names the source in errors.
  * Every failure is an ImageError: empty input, unknown or unsupported format (GIF, BMP,
- * WebP, TIFF), truncated or corrupt data (decoder error as `cause`), zero size, or more
- * than MAX_IMAGE_PIXELS pixels.
+ * WebP, TIFF; arithmetic-coded, lossless, hierarchical or 12-bit JPEG), truncated or corrupt
+ * data (decoder error as `cause`), zero size, or more than `maxPixels` pixels (read from the
+ * header, before decoding). Checked as libpng and libjpeg do: PNG chunk CRCs, the zlib
+ * Adler-32, the scanline bytes the IHDR implies against the inflated data (inflation stops
+ * there); a JPEG's scan data and end-of-image marker.
  */
-export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
+export function decodeImage(bytes: Uint8Array, file: string, options: DecodeOptions = {}): RgbaImage {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   if (bytes.length === 0) throw new ImageError(file, `empty file: expected ${SUPPORTED}, found 0 bytes`);
-  if (startsWith(bytes, JPEG_MAGIC)) return decodeJpegRgba(bytes, file);
-  if (startsWith(bytes, PNG_MAGIC)) return decodePngRgba(bytes, file);
+  if (startsWith(bytes, JPEG_MAGIC)) {
+    if (options.minShortSide !== undefined && options.minShortSide !== Number.POSITIVE_INFINITY) {
+      const scaled = decodeJpegScaled(bytes, file, { minShortSide: options.minShortSide, maxPixels });
+      if (!isJpegUnsupported(scaled)) return scaled;
+    }
+    return decodeJpegRgba(bytes, file, maxPixels);
+  }
+  if (startsWith(bytes, PNG_MAGIC)) return decodePngRgba(bytes, file, maxPixels);
   const known = UNSUPPORTED.find((f) => startsWith(bytes, f.magic));
   if (known) {
     throw new ImageError(
@@ -107,21 +135,98 @@ export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
   throw new ImageError(file, `not an image: expected ${SUPPORTED}, found first bytes ${preview(bytes)}`);
 }
 
-function decodeJpegRgba(bytes: Uint8Array, file: string): RgbaImage {
+/** SOF markers jpeg-js cannot decode, by what they are. */
+const JPEG_UNSUPPORTED_SOF: ReadonlyMap<number, string> = new Map([
+  [0xc3, "lossless (SOF3)"],
+  [0xc5, "hierarchical (SOF5)"],
+  [0xc6, "hierarchical progressive (SOF6)"],
+  [0xc7, "hierarchical lossless (SOF7)"],
+  [0xc9, "arithmetic-coded (SOF9)"],
+  [0xca, "arithmetic-coded progressive (SOF10)"],
+  [0xcb, "arithmetic-coded lossless (SOF11)"],
+  [0xcd, "arithmetic-coded hierarchical (SOF13)"],
+  [0xce, "arithmetic-coded hierarchical progressive (SOF14)"],
+  [0xcf, "arithmetic-coded hierarchical lossless (SOF15)"],
+]);
+
+/**
+ * Walks a JPEG's marker segments up to its first scan without decoding anything: names
+ * unsupported kinds (arithmetic coding, lossless, hierarchical, 12-bit), checks the frame size
+ * against maxPixels, and requires a frame header, a scan with entropy-coded data and an
+ * end-of-image marker after it.
+ */
+function checkJpegStructure(bytes: Uint8Array, file: string, maxPixels: number): void {
+  const corrupt = (message: string): never => {
+    throw new ImageError(file, `truncated or corrupt JPEG: ${message}`);
+  };
+  let frame = false;
+  let at = 2;
+  for (;;) {
+    if (at >= bytes.length) corrupt(`expected a marker at byte ${at}, found the end of the file (no scan data)`);
+    if (bytes[at] !== 0xff) corrupt(`expected a marker (FF xx) at byte ${at}, found ${bytes[at].toString(16)}`);
+    while (bytes[at] === 0xff && at < bytes.length) at++;
+    const marker = bytes[at++];
+    if (marker === undefined) corrupt("expected a marker, found the end of the file (no scan data)");
+    if (marker === 0xd9)
+      corrupt("expected a scan (SOS marker) before the end-of-image marker, found none (no image data)");
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue; // TEM, RSTn: no length
+    if (at + 2 > bytes.length) corrupt(`expected a segment length at byte ${at}, found the end of the file`);
+    const length = (bytes[at] << 8) | bytes[at + 1];
+    if (length < 2 || at + length > bytes.length) {
+      corrupt(`segment FF ${marker.toString(16).toUpperCase()} at byte ${at - 2}: length ${length} runs past the file`);
+    }
+    const unsupported = JPEG_UNSUPPORTED_SOF.get(marker);
+    if (unsupported || marker === 0xcc) {
+      throw new ImageError(
+        file,
+        `unsupported JPEG kind: expected a baseline or progressive Huffman-coded JPEG, found ` +
+          `${unsupported ?? "arithmetic-coded (DAC segment)"}; re-save it as a standard JPEG or PNG`,
+      );
+    }
+    if (marker === 0xc0 || marker === 0xc1 || marker === 0xc2) {
+      if (length < 8) corrupt(`frame header of ${length} bytes: expected at least 8`);
+      const precision = bytes[at + 2];
+      const height = (bytes[at + 3] << 8) | bytes[at + 4];
+      const width = (bytes[at + 5] << 8) | bytes[at + 6];
+      if (precision !== 8) {
+        throw new ImageError(
+          file,
+          `unsupported JPEG kind: expected 8-bit samples, found ${precision}-bit${precision === 12 ? " (12-bit JPEG)" : ""}`,
+        );
+      }
+      checkDimensions(width, height, file);
+      checkPixelLimit(width, height, maxPixels, file);
+      frame = true;
+    }
+    if (marker === 0xda) {
+      if (!frame) corrupt("expected a frame header (SOF0, SOF1 or SOF2) before the first scan, found none");
+      const data = at + length;
+      if (data >= bytes.length || (bytes[data] === 0xff && bytes[data + 1] !== 0x00)) {
+        corrupt(`expected entropy-coded data after the scan header at byte ${at - 2}, found none (no scan data)`);
+      }
+      for (let i = bytes.length - 2; i >= data; i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return;
+      corrupt("expected an end-of-image marker (FF D9) after the scan data, found none (truncated file)");
+    }
+    at += length;
+  }
+}
+
+function decodeJpegRgba(bytes: Uint8Array, file: string, maxPixels: number): RgbaImage {
+  checkJpegStructure(bytes, file, maxPixels);
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
     decoded = decodeJpeg(bytes, {
       useTArray: true,
       formatAsRGBA: true,
-      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
-      maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
+      maxResolutionInMP: maxPixels / 1e6,
+      maxMemoryUsageInMB: jpegMaxMemoryMb(maxPixels),
     });
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
     if (/^max(ResolutionInMP|MemoryUsageInMB)/.test(message)) {
       throw new ImageError(
         file,
-        `image too large: expected at most ${MAX_IMAGE_PIXELS} pixels, found more (jpeg-js: ${message})`,
+        `image too large: expected at most ${maxPixels} pixels, found more (jpeg-js: ${message})`,
         { cause },
       );
     }
@@ -135,7 +240,7 @@ function decodeJpegRgba(bytes: Uint8Array, file: string): RgbaImage {
   return { width: decoded.width, height: decoded.height, data: decoded.data };
 }
 
-/** PNG IHDR fields (read by hand so the size limit applies before fast-png allocates anything). */
+/** PNG IHDR fields (read by hand so the size limit applies before anything is inflated). */
 interface PngHeader {
   width: number;
   height: number;
@@ -144,36 +249,129 @@ interface PngHeader {
   interlaced: boolean;
 }
 
-function readPngHeader(bytes: Uint8Array, file: string): PngHeader {
-  // signature (8) + chunk length (4) + "IHDR" (4) + 13 data bytes + CRC (4)
-  const ihdrType = String.fromCharCode(...bytes.subarray(12, 16));
-  if (bytes.length < 33 || ihdrType !== "IHDR") {
-    throw new ImageError(
-      file,
-      `truncated or corrupt PNG: expected an IHDR chunk after the signature, found ${bytes.length < 33 ? `only ${bytes.length} bytes` : `"${ihdrType}"`}`,
-    );
+/** Samples per pixel of each PNG colour type, and the bit depths it allows. */
+const PNG_COLOR_TYPES: ReadonlyMap<number, { channels: number; depths: readonly number[] }> = new Map([
+  [0, { channels: 1, depths: [1, 2, 4, 8, 16] }],
+  [2, { channels: 3, depths: [8, 16] }],
+  [3, { channels: 1, depths: [1, 2, 4, 8] }],
+  [4, { channels: 2, depths: [8, 16] }],
+  [6, { channels: 4, depths: [8, 16] }],
+]);
+
+/** Adam7 passes: x0, y0, dx, dy. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
+
+/** Bytes of filtered scanlines (a filter byte per row) the IHDR implies. */
+function pngScanlineBytes(h: PngHeader): number {
+  const channels = PNG_COLOR_TYPES.get(h.colorType)!.channels;
+  const rowBytes = (w: number): number => 1 + Math.ceil((w * channels * h.depth) / 8);
+  if (!h.interlaced) return h.height * rowBytes(h.width);
+  let total = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) {
+    const w = Math.ceil((h.width - x0) / dx);
+    const rows = Math.ceil((h.height - y0) / dy);
+    if (w > 0 && rows > 0) total += rows * rowBytes(w);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return {
-    width: view.getUint32(16),
-    height: view.getUint32(20),
-    depth: bytes[24],
-    colorType: bytes[25],
-    interlaced: bytes[28] !== 0,
-  };
+  return total;
 }
 
-function decodePngRgba(bytes: Uint8Array, file: string): RgbaImage {
-  const header = readPngHeader(bytes, file);
-  checkDimensions(header.width, header.height, file);
-  checkPixelLimit(header.width, header.height, file);
-  if (header.interlaced && header.depth < 8) {
-    // fast-png 8 mis-reads Adam7 passes with packed (1/2/4-bit) samples.
-    throw new ImageError(
-      file,
-      `unsupported PNG variant: expected a non-interlaced image or a bit depth of 8 or 16, found an interlaced ${header.depth}-bit image; re-save it without interlacing`,
-    );
+let crcTable: Uint32Array | undefined;
+
+/** CRC-32 (ISO 3309, as PNG chunks use) of bytes. */
+export function crc32(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
   }
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = crcTable[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * Walks a PNG's chunks as libpng does before decoding: every chunk inside the file with a
+ * valid CRC, IHDR first with legal fields, the size within maxPixels, IDAT present, IEND last;
+ * then inflates the IDAT stream to exactly the scanline bytes the IHDR implies (stopping there)
+ * and verifies its Adler-32. Returns the header.
+ */
+function checkPngStructure(bytes: Uint8Array, file: string, maxPixels: number): PngHeader {
+  const corrupt = (message: string): never => {
+    throw new ImageError(file, `truncated or corrupt PNG: ${message}`);
+  };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let header: PngHeader | undefined;
+  const idat: Uint8Array[] = [];
+  let at = 8;
+  for (;;) {
+    if (at + 12 > bytes.length) corrupt(`expected a chunk at byte ${at}, found the end of the file (no IEND)`);
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (at + 12 + length > bytes.length) {
+      corrupt(`chunk "${type}" at byte ${at}: ${length} data bytes run past the end of the file`);
+    }
+    const stored = view.getUint32(at + 8 + length);
+    const actual = crc32(bytes.subarray(at + 4, at + 8 + length));
+    if (stored !== actual) {
+      corrupt(`chunk "${type}" at byte ${at}: CRC mismatch, expected ${hex32(stored)}, found ${hex32(actual)}`);
+    }
+    const data = bytes.subarray(at + 8, at + 8 + length);
+    if (!header) {
+      if (type !== "IHDR" || length !== 13) {
+        corrupt(`expected a 13-byte IHDR chunk first, found "${type}" of ${length} bytes`);
+      }
+      header = {
+        width: view.getUint32(at + 8),
+        height: view.getUint32(at + 12),
+        depth: data[8],
+        colorType: data[9],
+        interlaced: data[12] === 1,
+      };
+      const kind = PNG_COLOR_TYPES.get(header.colorType);
+      if (!kind || !kind.depths.includes(header.depth) || data[10] !== 0 || data[11] !== 0 || data[12] > 1) {
+        corrupt(
+          `IHDR: expected a legal colour type/bit depth, compression 0, filter 0 and interlace 0 or 1, found ` +
+            `colour type ${data[9]}, depth ${data[8]}, compression ${data[10]}, filter ${data[11]}, interlace ${data[12]}`,
+        );
+      }
+      checkDimensions(header.width, header.height, file);
+      checkPixelLimit(header.width, header.height, maxPixels, file);
+      if (header.interlaced && header.depth < 8) {
+        // fast-png 8 mis-reads Adam7 passes with packed (1/2/4-bit) samples.
+        throw new ImageError(
+          file,
+          `unsupported PNG variant: expected a non-interlaced image or a bit depth of 8 or 16, found an interlaced ${header.depth}-bit image; re-save it without interlacing`,
+        );
+      }
+    } else if (type === "IDAT") idat.push(data);
+    else if (type === "IEND") break;
+    at += 12 + length;
+  }
+  if (idat.length === 0) corrupt("expected image data (IDAT chunks), found none");
+  const stream = new Uint8Array(idat.reduce((n, d) => n + d.length, 0));
+  idat.reduce((o, d) => (stream.set(d, o), o + d.length), 0);
+  const expected = pngScanlineBytes(header!);
+  inflateBounded(stream, { exactBytes: expected }, (message) =>
+    corrupt(
+      `IHDR says ${header!.width}x${header!.height} (${expected} bytes of scanlines), but the image data: ${message}`,
+    ),
+  );
+  return header!;
+}
+
+function decodePngRgba(bytes: Uint8Array, file: string, maxPixels: number): RgbaImage {
+  const header = checkPngStructure(bytes, file, maxPixels);
   let png: DecodedPng;
   try {
     png = decodePng(bytes, { checkCrc: true });
@@ -269,3 +467,5 @@ function pngToRgba(png: DecodedPng, colorType: number, file: string): RgbaImage 
   }
   return { width, height, data: out };
 }
+
+const hex32 = (n: number): string => `0x${n.toString(16).padStart(8, "0")}`;

@@ -14,7 +14,7 @@
 // (2 components, sampling factors whose ratios are not powers of two).
 
 import { ArgumentError, ImageError } from "../../host/errors.js";
-import { MAX_IMAGE_PIXELS, type RgbaImage } from "./decode.js";
+import { DEFAULT_MAX_IMAGE_PIXELS, type RgbaImage } from "./decode.js";
 import { BitReader, type BlockCoder, decodeBlock, decodeDcOnly, HuffmanTable, JpegDataError } from "./jpeg-huffman.js";
 import { idctScaled, ZIGZAG } from "./jpeg-idct.js";
 
@@ -36,6 +36,8 @@ export interface JpegScaledOptions {
    * Infinity always decodes at full size.
    */
   minShortSide: number;
+  /** Largest width x height accepted, checked from the frame header (default DEFAULT_MAX_IMAGE_PIXELS). */
+  maxPixels?: number;
 }
 
 /** True when decodeJpegScaled declined the file. */
@@ -129,6 +131,7 @@ class JpegDecoder {
     /** Chooses the scale shift k from the image size, once the frame header is read. */
     private readonly chooseShift: (width: number, height: number) => number,
     private readonly sink: BlockSink,
+    private readonly maxPixels: number = DEFAULT_MAX_IMAGE_PIXELS,
   ) {}
 
   private corrupt(message: string): ImageError {
@@ -252,10 +255,10 @@ class JpegDecoder {
     if (width === 0 || height === 0) {
       throw this.corrupt(`expected a positive width and height, found ${width}x${height} (DNL is not supported)`);
     }
-    if (width * height > MAX_IMAGE_PIXELS) {
+    if (width * height > this.maxPixels) {
       throw new ImageError(
         this.file,
-        `image too large: expected at most ${MAX_IMAGE_PIXELS} pixels, ` +
+        `image too large: expected at most ${this.maxPixels} pixels, ` +
           `found ${width}x${height} = ${width * height} pixels`,
       );
     }
@@ -456,7 +459,7 @@ function runDecoder(decoder: JpegDecoder): Frame | JpegUnsupported {
  * the output is ceil(width / 2^k) x ceil(height / 2^k). `file` names the source in errors.
  * Returns JpegUnsupported for a JPEG of a kind this decoder leaves to others (see JpegFeature). Throws
  * ImageError for data that does not start with SOI (FF D8), corrupt or truncated data (expected vs found),
- * and more than MAX_IMAGE_PIXELS pixels (checked from the frame header before any allocation), and
+ * and more than options.maxPixels pixels (checked from the frame header before any allocation), and
  * ArgumentError for invalid options.
  */
 export function decodeJpegScaled(
@@ -466,7 +469,8 @@ export function decodeJpegScaled(
 ): RgbaImage | JpegUnsupported {
   checkOptions(options);
   checkSoi(bytes, file);
-  const decoder = new JpegDecoder(bytes, file, (w, h) => jpegScaleShift(w, h, options.minShortSide), idctSink);
+  const scale = (w: number, h: number): number => jpegScaleShift(w, h, options.minShortSide);
+  const decoder = new JpegDecoder(bytes, file, scale, idctSink, options.maxPixels);
   const frame = runDecoder(decoder);
   if ("unsupported" in frame) return frame;
   return toRgba(frame, jpegScaleShift(frame.width, frame.height, options.minShortSide), decoder.isYCbCr);
