@@ -2,21 +2,11 @@
 // spanning the batch), and each image's outputs have the bits it gets alone, at every batch position,
 // batch size (chunks of maxBatch), thread count and on both builds.
 
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { TensorMap } from "../src/host/ir/tensors.js";
 import { GoogLeNet } from "../src/node/index.js";
-import { readMatWeights } from "../src/node/weights.js";
-import { DATA_DIR, photoCases } from "./support/data.js";
-
-const sha = (a: Float32Array): string =>
-  createHash("sha256")
-    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
-    .digest("hex");
-let weights: TensorMap | undefined;
-const mat = async (): Promise<TensorMap> => (weights ??= await readMatWeights(DATA_DIR));
+import { floatsSha as sha, matWeights as mat, photoCases } from "./support/data.js";
 
 for (const build of ["baseline", "relaxed"] as const) {
   test(`${build}: runBatch gives every image the bits of run() alone, at every position and batch size, 1 and 2 threads`, async () => {

@@ -4,7 +4,6 @@
 // formats equal to the single model, and the eval command's table.
 
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,22 +12,13 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { TensorMap } from "../src/host/ir/tensors.js";
 import { decodeImage } from "../src/model/image/decode.js";
 import { cropInputs, cropViews, type CropView } from "../src/model/image/crops.js";
 import { toNetworkInput } from "../src/model/image/preprocess.js";
 import { GoogLeNet } from "../src/node/index.js";
-import { readMatWeights } from "../src/node/weights.js";
 import { encodeCaffemodel } from "./support/caffemodel.js";
-import { DATA_DIR, photoCases } from "./support/data.js";
+import { DATA_DIR, floatsSha as sha, matWeights as mat, photoCases } from "./support/data.js";
 import { rngFor } from "./support/rng.js";
-
-const sha = (a: Float32Array): string =>
-  createHash("sha256")
-    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
-    .digest("hex");
-let weights: TensorMap | undefined;
-const mat = async (): Promise<TensorMap> => (weights ??= await readMatWeights(DATA_DIR));
 
 /** Reference boxes written from the protocol texts, in float64 with explicit rounding, in a different loop order. */
 function referenceBoxes(w: number, h: number, crops: 1 | 10 | 144): Set<string> {

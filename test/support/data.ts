@@ -2,7 +2,9 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { resolveDataDir } from "../../src/node/weights.js";
+import { createHash } from "node:crypto";
+import type { TensorMap } from "../../src/host/ir/tensors.js";
+import { readMatWeights, resolveDataDir } from "../../src/node/weights.js";
 
 export const DATA_DIR = resolveDataDir();
 export const PHOTOS_DIR = join(DATA_DIR, "photos");
@@ -24,4 +26,19 @@ export function photoCases(): PhotoCase[] {
     if (!m) throw new Error(`photos.tsv: cannot read the reference top-1 of "${line}"`);
     return { file: join(PHOTOS_DIR, cols[0]), top1: Number(m[1]), top1Label: m[2] };
   });
+}
+
+let weights: TensorMap | undefined;
+
+/** The BVLC weights of the data folder (read once per test process). */
+export async function matWeights(): Promise<TensorMap> {
+  weights ??= await readMatWeights(DATA_DIR);
+  return weights;
+}
+
+/** SHA-256 (hex) of a float array's bytes. */
+export function floatsSha(a: Float32Array): string {
+  return createHash("sha256")
+    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+    .digest("hex");
 }

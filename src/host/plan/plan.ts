@@ -291,6 +291,16 @@ export function writeWeights(
   }
 }
 
+/**
+ * FC and softmax read one value per channel of each image when images are batched ([C][batch] with
+ * 1x1 maps): their input must be 1x1 when batch > 1 (GoogLeNet's pool5 and logits are).
+ */
+function checkBatchedVector(node: GraphNode, shape: Shape, batch: number): void {
+  if (batch > 1 && shape.h * shape.w > 1) {
+    throw new ArgumentError(node.name, "input", "a 1x1 map when batch > 1", `${shape.h}x${shape.w}`);
+  }
+}
+
 /** The kernel call that runs `node` over its whole output. */
 function kernelCall(
   node: GraphNode,
@@ -391,14 +401,7 @@ function kernelCall(
         y = place(node.output);
       const { w, b: bias } = weightPtr.get(node.name)!;
       const inF = x.shape.c * x.shape.h * x.shape.w;
-      if (batch > 1 && x.shape.h * x.shape.w > 1) {
-        throw new ArgumentError(
-          node.name,
-          "input",
-          "a 1x1 map when batch > 1 (the FC reads one value per channel)",
-          `${x.shape.h}x${x.shape.w}`,
-        );
-      }
+      checkBatchedVector(node, x.shape, batch);
       const args = { w, bias, x: x.ptr, y: y.ptr, inF, images: batch, o0: 0, o1: node.outFeatures };
       return { kernel: "fullyConnected", args };
     }
@@ -406,9 +409,7 @@ function kernelCall(
       const x = place(node.input),
         y = place(node.output);
       const n = x.shape.c * x.shape.h * x.shape.w;
-      if (batch > 1 && x.shape.h * x.shape.w > 1) {
-        throw new ArgumentError(node.name, "input", "a 1x1 map when batch > 1", `${x.shape.h}x${x.shape.w}`);
-      }
+      checkBatchedVector(node, x.shape, batch);
       return { kernel: "softmax", args: { src: x.ptr, dst: y.ptr, n, images: batch } };
     }
     case "concat":

@@ -56,6 +56,14 @@ const declare = <const A extends string>(spec: KernelSpec<A>): KernelSpec<A> => 
 const gemmWrites = (a: { dst: number; ldc: number; N: number; m0: number; m1: number }): ByteRange[] =>
   a.m1 > a.m0 ? [{ start: a.dst + a.m0 * a.ldc * 4, end: a.dst + ((a.m1 - 1) * a.ldc + a.N) * 4 }] : [];
 
+/** Planes (channels x images) [c0, c1) of H x W in, outH x outW out: what a pooling call touches and costs. */
+type PoolArgs = Readonly<Record<"src" | "dst" | "H" | "W" | "outH" | "outW" | "kh" | "kw" | "c0" | "c1", number>>;
+const poolAccess = {
+  reads: (a: PoolArgs): ByteRange[] => [f32(a.src + a.c0 * a.H * a.W * 4, (a.c1 - a.c0) * a.H * a.W)],
+  writes: (a: PoolArgs): ByteRange[] => [f32(a.dst + a.c0 * a.outH * a.outW * 4, (a.c1 - a.c0) * a.outH * a.outW)],
+  cost: (a: PoolArgs): number => 4 * (a.c1 - a.c0) * a.outH * a.outW * a.kh * a.kw,
+};
+
 /** Every kernel the planner schedules. Contracts: the doc comments of the exports in assembly/. */
 export const KERNELS = {
   /** C = act(bias + A * B), B the dense K x N matrix at src (a 1x1 stride-1 convolution over NCHW). */
@@ -110,9 +118,7 @@ export const KERNELS = {
     args: ["src", "dst", "H", "W", "outH", "outW", "kh", "kw", "strideY", "strideX", "padTop", "padLeft", "c0", "c1"],
     rows: { fields: ["c0", "c1"], align: 1 },
     op: "maxPool",
-    reads: (a) => [f32(a.src + a.c0 * a.H * a.W * 4, (a.c1 - a.c0) * a.H * a.W)],
-    writes: (a) => [f32(a.dst + a.c0 * a.outH * a.outW * 4, (a.c1 - a.c0) * a.outH * a.outW)],
-    cost: (a) => 4 * (a.c1 - a.c0) * a.outH * a.outW * a.kh * a.kw,
+    ...poolAccess,
   }),
   /** kh x kw average pooling, as maxPool; the divisor counts padded taps when countPad (Caffe's rule). */
   avgPool: declare({
@@ -137,9 +143,7 @@ export const KERNELS = {
     ],
     rows: { fields: ["c0", "c1"], align: 1 },
     op: "avgPool",
-    reads: (a) => [f32(a.src + a.c0 * a.H * a.W * 4, (a.c1 - a.c0) * a.H * a.W)],
-    writes: (a) => [f32(a.dst + a.c0 * a.outH * a.outW * 4, (a.c1 - a.c0) * a.outH * a.outW)],
-    cost: (a) => 4 * (a.c1 - a.c0) * a.outH * a.outW * a.kh * a.kw,
+    ...poolAccess,
   }),
   /** Local response normalisation across channels of output channels [c0, c1) (reads a window around them). */
   lrn: declare({
