@@ -80,23 +80,16 @@ export interface OnnxNode {
 }
 
 /**
- * The weights of `graph` from an ONNX model (`file` names it in errors), by matching its nodes to
- * the graph: Conv (+ Relu), MaxPool/AveragePool whose pads give Caffe's output sizes for every
- * input size, LRN, Concat, Gemm (transB 0 or 1) or MatMul followed by Add, Softmax; Dropout,
- * Identity, Reshape and Flatten pass their input on. Initializers used as weights must be FLOAT,
- * in raw_data (little-endian) or float_data, stored in the file. Tensor data are views into
- * `bytes` when 4-byte aligned (keep `bytes` unchanged while they are used), else one copy each;
- * the classifier's weights are copied when stored transposed. Throws WeightsError naming the
- * file and the node or tensor for a truncated or corrupt file, a graph that differs from
- * GoogLeNet (the first differing node, expected vs found), or an unusable initializer.
+ * A ModelProto's graph message and the opset it imports for the default domain (undefined when it
+ * names none). Throws WeightsError for a corrupt file or a model without a graph.
  */
-export function decodeOnnxWeights(bytes: Uint8Array, file: string, graph: Graph): TensorMap {
+export function readModelHeader(bytes: Uint8Array, file: string): { graph: ProtoMessage; opset: number | undefined } {
   const model = new ProtoMessage(file, bytes, 0, "ModelProto");
-  let graphMessage: ProtoMessage | undefined;
+  let graph: ProtoMessage | undefined;
   let opset: number | undefined;
   while (model.next()) {
     if (model.field === 7 && model.wire === WIRE_BYTES) {
-      graphMessage = model.message("graph");
+      graph = model.message("graph");
     } else if (model.field === 8 && model.wire === WIRE_BYTES) {
       const o = model.message("opset_import");
       let domain = "",
@@ -111,13 +104,29 @@ export function decodeOnnxWeights(bytes: Uint8Array, file: string, graph: Graph)
       model.skip();
     }
   }
-  if (!graphMessage) {
+  if (!graph) {
     throw new WeightsError(
       file,
       undefined,
       "not an ONNX model with a graph: expected ModelProto.graph (field 7), found none",
     );
   }
+  return { graph, opset };
+}
+
+/**
+ * The weights of `graph` from an ONNX model (`file` names it in errors), by matching its nodes to
+ * the graph: Conv (+ Relu), MaxPool/AveragePool whose pads give Caffe's output sizes for every
+ * input size, LRN, Concat, Gemm (transB 0 or 1) or MatMul followed by Add, Softmax; Dropout,
+ * Identity, Reshape and Flatten pass their input on. Initializers used as weights must be FLOAT,
+ * in raw_data (little-endian) or float_data, stored in the file. Tensor data are views into
+ * `bytes` when 4-byte aligned (keep `bytes` unchanged while they are used), else one copy each;
+ * the classifier's weights are copied when stored transposed. Throws WeightsError naming the
+ * file and the node or tensor for a truncated or corrupt file, a graph that differs from
+ * GoogLeNet (the first differing node, expected vs found), or an unusable initializer.
+ */
+export function decodeOnnxWeights(bytes: Uint8Array, file: string, graph: Graph): TensorMap {
+  const { graph: graphMessage, opset } = readModelHeader(bytes, file);
 
   const nodes: OnnxNode[] = [];
   const initializers = new Map<string, Initializer>();

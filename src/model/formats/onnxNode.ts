@@ -17,11 +17,12 @@
 // transB) times alpha, C broadcast to [N] times beta (alpha and beta folded into the weights,
 // one f32 rounding each; the conformance tolerance counts them).
 
-import { ArgumentError, WeightsError } from "../../host/errors.js";
+import { ArgumentError } from "../../host/errors.js";
 import type { ConvNode, Graph, GraphNode, PoolNode, Shape, Window2d } from "../../host/ir/graph.js";
 import { elementCount, type TensorMap } from "../../host/ir/tensors.js";
 import { windowOutSize } from "../../host/ir/window.js";
 import {
+  readModelHeader,
   DATA_TYPES,
   readInitializer,
   readInitializer32,
@@ -30,7 +31,7 @@ import {
   type Initializer,
   type OnnxNode,
 } from "./onnx.js";
-import { ProtoMessage, WIRE_BYTES } from "./protobuf.js";
+import { ProtoMessage } from "./protobuf.js";
 
 /** An ONNX attribute combination, op or tensor the IR cannot express: the op, what, expected vs found. */
 export class UnsupportedOnnxError extends ArgumentError {}
@@ -97,24 +98,9 @@ function tensorOf(init: Initializer, file: string): OnnxTensor {
  * UnsupportedOnnxError for a graph of more than one node (the test's op expanded into others).
  */
 export function readOnnxNodeModel(bytes: Uint8Array, file: string): OnnxNodeModel {
-  const model = new ProtoMessage(file, bytes, 0, "ModelProto");
-  let graph: ProtoMessage | undefined;
-  let opset = 0;
-  while (model.next()) {
-    if (model.field === 7 && model.wire === WIRE_BYTES) graph = model.message("graph");
-    else if (model.field === 8 && model.wire === WIRE_BYTES) {
-      const o = model.message("opset_import");
-      let domain = "",
-        version = 0;
-      while (o.next()) {
-        if (o.field === 1) domain = o.string();
-        else if (o.field === 2) version = o.varint();
-        else o.skip();
-      }
-      if (domain === "" || domain === "ai.onnx") opset = version;
-    } else model.skip();
-  }
-  if (!graph) throw new WeightsError(file, undefined, "expected ModelProto.graph (field 7), found none");
+  const header = readModelHeader(bytes, file);
+  const graph = header.graph;
+  const opset = header.opset ?? 0;
   const nodes: OnnxNode[] = [];
   const initializers = new Map<string, OnnxTensor>();
   const inputs: string[] = [];
