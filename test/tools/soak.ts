@@ -1,6 +1,7 @@
 // npm run soak -- [--runs N] [--every K] [--threads T] [--cycles C]
 // Runs N classifications of one photo on one network (T threads) and prints RSS, heap, live
-// threads and open descriptors every K runs; then C load/dispose cycles, printed the same way.
+// threads and open descriptors every K runs; then C load/dispose cycles, printed the same way. Run it under
+// `node --expose-gc` to collect garbage before each sample.
 // Ends with the RSS change after warm-up (the first report) and the thread/descriptor counts
 // against the start; exits 1 when RSS moved more than 5 % or a thread or descriptor leaked.
 
@@ -26,6 +27,8 @@ const cycles = Number(values.cycles);
 /** Threads of this process (Linux: /proc/self/task) and open descriptors (/proc/self/fd). */
 const count = (dir: string): number => readdirSync(dir).length;
 function sample(label: string): { rss: number; threads: number; fds: number } {
+  // With `node --expose-gc`, collect first, so that memory only awaiting a collection is not counted.
+  (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
   const s = { rss: m.rss, threads: count("/proc/self/task"), fds: count("/proc/self/fd") };
   console.log(
