@@ -4,6 +4,7 @@
 // (16-byte alignment is faster but not required). The host owns memory from heapBase() up.
 
 export {
+  gemmTileCount,
   gemmTileRows,
   gemmTileCols,
   gemmKBlock,
@@ -17,7 +18,7 @@ export { maxPool, avgPool } from "./pool";
 export { lrn } from "./lrn";
 export { fullyConnected } from "./fc";
 export { softmax } from "./softmax";
-export { probePeak } from "./probe";
+export { probePeak, probeTile } from "./probe";
 
 /** First byte the host may use: everything below belongs to the module's static data. */
 export function heapBase(): usize {

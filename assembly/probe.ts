@@ -1,3 +1,4 @@
+import { microKernel, tileColsOf, tileRowsOf } from "./tiles";
 import { madd } from "./simd";
 
 /**
@@ -38,4 +39,16 @@ export function probePeak(src: usize, iterations: i32): f32 {
     f32x4.add(f32x4.add(c20, c21), f32x4.add(c30, c31)),
   );
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+}
+
+/**
+ * Tile probe: `iterations` calls of tile `tile`'s micro-kernel (full width, first K block, no
+ * bias or ReLU) over one A panel (kc x rows floats at `a`) and one B panel (kc x cols floats at
+ * `b`), writing the tile to `c` (row stride cols floats). With kc small enough for L1 this is the
+ * ceiling of that tile in the running engine: iterations * kc * rows * cols multiply-adds.
+ */
+export function probeTile(tile: i32, a: usize, b: usize, c: usize, kc: i32, iterations: i32, tmp: usize): void {
+  const rows = tileRowsOf(tile);
+  const cols = tileColsOf(tile);
+  for (let i = 0; i < iterations; i++) microKernel(tile, kc, a, b, c, <usize>cols * 4, rows, cols, 0, true, false, tmp);
 }

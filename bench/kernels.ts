@@ -1,16 +1,16 @@
-// Kernel benchmark: the SIMD multiply-add peak of this machine measured in the same run,
-// then every GoogLeNet convolution (its real M, N, K and geometry, im2col included) on one
-// thread, as GFLOP/s and as a fraction of the peak, for the baseline and relaxed builds.
+// Kernel benchmark: every GEMM register tile of the family (assembly/tiles.ts) on the running
+// engine, on one thread. Per tile: its micro-kernel on L1-resident panels (the tile's ceiling
+// here), and every GoogLeNet convolution (its real M, N, K and geometry, im2col included) as
+// GFLOP/s, flop-weighted over the network; the 4x8 peak probe of independent chains for scale;
+// and the tile the load-time probe (wasm/tiles.ts) picks in this process.
 //
-//   npm run bench:kernels [-- --json] [-- --time MS] [-- --rounds N]
+//   npm run bench:kernels [-- --json] [-- --builds baseline,relaxed] [-- --rounds N] [-- --ms MS] [-- --layers]
 //
-// JSON: { peak: { mulAdd, relaxed }, builds: [{ build, wasmBytes, peakGflops, weightedFraction,
-// weightedGflops }], shapes: [{ build, layer, M, N, K, gflops, fractionOfPeak }], weightedFraction }
-// (top-level weightedFraction: per build). Layers: the median over rounds of the median of
-// tinybench samples after warm-up; the peak: the fastest sample of all rounds.
+// Builds: default the one "auto" picks here. Layers: the median over rounds of each round's median
+// time (samples for at least --ms ms after two warm-up calls), rounds alternating the tiles; L1
+// figures and the peak: the fastest sample of all rounds (a ceiling, not a typical run).
 
 import { parseArgs } from "node:util";
-import { Bench } from "tinybench";
 import { Arena } from "../test/support/arena.js";
 import { invoke } from "../test/support/kernels.js";
 import type { KernelCall } from "../src/host/wasm/calls.js";
@@ -21,6 +21,7 @@ import {
   type BuildName,
   type KernelExports,
 } from "../src/host/wasm/kernels.js";
+import { chooseTile, tileFamily, type TileInfo } from "../src/host/wasm/tiles.js";
 import { runtimeLabel } from "../src/host/runtime.js";
 import { inferShapes } from "../src/host/ir/shapes.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
@@ -28,11 +29,13 @@ import { googlenetGraph } from "../src/model/network/googlenet.js";
 const { values: opts } = parseArgs({
   options: {
     json: { type: "boolean", default: false },
-    time: { type: "string", default: "150" },
+    builds: { type: "string" },
     rounds: { type: "string", default: "3" },
+    ms: { type: "string", default: "20" },
+    layers: { type: "boolean", default: false },
   },
 });
-const timeMs = Number(opts.time);
+const sampleMs = Number(opts.ms);
 const rounds = Number(opts.rounds);
 
 interface ConvShape {
@@ -72,16 +75,6 @@ function convShapes(): ConvShape[] {
   return out;
 }
 
-/** Latency statistics (ms) of `fn` from tinybench after warm-up. */
-async function measure(name: string, fn: () => void): Promise<{ p50: number; min: number }> {
-  const bench = new Bench({ time: timeMs, warmupTime: 100, warmupIterations: 5 });
-  bench.add(name, fn);
-  await bench.run();
-  const r = bench.tasks[0].result;
-  if (r.state !== "completed") throw new Error(`${name}: benchmark ${r.state}`);
-  return { p50: r.latency.p50, min: r.latency.min };
-}
-
 function fill(a: Float32Array, seed: number): Float32Array {
   let s = seed >>> 0;
   for (let i = 0; i < a.length; i++) {
@@ -91,44 +84,71 @@ function fill(a: Float32Array, seed: number): Float32Array {
   return a;
 }
 
-async function peakGflops(k: KernelExports, arena: Arena): Promise<number> {
+/** Times `fn`: two warm-up calls, then samples until `sampleMs` have passed (at least 3); median and min ms. */
+function measure(fn: () => void): { median: number; min: number } {
+  fn();
+  fn();
+  const samples: number[] = [];
+  const t0 = performance.now();
+  while (samples.length < 3 || performance.now() - t0 < sampleMs) {
+    const s = performance.now();
+    fn();
+    samples.push(performance.now() - s);
+  }
+  samples.sort((a, b) => a - b);
+  return { median: samples[samples.length >> 1], min: samples[0] };
+}
+
+/** The 4x8 peak probe (8 independent multiply-add chains on one L1 buffer), GFLOP/s of its fastest sample. */
+function peakGflops(k: KernelExports, arena: Arena): number {
   const src = arena.put(fill(new Float32Array(12), 7));
   const iterations = 200_000;
-  // A peak is the best the machine can do: the fastest sample, not the median (a short
-  // probe that loses its core to another process for a moment would halve a median).
-  const { min: ms } = await measure("peak", () => {
-    k.probePeak(src, iterations);
-  });
-  return (iterations * 32 * 2) / (ms * 1e6);
+  return (iterations * 32 * 2) / (measure(() => k.probePeak(src, iterations)).min * 1e6);
+}
+
+/** A tile's micro-kernel on L1-resident panels (kc 64: 2-4 KB each), GFLOP/s of its fastest sample. */
+function tileL1Gflops(k: KernelExports, arena: Arena, tile: TileInfo): number {
+  const kc = 64,
+    iterations = 4000;
+  const a = arena.put(fill(new Float32Array(kc * tile.rows), 5));
+  const b = arena.put(fill(new Float32Array(kc * tile.cols), 6));
+  const c = arena.alloc(tile.rows * tile.cols * 4);
+  const tmp = arena.alloc(4096);
+  const { min } = measure(() => k.probeTile(tile.id, a, b, c, kc, iterations, tmp));
+  return (2 * iterations * kc * tile.rows * tile.cols) / (min * 1e6);
 }
 
 interface BuildContext {
   build: BuildName;
   bytes: number;
+  module: WebAssembly.Module;
   k: KernelExports;
   arena: Arena;
+  tiles: TileInfo[];
 }
 
-async function setUp(build: BuildName): Promise<BuildContext> {
+async function setUp(build: BuildName | "auto"): Promise<BuildContext> {
   const compiled = await compileKernels(build);
   const memory = createSharedMemory(64 << 20, 512 << 20);
   const k = instantiateKernels(compiled.module, memory);
-  return { build, bytes: compiled.bytes, k, arena: new Arena(memory, k.heapBase()) };
+  const arena = new Arena(memory, k.heapBase());
+  return { build: compiled.build, bytes: compiled.bytes, module: compiled.module, k, arena, tiles: tileFamily(k) };
 }
 
-/** Median milliseconds of one convolution (im2col included) on one thread. */
-async function timeConv({ k, arena }: BuildContext, s: ConvShape): Promise<number> {
+/** Median milliseconds of one convolution (im2col included) with `tile` on one thread. */
+function timeConv({ k, arena }: BuildContext, s: ConvShape, tile: TileInfo): number {
   const mark = arena.mark();
   const inC = s.K / (s.kernel * s.kernel);
   const a = arena.put(fill(new Float32Array(s.M * s.K), 1));
-  const packed = arena.alloc(k.packedWeightsBytes(s.M, s.K));
-  k.packWeights(a, packed, s.M, s.K);
+  const packed = arena.alloc(k.packedWeightsBytes(s.M, s.K, tile.id));
+  k.packWeights(a, packed, s.M, s.K, tile.id);
   const bias = arena.put(fill(new Float32Array(s.M), 2));
   const x = arena.put(fill(new Float32Array(inC * s.H * s.W), 3));
   const y = arena.alloc(s.M * s.N * 4);
   const scratch = arena.alloc(k.gemmScratchBytes());
   const dense = s.kernel === 1 && s.stride === 1 && s.pad === 0;
   const args = {
+    tile: tile.id,
     a: packed,
     bias,
     M: s.M,
@@ -162,75 +182,96 @@ async function timeConv({ k, arena }: BuildContext, s: ConvShape): Promise<numbe
           outW: s.outW,
         },
       };
-  const { p50 } = await measure(s.layer, () => invoke(k, call));
+  const { median } = measure(() => invoke(k, call));
   arena.release(mark);
-  return p50;
+  return median;
 }
 
 const middle = (xs: number[]): number => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1];
 
-// Rounds alternate the builds; a layer's figure is the median of its per-round medians, so a
-// round disturbed by another process (this machine's vCPUs are shared) does not decide it.
 const shapes = convShapes();
-const contexts = [await setUp("baseline"), await setUp("relaxed")];
-const peaks = contexts.map(() => [] as number[]);
-const times = contexts.map(() => shapes.map(() => [] as number[]));
-for (let round = 0; round < rounds; round++) {
-  for (const [b, ctx] of contexts.entries()) {
-    peaks[b].push(await peakGflops(ctx.k, ctx.arena));
-    for (const [i, s] of shapes.entries()) times[b][i].push(await timeConv(ctx, s));
-  }
-}
-const builds = contexts.map((ctx, b) => {
-  const peak = Math.max(...peaks[b]);
-  let flops = 0,
-    seconds = 0;
-  const rows = shapes.map((s, i) => {
-    const ms = middle(times[b][i]);
-    const f = 2 * s.M * s.N * s.K;
-    flops += f;
-    seconds += ms / 1000;
-    const gflops = f / (ms * 1e6);
-    return { build: ctx.build, layer: s.layer, M: s.M, N: s.N, K: s.K, ms, gflops, fractionOfPeak: gflops / peak };
-  });
-  const weightedGflops = flops / seconds / 1e9;
-  return {
-    build: ctx.build,
-    wasmBytes: ctx.bytes,
-    peakGflops: peak,
-    weightedGflops,
-    weightedFraction: weightedGflops / peak,
-    rows,
-    convMs: seconds * 1000,
-  };
-});
+const contexts = await Promise.all((opts.builds?.split(",") ?? ["auto"]).map((b) => setUp(b as BuildName | "auto")));
 const report = {
   runtime: runtimeLabel(),
-  peak: { mulAdd: builds[0].peakGflops, relaxed: builds[1].peakGflops },
-  builds: builds.map(({ rows: _rows, ...b }) => b),
-  shapes: builds.flatMap((b) => b.rows),
-  weightedFraction: Object.fromEntries(builds.map((b) => [b.build, b.weightedFraction])),
+  builds: contexts.map((ctx) => {
+    // The load-time probe first, in a fresh process state, as load() runs it.
+    const chosen = chooseTile(ctx.module, "auto", "bench:kernels");
+    const peaks: number[] = [];
+    const l1 = ctx.tiles.map(() => [] as number[]);
+    const times = ctx.tiles.map(() => shapes.map(() => [] as number[]));
+    for (let round = 0; round < rounds; round++) {
+      peaks.push(peakGflops(ctx.k, ctx.arena));
+      for (let i = 0; i < ctx.tiles.length; i++) {
+        const t = (i + round) % ctx.tiles.length; // rotate which tile goes first
+        l1[t].push(tileL1Gflops(ctx.k, ctx.arena, ctx.tiles[t]));
+        shapes.forEach((s, j) => times[t][j].push(timeConv(ctx, s, ctx.tiles[t])));
+      }
+    }
+    const tiles = ctx.tiles.map((tile, t) => {
+      let flops = 0,
+        seconds = 0;
+      const layers = shapes.map((s, j) => {
+        const ms = middle(times[t][j]);
+        const f = 2 * s.M * s.N * s.K;
+        flops += f;
+        seconds += ms / 1000;
+        return { layer: s.layer, M: s.M, N: s.N, K: s.K, ms, gflops: f / (ms * 1e6) };
+      });
+      return {
+        tile: tile.name,
+        packLayout: tile.packLayout,
+        l1Gflops: Math.max(...l1[t]),
+        weightedGflops: flops / seconds / 1e9,
+        convMs: seconds * 1000,
+        layers,
+      };
+    });
+    const bestL1 = Math.max(...tiles.map((t) => t.l1Gflops));
+    const picked = tiles.find((t) => t.tile === chosen.tile.name)!;
+    const fastest = tiles.reduce((a, b) => (b.convMs < a.convMs ? b : a));
+    return {
+      build: ctx.build,
+      wasmBytes: ctx.bytes,
+      peakGflops: Math.max(...peaks),
+      bestL1Gflops: bestL1,
+      probe: { tile: chosen.tile.name, reason: chosen.reason },
+      // The issue's target: the chosen tile's flop-weighted GoogLeNet GFLOP/s over the best tile's L1 figure.
+      pickedEfficiency: picked.weightedGflops / bestL1,
+      fastestOnNetwork: fastest.tile,
+      tiles,
+    };
+  }),
 };
 if (opts.json) {
   console.log(JSON.stringify(report, null, 2));
 } else {
-  console.log(
-    `peak (same run): mul+add ${report.peak.mulAdd.toFixed(1)} GFLOP/s, relaxed_madd ${report.peak.relaxed.toFixed(1)} GFLOP/s\n`,
-  );
-  console.log(
-    `${"layer".padEnd(26)} ${"M".padStart(4)} ${"N".padStart(6)} ${"K".padStart(5)}   ${builds.map((b) => `${b.build.padStart(8)} GF/s  frac`).join("   ")}`,
-  );
-  shapes.forEach((s, i) => {
-    const cells = builds.map(
-      (b) => `${b.rows[i].gflops.toFixed(1).padStart(13)} ${b.rows[i].fractionOfPeak.toFixed(2).padStart(5)}`,
+  console.log(`${report.runtime}, 1 thread, ${rounds} rounds`);
+  for (const b of report.builds) {
+    console.log(
+      `\n${b.build} build (${b.wasmBytes} bytes): 4x8 peak probe (independent chains) ${b.peakGflops.toFixed(1)} GFLOP/s`,
     );
     console.log(
-      `${s.layer.padEnd(26)} ${String(s.M).padStart(4)} ${String(s.N).padStart(6)} ${String(s.K).padStart(5)}   ${cells.join("   ")}`,
+      `${"tile".padEnd(6)} ${"L1 GF/s".padStart(8)} ${"GoogLeNet GF/s".padStart(15)} ${"conv ms".padStart(8)} ${"/best L1".padStart(9)}  pack layout`,
     );
-  });
-  for (const b of builds) {
+    for (const t of b.tiles) {
+      console.log(
+        `${t.tile.padEnd(6)} ${t.l1Gflops.toFixed(1).padStart(8)} ${t.weightedGflops.toFixed(1).padStart(15)} ${t.convMs.toFixed(1).padStart(8)} ${(t.weightedGflops / b.bestL1Gflops).toFixed(3).padStart(9)}  ${t.packLayout}`,
+      );
+    }
+    console.log(`load-time probe picks ${b.probe.tile}: ${b.probe.reason}`);
     console.log(
-      `\n${b.build}: ${b.wasmBytes} bytes of wasm; all convolutions ${b.convMs.toFixed(1)} ms; flop-weighted ${b.weightedGflops.toFixed(1)} GFLOP/s = ${b.weightedFraction.toFixed(3)} of its peak`,
+      `fastest over GoogLeNet's convolutions here: ${b.fastestOnNetwork}; picked tile's flop-weighted GFLOP/s = ${b.pickedEfficiency.toFixed(3)} of the best tile's L1 figure`,
     );
+    if (opts.layers) {
+      console.log(
+        `\n${"layer".padEnd(26)} ${"M".padStart(4)} ${"N".padStart(6)} ${"K".padStart(5)}  ${b.tiles.map((t) => t.tile.padStart(6)).join(" ")}  (GFLOP/s)`,
+      );
+      shapes.forEach((s, j) => {
+        const cells = b.tiles.map((t) => t.layers[j].gflops.toFixed(1).padStart(6)).join(" ");
+        console.log(
+          `${s.layer.padEnd(26)} ${String(s.M).padStart(4)} ${String(s.N).padStart(6)} ${String(s.K).padStart(5)}  ${cells}`,
+        );
+      });
+    }
   }
 }

@@ -1,5 +1,5 @@
-// Determinism: a convolution's output bytes (sha256) do not depend on how its output is cut
-// into (m, n) ranges, on the order the ranges run in, or on repetition. The baseline build
+// Determinism: a convolution's output bytes (sha256) do not depend on the GEMM register tile,
+// on how its output is cut into (m, n) ranges, on the order the ranges run in, or on repetition. The baseline build
 // promises the same bits on every machine (so the debug build, compiled from the same
 // source without relaxed SIMD, must match it bit for bit); the relaxed build promises
 // determinism on one machine.
@@ -54,8 +54,8 @@ function outputs(c: ConvCase): number {
   return convOutSize(c.shape.h, c.kh, c.stride, c.pad) * convOutSize(c.shape.w, c.kw, c.stride, c.pad);
 }
 
-function hashOf(L: Loaded, c: ConvCase, ranges?: GemmRange[]): string {
-  const run = runConv(L.k, L.arena, { ...c, ranges });
+function hashOf(L: Loaded, c: ConvCase, ranges?: GemmRange[], tile = 0): string {
+  const run = runConv(L.k, L.arena, { ...c, ranges, tile });
   return createHash("sha256")
     .update(new Uint8Array(run.out.buffer, run.out.byteOffset, run.out.byteLength))
     .digest("hex");
@@ -64,46 +64,50 @@ function hashOf(L: Loaded, c: ConvCase, ranges?: GemmRange[]): string {
 const baselineHashes = new Map<number, string>();
 
 for (const L of builds) {
-  test(`${L.build}: one call, split ranges in several orders, repeated 3 times: one hash`, () => {
+  test(`${L.build}: every tile, one call and split ranges in several orders, repeated 3 times: one hash`, () => {
     for (let i = 0; i < CASES.length; i++) {
       const c = makeCase(i);
       const N = outputs(c);
-      const rng = rngFor(seed, `${L.build} splits ${i}`);
       const reference = hashOf(L, c);
-      const variants: [string, GemmRange[] | undefined][] = [["one call", undefined]];
-      // rows only, columns only, a grid; each also reversed and shuffled
-      const tr = L.k.gemmTileRows(),
-        tc = L.k.gemmTileCols();
-      const byRows: GemmRange[] = [];
-      for (let m0 = 0; m0 < c.outChannels; m0 += 2 * tr)
-        byRows.push({ m0, m1: Math.min(m0 + 2 * tr, c.outChannels), n0: 0, n1: N });
-      const byCols: GemmRange[] = [];
-      for (let n0 = 0; n0 < N; n0 += 3 * tc)
-        byCols.push({ m0: 0, m1: c.outChannels, n0, n1: Math.min(n0 + 3 * tc, N) });
-      const grid = splitRanges(rng, c.outChannels, N, tr, tc, 5);
-      for (const [name, r] of [
-        ["rows", byRows],
-        ["columns", byCols],
-        ["grid", grid],
-      ] as const) {
-        variants.push(
-          [`${name} (${r.length} ranges)`, r],
-          [`${name} reversed`, r.slice().reverse()],
-          [`${name} shuffled`, shuffled(rng, r)],
-        );
-      }
-      for (let rep = 0; rep < 3; rep++) {
-        for (const [name, ranges] of variants) {
-          const h = hashOf(L, c, ranges);
-          assert.is(
-            h,
-            reference,
-            `[${L.build}] ${describeConv(c)} (seed ${seed}): ${name}, repetition ${rep + 1}: sha256 ${h} != one call's ${reference}`,
+      let runs = 0;
+      for (let tile = 0; tile < L.k.gemmTileCount(); tile++) {
+        const rng = rngFor(seed, `${L.build} splits ${i} tile ${tile}`);
+        const variants: [string, GemmRange[] | undefined][] = [["one call", undefined]];
+        // rows only, columns only, a grid; each also reversed and shuffled
+        const tr = L.k.gemmTileRows(tile),
+          tc = L.k.gemmTileCols(tile);
+        const byRows: GemmRange[] = [];
+        for (let m0 = 0; m0 < c.outChannels; m0 += 2 * tr)
+          byRows.push({ m0, m1: Math.min(m0 + 2 * tr, c.outChannels), n0: 0, n1: N });
+        const byCols: GemmRange[] = [];
+        for (let n0 = 0; n0 < N; n0 += 3 * tc)
+          byCols.push({ m0: 0, m1: c.outChannels, n0, n1: Math.min(n0 + 3 * tc, N) });
+        const grid = splitRanges(rng, c.outChannels, N, tr, tc, 5);
+        for (const [name, r] of [
+          ["rows", byRows],
+          ["columns", byCols],
+          ["grid", grid],
+        ] as const) {
+          variants.push(
+            [`${name} (${r.length} ranges)`, r],
+            [`${name} reversed`, r.slice().reverse()],
+            [`${name} shuffled`, shuffled(rng, r)],
           );
+        }
+        for (let rep = 0; rep < 3; rep++) {
+          for (const [name, ranges] of variants) {
+            const h = hashOf(L, c, ranges, tile);
+            assert.is(
+              h,
+              reference,
+              `[${L.build}] ${describeConv(c)} (seed ${seed}): tile ${tr}x${tc}, ${name}, repetition ${rep + 1}: sha256 ${h} != tile 0's one call ${reference}`,
+            );
+            runs++;
+          }
         }
       }
       console.log(
-        `  ${L.build} case ${i} (${describeConv(c)}): ${variants.length * 3} runs, sha256 ${reference.slice(0, 16)}`,
+        `  ${L.build} case ${i} (${describeConv(c)}): ${runs} runs over every tile, sha256 ${reference.slice(0, 16)}`,
       );
       if (L.build === "baseline") baselineHashes.set(i, reference);
     }
@@ -117,7 +121,7 @@ test("debug build gives the baseline's bits (same source, mul then add, no relax
     const h = hashOf(
       debug,
       c,
-      splitRanges(rng, c.outChannels, outputs(c), debug.k.gemmTileRows(), debug.k.gemmTileCols()),
+      splitRanges(rng, c.outChannels, outputs(c), debug.k.gemmTileRows(0), debug.k.gemmTileCols(0)),
     );
     assert.is(h, baselineHashes.get(i), `debug vs baseline, ${describeConv(c)} (seed ${seed})`);
   }

@@ -22,6 +22,7 @@ import {
   splitRanges,
   edgesAround,
   gemmEdgeKs,
+  tileIds,
   type ConvCase,
   type Loaded,
 } from "./support/kernels.js";
@@ -53,12 +54,12 @@ interface ConvParams {
   relu: boolean;
 }
 
-/** A convolution with random data; optionally random output ranges and a random concat slot. */
+/** A convolution with random data and (given L) a random tile; optionally random output ranges and a random concat slot. */
 function makeConv(
   rng: Rng,
   p: ConvParams,
   L?: Loaded,
-  options: { ranges?: boolean; concat?: boolean; im2col?: boolean; misalign?: boolean } = {},
+  options: { ranges?: boolean; concat?: boolean; im2col?: boolean; misalign?: boolean; tile?: number } = {},
 ): ConvCase {
   const shape: Shape = { c: p.cin, h: p.h, w: p.w };
   const K = p.cin * p.kh * p.kw;
@@ -74,9 +75,10 @@ function makeConv(
     pad: p.pad,
     relu: p.relu,
   };
+  if (L) c.tile = options.tile ?? randomInt(rng, 0, L.k.gemmTileCount() - 1);
   if (options.ranges && L) {
     const N = convOutSize(p.h, p.kh, p.stride, p.pad) * convOutSize(p.w, p.kw, p.stride, p.pad);
-    c.ranges = splitRanges(rng, p.m, N, L.k.gemmTileRows(), L.k.gemmTileCols());
+    c.ranges = splitRanges(rng, p.m, N, L.k.gemmTileRows(c.tile!), L.k.gemmTileCols(c.tile!));
   }
   if (options.concat) {
     const before = randomInt(rng, 0, 9),
@@ -182,22 +184,24 @@ for (const L of builds) {
     }
   });
 
-  test(`${L.build}: GEMM partial tiles, M % 4 = 1, 2, 3 and N % 8 != 0, N < 8, N around the 64-column block`, () => {
+  test(`${L.build}: GEMM partial tiles of every tile MR x NR: M around multiples of MR, N of NR and the 64-column block`, () => {
     const name = "GEMM partial tiles";
     const rng = rngFor(seed, `${L.build} ${name}`);
     let cases = 0;
-    const { rows: mr, cols: nr } = { rows: k.gemmTileRows(), cols: k.gemmTileCols() };
-    for (const m of edgesAround([mr, 2 * mr, 4 * mr, 8 * mr])) {
-      for (const n of edgesAround([nr, 2 * nr, 8 * nr, 16 * nr])) {
-        const K = pick(rng, [1, 3, 4, 37, 64]);
-        const c = makeConv(
-          rng,
-          { cin: K, h: 1, w: n, m, kh: 1, kw: 1, stride: 1, pad: 0, bias: rng() < 0.5, relu: rng() < 0.5 },
-          L,
-          { ranges: rng() < 0.5, concat: rng() < 0.3, im2col: rng() < 0.3 },
-        );
-        checkConv(k, arena, c, ctx(name, L));
-        cases++;
+    for (const tile of tileIds(k)) {
+      const { rows: mr, cols: nr } = { rows: k.gemmTileRows(tile), cols: k.gemmTileCols(tile) };
+      for (const m of edgesAround([mr, 2 * mr, 4 * mr, 8 * mr])) {
+        for (const n of edgesAround([nr, 2 * nr, 8 * nr, 16 * nr, 64])) {
+          const K = pick(rng, [1, 3, 4, 37, 64]);
+          const c = makeConv(
+            rng,
+            { cin: K, h: 1, w: n, m, kh: 1, kw: 1, stride: 1, pad: 0, bias: rng() < 0.5, relu: rng() < 0.5 },
+            L,
+            { ranges: rng() < 0.5, concat: rng() < 0.3, im2col: rng() < 0.3, tile },
+          );
+          checkConv(k, arena, c, ctx(name, L, `tile ${mr}x${nr}`));
+          cases++;
+        }
       }
     }
     console.log(`  ${L.build}: ${cases} partial-tile cases`);

@@ -1,6 +1,7 @@
 // The worker pool executor: the same bits at every thread count and on every run,
 // concurrent calls, a kernel that traps, a worker that dies, and disposal.
 
+import { tileFamily } from "../src/host/wasm/tiles.js";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -34,7 +35,13 @@ test("schedule: stages never pair a step with one it conflicts with; tasks cover
   const compiled = await compileKernels("baseline");
   const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
   for (const keepAll of [false, true]) {
-    const plan = planGraph(googlenetGraph(), probe, { height: 224, width: 224, lanes: 4, keepAll });
+    const plan = planGraph(googlenetGraph(), probe, {
+      height: 224,
+      width: 224,
+      lanes: 4,
+      keepAll,
+      tile: tileFamily(probe)[0],
+    });
     const stages = buildStages(plan.steps);
     const stageOf = new Map<number, number>();
     stages.forEach((s, i) => s.forEach((step) => stageOf.set(step, i)));
@@ -139,7 +146,13 @@ async function setup(): Promise<{
   const compiled = await compileKernels("baseline");
   const graph = googlenetGraph();
   const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
-  const plan = planGraph(graph, probe, { height: 224, width: 224, lanes: 2, keepAll: false });
+  const plan = planGraph(graph, probe, {
+    height: 224,
+    width: 224,
+    lanes: 2,
+    keepAll: false,
+    tile: tileFamily(probe)[0],
+  });
   const memory = createSharedMemory(plan.memoryBytes, plan.memoryBytes);
   const kernels = instantiateKernels(compiled.module, memory);
   writeWeights(graph, plan, await weights(), kernels, memory);

@@ -4,6 +4,7 @@
 // (batch row); its output is compared with output_0.pb under the tolerance policy's conformance
 // bounds (tolerance.ts). Data: Debian's libonnx-testdata (ONNX 1.12), or $ONNX_NODE_TESTS.
 
+import { tileFamily } from "../../src/host/wasm/tiles.js";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import "../../src/node/platform.js";
 import { join } from "node:path";
@@ -116,7 +117,13 @@ async function runMapped(
   compiled: CompiledKernels,
 ): Promise<Float32Array> {
   const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
-  const plan = planGraph(m.graph, probe, { height: m.height, width: m.width, lanes: 1, keepAll: false });
+  const plan = planGraph(m.graph, probe, {
+    height: m.height,
+    width: m.width,
+    lanes: 1,
+    keepAll: false,
+    tile: tileFamily(probe)[0],
+  });
   const memory = createSharedMemory(plan.memoryBytes, plan.memoryBytes);
   const kernels = instantiateKernels(compiled.module, memory);
   writeWeights(m.graph, plan, m.weights, kernels, memory);

@@ -67,12 +67,16 @@ export function edgesAround(multiples: readonly number[]): number[] {
  * (one K block, two near-equal blocks, a short last block), plus GoogLeNet's longest K (1728).
  */
 export function gemmEdgeKs(k: KernelExports): number[] {
-  const kb = k.gemmKBlock(),
-    mr = k.gemmTileRows(),
-    nr = k.gemmTileCols();
-  return [...new Set([...edgesAround([mr, 2 * mr, nr, 2 * nr, kb / 2, kb, kb + kb / 2, 2 * kb, 3 * kb]), 1728])].sort(
-    (a, b) => a - b,
-  );
+  const kb = k.gemmKBlock();
+  const tiles = tileIds(k).flatMap((t) => [k.gemmTileRows(t), k.gemmTileCols(t)]);
+  return [
+    ...new Set([...edgesAround([...tiles, ...tiles.map((x) => 2 * x), kb / 2, kb, kb + kb / 2, 2 * kb, 3 * kb]), 1728]),
+  ].sort((a, b) => a - b);
+}
+
+/** The ids of every GEMM register tile of a build (0 .. gemmTileCount() - 1). */
+export function tileIds(k: KernelExports): number[] {
+  return Array.from({ length: k.gemmTileCount() }, (_, t) => t);
 }
 
 /** The bit pattern written outside the range a kernel may write (a NaN no kernel produces). */
@@ -168,6 +172,8 @@ export interface ConvCase {
   path?: "auto" | "im2col";
   /** Written into the output range before the call (default NaN: a kernel that reads C shows it). */
   prefill?: number;
+  /** The GEMM register tile id (default 0); ranges must align to it. */
+  tile?: number;
   /** Bytes (0, 4, 8 or 12) past 16-byte alignment for input, weights, bias and output (scratch stays aligned). */
   misalign?: number;
 }
@@ -183,7 +189,7 @@ export interface ConvRun {
 }
 
 /**
- * Runs a convolution: packs the weights with packWeights, then gemmDense (1x1, stride 1,
+ * Runs a convolution with tile c.tile: packs the weights with packWeights, then gemmDense (1x1, stride 1,
  * pad 0) or gemmConv, over each range; writes channels [c0, c0 + outChannels) of a
  * larger buffer when `concat` is given (row stride outH*outW), the rest holding a sentinel.
  */
@@ -204,19 +210,20 @@ export function runConv(k: KernelExports, arena: Arena, c: ConvCase): ConvRun {
     const mis = c.misalign ?? 0;
     const src = putAt(arena, c.input, mis);
     const w = putAt(arena, c.weight, mis);
-    const packed = allocAt(arena, k.packedWeightsBytes(M, K), mis);
+    const tile = c.tile ?? 0;
+    const packed = allocAt(arena, k.packedWeightsBytes(M, K, tile), mis);
     const bias = c.bias ? putAt(arena, c.bias, mis) : 0;
     const dstAll = allocAt(arena, total * N * 4, mis);
     const scratch = arena.alloc(k.gemmScratchBytes());
     const all = arena.f32(dstAll, total * N);
     fillSentinel(all, 0, total * N);
     fill(all, c0 * N, (c0 + M) * N, c.prefill ?? NaN);
-    k.packWeights(w, packed, M, K);
+    k.packWeights(w, packed, M, K, tile);
     const dst = dstAll + c0 * N * 4;
     const dense = kh === 1 && kw === 1 && stride === 1 && pad === 0 && (c.path ?? "auto") === "auto";
     const relu = c.relu ? 1 : 0;
     for (const r of c.ranges ?? [{ m0: 0, m1: M, n0: 0, n1: N }]) {
-      const args = { a: packed, bias, M, K, N, src, dst, ldc: N, ...r, relu, scratch };
+      const args = { tile, a: packed, bias, M, K, N, src, dst, ldc: N, ...r, relu, scratch };
       invoke(
         k,
         dense

@@ -17,6 +17,12 @@ export interface Engine {
   readonly build: BuildName | "reference";
   /** Why this build was chosen. */
   readonly buildReason: string;
+  /** The GEMM register tile that runs (e.g. "6x8", wasm/tiles.ts), or "reference". */
+  readonly kernel: string;
+  /** Why this tile: "requested", or the load-time probe's figures per tile. */
+  readonly kernelReason: string;
+  /** The packed conv weight layout the tile reads (TileInfo.packLayout), or "reference". */
+  readonly packLayout: string;
   /** Size of the running .wasm file in bytes (0 for the reference engine). */
   readonly wasmBytes: number;
   /** Threads that run kernels, and why that many. */

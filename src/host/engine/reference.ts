@@ -92,6 +92,9 @@ export function runReferenceGraph(
 export class ReferenceEngine implements Engine {
   readonly build = "reference";
   readonly buildReason = "requested";
+  readonly kernel = "reference";
+  readonly kernelReason = "the reference engine runs no GEMM tile";
+  readonly packLayout = "reference";
   readonly wasmBytes = 0;
   readonly threads = 1;
   readonly threadReason = "the reference engine runs on the calling thread";

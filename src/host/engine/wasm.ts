@@ -19,11 +19,14 @@ import {
   type BuildName,
   type KernelSources,
 } from "../wasm/kernels.js";
+import { chooseTile, type ChosenTile, type TileChoice } from "../wasm/tiles.js";
 import type { Engine, EngineOutputs } from "./engine.js";
 
 /** How to build a wasm engine. */
 export interface WasmEngineOptions {
   build: BuildChoice;
+  /** The GEMM register tile: "auto" (a timed probe at load, wasm/tiles.ts) or a tile name such as "4x8". */
+  tile: TileChoice;
   /** Square input side the graph is planned for. */
   inputSize: number;
   /** Threads requested (undefined: the available cores). */
@@ -127,6 +130,7 @@ export class WasmEngine implements Engine {
   private constructor(
     readonly build: BuildName,
     readonly buildReason: string,
+    private readonly chosen: ChosenTile,
     readonly wasmBytes: number,
     readonly threadReason: string,
     readonly maxBatch: number,
@@ -145,6 +149,7 @@ export class WasmEngine implements Engine {
     }
     let choice = chooseThreads(options.threads);
     const compiled = await compileKernels(options.build, options.kernels);
+    const chosen = chooseTile(compiled.module, options.tile, "GoogLeNet.load");
     // Plan with a throwaway instance (size queries only), then size the real memory from the plans:
     // batch 1 now, room to grow to maxBatch (weights sit below the activations at the same addresses).
     const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
@@ -155,6 +160,7 @@ export class WasmEngine implements Engine {
         lanes: choice.threads,
         keepAll: options.keepActivations,
         batch,
+        tile: chosen.tile,
       });
     const plan = planFor(1);
     const largest = planFor(maxBatch).memoryBytes;
@@ -187,13 +193,14 @@ export class WasmEngine implements Engine {
       // Every kernel out of the engine's baseline tier (short calls, see warmUpKernels); then
       // the pool's first run (schedule sent, its JavaScript compiled: about 15-35 ms of a cold
       // first run on 2 threads) or, on one thread, the memory's pages mapped.
-      warmUpKernels(compiled.module);
+      warmUpKernels(compiled.module, chosen.tile.id);
       if (executor.threads > 1) await executor.run(plan);
       else touchPages(memory);
     }
     const engine = new WasmEngine(
       compiled.build,
       compiled.reason,
+      chosen,
       compiled.bytes,
       choice.reason,
       maxBatch,
@@ -207,6 +214,18 @@ export class WasmEngine implements Engine {
 
   get threads(): number {
     return this.executor.threads;
+  }
+
+  get kernel(): string {
+    return this.chosen.tile.name;
+  }
+
+  get kernelReason(): string {
+    return this.chosen.reason;
+  }
+
+  get packLayout(): string {
+    return this.chosen.tile.packLayout;
   }
 
   get memoryBytes(): number {

@@ -11,8 +11,9 @@
 
 import { ArgumentError, WeightsError } from "../errors.js";
 import { nodeInputs, type Graph, type GraphNode, type Shape } from "../ir/graph.js";
-import { callSplit, type KernelCall, type SplitDim, type Tile } from "../wasm/calls.js";
+import { callSplit, type KernelCall, type SplitDim } from "../wasm/calls.js";
 import type { KernelExports } from "../wasm/kernels.js";
+import type { TileInfo } from "../wasm/tiles.js";
 import { inferShapes, multiplyAdds } from "../ir/shapes.js";
 import type { TensorMap } from "../ir/tensors.js";
 import { convWindow, poolWindow } from "../ir/window.js";
@@ -51,8 +52,11 @@ export interface Plan {
   activationBytes: number;
   /** One GEMM scratch area per lane (thread), gemmScratchBytes() bytes each. */
   scratch: number[];
-  /** The GEMM register tile of the module the plan was made with (aligns task ranges). */
-  tile: Tile;
+  /**
+   * The GEMM register tile every conv runs with (aligns task ranges); its packLayout is the layout
+   * of the packed conv weights (a cache of packed weights must match it).
+   */
+  tile: TileInfo;
   /** Per conv/FC node: addresses of its (packed) weights and its bias. */
   weightPlaces: Map<string, { w: number; b: number }>;
   /** Where writeWeights stages unpacked weights (the activation region, unused at load). */
@@ -74,6 +78,8 @@ export interface PlanOptions {
   batch?: number;
   /** Keep every tensor alive to the end (no memory reuse), so all activations can be read. */
   keepAll: boolean;
+  /** The GEMM register tile (wasm/tiles.ts): conv weights are packed for it and every conv runs it. */
+  tile: TileInfo;
 }
 
 const ALIGN = 64;
@@ -122,7 +128,7 @@ function weight(weights: TensorMap, name: string, shape: number[]): Float32Array
  * steps. Uses only the kernels' pure size queries (any instance will do).
  */
 export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions): Plan {
-  const { height, width, lanes, keepAll } = options;
+  const { height, width, lanes, keepAll, tile } = options;
   const batch = options.batch ?? 1;
   if (!(Number.isInteger(batch) && batch >= 1))
     throw new ArgumentError("planGraph", "batch", "a positive integer", batch);
@@ -142,7 +148,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     const out = node.op === "conv" ? node.outChannels : node.outFeatures;
     const K =
       node.op === "conv" ? inS.c * convWindow(node).kernel[0] * convWindow(node).kernel[1] : inS.c * inS.h * inS.w;
-    const wBytes = node.op === "conv" ? k.packedWeightsBytes(out, K) : out * K * 4;
+    const wBytes = node.op === "conv" ? k.packedWeightsBytes(out, K, tile.id) : out * K * 4;
     const w = base + weightBytes;
     weightBytes += align(wBytes);
     const b = base + weightBytes;
@@ -230,9 +236,8 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     if (!p) throw new ArgumentError("planGraph", "tensor", "a tensor of the graph", t);
     return p;
   };
-  const tile: Tile = { rows: k.gemmTileRows(), cols: k.gemmTileCols() };
   const planned: Step[] = steps.map((node) => {
-    const call = kernelCall(node, place, weightPtr, batch);
+    const call = kernelCall(node, place, weightPtr, batch, tile.id);
     return {
       node: node.name,
       op: node.op,
@@ -262,7 +267,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
 /**
  * Writes the weights of `graph` where `plan` put them in `memory` (which must hold
  * plan.memoryBytes): conv weights are staged in the activation region and packed into
- * GEMM panels by the kernels' packWeights; FC weights and biases are copied as they are.
+ * GEMM panels by the kernels' packWeights (for plan.tile); FC weights and biases are copied as they are.
  */
 export function writeWeights(
   graph: Graph,
@@ -286,7 +291,7 @@ export function writeWeights(
       new Float32Array(memory.buffer, w, data.length).set(data);
     } else {
       new Float32Array(memory.buffer, plan.staging, data.length).set(data);
-      k.packWeights(plan.staging, w, out, data.length / out);
+      k.packWeights(plan.staging, w, out, data.length / out, plan.tile.id);
     }
   }
 }
@@ -307,6 +312,7 @@ function kernelCall(
   place: (t: string) => TensorPlace,
   weightPtr: Map<string, { w: number; b: number }>,
   batch: number,
+  tile: number,
 ): KernelCall {
   switch (node.op) {
     case "conv": {
@@ -318,6 +324,7 @@ function kernelCall(
         K = x.shape.c * kernel[0] * kernel[1],
         N = batch * y.shape.h * y.shape.w;
       const common = {
+        tile,
         a,
         bias,
         M,

@@ -66,9 +66,9 @@ const poolAccess = {
 
 /** Every kernel the planner schedules. Contracts: the doc comments of the exports in assembly/. */
 export const KERNELS = {
-  /** C = act(bias + A * B), B the dense K x N matrix at src (a 1x1 stride-1 convolution over NCHW). */
+  /** C = act(bias + A * B), B the dense K x N matrix at src (a 1x1 stride-1 convolution over NCHW); A packed for `tile`. */
   gemmDense: declare({
-    args: ["a", "bias", "M", "K", "N", "src", "dst", "ldc", "m0", "m1", "n0", "n1", "relu", "scratch"],
+    args: ["tile", "a", "bias", "M", "K", "N", "src", "dst", "ldc", "m0", "m1", "n0", "n1", "relu", "scratch"],
     rows: { fields: ["m0", "m1"], align: "tileRows" },
     cols: { fields: ["n0", "n1"], align: "tileCols" },
     scratch: "scratch",
@@ -80,6 +80,7 @@ export const KERNELS = {
   /** The same product with B = im2col of the C x H x W image at src (kh x kw window, per-axis strides, begin pads). */
   gemmConv: declare({
     args: [
+      "tile",
       "a",
       "bias",
       "M",
@@ -215,8 +216,9 @@ export function callOp(call: KernelCall): ProfileOp {
   return specOf(call.kernel).op;
 }
 
-/** The GEMM register tile, which aligns narrowed GEMM ranges. */
+/** The GEMM register tile (its `tile` argument id), which aligns narrowed GEMM ranges. */
 export interface Tile {
+  id: number;
   rows: number;
   cols: number;
 }

@@ -30,13 +30,15 @@ export type BuildChoice = BuildName | "auto";
 /** The module's size queries and helpers: pointers are byte offsets into the shared memory. */
 export interface KernelQueries {
   heapBase(): number;
-  gemmTileRows(): number;
-  gemmTileCols(): number;
+  gemmTileCount(): number;
+  gemmTileRows(tile: number): number;
+  gemmTileCols(tile: number): number;
   gemmKBlock(): number;
   gemmScratchBytes(): number;
-  packedWeightsBytes(M: number, K: number): number;
-  packWeights(src: number, dst: number, M: number, K: number): void;
+  packedWeightsBytes(M: number, K: number, tile: number): number;
+  packWeights(src: number, dst: number, M: number, K: number, tile: number): void;
   probePeak(src: number, iterations: number): number;
+  probeTile(tile: number, a: number, b: number, c: number, kc: number, iterations: number, tmp: number): void;
 }
 
 /**
@@ -48,13 +50,15 @@ export type KernelExports = KernelQueries & Record<KernelName, KernelFunction>;
 /** Parameter count of each query export. */
 const QUERY_ARITY: Record<keyof KernelQueries, number> = {
   heapBase: 0,
-  gemmTileRows: 0,
-  gemmTileCols: 0,
+  gemmTileCount: 0,
+  gemmTileRows: 1,
+  gemmTileCols: 1,
   gemmKBlock: 0,
   gemmScratchBytes: 0,
-  packedWeightsBytes: 2,
-  packWeights: 4,
+  packedWeightsBytes: 3,
+  packWeights: 5,
   probePeak: 2,
+  probeTile: 7,
 };
 
 /** A compiled build, ready to instantiate in any number of threads. */
@@ -169,7 +173,7 @@ function onAbort(_message: number, _file: number, line: number, column: number):
 
 /**
  * Runs a small GEMM whose exact result is known (small integers: every product and sum is
- * exact in f32, fused or not). Returns a description of the first mismatch, or undefined.
+ * exact in f32, fused or not) with every tile. Returns a description of the first mismatch, or undefined.
  */
 function selfTest(module: WebAssembly.Module): string | undefined {
   const memory = createSharedMemory(1 << 20, 1 << 20);
@@ -191,14 +195,16 @@ function selfTest(module: WebAssembly.Module): string | undefined {
   const f = new Float32Array(memory.buffer);
   for (let i = 0; i < M * K; i++) f[a / 4 + i] = (i % 5) - 2;
   for (let i = 0; i < K * N; i++) f[b / 4 + i] = (i % 7) - 3;
-  k.packWeights(a, packed, M, K);
-  k.gemmDense(packed, 0, M, K, N, b, c, N, 0, M, 0, N, 0, scratch);
-  for (let m = 0; m < M; m++) {
-    for (let n = 0; n < N; n++) {
-      let want = 0;
-      for (let j = 0; j < K; j++) want += f[a / 4 + m * K + j] * f[b / 4 + j * N + n];
-      const got = f[c / 4 + m * N + n];
-      if (got !== want) return `C[${m}][${n}] = ${got}, expected ${want}`;
+  for (let tile = 0; tile < k.gemmTileCount(); tile++) {
+    k.packWeights(a, packed, M, K, tile);
+    k.gemmDense(tile, packed, 0, M, K, N, b, c, N, 0, M, 0, N, 0, scratch);
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let want = 0;
+        for (let j = 0; j < K; j++) want += f[a / 4 + m * K + j] * f[b / 4 + j * N + n];
+        const got = f[c / 4 + m * N + n];
+        if (got !== want) return `tile ${tile}: C[${m}][${n}] = ${got}, expected ${want}`;
+      }
     }
   }
   return undefined;
@@ -220,12 +226,12 @@ const WARM_UP_ROUNDS = 100;
  * it) and compiles a function again, optimised and in the background, once it has run enough;
  * a call keeps the code it started with (V8 has no on-stack replacement for wasm), so a long
  * first call would run unoptimised to its end. This makes WARM_UP_ROUNDS rounds of short calls
- * (about 0.1 ms a round) of every inference kernel, on problems shaped like GoogLeNet's, over a
+ * (about 0.1 ms a round) of every inference kernel (GEMMs with `tile`), on problems shaped like GoogLeNet's, over a
  * private memory of its own. Compiled code belongs to the module: the optimised code then
  * serves every instance and thread. Other engines run the same calls (JavaScriptCore, in Bun,
  * can tier up inside a running call anyway). Results are discarded.
  */
-export function warmUpKernels(module: WebAssembly.Module): void {
+export function warmUpKernels(module: WebAssembly.Module, tile: number): void {
   const memory = createSharedMemory(WARM_UP_BYTES, WARM_UP_BYTES);
   const k = instantiateKernels(module, memory);
   const MB = 1 << 20;
@@ -236,13 +242,13 @@ export function warmUpKernels(module: WebAssembly.Module): void {
     scratch = base + 3 * MB;
   const values = new Float32Array(memory.buffer, src, MB / 4);
   for (let i = 0; i < values.length; i++) values[i] = ((i * 7) % 9) - 4;
-  k.packWeights(src, packed, 128, 147);
-  const gemm = { a: packed, bias: src, src, dst, relu: 1, scratch, m0: 0, n0: 0 };
+  k.packWeights(src, packed, 128, 147, tile);
+  const gemm = { tile, a: packed, bias: src, src, dst, relu: 1, scratch, m0: 0, n0: 0 };
   const one = { images: 1 };
   const pool = (k: number, stride: number, pad: number) =>
     ({ kh: k, kw: k, strideY: stride, strideX: stride, padTop: pad, padLeft: pad }) as const;
   const calls: KernelCall[] = [
-    // 3x3 stride 1 pad 1, 8 x 14x14 in: N = 196 ends in a panel of 4 columns (kernel4x4)
+    // 3x3 stride 1 pad 1, 8 x 14x14 in: N = 196 ends in a partly filled panel (a narrower kernel)
     {
       kernel: "gemmConv",
       args: {

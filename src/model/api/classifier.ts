@@ -65,6 +65,12 @@ export interface LoadOptions {
   labels?: readonly string[];
   /** Kernel build (default "auto": relaxed SIMD where validated, else baseline). */
   build?: BuildChoice;
+  /**
+   * The GEMM register tile (default "auto": a timed probe of every tile at load, about 30 ms; see
+   * `kernel`/`kernelReason`), or a tile name ("4x8", "6x8", "4x12", "3x16") for tests and
+   * benchmarks. Every tile gives the same output bits.
+   */
+  tile?: string;
   /** Square input side the network is planned for (default 224; Caffe's reference blobs use 227). */
   inputSize?: number;
   /** Keep every activation readable after run() (no memory reuse); needed by activation(). */
@@ -196,6 +202,8 @@ function checkLoadOptions(options: LoadOptions, graph: Graph): void {
       );
     }
   }
+  if (options.tile !== undefined && typeof options.tile !== "string")
+    throw new ArgumentError(LOAD, "tile", '"auto" or a tile name such as "4x8"', describe(options.tile));
   if (build !== undefined && !BUILDS.includes(build))
     throw new ArgumentError(LOAD, "build", BUILDS.map((b) => `"${b}"`).join(", "), describe(build));
   if (engine !== undefined && engine !== "wasm" && engine !== "reference")
@@ -320,6 +328,7 @@ export class GoogLeNet {
         ? new ReferenceEngine(graph, weights, inputSize, inputSize)
         : await WasmEngine.create(graph, weights, {
             build: options.build ?? "auto",
+            tile: options.tile ?? "auto",
             inputSize,
             threads: options.threads,
             keepActivations: options.keepActivations ?? false,
@@ -340,6 +349,21 @@ export class GoogLeNet {
   /** Why this build was chosen. */
   get buildReason(): string {
     return this.engine.buildReason;
+  }
+
+  /** The GEMM register tile that runs (e.g. "6x8"), or "reference" for the float64 engine. */
+  get kernel(): string {
+    return this.engine.kernel;
+  }
+
+  /** Why this tile: "requested", or the load-time probe's flop-weighted GFLOP/s per tile. */
+  get kernelReason(): string {
+    return this.engine.kernelReason;
+  }
+
+  /** The packed conv weight layout of the running tile (a cache of packed weights must be keyed by it). */
+  get packLayout(): string {
+    return this.engine.packLayout;
   }
 
   /** Size of the running .wasm file in bytes (0 for the reference engine). */

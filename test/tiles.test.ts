@@ -1,0 +1,88 @@
+// The GEMM register tile family on the whole network: every tile gives the same output bits (each
+// reduces an element the same way, assembly/tiles.ts), at 1 and 2 threads and at every batch
+// position; the tile option is checked; net.kernel, kernelReason and packLayout report the choice.
+
+import { readFileSync } from "node:fs";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { ArgumentError } from "../src/host/errors.js";
+import { compileKernels, createSharedMemory, instantiateKernels } from "../src/host/wasm/kernels.js";
+import { tileFamily } from "../src/host/wasm/tiles.js";
+import { GoogLeNet } from "../src/node/index.js";
+import { floatsSha as sha, matWeights as mat, photoCases } from "./support/data.js";
+
+const family = tileFamily(
+  instantiateKernels((await compileKernels("baseline")).module, createSharedMemory(65536, 65536)),
+);
+
+test("the family has several tiles with distinct names; tiles of equal rows share a packing layout", () => {
+  assert.ok(family.length >= 2, `${family.length} tiles`);
+  assert.is(new Set(family.map((t) => t.name)).size, family.length);
+  for (const a of family)
+    for (const b of family) assert.is(a.packLayout === b.packLayout, a.rows === b.rows, `${a.name} vs ${b.name}`);
+});
+
+for (const build of ["baseline", "relaxed"] as const) {
+  test(`${build}: every tile gives the 4x8 tile's bits alone, at every batch position, at 1 and 2 threads`, async () => {
+    const w = await mat();
+    const photos = photoCases().map((p) => new Uint8Array(readFileSync(p.file)));
+    const alone = await GoogLeNet.load({ weights: w, threads: 1, build, maxBatch: 1, tile: "4x8", warmUp: false });
+    let inputs: Float32Array[];
+    const want: string[] = [];
+    try {
+      assert.is(alone.kernel, "4x8");
+      inputs = photos.map((bytes) => alone.toInput(bytes));
+      // The images forwards then backwards, so each lands on several batch slots.
+      inputs = [...inputs, ...inputs.slice().reverse()];
+      for (const x of inputs) {
+        const r = await alone.run(x);
+        want.push(`${sha(r.logits)} ${sha(r.probabilities)}`);
+      }
+    } finally {
+      await alone.dispose();
+    }
+    for (const tile of family) {
+      for (const [threads, maxBatch] of [
+        [1, 8],
+        [2, 3],
+      ] as const) {
+        const net = await GoogLeNet.load({ weights: w, threads, build, maxBatch, tile: tile.name, warmUp: false });
+        try {
+          assert.is(net.kernel, tile.name);
+          assert.is(net.kernelReason, "requested");
+          assert.is(net.packLayout, tile.packLayout);
+          const got = (await net.runBatch(inputs)).map((r) => `${sha(r.logits)} ${sha(r.probabilities)}`);
+          assert.equal(got, want, `tile ${tile.name}, ${threads} thread(s), batches of ${maxBatch}`);
+        } finally {
+          await net.dispose();
+        }
+      }
+      console.log(`  ${build} ${tile.name}: ${inputs.length} images at 1 and 2 threads, batches of 8 and 3: same bits`);
+    }
+  });
+}
+
+test("tile auto: the load-time probe picks a tile of the family and says why", async () => {
+  const net = await GoogLeNet.load({ weights: await mat(), threads: 1, warmUp: false });
+  try {
+    assert.ok(
+      family.some((t) => t.name === net.kernel),
+      net.kernel,
+    );
+    for (const t of family) assert.match(net.kernelReason, new RegExp(`\\b${t.name} \\d+\\.\\d`));
+    console.log(`  picked ${net.kernel}: ${net.kernelReason}`);
+  } finally {
+    await net.dispose();
+  }
+});
+
+test("an unknown tile is an ArgumentError naming the option and the tiles", async () => {
+  for (const tile of ["5x5", "auto ", 48]) {
+    const e = await GoogLeNet.load({ weights: await mat(), threads: 1, tile: tile as string }).catch((x: unknown) => x);
+    assert.instance(e, ArgumentError, String(tile));
+    assert.match((e as Error).message, /tile/);
+    if (typeof tile === "string") for (const t of family) assert.match((e as Error).message, `"${t.name}"`);
+  }
+});
+
+test.run();
