@@ -1,6 +1,6 @@
 // The suite's SVG chart: single-image latency per engine and thread count (bar: median,
 // tick: min), and, given a kernel benchmark report, each GoogLeNet convolution's GFLOP/s
-// against the SIMD peak measured in that run. Plain SVG text, no dependencies.
+// against the best register tile's figure on L1-resident data measured in that run. Plain SVG text, no dependencies.
 
 import type { SuiteReport } from "./suite.js";
 
@@ -130,7 +130,7 @@ export function renderChart(report: SuiteReport): string {
       text(
         10,
         y,
-        "Kernel GFLOP/s per GoogLeNet convolution, 1 thread, against the SIMD peak measured in the same run",
+        "Kernel GFLOP/s per GoogLeNet convolution (the probe's tile), 1 thread, against the best tile on L1 data in the same run",
         `font-weight="bold" font-size="15"`,
       ),
     );
@@ -143,7 +143,7 @@ export function renderChart(report: SuiteReport): string {
           builds
             .map((b) => {
               const s = kernels.builds.find((x) => x.build === b)!;
-              return `${b}: flop-weighted ${s.weightedGflops.toFixed(1)} GFLOP/s = ${(s.weightedFraction * 100).toFixed(0)} % of its peak ${s.peakGflops.toFixed(1)}`;
+              return `${b}: flop-weighted ${s.weightedGflops.toFixed(1)} GFLOP/s = ${(s.weightedFraction * 100).toFixed(0)} % of its best tile on L1 data ${s.peakGflops.toFixed(1)}`;
             })
             .join("; "),
         `fill="#4a5568"`,
@@ -155,8 +155,8 @@ export function renderChart(report: SuiteReport): string {
       rowK = barH * builds.length + 4;
     const h = layers.length * rowK;
     const peaks = [
-      ["mul+add peak", kernels.peak.mulAdd],
-      ["relaxed_madd peak", kernels.peak.relaxed],
+      ["mul+add best tile (L1)", kernels.peak.mulAdd],
+      ["relaxed_madd best tile (L1)", kernels.peak.relaxed],
     ] as const;
     peaks.forEach(([name, peak], i) => {
       const x = LABEL + (peak / a.max) * PLOT;

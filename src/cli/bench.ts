@@ -12,6 +12,8 @@ import { syntheticInput } from "../model/network/golden.js";
 export interface BenchOptions {
   weights?: string;
   build: BuildChoice;
+  /** GEMM register tile: "auto" (the load-time probe) or a tile name. */
+  tile: string;
   /** Thread counts to measure, one after another in this run (e.g. [1, 2] for the scaling). */
   threads: number[];
   runs: number;
@@ -22,6 +24,9 @@ export interface BenchOptions {
 export interface BenchRow {
   engine: "inception-wasm";
   build: string;
+  /** The GEMM register tile that ran, and why (the probe's figures, or "requested"). */
+  kernel: string;
+  kernelReason: string;
   threads: number;
   batch: number;
   runs: number;
@@ -48,7 +53,7 @@ async function benchThreads(
   options: BenchOptions,
   threads: number,
 ): Promise<{ row: BenchRow; inputSize: number; multiplyAdds: number }> {
-  const net = await GoogLeNet.load({ weights: options.weights, build: options.build, threads });
+  const net = await GoogLeNet.load({ weights: options.weights, build: options.build, tile: options.tile, threads });
   try {
     if (net.threads !== threads) {
       throw new Error(
@@ -69,6 +74,8 @@ async function benchThreads(
     const row: BenchRow = {
       engine: "inception-wasm",
       build: net.build,
+      kernel: net.kernel,
+      kernelReason: net.kernelReason,
       threads: net.threads,
       batch: 1,
       runs: options.runs,
@@ -111,9 +118,10 @@ export function formatBench(r: BenchResult): string {
   const lines: string[] = [];
   for (const x of r.results) {
     lines.push(
-      `${x.engine} ${x.build} threads=${x.threads} batch=${x.batch}: median ${x.medianMs.toFixed(2)} ms, min ${x.minMs.toFixed(2)} ms, ` +
+      `${x.engine} ${x.build} tile=${x.kernel} threads=${x.threads} batch=${x.batch}: median ${x.medianMs.toFixed(2)} ms, min ${x.minMs.toFixed(2)} ms, ` +
         `${x.gflops.toFixed(1)} GFLOP/s (${x.runs} runs, ${r.runtime}, ${r.inputSize}x${r.inputSize}), output sha256 ${x.outputSha256.slice(0, 16)}`,
     );
+    lines.push(`  tile ${x.kernel}: ${x.kernelReason}`);
     if (x.profile) {
       const ops = Object.entries(x.profile).filter(([op]) => op !== "wait");
       const total = ops.reduce((a, [, ms]) => a + ms, 0);

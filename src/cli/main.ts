@@ -19,7 +19,7 @@ import { WEIGHTS_USAGE, weightsCommand } from "./weights.js";
 const USAGE = `usage: inception-wasm <command> [options]
 
 commands:
-  classify <image...> [--photos] [--top N] [--json] [--weights PATH] [--build B] [--threads N]
+  classify <image...> [--photos] [--top N] [--json] [--weights PATH] [--build B] [--tile T] [--threads N]
            [--crops 1|10|144] [--ensemble W1,W2,...]
       top classes of JPEG/PNG images; --photos adds every photo of the data folder; --crops: the
       centre crop, BVLC's 10 crops or the paper's 144, probabilities averaged; --ensemble: several
@@ -33,7 +33,7 @@ commands:
       converts the per-layer BVLC MAT weights to one inception-wasm weight file
   export-onnx <out.onnx> [--weights PATH] [--input-size N]
       writes the network with its weights as an ONNX model (opset 13, dynamic batch)
-  bench [--json] [--threads 1,2] [--runs N] [--warmup N] [--build B] [--profile]
+  bench [--json] [--threads 1,2] [--runs N] [--warmup N] [--build B] [--tile T] [--profile]
       single-image latency of the whole network, per thread count (default 1)
 ${WEIGHTS_USAGE}
   verify [--weights PATH] [--threads N] [--json]
@@ -43,6 +43,7 @@ options:
   --weights PATH   weight file or MAT folder (default: $INCEPTION_WASM_WEIGHTS, else the newest
                    \`weights fetch\`, else a repository checkout's ../shared/googlenet)
   --build B        auto (default), baseline, relaxed or debug
+  --tile T         GEMM register tile: auto (default: a timed probe at load) or 4x8, 6x8, 4x12, 3x16
   --threads N      threads that run kernels (classify default: the available cores)
 `;
 
@@ -55,6 +56,7 @@ const OPTIONS = {
   top: { type: "string", default: "5" },
   weights: { type: "string" },
   build: { type: "string", default: "auto" },
+  tile: { type: "string", default: "auto" },
   threads: { type: "string" },
   runs: { type: "string", default: "30" },
   warmup: { type: "string", default: "5" },
@@ -93,6 +95,12 @@ function buildOption(): BuildChoice {
   const b = opts.build;
   if (b === "auto" || b === "baseline" || b === "relaxed" || b === "debug") return b;
   throw usageError(`--build: expected auto, baseline, relaxed or debug, found "${b}"`);
+}
+
+/** --tile: "auto" or ROWSxCOLS (an unknown tile of that form is the library's ArgumentError, listing the tiles). */
+function tileOption(): string {
+  if (opts.tile === "auto" || /^\d{1,2}x\d{1,2}$/.test(opts.tile)) return opts.tile;
+  throw usageError(`--tile: expected auto or a tile such as 4x8, found "${opts.tile}"`);
 }
 
 /** --crops: 1, 10 or 144. */
@@ -158,15 +166,18 @@ async function classify(files: string[]): Promise<void> {
   }
   const crops = cropsOption();
   const net = opts.ensemble
-    ? await GoogLeNet.loadEnsemble(listText(opts.ensemble), { build: buildOption(), threads })
-    : await GoogLeNet.load({ weights: opts.weights, build: buildOption(), threads });
+    ? await GoogLeNet.loadEnsemble(listText(opts.ensemble), { build: buildOption(), tile: tileOption(), threads })
+    : await GoogLeNet.load({ weights: opts.weights, build: buildOption(), tile: tileOption(), threads });
   const first = net instanceof GoogLeNetEnsemble ? net.members[0] : net;
   // One bad file is reported in its place (an error entry with --json); the others still run.
   const results: ({ file: string; top: Prediction[]; ms: number } | { file: string; error: string })[] = [];
   try {
     if (!opts.json) {
       const models = net instanceof GoogLeNetEnsemble ? `, ${net.members.length} models` : "";
-      console.log(`inception-wasm: ${first.build} build, ${first.threads} thread(s), ${crops} crop(s)${models}`);
+      console.log(
+        `inception-wasm: ${first.build} build, ${first.kernel} tile, ${first.threads} thread(s), ${crops} crop(s)${models}`,
+      );
+      console.log(`tile ${first.kernel}: ${first.kernelReason}`);
     }
     for (const file of files) {
       const t0 = performance.now();
@@ -197,7 +208,19 @@ async function classify(files: string[]): Promise<void> {
   if (opts.json) {
     const models = net instanceof GoogLeNetEnsemble ? net.members.length : 1;
     console.log(
-      JSON.stringify({ build: first.build, threads: first.threads, crops, models, images: results }, null, 2),
+      JSON.stringify(
+        {
+          build: first.build,
+          kernel: first.kernel,
+          kernelReason: first.kernelReason,
+          threads: first.threads,
+          crops,
+          models,
+          images: results,
+        },
+        null,
+        2,
+      ),
     );
   }
 }
@@ -239,6 +262,7 @@ async function main(): Promise<void> {
       const result = await benchNetwork({
         weights: opts.weights,
         build: buildOption(),
+        tile: tileOption(),
         threads: threadsOption("1"),
         runs: intOption("runs", opts.runs, 1),
         warmup: intOption("warmup", opts.warmup, 0),
