@@ -1,7 +1,7 @@
 // Batching benchmark: images per second at batch 1 and batch 8, and one image's 144 crops run as
 // batches against the same 144 crops run one call each. Medians of alternating rounds after warm-up.
 //
-//   node dist/bench/batch.js [--threads 1] [--rounds 3] [--weights PATH]
+//   node dist/bench/batch.js [--threads 1] [--rounds 3] [--weights PATH] [--tile auto|4x8|...]
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,6 +15,7 @@ const { values: opts } = parseArgs({
     threads: { type: "string", default: "1" },
     rounds: { type: "string", default: "3" },
     weights: { type: "string" },
+    tile: { type: "string", default: "auto" },
   },
 });
 const threads = Number(opts.threads);
@@ -22,7 +23,7 @@ const rounds = Number(opts.rounds);
 const dir = resolveDataDir(opts.weights);
 const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const net = await GoogLeNet.load({ weights: dir, threads, maxBatch: 8 });
+const net = await GoogLeNet.load({ weights: dir, threads, maxBatch: 8, tile: opts.tile });
 const photo = decodeImage(new Uint8Array(readFileSync(join(dir, "photos", "coffee.png"))), "coffee.png");
 const crops = cropInputs(photo, 144);
 const eight = crops.slice(0, 8);
@@ -54,7 +55,9 @@ for (let i = 0; i < rounds; i++) {
 }
 await net.dispose();
 const m = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)])) as Record<keyof typeof r, number>;
-console.log(`${runtimeLabel()}, ${net.build} build, ${threads} thread(s), ${rounds} rounds (medians)`);
+console.log(
+  `${runtimeLabel()}, ${net.build} build, tile ${net.kernel} (${net.kernelReason}), ${threads} thread(s), ${rounds} rounds (medians)`,
+);
 console.log(`8 images one by one: ${m.batch1.toFixed(0)} ms (${((8 * 1000) / m.batch1).toFixed(2)} img/s)`);
 console.log(
   `8 images as one batch: ${m.batch8.toFixed(0)} ms (${((8 * 1000) / m.batch8).toFixed(2)} img/s), ` +

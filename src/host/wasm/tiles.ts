@@ -59,24 +59,30 @@ export function tileNamed(family: readonly TileInfo[], name: string, option: str
 }
 
 /**
- * The probe's GEMMs: GoogLeNet layers narrowed to 12 output channels (a multiple of every tile's
- * rows) and, for the 28x28 one, 192 pixels (a multiple of every tile's columns), each standing for
- * a class of layers with `weight` = that class's share of the network's multiply-adds at 224x224
- * (im2col at 28x28 and larger 0.50, im2col at 14x14 0.22, 1x1 at 14x14 and larger 0.20, 7x7 maps 0.08).
+ * The probe's GEMMs: GoogLeNet layers narrowed to 48 output channels and (but for the 7x7 one,
+ * whose 49 pixels and partly filled last panel are the point) 96 pixels, both multiples of every
+ * tile's rows and columns; 48 rows amortise the B packing as the real layers' 64-384 do. Each
+ * stands for a class of layers with `weight` = that class's share of the network's multiply-adds
+ * at 224x224 (im2col at 28x28 and larger 0.50, im2col at 14x14 0.22, 1x1 at 14x14 and larger 0.20,
+ * 7x7 maps 0.08).
  */
 const PROBE_SHAPES = [
-  { layer: "inception_3a/3x3", weight: 0.5, C: 96, H: 28, W: 28, kernel: 3, pad: 1, n1: 192 },
-  { layer: "inception_4a/3x3", weight: 0.22, C: 96, H: 14, W: 14, kernel: 3, pad: 1, n1: 196 },
-  { layer: "inception_4b/1x1", weight: 0.2, C: 512, H: 14, W: 14, kernel: 1, pad: 0, n1: 196 },
+  { layer: "inception_3a/3x3", weight: 0.5, C: 96, H: 28, W: 28, kernel: 3, pad: 1, n1: 96 },
+  { layer: "inception_4a/3x3", weight: 0.22, C: 96, H: 14, W: 14, kernel: 3, pad: 1, n1: 96 },
+  { layer: "inception_4b/1x1", weight: 0.2, C: 512, H: 14, W: 14, kernel: 1, pad: 0, n1: 96 },
   { layer: "inception_5a/3x3", weight: 0.08, C: 160, H: 7, W: 7, kernel: 3, pad: 1, n1: 49 },
 ] as const;
-const PROBE_ROWS = 12;
+const PROBE_ROWS = 48;
+/** The probe's private memory: inputs and A (1 MiB), C (256 KiB), scratch, packed A per tile and shape (2.8 MiB). */
+const PROBE_MEMORY_BYTES = 5 << 20;
 /**
- * Wall-clock budget of the probe: rounds run until it is spent, at least MIN_ROUNDS (the first
- * round runs partly in the engine's baseline tier; the fastest sample per shape counts).
+ * Wall-clock budget of the timed rounds: they run until it is spent, at least MIN_ROUNDS, after
+ * one untimed round (it compiles each tile's code and starts the engine's optimising tier); the
+ * fastest sample per tile and shape counts, so a round that loses the core to another process
+ * or still runs baseline-tier code does not decide.
  */
 const PROBE_BUDGET_MS = 30;
-const MIN_ROUNDS = 2;
+const MIN_ROUNDS = 3;
 
 /**
  * Picks the tile for `module`: the one named by `choice`, or ("auto") the one with the best
@@ -84,20 +90,20 @@ const MIN_ROUNDS = 2;
  * shape's fastest time: the first rounds also get the kernels out of the engine's baseline tier).
  */
 export function chooseTile(module: WebAssembly.Module, choice: TileChoice, option: string): ChosenTile {
-  const memory = createSharedMemory(8 << 20, 8 << 20);
+  const memory = createSharedMemory(PROBE_MEMORY_BYTES, PROBE_MEMORY_BYTES);
   const k = instantiateKernels(module, memory);
   const family = tileFamily(k);
   if (choice !== "auto") return { tile: tileNamed(family, choice, option), reason: "requested" };
   if (family.length === 1) return { tile: family[0], reason: "the build has one tile" };
+  // [src: every input and A, 1 MiB][dst: 256 KiB][scratch][packed A per tile and shape]
   const MB = 1 << 20;
-  const base = (k.heapBase() + 63) & ~63;
-  const src = base,
-    dst = base + 2 * MB,
-    packedBase = base + 3 * MB,
-    scratch = base + 7 * MB;
-  const f = new Float32Array(memory.buffer);
-  for (let i = 0; i < (2 * MB) / 4; i++) f[src / 4 + i] = (((i * 7919) % 257) - 128) / 128;
-  // A: the first floats of src as a 24 x K matrix, packed per tile and shape.
+  const src = (k.heapBase() + 63) & ~63,
+    dst = src + MB,
+    scratch = dst + MB / 4,
+    packedBase = scratch + ((k.gemmScratchBytes() + 63) & ~63);
+  const f = new Float32Array(memory.buffer, src, MB / 4);
+  for (let i = 0; i < f.length; i++) f[i] = (((i * 7919) % 257) - 128) / 128;
+  // A: the first floats of src as a PROBE_ROWS x K matrix, packed per tile and shape.
   let packedAt = packedBase;
   const calls = family.map((tile) =>
     PROBE_SHAPES.map((s) => {
@@ -132,6 +138,8 @@ export function chooseTile(module: WebAssembly.Module, choice: TileChoice, optio
     }),
   );
   const best = family.map(() => PROBE_SHAPES.map(() => Infinity));
+  const started = performance.now();
+  for (const tile of calls) for (const c of tile) c.fn(...c.args);
   const t0 = performance.now();
   let rounds = 0;
   while (rounds < MIN_ROUNDS || performance.now() - t0 < PROBE_BUDGET_MS) {
@@ -151,7 +159,7 @@ export function chooseTile(module: WebAssembly.Module, choice: TileChoice, optio
     return { name: tile.name, gflops: 1 / secondsPerFlop / 1e9 };
   });
   const winner = probe.reduce((w, p, i) => (p.gflops > probe[w].gflops ? i : w), 0);
-  const ms = (performance.now() - t0).toFixed(0);
+  const ms = (performance.now() - started).toFixed(0);
   const table = probe.map((p) => `${p.name} ${p.gflops.toFixed(1)}`).join(", ");
   return {
     tile: family[winner],
