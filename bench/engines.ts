@@ -129,7 +129,7 @@ async function loadInceptionWasm(config: EngineConfig, time: Timer): Promise<Eng
   const version = await packageVersion();
   const image = 3 * INPUT_SIZE * INPUT_SIZE;
   return {
-    version: `${version} (${net.build} build)`,
+    version: `${version} (${net.build} build, ${net.kernel} tile)`,
     threads: net.threads,
     threadNote: net.capabilities.reason,
     binary: { name: `${net.build} kernels`, bytes: net.wasmBytes, kind: "wasm" },
