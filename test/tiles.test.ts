@@ -7,13 +7,12 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ArgumentError } from "../src/host/errors.js";
 import { compileKernels, createSharedMemory, instantiateKernels } from "../src/host/wasm/kernels.js";
-import { tileFamily } from "../src/host/wasm/tiles.js";
+import { chooseTile, tileFamily } from "../src/host/wasm/tiles.js";
 import { GoogLeNet } from "../src/node/index.js";
 import { floatsSha as sha, matWeights as mat, photoCases } from "./support/data.js";
 
-const family = tileFamily(
-  instantiateKernels((await compileKernels("baseline")).module, createSharedMemory(65536, 65536)),
-);
+const baseline = (await compileKernels("baseline")).module;
+const family = tileFamily(instantiateKernels(baseline, createSharedMemory(65536, 65536)));
 
 test("the family has several tiles with distinct names; tiles of equal rows share a packing layout", () => {
   assert.ok(family.length >= 2, `${family.length} tiles`);
@@ -74,6 +73,20 @@ test("tile auto: the load-time probe picks a tile of the family and says why", a
   } finally {
     await net.dispose();
   }
+});
+
+test("a clock that stands still while code runs (Cloudflare Workers) ends the probe with the default tile", () => {
+  const own = Object.getOwnPropertyDescriptor(performance, "now");
+  Object.defineProperty(performance, "now", { value: () => 1234.5, configurable: true, writable: true });
+  try {
+    const chosen = chooseTile(baseline, "auto", "test");
+    assert.is(chosen.tile.name, family[0].name);
+    assert.match(chosen.reason, /clock did not advance/);
+  } finally {
+    if (own) Object.defineProperty(performance, "now", own);
+    else delete (performance as { now?: unknown }).now;
+  }
+  assert.ok(performance.now() !== 1234.5, "performance.now restored");
 });
 
 test("an unknown tile is an ArgumentError naming the option and the tiles", async () => {

@@ -83,6 +83,8 @@ const PROBE_MEMORY_BYTES = 5 << 20;
  */
 const PROBE_BUDGET_MS = 30;
 const MIN_ROUNDS = 3;
+/** At most this many timed rounds, whatever the clock says (a clock that stands still while code runs never spends the budget). */
+const MAX_ROUNDS = 40;
 
 /**
  * Picks the tile for `module`: the one named by `choice`, or ("auto") the one with the best
@@ -141,8 +143,13 @@ export function chooseTile(module: WebAssembly.Module, choice: TileChoice, optio
   const started = performance.now();
   for (const tile of calls) for (const c of tile) c.fn(...c.args);
   const t0 = performance.now();
+  const frozen = (ms: string): ChosenTile => ({
+    tile: family[0],
+    reason: `the clock did not advance during probe calls (${ms} ms in all: a runtime that stops time while code runs, as Cloudflare Workers do, or a coarse timer): the default tile`,
+  });
+  if (t0 === started) return frozen("0");
   let rounds = 0;
-  while (rounds < MIN_ROUNDS || performance.now() - t0 < PROBE_BUDGET_MS) {
+  while (rounds < MIN_ROUNDS || (rounds < MAX_ROUNDS && performance.now() - t0 < PROBE_BUDGET_MS)) {
     for (let i = 0; i < family.length; i++) {
       const t = (i + rounds) % family.length; // rotate which tile goes first
       calls[t].forEach((c, s) => {
@@ -153,13 +160,14 @@ export function chooseTile(module: WebAssembly.Module, choice: TileChoice, optio
     }
     rounds++;
   }
+  const ms = (performance.now() - started).toFixed(0);
+  if (best.some((shapes) => shapes.some((t) => !(t > 0)))) return frozen(ms);
   // Flop-weighted: the time the network's layer mix would take per flop, inverted.
   const probe = family.map((tile, t) => {
     const secondsPerFlop = calls[t].reduce((sum, c, s) => sum + (c.weight * best[t][s]) / 1000 / c.flops, 0);
     return { name: tile.name, gflops: 1 / secondsPerFlop / 1e9 };
   });
   const winner = probe.reduce((w, p, i) => (p.gflops > probe[w].gflops ? i : w), 0);
-  const ms = (performance.now() - started).toFixed(0);
   const table = probe.map((p) => `${p.name} ${p.gflops.toFixed(1)}`).join(", ");
   return {
     tile: family[winner],
