@@ -278,7 +278,7 @@ function densePanel(panel: usize, NR: i32, src: usize, N: i32, n: i32, k0: i32, 
     const row = src + (<usize>(k0 + k) * N + n) * 4;
     const out = panel + <usize>k * NR * 4;
     if (cols == NR) {
-      for (let j = 0; j < NR; j += 4) v128.store(out + <usize>j * 4, v128.load(row + <usize>j * 4));
+      copyVectors(out, row, NR);
       continue;
     }
     for (let j = 0; j < NR; j += 4) v128.store(out + <usize>j * 4, f32x4.splat(0));
@@ -357,14 +357,14 @@ function im2colPanel(
       if (len == NR && ix >= 0) {
         const at = row + <usize>ix * 4;
         if (strideX == 1 && ix + NR <= W) {
-          for (let j = 0; j < NR; j += 4) v128.store(dst + <usize>j * 4, v128.load(at + <usize>j * 4));
+          copyVectors(dst, at, NR);
           continue;
         }
         if (strideX == 2 && ix + 2 * NR <= W) {
-          for (let j = 0; j < NR; j += 4) {
-            const from = at + <usize>j * 8;
-            v128.store(dst + <usize>j * 4, v128.shuffle<f32>(v128.load(from), v128.load(from, 16), 0, 2, 4, 6));
-          }
+          v128.store(dst, evenLanes(at));
+          v128.store(dst, evenLanes(at + 32), 16);
+          if (NR > 8) v128.store(dst, evenLanes(at + 64), 32);
+          if (NR > 12) v128.store(dst, evenLanes(at + 96), 48);
           continue;
         }
       }
@@ -381,4 +381,19 @@ function im2colPanel(
       }
     }
   }
+}
+
+/** Copies `nr` floats (8, 12 or 16: a tile's columns) from `src` to `dst`, unrolled (no loop in the packing's inner step). */
+// @ts-ignore: decorator
+@inline function copyVectors(dst: usize, src: usize, nr: i32): void {
+  v128.store(dst, v128.load(src));
+  v128.store(dst, v128.load(src, 16), 16);
+  if (nr > 8) v128.store(dst, v128.load(src, 32), 32);
+  if (nr > 12) v128.store(dst, v128.load(src, 48), 48);
+}
+
+/** Lanes 0, 2, 4, 6 of the 8 floats at `src` (a stride-2 row of im2col). */
+// @ts-ignore: decorator
+@inline function evenLanes(src: usize): v128 {
+  return v128.shuffle<f32>(v128.load(src), v128.load(src, 16), 0, 2, 4, 6);
 }

@@ -285,7 +285,7 @@ const report: KernelReport & Record<string, unknown> = {
     weightedBestFraction: m.picked.weightedBestGflops / m.bestL1,
     convMs: m.picked.convMs,
     chainsPeakGflops: m.peak,
-    probe: { tile: m.chosen.tile.name, reason: m.chosen.reason },
+    probe: { tile: m.chosen.tile.name, reason: m.chosen.reason, perTile: m.chosen.probe },
     fastestOnNetwork: m.tiles.reduce((a, b) => (b.convMs < a.convMs ? b : a)).tile,
     tiles: m.tiles.map(({ layers: _layers, ...t }) => t),
   })),
