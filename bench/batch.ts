@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { cropInputs } from "../src/model/image/crops.js";
 import { decodeImage, GoogLeNet, resolveDataDir } from "../src/node/index.js";
 import { runtimeLabel } from "../src/host/runtime.js";
+import { clockKind, clockNow } from "./clock.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -23,16 +24,9 @@ const { values: opts } = parseArgs({
     quick: { type: "boolean", default: false },
   },
 });
-if (opts.clock !== "wall" && !(opts.clock === "cpu" && opts.threads === "1"))
-  throw new Error(`--clock: expected wall, or cpu with --threads 1, found "${opts.clock}"`);
-const now =
-  opts.clock === "cpu"
-    ? (): number => {
-        const u = process.cpuUsage();
-        return (u.user + u.system) / 1000;
-      }
-    : (): number => performance.now();
 const threads = Number(opts.threads);
+if (opts.clock === "cpu" && threads !== 1) throw new Error("--clock cpu: measures one thread only (--threads 1)");
+const now = clockNow(clockKind(opts.clock));
 const rounds = Number(opts.rounds);
 const dir = resolveDataDir(opts.weights);
 const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];

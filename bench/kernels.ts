@@ -29,6 +29,7 @@ import { runtimeLabel } from "../src/host/runtime.js";
 import { inferShapes } from "../src/host/ir/shapes.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import type { KernelReport } from "./chart.js";
+import { clockKind, clockNow } from "./clock.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -40,20 +41,7 @@ const { values: opts } = parseArgs({
     clock: { type: "string", default: "wall" },
   },
 });
-if (opts.clock !== "wall" && opts.clock !== "cpu")
-  throw new Error(`--clock: expected wall or cpu, found "${opts.clock}"`);
-/**
- * Milliseconds now: wall-clock time, or (--clock cpu) this process's CPU time (user + system), which
- * leaves out the time other processes hold the core: the figure to compare tiles by on a machine
- * shared with other work (engine threads compiling in the background count too).
- */
-const now =
-  opts.clock === "cpu"
-    ? (): number => {
-        const u = process.cpuUsage();
-        return (u.user + u.system) / 1000;
-      }
-    : (): number => performance.now();
+const now = clockNow(clockKind(opts.clock));
 const sampleMs = Number(opts.ms);
 const rounds = Number(opts.rounds);
 
