@@ -2,6 +2,7 @@
 // the kernels on one thread or the worker pool; the reference engine (reference.ts) runs every op
 // in float64 TypeScript, the switch for bisecting numeric differences layer by layer.
 
+import { DisposedError } from "../errors.js";
 import type { Profile } from "../exec/executor.js";
 import type { BuildName } from "../wasm/kernels.js";
 
@@ -35,4 +36,24 @@ export interface Engine {
   activation(name: string): Float32Array | undefined;
   /** Frees threads and memory; the engine cannot run afterwards. */
   dispose(): Promise<void>;
+}
+
+/**
+ * What an engine leaves behind after dispose(): its description (build, reasons, threads) without
+ * its memory or executor, so that a disposed network holds no wasm memory or weights while the
+ * caller still holds the network object. Runs reject with DisposedError.
+ */
+export function disposedEngine(engine: Engine): Engine {
+  const { build, buildReason, wasmBytes, threads, threadReason } = engine;
+  return {
+    build,
+    buildReason,
+    wasmBytes,
+    threads,
+    threadReason,
+    memoryBytes: 0,
+    runBatch: () => Promise.reject(new DisposedError("engine.runBatch", "the engine was disposed")),
+    activation: () => undefined,
+    dispose: () => Promise.resolve(),
+  };
 }

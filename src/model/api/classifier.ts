@@ -5,7 +5,7 @@
 
 import { ArgumentError, DisposedError, ExecutionError, WeightsError } from "../../host/errors.js";
 import type { Profile } from "../../host/exec/executor.js";
-import type { Engine } from "../../host/engine/engine.js";
+import { disposedEngine, type Engine } from "../../host/engine/engine.js";
 import { ReferenceEngine } from "../../host/engine/reference.js";
 import { checkThreads, WasmEngine } from "../../host/engine/wasm.js";
 import type { Graph } from "../../host/ir/graph.js";
@@ -279,7 +279,7 @@ export class GoogLeNet {
   readonly inputSize: number;
   readonly labels: readonly string[];
   readonly graph: Graph;
-  private readonly engine: Engine;
+  private engine: Engine;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
@@ -518,6 +518,7 @@ export class GoogLeNet {
       if (this.disposed) return;
       this.disposed = true;
       await this.engine.dispose();
+      this.engine = disposedEngine(this.engine);
     });
   }
 }
