@@ -9,7 +9,7 @@ import { MAX_POOL_THREADS } from "../exec/protocol.js";
 import type { Graph } from "../ir/graph.js";
 import type { WorkerEvents, WorkerHandle } from "../platform.js";
 import type { TensorMap } from "../ir/tensors.js";
-import { planGraph, writeWeights, type Plan, type TensorPlace } from "../plan/plan.js";
+import { planGraph, weightWriter, writeWeights, type Plan, type TensorPlace, type WeightWrite } from "../plan/plan.js";
 import {
   compileKernels,
   createSharedMemory,
@@ -45,6 +45,14 @@ export interface WasmEngineOptions {
  * and fill the 7x7 layers' tiles (49 pixels x 8 = 392 columns).
  */
 export const DEFAULT_MAX_BATCH = 8;
+
+/**
+ * Weights delivered while they are read (a stream): calls `write` once per tensor, as each
+ * arrives, and resolves when every tensor was delivered (rejects for a bad file). Each tensor is
+ * copied into the network's memory during its write() call, so the whole file never needs to be
+ * held beside the memory.
+ */
+export type WeightFeed = (write: WeightWrite) => Promise<void>;
 
 /** The threads to use and why. */
 export interface ThreadChoice {
@@ -137,8 +145,11 @@ export class WasmEngine implements Engine {
     this.last = this.plan(1);
   }
 
-  /** Compiles, plans, writes the weights, starts the threads and (optionally) warms up. */
-  static async create(graph: Graph, weights: TensorMap, options: WasmEngineOptions): Promise<WasmEngine> {
+  /**
+   * Compiles, plans, writes the weights (a map, or a feed written tensor by tensor as it arrives),
+   * starts the threads and (optionally) warms up.
+   */
+  static async create(graph: Graph, weights: TensorMap | WeightFeed, options: WasmEngineOptions): Promise<WasmEngine> {
     const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1 && maxBatch <= 64)) {
       throw new ArgumentError("GoogLeNet.load", "maxBatch", "an integer in 1..64", maxBatch);
@@ -168,7 +179,12 @@ export class WasmEngine implements Engine {
     }
     const memory = createSharedMemory(plan.memoryBytes, largest);
     const kernels = instantiateKernels(compiled.module, memory);
-    writeWeights(graph, plan, weights, kernels, memory);
+    if (weights instanceof Map) writeWeights(graph, plan, weights, kernels, memory);
+    else {
+      const writer = weightWriter(graph, plan, kernels, memory);
+      await weights(writer.write);
+      writer.finish();
+    }
     let executor: Executor = new SerialExecutor(kernels);
     if (choice.threads > 1) {
       try {

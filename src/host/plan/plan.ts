@@ -108,8 +108,8 @@ function placeByLiveness(buffers: Buffer[]): number {
   return size;
 }
 
-function weight(weights: TensorMap, name: string, shape: number[]): Float32Array {
-  const t = weights.get(name);
+/** The data of weight tensor `name` (`t`), checked to exist and have `shape`; else a WeightsError naming it. */
+function weight(t: { shape: number[]; data: Float32Array } | undefined, name: string, shape: number[]): Float32Array {
   if (!t) throw new WeightsError("weights", name, `missing tensor, expected shape [${shape.join(", ")}]`);
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
     throw new WeightsError("weights", name, `expected shape [${shape.join(", ")}], found [${t.shape.join(", ")}]`);
@@ -259,11 +259,64 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   };
 }
 
+/** Writes one weight tensor (by its file name, e.g. "conv1/7x7_s2.weight") into a planned memory. */
+export type WeightWrite = (name: string, tensor: { shape: number[]; data: Float32Array }) => void;
+
 /**
- * Writes the weights of `graph` where `plan` put them in `memory` (which must hold
- * plan.memoryBytes): conv weights are staged in the activation region and packed into
- * GEMM panels by the kernels' packWeights; FC weights and biases are copied as they are.
+ * A writer of weight tensors into `memory` as they arrive, in any order: biases and FC weights
+ * are copied to their places, conv weights staged in the activation region (unused at load) and
+ * packed into GEMM panels. Each tensor's shape is checked (WeightsError naming it); names the
+ * graph does not use are ignored. `finish()` throws WeightsError for the first tensor the
+ * graph needs that was not written. Every tensor is read only while write() runs.
  */
+export function weightWriter(
+  graph: Graph,
+  plan: Plan,
+  k: KernelExports,
+  memory: WebAssembly.Memory,
+): { write: WeightWrite; finish(): void } {
+  if (memory.buffer.byteLength < plan.memoryBytes) {
+    throw new ArgumentError("writeWeights", "memory", `at least ${plan.memoryBytes} bytes`, memory.buffer.byteLength);
+  }
+  const places = new Map<string, { shape: number[]; write(data: Float32Array): void }>();
+  for (const node of graph.nodes) {
+    if (node.op !== "conv" && node.op !== "fc") continue;
+    const inS = plan.shapes.get(node.input)!;
+    const { w, b } = plan.weightPlaces.get(node.name)!;
+    const out = node.op === "conv" ? node.outChannels : node.outFeatures;
+    const shape = node.op === "conv" ? [out, inS.c, ...convWindow(node).kernel] : [out, inS.c * inS.h * inS.w];
+    places.set(`${node.weights}.weight`, {
+      shape,
+      write: (data) => {
+        if (node.op === "fc") return floatsAt(memory, w, data);
+        floatsAt(memory, plan.staging, data);
+        k.packWeights(plan.staging, w, out, data.length / out);
+      },
+    });
+    places.set(`${node.weights}.bias`, { shape: [out], write: (data) => floatsAt(memory, b, data) });
+  }
+  const written = new Set<string>();
+  return {
+    write(name, tensor) {
+      const place = places.get(name);
+      if (!place) return;
+      place.write(weight(tensor, name, place.shape));
+      written.add(name);
+    },
+    finish() {
+      for (const [name, { shape }] of places) {
+        if (!written.has(name)) weight(undefined, name, shape); // throws: missing tensor
+      }
+    },
+  };
+}
+
+/** Copies `data` into `memory` at byte address `ptr`. */
+function floatsAt(memory: WebAssembly.Memory, ptr: number, data: Float32Array): void {
+  new Float32Array(memory.buffer, ptr, data.length).set(data);
+}
+
+/** Writes every weight of `weights` (checked as weightWriter does) into a planned memory. */
 export function writeWeights(
   graph: Graph,
   plan: Plan,
@@ -271,24 +324,9 @@ export function writeWeights(
   k: KernelExports,
   memory: WebAssembly.Memory,
 ): void {
-  if (memory.buffer.byteLength < plan.memoryBytes) {
-    throw new ArgumentError("writeWeights", "memory", `at least ${plan.memoryBytes} bytes`, memory.buffer.byteLength);
-  }
-  for (const node of graph.nodes) {
-    if (node.op !== "conv" && node.op !== "fc") continue;
-    const inS = plan.shapes.get(node.input)!;
-    const { w, b } = plan.weightPlaces.get(node.name)!;
-    const out = node.op === "conv" ? node.outChannels : node.outFeatures;
-    const shape = node.op === "conv" ? [out, inS.c, ...convWindow(node).kernel] : [out, inS.c * inS.h * inS.w];
-    const data = weight(weights, `${node.weights}.weight`, shape);
-    new Float32Array(memory.buffer, b, out).set(weight(weights, `${node.weights}.bias`, [out]));
-    if (node.op === "fc") {
-      new Float32Array(memory.buffer, w, data.length).set(data);
-    } else {
-      new Float32Array(memory.buffer, plan.staging, data.length).set(data);
-      k.packWeights(plan.staging, w, out, data.length / out);
-    }
-  }
+  const writer = weightWriter(graph, plan, k, memory);
+  for (const [name, tensor] of weights) writer.write(name, tensor);
+  writer.finish();
 }
 
 /**

@@ -7,7 +7,8 @@ import { ArgumentError, DisposedError, ExecutionError, WeightsError } from "../.
 import type { Profile } from "../../host/exec/executor.js";
 import { disposedEngine, type Engine } from "../../host/engine/engine.js";
 import { ReferenceEngine } from "../../host/engine/reference.js";
-import { checkThreads, WasmEngine } from "../../host/engine/wasm.js";
+import { checkThreads, WasmEngine, type WeightFeed } from "../../host/engine/wasm.js";
+import { platform } from "../../host/platform.js";
 import type { Graph } from "../../host/ir/graph.js";
 import { multiplyAdds as nodeMultiplyAdds, inferShapes } from "../../host/ir/shapes.js";
 import {
@@ -20,6 +21,7 @@ import {
 import type { BuildChoice, BuildName, KernelSources } from "../../host/wasm/kernels.js";
 import { wrapWebWorker } from "../../host/exec/webWorker.js";
 import { decodeWeights } from "../formats/detect.js";
+import { hasIwnetMagic, readWeightStream } from "../formats/iwnet.js";
 import {
   DEFAULT_MAX_IMAGE_PIXELS,
   decodeImage,
@@ -32,7 +34,14 @@ import { averageProbabilities, checkCropCount, cropInputs, type CropCount } from
 import { decodeWithPlatform, isPlatformImage, platformCanDecode, type PlatformImage } from "../image/platformDecode.js";
 import { ILSVRC2012_CLASSES } from "../network/classes.js";
 import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
-import { isRemoteWeights, readRemoteWeights, type RemoteWeights, type WeightsFetchOptions } from "./weightSources.js";
+import {
+  isRemoteWeights,
+  openWeightStream,
+  readRemoteWeights,
+  type RemoteWeights,
+  type WeightStream,
+  type WeightsFetchOptions,
+} from "./weightSources.js";
 
 /**
  * Where the weights come from: weight-file bytes (caffemodel, ONNX, IWNET), tensors, a URL, a
@@ -207,26 +216,33 @@ function checkLoadOptions(options: LoadOptions, graph: Graph): void {
     typeof weights !== "string" &&
     !(weights instanceof Map) &&
     !(weights instanceof ArrayBuffer) &&
-    !ArrayBuffer.isView(weights)
+    !ArrayBuffer.isView(weights) &&
+    !isRemoteWeights(weights)
   ) {
     throw new ArgumentError(
       LOAD,
       "weights",
-      "a path, weight-file bytes (Uint8Array, Buffer, ArrayBuffer) or a Map of tensors",
+      "a path or URL string, a URL, Response, ReadableStream, Blob, weight-file bytes (Uint8Array, Buffer, ArrayBuffer) or a Map of tensors",
       describe(weights),
     );
   }
 }
 
+/**
+ * The weights of `source` as tensors or, for an IWNET stream the wasm engine reads (see
+ * openWeightStream), as a feed written into the network's memory tensor by tensor.
+ */
 async function resolveWeights(
   source: WeightsSource | undefined,
   expected: readonly ExpectedTensor[],
   options: LoadOptions,
-): Promise<TensorMap> {
+): Promise<TensorMap | WeightFeed> {
   if (typeof source === "string" && !weightFiles) {
     source = new URL(source, (globalThis as { location?: { href?: string } }).location?.href);
   }
   if (isRemoteWeights(source)) {
+    const opened = options.engine === "reference" ? undefined : await openWeightStream(source, options.weightsFetch);
+    if (opened) return streamedWeights(opened, expected);
     const name = source instanceof URL ? source.href : "weights option";
     const tensors = await decodeWeights(await readRemoteWeights(source, options.weightsFetch), name, googlenetGraph());
     checkTensors(tensors, expected, name);
@@ -255,6 +271,29 @@ async function resolveWeights(
     );
   }
   return weightFiles(source, expected, options.cacheDir);
+}
+
+/** An IWNET stream as a feed (read while written, never whole); other formats read whole and decoded. */
+async function streamedWeights(
+  { stream, name }: WeightStream,
+  expected: readonly ExpectedTensor[],
+): Promise<TensorMap | WeightFeed> {
+  const reader = stream.getReader();
+  const first = await reader.read();
+  const head = first.done ? new Uint8Array(0) : first.value;
+  const whole = new ReadableStream<Uint8Array>({
+    start: (controller) => (head.length > 0 ? controller.enqueue(head) : undefined),
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  if (hasIwnetMagic(head)) return (write) => readWeightStream(whole, name, write, platform().createSha256());
+  const tensors = await decodeWeights(new Uint8Array(await new Response(whole).arrayBuffer()), name, googlenetGraph());
+  checkTensors(tensors, expected, name);
+  return tensors;
 }
 
 function resolveLabels(labels: readonly string[] | undefined): readonly string[] {
@@ -317,7 +356,7 @@ export class GoogLeNet {
     const worker = options.worker;
     const engine =
       options.engine === "reference"
-        ? new ReferenceEngine(graph, weights, inputSize, inputSize)
+        ? new ReferenceEngine(graph, weights as TensorMap, inputSize, inputSize) // never a feed (resolveWeights)
         : await WasmEngine.create(graph, weights, {
             build: options.build ?? "auto",
             inputSize,
