@@ -7,12 +7,14 @@
 //   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 //
-// Per call (output channels [m0, m1), tiles [t0, t1)), for each panel of WT_TILES = 8 tiles:
-//   input transform of all C channels of the 8 tiles into V (scratch, [36][C][8]): the 6x6
-//     patches gathered four tiles to a v128 (lanes = tiles), zero outside the image
-//   for each 4-channel panel of U: 36 register-tile products 4x8 over C (U_e panel x V_e),
-//     then the output transform of those 4 channels x 8 tiles, + bias, ReLU, stored into the
-//     channel planes of dst (a concat's channel range when dst points into one)
+// Per call (output channels [m0, m1), tiles [t0, t1)), for each block of up to WT_BLOCK panels
+// of WT_TILES = 8 tiles:
+//   input transform of all C channels of each panel into V (scratch, [36][C][8] a panel): the
+//     6x6 patches gathered four tiles to a v128 (lanes = tiles), zero outside the image
+//   for each 4-channel panel of U: for each element e, U_e's panel times every V_e panel of the
+//     block (4x8 register tiles over C), then the output transform of those 4 channels x the
+//     block's tiles, + bias, ReLU, stored into the channel planes of dst (a concat's channel
+//     range when dst points into one)
 // Every output element is a function of its own tile's inputs, reduced over c in order
 // 0..C-1, whatever range or tile block a caller asks for: bit-identical at any split.
 // Kept apart from gemm.ts (its own 4x8 tile and layout) so the two evolve independently.
@@ -28,13 +30,21 @@ const WT_M: i32 = 4;
 /** Elements of a transformed 6x6 tile. */
 const WT_E: i32 = 36;
 /**
- * Scratch header: the gathered patch (36 v128, 576 bytes), the products (36 x 4 x 8 f32, 4608
- * bytes), the panel's tiles (8 x 16 bytes: image byte offset, first output row, first column).
+ * Tile panels transformed and multiplied together: each 4-channel U_e panel is loaded once per
+ * block and used for all its panels (U is 4x the size of the 3x3 filters and would otherwise
+ * stream from memory once per 8 tiles). V of a block: 36 * C * 8 * 4 floats (737 KB at C = 160).
+ */
+const WT_BLOCK: i32 = 4;
+/**
+ * Scratch header: the gathered patch (36 v128, 576 bytes), the products of a block ([panel][36][4][8]
+ * f32, 4608 bytes a panel), the block's tiles (16 bytes each: image byte offset, first output
+ * row, first column); then V, [panel][36][C][8] f32.
  */
 const GATHER: usize = 0;
 const PRODUCTS: usize = 576;
-const TILES: usize = 576 + 4608;
-const V_PANEL: usize = 576 + 4608 + 128;
+const PRODUCT_PANEL: usize = 4608;
+const TILES: usize = PRODUCTS + PRODUCT_PANEL * WT_BLOCK;
+const V_PANEL: usize = TILES + 16 * WT_TILES * WT_BLOCK;
 
 /** Output channels a panel holds: channel ranges given to winogradConv start at multiples of it. */
 export function winogradTileRows(): i32 {
@@ -53,7 +63,7 @@ export function winogradOutputTile(): i32 {
 
 /** Bytes of scratch one caller of winogradConv with C input channels needs (16-byte aligned pointer). */
 export function winogradScratchBytes(C: i32): i32 {
-  return <i32>V_PANEL + WT_E * C * WT_TILES * 4;
+  return <i32>V_PANEL + WT_E * C * WT_TILES * WT_BLOCK * 4;
 }
 
 /** Bytes of the transformed filters of an M x C x 3 x 3 convolution (winogradFilters' output). */
@@ -145,11 +155,11 @@ export function winogradConv(
   assert(m0 % WT_ROWS == 0 && (m1 % WT_ROWS == 0 || m1 == M) && m1 <= M);
   assert(t0 % WT_TILES == 0 && (t1 % WT_TILES == 0 || t1 == tiles) && t1 <= tiles);
   const panels = (M + WT_ROWS - 1) / WT_ROWS;
-  const v = scratch + V_PANEL;
-  const products = scratch + PRODUCTS;
-  for (let t = t0; t < t1; t += WT_TILES) {
-    const count = min(WT_TILES, t1 - t);
-    const table = scratch + TILES;
+  const vPanelBytes = <usize>WT_E * C * WT_TILES * 4;
+  const table = scratch + TILES;
+  for (let t = t0; t < t1; t += WT_TILES * WT_BLOCK) {
+    const count = min(WT_TILES * WT_BLOCK, t1 - t);
+    const blockPanels = (count + WT_TILES - 1) / WT_TILES;
     for (let j = 0; j < count; j++) {
       const row = (t + j) / tilesX;
       const image = row / tilesY;
@@ -157,16 +167,27 @@ export function winogradConv(
       store<i32>(table + <usize>j * 16, (row - image * tilesY) * WT_M, 4);
       store<i32>(table + <usize>j * 16, (t + j - row * tilesX) * WT_M, 8);
     }
-    transformInput(v, scratch + GATHER, table, src, C, images, H, W, count);
+    for (let q = 0; q < blockPanels; q++) {
+      const n = min(WT_TILES, count - q * WT_TILES);
+      const entries = table + <usize>q * WT_TILES * 16;
+      transformInput(scratch + V_PANEL + q * vPanelBytes, scratch + GATHER, entries, src, C, images, H, W, n);
+    }
     for (let m = m0; m < m1; m += WT_ROWS) {
       const p = m / WT_ROWS;
       for (let e = 0; e < WT_E; e++) {
         const a = u + (<usize>(e * panels + p) * C) * WT_ROWS * 4;
-        tileProduct(C, a, v + <usize>e * C * WT_TILES * 4, products + <usize>e * WT_ROWS * WT_TILES * 4);
+        const ve = scratch + V_PANEL + <usize>e * C * WT_TILES * 4;
+        const out = scratch + PRODUCTS + <usize>e * WT_ROWS * WT_TILES * 4;
+        for (let q = 0; q < blockPanels; q++) tileProduct(C, a, ve + q * vPanelBytes, out + q * PRODUCT_PANEL);
       }
       const rows = min(WT_ROWS, M - m);
-      for (let g = 0; g < count; g += 4) {
-        transformOutput(products, table + <usize>g * 16, g, dst, bias, m, rows, images, H, W, min(4, count - g), relu);
+      for (let q = 0; q < blockPanels; q++) {
+        const n = min(WT_TILES, count - q * WT_TILES);
+        const products = scratch + PRODUCTS + q * PRODUCT_PANEL;
+        for (let g = 0; g < n; g += 4) {
+          const entries = table + <usize>(q * WT_TILES + g) * 16;
+          transformOutput(products, scratch + GATHER, entries, g, dst, bias, m, rows, images, H, W, min(4, n - g), relu);
+        }
       }
     }
   }
@@ -324,12 +345,13 @@ function tileProduct(C: i32, a: usize, b: usize, out: usize): void {
 
 /**
  * Output transform of `rows` channels (m..) x `count` tiles (at most 4: lanes g..g+3 of the
- * products [36][4][8], their entries at `table`): y = A^T M A, + bias, ReLU, stored clipped to
+ * products [36][4][8] of one panel, their entries at `table`), using 576 bytes at `work`: y = A^T M A, + bias, ReLU, stored clipped to
  * H x W. The 36 products of a channel are transformed four tiles at once (lane = tile); each
  * tile's 4x4 block is then transposed to rows and stored.
  */
 function transformOutput(
   products: usize,
+  work: usize,
   table: usize,
   g: i32,
   dst: usize,
@@ -342,9 +364,8 @@ function transformOutput(
   count: i32,
   relu: bool,
 ): void {
-  // Work area: the gather area (576 bytes, free once V is made): A^T M (4 x 6 v128) at 0,
-  // one output row (4 v128) at 384, its transpose at 448.
-  const work = products - PRODUCTS + GATHER;
+  // work (576 bytes: the gather area, free once V is made): A^T M (4 x 6 v128) at 0, one
+  // output row (4 v128) at 384, its transpose at 448.
   const plane = <usize>images * H * W * 4;
   for (let r = 0; r < rows; r++) {
     const base = products + (<usize>r * WT_TILES + g) * 4;

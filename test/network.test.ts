@@ -51,7 +51,7 @@ async function compareWithCaffe(
   const maxAbsOf = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   const depths = reductionDepths(graph, shapes);
   const lrnErrors = caffeLrnErrors(graph, shapes, (t) => maxAbsOf(caffe.get(t)!));
-  const fastErrors = winogradErrors(graph, shapes, (n) => usesWinograd(n, precision));
+  const fastErrors = winogradErrors(graph, shapes, (n) => usesWinograd(n, precision, shapes.get(n.output)!));
   try {
     await net.run(input.data);
     const rows: string[] = [];

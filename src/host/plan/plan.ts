@@ -142,7 +142,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   if (precision !== "strict" && precision !== "fast")
     throw new ArgumentError("planGraph", "precision", '"strict" or "fast"', String(precision));
   if (precision === "fast") checkWinogradModule(k);
-  const winograd = graph.nodes.filter((n) => usesWinograd(n, precision)).map((n) => n.name);
+  const winograd = graph.nodes.filter((n) => usesWinograd(n, precision, shapes.get(n.output)!)).map((n) => n.name);
   let scratchNeed = k.gemmScratchBytes();
 
   // Weights: sizes first, then one region.
@@ -252,7 +252,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   };
   const tile: Tile = { rows: k.gemmTileRows(), cols: k.gemmTileCols() };
   const planned: Step[] = steps.map((node) => {
-    const call = usesWinograd(node, precision)
+    const call = usesWinograd(node, precision, shapes.get(node.output)!)
       ? winogradCall(node, place(node.input), place(node.output), weightPtr.get(node.name)!, batch)
       : kernelCall(node, place, weightPtr, batch);
     return {

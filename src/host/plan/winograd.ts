@@ -15,11 +15,19 @@ import type { KernelExports } from "../wasm/kernels.js";
  */
 export type Precision = "strict" | "fast";
 
-/** Whether fast mode runs `node` with Winograd: a 3x3 convolution, stride 1, zero padding 1 on every side. */
-export function usesWinograd(node: GraphNode, precision: Precision): node is ConvNode {
+/**
+ * Whether fast mode runs `node` (output shape `out`, one image) with Winograd: a 3x3
+ * convolution, stride 1, zero padding 1 on every side, whose output is at least 8x8 (two
+ * tiles each way). Smaller maps stay strict: at 7x7 (inception_5a/5b) a map is 4 tiles, so
+ * the transformed filters (4x the 3x3 filters' bytes) serve 4 tiles each and half of each
+ * 8-tile panel is empty; measured 0.86-0.91x of strict there (bench/winograd.ts). The rule
+ * depends on the graph alone, never on the batch, so an image's bits do not depend on its batch.
+ */
+export function usesWinograd(node: GraphNode, precision: Precision, out: Shape): node is ConvNode {
   if (precision !== "fast" || node.op !== "conv") return false;
   const { kernel, stride, pads } = convWindow(node);
-  return kernel.every((k) => k === 3) && stride.every((s) => s === 1) && pads.every((p) => p === 1);
+  const window = kernel.every((k) => k === 3) && stride.every((s) => s === 1) && pads.every((p) => p === 1);
+  return window && Math.min(out.h, out.w) >= 2 * WINOGRAD_OUTPUT_TILE;
 }
 
 /** Side of Winograd's output tile (F(4x4, 3x3)): equals the module's winogradOutputTile(). */

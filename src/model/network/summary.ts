@@ -134,7 +134,7 @@ export function summarize(inputSize: number, precision: Precision = "strict"): S
   const summary: Summary = { inputSize, rows, totalParams: rows.reduce((s, r) => s + r.params, 0), totalOps };
   if (precision === "fast") {
     const layers = graph.nodes
-      .filter((n): n is ConvNode => usesWinograd(n, precision))
+      .filter((n): n is ConvNode => usesWinograd(n, precision, shapes.get(n.output)!))
       .map((n) => {
         const out = shapes.get(n.output)!;
         const winogradOps = winogradMultiplyAdds(n, shapes.get(n.input)!, out);
