@@ -45,6 +45,16 @@ interface LayerRow {
   strictMs: number;
   fastMs: number;
   speedup: number;
+  strictMinMs: number;
+  fastMinMs: number;
+}
+
+/** Sums over every step of a plan (all ops, 1x1 convolutions included) of the per-step medians and minimums. */
+interface PlanTotals {
+  strictMs: number;
+  fastMs: number;
+  strictMinMs: number;
+  fastMinMs: number;
 }
 
 /**
@@ -53,7 +63,7 @@ interface LayerRow {
  * in order (alternating the plans), timing each kernel call. Rows: the convolutions with a window
  * (1x1 convolutions run the same GEMM in both modes).
  */
-async function layers(): Promise<LayerRow[]> {
+async function layers(): Promise<{ rows: LayerRow[]; totals: PlanTotals }> {
   const graph = googlenetGraph();
   const compiled = await compileKernels(build);
   const { tensors } = await loadWeights({ expected: expectedWeights(graph, 224, 224) });
@@ -95,9 +105,19 @@ async function layers(): Promise<LayerRow[]> {
       strictMs,
       fastMs,
       speedup: strictMs / fastMs,
+      strictMinMs: Math.min(...times[0][i]),
+      fastMinMs: Math.min(...times[1][j]),
     });
   });
-  return rows;
+  const min = (xs: number[]): number => Math.min(...xs);
+  const total = (p: number, of: (xs: number[]) => number): number => times[p].reduce((a, xs) => a + of(xs), 0);
+  const totals = {
+    strictMs: total(0, median),
+    fastMs: total(1, median),
+    strictMinMs: total(0, min),
+    fastMinMs: total(1, min),
+  };
+  return { rows, totals };
 }
 
 interface NetworkRow {
@@ -148,22 +168,36 @@ async function network(): Promise<{ rows: NetworkRow[]; profile: Record<string, 
   }
 }
 
-const layerRows = await layers();
+const { rows: layerRows, totals } = await layers();
 const net = await network();
 const f = (x: number): string => x.toFixed(2).padStart(7);
-console.log(`${runtimeLabel()}, ${build} build, ${rounds} rounds, medians; per layer: batch 1, 224x224, 1 thread`);
-console.log(`${"layer".padEnd(22)} ${"window, fast kernel".padEnd(22)} strict ms   fast ms  speed-up`);
+const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
+console.log(`${runtimeLabel()}, ${build} build, ${rounds} rounds; per layer: batch 1, 224x224, 1 thread`);
+console.log(
+  `${"layer".padEnd(22)} ${"window, fast kernel".padEnd(22)} median: strict ms  fast ms  speed-up | min: strict  fast  speed-up`,
+);
 for (const r of layerRows) {
   console.log(
-    `${r.layer.padEnd(22)} ${r.kernel.padEnd(22)} ${f(r.strictMs)}   ${f(r.fastMs)}  ${r.speedup.toFixed(2)}x`,
+    `${r.layer.padEnd(22)} ${r.kernel.padEnd(22)} ${f(r.strictMs)}   ${f(r.fastMs)}  ${ratio(r.strictMs, r.fastMs)} | ` +
+      `${f(r.strictMinMs)} ${f(r.fastMinMs)}  ${ratio(r.strictMinMs, r.fastMinMs)}`,
   );
 }
 const wino = layerRows.filter((r) => r.kernel.endsWith("winogradConv"));
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-const strict3 = sum(wino.map((r) => r.strictMs)),
-  fast3 = sum(wino.map((r) => r.fastMs));
+const w = {
+  strict: sum(wino.map((r) => r.strictMs)),
+  fast: sum(wino.map((r) => r.fastMs)),
+  strictMin: sum(wino.map((r) => r.strictMinMs)),
+  fastMin: sum(wino.map((r) => r.fastMinMs)),
+};
 console.log(
-  `3x3 layers in all: strict ${strict3.toFixed(2)} ms, fast ${fast3.toFixed(2)} ms (${(strict3 / fast3).toFixed(2)}x)`,
+  `Winograd layers: medians ${w.strict.toFixed(2)} -> ${w.fast.toFixed(2)} ms (${ratio(w.strict, w.fast)}), ` +
+    `minimums ${w.strictMin.toFixed(2)} -> ${w.fastMin.toFixed(2)} ms (${ratio(w.strictMin, w.fastMin)})`,
+);
+console.log(
+  `every step: medians ${totals.strictMs.toFixed(2)} -> ${totals.fastMs.toFixed(2)} ms (${ratio(totals.strictMs, totals.fastMs)}), ` +
+    `minimums ${totals.strictMinMs.toFixed(2)} -> ${totals.fastMinMs.toFixed(2)} ms (${ratio(totals.strictMinMs, totals.fastMinMs)}); ` +
+    `the Winograd layers are ${((100 * w.strictMin) / totals.strictMinMs).toFixed(0)}% of strict's minimums`,
 );
 console.log("\nwhole network (alternating rounds):");
 for (const r of net.rows) {
@@ -174,19 +208,25 @@ for (const r of net.rows) {
 for (const threads of [1, 2]) {
   const s = net.rows.find((r) => r.precision === "strict" && r.threads === threads)!;
   const fr = net.rows.find((r) => r.precision === "fast" && r.threads === threads)!;
-  console.log(`  fast / strict speed at ${threads} thread(s): ${(s.medianMs / fr.medianMs).toFixed(2)}x`);
+  console.log(
+    `  fast / strict speed at ${threads} thread(s): median ${ratio(s.medianMs, fr.medianMs)}, min ${ratio(s.minMs, fr.minMs)}`,
+  );
 }
 console.log("\nper-op profile at 1 thread (ms per image):");
 for (const [precision, p] of Object.entries(net.profile)) {
-  console.log(
-    `  ${precision.padEnd(6)} ${Object.entries(p)
-      .filter(([op]) => op !== "wait")
-      .map(([op, ms]) => `${op} ${ms.toFixed(2)}`)
-      .join(", ")}`,
-  );
+  const ops = Object.entries(p).filter(([op]) => op !== "wait");
+  console.log(`  ${precision.padEnd(6)} ${ops.map(([op, ms]) => `${op} ${ms.toFixed(2)}`).join(", ")}`);
 }
 if (opts.json) {
-  const result = { runtime: runtimeLabel(), build, rounds, layers: layerRows, network: net.rows, profile: net.profile };
+  const result = {
+    runtime: runtimeLabel(),
+    build,
+    rounds,
+    layers: layerRows,
+    steps: totals,
+    network: net.rows,
+    profile: net.profile,
+  };
   writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nwrote ${opts.json}`);
 }
