@@ -170,7 +170,7 @@ export function winogradConv(
     for (let q = 0; q < blockPanels; q++) {
       const n = min(WT_TILES, count - q * WT_TILES);
       const entries = table + <usize>q * WT_TILES * 16;
-      transformInput(scratch + V_PANEL + q * vPanelBytes, scratch + GATHER, entries, src, C, images, H, W, n);
+      transformInput(scratch + V_PANEL + <usize>q * vPanelBytes, scratch + GATHER, entries, src, C, images, H, W, n);
     }
     for (let m = m0; m < m1; m += WT_ROWS) {
       const p = m / WT_ROWS;
@@ -178,12 +178,12 @@ export function winogradConv(
         const a = u + (<usize>(e * panels + p) * C) * WT_ROWS * 4;
         const ve = scratch + V_PANEL + <usize>e * C * WT_TILES * 4;
         const out = scratch + PRODUCTS + <usize>e * WT_ROWS * WT_TILES * 4;
-        for (let q = 0; q < blockPanels; q++) tileProduct(C, a, ve + q * vPanelBytes, out + q * PRODUCT_PANEL);
+        for (let q = 0; q < blockPanels; q++) tileProduct(C, a, ve + <usize>q * vPanelBytes, out + <usize>q * PRODUCT_PANEL);
       }
       const rows = min(WT_ROWS, M - m);
       for (let q = 0; q < blockPanels; q++) {
         const n = min(WT_TILES, count - q * WT_TILES);
-        const products = scratch + PRODUCTS + q * PRODUCT_PANEL;
+        const products = scratch + PRODUCTS + <usize>q * PRODUCT_PANEL;
         for (let g = 0; g < n; g += 4) {
           const entries = table + <usize>(q * WT_TILES + g) * 16;
           transformOutput(products, scratch + GATHER, entries, g, dst, bias, m, rows, images, H, W, min(4, n - g), relu);
