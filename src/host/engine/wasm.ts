@@ -9,12 +9,8 @@ import { MAX_POOL_THREADS } from "../exec/protocol.js";
 import type { Graph } from "../ir/graph.js";
 import type { WorkerEvents, WorkerHandle } from "../platform.js";
 import type { TensorMap } from "../ir/tensors.js";
-<<<<<<< HEAD
 import { planGraph, weightWriter, writeWeights, type Plan, type TensorPlace, type WeightWrite } from "../plan/plan.js";
-=======
-import { planGraph, writeWeights, type Plan, type TensorPlace } from "../plan/plan.js";
 import type { Precision } from "../plan/winograd.js";
->>>>>>> wino12
 import {
   compileKernels,
   createSharedMemory,
