@@ -261,9 +261,11 @@ test("labels must be 1000 non-empty strings; build 'foo' is an ArgumentError, no
   await rejects(GoogLeNet.load({ weights, build: "foo" as never }), ArgumentError, /'build'.*found "foo"/);
 });
 
-test("classify and run after dispose throw DisposedError naming the call", async () => {
+test("classify and run after dispose throw DisposedError naming the call; the memory is released", async () => {
   const n = await GoogLeNet.load({ weights, threads: 1, warmUp: false });
+  assert.ok(n.memoryBytes > 28e6, `memoryBytes ${n.memoryBytes} holds the weights`);
   await n.dispose();
+  assert.is(n.memoryBytes, 0, "a disposed network keeps no wasm memory while the caller holds it");
   await rejects(n.classify(photo("eagle.jpg")), DisposedError, /GoogLeNet\.classify: the network was disposed/);
   await rejects(n.run(new Float32Array(3 * 224 * 224)), DisposedError, /GoogLeNet\.run/);
 });

@@ -2,14 +2,14 @@
 // reduces an element the same way, assembly/tiles.ts), at 1 and 2 threads and at every batch
 // position; the tile option is checked; net.kernel, kernelReason and packLayout report the choice.
 
-import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ArgumentError } from "../src/host/errors.js";
 import { compileKernels, createSharedMemory, instantiateKernels } from "../src/host/wasm/kernels.js";
 import { chooseTile, tileFamily } from "../src/host/wasm/tiles.js";
 import { GoogLeNet } from "../src/node/index.js";
-import { floatsSha as sha, matWeights as mat, photoCases } from "./support/data.js";
+import { assertBatchBits } from "./support/batching.js";
+import { matWeights as mat } from "./support/data.js";
 
 const baseline = (await compileKernels("baseline")).module;
 const family = tileFamily(instantiateKernels(baseline, createSharedMemory(65536, 65536)));
@@ -24,42 +24,32 @@ test("the family has several tiles with distinct names; tiles of equal rows shar
 for (const build of ["baseline", "relaxed"] as const) {
   test(`${build}: every tile gives the 4x8 tile's bits alone, at every batch position, at 1 and 2 threads`, async () => {
     const w = await mat();
-    const photos = photoCases().map((p) => new Uint8Array(readFileSync(p.file)));
-    const alone = await GoogLeNet.load({ weights: w, threads: 1, build, maxBatch: 1, tile: "4x8", warmUp: false });
-    let inputs: Float32Array[];
-    const want: string[] = [];
-    try {
-      assert.is(alone.kernel, "4x8");
-      inputs = photos.map((bytes) => alone.toInput(bytes));
-      // The images forwards then backwards, so each lands on several batch slots.
-      inputs = [...inputs, ...inputs.slice().reverse()];
-      for (const x of inputs) {
-        const r = await alone.run(x);
-        want.push(`${sha(r.logits)} ${sha(r.probabilities)}`);
-      }
-    } finally {
-      await alone.dispose();
-    }
-    for (const tile of family) {
-      for (const [threads, maxBatch] of [
-        [1, 8],
-        [2, 3],
-      ] as const) {
-        const net = await GoogLeNet.load({ weights: w, threads, build, maxBatch, tile: tile.name, warmUp: false });
-        try {
-          assert.is(net.kernel, tile.name);
-          assert.is(net.kernelReason, "requested");
-          assert.is(net.packLayout, tile.packLayout);
-          const got = (await net.runBatch(inputs)).map((r) => `${sha(r.logits)} ${sha(r.probabilities)}`);
-          assert.equal(got, want, `tile ${tile.name}, ${threads} thread(s), batches of ${maxBatch}`);
-        } finally {
-          await net.dispose();
-        }
-      }
-      console.log(`  ${build} ${tile.name}: ${inputs.length} images at 1 and 2 threads, batches of 8 and 3: same bits`);
+    const configs = [
+      [1, 8],
+      [2, 3],
+    ] as const;
+    // Per tile: each image alone, then in batches of 8 (1 thread) and 3 (2 threads), the same bits.
+    const reference = await assertBatchBits({ weights: w, build, tile: family[0].name, warmUp: false }, configs);
+    for (const tile of family.slice(1)) {
+      const got = await assertBatchBits({ weights: w, build, tile: tile.name, warmUp: false }, configs);
+      assert.equal(got, reference, `tile ${tile.name} against tile ${family[0].name}`);
+      console.log(`  ${build} ${tile.name}: ${got.length} images at 1 and 2 threads, batches of 8 and 3: same bits`);
     }
   });
 }
+
+test("a requested tile runs and is reported: net.kernel, kernelReason, packLayout", async () => {
+  for (const tile of family) {
+    const net = await GoogLeNet.load({ weights: await mat(), threads: 1, tile: tile.name, warmUp: false });
+    try {
+      assert.is(net.kernel, tile.name);
+      assert.is(net.kernelReason, "requested");
+      assert.is(net.packLayout, tile.packLayout);
+    } finally {
+      await net.dispose();
+    }
+  }
+});
 
 test("tile auto: the load-time probe picks a tile of the family and says why", async () => {
   const net = await GoogLeNet.load({ weights: await mat(), threads: 1, warmUp: false });

@@ -4,6 +4,7 @@
 import { Bench } from "tinybench";
 import type { Profile } from "../host/exec/executor.js";
 import type { BuildChoice } from "../host/wasm/kernels.js";
+import type { Precision } from "../host/plan/winograd.js";
 import { runtimeLabel } from "../host/runtime.js";
 import { GoogLeNet } from "../node/index.js";
 import { hex, sha256 } from "../host/digest.js";
@@ -19,6 +20,8 @@ export interface BenchOptions {
   runs: number;
   warmup: number;
   profile: boolean;
+  /** "strict" or "fast" (Winograd 3x3 convolutions). */
+  precision: Precision;
 }
 
 export interface BenchRow {
@@ -27,6 +30,7 @@ export interface BenchRow {
   /** The GEMM register tile that ran, and why (the probe's figures, or "requested"). */
   kernel: string;
   kernelReason: string;
+  precision: Precision;
   threads: number;
   batch: number;
   runs: number;
@@ -53,7 +57,13 @@ async function benchThreads(
   options: BenchOptions,
   threads: number,
 ): Promise<{ row: BenchRow; inputSize: number; multiplyAdds: number }> {
-  const net = await GoogLeNet.load({ weights: options.weights, build: options.build, tile: options.tile, threads });
+  const net = await GoogLeNet.load({
+    weights: options.weights,
+    build: options.build,
+    tile: options.tile,
+    threads,
+    precision: options.precision,
+  });
   try {
     if (net.threads !== threads) {
       throw new Error(
@@ -76,6 +86,7 @@ async function benchThreads(
       build: net.build,
       kernel: net.kernel,
       kernelReason: net.kernelReason,
+      precision: net.capabilities.precision,
       threads: net.threads,
       batch: 1,
       runs: options.runs,
@@ -118,7 +129,7 @@ export function formatBench(r: BenchResult): string {
   const lines: string[] = [];
   for (const x of r.results) {
     lines.push(
-      `${x.engine} ${x.build} tile=${x.kernel} threads=${x.threads} batch=${x.batch}: median ${x.medianMs.toFixed(2)} ms, min ${x.minMs.toFixed(2)} ms, ` +
+      `${x.engine} ${x.build} ${x.precision} tile=${x.kernel} threads=${x.threads} batch=${x.batch}: median ${x.medianMs.toFixed(2)} ms, min ${x.minMs.toFixed(2)} ms, ` +
         `${x.gflops.toFixed(1)} GFLOP/s (${x.runs} runs, ${r.runtime}, ${r.inputSize}x${r.inputSize}), output sha256 ${x.outputSha256.slice(0, 16)}`,
     );
     lines.push(`  tile ${x.kernel}: ${x.kernelReason}`);

@@ -8,6 +8,7 @@ import { maxThreads } from "../host/engine/wasm.js";
 import { InceptionError } from "../host/errors.js";
 import { expectedWeights } from "../host/ir/tensors.js";
 import type { BuildChoice } from "../host/wasm/kernels.js";
+import type { Precision } from "../host/plan/winograd.js";
 import { formatSummary, summarize } from "../model/network/summary.js";
 import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../model/network/googlenet.js";
 import { shortLabel } from "../model/network/labels.js";
@@ -20,20 +21,21 @@ const USAGE = `usage: inception-wasm <command> [options]
 
 commands:
   classify <image...> [--photos] [--top N] [--json] [--weights PATH] [--build B] [--tile T] [--threads N]
-           [--crops 1|10|144] [--ensemble W1,W2,...]
+           [--crops 1|10|144] [--ensemble W1,W2,...] [--fast]
       top classes of JPEG/PNG images; --photos adds every photo of the data folder; --crops: the
       centre crop, BVLC's 10 crops or the paper's 144, probabilities averaged; --ensemble: several
       weight files averaged
   eval <folder> --labels FILE [--crops 1,10,144] [--ensemble W1,W2,...] [--json] [--out FILE]
       top-1/top-5 error over a labelled folder (FILE: "<file> <class>" lines, or one sub-folder
       per class index), per crop protocol and model set, in the layout of the paper's Table 3
-  summary [--json] [--input-size N]
-      the paper's Table 1 for the network: layers, sizes, params, multiply-adds
+  summary [--json] [--input-size N] [--fast]
+      the paper's Table 1 for the network: layers, sizes, params, multiply-adds; --fast adds the
+      layers fast mode runs as Winograd and their multiply-adds
   convert <mat-dir> <out.iwnet>
       converts the per-layer BVLC MAT weights to one inception-wasm weight file
   export-onnx <out.onnx> [--weights PATH] [--input-size N]
       writes the network with its weights as an ONNX model (opset 13, dynamic batch)
-  bench [--json] [--threads 1,2] [--runs N] [--warmup N] [--build B] [--tile T] [--profile]
+  bench [--json] [--threads 1,2] [--runs N] [--warmup N] [--build B] [--tile T] [--profile] [--fast]
       single-image latency of the whole network, per thread count (default 1)
 ${WEIGHTS_USAGE}
   verify [--weights PATH] [--threads N] [--json]
@@ -45,6 +47,7 @@ options:
   --build B        auto (default), baseline, relaxed or debug
   --tile T         GEMM register tile: auto (default: a timed probe at load) or 4x8, 6x8, 4x12, 3x16
   --threads N      threads that run kernels (classify default: the available cores)
+  --fast           fast mode: 3x3 convolutions as Winograd F(4x4, 3x3) (default: strict)
 `;
 
 /** A mistake in the command line: one line with the usage hint, exit code 2. */
@@ -61,6 +64,7 @@ const OPTIONS = {
   runs: { type: "string", default: "30" },
   warmup: { type: "string", default: "5" },
   profile: { type: "boolean", default: false },
+  fast: { type: "boolean", default: false },
   sha1: { type: "string" },
   sha256: { type: "string" },
   force: { type: "boolean", default: false },
@@ -101,6 +105,11 @@ function buildOption(): BuildChoice {
 function tileOption(): string {
   if (opts.tile === "auto" || /^\d{1,2}x\d{1,2}$/.test(opts.tile)) return opts.tile;
   throw usageError(`--tile: expected auto or a tile such as 4x8, found "${opts.tile}"`);
+}
+
+/** --fast: the precision mode. */
+function precision(): Precision {
+  return opts.fast ? "fast" : "strict";
 }
 
 /** --crops: 1, 10 or 144. */
@@ -166,8 +175,19 @@ async function classify(files: string[]): Promise<void> {
   }
   const crops = cropsOption();
   const net = opts.ensemble
-    ? await GoogLeNet.loadEnsemble(listText(opts.ensemble), { build: buildOption(), tile: tileOption(), threads })
-    : await GoogLeNet.load({ weights: opts.weights, build: buildOption(), tile: tileOption(), threads });
+    ? await GoogLeNet.loadEnsemble(listText(opts.ensemble), {
+        build: buildOption(),
+        tile: tileOption(),
+        threads,
+        precision: precision(),
+      })
+    : await GoogLeNet.load({
+        weights: opts.weights,
+        build: buildOption(),
+        tile: tileOption(),
+        threads,
+        precision: precision(),
+      });
   const first = net instanceof GoogLeNetEnsemble ? net.members[0] : net;
   // One bad file is reported in its place (an error entry with --json); the others still run.
   const results: ({ file: string; top: Prediction[]; ms: number } | { file: string; error: string })[] = [];
@@ -175,7 +195,7 @@ async function classify(files: string[]): Promise<void> {
     if (!opts.json) {
       const models = net instanceof GoogLeNetEnsemble ? `, ${net.members.length} models` : "";
       console.log(
-        `inception-wasm: ${first.build} build, ${first.kernel} tile, ${first.threads} thread(s), ${crops} crop(s)${models}`,
+        `inception-wasm: ${first.build} build, ${first.capabilities.precision}, ${first.kernel} tile, ${first.threads} thread(s), ${crops} crop(s)${models}`,
       );
       console.log(`tile ${first.kernel}: ${first.kernelReason}`);
     }
@@ -213,6 +233,7 @@ async function classify(files: string[]): Promise<void> {
           build: first.build,
           kernel: first.kernel,
           kernelReason: first.kernelReason,
+          precision: first.capabilities.precision,
           threads: first.threads,
           crops,
           models,
@@ -235,7 +256,7 @@ async function main(): Promise<void> {
     case "classify":
       return classify(rest);
     case "summary": {
-      const s = summarize(intOption("input-size", opts["input-size"], 1));
+      const s = summarize(intOption("input-size", opts["input-size"], 1), precision());
       console.log(opts.json ? JSON.stringify(s, null, 2) : formatSummary(s));
       return;
     }
@@ -267,6 +288,7 @@ async function main(): Promise<void> {
         runs: intOption("runs", opts.runs, 1),
         warmup: intOption("warmup", opts.warmup, 0),
         profile: opts.profile,
+        precision: precision(),
       });
       console.log(opts.json ? JSON.stringify(result, null, 2) : formatBench(result));
       return;

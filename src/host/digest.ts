@@ -10,3 +10,9 @@ export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
 export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** An incremental SHA-256: update() with each piece in order, then digest() once. */
+export interface Sha256Hasher {
+  update(bytes: Uint8Array): unknown;
+  digest(): Uint8Array;
+}

@@ -2,6 +2,7 @@
 // count through node:os, and in Node pool workers as worker_threads (Deno and Bun run the web
 // platform's module Web Workers). Installed by the Node entry (src/node/index.ts) when imported.
 
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -13,6 +14,10 @@ import type { WorkerReply } from "../host/exec/protocol.js";
 const isNode = runtimeName() === "node";
 
 export const nodePlatform: Platform = {
+  createSha256() {
+    const hash = createHash("sha256");
+    return { update: (bytes) => hash.update(bytes), digest: () => new Uint8Array(hash.digest()) };
+  },
   async readUrl(url) {
     if (url.protocol === "file:") return new Uint8Array(await readFile(fileURLToPath(url)));
     return webPlatform.readUrl(url);

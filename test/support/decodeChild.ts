@@ -3,21 +3,10 @@
 // after, so the measurement is not disturbed by the test's own memory.
 // Usage: node dist/test/support/decodeChild.js FILE
 
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { decodeWeights } from "../../src/model/formats/detect.js";
 import { googlenetGraph } from "../../src/model/network/googlenet.js";
-
-/**
- * Peak resident set size of this process in bytes. On Linux, VmHWM of /proc/self/status: the
- * peak of this process's own memory since exec. process.resourceUsage().maxRSS does not do there,
- * as Linux carries the parent's peak (here the test's, hundreds of MB) across fork and exec into
- * it. Elsewhere maxRSS.
- */
-function peakRss(): number {
-  const status = existsSync("/proc/self/status") ? readFileSync("/proc/self/status", "utf8") : "";
-  const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-  return hwm ? Number(hwm[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
-}
+import { peakRss } from "./rss.js";
 
 const file = process.argv[2];
 if (!file) throw new Error("usage: decodeChild.js FILE");

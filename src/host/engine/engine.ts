@@ -2,8 +2,10 @@
 // the kernels on one thread or the worker pool; the reference engine (reference.ts) runs every op
 // in float64 TypeScript, the switch for bisecting numeric differences layer by layer.
 
+import { DisposedError } from "../errors.js";
 import type { Profile } from "../exec/executor.js";
 import type { BuildName } from "../wasm/kernels.js";
+import type { Precision } from "../plan/winograd.js";
 
 /** A graph's two outputs for one input. */
 export interface EngineOutputs {
@@ -25,6 +27,10 @@ export interface Engine {
   readonly packLayout: string;
   /** Size of the running .wasm file in bytes (0 for the reference engine). */
   readonly wasmBytes: number;
+  /** "strict", or "fast": Winograd for the 3x3 stride-1 convolutions (the reference engine is always strict). */
+  readonly precision: Precision;
+  /** The convolutions that run Winograd (empty in strict mode). */
+  readonly winogradLayers: readonly string[];
   /** Threads that run kernels, and why that many. */
   readonly threads: number;
   readonly threadReason: string;
@@ -41,4 +47,30 @@ export interface Engine {
   activation(name: string): Float32Array | undefined;
   /** Frees threads and memory; the engine cannot run afterwards. */
   dispose(): Promise<void>;
+}
+
+/**
+ * What an engine leaves behind after dispose(): its description (build, reasons, threads) without
+ * its memory or executor, so that a disposed network holds no wasm memory or weights while the
+ * caller still holds the network object. Runs reject with DisposedError.
+ */
+export function disposedEngine(engine: Engine): Engine {
+  const { build, buildReason, kernel, kernelReason, packLayout, wasmBytes, threads, threadReason } = engine;
+  const { precision, winogradLayers } = engine;
+  return {
+    build,
+    buildReason,
+    kernel,
+    kernelReason,
+    packLayout,
+    wasmBytes,
+    threads,
+    threadReason,
+    precision,
+    winogradLayers,
+    memoryBytes: 0,
+    runBatch: () => Promise.reject(new DisposedError("engine.runBatch", "the engine was disposed")),
+    activation: () => undefined,
+    dispose: () => Promise.resolve(),
+  };
 }

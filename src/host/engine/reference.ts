@@ -96,6 +96,8 @@ export class ReferenceEngine implements Engine {
   readonly kernelReason = "the reference engine runs no GEMM tile";
   readonly packLayout = "reference";
   readonly wasmBytes = 0;
+  readonly precision = "strict";
+  readonly winogradLayers: readonly string[] = [];
   readonly threads = 1;
   readonly threadReason = "the reference engine runs on the calling thread";
   readonly memoryBytes = 0;

@@ -9,7 +9,8 @@ import { MAX_POOL_THREADS } from "../exec/protocol.js";
 import type { Graph } from "../ir/graph.js";
 import type { WorkerEvents, WorkerHandle } from "../platform.js";
 import type { TensorMap } from "../ir/tensors.js";
-import { planGraph, writeWeights, type Plan, type TensorPlace } from "../plan/plan.js";
+import { planGraph, weightWriter, writeWeights, type Plan, type TensorPlace, type WeightWrite } from "../plan/plan.js";
+import type { Precision } from "../plan/winograd.js";
 import {
   compileKernels,
   createSharedMemory,
@@ -31,6 +32,8 @@ export interface WasmEngineOptions {
   inputSize: number;
   /** Threads requested (undefined: the available cores). */
   threads: number | undefined;
+  /** "strict" (default) or "fast" (Winograd for the 3x3 stride-1 convolutions, see plan/winograd.ts). */
+  precision?: Precision;
   /** Keep every tensor alive to the end of a run (no memory reuse), so activation() can read all of them. */
   keepActivations: boolean;
   /** Run one pass before create() resolves, so the first real call runs at full speed. */
@@ -48,6 +51,14 @@ export interface WasmEngineOptions {
  * and fill the 7x7 layers' tiles (49 pixels x 8 = 392 columns).
  */
 export const DEFAULT_MAX_BATCH = 8;
+
+/**
+ * Weights delivered while they are read (a stream): calls `write` once per tensor, as each
+ * arrives, and resolves when every tensor was delivered (rejects for a bad file). Each tensor is
+ * copied into the network's memory during its write() call, so the whole file never needs to be
+ * held beside the memory.
+ */
+export type WeightFeed = (write: WeightWrite) => Promise<void>;
 
 /** The threads to use and why. */
 export interface ThreadChoice {
@@ -141,8 +152,11 @@ export class WasmEngine implements Engine {
     this.last = this.plan(1);
   }
 
-  /** Compiles, plans, writes the weights, starts the threads and (optionally) warms up. */
-  static async create(graph: Graph, weights: TensorMap, options: WasmEngineOptions): Promise<WasmEngine> {
+  /**
+   * Compiles, plans, writes the weights (a map, or a feed written tensor by tensor as it arrives),
+   * starts the threads and (optionally) warms up.
+   */
+  static async create(graph: Graph, weights: TensorMap | WeightFeed, options: WasmEngineOptions): Promise<WasmEngine> {
     const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1 && maxBatch <= 64)) {
       throw new ArgumentError("GoogLeNet.load", "maxBatch", "an integer in 1..64", maxBatch);
@@ -159,6 +173,7 @@ export class WasmEngine implements Engine {
         width: options.inputSize,
         lanes: choice.threads,
         keepAll: options.keepActivations,
+        precision: options.precision,
         batch,
         tile: chosen.tile,
       });
@@ -174,7 +189,12 @@ export class WasmEngine implements Engine {
     }
     const memory = createSharedMemory(plan.memoryBytes, largest);
     const kernels = instantiateKernels(compiled.module, memory);
-    writeWeights(graph, plan, weights, kernels, memory);
+    if (weights instanceof Map) writeWeights(graph, plan, weights, kernels, memory);
+    else {
+      const writer = weightWriter(graph, plan, kernels, memory);
+      await weights(writer.write);
+      writer.finish();
+    }
     let executor: Executor = new SerialExecutor(kernels);
     if (choice.threads > 1) {
       try {
@@ -226,6 +246,14 @@ export class WasmEngine implements Engine {
 
   get packLayout(): string {
     return this.chosen.tile.packLayout;
+  }
+
+  get precision(): Precision {
+    return this.last.precision;
+  }
+
+  get winogradLayers(): readonly string[] {
+    return this.last.winograd;
   }
 
   get memoryBytes(): number {

@@ -27,6 +27,13 @@ import {
   type WorkerReply,
 } from "./protocol.js";
 
+/**
+ * How long a worker may take to say ready (a module worker is fetched, compiled and instantiated;
+ * 0.05-0.5 s on a busy 2-core machine). A pool whose worker stays silent longer does not start,
+ * and the load falls back to one thread with the reason.
+ */
+export const WORKER_START_TIMEOUT_MS = 15_000;
+
 /** What the runtime offers for threads. */
 export interface ThreadSupport {
   /** Whether workers over shared memory work here at all. */
@@ -161,7 +168,7 @@ export class WorkerPool implements Executor {
     const workers: WorkerHandle[] = [];
     try {
       for (let lane = 1; lane < this.threads; lane++) {
-        ready.push(this.expect(`ready ${lane}`, 60_000));
+        ready.push(this.expect(`ready ${lane}`, WORKER_START_TIMEOUT_MS));
         const w = this.spawn({
           onMessage: (m) => this.onMessage(epoch, m),
           onDeath: (reason) => this.onDeath(epoch, lane, reason),

@@ -3,7 +3,8 @@
 //
 // Memory layout (byte addresses):
 //   [0, heapBase)            the kernel module's static data (read-only tables)
-//   weights                  conv weights packed into GEMM panels (+ bias), FC weights as is
+//   weights                  conv weights packed into GEMM panels, or in fast mode Winograd-
+//                            transformed (plan/winograd.ts) (+ bias), FC weights as is
 //   activations              tensors placed by liveness (first-fit); a concat's inputs are
 //                            channel ranges of its output, so concat costs nothing
 //   scratch x lanes          one GEMM scratch area per thread
@@ -17,6 +18,7 @@ import type { TileInfo } from "../wasm/tiles.js";
 import { inferShapes, multiplyAdds } from "../ir/shapes.js";
 import type { TensorMap } from "../ir/tensors.js";
 import { convWindow, poolWindow } from "../ir/window.js";
+import { checkWinogradModule, usesWinograd, winogradCall, type Precision } from "./winograd.js";
 
 /**
  * One kernel call of the network over its whole output. Tasks narrow its output ranges
@@ -50,7 +52,11 @@ export interface Plan {
   memoryBytes: number;
   weightBytes: number;
   activationBytes: number;
-  /** One GEMM scratch area per lane (thread), gemmScratchBytes() bytes each. */
+  /** Strict or fast (Winograd for the 3x3 stride-1 convolutions, listed in `winograd`). */
+  precision: Precision;
+  /** The convolutions that run Winograd F(4x4, 3x3) (fast mode), in graph order. */
+  winograd: string[];
+  /** One scratch area per lane (thread): gemmScratchBytes() bytes, or a Winograd layer's need if larger. */
   scratch: number[];
   /**
    * The GEMM register tile every conv runs with (aligns task ranges); its packLayout is the layout
@@ -80,6 +86,8 @@ export interface PlanOptions {
   keepAll: boolean;
   /** The GEMM register tile (wasm/tiles.ts): conv weights are packed for it and every conv runs it. */
   tile: TileInfo;
+  /** "strict" (default) or "fast" (see plan/winograd.ts). */
+  precision?: Precision;
 }
 
 const ALIGN = 64;
@@ -114,8 +122,8 @@ function placeByLiveness(buffers: Buffer[]): number {
   return size;
 }
 
-function weight(weights: TensorMap, name: string, shape: number[]): Float32Array {
-  const t = weights.get(name);
+/** The data of weight tensor `name` (`t`), checked to exist and have `shape`; else a WeightsError naming it. */
+function weight(t: { shape: number[]; data: Float32Array } | undefined, name: string, shape: number[]): Float32Array {
   if (!t) throw new WeightsError("weights", name, `missing tensor, expected shape [${shape.join(", ")}]`);
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
     throw new WeightsError("weights", name, `expected shape [${shape.join(", ")}], found [${t.shape.join(", ")}]`);
@@ -136,6 +144,12 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   if (!(Number.isInteger(lanes) && lanes >= 1))
     throw new ArgumentError("planGraph", "lanes", "a positive integer", lanes);
   const shapes = inferShapes(graph, height, width);
+  const precision = options.precision ?? "strict";
+  if (precision !== "strict" && precision !== "fast")
+    throw new ArgumentError("planGraph", "precision", '"strict" or "fast"', String(precision));
+  if (precision === "fast") checkWinogradModule(k);
+  const winograd = graph.nodes.filter((n) => usesWinograd(n, precision, shapes.get(n.output)!)).map((n) => n.name);
+  let scratchNeed = k.gemmScratchBytes();
 
   // Weights: sizes first, then one region.
   let weightBytes = 0;
@@ -148,7 +162,13 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     const out = node.op === "conv" ? node.outChannels : node.outFeatures;
     const K =
       node.op === "conv" ? inS.c * convWindow(node).kernel[0] * convWindow(node).kernel[1] : inS.c * inS.h * inS.w;
-    const wBytes = node.op === "conv" ? k.packedWeightsBytes(out, K, tile.id) : out * K * 4;
+    const winogradNode = winograd.includes(node.name);
+    if (winogradNode) scratchNeed = Math.max(scratchNeed, k.winogradScratchBytes(inS.c));
+    const wBytes = winogradNode
+      ? k.winogradFilterBytes(out, inS.c)
+      : node.op === "conv"
+        ? k.packedWeightsBytes(out, K, tile.id)
+        : out * K * 4;
     const w = base + weightBytes;
     weightBytes += align(wBytes);
     const b = base + weightBytes;
@@ -217,7 +237,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   if (keepAll) for (const b of buffers.values()) b.end = last;
   const activationBytes = Math.max(placeByLiveness([...buffers.values()]), align(staging));
   const activationBase = base + weightBytes;
-  const scratchBytes = align(k.gemmScratchBytes());
+  const scratchBytes = align(scratchNeed);
   const scratchBase = activationBase + activationBytes;
   const scratch = Array.from({ length: lanes }, (_, i) => scratchBase + i * scratchBytes);
   const memoryBytes = scratchBase + lanes * scratchBytes;
@@ -237,7 +257,9 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     return p;
   };
   const planned: Step[] = steps.map((node) => {
-    const call = kernelCall(node, place, weightPtr, batch, tile.id);
+    const call = usesWinograd(node, precision, shapes.get(node.output)!)
+      ? winogradCall(node, place(node.input), place(node.output), weightPtr.get(node.name)!, batch)
+      : kernelCall(node, place, weightPtr, batch, tile.id);
     return {
       node: node.name,
       op: node.op,
@@ -253,6 +275,8 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     steps: planned,
     memoryBytes,
     weightBytes,
+    precision,
+    winograd,
     activationBytes,
     scratch,
     tile,
@@ -264,11 +288,66 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   };
 }
 
+/** Writes one weight tensor (by its file name, e.g. "conv1/7x7_s2.weight") into a planned memory. */
+export type WeightWrite = (name: string, tensor: { shape: number[]; data: Float32Array }) => void;
+
 /**
- * Writes the weights of `graph` where `plan` put them in `memory` (which must hold
- * plan.memoryBytes): conv weights are staged in the activation region and packed into
- * GEMM panels by the kernels' packWeights (for plan.tile); FC weights and biases are copied as they are.
+ * A writer of weight tensors into `memory` as they arrive, in any order: biases and FC weights
+ * are copied to their places, conv weights staged in the activation region (unused at load) and
+ * packed into GEMM panels for plan.tile by the kernels' packWeights (or transformed by winogradFilters for the
+ * plan's Winograd layers). Each tensor's shape is checked (WeightsError naming it); names the
+ * graph does not use are ignored. `finish()` throws WeightsError for the first tensor the
+ * graph needs that was not written. Every tensor is read only while write() runs.
  */
+export function weightWriter(
+  graph: Graph,
+  plan: Plan,
+  k: KernelExports,
+  memory: WebAssembly.Memory,
+): { write: WeightWrite; finish(): void } {
+  if (memory.buffer.byteLength < plan.memoryBytes) {
+    throw new ArgumentError("writeWeights", "memory", `at least ${plan.memoryBytes} bytes`, memory.buffer.byteLength);
+  }
+  const places = new Map<string, { shape: number[]; write(data: Float32Array): void }>();
+  for (const node of graph.nodes) {
+    if (node.op !== "conv" && node.op !== "fc") continue;
+    const inS = plan.shapes.get(node.input)!;
+    const { w, b } = plan.weightPlaces.get(node.name)!;
+    const out = node.op === "conv" ? node.outChannels : node.outFeatures;
+    const shape = node.op === "conv" ? [out, inS.c, ...convWindow(node).kernel] : [out, inS.c * inS.h * inS.w];
+    places.set(`${node.weights}.weight`, {
+      shape,
+      write: (data) => {
+        if (node.op === "fc") return floatsAt(memory, w, data);
+        floatsAt(memory, plan.staging, data);
+        if (plan.winograd.includes(node.name)) k.winogradFilters(plan.staging, w, out, inS.c);
+        else k.packWeights(plan.staging, w, out, data.length / out, plan.tile.id);
+      },
+    });
+    places.set(`${node.weights}.bias`, { shape: [out], write: (data) => floatsAt(memory, b, data) });
+  }
+  const written = new Set<string>();
+  return {
+    write(name, tensor) {
+      const place = places.get(name);
+      if (!place) return;
+      place.write(weight(tensor, name, place.shape));
+      written.add(name);
+    },
+    finish() {
+      for (const [name, { shape }] of places) {
+        if (!written.has(name)) weight(undefined, name, shape); // throws: missing tensor
+      }
+    },
+  };
+}
+
+/** Copies `data` into `memory` at byte address `ptr`. */
+function floatsAt(memory: WebAssembly.Memory, ptr: number, data: Float32Array): void {
+  new Float32Array(memory.buffer, ptr, data.length).set(data);
+}
+
+/** Writes every weight of `weights` (checked as weightWriter does) into a planned memory. */
 export function writeWeights(
   graph: Graph,
   plan: Plan,
@@ -276,24 +355,9 @@ export function writeWeights(
   k: KernelExports,
   memory: WebAssembly.Memory,
 ): void {
-  if (memory.buffer.byteLength < plan.memoryBytes) {
-    throw new ArgumentError("writeWeights", "memory", `at least ${plan.memoryBytes} bytes`, memory.buffer.byteLength);
-  }
-  for (const node of graph.nodes) {
-    if (node.op !== "conv" && node.op !== "fc") continue;
-    const inS = plan.shapes.get(node.input)!;
-    const { w, b } = plan.weightPlaces.get(node.name)!;
-    const out = node.op === "conv" ? node.outChannels : node.outFeatures;
-    const shape = node.op === "conv" ? [out, inS.c, ...convWindow(node).kernel] : [out, inS.c * inS.h * inS.w];
-    const data = weight(weights, `${node.weights}.weight`, shape);
-    new Float32Array(memory.buffer, b, out).set(weight(weights, `${node.weights}.bias`, [out]));
-    if (node.op === "fc") {
-      new Float32Array(memory.buffer, w, data.length).set(data);
-    } else {
-      new Float32Array(memory.buffer, plan.staging, data.length).set(data);
-      k.packWeights(plan.staging, w, out, data.length / out, plan.tile.id);
-    }
-  }
+  const writer = weightWriter(graph, plan, k, memory);
+  for (const [name, tensor] of weights) writer.write(name, tensor);
+  writer.finish();
 }
 
 /**

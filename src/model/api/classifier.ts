@@ -5,9 +5,10 @@
 
 import { ArgumentError, DisposedError, ExecutionError, WeightsError } from "../../host/errors.js";
 import type { Profile } from "../../host/exec/executor.js";
-import type { Engine } from "../../host/engine/engine.js";
+import { disposedEngine, type Engine } from "../../host/engine/engine.js";
 import { ReferenceEngine } from "../../host/engine/reference.js";
-import { checkThreads, WasmEngine } from "../../host/engine/wasm.js";
+import { checkThreads, WasmEngine, type WeightFeed } from "../../host/engine/wasm.js";
+import { platform } from "../../host/platform.js";
 import type { Graph } from "../../host/ir/graph.js";
 import { multiplyAdds as nodeMultiplyAdds, inferShapes } from "../../host/ir/shapes.js";
 import {
@@ -18,8 +19,10 @@ import {
   type TensorMap,
 } from "../../host/ir/tensors.js";
 import type { BuildChoice, BuildName, KernelSources } from "../../host/wasm/kernels.js";
+import type { Precision } from "../../host/plan/winograd.js";
 import { wrapWebWorker } from "../../host/exec/webWorker.js";
 import { decodeWeights } from "../formats/detect.js";
+import { hasIwnetMagic, readWeightStream } from "../formats/iwnet.js";
 import {
   DEFAULT_MAX_IMAGE_PIXELS,
   decodeImage,
@@ -32,7 +35,14 @@ import { averageProbabilities, checkCropCount, cropInputs, type CropCount } from
 import { decodeWithPlatform, isPlatformImage, platformCanDecode, type PlatformImage } from "../image/platformDecode.js";
 import { ILSVRC2012_CLASSES } from "../network/classes.js";
 import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
-import { isRemoteWeights, readRemoteWeights, type RemoteWeights, type WeightsFetchOptions } from "./weightSources.js";
+import {
+  isRemoteWeights,
+  openWeightStream,
+  readRemoteWeights,
+  type RemoteWeights,
+  type WeightStream,
+  type WeightsFetchOptions,
+} from "./weightSources.js";
 
 /**
  * Where the weights come from: weight-file bytes (caffemodel, ONNX, IWNET), tensors, a URL, a
@@ -75,6 +85,13 @@ export interface LoadOptions {
   inputSize?: number;
   /** Keep every activation readable after run() (no memory reuse); needed by activation(). */
   keepActivations?: boolean;
+  /**
+   * "strict" (default): every convolution as a GEMM. "fast": the 3x3 stride-1 convolutions as
+   * Winograd F(4x4, 3x3) (fewer multiply-adds, a larger but bounded rounding error: see
+   * test/support/tolerance.ts); still bit-identical at any thread count and batch position.
+   * The reference engine is always strict.
+   */
+  precision?: Precision;
   /** "wasm" (default), or "reference": every op in float64 TypeScript (slow; for bisecting numerics). */
   engine?: "wasm" | "reference";
   /**
@@ -118,10 +135,14 @@ export interface LoadOptions {
   worker?: () => Worker;
 }
 
-/** The threads a network runs with and why. */
+/** The threads a network runs with and why, and the precision mode. */
 export interface Capabilities {
   threads: number;
   reason: string;
+  /** "strict" or "fast" (the load option). */
+  precision: Precision;
+  /** The convolutions that run Winograd F(4x4, 3x3) (fast mode; empty in strict mode). */
+  winogradLayers: readonly string[];
 }
 
 /** One class of a classification. */
@@ -187,7 +208,9 @@ function classifierInputs(graph: Graph, size: number): number {
 function checkLoadOptions(options: LoadOptions, graph: Graph): void {
   if (typeof options !== "object" || options === null)
     throw new ArgumentError(LOAD, "options", "an object", describe(options));
-  const { inputSize, build, engine, maxImagePixels, weights } = options;
+  const { inputSize, build, engine, maxImagePixels, weights, precision } = options;
+  if (precision !== undefined && precision !== "strict" && precision !== "fast")
+    throw new ArgumentError(LOAD, "precision", '"strict" or "fast"', describe(precision));
   checkThreads(options.threads);
   if (inputSize !== undefined) {
     if (!Number.isInteger(inputSize) || inputSize < 1 || inputSize > 4096)
@@ -215,26 +238,33 @@ function checkLoadOptions(options: LoadOptions, graph: Graph): void {
     typeof weights !== "string" &&
     !(weights instanceof Map) &&
     !(weights instanceof ArrayBuffer) &&
-    !ArrayBuffer.isView(weights)
+    !ArrayBuffer.isView(weights) &&
+    !isRemoteWeights(weights)
   ) {
     throw new ArgumentError(
       LOAD,
       "weights",
-      "a path, weight-file bytes (Uint8Array, Buffer, ArrayBuffer) or a Map of tensors",
+      "a path or URL string, a URL, Response, ReadableStream, Blob, weight-file bytes (Uint8Array, Buffer, ArrayBuffer) or a Map of tensors",
       describe(weights),
     );
   }
 }
 
+/**
+ * The weights of `source` as tensors or, for an IWNET stream the wasm engine reads (see
+ * openWeightStream), as a feed written into the network's memory tensor by tensor.
+ */
 async function resolveWeights(
   source: WeightsSource | undefined,
   expected: readonly ExpectedTensor[],
   options: LoadOptions,
-): Promise<TensorMap> {
+): Promise<TensorMap | WeightFeed> {
   if (typeof source === "string" && !weightFiles) {
     source = new URL(source, (globalThis as { location?: { href?: string } }).location?.href);
   }
   if (isRemoteWeights(source)) {
+    const opened = options.engine === "reference" ? undefined : await openWeightStream(source, options.weightsFetch);
+    if (opened) return streamedWeights(opened, expected);
     const name = source instanceof URL ? source.href : "weights option";
     const tensors = await decodeWeights(await readRemoteWeights(source, options.weightsFetch), name, googlenetGraph());
     checkTensors(tensors, expected, name);
@@ -265,6 +295,29 @@ async function resolveWeights(
   return weightFiles(source, expected, options.cacheDir);
 }
 
+/** An IWNET stream as a feed (read while written, never whole); other formats read whole and decoded. */
+async function streamedWeights(
+  { stream, name }: WeightStream,
+  expected: readonly ExpectedTensor[],
+): Promise<TensorMap | WeightFeed> {
+  const reader = stream.getReader();
+  const first = await reader.read();
+  const head = first.done ? new Uint8Array(0) : first.value;
+  const whole = new ReadableStream<Uint8Array>({
+    start: (controller) => (head.length > 0 ? controller.enqueue(head) : undefined),
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  if (hasIwnetMagic(head)) return (write) => readWeightStream(whole, name, write, platform().createSha256());
+  const tensors = await decodeWeights(new Uint8Array(await new Response(whole).arrayBuffer()), name, googlenetGraph());
+  checkTensors(tensors, expected, name);
+  return tensors;
+}
+
 function resolveLabels(labels: readonly string[] | undefined): readonly string[] {
   if (labels === undefined) return ILSVRC2012_CLASSES;
   if (!Array.isArray(labels) || labels.length !== CLASSES) {
@@ -287,7 +340,7 @@ export class GoogLeNet {
   readonly inputSize: number;
   readonly labels: readonly string[];
   readonly graph: Graph;
-  private readonly engine: Engine;
+  private engine: Engine;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
@@ -325,13 +378,14 @@ export class GoogLeNet {
     const worker = options.worker;
     const engine =
       options.engine === "reference"
-        ? new ReferenceEngine(graph, weights, inputSize, inputSize)
+        ? new ReferenceEngine(graph, weights as TensorMap, inputSize, inputSize) // never a feed (resolveWeights)
         : await WasmEngine.create(graph, weights, {
             build: options.build ?? "auto",
             tile: options.tile ?? "auto",
             inputSize,
             threads: options.threads,
             keepActivations: options.keepActivations ?? false,
+            precision: options.precision ?? "strict",
             warmUp: options.warmUp ?? true,
             maxBatch: options.maxBatch,
             kernels: options.kernels,
@@ -378,7 +432,12 @@ export class GoogLeNet {
 
   /** The effective thread count and why (e.g. no SharedArrayBuffer without cross-origin isolation). */
   get capabilities(): Capabilities {
-    return { threads: this.engine.threads, reason: this.engine.threadReason };
+    return {
+      threads: this.engine.threads,
+      reason: this.engine.threadReason,
+      precision: this.engine.precision,
+      winogradLayers: this.engine.winogradLayers,
+    };
   }
 
   /** Bytes of the shared memory (weights, activations, scratch). */
@@ -542,6 +601,7 @@ export class GoogLeNet {
       if (this.disposed) return;
       this.disposed = true;
       await this.engine.dispose();
+      this.engine = disposedEngine(this.engine);
     });
   }
 }

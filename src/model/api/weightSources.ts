@@ -113,8 +113,12 @@ async function readResponse(
 }
 
 async function checkSha256(bytes: Uint8Array, want: string | undefined, name: string): Promise<void> {
-  if (want === undefined) return;
-  const found = hex(await sha256(bytes));
+  if (want !== undefined) checkDigest(await sha256(bytes), want, name);
+}
+
+/** Throws WeightsError unless `digest` is the SHA-256 `want` (hex). */
+function checkDigest(digest: Uint8Array, want: string, name: string): void {
+  const found = hex(digest);
   if (found !== want.toLowerCase()) {
     throw new WeightsError(name, undefined, `SHA-256 mismatch: expected ${want.toLowerCase()}, found ${found}`);
   }
@@ -167,6 +171,81 @@ export async function fetchWeights(url: URL, options: WeightsFetchOptions = {}):
     await cache.put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { headers })).catch(() => undefined);
   }
   return bytes;
+}
+
+/** Remote weights as a stream, and what names them in errors. */
+export interface WeightStream {
+  stream: ReadableStream<Uint8Array>;
+  name: string;
+}
+
+/**
+ * Remote weights as a stream to read while they arrive (so the whole file is never held beside
+ * the network's memory): an HTTP(S) URL fetched where no Cache Storage is used (outside
+ * browsers, or with cache: false), a Response, a ReadableStream, a Blob, or an object with a
+ * `body` stream (an R2 object). Progress is reported as bytes pass, and options.sha256 checked
+ * when the stream ends (a mismatch errors the stream with a WeightsError). Undefined where the
+ * whole bytes are read instead (browsers' Cache Storage, file: URLs, objects with only arrayBuffer()).
+ */
+export async function openWeightStream(
+  source: RemoteWeights,
+  options: WeightsFetchOptions = {},
+): Promise<WeightStream | undefined> {
+  let response: Response | undefined;
+  let name: string;
+  if (source instanceof URL) {
+    if (source.protocol !== "http:" && source.protocol !== "https:") return undefined;
+    if (await openCache(options.cache)) return undefined;
+    name = source.href;
+    try {
+      response = await fetch(source);
+    } catch (cause) {
+      throw new WeightsError(name, undefined, `cannot download: ${(cause as Error).message}`, { cause });
+    }
+  } else if (typeof Response === "function" && source instanceof Response) {
+    response = source;
+    name = source.url || "weights option (Response)";
+  } else name = "weights option (stream)";
+  let body: ReadableStream<Uint8Array> | null | undefined;
+  let total: number | undefined;
+  if (response) {
+    if (!response.ok) {
+      throw new WeightsError(name, undefined, `HTTP ${response.status} ${response.statusText}: expected a weight file`);
+    }
+    body = response.body;
+    total = contentLength(response);
+  } else if (typeof ReadableStream === "function" && source instanceof ReadableStream) body = source;
+  else if (typeof Blob === "function" && source instanceof Blob) {
+    body = source.stream() as ReadableStream<Uint8Array>;
+    total = source.size;
+  } else {
+    const object = source as { body?: unknown; size?: unknown };
+    if (typeof ReadableStream === "function" && object.body instanceof ReadableStream) {
+      body = object.body as ReadableStream<Uint8Array>;
+      total = typeof object.size === "number" ? object.size : undefined;
+    }
+  }
+  if (!body) return undefined;
+  let loaded = 0;
+  let last = 0;
+  const hasher = options.sha256 === undefined ? undefined : platform().createSha256();
+  const counted = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      loaded += chunk.length;
+      hasher?.update(chunk);
+      const now = Date.now();
+      if (now - last >= 50) {
+        last = now;
+        options.onProgress?.({ loaded, total, fromCache: false });
+      }
+      controller.enqueue(chunk);
+    },
+    flush() {
+      options.onProgress?.({ loaded, total: total ?? loaded, fromCache: false });
+      if (hasher) checkDigest(hasher.digest(), options.sha256!, name);
+    },
+  });
+  return { stream: body.pipeThrough(counted), name };
 }
 
 /** The bytes of remote weights (see RemoteWeights), with progress and the SHA-256 check. */

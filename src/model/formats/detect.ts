@@ -10,14 +10,13 @@ import type { Graph } from "../../host/ir/graph.js";
 import { checkTensors, expectedWeights, type TensorMap } from "../../host/ir/tensors.js";
 import { DEFAULT_INPUT_SIZE } from "../network/googlenet.js";
 import { decodeCaffemodel } from "./caffemodel.js";
-import { decodeWeightFile } from "./iwnet.js";
+import { decodeWeightFile, hasIwnetMagic } from "./iwnet.js";
 import { decodeOnnxWeights } from "./onnx.js";
 import { ProtoMessage, WIRE_BYTES, WIRE_VARINT } from "./protobuf.js";
 
 /** The weight file formats decodeWeights reads. */
 export type WeightFormat = "iwnet" | "onnx" | "caffemodel";
 
-const IWNET_MAGIC = "IWNET\0\r\n";
 const FORMATS_TRIED =
   `an IWNET file (magic "IWNET\\0\\r\\n"), an ONNX model (ModelProto protobuf) or a Caffe model ` +
   "(.caffemodel, NetParameter protobuf)";
@@ -33,7 +32,7 @@ const SNIFF_BYTES = 1024;
 export function detectWeightFormat(bytes: Uint8Array, file: string): WeightFormat {
   if (bytes.length === 0) throw new WeightsError(file, undefined, `empty file: expected ${FORMATS_TRIED}`);
   const head = latin1(bytes.subarray(0, SNIFF_BYTES));
-  if (head.startsWith(IWNET_MAGIC)) return "iwnet";
+  if (hasIwnetMagic(bytes)) return "iwnet";
   const text = head.replace(/^\xEF\xBB\xBF/, "").trimStart();
   const isText = !/[\x00-\x08\x0e-\x1f\x7f]/.test(head); // no control characters but tab, newlines, form feed
   if (/^<(!doctype html|html|head|body)[\s>]/i.test(text) || (isText && /<html[\s>]/i.test(text))) {

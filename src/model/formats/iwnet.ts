@@ -22,7 +22,7 @@
 
 import { ArgumentError, WeightsError } from "../../host/errors.js";
 
-import { hex, sha256 } from "../../host/digest.js";
+import { hex, sha256, type Sha256Hasher } from "../../host/digest.js";
 import { elementCount, firstNonFinite, type TensorMap } from "../../host/ir/tensors.js";
 
 const MAGIC = Uint8Array.of(0x49, 0x57, 0x4e, 0x45, 0x54, 0x00, 0x0d, 0x0a);
@@ -31,6 +31,11 @@ const HEADER_BYTES = 20;
 const CHECKSUM_BYTES = 32;
 const DATA_ALIGN = 64;
 const U32_MAX = 0xffffffff;
+
+/** Whether `bytes` start with the IWNET magic. */
+export function hasIwnetMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= MAGIC.length && MAGIC.every((b, i) => bytes[i] === b);
+}
 
 /** Serializes `tensors` (in map order) to IWNET. Throws ArgumentError for an unencodable tensor. */
 export async function encodeWeightFile(tensors: TensorMap): Promise<Uint8Array> {
@@ -107,30 +112,161 @@ export async function encodeWeightFile(tensors: TensorMap): Promise<Uint8Array> 
  * NaN/infinite value (naming the tensor and the first bad index).
  */
 export async function decodeWeightFile(bytes: Uint8Array, file: string): Promise<TensorMap> {
-  const fail = (message: string, tensor?: string): never => {
-    throw new WeightsError(file, tensor, message);
-  };
+  const fail = failer(file);
   if (bytes.length < HEADER_BYTES + CHECKSUM_BYTES) {
     fail(
       `truncated: expected at least ${HEADER_BYTES + CHECKSUM_BYTES} bytes (header and checksum), found ${bytes.length}`,
     );
   }
-  const magic = bytes.subarray(0, MAGIC.length);
-  if (!magic.every((b, i) => b === MAGIC[i])) {
+  const payloadEnd = bytes.length - CHECKSUM_BYTES;
+  const entries = readTable(bytes, file, payloadEnd);
+  let dataEnd = readHeader(bytes, file).tableEnd;
+  for (const e of entries) {
+    checkPadding(bytes.subarray(dataEnd, e.offset), dataEnd, file, e.name);
+    dataEnd = e.offset + 4 * e.count;
+  }
+  if (dataEnd !== payloadEnd) {
+    fail(`file length: expected ${dataEnd + CHECKSUM_BYTES} bytes per its table, found ${bytes.length}`);
+  }
+  checkChecksum(bytes.subarray(payloadEnd), await sha256(bytes.subarray(0, payloadEnd)), file);
+  const tensors: TensorMap = new Map();
+  for (const e of entries) tensors.set(e.name, tensorOf(e, bytes.subarray(e.offset, e.offset + 4 * e.count), file));
+  return tensors;
+}
+
+/**
+ * Reads an IWNET file from a stream, tensor by tensor, without holding the whole file: each
+ * tensor is passed to `write` as soon as its bytes arrived, checked as decodeWeightFile checks it
+ * (layout, padding, count, finite values); `hasher` (a fresh SHA-256) checks the trailing
+ * checksum at the end. The tensor's data are only valid during its write() call (one buffer of
+ * the largest tensor's size is reused). Throws WeightsError as decodeWeightFile does, and for a
+ * stream that ends early or goes on past the checksum; tensors written before an error must be
+ * discarded. The stream must start with the IWNET magic (see isWeightFile in detect.ts).
+ */
+export async function readWeightStream(
+  stream: ReadableStream<Uint8Array>,
+  file: string,
+  write: (name: string, tensor: { shape: number[]; data: Float32Array }) => void,
+  hasher: Sha256Hasher,
+): Promise<void> {
+  const fail = failer(file);
+  const input = new StreamBytes(stream.getReader());
+  const take = async (n: number, what: string, tensor?: string, into?: Uint8Array): Promise<Uint8Array> => {
+    const got = await input.take(n, into);
+    if (got.length < n)
+      fail(
+        `truncated: expected ${n} bytes of ${what} at byte ${input.pos - got.length}, the stream ended after ${got.length}`,
+        tensor,
+      );
+    return got;
+  };
+  const header = await take(HEADER_BYTES, "header");
+  const { tableEnd } = readHeader(header, file);
+  const head = new Uint8Array(tableEnd);
+  head.set(header);
+  head.set(await take(tableEnd - HEADER_BYTES, "table"), HEADER_BYTES);
+  hasher.update(head);
+  const entries = readTable(head, file, Number.POSITIVE_INFINITY);
+  const scratch = new Uint8Array(Math.max(0, ...entries.map((e) => 4 * e.count)));
+  let dataEnd = tableEnd;
+  for (const e of entries) {
+    const padding = await take(e.offset - dataEnd, "padding", e.name);
+    checkPadding(padding, dataEnd, file, e.name);
+    hasher.update(padding);
+    const data = await take(4 * e.count, "data", e.name, scratch);
+    hasher.update(data);
+    write(e.name, tensorOf(e, data, file));
+    dataEnd = e.offset + 4 * e.count;
+  }
+  const stored = await take(CHECKSUM_BYTES, "checksum");
+  if (!(await input.ended())) fail(`file length: expected ${dataEnd + CHECKSUM_BYTES} bytes per its table, found more`);
+  checkChecksum(stored, hasher.digest(), file);
+}
+
+/** Bytes from a stream reader, n at a time: a view into the current chunk when they lie in it. */
+class StreamBytes {
+  private chunk: Uint8Array = new Uint8Array(0);
+  private at = 0;
+  /** Bytes taken so far. */
+  pos = 0;
+  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
+
+  /** The next n bytes (fewer only when the stream ends), copied into `into` when they span chunks. */
+  async take(n: number, into?: Uint8Array): Promise<Uint8Array> {
+    if (this.chunk.length - this.at >= n) {
+      this.at += n;
+      this.pos += n;
+      return this.chunk.subarray(this.at - n, this.at);
+    }
+    const out = into && into.length >= n ? into.subarray(0, n) : new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      if (this.at === this.chunk.length) {
+        const { done, value } = await this.reader.read();
+        if (done) break;
+        this.chunk = value;
+        this.at = 0;
+        continue;
+      }
+      const k = Math.min(n - filled, this.chunk.length - this.at);
+      out.set(this.chunk.subarray(this.at, this.at + k), filled);
+      this.at += k;
+      filled += k;
+    }
+    this.pos += filled;
+    return out.subarray(0, filled);
+  }
+
+  /** Whether the stream has no bytes left (reads one more chunk to know; cancels the stream if it has). */
+  async ended(): Promise<boolean> {
+    if (this.at < this.chunk.length) return false;
+    for (;;) {
+      const { done, value } = await this.reader.read();
+      if (done) return true;
+      if (value.length > 0) {
+        await this.reader.cancel();
+        return false;
+      }
+    }
+  }
+}
+
+type Entry = { name: string; shape: number[]; offset: number; count: number };
+
+function failer(file: string): (message: string, tensor?: string) => never {
+  return (message, tensor) => {
+    throw new WeightsError(file, tensor, message);
+  };
+}
+
+/** Checks the magic and version of the first HEADER_BYTES of `bytes`; the tensor count and where the table ends. */
+function readHeader(bytes: Uint8Array, file: string): { count: number; tableEnd: number } {
+  const fail = failer(file);
+  if (!hasIwnetMagic(bytes)) {
+    const magic = bytes.subarray(0, MAGIC.length);
     fail(`not an inception-wasm weight file: expected magic ${hex(MAGIC)} ("IWNET\\0\\r\\n"), found ${hex(magic)}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
   if (version !== VERSION) fail(`unsupported format version: expected ${VERSION}, found ${version}`);
-  const count = view.getUint32(12, true);
-  const tableEnd = HEADER_BYTES + view.getUint32(16, true);
-  const payloadEnd = bytes.length - CHECKSUM_BYTES;
+  return { count: view.getUint32(12, true), tableEnd: HEADER_BYTES + view.getUint32(16, true) };
+}
+
+/**
+ * The table of `bytes` (which hold at least the header and table), checked against the canonical
+ * layout (what encodeWeightFile writes): each tensor at the first 64-byte boundary after the table
+ * or the previous tensor, so no tensor can overlap another, point at another's data, or hide
+ * bytes the table does not describe; data must end by `payloadEnd` (Infinity: not known yet).
+ */
+function readTable(bytes: Uint8Array, file: string, payloadEnd: number): Entry[] {
+  const fail = failer(file);
+  const { count, tableEnd } = readHeader(bytes, file);
   if (tableEnd > payloadEnd) {
     fail(`truncated: table ends at byte ${tableEnd}, expected it within the ${payloadEnd} bytes before the checksum`);
   }
-
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const decoder = new TextDecoder("utf-8", { fatal: true });
-  const entries: { name: string; shape: number[]; offset: number; count: number }[] = [];
+  const entries: Entry[] = [];
   let at = HEADER_BYTES;
   const need = (n: number, what: string): void => {
     if (at + n > tableEnd)
@@ -158,12 +294,11 @@ export async function decodeWeightFile(bytes: Uint8Array, file: string): Promise
     fail(
       `corrupt table: expected ${tableEnd - HEADER_BYTES} table bytes for ${count} entries, found ${at - HEADER_BYTES}`,
     );
-
-  // The layout is canonical (what encodeWeightFile writes): each tensor at the first 64-byte
-  // boundary after the table or the previous tensor, zero bytes in between. So no tensor can
-  // overlap another, point at another's data, or hide bytes the table does not describe.
+  const names = new Set<string>();
   let dataEnd = tableEnd;
   for (const e of entries) {
+    if (names.has(e.name)) fail("duplicate tensor name in table", e.name);
+    names.add(e.name);
     const expectedOffset = alignUp(dataEnd, DATA_ALIGN);
     if (e.offset !== expectedOffset) {
       fail(
@@ -182,43 +317,42 @@ export async function decodeWeightFile(bytes: Uint8Array, file: string): Promise
     if (end > payloadEnd) {
       fail(
         `data bytes ${e.offset}..${end} lie outside the data area: expected within ${tableEnd}..${payloadEnd}` +
-          ` (file of ${bytes.length} bytes is truncated or its table is corrupt)`,
+          ` (file of ${payloadEnd + CHECKSUM_BYTES} bytes is truncated or its table is corrupt)`,
         e.name,
       );
     }
-    const padding = bytes.subarray(dataEnd, e.offset).findIndex((b) => b !== 0);
-    if (padding >= 0)
-      fail(`padding before the data: expected zero bytes, found a non-zero byte at ${dataEnd + padding}`, e.name);
     dataEnd = end;
   }
-  if (dataEnd !== payloadEnd) {
-    fail(`file length: expected ${dataEnd + CHECKSUM_BYTES} bytes per its table, found ${bytes.length}`);
-  }
+  return entries;
+}
 
-  const stored = bytes.subarray(payloadEnd);
-  const actual = await sha256(bytes.subarray(0, payloadEnd));
+/** Throws unless the padding bytes (starting at file byte `from`) before tensor `name` are all zero. */
+function checkPadding(padding: Uint8Array, from: number, file: string, name: string): void {
+  const bad = padding.findIndex((b) => b !== 0);
+  if (bad >= 0)
+    failer(file)(`padding before the data: expected zero bytes, found a non-zero byte at ${from + bad}`, name);
+}
+
+function checkChecksum(stored: Uint8Array, actual: Uint8Array, file: string): void {
   if (!actual.every((b, i) => b === stored[i])) {
-    fail(
+    failer(file)(
       `checksum mismatch (corrupt file): expected SHA-256 ${hex(stored.subarray(0, 8))}..., found ${hex(actual.subarray(0, 8))}...`,
     );
   }
+}
 
-  const tensors: TensorMap = new Map();
-  for (const e of entries) {
-    if (tensors.has(e.name)) fail("duplicate tensor name in table", e.name);
-    const start = bytes.byteOffset + e.offset;
-    let data: Float32Array;
-    if (start % 4 === 0) data = new Float32Array(bytes.buffer, start, e.count);
-    else {
-      // A copy into a fresh buffer: Buffer#slice (Node) is a view, not a copy.
-      data = new Float32Array(e.count);
-      new Uint8Array(data.buffer).set(bytes.subarray(e.offset, e.offset + 4 * e.count));
-    }
-    const bad = firstNonFinite(data);
-    if (bad >= 0) fail(`expected finite values, found ${data[bad]} at index ${bad}`, e.name);
-    tensors.set(e.name, { shape: e.shape, data });
+/** Tensor `e` over its data bytes: a view when 4-byte aligned, else a copy; throws for a NaN or infinite value. */
+function tensorOf(e: Entry, bytes: Uint8Array, file: string): { shape: number[]; data: Float32Array } {
+  let data: Float32Array;
+  if (bytes.byteOffset % 4 === 0) data = new Float32Array(bytes.buffer, bytes.byteOffset, e.count);
+  else {
+    // A copy into a fresh buffer: Buffer#slice (Node) is a view, not a copy.
+    data = new Float32Array(e.count);
+    new Uint8Array(data.buffer).set(bytes);
   }
-  return tensors;
+  const bad = firstNonFinite(data);
+  if (bad >= 0) failer(file)(`expected finite values, found ${data[bad]} at index ${bad}`, e.name);
+  return { shape: e.shape, data };
 }
 
 const alignUp = (n: number, to: number): number => Math.ceil(n / to) * to;
