@@ -9,7 +9,7 @@ import { MAX_POOL_THREADS } from "../exec/protocol.js";
 import type { Graph } from "../ir/graph.js";
 import type { WorkerEvents, WorkerHandle } from "../platform.js";
 import type { TensorMap } from "../ir/tensors.js";
-import { planGraph, writeWeights, type Plan, type TensorPlace } from "../plan/plan.js";
+import { planGraph, type Plan, type TensorPlace } from "../plan/plan.js";
 import {
   compileKernels,
   createSharedMemory,
@@ -20,6 +20,7 @@ import {
   type KernelSources,
 } from "../wasm/kernels.js";
 import type { Engine, EngineOutputs } from "./engine.js";
+import { placeWeights, type LoadTimes, type PackedWeightsCache } from "./packedWeights.js";
 
 /** How to build a wasm engine. */
 export interface WasmEngineOptions {
@@ -38,6 +39,8 @@ export interface WasmEngineOptions {
   maxBatch?: number;
   /** Starts one pool worker (default: the platform's). */
   spawnWorker?: (events: WorkerEvents) => WorkerHandle;
+  /** Where the packed weight region is cached between loads (default: none; weights are packed every load). */
+  packedCache?: PackedWeightsCache;
 }
 
 /**
@@ -130,6 +133,7 @@ export class WasmEngine implements Engine {
     readonly wasmBytes: number,
     readonly threadReason: string,
     readonly maxBatch: number,
+    readonly loadTimes: LoadTimes,
     private readonly planFor: (batch: number) => Plan,
     private readonly memory: WebAssembly.Memory,
     private readonly executor: Executor,
@@ -137,14 +141,23 @@ export class WasmEngine implements Engine {
     this.last = this.plan(1);
   }
 
-  /** Compiles, plans, writes the weights, starts the threads and (optionally) warms up. */
-  static async create(graph: Graph, weights: TensorMap, options: WasmEngineOptions): Promise<WasmEngine> {
+  /**
+   * Compiles, plans, writes the weights (from options.packedCache, else from `weights()`: a warm
+   * start never calls it), starts the threads and (optionally) warms up.
+   */
+  static async create(
+    graph: Graph,
+    weights: () => Promise<TensorMap>,
+    options: WasmEngineOptions,
+  ): Promise<WasmEngine> {
     const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1 && maxBatch <= 64)) {
       throw new ArgumentError("GoogLeNet.load", "maxBatch", "an integer in 1..64", maxBatch);
     }
     let choice = chooseThreads(options.threads);
+    const t0 = performance.now();
     const compiled = await compileKernels(options.build, options.kernels);
+    const compileMs = performance.now() - t0;
     // Plan with a throwaway instance (size queries only), then size the real memory from the plans:
     // batch 1 now, room to grow to maxBatch (weights sit below the activations at the same addresses).
     const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
@@ -168,7 +181,11 @@ export class WasmEngine implements Engine {
     }
     const memory = createSharedMemory(plan.memoryBytes, largest);
     const kernels = instantiateKernels(compiled.module, memory);
-    writeWeights(graph, plan, weights, kernels, memory);
+    // Every kernel out of the engine's baseline tier (short calls, see warmUpKernels), while the
+    // packed cache entry is read.
+    const parts = await placeWeights(graph, plan, weights, kernels, memory, compiled, options.packedCache, (pause) =>
+      options.warmUp ? warmUpKernels(compiled.module, pause) : Promise.resolve(),
+    );
     let executor: Executor = new SerialExecutor(kernels);
     if (choice.threads > 1) {
       try {
@@ -184,12 +201,12 @@ export class WasmEngine implements Engine {
       }
     }
     if (options.warmUp) {
-      // Every kernel out of the engine's baseline tier (short calls, see warmUpKernels); then
-      // the pool's first run (schedule sent, its JavaScript compiled: about 15-35 ms of a cold
+      // The pool's first run (schedule sent, its JavaScript compiled: about 15-35 ms of a cold
       // first run on 2 threads) or, on one thread, the memory's pages mapped.
-      warmUpKernels(compiled.module);
+      const w0 = performance.now();
       if (executor.threads > 1) await executor.run(plan);
       else touchPages(memory);
+      parts.warmUpMs += performance.now() - w0;
     }
     const engine = new WasmEngine(
       compiled.build,
@@ -197,6 +214,7 @@ export class WasmEngine implements Engine {
       compiled.bytes,
       choice.reason,
       maxBatch,
+      { compileMs, ...parts },
       planFor,
       memory,
       executor,

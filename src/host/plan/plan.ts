@@ -47,6 +47,8 @@ export interface Plan {
   steps: Step[];
   /** Bytes of the whole memory the plan needs. */
   memoryBytes: number;
+  /** The weight region: [weightBase, weightBase + weightBytes), every weight and bias at its weightPlaces address. */
+  weightBase: number;
   weightBytes: number;
   activationBytes: number;
   /** One GEMM scratch area per lane (thread), gemmScratchBytes() bytes each. */
@@ -247,6 +249,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     tensors,
     steps: planned,
     memoryBytes,
+    weightBase: base,
     weightBytes,
     activationBytes,
     scratch,
