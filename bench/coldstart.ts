@@ -126,9 +126,8 @@ if (process.argv.includes("--child")) {
     console.log(`| runtime | cache | ${cols.map((c) => c.replace(/Ms$/, "")).join(" | ")} | weights from |`);
     console.log(`|---|---|${cols.map(() => "---|").join("")}---|`);
     for (const r of rows) {
-      const from = r.samples.every((s) => s.weightsFrom === r.samples[0].weightsFrom)
-        ? r.samples[0].weightsFrom.replace(/\(packed cache: .*\)/, "(packed cache miss)")
-        : "mixed";
+      const froms = new Set(r.samples.map((s) => s.weightsFrom.replace(/\(packed cache: .*\)/, "(packed cache miss)")));
+      const from = froms.size === 1 ? [...froms][0] : "mixed";
       console.log(
         `| ${r.runtime} | ${r.cache} | ${cols.map((c) => (r.median[c] as number).toFixed(1)).join(" | ")} | ${from} |`,
       );
