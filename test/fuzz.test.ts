@@ -1,6 +1,6 @@
 // Seeded fuzzing in the suite (test/support/fuzz.ts, fuzzRunner.ts): a few hundred mutated PNG,
-// JPEG and MAT files and a few dozen mutated full-size weight files (IWNET, caffemodel, ONNX: 28-54
-// MB each, about 0.2 s a case) within the suite's time budget. Fails on any crash, hang, untyped
+// JPEG, MAT and IWPACK (1 MiB payload) files and a few dozen mutated full-size weight files (IWNET,
+// caffemodel, ONNX: 28-54 MB each, about 0.2 s a case) within the suite's time budget. Fails on any crash, hang, untyped
 // error or wrong success; `npm run fuzz -- --cases N --seed S` runs as many as wanted.
 
 import { test } from "uvu";
@@ -12,7 +12,7 @@ import { announceSeed } from "./support/rng.js";
 const seed = announceSeed("fuzz");
 
 for (const [formats, cases] of [
-  [["png", "jpeg", "mat"], 200],
+  [["png", "jpeg", "mat", "iwpack"], 200],
   [["iwnet", "caffemodel", "onnx"], 30],
 ] as const) {
   test(`fuzz ${formats.join(", ")}: ${cases} cases each, no crash, hang, untyped error or wrong success`, async () => {
