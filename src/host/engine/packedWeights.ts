@@ -126,7 +126,7 @@ const YIELD_EVERY = 8;
 
 /**
  * A promise settled after one turn of the event loop (pending I/O callbacks run first), where the runtime
- * has setImmediate (Node, Bun); elsewhere undefined: setTimeout's clamping (1-4 ms a call in Deno and
+ * has setImmediate (Node, Deno, Bun); elsewhere undefined: setTimeout's clamping (up to 4 ms a call in
  * browsers) would cost more than the overlap gains.
  */
 function macrotask(): Promise<void> | undefined {
