@@ -9,8 +9,7 @@
 // A non-image is a 400.
 
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer as createHttpServer } from "node:http";
-import { createServer } from "node:net";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -19,6 +18,7 @@ import { encodeWeightFile } from "../src/model/formats/iwnet.js";
 import { readMatWeights } from "../src/node/weights.js";
 import { installPackedApp, ROOT, type App } from "./support/app.js";
 import { DATA_DIR } from "./support/data.js";
+import { freePort } from "./support/ports.js";
 import { processRss, resetPeakRss } from "./support/rss.js";
 
 interface Workerd {
@@ -50,25 +50,13 @@ let runWorkerd: RunWorkerd;
 let weights: Uint8Array;
 let weightsDir = "";
 let photo: Uint8Array;
-const server = createHttpServer((req, res) => {
+const server = createServer((req, res) => {
   if (req.url === "/googlenet.iwnet") {
     res.writeHead(200, { "content-type": "application/octet-stream", "content-length": weights.length });
     res.end(weights);
   } else res.writeHead(404).end();
 });
 const figures: string[] = [];
-
-/** A port free on 127.0.0.1 right now (workerd takes a fixed address). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test.before(async () => {
   app = await installPackedApp("workerd");
