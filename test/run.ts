@@ -78,11 +78,14 @@ function command(runtime: Runtime): { argv: string[]; version: string } | { erro
           "node_modules/.bin/node shadows it in npm scripts. Run `npm ci` (its prepare script removes that link).",
       };
     }
-    // Node 20 also gets the standard WebSocket (global from Node 22 on; the workerd test reads the isolate's heap with it).
-    const flags =
-      Number(process.versions.node.split(".")[0]) <= 20
-        ? ["--experimental-wasm-relaxed-simd", "--experimental-websocket"]
-        : [];
+    const upTo20 = Number(process.versions.node.split(".")[0]) <= 20;
+    // The standard WebSocket (global from Node 22 on; the workerd test reads the isolate's heap with
+    // it) is behind a flag in Node 20.10+.
+    const webSocket = upTo20 && process.allowedNodeEnvironmentFlags.has("--experimental-websocket");
+    const flags = [
+      ...(upTo20 ? ["--experimental-wasm-relaxed-simd"] : []),
+      ...(webSocket ? ["--experimental-websocket"] : []),
+    ];
     return { argv: [process.execPath, ...flags], version: [process.execPath, ...flags, process.version].join(" ") };
   }
   if (runtime === "node22" || runtime === "node24" || runtime === "node26") return pinnedNode(runtime);

@@ -54,12 +54,13 @@ test.before(async () => {
   vite.stdout!.on("data", (d) => (viteLog += d));
   vite.stderr!.on("data", (d) => (viteLog += d));
   const deadline = Date.now() + 60_000;
-  while (
-    !(await fetch(url).then(
-      (r) => r.ok,
+  // The demo's page, not whatever else might hold the port.
+  const demoServed = (): Promise<boolean> =>
+    fetch(url).then(
+      async (r) => r.ok && (await r.text()).includes("<title>inception-wasm: GoogLeNet in your browser</title>"),
       () => false,
-    ))
-  ) {
+    );
+  while (!(await demoServed())) {
     if (vite.exitCode !== null) throw new Error(`vite exited with code ${vite.exitCode}: ${viteLog}`);
     if (Date.now() > deadline) throw new Error(`vite did not serve ${url} within 60 s: ${viteLog}`);
     await new Promise((r) => setTimeout(r, 200));

@@ -86,6 +86,9 @@ type Answer = {
   memoryBytes: number;
 };
 
+/** How long the inspector may take to open or to answer (it answers when the isolate yields: a load takes seconds). */
+const INSPECTOR_TIMEOUT_MS = 60_000;
+
 /** The Worker's isolate through workerd's inspector (the DevTools protocol over a WebSocket). */
 interface Inspector {
   heapUsage(): Promise<HeapUsage>;
@@ -93,6 +96,11 @@ interface Inspector {
 }
 
 async function connectInspector(port: number): Promise<Inspector> {
+  if (typeof WebSocket !== "function") {
+    throw new Error(
+      "no global WebSocket: run under Node 22+, or Node 20.10+ with --experimental-websocket (test/run.ts adds it)",
+    );
+  }
   const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
     webSocketDebuggerUrl: string;
   }[];
@@ -100,6 +108,10 @@ async function connectInspector(port: number): Promise<Inspector> {
   await new Promise((resolve, reject) => {
     socket.onopen = resolve;
     socket.onerror = () => reject(new Error(`cannot connect to workerd's inspector at ${target.webSocketDebuggerUrl}`));
+    setTimeout(
+      () => reject(new Error(`workerd's inspector did not open within ${INSPECTOR_TIMEOUT_MS} ms`)),
+      INSPECTOR_TIMEOUT_MS,
+    );
   });
   const waiting = new Map<number, (result: unknown) => void>();
   socket.onmessage = (e) => {
@@ -110,9 +122,19 @@ async function connectInspector(port: number): Promise<Inspector> {
   let id = 0;
   return {
     heapUsage: () =>
-      new Promise((resolve) => {
-        waiting.set(++id, resolve as (r: unknown) => void);
-        socket.send(JSON.stringify({ id, method: "Runtime.getHeapUsage" }));
+      new Promise((resolve, reject) => {
+        const asked = ++id;
+        const timer = setTimeout(() => {
+          waiting.delete(asked);
+          reject(
+            new Error(`workerd's inspector did not answer Runtime.getHeapUsage within ${INSPECTOR_TIMEOUT_MS} ms`),
+          );
+        }, INSPECTOR_TIMEOUT_MS);
+        waiting.set(asked, (result) => {
+          clearTimeout(timer);
+          resolve(result as HeapUsage);
+        });
+        socket.send(JSON.stringify({ id: asked, method: "Runtime.getHeapUsage" }));
       }),
     close: () => socket.close(),
   };

@@ -105,13 +105,14 @@ export async function runWorkerd({
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`workerd exited with code ${child.exitCode}: ${log}`);
+    // The Worker answers a GET with 405: anything else on the port is not this workerd.
     const up = await fetch(url).then(
-      () => true,
+      (r) => r.status === 405,
       () => false,
     );
     if (up) break;
     if (Date.now() > deadline) {
-      child.kill();
+      child.kill("SIGKILL");
       throw new Error(`workerd did not listen on ${url} within 30 s: ${log}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -120,11 +121,16 @@ export async function runWorkerd({
     url,
     pid: child.pid,
     log: () => log,
+    // SIGTERM, then SIGKILL after 5 s: a workerd whose inspector was used sometimes ignores SIGTERM.
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(undefined);
-        child.once("exit", () => resolve(undefined));
-        child.kill();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
+        const force = setTimeout(() => child.kill("SIGKILL"), 5000);
+        child.once("exit", () => {
+          clearTimeout(force);
+          resolve(undefined);
+        });
+        child.kill("SIGTERM");
       }),
   };
 }
