@@ -7,8 +7,8 @@
 // Weights: `weights` (bytes) as a data binding WEIGHTS (the isolate gets them whole, as an
 // ArrayBuffer); `weightsDir`, a folder holding googlenet.iwnet, as a disk service bound to the Worker
 // as the service binding WEIGHTS_SERVICE (its fetch() answers the file as a stream, as an R2 object's
-// body would: workerd's own r2Bucket binding needs a service speaking Cloudflare's internal R2
-// protocol, which only Miniflare implements); or `weightsUrl` as the text binding WEIGHTS_URL, with
+// body would: workerd's own r2Bucket binding sends Cloudflare's internal R2 protocol to a service
+// that must implement it, as Miniflare does); or `weightsUrl` as the text binding WEIGHTS_URL, with
 // the Worker's outbound network allowed to reach local addresses (workerd's default "internet"
 // service reaches public ones only).
 

@@ -265,7 +265,7 @@ const BYOB_CHUNK_BYTES = 1 << 16;
  * (fetch bodies, Blob streams), else with its default reader. workerd's bodies come in 4 KB chunks
  * to a default reader (6836 for the weights), each its own allocation; a BYOB reader fills 64 KB
  * (workerd's process grew by 190-230 MB loading the weights from a disk service with the default
- * reader, 130-160 MB with this; test/workerd.test.ts prints the figure).
+ * reader, 137-175 MB with this; test/workerd.test.ts prints the figure).
  */
 function chunkReader(body: ReadableStream<Uint8Array>): {
   next(): Promise<ReadableStreamReadResult<Uint8Array>>;

@@ -134,7 +134,8 @@ export async function readImageStream(
     if (!((value as unknown) instanceof Uint8Array)) {
       await reader.cancel();
       const chunk: unknown = value;
-      const found = typeof chunk === "object" && chunk !== null ? chunk.constructor.name : typeof chunk;
+      const found =
+        typeof chunk === "object" && chunk !== null ? (chunk.constructor?.name ?? "an object") : typeof chunk;
       throw new ImageError(file, `image stream: expected Uint8Array chunks, found ${found}`);
     }
     length += value.length;
