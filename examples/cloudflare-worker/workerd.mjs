@@ -13,7 +13,7 @@
 // service reaches public ones only).
 
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,7 +42,7 @@ function weightsConfig({ weights, weightsDir, weightsUrl }) {
  * its weights are one of `weights` (IWNET bytes), `weightsDir` or `weightsUrl` (see the header).
  * With `inspectorPort`, workerd also serves the DevTools protocol on 127.0.0.1:`inspectorPort` (the
  * tests read the isolate's heap there). Resolves once workerd listens on 127.0.0.1:`port`, to
- * { url, pid, log(), stop() }.
+ * { url, pid, log(), stop() }; stop() also removes the folder of the bundle and config.
  */
 export async function runWorkerd({
   app,
@@ -124,11 +124,12 @@ export async function runWorkerd({
     // SIGTERM, then SIGKILL after 5 s: a workerd whose inspector was used sometimes ignores SIGTERM.
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
+        if (child.exitCode !== null || child.signalCode !== null)
+          return rm(dir, { recursive: true, force: true }).then(resolve, resolve);
         const force = setTimeout(() => child.kill("SIGKILL"), 5000);
         child.once("exit", () => {
           clearTimeout(force);
-          resolve(undefined);
+          rm(dir, { recursive: true, force: true }).then(resolve, resolve);
         });
         child.kill("SIGTERM");
       }),
