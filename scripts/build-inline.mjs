@@ -1,9 +1,12 @@
 // Generates src/host/inline/assets.ts (not committed) for the inline entry (src/inline.ts): the
 // baseline and relaxed kernel builds as base64, and the pool worker (src/host/exec/worker.ts and
-// what it imports) bundled by esbuild into one self-contained module, as source text. Runs before
-// tsc (npm run build:ts), after the wasm builds exist (npm run build:wasm).
+// what it imports) bundled by esbuild into one self-contained module, as source text. The same
+// worker module is written to dist/worker.js, the package's "inception-wasm/worker": a file hosts
+// serve as is and start with the `worker` option (the unbundled exec/worker.js imports packages by
+// bare name, which a browser cannot resolve). Runs before tsc (npm run build:ts), after the wasm
+// builds exist (npm run build:wasm).
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const root = new URL("../", import.meta.url);
@@ -38,4 +41,7 @@ writeFileSync(
     "",
   ].join("\n"),
 );
-console.log(`build-inline: ${out.pathname} (worker ${source.length} characters)`);
+const workerFile = new URL("dist/worker.js", root);
+mkdirSync(new URL("dist/", root), { recursive: true });
+writeFileSync(workerFile, `// inception-wasm's pool worker, bundled by scripts/build-inline.mjs.\n${source}`);
+console.log(`build-inline: ${out.pathname} and ${workerFile.pathname} (worker ${source.length} characters)`);

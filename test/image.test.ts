@@ -6,7 +6,14 @@ import { fileURLToPath } from "node:url";
 import { encode as encodePng, type ImageData as PngImageData } from "fast-png";
 import { encode as encodeJpeg } from "jpeg-js";
 import { ImageError } from "../src/host/errors.js";
-import { decodeImage, DEFAULT_MAX_IMAGE_PIXELS, validateRgba, type RgbaImage } from "../src/model/image/decode.js";
+import {
+  decodeImage,
+  DEFAULT_MAX_IMAGE_PIXELS,
+  maxEncodedBytes,
+  readImageStream,
+  validateRgba,
+  type RgbaImage,
+} from "../src/model/image/decode.js";
 
 const dataDir =
   process.env.INCEPTION_WASM_DATA ?? fileURLToPath(new URL("../../../shared/googlenet/", import.meta.url));
@@ -400,6 +407,45 @@ test("an interlaced PNG with packed 1/2/4-bit samples is rejected as unsupported
 });
 
 // --- validateRgba ---
+
+/** A stream of `chunks` (any values), for readImageStream. */
+function streamOf(chunks: unknown[]): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      for (const c of chunks) controller.enqueue(c as Uint8Array);
+      controller.close();
+    },
+  });
+}
+
+test("readImageStream joins a stream's chunks into the image's bytes", async () => {
+  const png = photo("coffee.png");
+  const chunks = [png.subarray(0, 7), png.subarray(7, 70_000), new Uint8Array(0), png.subarray(70_000)];
+  const same = (bytes: Uint8Array): boolean => Buffer.compare(bytes, png) === 0;
+  assert.ok(same(await readImageStream(streamOf(chunks), "coffee.png")), "4 chunks");
+  assert.ok(same(await readImageStream(streamOf([png]), "coffee.png")), "1 chunk");
+});
+
+test("readImageStream refuses a stream longer than an image within the pixel limit, and non-byte chunks", async () => {
+  const rejects = async (stream: ReadableStream<Uint8Array>, maxPixels: number, pattern: RegExp): Promise<void> => {
+    const error = await readImageStream(stream, "upload", maxPixels).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.instance(error, ImageError);
+    assert.match((error as Error).message, /^upload: /);
+    assert.match((error as Error).message, pattern);
+  };
+  const limit = maxEncodedBytes(100);
+  assert.is(limit, 900 + (16 << 20));
+  await rejects(
+    streamOf([new Uint8Array(limit), new Uint8Array(1)]),
+    100,
+    /at most 16778116 bytes .*100 pixels, found more/,
+  );
+  await rejects(streamOf(["text"]), 100, /expected Uint8Array chunks, found string/);
+  await rejects(streamOf([[1, 2, 3]]), 100, /expected Uint8Array chunks, found Array/);
+});
 
 test("validateRgba accepts Uint8Array and Uint8ClampedArray of width*height*4 bytes", () => {
   validateRgba({ width: 2, height: 3, data: new Uint8Array(24) }, "a");

@@ -52,6 +52,7 @@ test("the installed package holds the CLI, both entries, the worker and the wasm
     "dist/src/node/index.js",
     "dist/src/node/worker.js",
     "dist/src/host/exec/worker.js",
+    "dist/worker.js",
     "build/kernels.wasm",
     "build/kernels-relaxed.wasm",
   ]) {

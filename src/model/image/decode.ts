@@ -106,6 +106,59 @@ export function validateRgba(image: RgbaImage, name: string): void {
 }
 
 /**
+ * Most bytes an encoded image of `maxPixels` pixels is read to from a stream: 8 a pixel (16-bit
+ * RGBA), 1 more for PNG's filter byte per row (at most one a pixel), and 16 MiB for metadata
+ * (EXIF, ICC profiles) and chunk or block overhead. Larger streams are not images within the limit.
+ */
+export function maxEncodedBytes(maxPixels: number): number {
+  return 9 * maxPixels + (16 << 20);
+}
+
+/**
+ * The bytes of an image given as a stream (e.g. a fetch body or a request), read whole but never
+ * past maxEncodedBytes(maxPixels): a longer stream is cancelled and an ImageError naming `file`.
+ * Chunks that are not Uint8Arrays are an ImageError too.
+ */
+export async function readImageStream(
+  stream: ReadableStream<Uint8Array>,
+  file: string,
+  maxPixels = DEFAULT_MAX_IMAGE_PIXELS,
+): Promise<Uint8Array> {
+  const limit = maxEncodedBytes(maxPixels);
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (!((value as unknown) instanceof Uint8Array)) {
+      await reader.cancel();
+      const chunk: unknown = value;
+      const found =
+        typeof chunk === "object" && chunk !== null ? (chunk.constructor?.name ?? "an object") : typeof chunk;
+      throw new ImageError(file, `image stream: expected Uint8Array chunks, found ${found}`);
+    }
+    length += value.length;
+    if (length > limit) {
+      await reader.cancel();
+      throw new ImageError(
+        file,
+        `image stream too long: expected at most ${limit} bytes for an image of at most ${maxPixels} pixels, found more`,
+      );
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
+}
+
+/**
  * Decodes a JPEG or PNG file to 8-bit RGBA. `file` names the source in errors.
  * Every failure is an ImageError: empty input, unknown or unsupported format (GIF, BMP,
  * WebP, TIFF; arithmetic-coded, lossless, hierarchical or 12-bit JPEG), truncated or corrupt
