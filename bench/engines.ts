@@ -1,5 +1,5 @@
-// The engines the suite compares, behind one interface: a cold start timed phase by phase,
-// then runs of a batch of NCHW images. All run the same network on the same weights:
+// The engines the suite compares under Node, Deno and Bun, behind one interface (child-core.ts):
+// a cold start timed phase by phase, then runs of a batch of NCHW images. All run the same network on the same weights:
 // inception-wasm and tfjs-wasm from the weight tensors, the onnxruntimes from the ONNX
 // export of those tensors (src/model/onnx.ts).
 
@@ -11,10 +11,19 @@ import type * as OrtNode from "onnxruntime-node";
 import type { Graph } from "../src/host/ir/graph.js";
 import type { BuildChoice } from "../src/host/wasm/kernels.js";
 import { runtimeName } from "../src/host/runtime.js";
-import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../src/model/network/googlenet.js";
+import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { caffePoolPads, exportOnnx } from "../src/model/formats/onnxExport.js";
 import { loadWeights, projectRoot } from "../src/node/weights.js";
 import { expectedWeights, type TensorMap } from "../src/host/ir/tensors.js";
+import {
+  EngineUnavailable,
+  inceptionEngine,
+  INPUT_SIZE,
+  type Binary,
+  type Engine,
+  type Precision,
+  type Timer,
+} from "./child-core.js";
 
 /** inception-wasm and the engines it is compared with. */
 export const ENGINES = ["inception-wasm", "ort-web", "tfjs-wasm", "ort-node"] as const;
@@ -24,6 +33,10 @@ export type EngineName = (typeof ENGINES)[number];
 export interface EngineConfig {
   engine: EngineName;
   threads: number;
+  /** inception-wasm's precision mode (the other engines have one: float32 as their defaults run it). */
+  precision: Precision;
+  /** Largest batch the child runs (inception-wasm plans its memory for it: maxBatch). */
+  maxBatch: number;
   /** inception-wasm's kernel build. */
   build: BuildChoice;
   /** Weights for inception-wasm and tfjs-wasm (MAT folder or .iwnet; default the data folder). */
@@ -32,58 +45,10 @@ export interface EngineConfig {
   onnxFile: string;
 }
 
-/** Input side the suite runs (DEFAULT_INPUT_SIZE: the default preprocessing's crop). */
-export const INPUT_SIZE = DEFAULT_INPUT_SIZE;
-
-/**
- * Cold-start phases in milliseconds: import (the engine's JavaScript), compile (runtime start:
- * wasm compile + instantiate and thread start; for the onnxruntimes, creating a session of a
- * one-op model), weights (reading the weight or model file), setup (building the network or
- * session from it; inception-wasm's GoogLeNet.load compiles its small module once more here),
- * firstInference; total is their sum.
- */
-export interface ColdStart {
-  importMs: number;
-  compileMs: number;
-  weightsMs: number;
-  setupMs: number;
-  firstInferenceMs: number;
-  totalMs: number;
-}
-export type Phase = Exclude<keyof ColdStart, "totalMs">;
-export type Timer = <T>(phase: Phase, fn: () => Promise<T>) => Promise<T>;
-
-/** The binary an engine ships and runs here: its wasm, or for onnxruntime-node its native libraries. */
-export interface Binary {
-  name: string;
-  bytes: number;
-  kind: "wasm" | "native";
-}
-
-/** Outputs of a batch: [batch][CLASSES] each. */
-export interface BatchOutput {
-  logits: Float32Array;
-  probabilities: Float32Array;
-}
-
-/** A loaded engine. */
-export interface Engine {
-  version: string;
-  /** Threads it runs with (a config whose effective count differs from the request is not measured). */
-  threads: number;
-  threadNote: string;
-  binary: Binary;
-  run(input: Float32Array, batch: number): Promise<BatchOutput>;
-  dispose(): Promise<void>;
-}
-
-/** An engine that cannot run here (not installed, or not with this thread count). */
-export class EngineUnavailable extends Error {}
-
 const require = createRequire(import.meta.url);
 
-/** The runtime this engine runs in, as thread notes name it (the suite runs engines under Node or Deno). */
-const RUNTIME = runtimeName() === "deno" ? "Deno" : "Node";
+/** The runtime this engine runs in, as thread notes name it (Node, Deno or Bun). */
+const RUNTIME = { deno: "Deno", bun: "Bun" }[runtimeName() as string] ?? "Node";
 
 async function binaryOf(files: string[], kind: Binary["kind"]): Promise<Binary> {
   const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
@@ -121,30 +86,9 @@ async function loadInceptionWasm(config: EngineConfig, time: Timer): Promise<Eng
     Promise.all([import("../src/node/index.js"), import("../src/host/wasm/kernels.js")]),
   );
   await time("compileMs", () => compileKernels(config.build));
-  const graph = googlenetGraph();
-  const { tensors } = await time("weightsMs", () => weightsFor(config, graph));
-  const net = await time("setupMs", () =>
-    GoogLeNet.load({ weights: tensors, threads: config.threads, build: config.build }),
-  );
-  const version = await packageVersion();
-  const image = 3 * INPUT_SIZE * INPUT_SIZE;
-  return {
-    version: `${version} (${net.build} build)`,
-    threads: net.threads,
-    threadNote: net.capabilities.reason,
-    binary: { name: `${net.build} kernels`, bytes: net.wasmBytes, kind: "wasm" },
-    async run(input, batch) {
-      const logits = new Float32Array(batch * CLASSES),
-        probabilities = new Float32Array(batch * CLASSES);
-      for (let b = 0; b < batch; b++) {
-        const r = await net.run(input.subarray(b * image, (b + 1) * image));
-        logits.set(r.logits, b * CLASSES);
-        probabilities.set(r.probabilities, b * CLASSES);
-      }
-      return { logits, probabilities };
-    },
-    dispose: () => net.dispose(),
-  };
+  const { tensors } = await time("weightsMs", () => weightsFor(config, googlenetGraph()));
+  const options = { weights: tensors, threads: config.threads, build: config.build };
+  return inceptionEngine(GoogLeNet, options, config.precision, config.maxBatch, await packageVersion(), time);
 }
 
 type Ort = Pick<typeof OrtNode, "InferenceSession" | "Tensor">;
@@ -357,7 +301,7 @@ async function loadTfjsWasm(config: EngineConfig, time: Timer): Promise<Engine> 
   return {
     version: backend.version_wasm,
     threads,
-    threadNote: `setThreadsCount; multithreading needs web workers, ${RUNTIME === "Node" ? "absent in Node" : "unused where IS_NODE (tfjs takes Deno for Node)"}`,
+    threadNote: `setThreadsCount; multithreading needs web workers, ${RUNTIME === "Node" ? "absent in Node" : `unused where IS_NODE (tfjs takes ${RUNTIME} for Node)`}`,
     binary: await binaryOf([wasm], "wasm"),
     async run(input, batch) {
       const { logits, probabilities } = tf.tidy(() =>
