@@ -1,16 +1,18 @@
 // The Chromium child: speaks the engine child's protocol (child-ipc.ts) to the suite and runs the
 // engine in a page of Debian's Chromium (playwright-core, test/support/chromium.ts), served with
-// COOP/COEP so the page has shared memory and workers. inception-wasm runs there through its
-// inline entry (browser-page.ts); the other engines are reported as not run here, with why. The
+// COOP/COEP so the page has shared memory and workers: inception-wasm through its inline entry,
+// onnxruntime-web and tfjs-backend-wasm bundled for the browser (browser-page.ts); onnxruntime-node
+// is reported as not run here (a native addon). The
 // input tensor is made here (the same decoding and preprocessing as the other children) and the
 // weights are served as IWNET. Peak RSS is the page's renderer process's (the browser and GPU
 // processes are left out).
 
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { build } from "esbuild";
 import { expectedWeights } from "../src/host/ir/tensors.js";
 import { decodeImage } from "../src/model/image/decode.js";
@@ -26,12 +28,40 @@ import type { PageApi, PageSettings } from "./browser-page.js";
 import { packageVersion } from "./engines.js";
 import { peakRss, processTree } from "./proc.js";
 
-/** Why an engine other than inception-wasm is not run in Chromium. */
-const NOT_IN_CHROMIUM: Record<string, string> = {
-  "ort-node": "onnxruntime-node is a native Node addon: browsers cannot load it",
-  "ort-web": "the Chromium child runs inception-wasm only: onnxruntime-web is not bundled for the page yet",
-  "tfjs-wasm": "the Chromium child runs inception-wasm only: tfjs-backend-wasm is not bundled for the page yet",
+const require = createRequire(import.meta.url);
+
+/** The files each engine's page needs beside page.js: bundles (esbuild, from this source) and copies. */
+const ENGINE_FILES: Record<PageSettings["engine"], { bundles: Record<string, string>; copies: string[] }> = {
+  "inception-wasm": { bundles: {}, copies: [] },
+  "ort-web": {
+    // The wasm-only build: the same ort-wasm-simd-threaded.wasm as under Node (the default build adds WebGPU's).
+    bundles: { "ort.js": 'export * from "onnxruntime-web/wasm";' },
+    copies: ["onnxruntime-web/ort-wasm-simd-threaded.mjs", "onnxruntime-web/ort-wasm-simd-threaded.wasm"],
+  },
+  "tfjs-wasm": {
+    bundles: {
+      "tfjs.js":
+        'export * as tf from "@tensorflow/tfjs-core"; export * as backend from "@tensorflow/tfjs-backend-wasm";',
+    },
+    copies: ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"].map((f) =>
+      join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm")), f),
+    ),
+  },
 };
+
+/** Writes page.js, the engine's bundles and copies into `dir`. */
+async function writePage(dir: string, engine: PageSettings["engine"]): Promise<void> {
+  const options = { bundle: true, format: "esm", platform: "browser", logLevel: "error" } as const;
+  const { bundles, copies } = ENGINE_FILES[engine];
+  await Promise.all([
+    writeFile(join(dir, "index.html"), PAGE),
+    build({ ...options, entryPoints: [join(ROOT, "bench", "browser-page.ts")], outfile: join(dir, "page.js") }),
+    ...Object.entries(bundles).map(([file, contents]) =>
+      build({ ...options, stdin: { contents, resolveDir: ROOT, loader: "js" }, outfile: join(dir, file) }),
+    ),
+    ...copies.map((file) => copyFile(require.resolve(file), join(dir, basename(file)))),
+  ]);
+}
 
 /** The page: imports the bundle (browser-page.ts and the library's inline entry) and times that import. */
 const PAGE = `<!doctype html><script type="module">
@@ -65,7 +95,9 @@ const { startServer } = (await import(join(ROOT, "examples", "web", "serve.mjs")
 
 async function main(settings: ChildSettings): Promise<void> {
   const { config } = settings;
-  if (config.engine !== "inception-wasm") throw new EngineUnavailable(NOT_IN_CHROMIUM[config.engine]);
+  const engine = config.engine;
+  if (engine === "ort-node")
+    throw new EngineUnavailable("onnxruntime-node is a native Node addon: browsers cannot load it");
   const dir = await mkdtemp(join(tmpdir(), "inception-wasm-bench-chromium-"));
   const cleanup: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
   try {
@@ -73,14 +105,8 @@ async function main(settings: ChildSettings): Promise<void> {
     await writeFile(join(dir, "input.f32"), new Uint8Array(image.buffer, image.byteOffset, image.byteLength));
     const expected = expectedWeights(googlenetGraph(), INPUT_SIZE, INPUT_SIZE);
     const weights = await encodeWeightFile((await loadWeights({ source: config.weights, expected })).tensors);
-    await writeFile(join(dir, "index.html"), PAGE);
-    await build({
-      entryPoints: [join(ROOT, "bench", "browser-page.ts")],
-      outfile: join(dir, "page.js"),
-      bundle: true,
-      format: "esm",
-      logLevel: "error",
-    });
+    await writePage(dir, engine);
+    if (engine === "ort-web") await copyFile(config.onnxFile, join(dir, "model.onnx"));
     const server = await startServer({ root: dir, isolate: true, weights });
     cleanup.unshift(() => server.close());
     const browser = await launchChromium();
@@ -93,6 +119,7 @@ async function main(settings: ChildSettings): Promise<void> {
       throw new Error(`the page did not start${errors.length ? `: ${errors.join("; ")}` : ""}`);
     });
     const pageSettings: PageSettings = {
+      engine,
       threads: config.threads,
       build: config.build,
       precision: config.precision,
@@ -105,6 +132,7 @@ async function main(settings: ChildSettings): Promise<void> {
       pageSettings,
     );
     if ("unavailable" in loaded) throw new EngineUnavailable(loaded.unavailable);
+    if (loaded.binary.bytes === 0) loaded.binary.bytes = (await stat(join(dir, loaded.binary.name))).size;
     const version =
       /[\d.]+/.exec(
         execFileSync(CHROMIUM, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }),
