@@ -114,6 +114,9 @@ async function main(settings: ChildSettings): Promise<void> {
     const page = await browser.context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") process.stderr.write(`chromium page: ${m.text()}\n`);
+    });
     await page.goto(server.url);
     await page.waitForFunction("globalThis.benchImportMs !== undefined", null, { timeout: 60_000 }).catch(() => {
       throw new Error(`the page did not start${errors.length ? `: ${errors.join("; ")}` : ""}`);

@@ -49,7 +49,8 @@ const text = (x: number, y: number, s: string, attrs = ""): string =>
 /** A round tick step (1, 2, 2.5 or 5 times a power of ten) giving at most 8 steps up to x, and the axis end. */
 function axis(x: number): { max: number; step: number } {
   const p = 10 ** Math.floor(Math.log10(x));
-  const step = [0.1, 0.2, 0.25, 0.5, 1].map((m) => m * p).find((s) => x / s <= 8)!;
+  // x / p is in [1, 10): a step of 2p gives at most 5 steps, so one always fits.
+  const step = [0.1, 0.2, 0.25, 0.5, 1, 2].map((m) => m * p).find((s) => x / s <= 8)!;
   return { max: Math.ceil(x / step) * step, step };
 }
 

@@ -168,6 +168,8 @@ export interface SuiteReport {
   quick: boolean;
   /** The command that produced the report. */
   command: string;
+  /** How long the whole run took, child starts, repeats and the ONNX export included. */
+  wallSeconds: number;
   machine: { cpu: string; cores: number; memoryMB: number; platform: string; arch: string };
   runtimes: RuntimeInfo[];
   /** inception-wasm, the Node that ran the suite (harness), each measured engine. */
@@ -507,6 +509,7 @@ export async function runSuite(
 ): Promise<{ report: SuiteReport; jsonFile: string; svgFile: string }> {
   if (!options.precisions.includes("strict"))
     throw new InceptionError("E_USAGE", '--precision: "strict" must be included: it is the base of every ratio');
+  const started = performance.now();
   const rounds = options.quick ? 1 : options.rounds;
   const runs = options.quick ? 3 : options.runs;
   const warmup = options.quick ? 1 : options.warmup;
@@ -592,6 +595,7 @@ export async function runSuite(
     date: new Date().toISOString(),
     quick: options.quick,
     command: options.command,
+    wallSeconds: (performance.now() - started) / 1000,
     machine: {
       cpu: cpuModel,
       cores: availableParallelism(),

@@ -110,7 +110,7 @@ export function formatSuite(r: SuiteReport): string {
     ),
     ...unavailableLines(r),
     "",
-    `cpu: cores the engine's processes used while timed; disturbed: rounds (of all) where other processes used more than ${r.settings.disturbedCores} core(s)` +
+    `${fixed(r.wallSeconds / 60, 1)} minutes in all; cpu: cores the engine's processes used while timed; disturbed: rounds (of all) where other processes used more than ${r.settings.disturbedCores} core(s)` +
       (r.quick ? "" : " even when run again"),
   ].join("\n");
 }
@@ -147,7 +147,10 @@ interface SchemaOne
   unavailable: Omit<SuiteReport["unavailable"][number], "runtime">[];
 }
 
-/** A report of either schema as schema 2 (schema 1: its one runtime, inception-wasm strict, the command `npm run bench`). */
+/**
+ * A report of either schema as schema 2 (schema 1: its one runtime, inception-wasm strict, the
+ * command `npm run bench`, the run's duration unknown: NaN).
+ */
 export function asSchema2(report: SuiteReport | SchemaOne): SuiteReport {
   if (report.schema === 2) return report;
   const [name, version] = report.runtime.split(" ");
@@ -156,6 +159,7 @@ export function asSchema2(report: SuiteReport | SchemaOne): SuiteReport {
     ...report,
     schema: 2,
     command: name === "deno" ? "npm run bench:deno" : "npm run bench",
+    wallSeconds: Number.NaN,
     runtimes: [{ id, name, version, engine: `V8 ${report.versions.v8}` }],
     settings: { ...report.settings, runtimes: [id], precisions: ["strict"] },
     results: report.results.map((row) => ({

@@ -55,6 +55,10 @@ export async function quickSuite(
     const report = JSON.parse(stdout) as SuiteReport;
     assert.is(report.schema, 2);
     assert.is(report.quick, true);
+    assert.ok(
+      report.wallSeconds > 0 && report.wallSeconds * 1000 <= ms,
+      `wallSeconds ${report.wallSeconds}: within the ${ms} ms the command took`,
+    );
     assert.is(report.command, `npm run bench -- ${args.join(" ")}`);
     assert.ok(report.machine.cores >= 1 && report.machine.cpu.length > 0);
     assert.equal(
