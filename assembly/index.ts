@@ -13,6 +13,15 @@ export {
   gemmDense,
   gemmConv,
 } from "./gemm";
+export {
+  winogradTileRows,
+  winogradTileBlock,
+  winogradOutputTile,
+  winogradScratchBytes,
+  winogradFilterBytes,
+  winogradFilters,
+  winogradConv,
+} from "./winograd";
 export { maxPool, avgPool } from "./pool";
 export { lrn } from "./lrn";
 export { fullyConnected } from "./fc";

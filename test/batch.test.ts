@@ -2,45 +2,20 @@
 // spanning the batch), and each image's outputs have the bits it gets alone, at every batch position,
 // batch size (chunks of maxBatch), thread count and on both builds.
 
-import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { GoogLeNet } from "../src/node/index.js";
-import { floatsSha as sha, matWeights as mat, photoCases } from "./support/data.js";
+import { assertBatchBits } from "./support/batching.js";
+import { floatsSha as sha, matWeights as mat } from "./support/data.js";
 
 for (const build of ["baseline", "relaxed"] as const) {
   test(`${build}: runBatch gives every image the bits of run() alone, at every position and batch size, 1 and 2 threads`, async () => {
-    const w = await mat();
-    const photos = photoCases().map((p) => new Uint8Array(readFileSync(p.file)));
-    const alone = await GoogLeNet.load({ weights: w, threads: 1, build, maxBatch: 1 });
-    let inputs: Float32Array[];
-    let want: string[];
-    try {
-      inputs = photos.map((bytes) => alone.toInput(bytes));
-      // Positions: the same images in another order and repeated, so each lands on several batch slots.
-      inputs = [...inputs, ...inputs.slice().reverse()];
-      want = [];
-      for (const x of inputs) {
-        const r = await alone.run(x);
-        want.push(`${sha(r.logits)} ${sha(r.probabilities)}`);
-      }
-    } finally {
-      await alone.dispose();
-    }
-    for (const [threads, maxBatch] of [
+    await assertBatchBits({ weights: await mat(), build }, [
       [1, 8],
       [2, 8],
       [2, 3],
       [1, 5],
-    ] as const) {
-      const net = await GoogLeNet.load({ weights: w, threads, build, maxBatch });
-      try {
-        const got = (await net.runBatch(inputs)).map((r) => `${sha(r.logits)} ${sha(r.probabilities)}`);
-        assert.equal(got, want, `${threads} thread(s), batches of ${maxBatch}`);
-      } finally {
-        await net.dispose();
-      }
-    }
+    ]);
   });
 }
 

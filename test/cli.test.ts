@@ -40,6 +40,27 @@ test("classify --json prints file, top classes and latency for each image", asyn
   assert.ok(r.images[0].ms > 0);
 });
 
+test("--fast: classify says it runs fast mode and keeps the top-1; summary --fast lists the Winograd layers", async () => {
+  const photo = photoCases()[0];
+  const { stdout } = await run(process.execPath, [cli, "classify", "--json", "--fast", "--threads", "1", photo.file]);
+  const r = JSON.parse(stdout) as { precision: string; images: { top: { index: number }[] }[] };
+  assert.is(r.precision, "fast");
+  assert.is(r.images[0].top[0].index, photo.top1);
+  const summary = JSON.parse((await run(process.execPath, [cli, "summary", "--json", "--fast"])).stdout) as {
+    totalOps: number;
+    fast: { layers: { name: string; ops: number; winogradOps: number }[]; totalOps: number };
+  };
+  assert.is(summary.totalOps, 1_582_671_872);
+  assert.is(summary.fast.layers.length, 8);
+  const conv2 = summary.fast.layers.find((l) => l.name === "conv2/3x3")!;
+  // 56x56 in 14 x 14 tiles of 4x4, 36 products each, 64 inputs x 192 outputs
+  assert.is(conv2.winogradOps, 36 * 14 * 14 * 64 * 192);
+  assert.is(
+    summary.fast.totalOps,
+    summary.totalOps - summary.fast.layers.reduce((s, l) => s + l.ops - l.winogradOps, 0),
+  );
+});
+
 test("a bad option is a clear usage error with a non-zero exit", async () => {
   const e = await run(process.execPath, [cli, "classify", "--top", "zero", "x.jpg"]).catch(
     (err: unknown) => err as { code: number; stderr: string },

@@ -15,6 +15,7 @@ import {
   assertUntouched,
   checkConv,
   chw,
+  concatSlots,
   convExpect,
   fmtShape,
   loadBuild,
@@ -43,17 +44,7 @@ const graph = googlenetGraph();
 const SIZE = 224;
 const shapes = inferShapes(graph, SIZE, SIZE);
 
-/** For each tensor that is a concat input: its first channel and the concat's channel count. */
-const slots = new Map<string, { c0: number; totalChannels: number }>();
-for (const node of graph.nodes) {
-  if (node.op !== "concat") continue;
-  const total = shapes.get(node.output)!.c;
-  let c0 = 0;
-  for (const name of node.inputs) {
-    slots.set(name, { c0, totalChannels: total });
-    c0 += shapes.get(name)!.c;
-  }
-}
+const slots = concatSlots(graph, shapes);
 
 let totalChecked = 0;
 const started = Date.now();

@@ -13,7 +13,8 @@ import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { summarize } from "../src/model/network/summary.js";
 import { loadWeights, readCaffeBlob } from "../src/node/weights.js";
 import { BLOBS_DIR, photoCases } from "./support/data.js";
-import { caffeLrnErrors, networkTolerance, reductionDepths } from "./support/tolerance.js";
+import { caffeLrnErrors, networkTolerance, reductionDepths, winogradErrors } from "./support/tolerance.js";
+import { usesWinograd } from "../src/host/plan/winograd.js";
 import { expectedWeights } from "../src/host/ir/tensors.js";
 
 const sha256 = (a: Float32Array): string =>
@@ -34,10 +35,14 @@ function caffeBlobs(): { file: string; tensor: string }[] {
     });
 }
 
-async function compareWithCaffe(engine: "wasm" | "reference", build: "baseline" | "relaxed" | "auto"): Promise<void> {
+async function compareWithCaffe(
+  engine: "wasm" | "reference",
+  build: "baseline" | "relaxed" | "auto",
+  precision: "strict" | "fast" = "strict",
+): Promise<void> {
   const input = await readCaffeBlob(join(BLOBS_DIR, "1_data.mat"));
   assert.equal(input.shape, [3, 227, 227]);
-  const net = await GoogLeNet.load({ inputSize: 227, keepActivations: true, engine, build });
+  const net = await GoogLeNet.load({ inputSize: 227, keepActivations: true, engine, build, precision });
   const graph = googlenetGraph();
   const shapes = inferShapes(graph, 227, 227);
   const blobs = caffeBlobs();
@@ -46,6 +51,7 @@ async function compareWithCaffe(engine: "wasm" | "reference", build: "baseline" 
   const maxAbsOf = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   const depths = reductionDepths(graph, shapes);
   const lrnErrors = caffeLrnErrors(graph, shapes, (t) => maxAbsOf(caffe.get(t)!));
+  const fastErrors = winogradErrors(graph, shapes, (n) => usesWinograd(n, precision, shapes.get(n.output)!));
   try {
     await net.run(input.data);
     const rows: string[] = [];
@@ -64,13 +70,13 @@ async function compareWithCaffe(engine: "wasm" | "reference", build: "baseline" 
           worst = i;
         }
       }
-      const tol = networkTolerance(depths.get(tensor)!, lrnErrors.get(tensor)!, maxAbs);
+      const tol = networkTolerance(depths.get(tensor)!, lrnErrors.get(tensor)!, maxAbs, fastErrors.get(tensor)!);
       rows.push(
         `${tensor.padEnd(26)} max|err| ${maxErr.toExponential(2)}  (tolerance ${tol.toExponential(2)}, max|x| ${maxAbs.toPrecision(4)})`,
       );
       assert.ok(
         maxErr <= tol,
-        `${engine}/${net.build} ${tensor}: |ours - caffe| = ${maxErr} at ${worst} (ours ${got[worst]}, caffe ${want[worst]}) > tolerance ${tol}`,
+        `${engine}/${net.build}/${precision} ${tensor}: |ours - caffe| = ${maxErr} at ${worst} (ours ${got[worst]}, caffe ${want[worst]}) > tolerance ${tol}`,
       );
     }
     const top5 = (p: Float32Array): number[] =>
@@ -78,7 +84,7 @@ async function compareWithCaffe(engine: "wasm" | "reference", build: "baseline" 
         .sort((a, b) => p[b] - p[a] || a - b)
         .slice(0, 5);
     assert.equal(top5(net.activation("prob")), top5(caffe.get("prob")!), "top-5 classes equal Caffe's");
-    console.log(`\n${engine} ${net.build} vs Caffe, every blob:\n${rows.join("\n")}`);
+    console.log(`\n${engine} ${net.build} ${precision} vs Caffe, every blob:\n${rows.join("\n")}`);
   } finally {
     await net.dispose();
   }
@@ -90,6 +96,14 @@ test("every Caffe blob is reproduced (relaxed build when available)", async () =
 
 test("every Caffe blob is reproduced (baseline build)", async () => {
   await compareWithCaffe("wasm", "baseline");
+});
+
+test("fast mode (Winograd 3x3) reproduces every Caffe blob within its derived bound (relaxed build when available)", async () => {
+  await compareWithCaffe("wasm", "auto", "fast");
+});
+
+test("fast mode reproduces every Caffe blob within its derived bound (baseline build)", async () => {
+  await compareWithCaffe("wasm", "baseline", "fast");
 });
 
 test("the float64 reference engine reproduces every Caffe blob too", async () => {

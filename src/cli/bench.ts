@@ -4,6 +4,7 @@
 import { Bench } from "tinybench";
 import type { Profile } from "../host/exec/executor.js";
 import type { BuildChoice } from "../host/wasm/kernels.js";
+import type { Precision } from "../host/plan/winograd.js";
 import { runtimeLabel } from "../host/runtime.js";
 import { GoogLeNet } from "../node/index.js";
 import { hex, sha256 } from "../host/digest.js";
@@ -17,11 +18,14 @@ export interface BenchOptions {
   runs: number;
   warmup: number;
   profile: boolean;
+  /** "strict" or "fast" (Winograd 3x3 convolutions). */
+  precision: Precision;
 }
 
 export interface BenchRow {
   engine: "inception-wasm";
   build: string;
+  precision: Precision;
   threads: number;
   batch: number;
   runs: number;
@@ -48,7 +52,12 @@ async function benchThreads(
   options: BenchOptions,
   threads: number,
 ): Promise<{ row: BenchRow; inputSize: number; multiplyAdds: number }> {
-  const net = await GoogLeNet.load({ weights: options.weights, build: options.build, threads });
+  const net = await GoogLeNet.load({
+    weights: options.weights,
+    build: options.build,
+    threads,
+    precision: options.precision,
+  });
   try {
     if (net.threads !== threads) {
       throw new Error(
@@ -69,6 +78,7 @@ async function benchThreads(
     const row: BenchRow = {
       engine: "inception-wasm",
       build: net.build,
+      precision: net.capabilities.precision,
       threads: net.threads,
       batch: 1,
       runs: options.runs,
@@ -111,7 +121,7 @@ export function formatBench(r: BenchResult): string {
   const lines: string[] = [];
   for (const x of r.results) {
     lines.push(
-      `${x.engine} ${x.build} threads=${x.threads} batch=${x.batch}: median ${x.medianMs.toFixed(2)} ms, min ${x.minMs.toFixed(2)} ms, ` +
+      `${x.engine} ${x.build} ${x.precision} threads=${x.threads} batch=${x.batch}: median ${x.medianMs.toFixed(2)} ms, min ${x.minMs.toFixed(2)} ms, ` +
         `${x.gflops.toFixed(1)} GFLOP/s (${x.runs} runs, ${r.runtime}, ${r.inputSize}x${r.inputSize}), output sha256 ${x.outputSha256.slice(0, 16)}`,
     );
     if (x.profile) {

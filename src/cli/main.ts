@@ -8,6 +8,7 @@ import { maxThreads } from "../host/engine/wasm.js";
 import { InceptionError } from "../host/errors.js";
 import { expectedWeights } from "../host/ir/tensors.js";
 import type { BuildChoice } from "../host/wasm/kernels.js";
+import type { Precision } from "../host/plan/winograd.js";
 import { formatSummary, summarize } from "../model/network/summary.js";
 import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../model/network/googlenet.js";
 import { shortLabel } from "../model/network/labels.js";
@@ -20,20 +21,21 @@ const USAGE = `usage: inception-wasm <command> [options]
 
 commands:
   classify <image...> [--photos] [--top N] [--json] [--weights PATH] [--build B] [--threads N]
-           [--crops 1|10|144] [--ensemble W1,W2,...]
+           [--crops 1|10|144] [--ensemble W1,W2,...] [--fast]
       top classes of JPEG/PNG images; --photos adds every photo of the data folder; --crops: the
       centre crop, BVLC's 10 crops or the paper's 144, probabilities averaged; --ensemble: several
       weight files averaged
   eval <folder> --labels FILE [--crops 1,10,144] [--ensemble W1,W2,...] [--json] [--out FILE]
       top-1/top-5 error over a labelled folder (FILE: "<file> <class>" lines, or one sub-folder
       per class index), per crop protocol and model set, in the layout of the paper's Table 3
-  summary [--json] [--input-size N]
-      the paper's Table 1 for the network: layers, sizes, params, multiply-adds
+  summary [--json] [--input-size N] [--fast]
+      the paper's Table 1 for the network: layers, sizes, params, multiply-adds; --fast adds the
+      layers fast mode runs as Winograd and their multiply-adds
   convert <mat-dir> <out.iwnet>
       converts the per-layer BVLC MAT weights to one inception-wasm weight file
   export-onnx <out.onnx> [--weights PATH] [--input-size N]
       writes the network with its weights as an ONNX model (opset 13, dynamic batch)
-  bench [--json] [--threads 1,2] [--runs N] [--warmup N] [--build B] [--profile]
+  bench [--json] [--threads 1,2] [--runs N] [--warmup N] [--build B] [--profile] [--fast]
       single-image latency of the whole network, per thread count (default 1)
 ${WEIGHTS_USAGE}
   verify [--weights PATH] [--threads N] [--json]
@@ -44,6 +46,7 @@ options:
                    \`weights fetch\`, else a repository checkout's ../shared/googlenet)
   --build B        auto (default), baseline, relaxed or debug
   --threads N      threads that run kernels (classify default: the available cores)
+  --fast           fast mode: 3x3 convolutions as Winograd F(4x4, 3x3) (default: strict)
 `;
 
 /** A mistake in the command line: one line with the usage hint, exit code 2. */
@@ -59,6 +62,7 @@ const OPTIONS = {
   runs: { type: "string", default: "30" },
   warmup: { type: "string", default: "5" },
   profile: { type: "boolean", default: false },
+  fast: { type: "boolean", default: false },
   sha1: { type: "string" },
   sha256: { type: "string" },
   force: { type: "boolean", default: false },
@@ -93,6 +97,11 @@ function buildOption(): BuildChoice {
   const b = opts.build;
   if (b === "auto" || b === "baseline" || b === "relaxed" || b === "debug") return b;
   throw usageError(`--build: expected auto, baseline, relaxed or debug, found "${b}"`);
+}
+
+/** --fast: the precision mode. */
+function precision(): Precision {
+  return opts.fast ? "fast" : "strict";
 }
 
 /** --crops: 1, 10 or 144. */
@@ -158,15 +167,17 @@ async function classify(files: string[]): Promise<void> {
   }
   const crops = cropsOption();
   const net = opts.ensemble
-    ? await GoogLeNet.loadEnsemble(listText(opts.ensemble), { build: buildOption(), threads })
-    : await GoogLeNet.load({ weights: opts.weights, build: buildOption(), threads });
+    ? await GoogLeNet.loadEnsemble(listText(opts.ensemble), { build: buildOption(), threads, precision: precision() })
+    : await GoogLeNet.load({ weights: opts.weights, build: buildOption(), threads, precision: precision() });
   const first = net instanceof GoogLeNetEnsemble ? net.members[0] : net;
   // One bad file is reported in its place (an error entry with --json); the others still run.
   const results: ({ file: string; top: Prediction[]; ms: number } | { file: string; error: string })[] = [];
   try {
     if (!opts.json) {
       const models = net instanceof GoogLeNetEnsemble ? `, ${net.members.length} models` : "";
-      console.log(`inception-wasm: ${first.build} build, ${first.threads} thread(s), ${crops} crop(s)${models}`);
+      console.log(
+        `inception-wasm: ${first.build} build, ${first.capabilities.precision}, ${first.threads} thread(s), ${crops} crop(s)${models}`,
+      );
     }
     for (const file of files) {
       const t0 = performance.now();
@@ -197,7 +208,18 @@ async function classify(files: string[]): Promise<void> {
   if (opts.json) {
     const models = net instanceof GoogLeNetEnsemble ? net.members.length : 1;
     console.log(
-      JSON.stringify({ build: first.build, threads: first.threads, crops, models, images: results }, null, 2),
+      JSON.stringify(
+        {
+          build: first.build,
+          precision: first.capabilities.precision,
+          threads: first.threads,
+          crops,
+          models,
+          images: results,
+        },
+        null,
+        2,
+      ),
     );
   }
 }
@@ -212,7 +234,7 @@ async function main(): Promise<void> {
     case "classify":
       return classify(rest);
     case "summary": {
-      const s = summarize(intOption("input-size", opts["input-size"], 1));
+      const s = summarize(intOption("input-size", opts["input-size"], 1), precision());
       console.log(opts.json ? JSON.stringify(s, null, 2) : formatSummary(s));
       return;
     }
@@ -243,6 +265,7 @@ async function main(): Promise<void> {
         runs: intOption("runs", opts.runs, 1),
         warmup: intOption("warmup", opts.warmup, 0),
         profile: opts.profile,
+        precision: precision(),
       });
       console.log(opts.json ? JSON.stringify(result, null, 2) : formatBench(result));
       return;

@@ -5,7 +5,7 @@
 
 import { pathToFileURL } from "node:url";
 import { Arena } from "./arena.js";
-import type { Shape } from "../../src/host/ir/graph.js";
+import type { Graph, Shape } from "../../src/host/ir/graph.js";
 import "../../src/node/platform.js";
 import { encodeCall, type KernelCall } from "../../src/host/wasm/calls.js";
 import {
@@ -20,6 +20,24 @@ import { convOutSize, poolOutSize } from "../../src/host/ir/shapes.js";
 import * as assert from "uvu/assert";
 import { shuffled, type Rng } from "./rng.js";
 import { assertClose, dotTolerance, type CloseReport } from "./tolerance.js";
+
+/** For each tensor that is a concat input: its first channel and the concat's channel count. */
+export function concatSlots(
+  graph: Graph,
+  shapes: Map<string, Shape>,
+): Map<string, { c0: number; totalChannels: number }> {
+  const slots = new Map<string, { c0: number; totalChannels: number }>();
+  for (const node of graph.nodes) {
+    if (node.op !== "concat") continue;
+    const total = shapes.get(node.output)!.c;
+    let c0 = 0;
+    for (const name of node.inputs) {
+      slots.set(name, { c0, totalChannels: total });
+      c0 += shapes.get(name)!.c;
+    }
+  }
+  return slots;
+}
 
 /** A loaded build: its exports and an arena over its own shared memory. */
 export interface Loaded {
@@ -96,7 +114,8 @@ function fill(view: Float32Array, from: number, to: number, value: number): void
   view.fill(value, from, to);
 }
 
-function fillSentinel(view: Float32Array, from: number, to: number): void {
+/** Fills view[from, to) with the sentinel bit pattern (SENTINEL_BITS). */
+export function fillSentinel(view: Float32Array, from: number, to: number): void {
   new Uint32Array(view.buffer, view.byteOffset, view.length).fill(SENTINEL_BITS, from, to);
 }
 

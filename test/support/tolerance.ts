@@ -161,6 +161,158 @@ export function assertClose(
   return { checked: got.length, worstRatio };
 }
 
+// Winograd F(4x4, 3x3) (fast mode, assembly/winograd.ts). The kernel computes, per 6x6 input
+// tile d_c of channel c and 3x3 filter g_c,
+//     y = A^T [ sum_c U_c (.) V_c ] A + bias,   U_c = G g_c G^T,   V_c = B^T d_c B
+// (matrices below). Exactly, this equals the direct convolution; in float32 each stage
+// rounds, and the transforms' coefficients (up to 5 in B, 8 in A) scale those roundings.
+// Write |X| for the elementwise absolute value. Stage by stage:
+//   U: computed in float64 and rounded once to f32: |U^ - U| <= u|U| + gamma64(8)|G||g||G^T|
+//      <= (u + gamma64(8)) |G||g||G^T|.
+//   V: two passes of B^T (columns, then rows); each output of a pass is a sum of at most four
+//      terms with coefficients 1, 2, 4, 5, and each term passes through at most 3 roundings
+//      (5*d rounded, then two additions; 2*d and 4*d are exact), so a pass errs by at most
+//      gamma(3) |B^T||x|; two passes (the second on the first's rounded output):
+//      |V^ - V| <= ((1 + gamma(3))^2 - 1) |B^T||d||B| <= gamma(6) |B^T||d||B|.
+//   M_e = sum_c U^_e,c V^_e,c over the C input channels, sequential per lane, each product
+//      rounded at most once (fused or not): gamma(C) sum_c |U^||V^|; with the perturbations of
+//      U^ (1 + u) and V^ (1 + gamma(6)) folded in (Higham's (1+gamma(a))(1+gamma(b)) <= 1+gamma(a+b)):
+//      |M^_e - M_e| <= gamma(C + 8) Mabs_e,   Mabs_e = sum_c (|G||g_c||G^T|)_e (|B^T||d_c||B|)_e.
+//   y: two passes of A^T (coefficients 1, 2, 4, 8: exact multiplications; at most 3 roundings
+//      per term per pass): gamma(6) |A^T||M^||A|, and |M^| <= (1 + gamma(C + 8)) Mabs.
+//   bias: one more addition (|bias| one more addend), ReLU 1-Lipschitz.
+// In all (gamma(a) + gamma(b) + gamma(a)gamma(b) <= gamma(a + b)):
+//     |y_f32 - y| <= gamma(C + 15) * (S_W + |bias|) + u|y|,   S_W = |A^T| Mabs |A|,
+// plus the float64 direct reference's own gamma64(9C + 1) * S (S = |bias| + sum|w||x|, as
+// dotTolerance). S_W is computed in float64 by winogradMagnitude: the same algorithm on |g|,
+// |d| with |G|, |B^T|, |A^T|. Against the direct product's S (one term per tap), S_W has the
+// transforms' growth: for all-ones g and d, (|A^T| (|G| 1 |G^T| (.) |B^T| 1 |B|) |A|) / 9
+// ranges from 28 (output (0,0) of a tile) to 256 (output (3,3)), winogradGrowth(); so a
+// Winograd output carries up to 256x the worst-case rounding of a direct one (Lavin & Gray
+// 2016; Barabasz et al. 2020 for the same analysis of the points 0, +-1, +-2, infinity).
+//   What the bound can and cannot catch: a wrong transform coefficient, element or layout errs
+//   by a sizeable fraction of S, far above it. A single dropped or misplaced tap errs by about
+//   one term, S/(9C): above gamma(C + 15) * 256 * S only for C up to about 12 (the edge-shape
+//   tests use C <= 9 for this), not for GoogLeNet's C = 64..192, whose tests with the real
+//   shapes check layout, concat offsets and ranges at that looser scale. Measured S_W/S on
+//   random GoogLeNet-like data: 262-665 (printed by test/kernels-winograd.test.ts; the
+//   56x56 and 28x28 layers, with C = 64..256 inputs per tile, highest).
+
+/** B^T of F(4x4, 3x3) (6 x 6). */
+export const WINOGRAD_BT: readonly (readonly number[])[] = [
+  [4, 0, -5, 0, 1, 0],
+  [0, -4, -4, 1, 1, 0],
+  [0, 4, -4, -1, 1, 0],
+  [0, -2, -1, 2, 1, 0],
+  [0, 2, -1, -2, 1, 0],
+  [0, 4, 0, -5, 0, 1],
+];
+/** G of F(4x4, 3x3) (6 x 3). */
+export const WINOGRAD_G: readonly (readonly number[])[] = [
+  [1 / 4, 0, 0],
+  [-1 / 6, -1 / 6, -1 / 6],
+  [-1 / 6, 1 / 6, -1 / 6],
+  [1 / 24, 1 / 12, 1 / 6],
+  [1 / 24, -1 / 12, 1 / 6],
+  [0, 0, 1],
+];
+/** A^T of F(4x4, 3x3) (4 x 6). */
+export const WINOGRAD_AT: readonly (readonly number[])[] = [
+  [1, 1, 1, 1, 1, 0],
+  [0, 1, -1, 2, -2, 0],
+  [0, 1, 1, 4, 4, 0],
+  [0, 1, -1, 8, -8, 1],
+];
+
+const absMatrix = (m: readonly (readonly number[])[]): number[][] => m.map((r) => r.map(Math.abs));
+
+/** |P| X |Q|^T for a square-ish X given as rows: (rows(P) x cols(X)) then (.. x rows(Q)). */
+function sandwich(p: number[][], x: number[][], q: number[][]): number[][] {
+  const px = p.map((r) => x[0].map((_, j) => r.reduce((s, v, k) => s + v * x[k][j], 0)));
+  return px.map((r) => q.map((qr) => r.reduce((s, v, k) => s + v * qr[k], 0)));
+}
+
+/**
+ * S_W of the derivation above for every output of a 3x3 stride-1 pad-1 convolution: input
+ * C x H x W (CHW), weights OIHW (M x C x 3 x 3); returns M x H x W (float64). Tiles are 4x4
+ * from the origin, as the kernel's; inputs outside the image are zero.
+ */
+export function winogradMagnitude(input: Float32Array, shape: Shape, weight: Float32Array, M: number): Float64Array {
+  const { c: C, h: H, w: W } = shape;
+  const bt = absMatrix(WINOGRAD_BT),
+    g = absMatrix(WINOGRAD_G),
+    at = absMatrix(WINOGRAD_AT);
+  // |G||g||G^T| per (m, c): 36 values each.
+  const uAbs = new Float64Array(M * C * 36);
+  for (let m = 0; m < M; m++) {
+    for (let c = 0; c < C; c++) {
+      const f = [0, 1, 2].map((ky) => [0, 1, 2].map((kx) => Math.abs(weight[((m * C + c) * 3 + ky) * 3 + kx])));
+      uAbs.set(sandwich(g, f, g).flat(), (m * C + c) * 36);
+    }
+  }
+  const out = new Float64Array(M * H * W);
+  const vAbs = new Float64Array(C * 36);
+  const mAbs = new Float64Array(36);
+  for (let ty = 0; ty * 4 < H; ty++) {
+    for (let tx = 0; tx * 4 < W; tx++) {
+      for (let c = 0; c < C; c++) {
+        const d = [0, 1, 2, 3, 4, 5].map((y) =>
+          [0, 1, 2, 3, 4, 5].map((x) => {
+            const iy = ty * 4 - 1 + y,
+              ix = tx * 4 - 1 + x;
+            return iy >= 0 && iy < H && ix >= 0 && ix < W ? Math.abs(input[(c * H + iy) * W + ix]) : 0;
+          }),
+        );
+        vAbs.set(sandwich(bt, d, bt).flat(), c * 36);
+      }
+      for (let m = 0; m < M; m++) {
+        mAbs.fill(0);
+        for (let c = 0; c < C; c++) {
+          const u = (m * C + c) * 36;
+          for (let e = 0; e < 36; e++) mAbs[e] += uAbs[u + e] * vAbs[c * 36 + e];
+        }
+        const rows = [0, 1, 2, 3, 4, 5].map((i) => Array.from(mAbs.subarray(i * 6, i * 6 + 6)));
+        const y = sandwich(at, rows, at);
+        for (let i = 0; i < 4 && ty * 4 + i < H; i++) {
+          for (let j = 0; j < 4 && tx * 4 + j < W; j++) out[(m * H + ty * 4 + i) * W + tx * 4 + j] = y[i][j];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Tolerance of one Winograd output: C input channels, magnitude S_W (winogradMagnitude),
+ * |bias|, the direct product's S (|bias| + sum|w||x|, for the float64 reference's own error)
+ * and the reference value.
+ */
+export function winogradTolerance(
+  C: number,
+  magnitude: number,
+  absBias: number,
+  directS: number,
+  result: number,
+): number {
+  return gamma(C + 15) * (magnitude + absBias) + gamma(9 * C + 1, U64) * directS + U32 * Math.abs(result);
+}
+
+/** The transforms' growth for all-ones filters and inputs: max over a tile's outputs of S_W / 9 (256, see above). */
+export function winogradGrowth(): number {
+  const ones = (r: number, c: number): number[][] => Array.from({ length: r }, () => new Array<number>(c).fill(1));
+  const g = absMatrix(WINOGRAD_G),
+    bt = absMatrix(WINOGRAD_BT),
+    at = absMatrix(WINOGRAD_AT);
+  const u = sandwich(g, ones(3, 3), g),
+    v = sandwich(bt, ones(6, 6), bt);
+  const y = sandwich(
+    at,
+    u.map((r, i) => r.map((x, j) => x * v[i][j])),
+    at,
+  );
+  return Math.max(...y.flat()) / 9;
+}
+
 // Whole network: comparing two float32 forward passes (ours and Caffe's).
 //
 // Each float32 pass differs from the exact result by accumulated rounding. A layer that
@@ -245,10 +397,37 @@ export function caffeLrnErrors(
 
 /**
  * Largest allowed |ours - caffe| for a blob of reduction depth `depth`, carried Caffe LRN
- * relative error `lrnError` and largest magnitude `maxAbs`.
+ * relative error `lrnError`, largest magnitude `maxAbs` and, in fast mode, the relative error
+ * `winogradError` of the Winograd layers upstream (winogradErrors).
  */
-export function networkTolerance(depth: number, lrnError: number, maxAbs: number): number {
-  return (2 * 3 * U32 * Math.sqrt(depth) + 3 * lrnError) * maxAbs;
+export function networkTolerance(depth: number, lrnError: number, maxAbs: number, winogradError = 0): number {
+  return (2 * 3 * U32 * Math.sqrt(depth) + 3 * lrnError + winogradError) * maxAbs;
+}
+
+// Fast mode against Caffe (strict on Caffe's side). Under the same probabilistic model, a
+// Winograd layer with C input channels makes about sqrt(C + 15) roundings per output (the
+// derivation of winogradTolerance), each scaled by the transforms' growth, at most
+// winogradGrowth() = 256 times what the same rounding costs a direct convolution; taken at 3
+// standard deviations, relative to the blob's scale:
+//     + 3 * u * sqrt(C + 15) * 256   per Winograd layer on the path (added along the path,
+// not in quadrature: the growth is a worst case and the sum is the larger of the two).
+// For C = 64..192 that is 5.8e-4..1.1e-3 per layer; a wrong tap, weight or channel offset
+// still errs by a sizeable fraction of max|blob|.
+
+/** For each tensor: the relative error fast mode's Winograd layers (`winograd(node)`) carry into it, summed along the path. */
+export function winogradErrors(
+  graph: Graph,
+  shapes: Map<string, Shape>,
+  winograd: (node: Graph["nodes"][number]) => boolean,
+): Map<string, number> {
+  const growth = winogradGrowth();
+  const err = new Map<string, number>([[graph.input, 0]]);
+  for (const node of graph.nodes) {
+    let e = Math.max(...nodeInputs(node).map((t) => err.get(t) ?? 0));
+    if (node.op === "conv" && winograd(node)) e += 3 * U32 * Math.sqrt(shapes.get(node.input)!.c + 15) * growth;
+    err.set(node.output, e);
+  }
+  return err;
 }
 
 // ONNX conformance (test/support/conformance.ts): our f32 output against an ONNX backend node

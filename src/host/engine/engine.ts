@@ -5,6 +5,7 @@
 import { DisposedError } from "../errors.js";
 import type { Profile } from "../exec/executor.js";
 import type { BuildName } from "../wasm/kernels.js";
+import type { Precision } from "../plan/winograd.js";
 
 /** A graph's two outputs for one input. */
 export interface EngineOutputs {
@@ -20,6 +21,10 @@ export interface Engine {
   readonly buildReason: string;
   /** Size of the running .wasm file in bytes (0 for the reference engine). */
   readonly wasmBytes: number;
+  /** "strict", or "fast": Winograd for the 3x3 stride-1 convolutions (the reference engine is always strict). */
+  readonly precision: Precision;
+  /** The convolutions that run Winograd (empty in strict mode). */
+  readonly winogradLayers: readonly string[];
   /** Threads that run kernels, and why that many. */
   readonly threads: number;
   readonly threadReason: string;

@@ -93,6 +93,8 @@ export class ReferenceEngine implements Engine {
   readonly build = "reference";
   readonly buildReason = "requested";
   readonly wasmBytes = 0;
+  readonly precision = "strict";
+  readonly winogradLayers: readonly string[] = [];
   readonly threads = 1;
   readonly threadReason = "the reference engine runs on the calling thread";
   readonly memoryBytes = 0;

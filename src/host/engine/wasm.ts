@@ -10,6 +10,7 @@ import type { Graph } from "../ir/graph.js";
 import type { WorkerEvents, WorkerHandle } from "../platform.js";
 import type { TensorMap } from "../ir/tensors.js";
 import { planGraph, weightWriter, writeWeights, type Plan, type TensorPlace, type WeightWrite } from "../plan/plan.js";
+import type { Precision } from "../plan/winograd.js";
 import {
   compileKernels,
   createSharedMemory,
@@ -28,6 +29,8 @@ export interface WasmEngineOptions {
   inputSize: number;
   /** Threads requested (undefined: the available cores). */
   threads: number | undefined;
+  /** "strict" (default) or "fast" (Winograd for the 3x3 stride-1 convolutions, see plan/winograd.ts). */
+  precision?: Precision;
   /** Keep every tensor alive to the end of a run (no memory reuse), so activation() can read all of them. */
   keepActivations: boolean;
   /** Run one pass before create() resolves, so the first real call runs at full speed. */
@@ -165,6 +168,7 @@ export class WasmEngine implements Engine {
         width: options.inputSize,
         lanes: choice.threads,
         keepAll: options.keepActivations,
+        precision: options.precision,
         batch,
       });
     const plan = planFor(1);
@@ -223,6 +227,14 @@ export class WasmEngine implements Engine {
 
   get threads(): number {
     return this.executor.threads;
+  }
+
+  get precision(): Precision {
+    return this.last.precision;
+  }
+
+  get winogradLayers(): readonly string[] {
+    return this.last.winograd;
   }
 
   get memoryBytes(): number {

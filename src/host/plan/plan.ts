@@ -3,7 +3,8 @@
 //
 // Memory layout (byte addresses):
 //   [0, heapBase)            the kernel module's static data (read-only tables)
-//   weights                  conv weights packed into GEMM panels (+ bias), FC weights as is
+//   weights                  conv weights packed into GEMM panels, or in fast mode Winograd-
+//                            transformed (plan/winograd.ts) (+ bias), FC weights as is
 //   activations              tensors placed by liveness (first-fit); a concat's inputs are
 //                            channel ranges of its output, so concat costs nothing
 //   scratch x lanes          one GEMM scratch area per thread
@@ -16,6 +17,7 @@ import type { KernelExports } from "../wasm/kernels.js";
 import { inferShapes, multiplyAdds } from "../ir/shapes.js";
 import type { TensorMap } from "../ir/tensors.js";
 import { convWindow, poolWindow } from "../ir/window.js";
+import { checkWinogradModule, usesWinograd, winogradCall, type Precision } from "./winograd.js";
 
 /**
  * One kernel call of the network over its whole output. Tasks narrow its output ranges
@@ -49,7 +51,11 @@ export interface Plan {
   memoryBytes: number;
   weightBytes: number;
   activationBytes: number;
-  /** One GEMM scratch area per lane (thread), gemmScratchBytes() bytes each. */
+  /** Strict or fast (Winograd for the 3x3 stride-1 convolutions, listed in `winograd`). */
+  precision: Precision;
+  /** The convolutions that run Winograd F(4x4, 3x3) (fast mode), in graph order. */
+  winograd: string[];
+  /** One scratch area per lane (thread): gemmScratchBytes() bytes, or a Winograd layer's need if larger. */
   scratch: number[];
   /** The GEMM register tile of the module the plan was made with (aligns task ranges). */
   tile: Tile;
@@ -74,6 +80,8 @@ export interface PlanOptions {
   batch?: number;
   /** Keep every tensor alive to the end (no memory reuse), so all activations can be read. */
   keepAll: boolean;
+  /** "strict" (default) or "fast" (see plan/winograd.ts). */
+  precision?: Precision;
 }
 
 const ALIGN = 64;
@@ -130,6 +138,12 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   if (!(Number.isInteger(lanes) && lanes >= 1))
     throw new ArgumentError("planGraph", "lanes", "a positive integer", lanes);
   const shapes = inferShapes(graph, height, width);
+  const precision = options.precision ?? "strict";
+  if (precision !== "strict" && precision !== "fast")
+    throw new ArgumentError("planGraph", "precision", '"strict" or "fast"', String(precision));
+  if (precision === "fast") checkWinogradModule(k);
+  const winograd = graph.nodes.filter((n) => usesWinograd(n, precision, shapes.get(n.output)!)).map((n) => n.name);
+  let scratchNeed = k.gemmScratchBytes();
 
   // Weights: sizes first, then one region.
   let weightBytes = 0;
@@ -142,7 +156,13 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     const out = node.op === "conv" ? node.outChannels : node.outFeatures;
     const K =
       node.op === "conv" ? inS.c * convWindow(node).kernel[0] * convWindow(node).kernel[1] : inS.c * inS.h * inS.w;
-    const wBytes = node.op === "conv" ? k.packedWeightsBytes(out, K) : out * K * 4;
+    const winogradNode = winograd.includes(node.name);
+    if (winogradNode) scratchNeed = Math.max(scratchNeed, k.winogradScratchBytes(inS.c));
+    const wBytes = winogradNode
+      ? k.winogradFilterBytes(out, inS.c)
+      : node.op === "conv"
+        ? k.packedWeightsBytes(out, K)
+        : out * K * 4;
     const w = base + weightBytes;
     weightBytes += align(wBytes);
     const b = base + weightBytes;
@@ -211,7 +231,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   if (keepAll) for (const b of buffers.values()) b.end = last;
   const activationBytes = Math.max(placeByLiveness([...buffers.values()]), align(staging));
   const activationBase = base + weightBytes;
-  const scratchBytes = align(k.gemmScratchBytes());
+  const scratchBytes = align(scratchNeed);
   const scratchBase = activationBase + activationBytes;
   const scratch = Array.from({ length: lanes }, (_, i) => scratchBase + i * scratchBytes);
   const memoryBytes = scratchBase + lanes * scratchBytes;
@@ -232,7 +252,9 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   };
   const tile: Tile = { rows: k.gemmTileRows(), cols: k.gemmTileCols() };
   const planned: Step[] = steps.map((node) => {
-    const call = kernelCall(node, place, weightPtr, batch);
+    const call = usesWinograd(node, precision, shapes.get(node.output)!)
+      ? winogradCall(node, place(node.input), place(node.output), weightPtr.get(node.name)!, batch)
+      : kernelCall(node, place, weightPtr, batch);
     return {
       node: node.name,
       op: node.op,
@@ -248,6 +270,8 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     steps: planned,
     memoryBytes,
     weightBytes,
+    precision,
+    winograd,
     activationBytes,
     scratch,
     tile,
@@ -265,7 +289,8 @@ export type WeightWrite = (name: string, tensor: { shape: number[]; data: Float3
 /**
  * A writer of weight tensors into `memory` as they arrive, in any order: biases and FC weights
  * are copied to their places, conv weights staged in the activation region (unused at load) and
- * packed into GEMM panels. Each tensor's shape is checked (WeightsError naming it); names the
+ * packed into GEMM panels by the kernels' packWeights (or transformed by winogradFilters for the
+ * plan's Winograd layers). Each tensor's shape is checked (WeightsError naming it); names the
  * graph does not use are ignored. `finish()` throws WeightsError for the first tensor the
  * graph needs that was not written. Every tensor is read only while write() runs.
  */
@@ -290,7 +315,8 @@ export function weightWriter(
       write: (data) => {
         if (node.op === "fc") return floatsAt(memory, w, data);
         floatsAt(memory, plan.staging, data);
-        k.packWeights(plan.staging, w, out, data.length / out);
+        if (plan.winograd.includes(node.name)) k.winogradFilters(plan.staging, w, out, inS.c);
+        else k.packWeights(plan.staging, w, out, data.length / out);
       },
     });
     places.set(`${node.weights}.bias`, { shape: [out], write: (data) => floatsAt(memory, b, data) });

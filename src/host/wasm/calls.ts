@@ -23,11 +23,12 @@ const f32 = (ptr: number, count: number): ByteRange => ({ start: ptr, end: ptr +
 
 /**
  * An output range a task may narrow: the pair of arguments [first, end) and the alignment of a
- * narrowed range's start ("tileRows"/"tileCols": the GEMM register tile, read from the module).
+ * narrowed range's start ("tileRows"/"tileCols": the GEMM register tile, read from the module;
+ * a number: a kernel's fixed panel size, checked against the module by the planner).
  */
 interface RangeSpec<A extends string> {
   fields: readonly [A, A];
-  align: "tileRows" | "tileCols" | 1;
+  align: "tileRows" | "tileCols" | number;
 }
 
 /** The declaration of one kernel export. */
@@ -63,6 +64,11 @@ const poolAccess = {
   writes: (a: PoolArgs): ByteRange[] => [f32(a.dst + a.c0 * a.outH * a.outW * 4, (a.c1 - a.c0) * a.outH * a.outW)],
   cost: (a: PoolArgs): number => 4 * (a.c1 - a.c0) * a.outH * a.outW * a.kh * a.kw,
 };
+
+/** Output channels per winogradConv panel: equals the module's winogradTileRows() (checked when planning). */
+export const WINOGRAD_ROWS = 4;
+/** Tiles per winogradConv panel: equals the module's winogradTileBlock() (checked when planning). */
+export const WINOGRAD_TILES = 8;
 
 /** Every kernel the planner schedules. Contracts: the doc comments of the exports in assembly/. */
 export const KERNELS = {
@@ -112,6 +118,26 @@ export const KERNELS = {
     reads: (a) => [f32(a.src, (a.K / (a.kh * a.kw)) * a.images * a.H * a.W)],
     writes: gemmWrites,
     cost: (a) => (a.m1 - a.m0) * a.K * (a.n1 - a.n0),
+  }),
+  /**
+   * Fast mode's 3x3 stride-1 pad-1 convolution, Winograd F(4x4, 3x3) (assembly/winograd.ts):
+   * output channels [m0, m1) (panels of WINOGRAD_ROWS) of tiles [t0, t1) (4x4 output tiles over
+   * every image, panels of WINOGRAD_TILES); u: winogradFilters() of the M x C x 3 x 3 filters.
+   */
+  winogradConv: declare({
+    args: ["u", "bias", "M", "C", "src", "images", "H", "W", "dst", "m0", "m1", "t0", "t1", "relu", "scratch"],
+    rows: { fields: ["m0", "m1"], align: WINOGRAD_ROWS },
+    cols: { fields: ["t0", "t1"], align: WINOGRAD_TILES },
+    scratch: "scratch",
+    op: "conv",
+    reads: (a) => [f32(a.src, a.C * a.images * a.H * a.W)],
+    writes: (a) => {
+      const plane = a.images * a.H * a.W;
+      return a.m1 > a.m0 ? [f32(a.dst + a.m0 * plane * 4, (a.m1 - a.m0) * plane)] : [];
+    },
+    // 36 products per tile, input channel and output channel; the transforms about 64 flops
+    // per tile and input (or output) channel, four lanes at a time.
+    cost: (a) => (a.t1 - a.t0) * (36 * (a.m1 - a.m0) * a.C + 16 * (a.C + a.m1 - a.m0)),
   }),
   /** kh x kw max pooling of channels [c0, c1) (per-axis strides, begin pads), output outH x outW. */
   maxPool: declare({

@@ -37,6 +37,12 @@ export interface KernelQueries {
   packedWeightsBytes(M: number, K: number): number;
   packWeights(src: number, dst: number, M: number, K: number): void;
   probePeak(src: number, iterations: number): number;
+  winogradTileRows(): number;
+  winogradTileBlock(): number;
+  winogradOutputTile(): number;
+  winogradScratchBytes(C: number): number;
+  winogradFilterBytes(M: number, C: number): number;
+  winogradFilters(src: number, dst: number, M: number, C: number): void;
 }
 
 /**
@@ -55,6 +61,12 @@ const QUERY_ARITY: Record<keyof KernelQueries, number> = {
   packedWeightsBytes: 2,
   packWeights: 4,
   probePeak: 2,
+  winogradTileRows: 0,
+  winogradTileBlock: 0,
+  winogradOutputTile: 0,
+  winogradScratchBytes: 1,
+  winogradFilterBytes: 2,
+  winogradFilters: 4,
 };
 
 /** A compiled build, ready to instantiate in any number of threads. */
@@ -237,6 +249,8 @@ export function warmUpKernels(module: WebAssembly.Module): void {
   const values = new Float32Array(memory.buffer, src, MB / 4);
   for (let i = 0; i < values.length; i++) values[i] = ((i * 7) % 9) - 4;
   k.packWeights(src, packed, 128, 147);
+  const winogradFilters = packed + MB / 2;
+  k.winogradFilters(src, winogradFilters, 16, 8);
   const gemm = { a: packed, bias: src, src, dst, relu: 1, scratch, m0: 0, n0: 0 };
   const one = { images: 1 };
   const pool = (k: number, stride: number, pad: number) =>
@@ -290,6 +304,11 @@ export function warmUpKernels(module: WebAssembly.Module): void {
     },
     // 1x1: dense B; 32 row panels each end in an edge tile (edgeEpilogue, called per edge tile)
     { kernel: "gemmDense", args: { ...gemm, M: 128, K: 8, N: 12, ldc: 12, m1: 128, n1: 12 } },
+    // Winograd 3x3 (fast mode), 8 x 14x14 in: 16 tiles, the last row and column of them clipped
+    {
+      kernel: "winogradConv",
+      args: { ...gemm, u: winogradFilters, M: 16, C: 8, ...one, H: 14, W: 14, m1: 16, t0: 0, t1: 16 },
+    },
     { kernel: "maxPool", args: { src, dst, H: 14, W: 14, outH: 14, outW: 14, ...pool(3, 1, 1), c0: 0, c1: 16 } },
     { kernel: "maxPool", args: { src, dst, H: 15, W: 15, outH: 7, outW: 7, ...pool(3, 2, 0), c0: 0, c1: 16 } },
     {

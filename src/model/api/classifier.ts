@@ -19,6 +19,7 @@ import {
   type TensorMap,
 } from "../../host/ir/tensors.js";
 import type { BuildChoice, BuildName, KernelSources } from "../../host/wasm/kernels.js";
+import type { Precision } from "../../host/plan/winograd.js";
 import { wrapWebWorker } from "../../host/exec/webWorker.js";
 import { decodeWeights } from "../formats/detect.js";
 import { hasIwnetMagic, readWeightStream } from "../formats/iwnet.js";
@@ -78,6 +79,13 @@ export interface LoadOptions {
   inputSize?: number;
   /** Keep every activation readable after run() (no memory reuse); needed by activation(). */
   keepActivations?: boolean;
+  /**
+   * "strict" (default): every convolution as a GEMM. "fast": the 3x3 stride-1 convolutions as
+   * Winograd F(4x4, 3x3) (fewer multiply-adds, a larger but bounded rounding error: see
+   * test/support/tolerance.ts); still bit-identical at any thread count and batch position.
+   * The reference engine is always strict.
+   */
+  precision?: Precision;
   /** "wasm" (default), or "reference": every op in float64 TypeScript (slow; for bisecting numerics). */
   engine?: "wasm" | "reference";
   /**
@@ -121,10 +129,14 @@ export interface LoadOptions {
   worker?: () => Worker;
 }
 
-/** The threads a network runs with and why. */
+/** The threads a network runs with and why, and the precision mode. */
 export interface Capabilities {
   threads: number;
   reason: string;
+  /** "strict" or "fast" (the load option). */
+  precision: Precision;
+  /** The convolutions that run Winograd F(4x4, 3x3) (fast mode; empty in strict mode). */
+  winogradLayers: readonly string[];
 }
 
 /** One class of a classification. */
@@ -190,7 +202,9 @@ function classifierInputs(graph: Graph, size: number): number {
 function checkLoadOptions(options: LoadOptions, graph: Graph): void {
   if (typeof options !== "object" || options === null)
     throw new ArgumentError(LOAD, "options", "an object", describe(options));
-  const { inputSize, build, engine, maxImagePixels, weights } = options;
+  const { inputSize, build, engine, maxImagePixels, weights, precision } = options;
+  if (precision !== undefined && precision !== "strict" && precision !== "fast")
+    throw new ArgumentError(LOAD, "precision", '"strict" or "fast"', describe(precision));
   checkThreads(options.threads);
   if (inputSize !== undefined) {
     if (!Number.isInteger(inputSize) || inputSize < 1 || inputSize > 4096)
@@ -362,6 +376,7 @@ export class GoogLeNet {
             inputSize,
             threads: options.threads,
             keepActivations: options.keepActivations ?? false,
+            precision: options.precision ?? "strict",
             warmUp: options.warmUp ?? true,
             maxBatch: options.maxBatch,
             kernels: options.kernels,
@@ -393,7 +408,12 @@ export class GoogLeNet {
 
   /** The effective thread count and why (e.g. no SharedArrayBuffer without cross-origin isolation). */
   get capabilities(): Capabilities {
-    return { threads: this.engine.threads, reason: this.engine.threadReason };
+    return {
+      threads: this.engine.threads,
+      reason: this.engine.threadReason,
+      precision: this.engine.precision,
+      winogradLayers: this.engine.winogradLayers,
+    };
   }
 
   /** Bytes of the shared memory (weights, activations, scratch). */

@@ -1,9 +1,10 @@
 // The paper's Table 1 for the loaded network: one row per stage (an Inception module is
 // one row), with output size, depth, branch widths, parameters and multiply-adds.
 
-import type { GraphNode } from "../../host/ir/graph.js";
+import type { ConvNode, GraphNode } from "../../host/ir/graph.js";
 import { inferShapes, multiplyAdds, parameterCount } from "../../host/ir/shapes.js";
 import { googlenetGraph, INCEPTION_MODULES } from "./googlenet.js";
+import { usesWinograd, winogradMultiplyAdds, type Precision } from "../../host/plan/winograd.js";
 
 /** One row of Table 1. Branch widths are present on Inception rows (and conv2's reduce/3x3). */
 export interface SummaryRow {
@@ -28,6 +29,12 @@ export interface Summary {
   rows: SummaryRow[];
   totalParams: number;
   totalOps: number;
+  /** Fast mode (summarize(size, "fast")): the convolutions run as Winograd F(4x4, 3x3). */
+  fast?: {
+    layers: { name: string; output: string; ops: number; winogradOps: number }[];
+    /** Multiply-adds of the whole network with those layers' transformed-domain products instead. */
+    totalOps: number;
+  };
 }
 
 const TYPE: Record<GraphNode["op"], string> = {
@@ -40,8 +47,8 @@ const TYPE: Record<GraphNode["op"], string> = {
   softmax: "softmax",
 };
 
-/** Table 1 for an input of inputSize x inputSize. */
-export function summarize(inputSize: number): Summary {
+/** Table 1 for an input of inputSize x inputSize; in fast mode also the Winograd layers. */
+export function summarize(inputSize: number, precision: Precision = "strict"): Summary {
   const graph = googlenetGraph();
   const shapes = inferShapes(graph, inputSize, inputSize);
   const modules = new Map(INCEPTION_MODULES.map((m) => [m.name, m]));
@@ -123,12 +130,20 @@ export function summarize(inputSize: number): Summary {
       });
     }
   }
-  return {
-    inputSize,
-    rows,
-    totalParams: rows.reduce((s, r) => s + r.params, 0),
-    totalOps: rows.reduce((s, r) => s + r.ops, 0),
-  };
+  const totalOps = rows.reduce((s, r) => s + r.ops, 0);
+  const summary: Summary = { inputSize, rows, totalParams: rows.reduce((s, r) => s + r.params, 0), totalOps };
+  if (precision === "fast") {
+    const layers = graph.nodes
+      .filter((n): n is ConvNode => usesWinograd(n, precision, shapes.get(n.output)!))
+      .map((n) => {
+        const out = shapes.get(n.output)!;
+        const winogradOps = winogradMultiplyAdds(n, shapes.get(n.input)!, out);
+        return { name: n.name, output: `${out.h}x${out.w}x${out.c}`, ops: multiplyAdds(n, shapes), winogradOps };
+      });
+    const saved = layers.reduce((s, l) => s + l.ops - l.winogradOps, 0);
+    summary.fast = { layers, totalOps: totalOps - saved };
+  }
+  return summary;
 }
 
 /** Table 1 as aligned text. */
@@ -184,7 +199,16 @@ export function formatSummary(summary: Summary): string {
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells: string[]): string =>
     cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [`GoogLeNet at ${summary.inputSize}x${summary.inputSize} (paper Table 1)`, fmt(head), ...lines.map(fmt)].join(
-    "\n",
-  );
+  const text = [`GoogLeNet at ${summary.inputSize}x${summary.inputSize} (paper Table 1)`, fmt(head), ...lines.map(fmt)];
+  if (summary.fast) {
+    const { layers, totalOps } = summary.fast;
+    text.push(
+      "",
+      `fast mode: ${layers.length} convolutions as Winograd F(4x4, 3x3) (multiply-adds direct -> transformed domain)`,
+    );
+    for (const l of layers)
+      text.push(`  ${l.name.padEnd(24)} ${l.output.padStart(10)}  ${big(l.ops)} -> ${big(l.winogradOps)}`);
+    text.push(`  total ${summary.totalOps.toLocaleString("en-US")} -> ${totalOps.toLocaleString("en-US")}`);
+  }
+  return text.join("\n");
 }

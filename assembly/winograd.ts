@@ -1,0 +1,421 @@
+// Winograd F(4x4, 3x3) convolution (Lavin & Gray 2016): the fast mode's 3x3 stride-1 pad-1
+// convolutions. A 6x6 input tile d gives a 4x4 output tile y = A^T [ U (.) V ] A with
+// U = G g G^T (the 3x3 filter g, transformed once at load) and V = B^T d B; over C input
+// channels each of the 36 tile elements e is a product M_e = U_e (M x C) * V_e (C x tiles).
+// Points 0, +-1, +-2, infinity:
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+//
+// Per call (output channels [m0, m1), tiles [t0, t1)), for each block of up to WT_BLOCK panels
+// of WT_TILES = 8 tiles:
+//   input transform of all C channels of each panel into V (scratch, [36][C][8] a panel): the
+//     6x6 patches gathered four tiles to a v128 (lanes = tiles), zero outside the image
+//   for each 4-channel panel of U: for each element e, U_e's panel times every V_e panel of the
+//     block (4x8 register tiles over C), then the output transform of those 4 channels x the
+//     block's tiles, + bias, ReLU, stored into the channel planes of dst (a concat's channel
+//     range when dst points into one)
+// Every output element is a function of its own tile's inputs, reduced over c in order
+// 0..C-1, whatever range or tile block a caller asks for: bit-identical at any split.
+// Kept apart from gemm.ts (its own 4x8 tile and layout) so the two evolve independently.
+
+import { madd } from "./simd";
+
+/** Output channels per U panel (register tile height). */
+const WT_ROWS: i32 = 4;
+/** Tiles per V panel (register tile width: two f32x4). */
+const WT_TILES: i32 = 8;
+/** Output tile side (m of F(m x m, 3x3)); the input tile is WT_M + 2. */
+const WT_M: i32 = 4;
+/** Elements of a transformed 6x6 tile. */
+const WT_E: i32 = 36;
+/**
+ * Tile panels transformed and multiplied together: each 4-channel U_e panel is loaded once per
+ * block and used for all its panels (U is 4x the size of the 3x3 filters and would otherwise
+ * stream from memory once per 8 tiles). V of a block: 36 * C * 8 * 4 floats (737 KB at C = 160).
+ */
+const WT_BLOCK: i32 = 4;
+/**
+ * Scratch header: the gathered patch (36 v128, 576 bytes), the products of a block ([panel][36][4][8]
+ * f32, 4608 bytes a panel), the block's tiles (16 bytes each: image byte offset, first output
+ * row, first column); then V, [panel][36][C][8] f32.
+ */
+const GATHER: usize = 0;
+const PRODUCTS: usize = 576;
+const PRODUCT_PANEL: usize = 4608;
+const TILES: usize = PRODUCTS + PRODUCT_PANEL * WT_BLOCK;
+const V_PANEL: usize = TILES + 16 * WT_TILES * WT_BLOCK;
+
+/** Output channels a panel holds: channel ranges given to winogradConv start at multiples of it. */
+export function winogradTileRows(): i32 {
+  return WT_ROWS;
+}
+
+/** Tiles a panel holds: tile ranges given to winogradConv start at multiples of it. */
+export function winogradTileBlock(): i32 {
+  return WT_TILES;
+}
+
+/** Side of the output tile (4): an H x W map has ceil(H/4) * ceil(W/4) tiles per image. */
+export function winogradOutputTile(): i32 {
+  return WT_M;
+}
+
+/** Bytes of scratch one caller of winogradConv with C input channels needs (16-byte aligned pointer). */
+export function winogradScratchBytes(C: i32): i32 {
+  return <i32>V_PANEL + WT_E * C * WT_TILES * WT_BLOCK * 4;
+}
+
+/** Bytes of the transformed filters of an M x C x 3 x 3 convolution (winogradFilters' output). */
+export function winogradFilterBytes(M: i32, C: i32): i32 {
+  return WT_E * ((M + WT_ROWS - 1) / WT_ROWS) * WT_ROWS * C * 4;
+}
+
+/**
+ * Transforms OIHW 3x3 filters (M x C x 3 x 3 f32 at `src`) into U = G g G^T, computed in f64 and
+ * rounded once to f32, laid out as [36][ceil(M/4)][C][4] (element e, channel panel, input
+ * channel, 4 output channels); channels past M are 0. `dst` holds winogradFilterBytes(M, C).
+ */
+export function winogradFilters(src: usize, dst: usize, M: i32, C: i32): void {
+  const panels = (M + WT_ROWS - 1) / WT_ROWS;
+  for (let m = 0; m < panels * WT_ROWS; m++) {
+    for (let c = 0; c < C; c++) {
+      const g = src + <usize>(m * C + c) * 36;
+      const p = m / WT_ROWS;
+      const r = m - p * WT_ROWS;
+      for (let i = 0; i < 6; i++) {
+        // Row i of G g (3 values), then (G g) G^T along the row.
+        let t0: f64 = 0,
+          t1: f64 = 0,
+          t2: f64 = 0;
+        if (m < M) {
+          t0 = gRow(i, <f64>load<f32>(g), <f64>load<f32>(g, 12), <f64>load<f32>(g, 24));
+          t1 = gRow(i, <f64>load<f32>(g, 4), <f64>load<f32>(g, 16), <f64>load<f32>(g, 28));
+          t2 = gRow(i, <f64>load<f32>(g, 8), <f64>load<f32>(g, 20), <f64>load<f32>(g, 32));
+        }
+        for (let j = 0; j < 6; j++) {
+          const e = i * 6 + j;
+          const out = dst + ((<usize>(e * panels + p) * C + c) * WT_ROWS + r) * 4;
+          store<f32>(out, <f32>gRow(j, t0, t1, t2));
+        }
+      }
+    }
+  }
+}
+
+/** Row i of G applied to (a, b, c). */
+function gRow(i: i32, a: f64, b: f64, c: f64): f64 {
+  switch (i) {
+    case 0:
+      return a / 4;
+    case 1:
+      return -(a + b + c) / 6;
+    case 2:
+      return -(a - b + c) / 6;
+    case 3:
+      return a / 24 + b / 12 + c / 6;
+    case 4:
+      return a / 24 - b / 12 + c / 6;
+    default:
+      return c;
+  }
+}
+
+/**
+ * y = act(bias + conv3x3(x, g)), stride 1, zero padding 1, for output channels [m0, m1) and
+ * tiles [t0, t1). x: C channels of `images` H x W images at `src`, [C][images][H][W]; y: M
+ * channels at `dst`, [M][images][H][W] (dst may point at a channel range of a larger buffer
+ * with the same images x H x W planes: a concat). Tile t = (image * tilesY + ty) * tilesX + tx
+ * covers output rows 4ty..4ty+3 and columns 4tx..4tx+3 of its image (clipped to H x W),
+ * tilesY = ceil(H/4), tilesX = ceil(W/4). u: winogradFilters(g) of M x C; bias: M floats, or
+ * 0 for none; relu: fused max(x, 0). scratch: winogradScratchBytes(C) bytes owned by this
+ * caller, 16-byte aligned. Ranges: m0 and t0 multiples of 4 and 8; m1 a multiple of 4 or M;
+ * t1 a multiple of 8 or the tile count.
+ */
+export function winogradConv(
+  u: usize,
+  bias: usize,
+  M: i32,
+  C: i32,
+  src: usize,
+  images: i32,
+  H: i32,
+  W: i32,
+  dst: usize,
+  m0: i32,
+  m1: i32,
+  t0: i32,
+  t1: i32,
+  relu: bool,
+  scratch: usize,
+): void {
+  const tilesX = (W + WT_M - 1) / WT_M;
+  const tilesY = (H + WT_M - 1) / WT_M;
+  const tiles = images * tilesY * tilesX;
+  assert(m0 % WT_ROWS == 0 && (m1 % WT_ROWS == 0 || m1 == M) && m1 <= M);
+  assert(t0 % WT_TILES == 0 && (t1 % WT_TILES == 0 || t1 == tiles) && t1 <= tiles);
+  const panels = (M + WT_ROWS - 1) / WT_ROWS;
+  const vPanelBytes = <usize>WT_E * C * WT_TILES * 4;
+  const table = scratch + TILES;
+  for (let t = t0; t < t1; t += WT_TILES * WT_BLOCK) {
+    const count = min(WT_TILES * WT_BLOCK, t1 - t);
+    const blockPanels = (count + WT_TILES - 1) / WT_TILES;
+    for (let j = 0; j < count; j++) {
+      const row = (t + j) / tilesX;
+      const image = row / tilesY;
+      store<i32>(table + <usize>j * 16, image * H * W * 4);
+      store<i32>(table + <usize>j * 16, (row - image * tilesY) * WT_M, 4);
+      store<i32>(table + <usize>j * 16, (t + j - row * tilesX) * WT_M, 8);
+    }
+    for (let q = 0; q < blockPanels; q++) {
+      const n = min(WT_TILES, count - q * WT_TILES);
+      const entries = table + <usize>q * WT_TILES * 16;
+      transformInput(scratch + V_PANEL + <usize>q * vPanelBytes, scratch + GATHER, entries, src, C, images, H, W, n);
+    }
+    for (let m = m0; m < m1; m += WT_ROWS) {
+      const p = m / WT_ROWS;
+      for (let e = 0; e < WT_E; e++) {
+        const a = u + (<usize>(e * panels + p) * C) * WT_ROWS * 4;
+        const ve = scratch + V_PANEL + <usize>e * C * WT_TILES * 4;
+        const out = scratch + PRODUCTS + <usize>e * WT_ROWS * WT_TILES * 4;
+        for (let q = 0; q < blockPanels; q++) tileProduct(C, a, ve + <usize>q * vPanelBytes, out + <usize>q * PRODUCT_PANEL);
+      }
+      const rows = min(WT_ROWS, M - m);
+      for (let q = 0; q < blockPanels; q++) {
+        const n = min(WT_TILES, count - q * WT_TILES);
+        const products = scratch + PRODUCTS + <usize>q * PRODUCT_PANEL;
+        for (let g = 0; g < n; g += 4) {
+          const entries = table + <usize>(q * WT_TILES + g) * 16;
+          transformOutput(products, scratch + GATHER, entries, g, dst, bias, m, rows, images, H, W, min(4, n - g), relu);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * V[e][c][j] = (B^T d B)_e of the panel's tile j (from `table`), channel c (j < 8; tiles past
+ * `count` are 0): for each channel, two groups of four tiles gathered into `gather` (36 v128,
+ * lane = tile) and transformed.
+ */
+function transformInput(
+  v: usize,
+  gather: usize,
+  table: usize,
+  src: usize,
+  C: i32,
+  images: i32,
+  H: i32,
+  W: i32,
+  count: i32,
+): void {
+  const plane = <usize>H * W * 4;
+  for (let c = 0; c < C; c++) {
+    const channel = src + <usize>c * images * plane;
+    for (let g = 0; g < WT_TILES; g += 4) {
+      for (let l = 0; l < 4; l++) {
+        const lane = gather + <usize>l * 4;
+        if (g + l >= count) {
+          for (let q = 0; q < 36; q++) store<f32>(lane + <usize>q * 16, 0);
+          continue;
+        }
+        const entry = table + <usize>(g + l) * 16;
+        const iy0 = load<i32>(entry, 4) - 1;
+        const ix0 = load<i32>(entry, 8) - 1;
+        const at = channel + <usize>load<i32>(entry);
+        if (iy0 >= 0 && ix0 >= 0 && iy0 + 6 <= H && ix0 + 6 <= W) {
+          for (let y = 0; y < 6; y++) {
+            const r = at + (<usize>(iy0 + y) * W + ix0) * 4;
+            const o = lane + <usize>y * 96;
+            store<f32>(o, load<f32>(r));
+            store<f32>(o, load<f32>(r, 4), 16);
+            store<f32>(o, load<f32>(r, 8), 32);
+            store<f32>(o, load<f32>(r, 12), 48);
+            store<f32>(o, load<f32>(r, 16), 64);
+            store<f32>(o, load<f32>(r, 20), 80);
+          }
+          continue;
+        }
+        for (let y = 0; y < 6; y++) {
+          const iy = iy0 + y;
+          for (let x = 0; x < 6; x++) {
+            const ix = ix0 + x;
+            const inside = <u32>iy < <u32>H && <u32>ix < <u32>W;
+            store<f32>(lane + <usize>(y * 6 + x) * 16, inside ? load<f32>(at + (<usize>iy * W + ix) * 4) : 0);
+          }
+        }
+      }
+      // Columns: B^T d (in place, column x at gather + x*16, row y at + y*96).
+      for (let x = 0; x < 6; x++) bt6(gather + <usize>x * 16, 96, gather + <usize>x * 16, 96);
+      // Rows: (B^T d) B, into V[e = i*6 + j][c][g..g+3].
+      const out = v + (<usize>c * WT_TILES + g) * 4;
+      const eStride = <usize>C * WT_TILES * 4;
+      for (let i = 0; i < 6; i++) bt6(gather + <usize>i * 96, 16, out + <usize>i * 6 * eStride, eStride);
+    }
+  }
+}
+
+/** Six v128 at `s` (stride `ss` bytes) -> B^T times them, six v128 at `d` (stride `ds`); s may equal d. */
+// @ts-ignore: decorator
+@inline function bt6(s: usize, ss: usize, d: usize, ds: usize): void {
+  const d0 = v128.load(s);
+  const d1 = v128.load(s + ss);
+  const d2 = v128.load(s + 2 * ss);
+  const d3 = v128.load(s + 3 * ss);
+  const d4 = v128.load(s + 4 * ss);
+  const d5 = v128.load(s + 5 * ss);
+  const four = f32x4.splat(4);
+  const five = f32x4.splat(5);
+  const two = f32x4.splat(2);
+  // r0 = 4 d0 - 5 d2 + d4; r5 = 4 d1 - 5 d3 + d5
+  const r0 = f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4);
+  const r5 = f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5);
+  // r1,2 = d4 - 4 d2 -+ (4 d1 - d3); r3,4 = d4 - d2 -+ (2 d1 - 2 d3)
+  const a = f32x4.sub(d4, f32x4.mul(four, d2));
+  const b = f32x4.sub(f32x4.mul(four, d1), d3);
+  const c = f32x4.sub(d4, d2);
+  const q = f32x4.mul(two, f32x4.sub(d1, d3));
+  v128.store(d, r0);
+  v128.store(d + ds, f32x4.sub(a, b));
+  v128.store(d + 2 * ds, f32x4.add(a, b));
+  v128.store(d + 3 * ds, f32x4.sub(c, q));
+  v128.store(d + 4 * ds, f32x4.add(c, q));
+  v128.store(d + 5 * ds, r5);
+}
+
+/** Six v128 at `s` (stride `ss` bytes) -> A^T times them, four v128 at `d` (stride `ds`). */
+// @ts-ignore: decorator
+@inline function at6(s: usize, ss: usize, d: usize, ds: usize): void {
+  const m0 = v128.load(s);
+  const m1 = v128.load(s + ss);
+  const m2 = v128.load(s + 2 * ss);
+  const m3 = v128.load(s + 3 * ss);
+  const m4 = v128.load(s + 4 * ss);
+  const m5 = v128.load(s + 5 * ss);
+  const p12 = f32x4.add(m1, m2);
+  const d12 = f32x4.sub(m1, m2);
+  const p34 = f32x4.add(m3, m4);
+  const d34 = f32x4.sub(m3, m4);
+  v128.store(d, f32x4.add(f32x4.add(m0, p12), p34));
+  v128.store(d + ds, f32x4.add(d12, f32x4.mul(f32x4.splat(2), d34)));
+  v128.store(d + 2 * ds, f32x4.add(p12, f32x4.mul(f32x4.splat(4), p34)));
+  v128.store(d + 3 * ds, f32x4.add(f32x4.add(d12, f32x4.mul(f32x4.splat(8), d34)), m5));
+}
+
+/**
+ * The 4x8 register tile over K = C: out (4 rows x 8 tiles, row-major) = a (C x 4, one U_e
+ * panel) times b (C x 8, V_e), accumulated in order c = 0..C-1 with the build's madd.
+ */
+function tileProduct(C: i32, a: usize, b: usize, out: usize): void {
+  let c00 = f32x4.splat(0),
+    c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0),
+    c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0),
+    c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0),
+    c31 = f32x4.splat(0);
+  for (let k = 0; k < C; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let av = v128.load32_splat(a);
+    c00 = madd(av, b0, c00);
+    c01 = madd(av, b1, c01);
+    av = v128.load32_splat(a, 4);
+    c10 = madd(av, b0, c10);
+    c11 = madd(av, b1, c11);
+    av = v128.load32_splat(a, 8);
+    c20 = madd(av, b0, c20);
+    c21 = madd(av, b1, c21);
+    av = v128.load32_splat(a, 12);
+    c30 = madd(av, b0, c30);
+    c31 = madd(av, b1, c31);
+    a += 16;
+    b += WT_TILES * 4;
+  }
+  v128.store(out, c00);
+  v128.store(out, c01, 16);
+  v128.store(out, c10, 32);
+  v128.store(out, c11, 48);
+  v128.store(out, c20, 64);
+  v128.store(out, c21, 80);
+  v128.store(out, c30, 96);
+  v128.store(out, c31, 112);
+}
+
+/**
+ * Output transform of `rows` channels (m..) x `count` tiles (at most 4: lanes g..g+3 of the
+ * products [36][4][8] of one panel, their entries at `table`), using 576 bytes at `work`: y = A^T M A, + bias, ReLU, stored clipped to
+ * H x W. The 36 products of a channel are transformed four tiles at once (lane = tile); each
+ * tile's 4x4 block is then transposed to rows and stored.
+ */
+function transformOutput(
+  products: usize,
+  work: usize,
+  table: usize,
+  g: i32,
+  dst: usize,
+  bias: usize,
+  m: i32,
+  rows: i32,
+  images: i32,
+  H: i32,
+  W: i32,
+  count: i32,
+  relu: bool,
+): void {
+  // work (576 bytes: the gather area, free once V is made): A^T M (4 x 6 v128) at 0, one
+  // output row (4 v128) at 384, its transpose at 448.
+  const plane = <usize>images * H * W * 4;
+  for (let r = 0; r < rows; r++) {
+    const base = products + (<usize>r * WT_TILES + g) * 4;
+    const eStride = <usize>WT_ROWS * WT_TILES * 4;
+    // Columns: A^T M, s[i][x] at work + (i*6 + x)*16.
+    for (let x = 0; x < 6; x++) at6(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96);
+    // Rows: (A^T M) A, y[i][j] at work + 384 + (i*4 + j)*16, transposed per row into tiles.
+    const bv = bias != 0 ? v128.load32_splat(bias + <usize>(m + r) * 4) : f32x4.splat(0);
+    const z = f32x4.splat(0);
+    for (let i = 0; i < 4; i++) {
+      at6(work + <usize>i * 96, 16, work + 384, 16);
+      let y0 = v128.load(work + 384);
+      let y1 = v128.load(work + 400);
+      let y2 = v128.load(work + 416);
+      let y3 = v128.load(work + 432);
+      if (bias != 0) {
+        y0 = f32x4.add(y0, bv);
+        y1 = f32x4.add(y1, bv);
+        y2 = f32x4.add(y2, bv);
+        y3 = f32x4.add(y3, bv);
+      }
+      if (relu) {
+        y0 = f32x4.pmax(z, y0);
+        y1 = f32x4.pmax(z, y1);
+        y2 = f32x4.pmax(z, y2);
+        y3 = f32x4.pmax(z, y3);
+      }
+      // Transpose: row of tile l = lane l of y0..y3.
+      const lo01 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
+      const hi01 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
+      const lo23 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
+      const hi23 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
+      const rowsOf = work + 448;
+      v128.store(rowsOf, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+      v128.store(rowsOf, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
+      v128.store(rowsOf, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
+      v128.store(rowsOf, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
+      for (let l = 0; l < count; l++) {
+        const entry = table + <usize>l * 16;
+        const oy = load<i32>(entry, 4) + i;
+        if (oy >= H) continue;
+        const ox = load<i32>(entry, 8);
+        const out = dst + <usize>(m + r) * plane + <usize>load<i32>(entry) + (<usize>oy * W + ox) * 4;
+        const from = rowsOf + <usize>l * 16;
+        if (ox + WT_M <= W) {
+          v128.store(out, v128.load(from));
+        } else {
+          for (let j = 0; j < W - ox; j++) store<f32>(out + <usize>j * 4, load<f32>(from + <usize>j * 4));
+        }
+      }
+    }
+  }
+}

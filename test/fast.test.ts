@@ -1,0 +1,71 @@
+// Fast mode (precision: "fast", Winograd F(4x4, 3x3) for the 3x3 convolutions) end to end on the
+// real BVLC weights: the same bits at every thread count, batch position and batch size (hashes),
+// every labelled photo keeps its top-5 classes and its top-1 label, and the option is checked.
+// The Caffe blob comparison in fast mode is in network.test.ts; the kernel's bound in
+// kernels-winograd.test.ts.
+
+import { readFileSync } from "node:fs";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { ArgumentError } from "../src/host/errors.js";
+import { GoogLeNet } from "../src/node/index.js";
+import { assertBatchBits } from "./support/batching.js";
+import { matWeights as mat, photoCases } from "./support/data.js";
+
+const top5 = (p: Float32Array): number[] =>
+  Array.from(p.keys())
+    .sort((a, b) => p[b] - p[a] || a - b)
+    .slice(0, 5);
+
+for (const build of ["baseline", "relaxed"] as const) {
+  test(`${build}, fast: every image gets the bits of run() alone at every thread count, batch position and batch size`, async () => {
+    const w = await mat();
+    const net = await GoogLeNet.load({ weights: w, threads: 1, build, precision: "fast" });
+    try {
+      assert.is(net.capabilities.precision, "fast");
+      assert.is(net.capabilities.winogradLayers.length, 8);
+    } finally {
+      await net.dispose();
+    }
+    const want = await assertBatchBits({ weights: w, build, precision: "fast" }, [
+      [2, 1],
+      [1, 8],
+      [2, 8],
+      [2, 3],
+    ]);
+    console.log(
+      `  ${build}: ${want.length} inputs, first ${want[0].slice(0, 16)}, identical at 1/2 threads, batches 1/3/8`,
+    );
+  });
+}
+
+test("every labelled photo keeps its strict top-5 classes and its reference top-1 in fast mode", async () => {
+  const w = await mat();
+  const strict = await GoogLeNet.load({ weights: w, threads: 1 });
+  const fast = await GoogLeNet.load({ weights: w, threads: 1, precision: "fast" });
+  try {
+    assert.is(strict.capabilities.precision, "strict");
+    assert.equal(strict.capabilities.winogradLayers, []);
+    let maxDiff = 0;
+    for (const photo of photoCases()) {
+      const bytes = new Uint8Array(readFileSync(photo.file));
+      const s = await strict.probabilities(bytes);
+      const f = await fast.probabilities(bytes);
+      assert.equal(top5(f).slice().sort(), top5(s).slice().sort(), `${photo.file}: fast top-5 set`);
+      assert.is(top5(f)[0], photo.top1, `${photo.file}: fast top-1`);
+      for (let i = 0; i < s.length; i++) maxDiff = Math.max(maxDiff, Math.abs(s[i] - f[i]));
+    }
+    console.log(`  ${photoCases().length} photos; largest |p_fast - p_strict| ${maxDiff.toExponential(2)}`);
+  } finally {
+    await Promise.all([strict.dispose(), fast.dispose()]);
+  }
+});
+
+test("precision is checked: anything but strict or fast is an ArgumentError naming the option", async () => {
+  const e = await GoogLeNet.load({ precision: "winograd" as never }).catch((x: unknown) => x);
+  assert.instance(e, ArgumentError);
+  assert.match((e as Error).message, /precision/);
+  assert.match((e as Error).message, /"strict" or "fast"/);
+});
+
+test.run();

@@ -1,0 +1,175 @@
+// Fast mode's Winograd F(4x4, 3x3) kernel (assembly/winograd.ts) against the float64 direct
+// convolution (src/host/reference), with the error bound derived in test/support/tolerance.ts:
+// every 3x3 stride-1 convolution of GoogLeNet with its real shape (writing its concat channel
+// range), edge shapes whose tiles are clipped, and determinism: the same bits whatever ranges
+// a caller splits the output into and whatever position an image has in a batch.
+
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import type { ConvNode, Shape } from "../src/host/ir/graph.js";
+import { inferShapes } from "../src/host/ir/shapes.js";
+import { usesWinograd } from "../src/host/plan/winograd.js";
+import { googlenetGraph } from "../src/model/network/googlenet.js";
+import { floatsSha } from "./support/data.js";
+import {
+  assertUntouched,
+  chw,
+  concatSlots,
+  convExpect,
+  fmtShape,
+  loadBuild,
+  splitRanges,
+  type Loaded,
+} from "./support/kernels.js";
+import { announceSeed, randomArray, rngFor } from "./support/rng.js";
+import { assertClose, winogradGrowth, winogradMagnitude, winogradTolerance } from "./support/tolerance.js";
+import { runWinograd, winogradTileCount, type WinogradCase, type WinogradRange } from "./support/winograd.js";
+
+const seed = announceSeed("kernels-winograd");
+const builds: Loaded[] = [await loadBuild("baseline"), await loadBuild("relaxed")];
+const graph = googlenetGraph();
+const SIZE = 224;
+const shapes = inferShapes(graph, SIZE, SIZE);
+
+const slots = concatSlots(graph, shapes);
+
+/** A single-image case with random post-ReLU inputs in [0, 4), weights of scale 1/sqrt(9C) and biases in [-0.5, 0.5). */
+function randomCase(name: string, shape: Shape, M: number, relu: boolean): WinogradCase {
+  const rng = rngFor(seed, name);
+  const K = 9 * shape.c;
+  return {
+    input: randomArray(rng, shape.c * shape.h * shape.w, 0, 4),
+    shape,
+    images: 1,
+    weight: randomArray(rng, M * K, -1 / Math.sqrt(K), 1 / Math.sqrt(K)),
+    bias: randomArray(rng, M, -0.5, 0.5),
+    outChannels: M,
+    relu,
+  };
+}
+
+/** Random ranges obeying the contract (channels from multiples of 4, tiles from multiples of 8), in random order. */
+function randomRanges(L: Loaded, name: string, c: WinogradCase): WinogradRange[] {
+  const tiles = winogradTileCount(c.shape, c.images);
+  const rows = L.k.winogradTileRows(),
+    block = L.k.winogradTileBlock();
+  return splitRanges(rngFor(seed, `${name} ranges`), c.outChannels, tiles, rows, block).map((r) => ({
+    m0: r.m0,
+    m1: r.m1,
+    t0: r.n0,
+    t1: r.n1,
+  }));
+}
+
+/** Checks a single-image case against the reference with winogradTolerance; returns the worst ratio and the largest S_W / S. */
+function check(L: Loaded, c: WinogradCase, context: string): { worst: number; growth: number } {
+  const expect = convExpect({ ...c, ranges: undefined, kh: 3, kw: 3, stride: 1, pad: 1 });
+  const magnitude = winogradMagnitude(c.input, c.shape, c.weight, c.outChannels);
+  const plane = c.shape.h * c.shape.w;
+  const absBias = (i: number): number => (c.bias ? Math.abs(c.bias[Math.floor(i / plane)]) : 0);
+  const run = runWinograd(L.k, L.arena, c);
+  const where = `${context} [${L.build}] winograd ${fmtShape(c.shape)} -> ${c.outChannels}${c.ranges ? `, ${c.ranges.length} ranges` : ""} (seed ${seed})`;
+  assertUntouched(run.outside, where);
+  const r = assertClose(
+    run.out,
+    expect.want,
+    (i) => winogradTolerance(c.shape.c, magnitude[i], absBias(i), expect.sumAbs[i], expect.want[i]),
+    where,
+    chw({ c: c.outChannels, h: c.shape.h, w: c.shape.w }),
+  );
+  let growth = 0;
+  for (let i = 0; i < magnitude.length; i++)
+    if (expect.sumAbs[i] > 0) growth = Math.max(growth, (magnitude[i] + absBias(i)) / expect.sumAbs[i]);
+  return { worst: r.worstRatio, growth };
+}
+
+test("the transforms' growth constant is 256 (output (3,3) of a tile)", () => {
+  assert.ok(Math.abs(winogradGrowth() - 256) < 1e-9, `winogradGrowth() = ${winogradGrowth()}`);
+});
+
+const threeByThree = graph.nodes.filter(
+  (n): n is ConvNode => n.op === "conv" && n.kernel === 3 && n.stride === 1 && n.pad === 1,
+);
+const layers = threeByThree.filter((n) => usesWinograd(n, "fast", shapes.get(n.output)!));
+test("fast mode runs the 3x3 convolutions of GoogLeNet down to 14x14: conv2/3x3 and the inception 3x3 branches but 5a/5b (7x7)", () => {
+  assert.equal(
+    layers.map((n) => n.name),
+    ["conv2/3x3", ...["3a", "3b", "4a", "4b", "4c", "4d", "4e"].map((m) => `inception_${m}/3x3`)],
+  );
+  assert.ok(!usesWinograd(layers[0], "strict", shapes.get(layers[0].output)!), "strict mode runs no Winograd");
+});
+
+// Every 3x3 stride-1 shape of GoogLeNet, the 7x7 ones (strict in the network) included: the kernel takes any size.
+for (const node of threeByThree) {
+  const inShape = shapes.get(node.input)!;
+  test(`${node.name}: ${fmtShape(inShape)} -> ${node.outChannels} against the float64 reference`, () => {
+    const c = { ...randomCase(node.name, inShape, node.outChannels, node.relu), concat: slots.get(node.output) };
+    for (const L of builds) {
+      // the relaxed build computes the layer in random ranges, in a random order, as a scheduler would
+      const ranges = L.build === "relaxed" ? randomRanges(L, node.name, c) : undefined;
+      const r = check(L, { ...c, ranges }, node.name);
+      console.log(
+        `  ${L.build}: ${c.outChannels * inShape.h * inShape.w} outputs, worst error/tolerance ${r.worst.toFixed(4)}, largest S_W/S ${r.growth.toFixed(1)}`,
+      );
+    }
+  });
+}
+
+test("edge shapes: clipped tiles, channel counts off the panel sizes, no bias, no ReLU", () => {
+  const sizes: [number, number][] = [
+    [1, 1],
+    [1, 9],
+    [2, 3],
+    [4, 4],
+    [5, 7],
+    [7, 7],
+    [8, 13],
+    [15, 15],
+    [17, 6],
+  ];
+  for (const [h, w] of sizes) {
+    for (const [C, M] of [
+      [1, 1],
+      [3, 5],
+      [9, 12],
+    ]) {
+      const c = randomCase(`edge ${h}x${w} ${C} ${M}`, { c: C, h, w }, M, (h + w) % 2 === 0);
+      for (const L of builds) {
+        check(L, c, `edge ${h}x${w}`);
+        check(L, { ...c, bias: undefined, ranges: randomRanges(L, `edge ${h}x${w} ${C} ${M}`, c) }, `edge ${h}x${w}`);
+      }
+    }
+  }
+});
+
+test("determinism: the same bits for any split into ranges and any position in a batch", () => {
+  const node = layers.find((n) => n.name === "inception_4a/3x3")!;
+  const inShape = shapes.get(node.input)!;
+  const one = randomCase("determinism", inShape, node.outChannels, true);
+  const plane = inShape.h * inShape.w;
+  const images = 3;
+  const others = randomArray(rngFor(seed, "determinism batch"), inShape.c * images * plane, 0, 4);
+  for (const L of builds) {
+    const whole = runWinograd(L.k, L.arena, one).out;
+    const want = floatsSha(whole);
+    for (let s = 0; s < 3; s++) {
+      const ranges = randomRanges(L, `determinism ${s}`, one);
+      assert.is(floatsSha(runWinograd(L.k, L.arena, { ...one, ranges }).out), want, `[${L.build}] split ${s}`);
+    }
+    for (let at = 0; at < images; at++) {
+      // [C][images][H][W] with this image at position `at`
+      const input = others.slice();
+      for (let ch = 0; ch < inShape.c; ch++)
+        input.set(one.input.subarray(ch * plane, (ch + 1) * plane), (ch * images + at) * plane);
+      const batch = { ...one, input, images };
+      const out = runWinograd(L.k, L.arena, { ...batch, ranges: randomRanges(L, `batch ${at}`, batch) }).out;
+      const mine = new Float32Array(node.outChannels * plane);
+      for (let m = 0; m < node.outChannels; m++)
+        mine.set(out.subarray((m * images + at) * plane, (m * images + at + 1) * plane), m * plane);
+      assert.is(floatsSha(mine), want, `[${L.build}] batch position ${at} of ${images}`);
+    }
+    console.log(`  ${L.build}: ${want.slice(0, 16)} whole, split 3 ways, and at each of ${images} batch positions`);
+  }
+});
+
+test.run();
