@@ -63,8 +63,8 @@ async function writePage(dir: string, engine: PageSettings["engine"]): Promise<v
   ]);
 }
 
-/** The page: imports the bundle (browser-page.ts and the library's inline entry) and times that import. */
-const PAGE = `<!doctype html><script type="module">
+/** The page: imports the bundle (browser-page.ts and the library's inline entry) and times that import; no favicon request. */
+const PAGE = `<!doctype html><link rel="icon" href="data:,"><script type="module">
 const t0 = performance.now();
 await import("./page.js");
 globalThis.benchImportMs = performance.now() - t0;

@@ -91,15 +91,12 @@ export function renderChart(report: SuiteReport): string {
     ),
   );
   y += 16;
-  parts.push(
-    text(
-      10,
-      y,
-      report.runtimes.map((r) => (r.unavailable ? `${r.id}: not run` : `${r.id} = ${r.name} ${r.version}`)).join("; "),
-      `fill="#4a5568"`,
-    ),
-  );
-  y += 16;
+  // The runtimes, four to a line (seven fit no line of the chart's width).
+  const names = report.runtimes.map((r) => (r.unavailable ? `${r.id}: not run` : `${r.id} = ${r.name} ${r.version}`));
+  for (let i = 0; i < names.length; i += 4) {
+    parts.push(text(10, y, names.slice(i, i + 4).join("; "), `fill="#4a5568"`));
+    y += 16;
+  }
   const rows = report.results.filter((r) => r.figures.batches["1"]);
   const { max, step } = axis(Math.max(...rows.map((r) => r.figures.batches["1"].medianMs)));
   const rowH = 24;

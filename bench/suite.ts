@@ -62,7 +62,7 @@ export function parseRuntimes(text: string): string[] {
   const known = runtimeIds();
   const ids = text.split(",").map((t) => t.trim());
   const unknown = ids.filter((id) => !known.includes(id));
-  if (unknown.length > 0 || ids.length === 0)
+  if (unknown.length > 0)
     throw new InceptionError(
       "E_USAGE",
       `--runtimes: expected ids from ${known.join(", ")}, found "${unknown.join(", ")}"`,
