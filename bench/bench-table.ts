@@ -5,7 +5,7 @@
 // not what its marker's FILE gives (test/bench-suite.test.ts runs it).
 
 import { readdir, readFile, writeFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { projectRoot } from "../src/node/weights.js";
 import type { SuiteReport } from "./suite.js";
@@ -18,7 +18,7 @@ const BEGIN = /<!-- bench:table (\S+) -->\n[\s\S]*?<!-- \/bench:table -->/;
 
 /** A suite report (schema 1 or 2) from its JSON file, or undefined for other JSON (kernels, runtimes). */
 async function readReport(file: string): Promise<SuiteReport | undefined> {
-  const json = JSON.parse(await readFile(join(ROOT, file), "utf8")) as { schema?: number };
+  const json = JSON.parse(await readFile(resolve(ROOT, file), "utf8")) as { schema?: number };
   return json.schema === 1 || json.schema === 2 ? asSchema2(json as Parameters<typeof asSchema2>[0]) : undefined;
 }
 
@@ -47,7 +47,7 @@ if (!marked)
 const file = values.check
   ? marked[1]
   : positionals[0]
-    ? relative(ROOT, join(process.cwd(), positionals[0]))
+    ? relative(ROOT, resolve(process.cwd(), positionals[0]))
     : await newestReport();
 const report = await readReport(file);
 if (!report) throw new Error(`bench:table: ${file} is not a suite report (schema 1 or 2)`);

@@ -122,12 +122,14 @@ export function formatSuite(r: SuiteReport): string {
 export function readmeTable(r: SuiteReport, file: string): string {
   const cols = columns(r).filter((c) => c.readme);
   const line = (cells: string[]): string => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
+  const summary = r.settings.runtimes.length > 1 ? [...matrixSummary(r).map(line), "", "All figures:", ""] : [];
   return [
     `Produced by \`${r.command}\` on ${r.date.slice(0, 10)} (${r.machine.cpu}, ${r.machine.cores} vCPUs${r.quick ? "; a quick smoke run" : ""};`,
     `[JSON](${file}), [chart](${file.replace(/\.json$/, ".svg")})); the table is written from the JSON by`,
     `\`npm run bench:table -- ${file}\`, not by hand. ${runsLine(r)}; (x.xx) is the figure divided by`,
     `inception-wasm (strict)'s in the same runtime at the same thread count. Runtimes: ${runtimesLine(r)}.`,
     "",
+    ...summary,
     line(cols.map((c) => c.head)),
     line(cols.map(() => "---")),
     ...r.results.map((row) => line(cols.map((c) => c.cell(row)))),
@@ -135,6 +137,38 @@ export function readmeTable(r: SuiteReport, file: string): string {
     "",
     `![single-image latency per runtime, engine and thread count${r.kernels ? "; kernel GFLOP/s against the measured peak" : ""}](${file.replace(/\.json$/, ".svg")})`,
   ].join("\n");
+}
+
+/**
+ * The matrix at a glance: a row per runtime, a column per engine (inception-wasm per precision) and
+ * thread count, each cell the single-image median in ms with its ratio, "-" where not measured.
+ * Rows of cells (the header and its rule first).
+ */
+function matrixSummary(r: SuiteReport): string[][] {
+  const keys = r.settings.threads.flatMap((threads) =>
+    r.settings.engines.flatMap((engine) =>
+      (engine === "inception-wasm" ? r.settings.precisions : [undefined]).map((precision) => ({
+        engine,
+        precision,
+        threads,
+      })),
+    ),
+  );
+  const head = ["median ms (x.xx)", ...keys.map((k) => `${engineLabel(k)}, ${k.threads} thr`)];
+  return [
+    head,
+    head.map(() => "---"),
+    ...r.settings.runtimes.map((runtime) => [
+      runtime,
+      ...keys.map((k) => {
+        const row = r.results.find(
+          (x) =>
+            x.runtime === runtime && x.engine === k.engine && x.precision === k.precision && x.threads === k.threads,
+        );
+        return row ? withRatio(row.figures.batches["1"].medianMs, row.ratios.batches["1"].medianMs, 1) : "-";
+      }),
+    ]),
+  ];
 }
 
 /** A schema-1 report (one runtime: `runtime` "node 20.20.2", no precision, no command). */
