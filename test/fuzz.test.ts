@@ -1,6 +1,6 @@
 // Seeded fuzzing in the suite (test/support/fuzz.ts, fuzzRunner.ts): a few hundred mutated files per
-// format: PNG, JPEG, MAT and the full-size weight files (IWNET, caffemodel, ONNX: 28-54 MB each,
-// about 0.1-0.2 s a case) within the suite's time budget. Fails on any crash, hang, untyped
+// format: PNG, JPEG, MAT, IWPACK (1 MiB payload) and the full-size weight files (IWNET, caffemodel,
+// ONNX: 28-54 MB each, about 0.1-0.2 s a case) within the suite's time budget. Fails on any crash, hang, untyped
 // error or wrong success; `npm run fuzz -- --cases N --seed S` runs as many as wanted.
 
 import { test } from "uvu";
@@ -12,7 +12,7 @@ import { announceSeed } from "./support/rng.js";
 const seed = announceSeed("fuzz");
 
 for (const [formats, cases] of [
-  [["png", "jpeg", "mat"], 300],
+  [["png", "jpeg", "mat", "iwpack"], 300],
   [["iwnet", "caffemodel", "onnx"], 200],
 ] as const) {
   test(`fuzz ${formats.join(", ")}: ${cases} cases each, no crash, hang, untyped error or wrong success`, async () => {

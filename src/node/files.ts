@@ -69,3 +69,19 @@ export async function removeStalePartials(dir: string, olderThanMs: number): Pro
     if (s?.isFile() && now - s.mtimeMs > olderThanMs) await rm(file, { force: true });
   }
 }
+
+const warnedNotCached = new Set<string>();
+
+/**
+ * Warns, once per process for each kind of cache entry (`what`), that it could not be written to
+ * `file`: loads go on without it, later loads are slower.
+ */
+export function warnNotCached(what: string, file: string, error: unknown): void {
+  if (warnedNotCached.has(what)) return;
+  warnedNotCached.add(what);
+  console.warn(
+    `inception-wasm: not caching ${what}: cannot write ${file} ` +
+      `(${error instanceof Error ? error.message : String(error)}); set INCEPTION_WASM_CACHE to a writable folder ` +
+      "to make later loads faster.",
+  );
+}

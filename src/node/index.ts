@@ -2,11 +2,13 @@
 // (src/index.ts), plus file access: wasm builds read with node:fs, pool workers as worker_threads
 // (platform.ts), and weights given as paths or found in the default locations (weights.ts).
 
-import { installWeightFiles } from "../model/api/classifier.js";
+import { installPackedCache, installWeightFiles } from "../model/api/classifier.js";
+import { openPackedCache } from "./packedCache.js";
 import "./platform.js";
 import { loadWeights } from "./weights.js";
 
 installWeightFiles(async (source, expected, cacheDir) => (await loadWeights({ source, expected, cacheDir })).tensors);
+installPackedCache(openPackedCache);
 
 export * from "../index.js";
 export { readLabelsFile } from "./labels.js";

@@ -85,6 +85,11 @@ export function matCacheDir(cacheDir: string): string {
   return join(cacheDir, "mat");
 }
 
+/** The folder of packed weight regions (warm-start entries, see packedCache.ts). */
+export function packedCacheDir(cacheDir: string): string {
+  return join(cacheDir, "packed");
+}
+
 /**
  * Every entry folder under `<cacheDir>/fetched`, newest fetch first (entries without a usable
  * manifest last, by name). An entry's `problem` says why its manifest is missing or unusable.

@@ -17,7 +17,7 @@ import { decodeWeightFile, encodeWeightFile } from "../model/formats/iwnet.js";
 import { googlenetGraph } from "../model/network/googlenet.js";
 import { checkTensors, type ExpectedTensor, type TensorMap } from "../host/ir/tensors.js";
 import { hex, sha256 } from "../host/digest.js";
-import { writeFileAtomic } from "./files.js";
+import { warnNotCached, writeFileAtomic } from "./files.js";
 import { locateWeights } from "./lookup.js";
 import { matCacheDir, userCacheDir } from "./userCache.js";
 
@@ -142,22 +142,9 @@ export async function loadWeights(options: {
   const tensors = await readMatWeights(paramsDir);
   checkTensors(tensors, options.expected, paramsDir);
   await writeFileAtomic(cacheFile, await encodeWeightFile(tensors)).catch((error: unknown) =>
-    warnNoCache(cacheFile, error),
+    warnNotCached("the converted weights", cacheFile, error),
   );
   return { tensors, from: paramsDir, cached: false };
-}
-
-let warnedNoCache = false;
-
-/** Warns, once per process, that converted weights are not cached (loading goes on without). */
-function warnNoCache(file: string, error: unknown): void {
-  if (warnedNoCache) return;
-  warnedNoCache = true;
-  console.warn(
-    `inception-wasm: not caching the converted weights: cannot write ${file} ` +
-      `(${error instanceof Error ? error.message : String(error)}); set INCEPTION_WASM_CACHE to a writable folder ` +
-      "to make later loads faster.",
-  );
 }
 
 /** Converts a MAT folder (see readMatWeights) to one IWNET file after checking it against `expected`. */
@@ -238,6 +225,16 @@ async function readWeightFile(file: string): Promise<Uint8Array> {
       { cause },
     );
   }
+}
+
+/**
+ * Identity of the weights at `path` (a weight file or a MAT folder, as locateWeights returns),
+ * without reading them: a file's resolved path, size, mtime and inode; a MAT folder's key.
+ */
+export async function weightsIdentity(path: string): Promise<string> {
+  const s = await stat(path);
+  if (s.isFile()) return JSON.stringify(["file", resolve(path), s.size, s.mtimeMs, s.ino]);
+  return JSON.stringify(["mat", await folderKey(await matWeightDir(path))]);
 }
 
 /** Short key of a MAT folder: SHA-256 over its path and each weight file's name, size and mtime. */

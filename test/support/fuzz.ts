@@ -1,5 +1,5 @@
-// Seeded fuzzing of every file format the library reads: IWNET, MAT, caffemodel, ONNX, PNG and
-// JPEG. A subject is an original file (real BVLC weights, the data folder's photos) with the
+// Seeded fuzzing of every file format the library reads: IWNET, MAT, caffemodel, ONNX, PNG,
+// JPEG and IWPACK (the packed weights cache). A subject is an original file (real BVLC weights, the data folder's photos) with the
 // decoder the library uses and its result; a case mutates the file (bit flips, byte runs,
 // truncation, spliced ranges, and format-aware edits with the checksums recomputed) and
 // classifies what the decoder did:
@@ -22,6 +22,7 @@ import { InceptionError } from "../../src/host/errors.js";
 import { checkTensors, expectedWeights, type TensorMap } from "../../src/host/ir/tensors.js";
 import { decodeWeights } from "../../src/model/formats/detect.js";
 import { encodeWeightFile } from "../../src/model/formats/iwnet.js";
+import { checkPackedWeights, encodePackedWeights, PACKED_HEADER_BYTES } from "../../src/model/formats/iwpack.js";
 import { crc32, decodeImage, type RgbaImage } from "../../src/model/image/decode.js";
 import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../../src/model/network/googlenet.js";
 import { matWeightTensor, readMatWeights } from "../../src/node/weights.js";
@@ -30,7 +31,7 @@ import { DATA_DIR, PHOTOS_DIR } from "./data.js";
 import { encodeZooOnnx } from "./onnxZoo.js";
 import { pick, randomInt, rngFor, type Rng } from "./rng.js";
 
-export const FORMATS = ["iwnet", "mat", "caffemodel", "onnx", "png", "jpeg"] as const;
+export const FORMATS = ["iwnet", "mat", "caffemodel", "onnx", "png", "jpeg", "iwpack"] as const;
 export type Format = (typeof FORMATS)[number];
 export const OUTCOMES = ["typed", "identical", "changed", "crash", "hang", "untyped", "wrong"] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -215,6 +216,39 @@ async function iwnetSubjects(): Promise<Subject[]> {
   const decode = subject.decode;
   subject.decode = async (b, file) => decode(file.includes("+sha256") ? await resealed(b) : b, file);
   return [subject];
+}
+
+/**
+ * IWPACK: a packed weights cache entry whose payload is the first MiB of the BVLC weights' IWNET file (the
+ * checks do not read the payload's meaning). Everything is covered (header fields by value, the payload by its
+ * SHA-256), so every change must be rejected. Special mutations rewrite one header field, keeping the rest.
+ */
+async function iwpackSubjects(): Promise<Subject[]> {
+  const region = (await encodeWeightFile(await bvlcWeights())).slice(0, 1 << 20);
+  const key = await sha256(Uint8Array.of(1, 2, 3));
+  const bytes = await encodePackedWeights(key, region);
+  const decode = async (b: Uint8Array, name: string): Promise<string> => {
+    const payload = await checkPackedWeights(b, name, key, region.length);
+    return `${payload.length}:${hashBytes(payload)}`;
+  };
+  const header = (rng: Rng, src: Uint8Array): Mutant => {
+    const b = src.slice();
+    const field = pick(rng, ["magic", "version", "length", "key", "sha256", "zeros"] as const);
+    const at = { magic: 0, version: 8, length: 12, key: 16, sha256: 48, zeros: 80 }[field];
+    const span = { magic: 8, version: 4, length: 4, key: 32, sha256: 32, zeros: PACKED_HEADER_BYTES - 80 }[field];
+    b[at + randomInt(rng, 0, span - 1)] ^= 1 << randomInt(rng, 0, 7);
+    return { bytes: b, what: `header ${field}`, content: false };
+  };
+  return [
+    {
+      name: "packed.iwpack",
+      bytes,
+      unprotected: [],
+      decode,
+      reference: await decode(bytes, "packed.iwpack"),
+      special: [header],
+    },
+  ];
 }
 
 /** MAT: three BVLC files; inner edits recompressed (new Adler-32), float data edits count as content. */
@@ -447,6 +481,7 @@ export function subjects(format: Format, seed: number): Promise<Subject[]> {
       onnx: onnxSubjects,
       png: pngSubjects,
       jpeg: jpegSubjects,
+      iwpack: iwpackSubjects,
     }[format];
     s = make();
     subjectCache.set(format, s);

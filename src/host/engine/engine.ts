@@ -49,13 +49,15 @@ export interface Engine {
  * caller still holds the network object. Runs reject with DisposedError.
  */
 export function disposedEngine(engine: Engine): Engine {
-  const { build, buildReason, wasmBytes, threads, threadReason } = engine;
+  const { build, buildReason, wasmBytes, threads, threadReason, precision, winogradLayers } = engine;
   return {
     build,
     buildReason,
     wasmBytes,
     threads,
     threadReason,
+    precision,
+    winogradLayers,
     memoryBytes: 0,
     runBatch: () => Promise.reject(new DisposedError("engine.runBatch", "the engine was disposed")),
     activation: () => undefined,

@@ -9,7 +9,7 @@ import { MAX_POOL_THREADS } from "../exec/protocol.js";
 import type { Graph } from "../ir/graph.js";
 import type { WorkerEvents, WorkerHandle } from "../platform.js";
 import type { TensorMap } from "../ir/tensors.js";
-import { planGraph, weightWriter, writeWeights, type Plan, type TensorPlace, type WeightWrite } from "../plan/plan.js";
+import { planGraph, type Plan, type TensorPlace, type WeightFeed } from "../plan/plan.js";
 import type { Precision } from "../plan/winograd.js";
 import {
   compileKernels,
@@ -21,6 +21,7 @@ import {
   type KernelSources,
 } from "../wasm/kernels.js";
 import type { Engine, EngineOutputs } from "./engine.js";
+import { placeWeights, type LoadTimes, type PackedWeightsCache } from "./packedWeights.js";
 
 /** How to build a wasm engine. */
 export interface WasmEngineOptions {
@@ -41,6 +42,8 @@ export interface WasmEngineOptions {
   maxBatch?: number;
   /** Starts one pool worker (default: the platform's). */
   spawnWorker?: (events: WorkerEvents) => WorkerHandle;
+  /** Where the packed weight region is cached between loads (default: none; weights are packed every load). */
+  packedCache?: PackedWeightsCache;
 }
 
 /**
@@ -49,13 +52,7 @@ export interface WasmEngineOptions {
  */
 export const DEFAULT_MAX_BATCH = 8;
 
-/**
- * Weights delivered while they are read (a stream): calls `write` once per tensor, as each
- * arrives, and resolves when every tensor was delivered (rejects for a bad file). Each tensor is
- * copied into the network's memory during its write() call, so the whole file never needs to be
- * held beside the memory.
- */
-export type WeightFeed = (write: WeightWrite) => Promise<void>;
+export type { WeightFeed } from "../plan/plan.js";
 
 /** The threads to use and why. */
 export interface ThreadChoice {
@@ -141,6 +138,7 @@ export class WasmEngine implements Engine {
     readonly wasmBytes: number,
     readonly threadReason: string,
     readonly maxBatch: number,
+    readonly loadTimes: LoadTimes,
     private readonly planFor: (batch: number) => Plan,
     private readonly memory: WebAssembly.Memory,
     private readonly executor: Executor,
@@ -149,16 +147,23 @@ export class WasmEngine implements Engine {
   }
 
   /**
-   * Compiles, plans, writes the weights (a map, or a feed written tensor by tensor as it arrives),
-   * starts the threads and (optionally) warms up.
+   * Compiles, plans, writes the weights (from options.packedCache, else from `weights()`: a map,
+   * or a feed written tensor by tensor as it arrives; a warm start never calls it), starts the
+   * threads and (optionally) warms up.
    */
-  static async create(graph: Graph, weights: TensorMap | WeightFeed, options: WasmEngineOptions): Promise<WasmEngine> {
+  static async create(
+    graph: Graph,
+    weights: () => Promise<TensorMap | WeightFeed>,
+    options: WasmEngineOptions,
+  ): Promise<WasmEngine> {
     const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1 && maxBatch <= 64)) {
       throw new ArgumentError("GoogLeNet.load", "maxBatch", "an integer in 1..64", maxBatch);
     }
     let choice = chooseThreads(options.threads);
+    const t0 = performance.now();
     const compiled = await compileKernels(options.build, options.kernels);
+    const compileMs = performance.now() - t0;
     // Plan with a throwaway instance (size queries only), then size the real memory from the plans:
     // batch 1 now, room to grow to maxBatch (weights sit below the activations at the same addresses).
     const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
@@ -183,12 +188,11 @@ export class WasmEngine implements Engine {
     }
     const memory = createSharedMemory(plan.memoryBytes, largest);
     const kernels = instantiateKernels(compiled.module, memory);
-    if (weights instanceof Map) writeWeights(graph, plan, weights, kernels, memory);
-    else {
-      const writer = weightWriter(graph, plan, kernels, memory);
-      await weights(writer.write);
-      writer.finish();
-    }
+    // Every kernel out of the engine's baseline tier (short calls, see warmUpKernels), while the
+    // packed cache entry is read.
+    const parts = await placeWeights(graph, plan, weights, kernels, memory, compiled, options.packedCache, (pause) =>
+      options.warmUp ? warmUpKernels(compiled.module, pause) : Promise.resolve(),
+    );
     let executor: Executor = new SerialExecutor(kernels);
     if (choice.threads > 1) {
       try {
@@ -204,12 +208,12 @@ export class WasmEngine implements Engine {
       }
     }
     if (options.warmUp) {
-      // Every kernel out of the engine's baseline tier (short calls, see warmUpKernels); then
-      // the pool's first run (schedule sent, its JavaScript compiled: about 15-35 ms of a cold
+      // The pool's first run (schedule sent, its JavaScript compiled: about 15-35 ms of a cold
       // first run on 2 threads) or, on one thread, the memory's pages mapped.
-      warmUpKernels(compiled.module);
+      const w0 = performance.now();
       if (executor.threads > 1) await executor.run(plan);
       else touchPages(memory);
+      parts.warmUpMs += performance.now() - w0;
     }
     const engine = new WasmEngine(
       compiled.build,
@@ -217,6 +221,7 @@ export class WasmEngine implements Engine {
       compiled.bytes,
       choice.reason,
       maxBatch,
+      { compileMs, ...parts },
       planFor,
       memory,
       executor,

@@ -49,6 +49,8 @@ export interface Plan {
   steps: Step[];
   /** Bytes of the whole memory the plan needs. */
   memoryBytes: number;
+  /** The weight region: [weightBase, weightBase + weightBytes), every weight and bias at its weightPlaces address. */
+  weightBase: number;
   weightBytes: number;
   activationBytes: number;
   /** Strict or fast (Winograd for the 3x3 stride-1 convolutions, listed in `winograd`). */
@@ -269,6 +271,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     tensors,
     steps: planned,
     memoryBytes,
+    weightBase: base,
     weightBytes,
     precision,
     winograd,
@@ -294,7 +297,7 @@ export type WeightWrite = (name: string, tensor: { shape: number[]; data: Float3
  * graph does not use are ignored. `finish()` throws WeightsError for the first tensor the
  * graph needs that was not written. Every tensor is read only while write() runs.
  */
-export function weightWriter(
+function weightWriter(
   graph: Graph,
   plan: Plan,
   k: KernelExports,
@@ -342,6 +345,14 @@ function floatsAt(memory: WebAssembly.Memory, ptr: number, data: Float32Array): 
   new Float32Array(memory.buffer, ptr, data.length).set(data);
 }
 
+/**
+ * Weights delivered while they are read (a stream): calls `write` once per tensor, as each
+ * arrives, and resolves when every tensor was delivered (rejects for a bad file). Each tensor is
+ * copied into the network's memory during its write() call, so the whole file never needs to be
+ * held beside the memory.
+ */
+export type WeightFeed = (write: WeightWrite) => Promise<void>;
+
 /** Writes every weight of `weights` (checked as weightWriter does) into a planned memory. */
 export function writeWeights(
   graph: Graph,
@@ -352,6 +363,19 @@ export function writeWeights(
 ): void {
   const writer = weightWriter(graph, plan, k, memory);
   for (const [name, tensor] of weights) writer.write(name, tensor);
+  writer.finish();
+}
+
+/** Writes the weights a feed delivers (checked as weightWriter does) into a planned memory as they arrive. */
+export async function writeWeightFeed(
+  graph: Graph,
+  plan: Plan,
+  feed: WeightFeed,
+  k: KernelExports,
+  memory: WebAssembly.Memory,
+): Promise<void> {
+  const writer = weightWriter(graph, plan, k, memory);
+  await feed(writer.write);
   writer.finish();
 }
 

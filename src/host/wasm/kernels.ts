@@ -75,6 +75,8 @@ export interface CompiledKernels {
   module: WebAssembly.Module;
   /** Size of the .wasm file in bytes (0 when given as a compiled WebAssembly.Module). */
   bytes: number;
+  /** The .wasm file (undefined when given as a compiled WebAssembly.Module). */
+  code: Uint8Array | undefined;
   /** Why this build was chosen (e.g. "relaxed SIMD not supported by this runtime"). */
   reason: string;
 }
@@ -94,6 +96,10 @@ function relaxedUnsupportedReason(): string {
 
 function sizeOf(loaded: LoadedBuild): number {
   return "bytes" in loaded ? loaded.bytes.length : 0;
+}
+
+function codeOf(loaded: LoadedBuild): Uint8Array | undefined {
+  return "bytes" in loaded ? loaded.bytes : undefined;
 }
 
 /**
@@ -118,7 +124,13 @@ export async function compileKernels(choice: BuildChoice = "auto", sources?: Ker
   };
   if (choice !== "auto") {
     const loaded = await loadBuild(choice, sourceOf(choice));
-    return { build: choice, module: compileBuild(loaded), bytes: sizeOf(loaded), reason: "requested" };
+    return {
+      build: choice,
+      module: compileBuild(loaded),
+      bytes: sizeOf(loaded),
+      code: codeOf(loaded),
+      reason: "requested",
+    };
   }
   const onlyBaseline = sources !== undefined && sources.relaxed === undefined && sources.baseline !== undefined;
   const relaxed = onlyBaseline ? undefined : await loadBuild("relaxed", sourceOf("relaxed"));
@@ -134,13 +146,14 @@ export async function compileKernels(choice: BuildChoice = "auto", sources?: Ker
         build: "relaxed",
         module,
         bytes: sizeOf(relaxed),
+        code: codeOf(relaxed),
         reason: "relaxed SIMD validated and passed the self-test",
       };
     }
     reason = `relaxed build failed its self-test: ${failure}`;
   }
   const base = await loadBuild("baseline", sourceOf("baseline"));
-  return { build: "baseline", module: compileBuild(base), bytes: sizeOf(base), reason };
+  return { build: "baseline", module: compileBuild(base), bytes: sizeOf(base), code: codeOf(base), reason };
 }
 
 /** A WebAssembly.Memory shared between threads, sized in bytes (rounded up to 64 KiB pages). */
@@ -235,9 +248,13 @@ const WARM_UP_ROUNDS = 100;
  * (about 0.1 ms a round) of every inference kernel, on problems shaped like GoogLeNet's, over a
  * private memory of its own. Compiled code belongs to the module: the optimised code then
  * serves every instance and thread. Other engines run the same calls (JavaScriptCore, in Bun,
- * can tier up inside a running call anyway). Results are discarded.
+ * can tier up inside a running call anyway). Results are discarded. `pause` is awaited after every
+ * round (it lets I/O started before proceed: the packed weights cache is read meanwhile).
  */
-export function warmUpKernels(module: WebAssembly.Module): void {
+export async function warmUpKernels(
+  module: WebAssembly.Module,
+  pause?: () => Promise<void> | undefined,
+): Promise<void> {
   const memory = createSharedMemory(WARM_UP_BYTES, WARM_UP_BYTES);
   const k = instantiateKernels(module, memory);
   const MB = 1 << 20;
@@ -335,5 +352,6 @@ export function warmUpKernels(module: WebAssembly.Module): void {
   const encoded = calls.map((c) => ({ fn: k[c.kernel], args: encodeCall(c) }));
   for (let round = 0; round < WARM_UP_ROUNDS; round++) {
     for (const c of encoded) c.fn(...c.args);
+    await pause?.();
   }
 }

@@ -98,10 +98,13 @@ export async function loadBuild(build: BuildName, source: KernelSource): Promise
   if (source instanceof ArrayBuffer) {
     return { file: `${build} build (bytes)`, bytes: checkMagic(new Uint8Array(source), build) };
   }
-  if (typeof Response === "function" && source instanceof Response) {
-    const file = source.url || `${build} build (Response)`;
-    if (!source.ok) throw new WasmLoadError(file, `HTTP ${source.status} ${source.statusText}: ${MISSING_HINT}`);
-    return { file, bytes: checkMagic(new Uint8Array(await source.arrayBuffer()), file) };
+  // URLs before Response: the first use of the global Response makes Node 20 load its fetch implementation (60-70 ms).
+  if (typeof source !== "string" && !(source instanceof URL)) {
+    if (typeof Response === "function" && source instanceof Response) {
+      const file = source.url || `${build} build (Response)`;
+      if (!source.ok) throw new WasmLoadError(file, `HTTP ${source.status} ${source.statusText}: ${MISSING_HINT}`);
+      return { file, bytes: checkMagic(new Uint8Array(await source.arrayBuffer()), file) };
+    }
   }
   const url = typeof source === "string" ? resolveUrl(source) : (source as URL);
   let bytes: Uint8Array;

@@ -6,6 +6,7 @@
 import { ArgumentError, DisposedError, ExecutionError, WeightsError } from "../../host/errors.js";
 import type { Profile } from "../../host/exec/executor.js";
 import { disposedEngine, type Engine } from "../../host/engine/engine.js";
+import type { LoadTimes, PackedWeightsCache } from "../../host/engine/packedWeights.js";
 import { ReferenceEngine } from "../../host/engine/reference.js";
 import { checkThreads, WasmEngine, type WeightFeed } from "../../host/engine/wasm.js";
 import { platform } from "../../host/platform.js";
@@ -68,6 +69,22 @@ export function installWeightFiles(files: WeightFiles): void {
   weightFiles = files;
 }
 
+/**
+ * Opens the packed weights cache for a weights path (or the default locations); undefined when
+ * those weights are not cached that way. The Node entry installs one (src/node/packedCache.ts).
+ */
+export type PackedCacheOpener = (
+  source: string | undefined,
+  cacheDir?: string,
+) => Promise<PackedWeightsCache | undefined>;
+
+let packedCacheOpener: PackedCacheOpener | undefined;
+
+/** Installs the packed weights cache (called once by the Node entry). */
+export function installPackedCache(open: PackedCacheOpener): void {
+  packedCacheOpener = open;
+}
+
 export interface LoadOptions {
   /** Default: found by src/node/lookup.ts ($INCEPTION_WASM_WEIGHTS, the user cache, a checkout's data folder). */
   weights?: WeightsSource;
@@ -102,6 +119,12 @@ export interface LoadOptions {
   warmUp?: boolean;
   /** The user cache: fetched weights, converted MAT folders (default: userCacheDir() of src/node/userCache.ts). */
   cacheDir?: string;
+  /**
+   * Keep the packed weights (the memory's weight region as the kernels lay it out) in the user
+   * cache, for weights named by path or found in the default locations (default true): later loads
+   * read and copy it instead of decoding and packing the weights (see README, Warm start).
+   */
+  packedCache?: boolean;
   /**
    * Threads that run kernels, the calling thread included (default: the available cores), at
    * most maxThreads() (4x the cores, at most 64; an ArgumentError above). Where the runtime has
@@ -223,6 +246,8 @@ function checkLoadOptions(options: LoadOptions, graph: Graph): void {
     throw new ArgumentError(LOAD, "build", BUILDS.map((b) => `"${b}"`).join(", "), describe(build));
   if (engine !== undefined && engine !== "wasm" && engine !== "reference")
     throw new ArgumentError(LOAD, "engine", `"wasm" or "reference"`, describe(engine));
+  if (options.packedCache !== undefined && typeof options.packedCache !== "boolean")
+    throw new ArgumentError(LOAD, "packedCache", "true or false", describe(options.packedCache));
   if (maxImagePixels !== undefined && !(Number.isInteger(maxImagePixels) && maxImagePixels >= 1))
     throw new ArgumentError(LOAD, "maxImagePixels", "a positive integer", describe(maxImagePixels));
   if (
@@ -366,11 +391,19 @@ export class GoogLeNet {
     checkLoadOptions(options, graph);
     const inputSize = options.inputSize ?? DEFAULT_INPUT_SIZE;
     const labels = resolveLabels(options.labels);
-    const weights = await resolveWeights(options.weights, expectedWeights(graph, inputSize, inputSize), options);
+    const weights = (): Promise<TensorMap | WeightFeed> =>
+      resolveWeights(options.weights, expectedWeights(graph, inputSize, inputSize), options);
     const worker = options.worker;
+    const packed =
+      options.engine !== "reference" &&
+      options.packedCache !== false &&
+      packedCacheOpener &&
+      (options.weights === undefined || typeof options.weights === "string")
+        ? await packedCacheOpener(options.weights, options.cacheDir)
+        : undefined;
     const engine =
       options.engine === "reference"
-        ? new ReferenceEngine(graph, weights as TensorMap, inputSize, inputSize) // never a feed (resolveWeights)
+        ? new ReferenceEngine(graph, (await weights()) as TensorMap, inputSize, inputSize) // never a feed (resolveWeights)
         : await WasmEngine.create(graph, weights, {
             build: options.build ?? "auto",
             inputSize,
@@ -380,10 +413,16 @@ export class GoogLeNet {
             warmUp: options.warmUp ?? true,
             maxBatch: options.maxBatch,
             kernels: options.kernels,
+            packedCache: packed,
             spawnWorker: worker && ((events) => wrapWebWorker(worker(), events, "(the worker option's worker)")),
           });
     const pixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
     return new GoogLeNet(engine, graph, inputSize, labels, pixels, options.scaledJpeg ?? true);
+  }
+
+  /** How long each part of load() took and where the weights came from (undefined for the reference engine). */
+  get loadTimes(): LoadTimes | undefined {
+    return this.engine instanceof WasmEngine ? this.engine.loadTimes : undefined;
   }
 
   /** The kernel build that runs, or "reference" for the float64 TypeScript engine. */

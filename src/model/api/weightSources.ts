@@ -36,6 +36,9 @@ export type RemoteWeights =
 /** Whether `source` is weights to fetch or read from a stream (strings are URLs only without file access). */
 export function isRemoteWeights(source: unknown): source is RemoteWeights {
   if (source instanceof URL) return true;
+  // Paths and bytes before the web classes: the first use of the global Response loads Node 20's fetch (60-70 ms).
+  if (typeof source !== "object" || source === null || ArrayBuffer.isView(source) || source instanceof ArrayBuffer)
+    return false;
   if (typeof Response === "function" && source instanceof Response) return true;
   if (typeof ReadableStream === "function" && source instanceof ReadableStream) return true;
   if (typeof Blob === "function" && source instanceof Blob) return true;

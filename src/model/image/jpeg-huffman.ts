@@ -8,18 +8,44 @@ import { ZIGZAG } from "./jpeg-idct.js";
 export class JpegDataError extends Error {}
 
 /** Bits of the first-level lookup tables: codes of at most LOOKUP_BITS bits decode with one table read. */
-const LOOKUP_BITS = 9;
+const LOOKUP_BITS = 11;
 const LOOKUP_SIZE = 1 << LOOKUP_BITS;
+const LOOKUP_MASK = LOOKUP_SIZE - 1;
+/**
+ * Most bits one skipAc entry consumes (a code of at most LOOKUP_BITS bits and its value bits: baseline AC values
+ * have at most 10); a refill leaves at least 25 bits, so skipping needs one refill check per code.
+ */
+const SKIP_MAX_BITS = 21;
+/**
+ * skipAc's advance for EOB: ends the block's loop (k >= 64); the position before it stays readable as
+ * k & (SKIP_EOB - 1) (at most 63 + 16), to tell a run past the block.
+ */
+const SKIP_EOB = 128;
+/** Positions below which skipAcPairs may be used (one code advances at most 16). */
+const SKIP_PAIR_BEFORE = 48;
 
 /** A canonical Huffman table (ITU T.81 C and F.2.2.3) with one-read lookups for short codes. */
 export class HuffmanTable {
-  /** lookup[next 9 bits] = (code length << 8) | symbol, or 0 when the code is longer than 9 bits. */
+  /** lookup[next LOOKUP_BITS bits] = (code length << 8) | symbol, or 0 when the code is longer. */
   readonly lookup = new Int32Array(LOOKUP_SIZE);
   /**
-   * AC only: fastAc[next 9 bits] = (value << 9) | (run << 5) | bits, when a code and its value bits fit in
-   * 9 bits together (bits = code length + value size; value is the signed coefficient); else 0.
+   * AC only: fastAc[next LOOKUP_BITS bits] = (value << 9) | (run << 5) | bits, when a code and its value bits
+   * fit in LOOKUP_BITS bits together (bits = code length + value size; value is the signed coefficient); else 0.
    */
   readonly fastAc = new Int32Array(LOOKUP_SIZE);
+  /**
+   * AC only, for blocks whose AC coefficients are skipped: skipAc[next LOOKUP_BITS bits] =
+   * (bits consumed) << 8 | zigzag positions advanced (run + 1; 16 for ZRL; SKIP_EOB for EOB) for one code and
+   * its value bits, or 0 when the code is longer than LOOKUP_BITS or the two exceed SKIP_MAX_BITS (then
+   * decodeSlow reads it).
+   */
+  readonly skipAc = new Int32Array(LOOKUP_SIZE);
+  /**
+   * As skipAc, but two codes where the second one also lies within the LOOKUP_BITS bits (its value bits may
+   * lie beyond; both within SKIP_MAX_BITS bits). Only for positions k < SKIP_PAIR_BEFORE: then the first
+   * code leaves k <= 63, so the second belongs to the same block.
+   */
+  readonly skipAcPairs = new Int32Array(LOOKUP_SIZE);
   /** maxCode[l]: the largest code of length l, or -1 when there is none (F.2.2.3 MAXCODE). */
   private readonly maxCode = new Int32Array(18).fill(-1);
   /** valOffset[l]: index in values of a length-l code, minus that code (VALPTR - MINCODE). */
@@ -45,20 +71,36 @@ export class HuffmanTable {
       if (code > 1 << length) throw new JpegDataError(`invalid Huffman table: more codes of ${length} bits than fit`);
       code <<= 1;
     }
-    if (isAc) this.buildFastAc();
+    if (isAc) this.buildAcTables();
   }
 
-  private buildFastAc(): void {
+  private buildAcTables(): void {
     for (let i = 0; i < LOOKUP_SIZE; i++) {
       const entry = this.lookup[i];
       if (entry === 0) continue;
       const length = entry >> 8,
         symbol = entry & 255;
-      const size = symbol & 15;
+      const size = symbol & 15,
+        run = symbol >> 4;
+      if (length + size <= SKIP_MAX_BITS)
+        this.skipAc[i] = ((length + size) << 8) | (size === 0 ? (run === 15 ? 16 : SKIP_EOB) : run + 1);
       if (size === 0 || length + size > LOOKUP_BITS) continue;
       const bits = (i >> (LOOKUP_BITS - length - size)) & ((1 << size) - 1);
       const value = bits < 1 << (size - 1) ? bits - (1 << size) + 1 : bits;
-      this.fastAc[i] = (value << 9) | ((symbol >> 4) << 5) | (length + size);
+      this.fastAc[i] = (value << 9) | (run << 5) | (length + size);
+    }
+    // Pairs: a first code (not EOB) whose bits leave the second code's whole within the window.
+    const single = this.skipAc,
+      pairs = this.skipAcPairs;
+    pairs.set(single);
+    for (let i = 0; i < LOOKUP_SIZE; i++) {
+      const first = single[i],
+        used = first >> 8;
+      if (first === 0 || (first & 255) === SKIP_EOB || used >= LOOKUP_BITS) continue;
+      const second = single[(i << used) & LOOKUP_MASK];
+      const secondCode = this.lookup[(i << used) & LOOKUP_MASK] >> 8;
+      if (second === 0 || secondCode > LOOKUP_BITS - used || used + (second >> 8) > SKIP_MAX_BITS) continue;
+      pairs[i] = ((used + (second >> 8)) << 8) | ((first & 255) + (second & 255));
     }
   }
 
@@ -78,7 +120,8 @@ export class HuffmanTable {
 /**
  * MSB-first bit reader over data[pos, end): one restart interval of scan data with byte stuffing already
  * removed. Past `end` it reads zero bits (libjpeg does the same) and counts them in `overrun`, so a caller can
- * tell a truncated segment (overrun bits actually consumed) from a harmless look-ahead.
+ * tell a truncated segment (overrun bits actually consumed) from a harmless look-ahead. The block decoders
+ * below keep acc and bits in locals while they run, refilling through refillFrom.
  */
 export class BitReader {
   /** The next `bits` bits of the stream are the low bits of acc (higher bits are stale). */
@@ -87,9 +130,9 @@ export class BitReader {
   /** Zero bytes supplied past end. */
   overrun = 0;
   constructor(
-    private readonly data: Uint8Array,
-    private pos: number,
-    private end: number,
+    readonly data: Uint8Array,
+    public pos: number,
+    public end: number,
   ) {}
 
   /** Restarts at data[pos, end) (a new restart interval). */
@@ -103,13 +146,34 @@ export class BitReader {
 
   /** Makes at least 25 bits available. */
   refill(): void {
-    while (this.bits <= 24) {
-      let byte = 0;
-      if (this.pos < this.end) byte = this.data[this.pos++];
-      else this.overrun++;
-      this.acc = (this.acc << 8) | byte;
-      this.bits += 8;
+    this.acc = this.refillFrom(this.acc);
+  }
+
+  /**
+   * refill() for a caller that holds the accumulator in a local: takes it, returns it refilled (this.bits
+   * updated). No bounds check per byte while 4 bytes remain.
+   */
+  refillFrom(acc: number): number {
+    let bits = this.bits,
+      pos = this.pos;
+    const data = this.data;
+    if (pos + 4 <= this.end) {
+      while (bits <= 24) {
+        acc = (acc << 8) | data[pos++];
+        bits += 8;
+      }
+    } else {
+      while (bits <= 24) {
+        let byte = 0;
+        if (pos < this.end) byte = data[pos++];
+        else this.overrun++;
+        acc = (acc << 8) | byte;
+        bits += 8;
+      }
     }
+    this.bits = bits;
+    this.pos = pos;
+    return acc;
   }
 
   /** The next n (1..16) bits without consuming them; needs n <= bits. */
@@ -125,7 +189,7 @@ export class BitReader {
   /** Decodes one Huffman symbol. */
   decode(table: HuffmanTable): number {
     if (this.bits < 16) this.refill();
-    const entry = table.lookup[(this.acc >>> (this.bits - LOOKUP_BITS)) & (LOOKUP_SIZE - 1)];
+    const entry = table.lookup[(this.acc >>> (this.bits - LOOKUP_BITS)) & LOOKUP_MASK];
     if (entry !== 0) {
       this.bits -= entry >> 8;
       return entry & 255;
@@ -152,44 +216,75 @@ export interface BlockCoder {
   pred: number;
 }
 
+/** Decodes the DC difference of a block into c.pred (the reader's state is in the reader). */
+function decodeDc(r: BitReader, c: BlockCoder): void {
+  const t = r.decode(c.dc);
+  if (t > 11) throw new JpegDataError(`corrupt entropy-coded data: expected a DC size of at most 11 bits, found ${t}`);
+  c.pred += t === 0 ? 0 : r.receiveExtend(t);
+}
+
 /**
  * Decodes one block into coef (natural order, dequantized; coef must be all zero on entry) and returns the last
  * zigzag position written (0 when only the DC coefficient may be non-zero).
  */
 export function decodeBlock(r: BitReader, c: BlockCoder, coef: Int32Array): number {
-  const t = r.decode(c.dc);
-  if (t > 11) throw new JpegDataError(`corrupt entropy-coded data: expected a DC size of at most 11 bits, found ${t}`);
-  c.pred += t === 0 ? 0 : r.receiveExtend(t);
-  coef[0] = c.pred * c.quant[0];
+  decodeDc(r, c);
+  const quant = c.quant;
+  coef[0] = c.pred * quant[0];
   const ac = c.ac,
     fastAc = ac.fastAc,
-    quant = c.quant;
+    lookup = ac.lookup;
+  let acc = r.acc,
+    bits = r.bits;
   let last = 0,
     k = 1;
   while (k < 64) {
-    if (r.bits < 16) r.refill();
-    const fast = fastAc[(r.acc >>> (r.bits - LOOKUP_BITS)) & (LOOKUP_SIZE - 1)];
+    if (bits < 16) {
+      r.bits = bits;
+      acc = r.refillFrom(acc);
+      bits = r.bits;
+    }
+    const peek = (acc >>> (bits - LOOKUP_BITS)) & LOOKUP_MASK;
+    const fast = fastAc[peek];
     if (fast !== 0) {
-      r.bits -= fast & 31;
+      bits -= fast & 31;
       k += (fast >> 5) & 15;
       if (k > 63) throw tooManyCoefficients();
       coef[ZIGZAG[k]] = (fast >> 9) * quant[k];
       last = k++;
       continue;
     }
-    const symbol = r.decode(ac);
+    let symbol = lookup[peek];
+    if (symbol !== 0) {
+      bits -= symbol >> 8;
+      symbol &= 255;
+    } else {
+      r.acc = acc;
+      r.bits = bits;
+      symbol = ac.decodeSlow(r);
+      bits = r.bits;
+    }
     const size = symbol & 15,
       run = symbol >> 4;
     if (size === 0) {
-      if (run !== 15) return last; // EOB
+      if (run !== 15) break; // EOB
       k += 16; // ZRL: sixteen zeros
       continue;
     }
     k += run;
     if (k > 63) throw tooManyCoefficients();
-    coef[ZIGZAG[k]] = r.receiveExtend(size) * quant[k];
+    if (bits < size) {
+      r.bits = bits;
+      acc = r.refillFrom(acc);
+      bits = r.bits;
+    }
+    const v = (acc >>> (bits - size)) & ((1 << size) - 1);
+    bits -= size;
+    coef[ZIGZAG[k]] = (v < 1 << (size - 1) ? v - (1 << size) + 1 : v) * quant[k];
     last = k++;
   }
+  r.acc = acc;
+  r.bits = bits;
   if (k > 64) throw tooManyCoefficients(); // a ZRL ran past the block
   return last;
 }
@@ -197,33 +292,41 @@ export function decodeBlock(r: BitReader, c: BlockCoder, coef: Int32Array): numb
 const tooManyCoefficients = (): JpegDataError =>
   new JpegDataError("corrupt entropy-coded data: expected at most 63 AC coefficients in a block, found more");
 
-/** As decodeBlock but keeps only the DC coefficient: returns it dequantized; the AC codes are skipped. */
+/**
+ * As decodeBlock but keeps only the DC coefficient: returns it dequantized. The AC codes are skipped, not
+ * decoded: one skipAc read gives a code's length, its value size and the positions it advances.
+ */
 export function decodeDcOnly(r: BitReader, c: BlockCoder): number {
-  const t = r.decode(c.dc);
-  if (t > 11) throw new JpegDataError(`corrupt entropy-coded data: expected a DC size of at most 11 bits, found ${t}`);
-  c.pred += t === 0 ? 0 : r.receiveExtend(t);
+  decodeDc(r, c);
   const ac = c.ac,
-    fastAc = ac.fastAc;
+    skipAc = ac.skipAc,
+    pairs = ac.skipAcPairs;
+  let acc = r.acc,
+    bits = r.bits;
   let k = 1;
   while (k < 64) {
-    if (r.bits < 16) r.refill();
-    const fast = fastAc[(r.acc >>> (r.bits - LOOKUP_BITS)) & (LOOKUP_SIZE - 1)];
-    if (fast !== 0) {
-      r.bits -= fast & 31;
-      k += ((fast >> 5) & 15) + 1;
+    if (bits < SKIP_MAX_BITS) {
+      r.bits = bits;
+      acc = r.refillFrom(acc);
+      bits = r.bits;
+    }
+    const skip = (k < SKIP_PAIR_BEFORE ? pairs : skipAc)[(acc >>> (bits - LOOKUP_BITS)) & LOOKUP_MASK];
+    if (skip !== 0) {
+      bits -= skip >> 8;
+      k += skip & 255;
       continue;
     }
-    const symbol = r.decode(ac);
+    r.acc = acc;
+    r.bits = bits;
+    const symbol = ac.decodeSlow(r);
     const size = symbol & 15;
-    if (size === 0) {
-      if (symbol !== 0xf0) break; // EOB
-      k += 16;
-      continue;
-    }
-    if (r.bits < size) r.refill();
-    r.bits -= size;
-    k += (symbol >> 4) + 1;
+    if (size !== 0) r.receiveExtend(size);
+    acc = r.acc;
+    bits = r.bits;
+    k += size === 0 ? (symbol === 0xf0 ? 16 : SKIP_EOB) : (symbol >> 4) + 1;
   }
-  if (k > 64) throw tooManyCoefficients();
+  r.acc = acc;
+  r.bits = bits;
+  if ((k & (SKIP_EOB - 1)) > 64) throw tooManyCoefficients(); // a run or ZRL past the block (before any EOB)
   return c.pred * c.quant[0];
 }

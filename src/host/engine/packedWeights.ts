@@ -1,0 +1,138 @@
+// Putting the weights into the planned memory: from a cache of the packed weight region (a warm
+// start: one read and one copy), else from the tensors (read, then packed by the kernels), after
+// which the region is offered to the cache. The cache itself (files) belongs to the runtime's entry.
+
+import { hex, sha256 } from "../digest.js";
+import type { Graph } from "../ir/graph.js";
+import type { TensorMap } from "../ir/tensors.js";
+import { writeWeightFeed, writeWeights, type Plan, type WeightFeed } from "../plan/plan.js";
+import type { CompiledKernels, KernelExports } from "../wasm/kernels.js";
+
+/**
+ * Where the packed weight region is kept between loads (src/node/packedCache.ts on server
+ * runtimes). Entries are named by build; the key says which layout an entry holds.
+ */
+export interface PackedWeightsCache {
+  /** Identifies the weights (e.g. their file's path, size and mtime): part of every key. */
+  readonly weightsId: string;
+  /**
+   * The region stored for `build` under `key`, exactly `bytes` long; a string saying why not when
+   * absent, stale (another key) or invalid (then the entry is discarded, never loaded).
+   */
+  read(build: string, key: Uint8Array, bytes: number): Promise<Uint8Array | string>;
+  /** Stores `region` for `build` under `key`; a failure only warns. */
+  write(build: string, key: Uint8Array, region: Uint8Array): Promise<void>;
+}
+
+/** Milliseconds of each part of a load, and where the weights came from. */
+export interface LoadTimes {
+  compileMs: number;
+  /** Reading the weights: the packed cache entry (warm), or the weight file decoded to tensors (cold). */
+  weightsMs: number;
+  /** Copying the cached region into the memory (warm), or packing the tensors (cold). */
+  packMs: number;
+  /** Writing the packed cache entry (cold loads with a cache only). */
+  cacheWriteMs: number;
+  warmUpMs: number;
+  /** "packed cache" (warm), else "tensors" with why the cache was not used. */
+  weightsFrom: string;
+}
+
+/** Version of the layout key: bump when something the key does not cover changes the region's bytes. */
+const LAYOUT_KEY_VERSION = 1;
+
+/**
+ * The key of a packed weight region: SHA-256 over everything that decides its bytes: the
+ * weights' identity, the kernel build's code (its packing routine), and where the plan puts each
+ * weight (region start and size, tile, every conv/FC node's weight and bias address). Undefined
+ * when the build's code is unknown (given as a compiled module): such loads do not use the cache.
+ */
+export async function packedLayoutKey(
+  weightsId: string,
+  compiled: CompiledKernels,
+  plan: Plan,
+): Promise<Uint8Array | undefined> {
+  if (compiled.code === undefined) return undefined;
+  const layout = {
+    version: LAYOUT_KEY_VERSION,
+    weightsId,
+    build: compiled.build,
+    code: hex(await sha256(compiled.code)),
+    base: plan.weightBase,
+    bytes: plan.weightBytes,
+    tile: plan.tile,
+    places: [...plan.weightPlaces].map(([node, { w, b }]) => [node, w, b]),
+  };
+  return sha256(new TextEncoder().encode(JSON.stringify(layout)));
+}
+
+/**
+ * Writes the weights into `plan`'s weight region of `memory`: from `cache` when it holds this
+ * layout, else from `tensors()` (a map, or a feed as it is read) packed by the kernels (then
+ * stored in the cache). `meanwhile`
+ * runs while the cache entry is read (the warm-up: the read and its checksum proceed off the
+ * main thread). Returns the part times (LoadTimes without compileMs).
+ */
+export async function placeWeights(
+  graph: Graph,
+  plan: Plan,
+  tensors: () => Promise<TensorMap | WeightFeed>,
+  kernels: KernelExports,
+  memory: WebAssembly.Memory,
+  compiled: CompiledKernels,
+  cache: PackedWeightsCache | undefined,
+  meanwhile: (pause: () => Promise<void> | undefined) => Promise<void>,
+): Promise<Omit<LoadTimes, "compileMs">> {
+  const region = (): Uint8Array => new Uint8Array(memory.buffer, plan.weightBase, plan.weightBytes);
+  const key = cache && (await packedLayoutKey(cache.weightsId, compiled, plan));
+  let t = performance.now();
+  if (cache && key) {
+    let pending = true;
+    const reading = cache.read(compiled.build, key, plan.weightBytes).finally(() => {
+      pending = false;
+    });
+    const w0 = performance.now();
+    // While the read is pending, every YIELD_EVERY-th pause gives the event loop a turn for the read's I/O steps.
+    let pauses = 0;
+    await meanwhile(() => (pending && ++pauses % YIELD_EVERY === 0 ? macrotask() : undefined));
+    const warmUpMs = performance.now() - w0;
+    const cached = await reading;
+    const weightsMs = performance.now() - t - warmUpMs;
+    if (typeof cached !== "string") {
+      t = performance.now();
+      region().set(cached);
+      return { weightsMs, packMs: performance.now() - t, cacheWriteMs: 0, warmUpMs, weightsFrom: "packed cache" };
+    }
+    const cold = await fromTensors();
+    return { ...cold, warmUpMs, weightsFrom: `tensors (packed cache: ${cached})` };
+  }
+  const w0 = performance.now();
+  await meanwhile(() => undefined);
+  const warmUpMs = performance.now() - w0;
+  return { ...(await fromTensors()), warmUpMs, weightsFrom: cache ? "tensors (no layout key)" : "tensors" };
+
+  async function fromTensors(): Promise<{ weightsMs: number; packMs: number; cacheWriteMs: number }> {
+    const t0 = performance.now();
+    const source = await tensors();
+    const t1 = performance.now();
+    // A feed reads while it writes: its time counts as packing.
+    if (source instanceof Map) writeWeights(graph, plan, source, kernels, memory);
+    else await writeWeightFeed(graph, plan, source, kernels, memory);
+    const t2 = performance.now();
+    if (cache && key) await cache.write(compiled.build, key, region());
+    return { weightsMs: t1 - t0, packMs: t2 - t1, cacheWriteMs: performance.now() - t2 };
+  }
+}
+
+/** Warm-up rounds between turns given to the event loop while the cache entry is read. */
+const YIELD_EVERY = 8;
+
+/**
+ * A promise settled after one turn of the event loop (pending I/O callbacks run first), where the runtime
+ * has setImmediate (Node, Deno, Bun); elsewhere undefined: setTimeout's clamping (up to 4 ms a call in
+ * browsers) would cost more than the overlap gains.
+ */
+function macrotask(): Promise<void> | undefined {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate;
+  return immediate && new Promise((resolve) => immediate(resolve));
+}
