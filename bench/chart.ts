@@ -1,8 +1,9 @@
-// The suite's SVG chart: single-image latency per engine and thread count (bar: median,
-// tick: min), and, given a kernel benchmark report, each GoogLeNet convolution's GFLOP/s
+// The suite's SVG chart: single-image latency per runtime, engine (inception-wasm per precision)
+// and thread count (bar: median, tick: min), and, given a kernel benchmark report, each GoogLeNet convolution's GFLOP/s
 // against the best register tile's figure on L1-resident data measured in that run. Plain SVG text, no dependencies.
 
 import type { SuiteReport } from "./suite.js";
+import { engineLabel } from "./table.js";
 
 /** The JSON of `npm run bench:kernels -- --json` (bench/kernels.ts). */
 export interface KernelReport {
@@ -28,11 +29,12 @@ export interface KernelReport {
   }[];
 }
 
-const WIDTH = 960;
-const LABEL = 230;
+const WIDTH = 1000;
+const LABEL = 300;
 const PLOT = WIDTH - LABEL - 150;
 const COLORS: Record<string, string> = {
   "inception-wasm": "#2b6cb0",
+  "inception-wasm fast": "#63b3ed",
   "ort-web": "#dd6b20",
   "tfjs-wasm": "#38a169",
   "ort-node": "#718096",
@@ -47,7 +49,8 @@ const text = (x: number, y: number, s: string, attrs = ""): string =>
 /** A round tick step (1, 2, 2.5 or 5 times a power of ten) giving at most 8 steps up to x, and the axis end. */
 function axis(x: number): { max: number; step: number } {
   const p = 10 ** Math.floor(Math.log10(x));
-  const step = [0.1, 0.2, 0.25, 0.5, 1].map((m) => m * p).find((s) => x / s <= 8)!;
+  // x / p is in [1, 10): a step of 2p gives at most 5 steps, so one always fits.
+  const step = [0.1, 0.2, 0.25, 0.5, 1, 2].map((m) => m * p).find((s) => x / s <= 8)!;
   return { max: Math.ceil(x / step) * step, step };
 }
 
@@ -82,12 +85,18 @@ export function renderChart(report: SuiteReport): string {
     text(
       10,
       y,
-      `${report.machine.cpu}, ${report.machine.cores} cores, ${report.runtime}, ${report.date.slice(0, 10)}` +
-        `${report.quick ? " (quick run)" : ""}; (x.xx) = median / inception-wasm's at the same thread count`,
+      `${report.machine.cpu}, ${report.machine.cores} cores, ${report.date.slice(0, 10)}` +
+        `${report.quick ? " (quick run)" : ""}; (x.xx) = median / inception-wasm (strict)'s in the same runtime at the same thread count`,
       `fill="#4a5568"`,
     ),
   );
   y += 16;
+  // The runtimes, four to a line (seven fit no line of the chart's width).
+  const names = report.runtimes.map((r) => (r.unavailable ? `${r.id}: not run` : `${r.id} = ${r.name} ${r.version}`));
+  for (let i = 0; i < names.length; i += 4) {
+    parts.push(text(10, y, names.slice(i, i + 4).join("; "), `fill="#4a5568"`));
+    y += 16;
+  }
   const rows = report.results.filter((r) => r.figures.batches["1"]);
   const { max, step } = axis(Math.max(...rows.map((r) => r.figures.batches["1"].medianMs)));
   const rowH = 24;
@@ -100,10 +109,10 @@ export function renderChart(report: SuiteReport): string {
       text(
         LABEL - 8,
         y + 16,
-        `${r.engine}, ${r.threads} thread${r.threads > 1 ? "s" : ""}${r.disturbed ? " *" : ""}`,
+        `${r.runtime}: ${engineLabel(r)}, ${r.threads} thread${r.threads > 1 ? "s" : ""}${r.disturbed ? " *" : ""}`,
         `text-anchor="end"`,
       ),
-      `<rect x="${LABEL}" y="${y + 4}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${COLORS[r.engine]}"/>`,
+      `<rect x="${LABEL}" y="${y + 4}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${COLORS[engineLabel(r)]}"/>`,
       `<line x1="${xm.toFixed(1)}" y1="${y + 1}" x2="${xm.toFixed(1)}" y2="${y + rowH - 1}" stroke="#1a202c" stroke-width="2"/>`,
       text(LABEL + w + 6, y + 16, `${t.medianMs.toFixed(1)} ms (${r.ratios.batches["1"].medianMs.toFixed(2)})`),
     );

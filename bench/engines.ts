@@ -1,20 +1,28 @@
-// The engines the suite compares, behind one interface: a cold start timed phase by phase,
-// then runs of a batch of NCHW images. All run the same network on the same weights:
-// inception-wasm and tfjs-wasm from the weight tensors, the onnxruntimes from the ONNX
-// export of those tensors (src/model/onnx.ts).
+// The engines the suite compares under Node, Deno and Bun, behind one interface (child-core.ts):
+// a cold start timed phase by phase, then runs of a batch of NCHW images. All run the same network
+// on the same weights: inception-wasm and tfjs-wasm from the weight tensors, the onnxruntimes from
+// the ONNX export of those tensors (src/model/formats/onnxExport.ts). The adapters after each
+// import are in engines-web.ts (shared with the Chromium page); this file imports and finds files.
 
 import { readdir, readFile, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
-import type * as Tf from "@tensorflow/tfjs-core";
-import type * as OrtNode from "onnxruntime-node";
 import type { Graph } from "../src/host/ir/graph.js";
 import type { BuildChoice } from "../src/host/wasm/kernels.js";
 import { runtimeName } from "../src/host/runtime.js";
-import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../src/model/network/googlenet.js";
-import { caffePoolPads, exportOnnx } from "../src/model/formats/onnxExport.js";
+import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { loadWeights, projectRoot } from "../src/node/weights.js";
 import { expectedWeights, type TensorMap } from "../src/host/ir/tensors.js";
+import {
+  EngineUnavailable,
+  inceptionEngine,
+  INPUT_SIZE,
+  type Binary,
+  type Engine,
+  type Precision,
+  type Timer,
+} from "./child-core.js";
+import { ortEngine, ortWebEngine, tfjsEngine } from "./engines-web.js";
 
 /** inception-wasm and the engines it is compared with. */
 export const ENGINES = ["inception-wasm", "ort-web", "tfjs-wasm", "ort-node"] as const;
@@ -24,6 +32,10 @@ export type EngineName = (typeof ENGINES)[number];
 export interface EngineConfig {
   engine: EngineName;
   threads: number;
+  /** inception-wasm's precision mode (the other engines have one: float32 as their defaults run it). */
+  precision: Precision;
+  /** Largest batch the child runs (inception-wasm plans its memory for it: maxBatch). */
+  maxBatch: number;
   /** inception-wasm's kernel build. */
   build: BuildChoice;
   /** Weights for inception-wasm and tfjs-wasm (MAT folder or .iwnet; default the data folder). */
@@ -32,58 +44,10 @@ export interface EngineConfig {
   onnxFile: string;
 }
 
-/** Input side the suite runs (DEFAULT_INPUT_SIZE: the default preprocessing's crop). */
-export const INPUT_SIZE = DEFAULT_INPUT_SIZE;
-
-/**
- * Cold-start phases in milliseconds: import (the engine's JavaScript), compile (runtime start:
- * wasm compile + instantiate and thread start; for the onnxruntimes, creating a session of a
- * one-op model), weights (reading the weight or model file), setup (building the network or
- * session from it; inception-wasm's GoogLeNet.load compiles its small module once more here),
- * firstInference; total is their sum.
- */
-export interface ColdStart {
-  importMs: number;
-  compileMs: number;
-  weightsMs: number;
-  setupMs: number;
-  firstInferenceMs: number;
-  totalMs: number;
-}
-export type Phase = Exclude<keyof ColdStart, "totalMs">;
-export type Timer = <T>(phase: Phase, fn: () => Promise<T>) => Promise<T>;
-
-/** The binary an engine ships and runs here: its wasm, or for onnxruntime-node its native libraries. */
-export interface Binary {
-  name: string;
-  bytes: number;
-  kind: "wasm" | "native";
-}
-
-/** Outputs of a batch: [batch][CLASSES] each. */
-export interface BatchOutput {
-  logits: Float32Array;
-  probabilities: Float32Array;
-}
-
-/** A loaded engine. */
-export interface Engine {
-  version: string;
-  /** Threads it runs with (a config whose effective count differs from the request is not measured). */
-  threads: number;
-  threadNote: string;
-  binary: Binary;
-  run(input: Float32Array, batch: number): Promise<BatchOutput>;
-  dispose(): Promise<void>;
-}
-
-/** An engine that cannot run here (not installed, or not with this thread count). */
-export class EngineUnavailable extends Error {}
-
 const require = createRequire(import.meta.url);
 
-/** The runtime this engine runs in, as thread notes name it (the suite runs engines under Node or Deno). */
-const RUNTIME = runtimeName() === "deno" ? "Deno" : "Node";
+/** The runtime this engine runs in, as thread notes name it (Node, Deno or Bun). */
+const RUNTIME = { deno: "Deno", bun: "Bun" }[runtimeName() as string] ?? "Node";
 
 async function binaryOf(files: string[], kind: Binary["kind"]): Promise<Binary> {
   const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
@@ -106,12 +70,6 @@ export async function packageVersion(): Promise<string> {
   return (JSON.parse(await readFile(join(projectRoot(), "package.json"), "utf8")) as { version: string }).version;
 }
 
-/** An engine's output as float32 (every output of this network is). */
-function float32(data: unknown, what: string): Float32Array {
-  if (!(data instanceof Float32Array)) throw new Error(`${what} is not float32`);
-  return data;
-}
-
 function weightsFor(config: EngineConfig, graph: Graph): Promise<{ tensors: TensorMap }> {
   return loadWeights({ source: config.weights, expected: expectedWeights(graph, INPUT_SIZE, INPUT_SIZE) });
 }
@@ -121,92 +79,29 @@ async function loadInceptionWasm(config: EngineConfig, time: Timer): Promise<Eng
     Promise.all([import("../src/node/index.js"), import("../src/host/wasm/kernels.js")]),
   );
   await time("compileMs", () => compileKernels(config.build));
-  const graph = googlenetGraph();
-  const { tensors } = await time("weightsMs", () => weightsFor(config, graph));
-  const net = await time("setupMs", () =>
-    GoogLeNet.load({ weights: tensors, threads: config.threads, build: config.build }),
-  );
-  const version = await packageVersion();
-  const image = 3 * INPUT_SIZE * INPUT_SIZE;
-  return {
-    version: `${version} (${net.build} build, ${net.kernel} tile)`,
-    threads: net.threads,
-    threadNote: net.capabilities.reason,
-    binary: { name: `${net.build} kernels`, bytes: net.wasmBytes, kind: "wasm" },
-    async run(input, batch) {
-      const logits = new Float32Array(batch * CLASSES),
-        probabilities = new Float32Array(batch * CLASSES);
-      for (let b = 0; b < batch; b++) {
-        const r = await net.run(input.subarray(b * image, (b + 1) * image));
-        logits.set(r.logits, b * CLASSES);
-        probabilities.set(r.probabilities, b * CLASSES);
-      }
-      return { logits, probabilities };
-    },
-    dispose: () => net.dispose(),
-  };
-}
-
-type Ort = Pick<typeof OrtNode, "InferenceSession" | "Tensor">;
-
-/** A weightless one-pooling network: creating its session starts an onnxruntime without loading a model. */
-const STARTUP_GRAPH: Graph = {
-  input: "data",
-  inputChannels: 1,
-  logits: "pool",
-  probabilities: "prob",
-  nodes: [
-    { op: "maxPool", name: "pool", input: "data", output: "pool", kernel: 1, stride: 1, pad: 0 },
-    { op: "softmax", name: "prob", input: "pool", output: "prob" },
-  ],
-};
-
-/** The onnxruntime phases after import, shared by -web and -node; `options` are the session options. */
-async function ortEngine(
-  ort: Ort,
-  config: EngineConfig,
-  time: Timer,
-  options: OrtNode.InferenceSession.SessionOptions,
-): Promise<Pick<Engine, "run" | "dispose">> {
-  const startup = exportOnnx(STARTUP_GRAPH, new Map(), 1);
-  await time("compileMs", async () => {
-    await (await ort.InferenceSession.create(startup, options)).release();
-  });
-  const bytes = await time("weightsMs", () => readFile(config.onnxFile));
-  const session = await time("setupMs", () => ort.InferenceSession.create(bytes, options));
-  const graph = googlenetGraph();
-  return {
-    async run(input, batch) {
-      const x = new ort.Tensor("float32", input, [batch, 3, INPUT_SIZE, INPUT_SIZE]);
-      const out = await session.run({ [graph.input]: x });
-      return {
-        logits: float32(out[graph.logits].data, graph.logits),
-        probabilities: float32(out[graph.probabilities].data, graph.probabilities),
-      };
-    },
-    dispose: () => session.release(),
-  };
+  const { tensors } = await time("weightsMs", () => weightsFor(config, googlenetGraph()));
+  const options = { weights: tensors, threads: config.threads, build: config.build };
+  return inceptionEngine(GoogLeNet, options, config.precision, config.maxBatch, await packageVersion(), time);
 }
 
 async function loadOrtWeb(config: EngineConfig, time: Timer): Promise<Engine> {
   const ort = await time("importMs", () => importEngine("onnxruntime-web", () => import("onnxruntime-web")));
-  ort.env.wasm.numThreads = config.threads;
-  const engine = await ortEngine(ort, config, time, { executionProviders: ["wasm"] });
+  const engine = await ortWebEngine(
+    ort,
+    config.threads,
+    () => readFile(config.onnxFile),
+    time,
+    `worker_threads in ${RUNTIME}`,
+  );
   return {
     ...engine,
-    version: ort.env.versions.web ?? "?",
-    threads: config.threads,
-    threadNote:
-      config.threads > 1
-        ? `env.wasm.numThreads = ${config.threads} (worker_threads in ${RUNTIME})`
-        : "env.wasm.numThreads = 1",
     binary: await binaryOf([require.resolve("onnxruntime-web/ort-wasm-simd-threaded.wasm")], "wasm"),
   };
 }
 
 async function loadOrtNode(config: EngineConfig, time: Timer): Promise<Engine> {
   const ort = await time("importMs", () => importEngine("onnxruntime-node", () => import("onnxruntime-node")));
-  const engine = await ortEngine(ort, config, time, {
+  const engine = await ortEngine(ort, () => readFile(config.onnxFile), time, {
     intraOpNumThreads: config.threads,
     interOpNumThreads: 1,
     executionMode: "sequential",
@@ -224,155 +119,17 @@ async function loadOrtNode(config: EngineConfig, time: Timer): Promise<Engine> {
   };
 }
 
-/**
- * The network in tfjs ops (NHWC: conv2d there is what the wasm backend runs fastest), from the
- * same tensors: conv weights OIHW -> HWIO, FC weights [out][in] -> [in][out] (the wasm backend's
- * fused matMul with transposeB and a bias gives wrong results in 4.22); Caffe's ceil-mode max
- * pooling as an explicit -inf pad (the pads of the ONNX export) then a valid pool; LRN with
- * depthRadius (size-1)/2 and tfjs's alpha, which is not divided by the window size (Caffe's alpha / size).
- */
-function tfjsNetwork(
-  tf: typeof Tf,
-  graph: Graph,
-  weights: TensorMap,
-): { forward(x: Tf.Tensor4D): { logits: Tf.Tensor; probabilities: Tf.Tensor }; dispose(): void } {
-  const params = new Map<string, Tf.Tensor>();
-  for (const [name, t] of weights) {
-    const raw = tf.tensor(t.data, t.shape);
-    const order = t.shape.length === 4 ? [2, 3, 1, 0] : t.shape.length === 2 ? [1, 0] : undefined;
-    params.set(name, order ? tf.transpose(raw, order) : raw);
-    if (order) raw.dispose();
-  }
-  const param = <T extends Tf.Tensor>(name: string): T => params.get(name)! as T;
-  /** [N, 1, 1, C*H*W] in CHW order, as the graph flattens. */
-  const flatten = (x: Tf.Tensor4D): Tf.Tensor4D => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], 1, 1, -1]);
-  return {
-    forward(data) {
-      const t = new Map<string, Tf.Tensor4D>([[graph.input, tf.transpose(data, [0, 2, 3, 1])]]);
-      for (const node of graph.nodes) {
-        switch (node.op) {
-          case "conv":
-            t.set(
-              node.output,
-              tf.fused.conv2d({
-                x: t.get(node.input)!,
-                filter: param<Tf.Tensor4D>(`${node.weights}.weight`),
-                bias: param(`${node.weights}.bias`),
-                strides: node.stride,
-                pad: node.pad,
-                activation: node.relu ? "relu" : "linear",
-              }),
-            );
-            break;
-          case "maxPool":
-          case "avgPool": {
-            const x = t.get(node.input)!;
-            const h = caffePoolPads(x.shape[1], node.kernel, node.stride, node.pad);
-            const w = caffePoolPads(x.shape[2], node.kernel, node.stride, node.pad);
-            const padded = h[0] + h[1] + w[0] + w[1] > 0;
-            if (node.op === "avgPool") {
-              if (padded) throw new Error(`tfjs engine: ${node.name}: padded average pooling is not built`);
-              t.set(node.output, tf.avgPool(x, node.kernel, node.stride, "valid"));
-            } else {
-              const input = padded ? tf.pad(x, [[0, 0], h, w, [0, 0]], -Infinity) : x;
-              t.set(node.output, tf.maxPool(input, node.kernel, node.stride, "valid"));
-            }
-            break;
-          }
-          case "lrn":
-            t.set(
-              node.output,
-              tf.localResponseNormalization(
-                t.get(node.input)!,
-                (node.size - 1) / 2,
-                node.k,
-                node.alpha / node.size,
-                node.beta,
-              ),
-            );
-            break;
-          case "concat":
-            t.set(
-              node.output,
-              tf.concat(
-                node.inputs.map((name) => t.get(name)!),
-                3,
-              ),
-            );
-            break;
-          case "fc": {
-            const x = flatten(t.get(node.input)!);
-            const y = tf.fused.matMul({
-              a: tf.reshape(x, [x.shape[0], -1]),
-              b: param<Tf.Tensor2D>(`${node.weights}.weight`),
-              bias: param(`${node.weights}.bias`),
-            });
-            t.set(node.output, tf.reshape(y, [x.shape[0], 1, 1, -1]));
-            break;
-          }
-          case "softmax":
-            t.set(node.output, tf.softmax(flatten(t.get(node.input)!)));
-            break;
-        }
-      }
-      const out = (name: string): Tf.Tensor => tf.reshape(t.get(name)!, [data.shape[0], -1]);
-      return { logits: out(graph.logits), probabilities: out(graph.probabilities) };
-    },
-    dispose: () => {
-      for (const p of params.values()) p.dispose();
-    },
-  };
-}
-
 async function loadTfjsWasm(config: EngineConfig, time: Timer): Promise<Engine> {
   const [tf, backend] = await time("importMs", () =>
     importEngine("@tensorflow/tfjs-backend-wasm", () =>
       Promise.all([import("@tensorflow/tfjs-core"), import("@tensorflow/tfjs-backend-wasm")]),
     ),
   );
-  backend.setThreadsCount(config.threads);
-  await time("compileMs", async () => {
-    if (!(await tf.setBackend("wasm"))) throw new Error("tfjs: the wasm backend failed to initialise");
-    await tf.ready();
-  });
-  const threads = backend.getThreadsCount();
-  if (threads !== config.threads) {
-    throw new EngineUnavailable(
-      `tfjs-backend-wasm runs ${threads} thread(s) here, not ${config.threads} ` +
-        `(WASM_HAS_MULTITHREAD_SUPPORT ${String(await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT"))}, IS_NODE ${String(tf.env().get("IS_NODE"))})`,
-    );
-  }
-  const graph = googlenetGraph();
-  const { tensors } = await time("weightsMs", () => weightsFor(config, graph));
-  const net = await time("setupMs", async () => tfjsNetwork(tf, graph, tensors));
-  const simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
-  const wasm = join(
-    dirname(require.resolve("@tensorflow/tfjs-backend-wasm")),
-    threads > 1
-      ? "tfjs-backend-wasm-threaded-simd.wasm"
-      : simd
-        ? "tfjs-backend-wasm-simd.wasm"
-        : "tfjs-backend-wasm.wasm",
-  );
-  return {
-    version: backend.version_wasm,
-    threads,
-    threadNote: `setThreadsCount; multithreading needs web workers, ${RUNTIME === "Node" ? "absent in Node" : "unused where IS_NODE (tfjs takes Deno for Node)"}`,
-    binary: await binaryOf([wasm], "wasm"),
-    async run(input, batch) {
-      const { logits, probabilities } = tf.tidy(() =>
-        net.forward(tf.tensor4d(input, [batch, 3, INPUT_SIZE, INPUT_SIZE])),
-      );
-      try {
-        const [l, p] = await Promise.all([logits.data(), probabilities.data()]);
-        return { logits: float32(l, "logits"), probabilities: float32(p, "probabilities") };
-      } finally {
-        logits.dispose();
-        probabilities.dispose();
-      }
-    },
-    dispose: async () => net.dispose(),
-  };
+  const why = `multithreading needs web workers, ${RUNTIME === "Node" ? "absent in Node" : `unused where IS_NODE (tfjs takes ${RUNTIME} for Node)`}`;
+  const loadTensors = async () => (await weightsFor(config, googlenetGraph())).tensors;
+  const { wasm, ...engine } = await tfjsEngine(tf, backend, config.threads, loadTensors, time, why);
+  const binary = await binaryOf([join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm")), wasm)], "wasm");
+  return { ...engine, binary };
 }
 
 /** Loads an engine, timing its phases with `time`. Throws EngineUnavailable when it cannot run here. */

@@ -1,20 +1,21 @@
 // The comparison suite: inception-wasm against onnxruntime-web, tfjs-backend-wasm and
-// onnxruntime-node on the same network and weights, in one run on this machine.
+// onnxruntime-node on the same network and weights, over a matrix of runtimes and inception-wasm's
+// precision modes, in one run on this machine.
 //
-// Every (engine, thread count) runs in a child process of its own (engine-child.ts), once per
-// round; within a round the configurations alternate (the order rotates each round), so slow
-// drifts of the machine hit every engine alike. Per child: the cold start phase by phase, the
-// photo's outputs, single-image latency and batch throughput, peak RSS. While a child is timed,
-// /proc/stat gives the CPU time the rest of the machine used; a round where others used more
-// than DISTURBED_CORES is run again (once; quick: never) and stays flagged if still disturbed.
-// Every figure is also given as a ratio to inception-wasm at the same thread count.
-//
-// The suite process is Node; the children run under Node (this binary) or Deno (the `deno`
-// devDependency): SuiteOptions.runtime, else $INCEPTION_WASM_BENCH_RUNTIME (`npm run bench:deno`).
-// The report's runtime, versions and file name are the children's runtime.
+// Every (runtime, engine, precision, thread count) runs in a child process of its own, once per
+// round: engine-child.ts under Node (the host and the pinned Node devDependencies), Deno or Bun,
+// browser-child.ts for Chromium. Within a round the configurations alternate (the order rotates
+// each round), so slow drifts of the machine hit every engine alike. Per child: the cold start
+// phase by phase, the photo's outputs, single-image latency and batch throughput, peak RSS. While
+// a child is timed, /proc gives the CPU time the rest of the machine used (the child's process
+// tree excluded); a round where others used more than DISTURBED_CORES is run again (once; quick:
+// never) and stays flagged if still disturbed. Every figure is also given as a ratio to
+// inception-wasm (strict) in the same runtime at the same thread count. A configuration that
+// cannot run (no such runtime here, an engine a runtime cannot load, a precision the library does
+// not have) is listed in `unavailable` with the reason, never dropped silently.
 
-import { fork, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { fork } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, availableParallelism, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -26,17 +27,13 @@ import { topClasses } from "../src/node/index.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { exportGoogLeNetOnnx } from "../src/node/exportOnnx.js";
 import { projectRoot, resolveDataDir } from "../src/node/weights.js";
+import { CHROMIUM } from "../test/support/chromium.js";
+import { RUNTIMES as TEST_RUNTIMES, runtimeCommand } from "../test/support/runtimes.js";
 import { renderChart, type KernelReport } from "./chart.js";
-import type { ChildMessage, ChildRuntime, ChildSettings, ParentMessage } from "./engine-child.js";
-import {
-  ENGINES,
-  INPUT_SIZE,
-  packageVersion,
-  type Binary,
-  type ColdStart,
-  type EngineConfig,
-  type EngineName,
-} from "./engines.js";
+import { INPUT_SIZE, type Binary, type ColdStart, type Precision } from "./child-core.js";
+import type { ChildMessage, ChildRuntime, ChildSettings, ParentMessage } from "./child-ipc.js";
+import { ENGINES, packageVersion, type EngineConfig, type EngineName } from "./engines.js";
+import { cpuTicks, processTree } from "./proc.js";
 
 /** Other processes using more than this many cores (CPU time / wall time) while a child is timed disturb it. */
 export const DISTURBED_CORES = 0.1;
@@ -45,21 +42,39 @@ const TICK_MS = 10;
 /** A child that does not report within this time has hung. */
 const CHILD_TIMEOUT_MS = 300_000;
 
-/** Runtimes the engine children can run in. */
-export const RUNTIMES = ["node", "deno"] as const;
-export type Runtime = (typeof RUNTIMES)[number];
-/** Environment variable naming the children's runtime when SuiteOptions.runtime is not given (default node). */
-export const RUNTIME_ENV = "INCEPTION_WASM_BENCH_RUNTIME";
+/** The host Node's runtime id: node<major> (Node 20 here). */
+const HOST = `node${process.versions.node.split(".")[0]}`;
 
-/** A runtime's name (undefined or empty: node), checked. */
-export function runtimeOption(name: string | undefined): Runtime {
-  const runtime = RUNTIMES.find((r) => r === (name || "node"));
-  if (!runtime)
-    throw new InceptionError("E_USAGE", `$${RUNTIME_ENV}: expected ${RUNTIMES.join(" or ")}, found "${name}"`);
-  return runtime;
+/**
+ * Runtimes the engine children can run under, by id: the Node running the suite (node<major>,
+ * with --experimental-wasm-relaxed-simd up to Node 20, as users enable relaxed SIMD there), the
+ * pinned Node devDependencies node22, node24 and node26 (the host when its major is the same),
+ * Deno and Bun (their npm packages), and Chromium (Debian's, through playwright-core). The
+ * binaries are found as test/support/runtimes.ts finds them for the tests.
+ */
+export function runtimeIds(): string[] {
+  const pinned = TEST_RUNTIMES.filter((r) => r.startsWith("node") && r !== "node" && r !== HOST);
+  return [HOST, ...pinned, "deno", "bun", "chromium"];
+}
+
+/** `--runtimes`: ids from runtimeIds(), comma-separated, in the order given. */
+export function parseRuntimes(text: string): string[] {
+  const known = runtimeIds();
+  const ids = text.split(",").map((t) => t.trim());
+  const unknown = ids.filter((id) => !known.includes(id));
+  if (unknown.length > 0)
+    throw new InceptionError(
+      "E_USAGE",
+      `--runtimes: expected ids from ${known.join(", ")}, found "${unknown.join(", ")}"`,
+    );
+  return [...new Set(ids)];
 }
 
 export interface SuiteOptions {
+  /** Runtime ids (runtimeIds()) the children run under. */
+  runtimes: string[];
+  /** inception-wasm's precision modes; "strict" (the default mode) must be among them: it is every ratio's base. */
+  precisions: Precision[];
   /** Engines compared with inception-wasm. */
   vs: EngineName[];
   threads: number[];
@@ -70,7 +85,7 @@ export interface SuiteOptions {
   /** Untimed single-image runs per child before timing. */
   warmup: number;
   rounds: number;
-  /** Few runs, one round, no repeats: a smoke test in well under a minute. */
+  /** Few runs, one round, no repeats: a smoke test. */
   quick: boolean;
   build: BuildChoice;
   weights?: string;
@@ -78,13 +93,14 @@ export interface SuiteOptions {
   outDir?: string;
   /** `npm run bench:kernels -- --json` output to add to the report and chart. */
   kernelsFile?: string;
-  /** The runtime of the engine children (default: $INCEPTION_WASM_BENCH_RUNTIME, else node). */
-  runtime?: Runtime;
+  /** The command line that ran the suite, recorded in the report (the README's table quotes it). */
+  command: string;
 }
 
 /** CPU use while a child was timed, in cores (CPU time / wall time). */
 export interface Disturbance {
   wallMs: number;
+  /** The child's process tree (Chromium's processes under the Chromium child). */
   childCores: number;
   otherCores: number;
   stealCores: number;
@@ -103,14 +119,18 @@ export interface Figures {
   /** Keyed by batch size. */
   batches: Record<string, Throughput>;
   coldStart: ColdStart;
-  /** Peak RSS after cold start and single-image runs, and after the batch runs. */
+  /** Peak RSS after cold start and single-image runs, and after the batch runs (Chromium: its processes' sum). */
   peakRssMB: number;
   peakRssBatchMB: number;
   binaryMB: number;
 }
 
 export interface ResultRow {
+  /** Runtime id (report.runtimes). */
+  runtime: string;
   engine: EngineName;
+  /** inception-wasm's precision mode; absent for the other engines. */
+  precision?: Precision;
   threads: number;
   version: string;
   threadNote: string;
@@ -124,23 +144,40 @@ export interface ResultRow {
   /** Medians over the rounds. */
   cpu?: Disturbance;
   figures: Figures;
-  /** figures / inception-wasm's figures at the same thread count. */
+  /** figures / inception-wasm's (strict) figures in the same runtime at the same thread count. */
   ratios: Figures;
-  /** The photo's outputs against inception-wasm's (threads[0]). */
+  /** The photo's outputs against inception-wasm's (strict, threads[0]) in the same runtime. */
   accuracy: { maxAbsProbDiff: number; maxAbsLogitDiff: number; top5Agree: boolean; top5: number[] };
 }
 
+/** A runtime of the matrix: what its children reported, or why none could start. */
+export interface RuntimeInfo {
+  id: string;
+  /** The command line prefix that starts a child. */
+  command?: string;
+  name?: string;
+  version?: string;
+  /** The JavaScript engine and its version. */
+  engine?: string;
+  unavailable?: string;
+}
+
 export interface SuiteReport {
-  schema: 1;
+  schema: 2;
   date: string;
   quick: boolean;
+  /** The command that produced the report. */
+  command: string;
+  /** How long the whole run took, child starts, repeats and the ONNX export included. */
+  wallSeconds: number;
   machine: { cpu: string; cores: number; memoryMB: number; platform: string; arch: string };
-  /** The engine children's runtime and version, e.g. "node 20.20.2" or "deno 2.9.6". */
-  runtime: string;
-  /** inception-wasm, the runtime, its V8, each measured engine; under Deno also `harness`: the Node that ran the suite process. */
+  runtimes: RuntimeInfo[];
+  /** inception-wasm, the Node that ran the suite (harness), each measured engine. */
   versions: Record<string, string>;
   model: { network: "GoogLeNet (BVLC)"; inputSize: number; multiplyAdds: number; gflopPerImage: number; photo: string };
   settings: {
+    runtimes: string[];
+    precisions: Precision[];
     engines: EngineName[];
     threads: number[];
     batches: number[];
@@ -150,7 +187,7 @@ export interface SuiteReport {
     disturbedCores: number;
   };
   results: ResultRow[];
-  unavailable: { engine: EngineName; threads: number; reason: string }[];
+  unavailable: { runtime: string; engine: EngineName; precision?: Precision; threads: number; reason: string }[];
   /** The kernel benchmark report given with --kernels, and its file. */
   kernels?: KernelReport & { file: string };
 }
@@ -166,29 +203,19 @@ function cpuTimes(pids: number[]): CpuTimes | undefined {
   try {
     const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
     const [user, nice, system, , , irq, softirq, steal] = f;
-    const own = new Map<number, number>();
-    for (const pid of pids) {
-      // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const rest = stat
-        .slice(stat.lastIndexOf(")") + 2)
-        .split(" ")
-        .map(Number);
-      own.set(pid, rest[11] + rest[12]);
-    }
-    return { busy: user + nice + system + irq + softirq, steal, pids: own };
+    return { busy: user + nice + system + irq + softirq, steal, pids: new Map(pids.map((p) => [p, cpuTicks(p)])) };
   } catch {
     return undefined;
   }
 }
 
-function disturbance(a: CpuTimes, b: CpuTimes, child: number, wallMs: number): Disturbance {
+function disturbance(a: CpuTimes, b: CpuTimes, childTree: number[], wallMs: number): Disturbance {
   const delta = (pid: number): number => (b.pids.get(pid) ?? 0) - (a.pids.get(pid) ?? 0);
   const ownTicks = [...b.pids.keys()].reduce((s, pid) => s + delta(pid), 0);
   const cores = (ticks: number): number => (ticks * TICK_MS) / wallMs;
   return {
     wallMs,
-    childCores: cores(delta(child)),
+    childCores: cores(childTree.reduce((s, pid) => s + delta(pid), 0)),
     otherCores: Math.max(0, cores(b.busy - a.busy - ownTicks)),
     stealCores: cores(b.steal - a.steal),
   };
@@ -204,40 +231,52 @@ type ChildRun =
     }
   | { ok: false; reason: string };
 
-const CHILD = fileURLToPath(new URL("./engine-child.js", import.meta.url));
+const ENGINE_CHILD = fileURLToPath(new URL("./engine-child.js", import.meta.url));
+const BROWSER_CHILD = fileURLToPath(new URL("./browser-child.js", import.meta.url));
 
-/** The binary and its arguments before the script that start a child. */
+/** How children of one runtime start: the binary, its arguments before the script, the script. */
 interface ChildCommand {
   execPath: string;
   execArgv: string[];
+  script: string;
 }
 
 /**
- * How children start under `runtime`. Node: this process's binary. Deno: the devDependency's
- * binary (node_modules/.bin), else `deno` on PATH, with `run -A` (a child reads the data folder,
- * the wasm and node_modules, reads env vars, starts workers, may load a native addon) and
- * `--node-modules-dir=manual` (bare imports from the installed node_modules, never the network),
- * as test/run.ts runs the test files under Deno. Node's IPC channel works with Deno's process.send.
+ * The command of a runtime, or why it has none. Chromium's child is a Node process (this binary)
+ * driving the browser. Node's IPC channel works with Deno's and Bun's process.send.
  */
-function childCommand(runtime: Runtime): ChildCommand {
-  if (runtime === "node") return { execPath: process.execPath, execArgv: [] };
-  const tried: string[] = [];
-  for (const bin of [join(projectRoot(), "node_modules", ".bin", "deno"), "deno"]) {
-    const r = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 30_000 });
-    if (r.status === 0) return { execPath: bin, execArgv: ["run", "-A", "--node-modules-dir=manual"] };
-    tried.push(`${bin} (${r.error ? r.error.message : `exit ${r.status}`})`);
+function childCommand(id: string): ChildCommand | { error: string } {
+  if (id === "chromium") {
+    if (!existsSync(CHROMIUM))
+      return { error: `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set $CHROMIUM_PATH)` };
+    return { execPath: process.execPath, execArgv: [], script: BROWSER_CHILD };
   }
-  throw new InceptionError(
-    "E_USAGE",
-    `bench: runtime deno: no working deno binary; tried ${tried.join(", ")}. Install the devDependencies (npm ci) or put deno on PATH.`,
-  );
+  const test = TEST_RUNTIMES.find((r) => r === (id === HOST ? "node" : id));
+  if (!test) return { error: `unknown runtime ${id}` };
+  const cmd = runtimeCommand(test);
+  if ("error" in cmd) return cmd;
+  return { execPath: cmd.argv[0], execArgv: cmd.argv.slice(1), script: ENGINE_CHILD };
 }
 
+const commandLine = (c: ChildCommand): string => [c.execPath.replace(`${projectRoot()}/`, ""), ...c.execArgv].join(" ");
+
+/** A configuration of the matrix. */
+interface MatrixConfig {
+  runtime: string;
+  config: EngineConfig;
+}
+
+const describeConfig = ({ runtime, config: c }: MatrixConfig): string =>
+  `${runtime}: ${c.engine}${c.engine === "inception-wasm" ? ` (${c.precision})` : ""}, ${c.threads} thread(s)`;
+
 /** Runs one configuration in a fresh child process. */
-function runChild(command: ChildCommand, settings: ChildSettings): Promise<ChildRun> {
+function runChild(command: ChildCommand, settings: ChildSettings, label: string): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = fork(CHILD, [JSON.stringify(settings)], { ...command, stdio: ["ignore", "pipe", "pipe", "ipc"] });
-    const label = `${settings.config.engine} (${settings.config.threads} thread(s))`;
+    const child = fork(command.script, [JSON.stringify(settings)], {
+      execPath: command.execPath,
+      execArgv: command.execArgv,
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
     let stderr = "";
     child.stdout!.on("data", (d: Buffer) => process.stderr.write(d));
     child.stderr!.on("data", (d: Buffer) => {
@@ -246,6 +285,7 @@ function runChild(command: ChildCommand, settings: ChildSettings): Promise<Child
     });
     let ready: Extract<ChildMessage, { type: "ready" }> | undefined;
     let before: CpuTimes | undefined;
+    let tree: number[] = [];
     let started = 0;
     let outcome: ChildRun | undefined;
     const timer = setTimeout(() => {
@@ -255,17 +295,18 @@ function runChild(command: ChildCommand, settings: ChildSettings): Promise<Child
     child.on("message", (m: ChildMessage) => {
       if (m.type === "ready") {
         ready = m;
-        before = cpuTimes([child.pid!, process.pid]);
+        tree = processTree(child.pid!);
+        before = cpuTimes([process.pid, ...tree]);
         started = performance.now();
         child.send({ type: "measure" } satisfies ParentMessage);
       } else if (m.type === "result" && ready) {
-        const after = cpuTimes([child.pid!, process.pid]);
+        const after = cpuTimes([process.pid, ...tree]);
         const wallMs = performance.now() - started;
         outcome = {
           ok: true,
           ready,
           result: m,
-          disturbance: before && after ? disturbance(before, after, child.pid!, wallMs) : undefined,
+          disturbance: before && after ? disturbance(before, after, tree, wallMs) : undefined,
         };
       } else if (m.type === "unavailable") {
         outcome = { ok: false, reason: m.reason };
@@ -273,6 +314,9 @@ function runChild(command: ChildCommand, settings: ChildSettings): Promise<Child
         outcome = { ok: false, reason: `failed: ${m.message.split("\n")[0]}` };
         process.stderr.write(`${label}: ${m.message}\n`);
       }
+    });
+    child.on("error", (e) => {
+      outcome ??= { ok: false, reason: `failed to start: ${e.message}` };
     });
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
@@ -321,54 +365,69 @@ async function defaultPhoto(weights: string | undefined): Promise<string> {
 /** A measured configuration's rounds. */
 type Rounds = Extract<ChildRun, { ok: true }>[];
 
+/** The group a configuration's ratios and accuracy refer to: its runtime and thread count. */
+const groupOf = ({ runtime, config }: MatrixConfig): string => `${runtime}/${config.threads}`;
+const isBase = ({ config }: MatrixConfig): boolean =>
+  config.engine === "inception-wasm" && config.precision === "strict";
+
 /**
  * Runs every configuration once per round, alternating (the order rotates each round). A
- * disturbed round is run again up to `retries` times; a configuration that fails or cannot
- * run its thread count is dropped with the reason (inception-wasm failing ends the suite).
+ * disturbed round is run again up to `retries` times. A configuration that fails or cannot run
+ * its thread count is dropped from later rounds with the reason; when inception-wasm (strict)
+ * fails, so does the rest of its runtime and thread count (no base for their ratios).
  */
 async function runRounds(
-  configs: EngineConfig[],
+  configs: MatrixConfig[],
   rounds: number,
   retries: number,
-  command: ChildCommand,
+  commands: Map<string, ChildCommand>,
   child: Omit<ChildSettings, "config">,
 ): Promise<{
-  done: Map<EngineConfig, Rounds>;
-  disturbedRounds: Map<EngineConfig, number>;
-  unavailable: Map<EngineConfig, string>;
+  done: Map<MatrixConfig, Rounds>;
+  disturbedRounds: Map<MatrixConfig, number>;
+  unavailable: Map<MatrixConfig, string>;
 }> {
-  const done = new Map<EngineConfig, Rounds>();
-  const disturbedRounds = new Map<EngineConfig, number>();
-  const unavailable = new Map<EngineConfig, string>();
+  const done = new Map<MatrixConfig, Rounds>();
+  const disturbedRounds = new Map<MatrixConfig, number>();
+  const unavailable = new Map<MatrixConfig, string>();
+  const total = configs.length * rounds;
+  let count = 0;
   for (let round = 0; round < rounds; round++) {
-    for (const config of configs.map((_, i) => configs[(i + round) % configs.length])) {
-      if (unavailable.has(config)) continue;
+    for (const mc of configs.map((_, i) => configs[(i + round) % configs.length])) {
+      count++;
+      if (unavailable.has(mc)) continue;
+      const label = describeConfig(mc);
       let run: ChildRun;
       for (let attempt = 0; ; attempt++) {
         process.stderr.write(
-          `bench: round ${round + 1}/${rounds}: ${config.engine}, ${config.threads} thread(s)${attempt ? " (again: disturbed)" : ""}\n`,
+          `bench: [${count}/${total}] round ${round + 1}/${rounds}: ${label}${attempt ? " (again: disturbed)" : ""}\n`,
         );
-        run = await runChild(command, { config, ...child });
+        run = await runChild(commands.get(mc.runtime)!, { config: mc.config, ...child }, label);
         const d = run.ok ? run.disturbance : undefined;
         const disturbed = d !== undefined && d.otherCores + d.stealCores > DISTURBED_CORES;
         if (!disturbed || attempt >= retries) {
-          if (disturbed) disturbedRounds.set(config, (disturbedRounds.get(config) ?? 0) + 1);
+          if (disturbed) disturbedRounds.set(mc, (disturbedRounds.get(mc) ?? 0) + 1);
           break;
         }
       }
       const reason = !run.ok
         ? run.reason
-        : run.ready.threads !== config.threads
-          ? `runs ${run.ready.threads} thread(s), not ${config.threads}: ${run.ready.threadNote}`
+        : run.ready.threads !== mc.config.threads
+          ? `runs ${run.ready.threads} thread(s), not ${mc.config.threads}: ${run.ready.threadNote}`
           : undefined;
       if (reason === undefined && run.ok) {
-        done.set(config, [...(done.get(config) ?? []), run]);
+        done.set(mc, [...(done.get(mc) ?? []), run]);
         continue;
       }
-      if (config.engine === "inception-wasm")
-        throw new Error(`bench: inception-wasm, ${config.threads} thread(s): ${reason}`);
-      unavailable.set(config, reason!);
-      done.delete(config);
+      process.stderr.write(`bench: ${label}: not measured: ${reason}\n`);
+      unavailable.set(mc, reason!);
+      done.delete(mc);
+      if (isBase(mc))
+        for (const other of configs)
+          if (other !== mc && groupOf(other) === groupOf(mc) && !unavailable.has(other)) {
+            unavailable.set(other, `no inception-wasm (strict) to compare with here: ${reason}`);
+            done.delete(other);
+          }
     }
   }
   return { done, disturbedRounds, unavailable };
@@ -376,7 +435,7 @@ async function runRounds(
 
 /** One configuration's figures over its rounds (medians; latencies pooled), without ratios. */
 function resultRow(
-  config: EngineConfig,
+  { runtime, config }: MatrixConfig,
   list: Rounds,
   disturbedRounds: number,
   batchSizes: number[],
@@ -411,7 +470,9 @@ function resultRow(
         }
       : undefined;
   return {
+    runtime,
     engine: config.engine,
+    ...(config.engine === "inception-wasm" ? { precision: config.precision } : {}),
     threads: config.threads,
     version: first.version,
     threadNote: first.threadNote,
@@ -437,10 +498,18 @@ function resultRow(
   };
 }
 
-/** Runs the suite; writes <outDir>/<date>-<cpu>-<runtime>[-quick].json and the .svg chart beside it. */
+/** A report's file name without extension: <date>-<cpu>-<runtime ids>[-quick]. */
+export function reportStem(report: Pick<SuiteReport, "date" | "machine" | "settings" | "quick">): string {
+  return `${report.date.slice(0, 10)}-${slug(report.machine.cpu)}-${report.settings.runtimes.join("-")}${report.quick ? "-quick" : ""}`;
+}
+
+/** Runs the suite; writes <outDir>/<reportStem>.json and the .svg chart beside it. */
 export async function runSuite(
   options: SuiteOptions,
 ): Promise<{ report: SuiteReport; jsonFile: string; svgFile: string }> {
+  if (!options.precisions.includes("strict"))
+    throw new InceptionError("E_USAGE", '--precision: "strict" must be included: it is the base of every ratio');
+  const started = performance.now();
   const rounds = options.quick ? 1 : options.rounds;
   const runs = options.quick ? 3 : options.runs;
   const warmup = options.quick ? 1 : options.warmup;
@@ -454,44 +523,79 @@ export async function runSuite(
   const graph = googlenetGraph();
   const shapes = inferShapes(graph, INPUT_SIZE, INPUT_SIZE);
   const macs = graph.nodes.reduce((s, n) => s + multiplyAdds(n, shapes), 0);
-  const command = childCommand(options.runtime ?? runtimeOption(process.env[RUNTIME_ENV]));
+  const commands = new Map<string, ChildCommand>();
+  const runtimes: RuntimeInfo[] = options.runtimes.map((id) => {
+    const c = childCommand(id);
+    if ("error" in c) return { id, unavailable: c.error };
+    commands.set(id, c);
+    return { id, command: commandLine(c) };
+  });
   const photo = await defaultPhoto(options.weights);
   const onnxFile = join(tmpdir(), `inception-wasm-bench-${process.pid}.onnx`);
   await exportGoogLeNetOnnx(onnxFile, { weights: options.weights });
-  const configs: EngineConfig[] = options.threads.flatMap((threads) =>
-    engines.map((engine) => ({ engine, threads, build: options.build, weights: options.weights, onnxFile })),
+  const maxBatch = Math.max(...options.batches);
+  const all: MatrixConfig[] = options.runtimes.flatMap((runtime) =>
+    options.threads.flatMap((threads) =>
+      engines.flatMap((engine) =>
+        (engine === "inception-wasm" ? options.precisions : (["strict"] as const)).map((precision) => ({
+          runtime,
+          config: { engine, threads, precision, maxBatch, build: options.build, weights: options.weights, onnxFile },
+        })),
+      ),
+    ),
   );
-  const { done, disturbedRounds, unavailable } = await runRounds(configs, rounds, options.quick ? 0 : 1, command, {
+  const configs = all.filter((c) => commands.has(c.runtime));
+  const { done, disturbedRounds, unavailable } = await runRounds(configs, rounds, options.quick ? 0 : 1, commands, {
     photo,
     warmup,
     runs: runsPerRound,
   }).finally(() => rm(onnxFile, { force: true }));
+  for (const c of all)
+    if (!commands.has(c.runtime)) unavailable.set(c, runtimes.find((r) => r.id === c.runtime)!.unavailable!);
 
-  const reference = done.get(configs[0])![0].ready; // inception-wasm at threads[0]
+  const base = (c: MatrixConfig): MatrixConfig | undefined =>
+    configs.find((b) => isBase(b) && groupOf(b) === groupOf(c) && done.has(b));
   const measured = configs
     .filter((c) => done.has(c))
-    .map((c) => resultRow(c, done.get(c)!, disturbedRounds.get(c) ?? 0, options.batches, macs, reference));
-  const rows: ResultRow[] = measured.map((row) => {
-    const base = measured.find((r) => r.engine === "inception-wasm" && r.threads === row.threads)!;
-    return { ...row, ratios: ratiosOf(row.figures, base.figures) };
+    .map((c) => {
+      // Accuracy: against inception-wasm (strict) at threads[0] in the same runtime.
+      const reference = configs.find(
+        (b) => isBase(b) && b.runtime === c.runtime && b.config.threads === options.threads[0] && done.has(b),
+      );
+      const ref = done.get(reference ?? base(c)!)![0].ready;
+      return { c, row: resultRow(c, done.get(c)!, disturbedRounds.get(c) ?? 0, options.batches, macs, ref) };
+    });
+  if (measured.length === 0)
+    throw new Error(
+      `bench: nothing measured:\n${[...unavailable].map(([c, r]) => `${describeConfig(c)}: ${r}`).join("\n")}`,
+    );
+  const rows: ResultRow[] = measured.map(({ c, row }) => {
+    const b = measured.find((m) => m.c === base(c))!.row;
+    return { ...row, ratios: ratiosOf(row.figures, b.figures) };
   });
+  for (const info of runtimes) {
+    const ran: ChildRuntime | undefined = configs
+      .filter((c) => c.runtime === info.id && done.has(c))
+      .map((c) => done.get(c)![0].ready.runtime)[0];
+    if (ran) Object.assign(info, { name: ran.name, version: ran.version, engine: ran.engine });
+    else info.unavailable ??= "no configuration ran here (see unavailable)";
+  }
 
-  const runtime: ChildRuntime = reference.runtime;
   const versions: Record<string, string> = {
     "inception-wasm": await packageVersion(),
-    [runtime.name]: runtime.version,
-    v8: runtime.v8,
+    harness: `node ${process.versions.node}`,
   };
-  if (runtime.name !== "node") versions.harness = `node ${process.versions.node}`;
-  for (const row of rows) if (row.engine !== "inception-wasm") versions[row.engine] = row.version;
+  for (const row of rows) if (row.engine !== "inception-wasm") versions[row.engine] ??= row.version;
   const kernels = options.kernelsFile
     ? (JSON.parse(await readFile(options.kernelsFile, "utf8")) as KernelReport)
     : undefined;
   const cpuModel = cpus()[0]?.model.trim() ?? "unknown CPU";
   const report: SuiteReport = {
-    schema: 1,
+    schema: 2,
     date: new Date().toISOString(),
     quick: options.quick,
+    command: options.command,
+    wallSeconds: (performance.now() - started) / 1000,
     machine: {
       cpu: cpuModel,
       cores: availableParallelism(),
@@ -499,7 +603,7 @@ export async function runSuite(
       platform: process.platform,
       arch: process.arch,
     },
-    runtime: `${runtime.name} ${runtime.version}`,
+    runtimes,
     versions,
     model: {
       network: "GoogLeNet (BVLC)",
@@ -509,6 +613,8 @@ export async function runSuite(
       photo,
     },
     settings: {
+      runtimes: options.runtimes,
+      precisions: options.precisions,
       engines,
       threads: options.threads,
       batches: options.batches,
@@ -518,80 +624,21 @@ export async function runSuite(
       disturbedCores: DISTURBED_CORES,
     },
     results: rows,
-    unavailable: [...unavailable].map(([c, reason]) => ({ engine: c.engine, threads: c.threads, reason })),
+    unavailable: all
+      .filter((c) => unavailable.has(c))
+      .map((c) => ({
+        runtime: c.runtime,
+        engine: c.config.engine,
+        ...(c.config.engine === "inception-wasm" ? { precision: c.config.precision } : {}),
+        threads: c.config.threads,
+        reason: unavailable.get(c)!,
+      })),
     kernels: kernels && { file: options.kernelsFile!, ...kernels },
   };
   const outDir = options.outDir ?? join(projectRoot(), "bench", "results");
   await mkdir(outDir, { recursive: true });
-  const stem = join(
-    outDir,
-    `${report.date.slice(0, 10)}-${slug(cpuModel)}-${runtime.name}${runtime.version}${options.quick ? "-quick" : ""}`,
-  );
+  const stem = join(outDir, reportStem(report));
   await writeFile(`${stem}.json`, JSON.stringify(report, null, 2) + "\n");
   await writeFile(`${stem}.svg`, renderChart(report));
   return { report, jsonFile: `${stem}.json`, svgFile: `${stem}.svg` };
-}
-
-const fixed = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : "-");
-const withRatio = (x: number, ratio: number, digits: number): string => `${fixed(x, digits)} (${fixed(ratio, 2)})`;
-
-/** The report as a table: figures with their ratio to inception-wasm at the same thread count. */
-export function formatSuite(r: SuiteReport): string {
-  const columns: { head: string; cell: (row: ResultRow) => string }[] = [
-    { head: "engine", cell: (row) => row.engine },
-    { head: "thr", cell: (row) => String(row.threads) },
-  ];
-  for (const b of r.settings.batches) {
-    if (b === 1) {
-      columns.push(
-        {
-          head: "median ms",
-          cell: (row) => withRatio(row.figures.batches[b].medianMs, row.ratios.batches[b].medianMs, 1),
-        },
-        { head: "min ms", cell: (row) => fixed(row.figures.batches[b].minMs, 1) },
-      );
-    } else {
-      columns.push({
-        head: `batch ${b} img/s`,
-        cell: (row) => withRatio(row.figures.batches[b].imagesPerSecond, row.ratios.batches[b].imagesPerSecond, 1),
-      });
-    }
-    columns.push({
-      head: b === 1 ? "GFLOP/s" : `GFLOP/s b${b}`,
-      cell: (row) => fixed(row.figures.batches[b].gflops, 1),
-    });
-  }
-  columns.push(
-    { head: "cold start ms", cell: (row) => withRatio(row.figures.coldStart.totalMs, row.ratios.coldStart.totalMs, 0) },
-    {
-      head: "compile/weights/setup/1st",
-      cell: ({ figures: { coldStart: c } }) =>
-        [c.compileMs, c.weightsMs, c.setupMs, c.firstInferenceMs].map((x) => fixed(x, 0)).join("/"),
-    },
-    { head: "RSS MB", cell: (row) => withRatio(row.figures.peakRssMB, row.ratios.peakRssMB, 0) },
-    {
-      head: "binary MB",
-      cell: (row) => `${fixed(row.figures.binaryMB, 2)}${row.binary.kind === "native" ? " native" : ""}`,
-    },
-    { head: "max|dprob|", cell: (row) => row.accuracy.maxAbsProbDiff.toExponential(1) },
-    { head: "top-5", cell: (row) => (row.accuracy.top5Agree ? "same" : "DIFF") },
-    { head: "cpu", cell: (row) => (row.cpu ? fixed(row.cpu.childCores, 1) : "-") },
-    { head: "disturbed", cell: (row) => (row.disturbed ? `${row.disturbedRounds}/${row.rounds}` : "no") },
-  );
-  const table = [columns.map((c) => c.head), ...r.results.map((row) => columns.map((c) => c.cell(row)))];
-  const widths = columns.map((_, i) => Math.max(...table.map((line) => line[i].length)));
-  return [
-    `GoogLeNet ${r.model.inputSize}x${r.model.inputSize} (${r.model.gflopPerImage.toFixed(3)} GFLOP/image) on ${r.machine.cpu}, ${r.machine.cores} cores, ${r.runtime}`,
-    `${r.settings.rounds} round(s); timed runs per round: ${Object.entries(r.settings.runsPerRound)
-      .map(([b, n]) => `batch ${b}: ${n}`)
-      .join(", ")}; ` + "(x.xx) = figure / inception-wasm's at the same thread count",
-    "",
-    ...table.map((line) =>
-      line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "),
-    ),
-    ...r.unavailable.map((u) => `${u.engine}, ${u.threads} thread(s): not measured: ${u.reason}`),
-    "",
-    `cpu: cores the engine's process used while timed; disturbed: rounds (of all) where other processes used more than ${r.settings.disturbedCores} core(s)` +
-      (r.quick ? "" : " even when run again"),
-  ].join("\n");
 }

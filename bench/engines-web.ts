@@ -1,0 +1,236 @@
+// The engine adapters that also run in a browser page (browser-page.ts): onnxruntime (-web and
+// -node share one) and tfjs-backend-wasm after their import, each given its model or weights by a
+// loader, so Node's children (engines.ts) and Chromium's page run the same code.
+
+import type * as Tf from "@tensorflow/tfjs-core";
+import type * as TfWasm from "@tensorflow/tfjs-backend-wasm";
+import type * as OrtNode from "onnxruntime-node";
+import type * as OrtWeb from "onnxruntime-web";
+import type { Graph } from "../src/host/ir/graph.js";
+import type { TensorMap } from "../src/host/ir/tensors.js";
+import { caffePoolPads, exportOnnx } from "../src/model/formats/onnxExport.js";
+import { googlenetGraph } from "../src/model/network/googlenet.js";
+import { EngineUnavailable, INPUT_SIZE, type Engine, type Timer } from "./child-core.js";
+
+/** An engine's output as float32 (every output of this network is). */
+function float32(data: unknown, what: string): Float32Array {
+  if (!(data instanceof Float32Array)) throw new Error(`${what} is not float32`);
+  return data;
+}
+
+export type Ort = Pick<typeof OrtNode, "InferenceSession" | "Tensor">;
+
+/** A weightless one-pooling network: creating its session starts an onnxruntime without loading a model. */
+const STARTUP_GRAPH: Graph = {
+  input: "data",
+  inputChannels: 1,
+  logits: "pool",
+  probabilities: "prob",
+  nodes: [
+    { op: "maxPool", name: "pool", input: "data", output: "pool", kernel: 1, stride: 1, pad: 0 },
+    { op: "softmax", name: "prob", input: "pool", output: "prob" },
+  ],
+};
+
+/**
+ * The onnxruntime phases after import, shared by -web and -node: `readModel` gives the ONNX file's
+ * bytes (the weights phase); `options` are the session options.
+ */
+export async function ortEngine(
+  ort: Ort,
+  readModel: () => Promise<Uint8Array>,
+  time: Timer,
+  options: OrtNode.InferenceSession.SessionOptions,
+): Promise<Pick<Engine, "run" | "dispose">> {
+  const startup = exportOnnx(STARTUP_GRAPH, new Map(), 1);
+  await time("compileMs", async () => {
+    await (await ort.InferenceSession.create(startup, options)).release();
+  });
+  const bytes = await time("weightsMs", readModel);
+  const session = await time("setupMs", () => ort.InferenceSession.create(bytes, options));
+  const graph = googlenetGraph();
+  return {
+    async run(input, batch) {
+      const x = new ort.Tensor("float32", input, [batch, 3, INPUT_SIZE, INPUT_SIZE]);
+      const out = await session.run({ [graph.input]: x });
+      return {
+        logits: float32(out[graph.logits].data, graph.logits),
+        probabilities: float32(out[graph.probabilities].data, graph.probabilities),
+      };
+    },
+    dispose: () => session.release(),
+  };
+}
+
+/** onnxruntime-web with `threads` threads (`workers`: what its threads are here, for the note); binary left to the caller. */
+export async function ortWebEngine(
+  ort: typeof OrtWeb,
+  threads: number,
+  readModel: () => Promise<Uint8Array>,
+  time: Timer,
+  workers: string,
+): Promise<Omit<Engine, "binary">> {
+  ort.env.wasm.numThreads = threads;
+  const engine = await ortEngine(ort, readModel, time, { executionProviders: ["wasm"] });
+  return {
+    ...engine,
+    version: ort.env.versions.web ?? "?",
+    threads,
+    threadNote: threads > 1 ? `env.wasm.numThreads = ${threads} (${workers})` : "env.wasm.numThreads = 1",
+  };
+}
+
+/**
+ * The network in tfjs ops (NHWC: conv2d there is what the wasm backend runs fastest), from the
+ * same tensors: conv weights OIHW -> HWIO, FC weights [out][in] -> [in][out] (the wasm backend's
+ * fused matMul with transposeB and a bias gives wrong results in 4.22); Caffe's ceil-mode max
+ * pooling as an explicit -inf pad (the pads of the ONNX export) then a valid pool; LRN with
+ * depthRadius (size-1)/2 and tfjs's alpha, which is not divided by the window size (Caffe's alpha / size).
+ */
+function tfjsNetwork(
+  tf: typeof Tf,
+  graph: Graph,
+  weights: TensorMap,
+): { forward(x: Tf.Tensor4D): { logits: Tf.Tensor; probabilities: Tf.Tensor }; dispose(): void } {
+  const params = new Map<string, Tf.Tensor>();
+  for (const [name, t] of weights) {
+    const raw = tf.tensor(t.data, t.shape);
+    const order = t.shape.length === 4 ? [2, 3, 1, 0] : t.shape.length === 2 ? [1, 0] : undefined;
+    params.set(name, order ? tf.transpose(raw, order) : raw);
+    if (order) raw.dispose();
+  }
+  const param = <T extends Tf.Tensor>(name: string): T => params.get(name)! as T;
+  /** [N, 1, 1, C*H*W] in CHW order, as the graph flattens. */
+  const flatten = (x: Tf.Tensor4D): Tf.Tensor4D => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], 1, 1, -1]);
+  return {
+    forward(data) {
+      const t = new Map<string, Tf.Tensor4D>([[graph.input, tf.transpose(data, [0, 2, 3, 1])]]);
+      for (const node of graph.nodes) {
+        switch (node.op) {
+          case "conv":
+            t.set(
+              node.output,
+              tf.fused.conv2d({
+                x: t.get(node.input)!,
+                filter: param<Tf.Tensor4D>(`${node.weights}.weight`),
+                bias: param(`${node.weights}.bias`),
+                strides: node.stride,
+                pad: node.pad,
+                activation: node.relu ? "relu" : "linear",
+              }),
+            );
+            break;
+          case "maxPool":
+          case "avgPool": {
+            const x = t.get(node.input)!;
+            const h = caffePoolPads(x.shape[1], node.kernel, node.stride, node.pad);
+            const w = caffePoolPads(x.shape[2], node.kernel, node.stride, node.pad);
+            const padded = h[0] + h[1] + w[0] + w[1] > 0;
+            if (node.op === "avgPool") {
+              if (padded) throw new Error(`tfjs engine: ${node.name}: padded average pooling is not built`);
+              t.set(node.output, tf.avgPool(x, node.kernel, node.stride, "valid"));
+            } else {
+              const input = padded ? tf.pad(x, [[0, 0], h, w, [0, 0]], -Infinity) : x;
+              t.set(node.output, tf.maxPool(input, node.kernel, node.stride, "valid"));
+            }
+            break;
+          }
+          case "lrn":
+            t.set(
+              node.output,
+              tf.localResponseNormalization(
+                t.get(node.input)!,
+                (node.size - 1) / 2,
+                node.k,
+                node.alpha / node.size,
+                node.beta,
+              ),
+            );
+            break;
+          case "concat":
+            t.set(
+              node.output,
+              tf.concat(
+                node.inputs.map((name) => t.get(name)!),
+                3,
+              ),
+            );
+            break;
+          case "fc": {
+            const x = flatten(t.get(node.input)!);
+            const y = tf.fused.matMul({
+              a: tf.reshape(x, [x.shape[0], -1]),
+              b: param<Tf.Tensor2D>(`${node.weights}.weight`),
+              bias: param(`${node.weights}.bias`),
+            });
+            t.set(node.output, tf.reshape(y, [x.shape[0], 1, 1, -1]));
+            break;
+          }
+          case "softmax":
+            t.set(node.output, tf.softmax(flatten(t.get(node.input)!)));
+            break;
+        }
+      }
+      const out = (name: string): Tf.Tensor => tf.reshape(t.get(name)!, [data.shape[0], -1]);
+      return { logits: out(graph.logits), probabilities: out(graph.probabilities) };
+    },
+    dispose: () => {
+      for (const p of params.values()) p.dispose();
+    },
+  };
+}
+
+/**
+ * tfjs-backend-wasm with `threads` threads (EngineUnavailable when it runs another count; `why`
+ * says where its threads come from here), the network built from `loadTensors` (the weights
+ * phase). `wasm` names the build it runs (threaded SIMD, SIMD or plain); the binary is the caller's.
+ */
+export async function tfjsEngine(
+  tf: typeof Tf,
+  backend: typeof TfWasm,
+  threads: number,
+  loadTensors: () => Promise<TensorMap>,
+  time: Timer,
+  why: string,
+): Promise<Omit<Engine, "binary"> & { wasm: string }> {
+  backend.setThreadsCount(threads);
+  await time("compileMs", async () => {
+    if (!(await tf.setBackend("wasm"))) throw new Error("tfjs: the wasm backend failed to initialise");
+    await tf.ready();
+  });
+  const running = backend.getThreadsCount();
+  if (running !== threads) {
+    throw new EngineUnavailable(
+      `tfjs-backend-wasm runs ${running} thread(s) here, not ${threads} ` +
+        `(WASM_HAS_MULTITHREAD_SUPPORT ${String(await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT"))}, IS_NODE ${String(tf.env().get("IS_NODE"))})`,
+    );
+  }
+  const graph = googlenetGraph();
+  const tensors = await time("weightsMs", loadTensors);
+  const net = await time("setupMs", async () => tfjsNetwork(tf, graph, tensors));
+  const simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
+  return {
+    version: backend.version_wasm,
+    threads,
+    threadNote: `setThreadsCount; ${why}`,
+    wasm:
+      threads > 1
+        ? "tfjs-backend-wasm-threaded-simd.wasm"
+        : simd
+          ? "tfjs-backend-wasm-simd.wasm"
+          : "tfjs-backend-wasm.wasm",
+    async run(input, batch) {
+      const { logits, probabilities } = tf.tidy(() =>
+        net.forward(tf.tensor4d(input, [batch, 3, INPUT_SIZE, INPUT_SIZE])),
+      );
+      try {
+        const [l, p] = await Promise.all([logits.data(), probabilities.data()]);
+        return { logits: float32(l, "logits"), probabilities: float32(p, "probabilities") };
+      } finally {
+        logits.dispose();
+        probabilities.dispose();
+      }
+    },
+    dispose: async () => net.dispose(),
+  };
+}
