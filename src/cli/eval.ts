@@ -10,7 +10,7 @@ import { InceptionError } from "../host/errors.js";
 import type { BuildChoice } from "../host/wasm/kernels.js";
 import { CROP_COUNTS, type CropCount } from "../model/image/crops.js";
 import { CLASSES } from "../model/network/googlenet.js";
-import { GoogLeNet, type GoogLeNetEnsemble } from "../node/index.js";
+import { GoogLeNet } from "../node/index.js";
 
 export interface EvalOptions {
   folder: string;
@@ -39,6 +39,10 @@ export interface EvalRow {
   crops: CropCount;
   /** Forward passes per image: models x crops. */
   passes: number;
+  /** Multiply-adds per image (passes x one pass's). */
+  multiplyAdds: number;
+  /** Bytes of every model's weights (float32 parameters). */
+  weightBytes: number;
   images: number;
   seconds: number;
   top1Error: number;
@@ -113,13 +117,14 @@ export function formatEval(r: EvalReport): string {
     `${r.images} image(s) of ${r.folder}${r.skipped.length ? `, ${r.skipped.length} skipped` : ""}` +
       `${r.interrupted ? " (interrupted: partial results)" : ""}`,
     "",
-    "| models | crops | cost (passes/image) | seconds | top-1 error | top-5 error | compared to base |",
-    "|---|---|---|---|---|---|---|",
+    "| models | crops | cost (passes/image) | G multiply-adds/image | weights MB | seconds | top-1 error | top-5 error | compared to base |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const x of r.rows) {
     const delta = base && x !== base ? `${((x.top5Error - base.top5Error) * 100).toFixed(2)} %` : "base";
     lines.push(
-      `| ${x.models} | ${x.crops} | ${x.passes} | ${x.seconds.toFixed(1)} | ${pct(x.top1Error)} | ${pct(x.top5Error)} | ${delta} |`,
+      `| ${x.models} | ${x.crops} | ${x.passes} | ${(x.multiplyAdds / 1e9).toFixed(1)} | ${(x.weightBytes / 1e6).toFixed(1)} | ` +
+        `${x.seconds.toFixed(1)} | ${pct(x.top1Error)} | ${pct(x.top5Error)} | ${delta} |`,
     );
   }
   for (const s of r.skipped) lines.push(`skipped ${s.file}: ${s.reason}`);
@@ -136,7 +141,7 @@ export async function evaluate(options: EvalOptions): Promise<void> {
   const images = await labelledImages(options.folder, options.labels);
   const load = { build: options.build, threads: options.threads };
   const single = await GoogLeNet.load({ ...load, weights: options.ensemble?.[0] ?? options.weights });
-  let ensemble: GoogLeNetEnsemble | undefined;
+  let ensemble: GoogLeNet | undefined;
   const report: EvalReport = { folder: options.folder, images: 0, skipped: [], interrupted: false, rows: [] };
   let stop = false;
   const onInterrupt = (): void => {
@@ -147,10 +152,11 @@ export async function evaluate(options: EvalOptions): Promise<void> {
     if (options.ensemble && options.ensemble.length > 1) {
       ensemble = await GoogLeNet.loadEnsemble(options.ensemble, load);
     }
-    const sets: { models: number; net: GoogLeNet | GoogLeNetEnsemble }[] = [{ models: 1, net: single }];
-    if (ensemble) sets.push({ models: ensemble.members.length, net: ensemble });
-    const rows = sets.flatMap((s) => crops.map((c) => ({ ...s, crops: c, top1: 0, top5: 0, n: 0, ms: 0 })));
-    const work = rows.reduce((sum, r) => sum + r.models * r.crops, 0) * images.length;
+    const nets = ensemble ? [single, ensemble] : [single];
+    const rows = nets.flatMap((net) =>
+      crops.map((c) => ({ net, cost: net.summary(c), top1: 0, top5: 0, n: 0, ms: 0 })),
+    );
+    const work = rows.reduce((sum, r) => sum + r.cost.passesPerImage, 0) * images.length;
     const bar = new SingleBar({
       stream: process.stderr,
       noTTYOutput: true,
@@ -168,7 +174,7 @@ export async function evaluate(options: EvalOptions): Promise<void> {
         bytes = new Uint8Array(await readFile(image.file));
         for (const row of rows) {
           const t0 = performance.now();
-          const p = await row.net.probabilities(bytes, { crops: row.crops, name: image.file });
+          const p = await row.net.probabilities(bytes, { crops: row.cost.crops, name: image.file });
           row.ms += performance.now() - t0;
           const h = hits(p, image.label);
           row.top1 += h.top1 ? 1 : 0;
@@ -189,9 +195,11 @@ export async function evaluate(options: EvalOptions): Promise<void> {
     report.rows = rows
       .filter((r) => r.n > 0)
       .map((r) => ({
-        models: r.models,
-        crops: r.crops,
-        passes: r.models * r.crops,
+        models: r.cost.models,
+        crops: r.cost.crops,
+        passes: r.cost.passesPerImage,
+        multiplyAdds: r.cost.multiplyAddsPerImage,
+        weightBytes: r.cost.weightBytes,
         images: r.n,
         seconds: r.ms / 1000,
         top1Error: 1 - r.top1 / r.n,

@@ -11,9 +11,10 @@ import type { BuildChoice } from "../host/wasm/kernels.js";
 import { formatSummary, summarize } from "../model/network/summary.js";
 import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../model/network/googlenet.js";
 import { shortLabel } from "../model/network/labels.js";
-import { GoogLeNet, GoogLeNetEnsemble, type CropCount, type Prediction } from "../node/index.js";
+import { GoogLeNet, type CropCount, type Prediction } from "../node/index.js";
 import { convertMatDirectory, resolveDataDir } from "../node/weights.js";
 import { benchNetwork, formatBench } from "./bench.js";
+import { formatCost } from "./cost.js";
 import { WEIGHTS_USAGE, weightsCommand } from "./weights.js";
 
 const USAGE = `usage: inception-wasm <command> [options]
@@ -160,13 +161,11 @@ async function classify(files: string[]): Promise<void> {
   const net = opts.ensemble
     ? await GoogLeNet.loadEnsemble(listText(opts.ensemble), { build: buildOption(), threads })
     : await GoogLeNet.load({ weights: opts.weights, build: buildOption(), threads });
-  const first = net instanceof GoogLeNetEnsemble ? net.members[0] : net;
   // One bad file is reported in its place (an error entry with --json); the others still run.
   const results: ({ file: string; top: Prediction[]; ms: number } | { file: string; error: string })[] = [];
   try {
     if (!opts.json) {
-      const models = net instanceof GoogLeNetEnsemble ? `, ${net.members.length} models` : "";
-      console.log(`inception-wasm: ${first.build} build, ${first.threads} thread(s), ${crops} crop(s)${models}`);
+      console.log(`inception-wasm: ${net.build} build, ${net.threads} thread(s); ${formatCost(net.summary(crops))}`);
     }
     for (const file of files) {
       const t0 = performance.now();
@@ -195,9 +194,13 @@ async function classify(files: string[]): Promise<void> {
     await net.dispose();
   }
   if (opts.json) {
-    const models = net instanceof GoogLeNetEnsemble ? net.members.length : 1;
+    const cost = net.summary(crops);
     console.log(
-      JSON.stringify({ build: first.build, threads: first.threads, crops, models, images: results }, null, 2),
+      JSON.stringify(
+        { build: net.build, threads: net.threads, crops, models: net.models, cost, images: results },
+        null,
+        2,
+      ),
     );
   }
 }

@@ -1,6 +1,6 @@
 // The wasm engine: compiles a kernel build, plans the graph onto one shared memory, writes the
-// weights (conv weights packed once), and runs the plan on the serial executor (1 thread) or the
-// worker pool, after one warm-up pass.
+// weights (conv weights packed once; an ensemble's weight sets side by side), and runs the plan on
+// the serial executor (1 thread) or the worker pool, after one warm-up pass.
 
 import { ArgumentError } from "../errors.js";
 import { SerialExecutor, type Executor, type Profile } from "../exec/executor.js";
@@ -19,7 +19,7 @@ import {
   type BuildName,
   type KernelSources,
 } from "../wasm/kernels.js";
-import type { Engine, EngineOutputs } from "./engine.js";
+import { checkModel, type Engine, type EngineOutputs } from "./engine.js";
 
 /** How to build a wasm engine. */
 export interface WasmEngineOptions {
@@ -117,10 +117,13 @@ function touchPages(memory: WebAssembly.Memory): void {
   for (let i = 0; i < words.length; i += 1024) words[i] |= 0;
 }
 
-/** The graph on the wasm kernels over one shared memory. */
+/**
+ * The graph on the wasm kernels over one shared memory. An ensemble (several weight sets) is one
+ * engine: the sets lie side by side below one activation arena, one worker pool runs them all.
+ */
 export class WasmEngine implements Engine {
-  /** Plans by batch size (1 is made at load; others when first run, at the same weight addresses). */
-  private readonly plans = new Map<number, Plan>();
+  /** Plans by model and batch size ("model/batch"; 0/1 is made at load, others when first run). */
+  private readonly plans = new Map<string, Plan>();
   /** The plan of the last run, whose tensors activation() reads. */
   private last: Plan;
 
@@ -130,15 +133,21 @@ export class WasmEngine implements Engine {
     readonly wasmBytes: number,
     readonly threadReason: string,
     readonly maxBatch: number,
-    private readonly planFor: (batch: number) => Plan,
+    readonly models: number,
+    private readonly planFor: (batch: number, model: number) => Plan,
     private readonly memory: WebAssembly.Memory,
     private readonly executor: Executor,
   ) {
-    this.last = this.plan(1);
+    this.last = this.plan(1, 0);
   }
 
-  /** Compiles, plans, writes the weights, starts the threads and (optionally) warms up. */
-  static async create(graph: Graph, weights: TensorMap, options: WasmEngineOptions): Promise<WasmEngine> {
+  /**
+   * Compiles, plans, writes every weight set (one per model of an ensemble, in order), starts the
+   * threads and (optionally) warms up.
+   */
+  static async create(graph: Graph, weightSets: readonly TensorMap[], options: WasmEngineOptions): Promise<WasmEngine> {
+    const models = weightSets.length;
+    if (models < 1) throw new ArgumentError("WasmEngine.create", "weightSets", "at least one weight set", 0);
     const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1 && maxBatch <= 64)) {
       throw new ArgumentError("GoogLeNet.load", "maxBatch", "an integer in 1..64", maxBatch);
@@ -148,27 +157,31 @@ export class WasmEngine implements Engine {
     // Plan with a throwaway instance (size queries only), then size the real memory from the plans:
     // batch 1 now, room to grow to maxBatch (weights sit below the activations at the same addresses).
     const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
-    const planFor = (batch: number): Plan =>
+    const planFor = (batch: number, model: number): Plan =>
       planGraph(graph, probe, {
         height: options.inputSize,
         width: options.inputSize,
         lanes: choice.threads,
         keepAll: options.keepActivations,
         batch,
+        models,
+        model,
       });
-    const plan = planFor(1);
-    const largest = planFor(maxBatch).memoryBytes;
+    const plan = planFor(1, 0);
+    const largest = planFor(maxBatch, 0).memoryBytes;
     if (largest > MEMORY_BUDGET_BYTES) {
       throw new ArgumentError(
         "GoogLeNet.load",
         "inputSize",
         `a plan within the ${MEMORY_BUDGET_BYTES / 2 ** 20} MiB memory budget`,
-        `${options.inputSize} (needs ${Math.ceil(largest / 2 ** 20)} MiB at ${choice.threads} thread(s), batches of ${maxBatch})`,
+        `${options.inputSize} (needs ${Math.ceil(largest / 2 ** 20)} MiB at ${choice.threads} thread(s), ` +
+          `batches of ${maxBatch}, ${models} weight set(s))`,
       );
     }
     const memory = createSharedMemory(plan.memoryBytes, largest);
     const kernels = instantiateKernels(compiled.module, memory);
-    writeWeights(graph, plan, weights, kernels, memory);
+    const firstPlans = weightSets.map((_, m) => (m === 0 ? plan : planFor(1, m)));
+    weightSets.forEach((weights, m) => writeWeights(graph, firstPlans[m], weights, kernels, memory));
     let executor: Executor = new SerialExecutor(kernels);
     if (choice.threads > 1) {
       try {
@@ -197,11 +210,12 @@ export class WasmEngine implements Engine {
       compiled.bytes,
       choice.reason,
       maxBatch,
+      models,
       planFor,
       memory,
       executor,
     );
-    engine.plans.set(1, plan);
+    firstPlans.forEach((p, m) => engine.plans.set(`${m}/1`, p));
     return engine;
   }
 
@@ -213,23 +227,40 @@ export class WasmEngine implements Engine {
     return this.memory.buffer.byteLength;
   }
 
-  /** The plan for `batch` images, made once; the memory grows to hold it. */
-  private plan(batch: number): Plan {
-    let p = this.plans.get(batch);
+  /** Bytes of every weight set as planned (packed panels, biases, alignment). */
+  get weightBytes(): number {
+    return this.last.weightBytes;
+  }
+
+  /** The plan for `batch` images with weight set `model`, made once. */
+  private planned(batch: number, model: number): Plan {
+    const key = `${model}/${batch}`;
+    let p = this.plans.get(key);
     if (!p) {
-      p = this.planFor(batch);
-      this.plans.set(batch, p);
+      p = this.planFor(batch, model);
+      this.plans.set(key, p);
     }
+    return p;
+  }
+
+  memoryBytesFor(images: number): number {
+    return Math.max(this.memoryBytes, this.planned(Math.min(images, this.maxBatch), 0).memoryBytes);
+  }
+
+  /** planned(), with the memory grown to hold it. */
+  private plan(batch: number, model: number): Plan {
+    const p = this.planned(batch, model);
     const have = this.memory.buffer.byteLength;
     if (have < p.memoryBytes) this.memory.grow(Math.ceil((p.memoryBytes - have) / 65536));
     return p;
   }
 
-  async runBatch(inputs: readonly Float32Array[], profile?: Profile): Promise<EngineOutputs[]> {
+  async runBatch(inputs: readonly Float32Array[], profile?: Profile, model = 0): Promise<EngineOutputs[]> {
+    checkModel(model, this.models);
     const out: EngineOutputs[] = [];
     for (let first = 0; first < inputs.length; first += this.maxBatch) {
       const chunk = inputs.slice(first, first + this.maxBatch);
-      const plan = this.plan(chunk.length);
+      const plan = this.plan(chunk.length, model);
       this.last = plan;
       writeImages(this.memory, plan.input, chunk);
       await this.executor.run(plan, profile);

@@ -3,7 +3,8 @@
 //
 // Memory layout (byte addresses):
 //   [0, heapBase)            the kernel module's static data (read-only tables)
-//   weights                  conv weights packed into GEMM panels (+ bias), FC weights as is
+//   weights x models         conv weights packed into GEMM panels (+ bias), FC weights as is;
+//                            an ensemble's weight sets side by side, same layout each
 //   activations              tensors placed by liveness (first-fit); a concat's inputs are
 //                            channel ranges of its output, so concat costs nothing
 //   scratch x lanes          one GEMM scratch area per thread
@@ -47,13 +48,17 @@ export interface Plan {
   steps: Step[];
   /** Bytes of the whole memory the plan needs. */
   memoryBytes: number;
+  /** Bytes of every weight set (models x one set). */
   weightBytes: number;
+  /** Weight sets side by side (PlanOptions.models) and the one this plan's steps read. */
+  models: number;
+  model: number;
   activationBytes: number;
   /** One GEMM scratch area per lane (thread), gemmScratchBytes() bytes each. */
   scratch: number[];
   /** The GEMM register tile of the module the plan was made with (aligns task ranges). */
   tile: Tile;
-  /** Per conv/FC node: addresses of its (packed) weights and its bias. */
+  /** Per conv/FC node: addresses of its (packed) weights and its bias in this plan's weight set. */
   weightPlaces: Map<string, { w: number; b: number }>;
   /** Where writeWeights stages unpacked weights (the activation region, unused at load). */
   staging: number;
@@ -74,6 +79,13 @@ export interface PlanOptions {
   batch?: number;
   /** Keep every tensor alive to the end (no memory reuse), so all activations can be read. */
   keepAll: boolean;
+  /**
+   * Weight sets of an ensemble laid side by side below the activations (default 1); plans of every
+   * model share the activation, scratch and input/output addresses and differ only in their weights.
+   */
+  models?: number;
+  /** The weight set (0..models-1) the plan's steps read (default 0). */
+  model?: number;
 }
 
 const ALIGN = 64;
@@ -123,16 +135,20 @@ function weight(weights: TensorMap, name: string, shape: number[]): Float32Array
  */
 export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions): Plan {
   const { height, width, lanes, keepAll } = options;
-  const batch = options.batch ?? 1;
+  const { batch = 1, models = 1, model = 0 } = options;
   if (!(Number.isInteger(batch) && batch >= 1))
     throw new ArgumentError("planGraph", "batch", "a positive integer", batch);
+  if (!(Number.isInteger(models) && models >= 1))
+    throw new ArgumentError("planGraph", "models", "a positive integer", models);
+  if (!(Number.isInteger(model) && model >= 0 && model < models))
+    throw new ArgumentError("planGraph", "model", `an integer in 0..${models - 1}`, model);
   const bytesOf = (s: Shape): number => s.c * batch * s.h * s.w * 4;
   if (!(Number.isInteger(lanes) && lanes >= 1))
     throw new ArgumentError("planGraph", "lanes", "a positive integer", lanes);
   const shapes = inferShapes(graph, height, width);
 
-  // Weights: sizes first, then one region.
-  let weightBytes = 0;
+  // Weights: one set's offsets first, then `models` sets side by side; this plan reads set `model`.
+  let setBytes = 0;
   let staging = 0;
   const weightPtr = new Map<string, { w: number; b: number }>();
   const base = align(k.heapBase());
@@ -143,13 +159,19 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     const K =
       node.op === "conv" ? inS.c * convWindow(node).kernel[0] * convWindow(node).kernel[1] : inS.c * inS.h * inS.w;
     const wBytes = node.op === "conv" ? k.packedWeightsBytes(out, K) : out * K * 4;
-    const w = base + weightBytes;
-    weightBytes += align(wBytes);
-    const b = base + weightBytes;
-    weightBytes += align(out * 4);
+    const w = setBytes;
+    setBytes += align(wBytes);
+    const b = setBytes;
+    setBytes += align(out * 4);
     weightPtr.set(node.name, { w, b });
     if (node.op === "conv") staging = Math.max(staging, out * K * 4);
   }
+  const setBase = base + model * setBytes;
+  for (const p of weightPtr.values()) {
+    p.w += setBase;
+    p.b += setBase;
+  }
+  const weightBytes = models * setBytes;
 
   // Activations: one buffer per tensor, except concat inputs, which alias their concat.
   // Steps by level: a step's level is one more than the highest level among the producers
@@ -248,6 +270,8 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     steps: planned,
     memoryBytes,
     weightBytes,
+    models,
+    model,
     activationBytes,
     scratch,
     tile,
@@ -261,7 +285,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
 
 /**
  * Writes the weights of `graph` where `plan` put them in `memory` (which must hold
- * plan.memoryBytes): conv weights are staged in the activation region and packed into
+ * plan.memoryBytes), into the plan's weight set (an ensemble writes each model with its plan): conv weights are staged in the activation region and packed into
  * GEMM panels by the kernels' packWeights; FC weights and biases are copied as they are.
  */
 export function writeWeights(
