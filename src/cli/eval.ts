@@ -49,12 +49,24 @@ export interface EvalRow {
   top5Error: number;
 }
 
+/** One image under one row's model set and crop protocol. */
+export interface ImageResult {
+  models: number;
+  crops: CropCount;
+  /** The most probable class and the probability of the labelled class. */
+  top1: number;
+  probability: number;
+  ms: number;
+}
+
 export interface EvalReport {
   folder: string;
   images: number;
   skipped: { file: string; reason: string }[];
   interrupted: boolean;
   rows: EvalRow[];
+  /** Per evaluated image: its label and a result per row. */
+  results: { file: string; label: number; runs: ImageResult[] }[];
 }
 
 const IMAGE = /\.(jpe?g|png)$/i;
@@ -142,7 +154,14 @@ export async function evaluate(options: EvalOptions): Promise<void> {
   const load = { build: options.build, threads: options.threads };
   const single = await GoogLeNet.load({ ...load, weights: options.ensemble?.[0] ?? options.weights });
   let ensemble: GoogLeNet | undefined;
-  const report: EvalReport = { folder: options.folder, images: 0, skipped: [], interrupted: false, rows: [] };
+  const report: EvalReport = {
+    folder: options.folder,
+    images: 0,
+    skipped: [],
+    interrupted: false,
+    rows: [],
+    results: [],
+  };
   let stop = false;
   const onInterrupt = (): void => {
     stop = true;
@@ -172,16 +191,21 @@ export async function evaluate(options: EvalOptions): Promise<void> {
       let bytes: Uint8Array;
       try {
         bytes = new Uint8Array(await readFile(image.file));
+        const runs: ImageResult[] = [];
         for (const row of rows) {
           const t0 = performance.now();
           const p = await row.net.probabilities(bytes, { crops: row.cost.crops, name: image.file });
-          row.ms += performance.now() - t0;
+          const ms = performance.now() - t0;
+          row.ms += ms;
           const h = hits(p, image.label);
           row.top1 += h.top1 ? 1 : 0;
           row.top5 += h.top5 ? 1 : 0;
           row.n++;
+          const top1 = p.reduce((best, v, k) => (v > p[best] ? k : best), 0);
+          runs.push({ models: row.cost.models, crops: row.cost.crops, top1, probability: p[image.label], ms });
         }
         report.images++;
+        report.results.push({ file: basename(image.file), label: image.label, runs });
       } catch (error) {
         if (!(error instanceof InceptionError) && !(error instanceof Error && "code" in error)) throw error;
         report.skipped.push({ file: basename(image.file), reason: (error as Error).message });

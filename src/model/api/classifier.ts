@@ -14,6 +14,7 @@ import {
   checkTensors,
   expectedWeights,
   firstNonFinite,
+  firstOutside,
   type ExpectedTensor,
   type TensorMap,
 } from "../../host/ir/tensors.js";
@@ -331,7 +332,7 @@ export class GoogLeNet {
    * Loads weights, labels and kernels and plans the network for inputSize x inputSize. Every
    * option is checked (type and range: ArgumentError) before any file is read or thread started.
    */
-  static load(options: LoadOptions = {}): Promise<GoogLeNet> {
+  static async load(options: LoadOptions = {}): Promise<GoogLeNet> {
     return GoogLeNet.create([options.weights], options);
   }
 
@@ -341,7 +342,7 @@ export class GoogLeNet {
    * one engine: one memory with their weights side by side and one activation arena, one worker pool.
    * Each model's probabilities have the bits it gives loaded alone.
    */
-  static loadEnsemble(
+  static async loadEnsemble(
     weights: readonly WeightsSource[],
     options: Omit<LoadOptions, "weights"> = {},
   ): Promise<GoogLeNet> {
@@ -510,7 +511,7 @@ export class GoogLeNet {
       const found = input instanceof Float32Array ? `${input.length} values` : describe(input);
       throw new ArgumentError(op, argument, expected, found);
     }
-    const bad = input.findIndex((v) => !(Math.abs(v) <= MAX_INPUT_MAGNITUDE));
+    const bad = firstOutside(input, MAX_INPUT_MAGNITUDE);
     if (bad >= 0) {
       throw new ArgumentError(
         op,
