@@ -212,7 +212,7 @@ export async function evaluate(options: EvalOptions): Promise<void> {
       }
       done++;
       const rate = done / ((performance.now() - started) / 1000);
-      bar.update(done, { rate: rate.toFixed(2) });
+      bar.update(done, { rate: rate.toPrecision(3) });
     }
     bar.stop();
     report.interrupted = stop;
