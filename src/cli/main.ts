@@ -12,9 +12,10 @@ import type { Precision } from "../host/plan/winograd.js";
 import { formatSummary, summarize } from "../model/network/summary.js";
 import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../model/network/googlenet.js";
 import { shortLabel } from "../model/network/labels.js";
-import { GoogLeNet, GoogLeNetEnsemble, type CropCount, type Prediction } from "../node/index.js";
+import { GoogLeNet, type CropCount, type Prediction } from "../node/index.js";
 import { convertMatDirectory, resolveDataDir } from "../node/weights.js";
 import { benchNetwork, formatBench } from "./bench.js";
+import { formatCost } from "./cost.js";
 import { WEIGHTS_USAGE, weightsCommand } from "./weights.js";
 
 const USAGE = `usage: inception-wasm <command> [options]
@@ -169,14 +170,13 @@ async function classify(files: string[]): Promise<void> {
   const net = opts.ensemble
     ? await GoogLeNet.loadEnsemble(listText(opts.ensemble), { build: buildOption(), threads, precision: precision() })
     : await GoogLeNet.load({ weights: opts.weights, build: buildOption(), threads, precision: precision() });
-  const first = net instanceof GoogLeNetEnsemble ? net.members[0] : net;
   // One bad file is reported in its place (an error entry with --json); the others still run.
   const results: ({ file: string; top: Prediction[]; ms: number } | { file: string; error: string })[] = [];
   try {
     if (!opts.json) {
-      const models = net instanceof GoogLeNetEnsemble ? `, ${net.members.length} models` : "";
       console.log(
-        `inception-wasm: ${first.build} build, ${first.capabilities.precision}, ${first.threads} thread(s), ${crops} crop(s)${models}`,
+        `inception-wasm: ${net.build} build, ${net.capabilities.precision}, ${net.threads} thread(s); ` +
+          formatCost(net.summary(crops)),
       );
     }
     for (const file of files) {
@@ -206,15 +206,16 @@ async function classify(files: string[]): Promise<void> {
     await net.dispose();
   }
   if (opts.json) {
-    const models = net instanceof GoogLeNetEnsemble ? net.members.length : 1;
+    const cost = net.summary(crops);
     console.log(
       JSON.stringify(
         {
-          build: first.build,
-          precision: first.capabilities.precision,
-          threads: first.threads,
+          build: net.build,
+          precision: net.capabilities.precision,
+          threads: net.threads,
           crops,
-          models,
+          models: net.models,
+          cost,
           images: results,
         },
         null,
