@@ -1,13 +1,14 @@
 // inception-wasm's browser-safe entry (browsers, workers, edge runtimes): the GoogLeNet classifier, image
 // and weight helpers, errors. It imports no `node:` module; the Node entry (src/node/index.ts) adds file access.
 
-export { GoogLeNet, GoogLeNetEnsemble, topClasses } from "./model/api/classifier.js";
+export { GoogLeNet, topClasses } from "./model/api/classifier.js";
 export { averageProbabilities, cropInputs, cropViews, type CropCount, type CropView } from "./model/image/crops.js";
 export type {
   Capabilities,
   ImageInput,
   ClassifyOptions,
   LoadOptions,
+  NetworkCost,
   Prediction,
   RunResult,
   WeightsSource,

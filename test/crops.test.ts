@@ -147,7 +147,13 @@ test("an ensemble of the same weights from two formats equals the single model e
     for (const crops of [1, 10] as const) {
       assert.is(sha(await ensemble.probabilities(bytes, { crops })), sha(await single.probabilities(bytes, { crops })));
     }
-    assert.is(ensemble.multiplyAdds, 2 * single.multiplyAdds);
+    // The cost: every model runs every crop; GoogLeNet's 6,998,552 parameters as float32 per model.
+    const cost = ensemble.summary(10);
+    assert.equal(
+      [cost.models, cost.passesPerImage, cost.multiplyAddsPerImage, cost.parameters, cost.weightBytes],
+      [2, 20, 20 * 1_582_671_872, 2 * 6_998_552, 8 * 6_998_552],
+    );
+    assert.is(single.summary(10).multiplyAddsPerImage, 10 * 1_582_671_872);
   } finally {
     await single.dispose();
     await ensemble.dispose();
@@ -201,9 +207,9 @@ test("eval prints the Table 3 layout; an ensemble of two formats has the single 
     const { stdout: table } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 });
     assert.match(
       table,
-      "| models | crops | cost (passes/image) | seconds | top-1 error | top-5 error | compared to base |",
+      "| models | crops | cost (passes/image) | G multiply-adds/image | weights MB | seconds | top-1 error | top-5 error | compared to base |",
     );
-    assert.match(table, /\| 2 \| 1 \| 2 \| [0-9.]+ \| 0\.00 % \| 0\.00 % \| 0\.00 % \|/);
+    assert.match(table, /\| 2 \| 1 \| 2 \| 3\.2 \| 56\.0 \| [0-9.]+ \| 0\.00 % \| 0\.00 % \| 0\.00 % \|/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -10,7 +10,7 @@ import { InceptionError } from "../host/errors.js";
 import type { BuildChoice } from "../host/wasm/kernels.js";
 import { CROP_COUNTS, type CropCount } from "../model/image/crops.js";
 import { CLASSES } from "../model/network/googlenet.js";
-import { GoogLeNet, type GoogLeNetEnsemble } from "../node/index.js";
+import { GoogLeNet } from "../node/index.js";
 
 export interface EvalOptions {
   folder: string;
@@ -39,10 +39,24 @@ export interface EvalRow {
   crops: CropCount;
   /** Forward passes per image: models x crops. */
   passes: number;
+  /** Multiply-adds per image (passes x one pass's). */
+  multiplyAdds: number;
+  /** Bytes of every model's weights (float32 parameters). */
+  weightBytes: number;
   images: number;
   seconds: number;
   top1Error: number;
   top5Error: number;
+}
+
+/** One image under one row's model set and crop protocol. */
+export interface ImageResult {
+  models: number;
+  crops: CropCount;
+  /** The most probable class and the probability of the labelled class. */
+  top1: number;
+  probability: number;
+  ms: number;
 }
 
 export interface EvalReport {
@@ -51,6 +65,8 @@ export interface EvalReport {
   skipped: { file: string; reason: string }[];
   interrupted: boolean;
   rows: EvalRow[];
+  /** Per evaluated image: its label and a result per row. */
+  results: { file: string; label: number; runs: ImageResult[] }[];
 }
 
 const IMAGE = /\.(jpe?g|png)$/i;
@@ -113,13 +129,14 @@ export function formatEval(r: EvalReport): string {
     `${r.images} image(s) of ${r.folder}${r.skipped.length ? `, ${r.skipped.length} skipped` : ""}` +
       `${r.interrupted ? " (interrupted: partial results)" : ""}`,
     "",
-    "| models | crops | cost (passes/image) | seconds | top-1 error | top-5 error | compared to base |",
-    "|---|---|---|---|---|---|---|",
+    "| models | crops | cost (passes/image) | G multiply-adds/image | weights MB | seconds | top-1 error | top-5 error | compared to base |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const x of r.rows) {
     const delta = base && x !== base ? `${((x.top5Error - base.top5Error) * 100).toFixed(2)} %` : "base";
     lines.push(
-      `| ${x.models} | ${x.crops} | ${x.passes} | ${x.seconds.toFixed(1)} | ${pct(x.top1Error)} | ${pct(x.top5Error)} | ${delta} |`,
+      `| ${x.models} | ${x.crops} | ${x.passes} | ${(x.multiplyAdds / 1e9).toFixed(1)} | ${(x.weightBytes / 1e6).toFixed(1)} | ` +
+        `${x.seconds.toFixed(1)} | ${pct(x.top1Error)} | ${pct(x.top5Error)} | ${delta} |`,
     );
   }
   for (const s of r.skipped) lines.push(`skipped ${s.file}: ${s.reason}`);
@@ -136,8 +153,15 @@ export async function evaluate(options: EvalOptions): Promise<void> {
   const images = await labelledImages(options.folder, options.labels);
   const load = { build: options.build, threads: options.threads };
   const single = await GoogLeNet.load({ ...load, weights: options.ensemble?.[0] ?? options.weights });
-  let ensemble: GoogLeNetEnsemble | undefined;
-  const report: EvalReport = { folder: options.folder, images: 0, skipped: [], interrupted: false, rows: [] };
+  let ensemble: GoogLeNet | undefined;
+  const report: EvalReport = {
+    folder: options.folder,
+    images: 0,
+    skipped: [],
+    interrupted: false,
+    rows: [],
+    results: [],
+  };
   let stop = false;
   const onInterrupt = (): void => {
     stop = true;
@@ -147,10 +171,11 @@ export async function evaluate(options: EvalOptions): Promise<void> {
     if (options.ensemble && options.ensemble.length > 1) {
       ensemble = await GoogLeNet.loadEnsemble(options.ensemble, load);
     }
-    const sets: { models: number; net: GoogLeNet | GoogLeNetEnsemble }[] = [{ models: 1, net: single }];
-    if (ensemble) sets.push({ models: ensemble.members.length, net: ensemble });
-    const rows = sets.flatMap((s) => crops.map((c) => ({ ...s, crops: c, top1: 0, top5: 0, n: 0, ms: 0 })));
-    const work = rows.reduce((sum, r) => sum + r.models * r.crops, 0) * images.length;
+    const nets = ensemble ? [single, ensemble] : [single];
+    const rows = nets.flatMap((net) =>
+      crops.map((c) => ({ net, cost: net.summary(c), top1: 0, top5: 0, n: 0, ms: 0 })),
+    );
+    const work = rows.reduce((sum, r) => sum + r.cost.passesPerImage, 0) * images.length;
     const bar = new SingleBar({
       stream: process.stderr,
       noTTYOutput: true,
@@ -166,32 +191,39 @@ export async function evaluate(options: EvalOptions): Promise<void> {
       let bytes: Uint8Array;
       try {
         bytes = new Uint8Array(await readFile(image.file));
+        const runs: ImageResult[] = [];
         for (const row of rows) {
           const t0 = performance.now();
-          const p = await row.net.probabilities(bytes, { crops: row.crops, name: image.file });
-          row.ms += performance.now() - t0;
+          const p = await row.net.probabilities(bytes, { crops: row.cost.crops, name: image.file });
+          const ms = performance.now() - t0;
+          row.ms += ms;
           const h = hits(p, image.label);
           row.top1 += h.top1 ? 1 : 0;
           row.top5 += h.top5 ? 1 : 0;
           row.n++;
+          const top1 = p.reduce((best, v, k) => (v > p[best] ? k : best), 0);
+          runs.push({ models: row.cost.models, crops: row.cost.crops, top1, probability: p[image.label], ms });
         }
         report.images++;
+        report.results.push({ file: basename(image.file), label: image.label, runs });
       } catch (error) {
         if (!(error instanceof InceptionError) && !(error instanceof Error && "code" in error)) throw error;
         report.skipped.push({ file: basename(image.file), reason: (error as Error).message });
       }
       done++;
       const rate = done / ((performance.now() - started) / 1000);
-      bar.update(done, { rate: rate.toFixed(2) });
+      bar.update(done, { rate: rate.toPrecision(3) });
     }
     bar.stop();
     report.interrupted = stop;
     report.rows = rows
       .filter((r) => r.n > 0)
       .map((r) => ({
-        models: r.models,
-        crops: r.crops,
-        passes: r.models * r.crops,
+        models: r.cost.models,
+        crops: r.cost.crops,
+        passes: r.cost.passesPerImage,
+        multiplyAdds: r.cost.multiplyAddsPerImage,
+        weightBytes: r.cost.weightBytes,
         images: r.n,
         seconds: r.ms / 1000,
         top1Error: 1 - r.top1 / r.n,

@@ -12,9 +12,10 @@ import type { Precision } from "../host/plan/winograd.js";
 import { formatSummary, summarize } from "../model/network/summary.js";
 import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../model/network/googlenet.js";
 import { shortLabel } from "../model/network/labels.js";
-import { GoogLeNet, GoogLeNetEnsemble, type CropCount, type Prediction } from "../node/index.js";
+import { GoogLeNet, type CropCount, type Prediction } from "../node/index.js";
 import { convertMatDirectory, resolveDataDir } from "../node/weights.js";
 import { benchNetwork, formatBench } from "./bench.js";
+import { formatCost } from "./cost.js";
 import { WEIGHTS_USAGE, weightsCommand } from "./weights.js";
 
 const USAGE = `usage: inception-wasm <command> [options]
@@ -188,14 +189,13 @@ async function classify(files: string[]): Promise<void> {
         threads,
         precision: precision(),
       });
-  const first = net instanceof GoogLeNetEnsemble ? net.members[0] : net;
   // One bad file is reported in its place (an error entry with --json); the others still run.
   const results: ({ file: string; top: Prediction[]; ms: number } | { file: string; error: string })[] = [];
   try {
     if (!opts.json) {
-      const models = net instanceof GoogLeNetEnsemble ? `, ${net.members.length} models` : "";
       console.log(
-        `inception-wasm: ${first.build} build, ${first.capabilities.precision}, ${first.kernel} tile, ${first.threads} thread(s), ${crops} crop(s)${models}`,
+        `inception-wasm: ${net.build} build, ${net.capabilities.precision}, ${net.kernel} tile, ${net.threads} thread(s); ` +
+          formatCost(net.summary(crops)),
       );
       console.log(`tile ${first.kernel}: ${first.kernelReason}`);
     }
@@ -226,17 +226,18 @@ async function classify(files: string[]): Promise<void> {
     await net.dispose();
   }
   if (opts.json) {
-    const models = net instanceof GoogLeNetEnsemble ? net.members.length : 1;
+    const cost = net.summary(crops);
     console.log(
       JSON.stringify(
         {
-          build: first.build,
-          kernel: first.kernel,
-          kernelReason: first.kernelReason,
-          precision: first.capabilities.precision,
-          threads: first.threads,
+          build: net.build,
+          kernel: net.kernel,
+          kernelReason: net.kernelReason,
+          precision: net.capabilities.precision,
+          threads: net.threads,
           crops,
-          models,
+          models: net.models,
+          cost,
           images: results,
         },
         null,

@@ -2,7 +2,7 @@
 // the kernels on one thread or the worker pool; the reference engine (reference.ts) runs every op
 // in float64 TypeScript, the switch for bisecting numeric differences layer by layer.
 
-import { DisposedError } from "../errors.js";
+import { ArgumentError, DisposedError } from "../errors.js";
 import type { Profile } from "../exec/executor.js";
 import type { BuildName } from "../wasm/kernels.js";
 import type { Precision } from "../plan/winograd.js";
@@ -36,13 +36,18 @@ export interface Engine {
   readonly threadReason: string;
   /** Bytes of the engine's working memory (the shared wasm memory; 0 for the reference engine). */
   readonly memoryBytes: number;
+  /** Bytes of the working memory once it has run `images` images at once (it grows to the largest batch run; 0 for the reference engine). */
+  memoryBytesFor(images: number): number;
+  /** Weight sets the engine holds (an ensemble's models; 1 for a single network). */
+  readonly models: number;
   /**
    * Runs the graph on input tensors (CHW each, the graph's input shape), several images per run where
    * the engine batches, and returns one output per input in order; an image's outputs have the same
-   * bits whatever batch it ran in. Adds per-op milliseconds to `profile` when given. Calls must not
-   * overlap (the caller queues them).
+   * bits whatever batch it ran in. Adds per-op milliseconds to `profile` when given. `model`
+   * (default 0) picks the weight set; ArgumentError outside 0..models-1. Calls must not overlap
+   * (the caller queues them).
    */
-  runBatch(inputs: readonly Float32Array[], profile?: Profile): Promise<EngineOutputs[]>;
+  runBatch(inputs: readonly Float32Array[], profile?: Profile, model?: number): Promise<EngineOutputs[]>;
   /** A copy of tensor `name` from the last run (CHW; the batch's first image), or undefined when not kept. */
   activation(name: string): Float32Array | undefined;
   /** Frees threads and memory; the engine cannot run afterwards. */
@@ -50,13 +55,13 @@ export interface Engine {
 }
 
 /**
- * What an engine leaves behind after dispose(): its description (build, reasons, threads) without
- * its memory or executor, so that a disposed network holds no wasm memory or weights while the
- * caller still holds the network object. Runs reject with DisposedError.
+ * What an engine leaves behind after dispose(): its description (build, reasons, threads, precision,
+ * models) without its memory or executor, so that a disposed network holds no wasm memory or weights
+ * while the caller still holds the network object. Runs reject with DisposedError.
  */
 export function disposedEngine(engine: Engine): Engine {
   const { build, buildReason, kernel, kernelReason, packLayout, wasmBytes, threads, threadReason } = engine;
-  const { precision, winogradLayers } = engine;
+  const { precision, winogradLayers, models } = engine;
   return {
     build,
     buildReason,
@@ -68,9 +73,18 @@ export function disposedEngine(engine: Engine): Engine {
     threadReason,
     precision,
     winogradLayers,
+    models,
     memoryBytes: 0,
+    memoryBytesFor: () => 0,
     runBatch: () => Promise.reject(new DisposedError("engine.runBatch", "the engine was disposed")),
     activation: () => undefined,
     dispose: () => Promise.resolve(),
   };
+}
+
+/** Throws ArgumentError unless `model` is an integer in 0..models-1. */
+export function checkModel(model: number, models: number): void {
+  if (!(Number.isInteger(model) && model >= 0 && model < models)) {
+    throw new ArgumentError("GoogLeNet.run", "model", `an integer in 0..${models - 1} (a weight set)`, model);
+  }
 }

@@ -34,18 +34,28 @@ export interface LoadTimes {
   /** Writing the packed cache entry (cold loads with a cache only). */
   cacheWriteMs: number;
   warmUpMs: number;
-  /** "packed cache" (warm), else "tensors" with why the cache was not used. */
+  /**
+   * "packed cache" (warm), else "tensors" with why the cache was not used; an ensemble's says it per
+   * model ("model 0: packed cache; model 1: tensors").
+   */
   weightsFrom: string;
 }
 
-/** Version of the layout key: bump when something the key does not cover changes the region's bytes. */
-const LAYOUT_KEY_VERSION = 1;
+/**
+ * Version of the layout key: bump when something the key does not cover changes the region's bytes.
+ * 2: offsets relative to the weight set's base (1 keyed absolute addresses), the Winograd layers.
+ */
+const LAYOUT_KEY_VERSION = 2;
 
 /**
- * The key of a packed weight region: SHA-256 over everything that decides its bytes: the
- * weights' identity, the kernel build's code (its packing routine), and where the plan puts each
- * weight (region start and size, tile, every conv/FC node's weight and bias address). Undefined
- * when the build's code is unknown (given as a compiled module): such loads do not use the cache.
+ * The key of a packed weight region (one model's weight set): SHA-256 over everything that decides
+ * its bytes: the weights' identity, the kernel build's code (its packing routine), and where the
+ * plan puts each weight within the set (its size, the tile, every conv/FC node's weight and bias
+ * offset from plan.weightBase). Offsets, not addresses: the packed bytes do not depend on where the
+ * set lies (every set base is 64-byte aligned, as are the offsets), so a model loaded alone and the
+ * same weights as any member of an ensemble share one entry. The Winograd layers (fast mode) are
+ * named too: their filters are transformed, not packed. Undefined when the build's code is unknown
+ * (given as a compiled module): such loads do not use the cache.
  */
 export async function packedLayoutKey(
   weightsId: string,
@@ -58,16 +68,17 @@ export async function packedLayoutKey(
     weightsId,
     build: compiled.build,
     code: hex(await sha256(compiled.code)),
-    base: plan.weightBase,
     bytes: plan.weightBytes,
     tile: plan.tile,
-    places: [...plan.weightPlaces].map(([node, { w, b }]) => [node, w, b]),
+    winograd: plan.winograd,
+    places: [...plan.weightPlaces].map(([node, { w, b }]) => [node, w - plan.weightBase, b - plan.weightBase]),
   };
   return sha256(new TextEncoder().encode(JSON.stringify(layout)));
 }
 
 /**
- * Writes the weights into `plan`'s weight region of `memory`: from `cache` when it holds this
+ * Writes one model's weights into `plan`'s weight set of `memory` (an ensemble calls it per model
+ * with that model's plan and cache): from `cache` when it holds this
  * layout, else from `tensors()` (a map, or a feed as it is read) packed by the kernels (then
  * stored in the cache). `meanwhile`
  * runs while the cache entry is read (the warm-up: the read and its checksum proceed off the

@@ -7,7 +7,7 @@ import { avgPoolWindowRef, convWindowRef, fcRef, lrnRef, maxPoolWindowRef, softm
 import { inferShapes } from "../ir/shapes.js";
 import { type TensorMap } from "../ir/tensors.js";
 import { convWindow, poolWindow } from "../ir/window.js";
-import type { Engine, EngineOutputs } from "./engine.js";
+import { checkModel, type Engine, type EngineOutputs } from "./engine.js";
 
 /** Every tensor of `graph` (CHW, float64) for one input of height x width. */
 export function runReferenceGraph(
@@ -103,16 +103,27 @@ export class ReferenceEngine implements Engine {
   readonly memoryBytes = 0;
   private tensors: Map<string, Float64Array> | undefined;
 
+  /** `weightSets`: one TensorMap per model (an ensemble's, in order). */
   constructor(
     private readonly graph: Graph,
-    private readonly weights: TensorMap,
+    private readonly weightSets: readonly TensorMap[],
     private readonly height: number,
     private readonly width: number,
   ) {}
 
-  async runBatch(inputs: readonly Float32Array[]): Promise<EngineOutputs[]> {
+  memoryBytesFor(): number {
+    return 0;
+  }
+
+  get models(): number {
+    return this.weightSets.length;
+  }
+
+  async runBatch(inputs: readonly Float32Array[], _profile?: unknown, model = 0): Promise<EngineOutputs[]> {
+    checkModel(model, this.models);
+    const weights = this.weightSets[model];
     return inputs.map((input) => {
-      this.tensors = runReferenceGraph(this.graph, this.weights, input, this.height, this.width);
+      this.tensors = runReferenceGraph(this.graph, weights, input, this.height, this.width);
       return {
         logits: Float32Array.from(this.tensors.get(this.graph.logits)!),
         probabilities: Float32Array.from(this.tensors.get(this.graph.probabilities)!),

@@ -1,6 +1,6 @@
 // The wasm engine: compiles a kernel build, plans the graph onto one shared memory, writes the
-// weights (conv weights packed once), and runs the plan on the serial executor (1 thread) or the
-// worker pool, after one warm-up pass.
+// weights (conv weights packed once; an ensemble's weight sets side by side), and runs the plan on
+// the serial executor (1 thread) or the worker pool, after one warm-up pass.
 
 import { hex, sha256 } from "../digest.js";
 import { ArgumentError } from "../errors.js";
@@ -23,7 +23,7 @@ import {
   type KernelSources,
 } from "../wasm/kernels.js";
 import { chooseTile, type ChosenTile, type TileChoice } from "../wasm/tiles.js";
-import type { Engine, EngineOutputs } from "./engine.js";
+import { checkModel, type Engine, type EngineOutputs } from "./engine.js";
 import { placeWeights, type LoadTimes, type PackedWeightsCache } from "./packedWeights.js";
 
 /** How to build a wasm engine. */
@@ -47,7 +47,17 @@ export interface WasmEngineOptions {
   maxBatch?: number;
   /** Starts one pool worker (default: the platform's). */
   spawnWorker?: (events: WorkerEvents) => WorkerHandle;
-  /** Where the packed weight region is cached between loads (default: none; weights are packed every load). */
+}
+
+/** One model's weights for WasmEngine.create. */
+export interface WeightSet {
+  /** The tensors: a map, or a feed written tensor by tensor as it arrives (never called on a warm start). */
+  tensors: () => Promise<TensorMap | WeightFeed>;
+  /**
+   * Where this set's packed region is cached between loads (default: none; packed every load). The
+   * key covers the set's layout relative to its base, so a model finds the same entry whether it
+   * is loaded alone or as any member of an ensemble.
+   */
   packedCache?: PackedWeightsCache;
 }
 
@@ -149,10 +159,13 @@ function touchPages(memory: WebAssembly.Memory): void {
   for (let i = 0; i < words.length; i += 1024) words[i] |= 0;
 }
 
-/** The graph on the wasm kernels over one shared memory. */
+/**
+ * The graph on the wasm kernels over one shared memory. An ensemble (several weight sets) is one
+ * engine: the sets lie side by side below one activation arena, one worker pool runs them all.
+ */
 export class WasmEngine implements Engine {
-  /** Plans by batch size (1 is made at load; others when first run, at the same weight addresses). */
-  private readonly plans = new Map<number, Plan>();
+  /** Plans by model and batch size ("model/batch"; 0/1 is made at load, others when first run). */
+  private readonly plans = new Map<string, Plan>();
   /** The plan of the last run, whose tensors activation() reads. */
   private last: Plan;
 
@@ -163,24 +176,23 @@ export class WasmEngine implements Engine {
     readonly wasmBytes: number,
     readonly threadReason: string,
     readonly maxBatch: number,
+    readonly models: number,
     readonly loadTimes: LoadTimes,
-    private readonly planFor: (batch: number) => Plan,
+    private readonly planFor: (batch: number, model: number) => Plan,
     private readonly memory: WebAssembly.Memory,
     private readonly executor: Executor,
   ) {
-    this.last = this.plan(1);
+    this.last = this.plan(1, 0);
   }
 
   /**
-   * Compiles, plans, writes the weights (from options.packedCache, else from `weights()`: a map,
-   * or a feed written tensor by tensor as it arrives; a warm start never calls it), starts the
-   * threads and (optionally) warms up.
+   * Compiles, plans, writes every weight set (one per model of an ensemble, in order; each from its
+   * packed cache, else from its tensors: a map, or a feed written tensor by tensor as it arrives),
+   * starts the threads and (optionally) warms up.
    */
-  static async create(
-    graph: Graph,
-    weights: () => Promise<TensorMap | WeightFeed>,
-    options: WasmEngineOptions,
-  ): Promise<WasmEngine> {
+  static async create(graph: Graph, weightSets: readonly WeightSet[], options: WasmEngineOptions): Promise<WasmEngine> {
+    const models = weightSets.length;
+    if (models < 1) throw new ArgumentError("WasmEngine.create", "weightSets", "at least one weight set", 0);
     const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1 && maxBatch <= 64)) {
       throw new ArgumentError("GoogLeNet.load", "maxBatch", "an integer in 1..64", maxBatch);
@@ -193,7 +205,7 @@ export class WasmEngine implements Engine {
     // Plan with a throwaway instance (size queries only), then size the real memory from the plans:
     // batch 1 now, room to grow to maxBatch (weights sit below the activations at the same addresses).
     const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
-    const planFor = (batch: number): Plan =>
+    const planFor = (batch: number, model: number): Plan =>
       planGraph(graph, probe, {
         height: options.inputSize,
         width: options.inputSize,
@@ -202,24 +214,35 @@ export class WasmEngine implements Engine {
         precision: options.precision,
         batch,
         tile: chosen.tile,
+        models,
+        model,
       });
-    const plan = planFor(1);
-    const largest = planFor(maxBatch).memoryBytes;
+    const plan = planFor(1, 0);
+    const largest = planFor(maxBatch, 0).memoryBytes;
     if (largest > MEMORY_BUDGET_BYTES) {
       throw new ArgumentError(
         "GoogLeNet.load",
         "inputSize",
         `a plan within the ${MEMORY_BUDGET_BYTES / 2 ** 20} MiB memory budget`,
-        `${options.inputSize} (needs ${Math.ceil(largest / 2 ** 20)} MiB at ${choice.threads} thread(s), batches of ${maxBatch})`,
+        `${options.inputSize} (needs ${Math.ceil(largest / 2 ** 20)} MiB at ${choice.threads} thread(s), ` +
+          `batches of ${maxBatch}, ${models} weight set(s))`,
       );
     }
     const memory = createSharedMemory(plan.memoryBytes, largest);
     const kernels = instantiateKernels(compiled.module, memory);
-    // Every kernel out of the engine's baseline tier (short calls, see warmUpKernels), while the
-    // packed cache entry is read.
-    const parts = await placeWeights(graph, plan, weights, kernels, memory, compiled, options.packedCache, (pause) =>
-      options.warmUp ? warmUpKernels(compiled.module, chosen.tile.id, pause) : Promise.resolve(),
-    );
+    const firstPlans = weightSets.map((_, m) => (m === 0 ? plan : planFor(1, m)));
+    // Each model into its own weight set, in order. Every kernel is taken out of the engine's
+    // baseline tier (short calls, see warmUpKernels) once, while the first model's cache entry is read.
+    const placed: Omit<LoadTimes, "compileMs">[] = [];
+    for (const [m, set] of weightSets.entries()) {
+      const warmUp = options.warmUp && m === 0;
+      placed.push(
+        await placeWeights(graph, firstPlans[m], set.tensors, kernels, memory, compiled, set.packedCache, (pause) =>
+          warmUp ? warmUpKernels(compiled.module, chosen.tile.id, pause) : Promise.resolve(),
+        ),
+      );
+    }
+    const parts = sumLoadTimes(placed);
     let executor: Executor = new SerialExecutor(kernels);
     if (choice.threads > 1) {
       try {
@@ -249,12 +272,13 @@ export class WasmEngine implements Engine {
       compiled.bytes,
       choice.reason,
       maxBatch,
+      models,
       { compileMs, ...parts },
       planFor,
       memory,
       executor,
     );
-    engine.plans.set(1, plan);
+    firstPlans.forEach((p, m) => engine.plans.set(`${m}/1`, p));
     return engine;
   }
 
@@ -286,23 +310,40 @@ export class WasmEngine implements Engine {
     return this.memory.buffer.byteLength;
   }
 
-  /** The plan for `batch` images, made once; the memory grows to hold it. */
-  private plan(batch: number): Plan {
-    let p = this.plans.get(batch);
+  /** Bytes of every weight set as planned (packed panels or Winograd filters, biases, alignment). */
+  get weightBytes(): number {
+    return this.models * this.last.weightBytes;
+  }
+
+  /** The plan for `batch` images with weight set `model`, made once. */
+  private planned(batch: number, model: number): Plan {
+    const key = `${model}/${batch}`;
+    let p = this.plans.get(key);
     if (!p) {
-      p = this.planFor(batch);
-      this.plans.set(batch, p);
+      p = this.planFor(batch, model);
+      this.plans.set(key, p);
     }
+    return p;
+  }
+
+  memoryBytesFor(images: number): number {
+    return Math.max(this.memoryBytes, this.planned(Math.min(images, this.maxBatch), 0).memoryBytes);
+  }
+
+  /** planned(), with the memory grown to hold it. */
+  private plan(batch: number, model: number): Plan {
+    const p = this.planned(batch, model);
     const have = this.memory.buffer.byteLength;
     if (have < p.memoryBytes) this.memory.grow(Math.ceil((p.memoryBytes - have) / 65536));
     return p;
   }
 
-  async runBatch(inputs: readonly Float32Array[], profile?: Profile): Promise<EngineOutputs[]> {
+  async runBatch(inputs: readonly Float32Array[], profile?: Profile, model = 0): Promise<EngineOutputs[]> {
+    checkModel(model, this.models);
     const out: EngineOutputs[] = [];
     for (let first = 0; first < inputs.length; first += this.maxBatch) {
       const chunk = inputs.slice(first, first + this.maxBatch);
-      const plan = this.plan(chunk.length);
+      const plan = this.plan(chunk.length, model);
       this.last = plan;
       writeImages(this.memory, plan.input, chunk);
       await this.executor.run(plan, profile);
@@ -321,6 +362,23 @@ export class WasmEngine implements Engine {
   dispose(): Promise<void> {
     return this.executor.dispose();
   }
+}
+
+/**
+ * One model's load parts, or an ensemble's summed over its models; `weightsFrom` then says where
+ * each model's weights came from ("model 0: packed cache; model 1: tensors (...)").
+ */
+function sumLoadTimes(parts: readonly Omit<LoadTimes, "compileMs">[]): Omit<LoadTimes, "compileMs"> {
+  if (parts.length === 1) return { ...parts[0] };
+  const sum = (key: "weightsMs" | "packMs" | "cacheWriteMs" | "warmUpMs"): number =>
+    parts.reduce((total, p) => total + p[key], 0);
+  return {
+    weightsMs: sum("weightsMs"),
+    packMs: sum("packMs"),
+    cacheWriteMs: sum("cacheWriteMs"),
+    warmUpMs: sum("warmUpMs"),
+    weightsFrom: parts.map((p, m) => `model ${m}: ${p.weightsFrom}`).join("; "),
+  };
 }
 
 /** Copies one CHW tensor per image into a [C][batch][H][W] tensor. */

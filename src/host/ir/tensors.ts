@@ -73,3 +73,9 @@ export function firstNonFinite(data: Float32Array): number {
   }
   return -1;
 }
+
+/** Index of the first value not within +-bound (NaN included), or -1 (a plain loop: a callback per value costs 20x). */
+export function firstOutside(data: Float32Array, bound: number): number {
+  for (let i = 0; i < data.length; i++) if (!(Math.abs(data[i]) <= bound)) return i;
+  return -1;
+}

@@ -3,8 +3,10 @@
 //
 // Memory layout (byte addresses):
 //   [0, heapBase)            the kernel module's static data (read-only tables)
-//   weights                  conv weights packed into GEMM panels, or in fast mode Winograd-
-//                            transformed (plan/winograd.ts) (+ bias), FC weights as is
+//   weights x models         conv weights packed into GEMM panels, or in fast mode Winograd-
+//                            transformed (plan/winograd.ts) (+ bias), FC weights as is; an
+//                            ensemble's weight sets side by side, the same layout and size each
+//                            (a plan's set: [weightBase, weightBase + weightBytes))
 //   activations              tensors placed by liveness (first-fit); a concat's inputs are
 //                            channel ranges of its output, so concat costs nothing
 //   scratch x lanes          one GEMM scratch area per thread
@@ -50,9 +52,17 @@ export interface Plan {
   steps: Step[];
   /** Bytes of the whole memory the plan needs. */
   memoryBytes: number;
-  /** The weight region: [weightBase, weightBase + weightBytes), every weight and bias at its weightPlaces address. */
+  /**
+   * This plan's weight set (model `model`): [weightBase, weightBase + weightBytes), every weight and
+   * bias at its weightPlaces address. Every set has the same size and layout relative to its base;
+   * the sets of all models take [first set's base, + models x weightBytes), below the activations.
+   */
   weightBase: number;
+  /** Bytes of one weight set (packed panels or Winograd filters, biases, alignment). */
   weightBytes: number;
+  /** Weight sets side by side (PlanOptions.models) and the one this plan's steps read. */
+  models: number;
+  model: number;
   activationBytes: number;
   /** Strict or fast (Winograd for the 3x3 stride-1 convolutions, listed in `winograd`). */
   precision: Precision;
@@ -65,7 +75,7 @@ export interface Plan {
    * of the packed conv weights (a cache of packed weights must match it).
    */
   tile: TileInfo;
-  /** Per conv/FC node: addresses of its (packed) weights and its bias. */
+  /** Per conv/FC node: addresses of its (packed) weights and its bias in this plan's weight set. */
   weightPlaces: Map<string, { w: number; b: number }>;
   /** Where writeWeights stages unpacked weights (the activation region, unused at load). */
   staging: number;
@@ -88,8 +98,15 @@ export interface PlanOptions {
   keepAll: boolean;
   /** The GEMM register tile (wasm/tiles.ts): conv weights are packed for it and every conv runs it. */
   tile: TileInfo;
-  /** "strict" (default) or "fast" (see plan/winograd.ts). */
+  /** "strict" (default) or "fast" (see plan/winograd.ts); every model of an ensemble alike. */
   precision?: Precision;
+  /**
+   * Weight sets of an ensemble laid side by side below the activations (default 1); plans of every
+   * model share the activation, scratch and input/output addresses and differ only in their weights.
+   */
+  models?: number;
+  /** The weight set (0..models-1) the plan's steps read (default 0). */
+  model?: number;
 }
 
 const ALIGN = 64;
@@ -139,9 +156,13 @@ function weight(t: { shape: number[]; data: Float32Array } | undefined, name: st
  */
 export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions): Plan {
   const { height, width, lanes, keepAll, tile } = options;
-  const batch = options.batch ?? 1;
+  const { batch = 1, models = 1, model = 0 } = options;
   if (!(Number.isInteger(batch) && batch >= 1))
     throw new ArgumentError("planGraph", "batch", "a positive integer", batch);
+  if (!(Number.isInteger(models) && models >= 1))
+    throw new ArgumentError("planGraph", "models", "a positive integer", models);
+  if (!(Number.isInteger(model) && model >= 0 && model < models))
+    throw new ArgumentError("planGraph", "model", `an integer in 0..${models - 1}`, model);
   const bytesOf = (s: Shape): number => s.c * batch * s.h * s.w * 4;
   if (!(Number.isInteger(lanes) && lanes >= 1))
     throw new ArgumentError("planGraph", "lanes", "a positive integer", lanes);
@@ -153,8 +174,8 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   const winograd = graph.nodes.filter((n) => usesWinograd(n, precision, shapes.get(n.output)!)).map((n) => n.name);
   let scratchNeed = k.gemmScratchBytes();
 
-  // Weights: sizes first, then one region.
-  let weightBytes = 0;
+  // Weights: one set's offsets first, then `models` sets side by side; this plan reads set `model`.
+  let setBytes = 0;
   let staging = 0;
   const weightPtr = new Map<string, { w: number; b: number }>();
   const base = align(k.heapBase());
@@ -171,12 +192,17 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
       : node.op === "conv"
         ? k.packedWeightsBytes(out, K, tile.id)
         : out * K * 4;
-    const w = base + weightBytes;
-    weightBytes += align(wBytes);
-    const b = base + weightBytes;
-    weightBytes += align(out * 4);
+    const w = setBytes;
+    setBytes += align(wBytes);
+    const b = setBytes;
+    setBytes += align(out * 4);
     weightPtr.set(node.name, { w, b });
     if (node.op === "conv") staging = Math.max(staging, out * K * 4);
+  }
+  const setBase = base + model * setBytes;
+  for (const p of weightPtr.values()) {
+    p.w += setBase;
+    p.b += setBase;
   }
 
   // Activations: one buffer per tensor, except concat inputs, which alias their concat.
@@ -238,7 +264,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   for (const t of [graph.logits, graph.probabilities]) touch(t, last);
   if (keepAll) for (const b of buffers.values()) b.end = last;
   const activationBytes = Math.max(placeByLiveness([...buffers.values()]), align(staging));
-  const activationBase = base + weightBytes;
+  const activationBase = base + models * setBytes;
   const scratchBytes = align(scratchNeed);
   const scratchBase = activationBase + activationBytes;
   const scratch = Array.from({ length: lanes }, (_, i) => scratchBase + i * scratchBytes);
@@ -276,8 +302,10 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     tensors,
     steps: planned,
     memoryBytes,
-    weightBase: base,
-    weightBytes,
+    weightBase: setBase,
+    weightBytes: setBytes,
+    models,
+    model,
     precision,
     winograd,
     activationBytes,
@@ -295,12 +323,13 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
 export type WeightWrite = (name: string, tensor: { shape: number[]; data: Float32Array }) => void;
 
 /**
- * A writer of weight tensors into `memory` as they arrive, in any order: biases and FC weights
- * are copied to their places, conv weights staged in the activation region (unused at load) and
- * packed into GEMM panels for plan.tile by the kernels' packWeights (or transformed by winogradFilters for the
- * plan's Winograd layers). Each tensor's shape is checked (WeightsError naming it); names the
- * graph does not use are ignored. `finish()` throws WeightsError for the first tensor the
- * graph needs that was not written. Every tensor is read only while write() runs.
+ * A writer of weight tensors into `memory` as they arrive, in any order, into the plan's weight set
+ * (an ensemble writes each model with that model's plan): biases and FC weights are copied to their
+ * places, conv weights staged in the activation region (unused at load) and packed into GEMM panels
+ * for plan.tile by the kernels' packWeights (or transformed by winogradFilters for the plan's Winograd layers).
+ * Each tensor's shape is checked (WeightsError naming it); names the graph does not use are
+ * ignored. `finish()` throws WeightsError for the first tensor the graph needs that was not
+ * written. Every tensor is read only while write() runs.
  */
 function weightWriter(
   graph: Graph,

@@ -8,14 +8,15 @@ import type { Profile } from "../../host/exec/executor.js";
 import { disposedEngine, type Engine } from "../../host/engine/engine.js";
 import type { LoadTimes, PackedWeightsCache } from "../../host/engine/packedWeights.js";
 import { ReferenceEngine } from "../../host/engine/reference.js";
-import { checkThreads, WasmEngine, type WeightFeed } from "../../host/engine/wasm.js";
+import { checkThreads, WasmEngine, type WeightFeed, type WeightSet } from "../../host/engine/wasm.js";
 import { platform } from "../../host/platform.js";
 import type { Graph } from "../../host/ir/graph.js";
-import { multiplyAdds as nodeMultiplyAdds, inferShapes } from "../../host/ir/shapes.js";
+import { multiplyAdds as nodeMultiplyAdds, inferShapes, parameterCount } from "../../host/ir/shapes.js";
 import {
   checkTensors,
   expectedWeights,
   firstNonFinite,
+  firstOutside,
   type ExpectedTensor,
   type TensorMap,
 } from "../../host/ir/tensors.js";
@@ -129,7 +130,8 @@ export interface LoadOptions {
   /**
    * Keep the packed weights (the memory's weight region as the kernels lay it out) in the user
    * cache, for weights named by path or found in the default locations (default true): later loads
-   * read and copy it instead of decoding and packing the weights (see README, Warm start).
+   * read and copy it instead of decoding and packing the weights (see README, Warm start). Each such
+   * model of an ensemble has its own entry (the one it has loaded alone).
    */
   packedCache?: boolean;
   /**
@@ -351,6 +353,13 @@ async function streamedWeights(
   return tensors;
 }
 
+/** Every model's tensors for the reference engine, in order (never a feed: resolveWeights reads whole for it). */
+async function referenceWeights(sets: readonly WeightSet[]): Promise<TensorMap[]> {
+  const maps: TensorMap[] = [];
+  for (const set of sets) maps.push((await set.tensors()) as TensorMap);
+  return maps;
+}
+
 function resolveLabels(labels: readonly string[] | undefined): readonly string[] {
   if (labels === undefined) return ILSVRC2012_CLASSES;
   if (!Array.isArray(labels) || labels.length !== CLASSES) {
@@ -366,6 +375,29 @@ function resolveLabels(labels: readonly string[] | undefined): readonly string[]
     throw new ArgumentError(LOAD, `labels[${bad}]`, "a non-empty string (a class name)", describe(labels[bad]));
   }
   return labels;
+}
+
+/**
+ * What a network costs per image under a crop protocol (GoogLeNet.summary): every model runs every crop.
+ */
+export interface NetworkCost {
+  /** Weight sets (1, or an ensemble's models). */
+  models: number;
+  crops: CropCount;
+  /** Forward passes per image: models x crops. */
+  passesPerImage: number;
+  /** Multiply-adds per image: passes x one pass's (convolutions and fully connected). */
+  multiplyAddsPerImage: number;
+  /** Parameters of every model (float32 each). */
+  parameters: number;
+  /** Bytes of the weights as stored: parameters x 4. */
+  weightBytes: number;
+  /**
+   * Bytes of the working memory this protocol needs: the one shared wasm memory (every model's
+   * weights, one activation arena for a batch of min(crops, maxBatch) images, scratch), or what it
+   * holds already if more; 0 for the reference engine.
+   */
+  memoryBytes: number;
 }
 
 /** GoogLeNet (BVLC weights) on WebAssembly SIMD kernels (or the float64 reference engine). */
@@ -403,24 +435,59 @@ export class GoogLeNet {
    * option is checked (type and range: ArgumentError) before any file is read or thread started.
    */
   static async load(options: LoadOptions = {}): Promise<GoogLeNet> {
+    return GoogLeNet.create([options.weights], options);
+  }
+
+  /**
+   * An ensemble: several GoogLeNet-compatible weight sets (any format load() reads) in one network
+   * whose probabilities are the mean of the models' (in the given order, float64). The models share
+   * one engine: one memory with their weights side by side and one activation arena, one worker pool.
+   * Each model's probabilities have the bits it gives loaded alone.
+   */
+  static async loadEnsemble(
+    weights: readonly WeightsSource[],
+    options: Omit<LoadOptions, "weights"> = {},
+  ): Promise<GoogLeNet> {
+    if (!Array.isArray(weights) || weights.length === 0) {
+      throw new ArgumentError(
+        "GoogLeNet.loadEnsemble",
+        "weights",
+        "a non-empty array of weight sources",
+        describe(weights),
+      );
+    }
+    return GoogLeNet.create(weights, options);
+  }
+
+  private static async create(
+    sources: readonly (WeightsSource | undefined)[],
+    options: LoadOptions,
+  ): Promise<GoogLeNet> {
     const graph = googlenetGraph();
     checkLoadOptions(options, graph);
+    sources.forEach((weights) => checkLoadOptions({ weights }, graph));
     const inputSize = options.inputSize ?? DEFAULT_INPUT_SIZE;
     const labels = resolveLabels(options.labels);
-    const weights = (): Promise<TensorMap | WeightFeed> =>
-      resolveWeights(options.weights, expectedWeights(graph, inputSize, inputSize), options);
+    const expected = expectedWeights(graph, inputSize, inputSize);
     const worker = options.worker;
-    const packed =
-      options.engine !== "reference" &&
-      options.packedCache !== false &&
-      packedCacheOpener &&
-      (options.weights === undefined || typeof options.weights === "string")
-        ? await packedCacheOpener(options.weights, options.cacheDir)
-        : undefined;
+    // One weight set per model, each resolved only when it is not read from its packed cache. Each
+    // model named by path (or found in the default locations) has its own cache entry (keyed by its
+    // set's layout relative to its base: see packedLayoutKey), whatever the other models' sources.
+    const weightSets: WeightSet[] = [];
+    for (const source of sources) {
+      const packedCache =
+        options.engine !== "reference" &&
+        options.packedCache !== false &&
+        packedCacheOpener &&
+        (source === undefined || typeof source === "string")
+          ? await packedCacheOpener(source, options.cacheDir)
+          : undefined;
+      weightSets.push({ tensors: () => resolveWeights(source, expected, options), packedCache });
+    }
     const engine =
       options.engine === "reference"
-        ? new ReferenceEngine(graph, (await weights()) as TensorMap, inputSize, inputSize) // never a feed (resolveWeights)
-        : await WasmEngine.create(graph, weights, {
+        ? new ReferenceEngine(graph, await referenceWeights(weightSets), inputSize, inputSize)
+        : await WasmEngine.create(graph, weightSets, {
             build: options.build ?? "auto",
             tile: options.tile ?? "auto",
             inputSize,
@@ -430,14 +497,16 @@ export class GoogLeNet {
             warmUp: options.warmUp ?? true,
             maxBatch: options.maxBatch,
             kernels: options.kernels,
-            packedCache: packed,
             spawnWorker: worker && ((events) => wrapWebWorker(worker(), events, "(the worker option's worker)")),
           });
     const pixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
     return new GoogLeNet(engine, graph, inputSize, labels, pixels, options.scaledJpeg ?? true);
   }
 
-  /** How long each part of load() took and where the weights came from (undefined for the reference engine). */
+  /**
+   * How long each part of load() took and where the weights came from (undefined for the reference
+   * engine); an ensemble's parts are summed over its models and weightsFrom names each model's source.
+   */
   get loadTimes(): LoadTimes | undefined {
     return this.engine instanceof WasmEngine ? this.engine.loadTimes : undefined;
   }
@@ -492,10 +561,32 @@ export class GoogLeNet {
     return this.engine.memoryBytes;
   }
 
-  /** Multiply-adds of one forward pass. */
+  /** Weight sets: 1, or the models of an ensemble (loadEnsemble). */
+  get models(): number {
+    return this.engine.models;
+  }
+
+  /** Multiply-adds of one forward pass of one model. */
   get multiplyAdds(): number {
     const shapes = inferShapes(this.graph, this.inputSize, this.inputSize);
     return this.graph.nodes.reduce((sum, n) => sum + nodeMultiplyAdds(n, shapes), 0);
+  }
+
+  /** What one image costs under a crop protocol (default 1): passes, multiply-adds, weights, memory. */
+  summary(crops: CropCount = 1): NetworkCost {
+    checkCropCount("GoogLeNet.summary", crops);
+    const shapes = inferShapes(this.graph, this.inputSize, this.inputSize);
+    const parameters = this.models * this.graph.nodes.reduce((sum, n) => sum + parameterCount(n, shapes), 0);
+    const passesPerImage = this.models * crops;
+    return {
+      models: this.models,
+      crops,
+      passesPerImage,
+      multiplyAddsPerImage: passesPerImage * this.multiplyAdds,
+      parameters,
+      weightBytes: 4 * parameters,
+      memoryBytes: this.engine.memoryBytesFor(crops),
+    };
   }
 
   private serialize<T>(job: () => Promise<T>): Promise<T> {
@@ -520,12 +611,13 @@ export class GoogLeNet {
 
   /**
    * Runs the network on one CHW input tensor (3 x inputSize x inputSize, BGR minus the mean,
-   * finite values). Calls are queued: concurrent callers each get their own result. Throws
+   * finite values) with the weights of `model` (an ensemble's, default 0: the only one otherwise).
+   * Calls are queued: concurrent callers each get their own result. Throws
    * DisposedError after dispose(), ArgumentError for any other input (naming the first
-   * non-finite value), ExecutionError when the outputs are not finite (weights out of range).
+   * non-finite value) or model, ExecutionError when the outputs are not finite (weights out of range).
    */
-  run(input: Float32Array, profile?: Profile): Promise<RunResult> {
-    return this.runBatch([input], profile).then((outputs) => outputs[0]);
+  run(input: Float32Array, profile?: Profile, model = 0): Promise<RunResult> {
+    return this.runBatch([input], profile, model).then((outputs) => outputs[0]);
   }
 
   /**
@@ -533,7 +625,7 @@ export class GoogLeNet {
    * every layer together (a GEMM's pixels span the batch); each image's result has the same bits as
    * run() gives it alone. Calls are queued.
    */
-  runBatch(inputs: readonly Float32Array[], profile?: Profile): Promise<RunResult[]> {
+  runBatch(inputs: readonly Float32Array[], profile?: Profile, model = 0): Promise<RunResult[]> {
     return this.serialize(async () => {
       this.checkOpen("GoogLeNet.run");
       if (!Array.isArray(inputs) || inputs.length === 0) {
@@ -542,7 +634,7 @@ export class GoogLeNet {
       inputs.forEach((input, i) =>
         this.checkTensor(input, "GoogLeNet.run", inputs.length === 1 ? "input" : `inputs[${i}]`),
       );
-      const results = await this.engine.runBatch(inputs, profile);
+      const results = await this.engine.runBatch(inputs, profile, model);
       for (const result of results) {
         const bad = firstNonFinite(result.logits);
         if (bad >= 0) {
@@ -563,7 +655,7 @@ export class GoogLeNet {
       const found = input instanceof Float32Array ? `${input.length} values` : describe(input);
       throw new ArgumentError(op, argument, expected, found);
     }
-    const bad = input.findIndex((v) => !(Math.abs(v) <= MAX_INPUT_MAGNITUDE));
+    const bad = firstOutside(input, MAX_INPUT_MAGNITUDE);
     if (bad >= 0) {
       throw new ArgumentError(
         op,
@@ -599,47 +691,33 @@ export class GoogLeNet {
 
   /**
    * The class probabilities of an image under a crop protocol (crops.ts): 1 (default) runs the centre
-   * crop, 10 and 144 run every crop and average their probabilities in crop order. A ready tensor
-   * allows only 1 crop. In browsers encoded bytes and pictures are decoded by the platform.
+   * crop, 10 and 144 run every crop and average their probabilities in crop order (float64, rounded
+   * once to float32); an ensemble then averages the models' crop means in model order the same way.
+   * Every model runs all crops before the next model starts. A ready tensor allows only 1 crop. In
+   * browsers encoded bytes and pictures are decoded by the platform.
    */
   async probabilities(image: ImageInput, options: ClassifyOptions = {}): Promise<Float32Array> {
     this.checkOpen("GoogLeNet.classify");
     const crops = checkCropCount("GoogLeNet.probabilities", options.crops ?? 1);
-    if (image instanceof Float32Array) {
-      if (crops !== 1) throw new ArgumentError("GoogLeNet.probabilities", "crops", "1 for a ready tensor", crops);
-      return (await this.run(image)).probabilities;
+    if (image instanceof Float32Array && crops !== 1) {
+      throw new ArgumentError("GoogLeNet.probabilities", "crops", "1 for a ready tensor", crops);
     }
-    const pixels = await pixelsOf(image, options.name ?? "image", this.decodeOptions(crops));
-    const inputs = cropInputs(pixels, crops, this.inputSize);
-    const all = (await this.runBatch(inputs)).map((r) => r.probabilities);
-    return crops === 1 ? all[0] : averageProbabilities(all);
+    const inputs =
+      image instanceof Float32Array
+        ? [image]
+        : cropInputs(await pixelsOf(image, options.name ?? "image", this.decodeOptions(crops)), crops, this.inputSize);
+    const perModel: Float32Array[] = [];
+    for (let model = 0; model < this.models; model++) {
+      const all = (await this.runBatch(inputs, undefined, model)).map((r) => r.probabilities);
+      perModel.push(all.length === 1 ? all[0] : averageProbabilities(all));
+    }
+    return perModel.length === 1 ? perModel[0] : averageProbabilities(perModel);
   }
 
   /** The topK most probable classes of an image (options.crops: the crop protocol, see probabilities()). */
   async classify(image: ImageInput, options: ClassifyOptions = {}): Promise<Prediction[]> {
     const topK = checkTopK("GoogLeNet.classify", options.topK);
     return topClasses(await this.probabilities(image, options), topK, this.labels);
-  }
-
-  /**
-   * Several GoogLeNet-compatible weight sets (any format load() reads) as one classifier whose
-   * probabilities are the mean of the members' (in the given order, float64).
-   */
-  static async loadEnsemble(
-    weights: readonly WeightsSource[],
-    options: Omit<LoadOptions, "weights"> = {},
-  ): Promise<GoogLeNetEnsemble> {
-    if (!Array.isArray(weights) || weights.length === 0) {
-      throw new ArgumentError("GoogLeNet.loadEnsemble", "weights", "a non-empty array of weight sources", weights);
-    }
-    const members: GoogLeNet[] = [];
-    try {
-      for (const w of weights) members.push(await GoogLeNet.load({ ...options, weights: w }));
-    } catch (error) {
-      await Promise.all(members.map((m) => m.dispose()));
-      throw error;
-    }
-    return new GoogLeNetEnsemble(members);
   }
 
   /** Frees the workers and the memory. Later calls reject. */
@@ -709,50 +787,6 @@ async function pixelsOf(
       : (image as Exclude<typeof image, ReadableStream>);
   const platform = isPlatformImage(bytesOrImage) || (bytesOrImage instanceof Uint8Array && platformCanDecode());
   return toRgba(platform ? await decodeWithPlatform(bytesOrImage, name) : bytesOrImage, name, decode);
-}
-
-/** GoogLeNets with different weights whose probabilities are averaged (GoogLeNet.loadEnsemble). */
-export class GoogLeNetEnsemble {
-  readonly members: readonly GoogLeNet[];
-
-  constructor(members: readonly GoogLeNet[]) {
-    this.members = members;
-  }
-
-  /** Labels of the first member. */
-  get labels(): readonly string[] {
-    return this.members[0].labels;
-  }
-
-  /** Multiply-adds of one forward pass of every member (one crop). */
-  get multiplyAdds(): number {
-    return this.members.reduce((sum, m) => sum + m.multiplyAdds, 0);
-  }
-
-  /** Bytes of the members' memories (weights, activations, scratch). */
-  get memoryBytes(): number {
-    return this.members.reduce((sum, m) => sum + m.memoryBytes, 0);
-  }
-
-  /** The mean over members (in order, float64) of each member's crop-averaged probabilities. */
-  async probabilities(image: ImageInput, options: ClassifyOptions = {}): Promise<Float32Array> {
-    const decode = this.members[0].decodeOptions(options.crops ?? 1);
-    const rgba = image instanceof Float32Array ? image : await pixelsOf(image, options.name ?? "image", decode);
-    const all: Float32Array[] = [];
-    for (const m of this.members) all.push(await m.probabilities(rgba, options));
-    return this.members.length === 1 ? all[0] : averageProbabilities(all);
-  }
-
-  /** The topK most probable classes of the ensemble. */
-  async classify(image: ImageInput, options: ClassifyOptions = {}): Promise<Prediction[]> {
-    const topK = checkTopK("GoogLeNetEnsemble.classify", options.topK);
-    return topClasses(await this.probabilities(image, options), topK, this.labels);
-  }
-
-  /** Disposes every member. */
-  async dispose(): Promise<void> {
-    await Promise.all(this.members.map((m) => m.dispose()));
-  }
 }
 
 /** The k largest probabilities with their class indices and labels, most probable first (ties: lower index first). */

@@ -107,16 +107,21 @@ function cropInput(resized: RgbPlanes, v: CropView): Float32Array {
   const src = region ?? resized;
   const x0 = region ? 0 : v.x;
   const y0 = region ? 0 : v.y;
-  const plane = v.out * v.out;
-  const srcPlane = src.width * src.height;
+  const n = v.out;
+  const mirror = v.mirror;
+  const plane = n * n;
+  const width = src.width;
+  const srcPlane = width * src.height;
+  const data = src.data;
   const out = new Float32Array(3 * plane);
   for (let c = 0; c < 3; c++) {
     const from = (2 - c) * srcPlane; // output B, G, R from planes R, G, B
-    for (let y = 0; y < v.out; y++) {
-      const row = from + (y + y0) * src.width + x0;
-      for (let x = 0; x < v.out; x++) {
-        out[c * plane + y * v.out + (v.mirror ? v.out - 1 - x : x)] = src.data[row + x] - BGR_MEAN[c];
-      }
+    const mean = BGR_MEAN[c];
+    for (let y = 0; y < n; y++) {
+      const row = from + (y + y0) * width + x0;
+      const to = c * plane + y * n;
+      if (mirror) for (let x = 0; x < n; x++) out[to + n - 1 - x] = data[row + x] - mean;
+      else for (let x = 0; x < n; x++) out[to + x] = data[row + x] - mean;
     }
   }
   return out;
