@@ -197,7 +197,7 @@ async function classify(files: string[]): Promise<void> {
         `inception-wasm: ${net.build} build, ${net.capabilities.precision}, ${net.kernel} tile, ${net.threads} thread(s); ` +
           formatCost(net.summary(crops)),
       );
-      console.log(`tile ${first.kernel}: ${first.kernelReason}`);
+      console.log(`tile ${net.kernel}: ${net.kernelReason}`);
     }
     for (const file of files) {
       const t0 = performance.now();
