@@ -217,6 +217,22 @@ test("JPEG: no scan data, arithmetic coding and 12-bit samples are named as such
   await throws(() => decodeImage(twelve, "12bit.jpg"), ImageError, /12-bit JPEG/);
 });
 
+test("JPEG: a scan header shifted into the scan data (bytes deleted across it) is rejected, not decoded from garbage", async () => {
+  // Found by the 10,000-case fuzz run (rocket.jpg) and a suite share (fruits.jpg): jpeg-js decoded both.
+  const cut = (jpeg: Uint8Array, n: number, at: number): Uint8Array =>
+    Uint8Array.from([...jpeg.subarray(0, at), ...jpeg.subarray(at + n)]);
+  await throws(
+    () => decodeImage(cut(photo("fruits.jpg"), 12, 652), "fruits-cut.jpg"),
+    ImageError,
+    /scan header: Ss 0, Se \d+, Ah \d+, Al \d+ is not a valid sequential scan/,
+  );
+  await throws(
+    () => decodeImage(cut(photo("rocket.jpg"), 35, 1031), "rocket-cut.jpg"),
+    ImageError,
+    /scan header: expected 1-3 components in 6 \+ 2 x components bytes, found 0 in 12/,
+  );
+});
+
 // ---- the API boundary ----
 
 test("classify(null | undefined | 5 | {} | Float64Array | wrong-length tensor) is an ArgumentError naming image/input", async () => {

@@ -212,7 +212,7 @@ function checkJpegStructure(bytes: Uint8Array, file: string, maxPixels: number):
   const corrupt = (message: string): never => {
     throw new ImageError(file, `truncated or corrupt JPEG: ${message}`);
   };
-  let frame = false;
+  let frame: { components: number[]; progressive: boolean } | undefined;
   let at = 2;
   for (;;) {
     if (at >= bytes.length) corrupt(`expected a marker at byte ${at}, found the end of the file (no scan data)`);
@@ -249,10 +249,16 @@ function checkJpegStructure(bytes: Uint8Array, file: string, maxPixels: number):
       }
       checkDimensions(width, height, file);
       checkPixelLimit(width, height, maxPixels, file);
-      frame = true;
+      const count = bytes[at + 7];
+      if (count < 1 || count > 4 || length !== 8 + 3 * count) {
+        corrupt(`frame header: expected 1-4 components in 8 + 3 x components bytes, found ${count} in ${length}`);
+      }
+      const components = Array.from({ length: count }, (_, i) => bytes[at + 8 + 3 * i]);
+      frame = { components, progressive: marker === 0xc2 };
     }
     if (marker === 0xda) {
-      if (!frame) corrupt("expected a frame header (SOF0, SOF1 or SOF2) before the first scan, found none");
+      if (!frame) return corrupt("expected a frame header (SOF0, SOF1 or SOF2) before the first scan, found none");
+      checkScanHeader(bytes.subarray(at + 2, at + length), frame, corrupt);
       const data = at + length;
       if (data >= bytes.length || (bytes[data] === 0xff && bytes[data + 1] !== 0x00)) {
         corrupt(`expected entropy-coded data after the scan header at byte ${at - 2}, found none (no scan data)`);
@@ -261,6 +267,46 @@ function checkJpegStructure(bytes: Uint8Array, file: string, maxPixels: number):
       corrupt("expected an end-of-image marker (FF D9) after the scan data, found none (truncated file)");
     }
     at += length;
+  }
+}
+
+/**
+ * The first scan header (SOS segment without its length) against the frame, as libjpeg reads it:
+ * its length fits its component count, each component is one of the frame's (once), table ids
+ * 0-3, and the spectral selection and successive approximation a sequential (Ss 0, Se 63, Ah Al 0)
+ * or progressive (DC Ss = Se = 0, or AC 1 <= Ss <= Se <= 63; Ah, Al <= 13) scan allows.
+ */
+function checkScanHeader(
+  sos: Uint8Array,
+  frame: { components: number[]; progressive: boolean },
+  corrupt: (message: string) => never,
+): void {
+  const count = sos[0];
+  if (count < 1 || count > frame.components.length || sos.length !== 4 + 2 * count) {
+    corrupt(
+      `scan header: expected 1-${frame.components.length} components in 6 + 2 x components bytes, found ${count} in ${sos.length + 2}`,
+    );
+  }
+  const seen = new Set<number>();
+  for (let i = 0; i < count; i++) {
+    const id = sos[1 + 2 * i];
+    const tables = sos[2 + 2 * i];
+    if (!frame.components.includes(id) || seen.has(id)) {
+      corrupt(`scan header: expected each of the frame's components [${frame.components}] at most once, found ${id}`);
+    }
+    if (tables >> 4 > 3 || (tables & 15) > 3) corrupt(`scan header: expected Huffman table ids 0-3, found ${tables}`);
+    seen.add(id);
+  }
+  const ss = sos[1 + 2 * count],
+    se = sos[2 + 2 * count],
+    ah = sos[3 + 2 * count] >> 4,
+    al = sos[3 + 2 * count] & 15;
+  const ok = frame.progressive
+    ? (ss === 0 ? se === 0 : ss <= se && se <= 63) && ah <= 13 && al <= 13
+    : ss === 0 && se === 63 && ah === 0 && al === 0;
+  if (!ok) {
+    const kind = frame.progressive ? "progressive" : "sequential";
+    corrupt(`scan header: Ss ${ss}, Se ${se}, Ah ${ah}, Al ${al} is not a valid ${kind} scan`);
   }
 }
 

@@ -317,8 +317,10 @@ class JpegDecoder {
     const frame = this.frame;
     if (!frame) throw this.corrupt("expected a frame header (SOF) before the first scan, found SOS");
     const n = s[0];
-    if (n < 1 || n > frame.components.length || s.length < 4 + 2 * n) {
-      throw this.corrupt(`expected an SOS of 1-${frame.components.length} components, found ${n}`);
+    if (n < 1 || n > frame.components.length || s.length !== 4 + 2 * n) {
+      throw this.corrupt(
+        `expected an SOS of 1-${frame.components.length} components in 6 + 2 x components bytes, found ${n} in ${s.length + 2}`,
+      );
     }
     const comps: Component[] = [],
       coders: BlockCoder[] = [];
@@ -337,8 +339,13 @@ class JpegDecoder {
       coders.push({ dc, ac, quant, pred: 0 });
     }
     const ss = s[1 + 2 * n],
-      se = s[2 + 2 * n];
-    if (ss !== 0 || se !== 63) throw this.corrupt(`expected a sequential scan (Ss 0, Se 63), found Ss ${ss}, Se ${se}`);
+      se = s[2 + 2 * n],
+      approximation = s[3 + 2 * n];
+    if (ss !== 0 || se !== 63 || approximation !== 0) {
+      throw this.corrupt(
+        `expected a sequential scan (Ss 0, Se 63, Ah Al 0), found Ss ${ss}, Se ${se}, Ah ${approximation >> 4}, Al ${approximation & 15}`,
+      );
+    }
     const mcusPerRow = n === 1 ? comps[0].usedBlocksX : frame.mcusX;
     const mcus = n === 1 ? comps[0].usedBlocksX * comps[0].usedBlocksY : frame.mcusX * frame.mcusY;
     const { starts, ends } = this.unstuff();
