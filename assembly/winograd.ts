@@ -17,13 +17,14 @@
 //     range when dst points into one)
 // Every output element is a function of its own tile's inputs, reduced over c in order
 // 0..C-1, whatever range or tile block a caller asks for: bit-identical at any split.
-// Kept apart from gemm.ts (its own 4x8 tile and layout) so the two evolve independently.
+// The products run the GEMM family's inner loop (tileProduct4x8, generated with the register
+// tiles by scripts/gen-tiles.mjs from one template); the layouts and transforms are this file's.
 
-import { madd } from "./simd";
+import { tileProduct4x8 } from "./tiles";
 
-/** Output channels per U panel (register tile height). */
+/** Output channels per U panel (register tile height: tileProduct4x8's rows). */
 const WT_ROWS: i32 = 4;
-/** Tiles per V panel (register tile width: two f32x4). */
+/** Tiles per V panel (register tile width, two f32x4: tileProduct4x8's columns). */
 const WT_TILES: i32 = 8;
 /** Output tile side (m of F(m x m, 3x3)); the input tile is WT_M + 2. */
 const WT_M: i32 = 4;
@@ -178,7 +179,7 @@ export function winogradConv(
         const a = u + (<usize>(e * panels + p) * C) * WT_ROWS * 4;
         const ve = scratch + V_PANEL + <usize>e * C * WT_TILES * 4;
         const out = scratch + PRODUCTS + <usize>e * WT_ROWS * WT_TILES * 4;
-        for (let q = 0; q < blockPanels; q++) tileProduct(C, a, ve + <usize>q * vPanelBytes, out + <usize>q * PRODUCT_PANEL);
+        for (let q = 0; q < blockPanels; q++) tileProduct4x8(C, a, ve + <usize>q * vPanelBytes, out + <usize>q * PRODUCT_PANEL);
       }
       const rows = min(WT_ROWS, M - m);
       for (let q = 0; q < blockPanels; q++) {
@@ -300,47 +301,6 @@ function transformInput(
   v128.store(d + ds, f32x4.add(d12, f32x4.mul(f32x4.splat(2), d34)));
   v128.store(d + 2 * ds, f32x4.add(p12, f32x4.mul(f32x4.splat(4), p34)));
   v128.store(d + 3 * ds, f32x4.add(f32x4.add(d12, f32x4.mul(f32x4.splat(8), d34)), m5));
-}
-
-/**
- * The 4x8 register tile over K = C: out (4 rows x 8 tiles, row-major) = a (C x 4, one U_e
- * panel) times b (C x 8, V_e), accumulated in order c = 0..C-1 with the build's madd.
- */
-function tileProduct(C: i32, a: usize, b: usize, out: usize): void {
-  let c00 = f32x4.splat(0),
-    c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0),
-    c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0),
-    c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0),
-    c31 = f32x4.splat(0);
-  for (let k = 0; k < C; k++) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    let av = v128.load32_splat(a);
-    c00 = madd(av, b0, c00);
-    c01 = madd(av, b1, c01);
-    av = v128.load32_splat(a, 4);
-    c10 = madd(av, b0, c10);
-    c11 = madd(av, b1, c11);
-    av = v128.load32_splat(a, 8);
-    c20 = madd(av, b0, c20);
-    c21 = madd(av, b1, c21);
-    av = v128.load32_splat(a, 12);
-    c30 = madd(av, b0, c30);
-    c31 = madd(av, b1, c31);
-    a += 16;
-    b += WT_TILES * 4;
-  }
-  v128.store(out, c00);
-  v128.store(out, c01, 16);
-  v128.store(out, c10, 32);
-  v128.store(out, c11, 48);
-  v128.store(out, c20, 64);
-  v128.store(out, c21, 80);
-  v128.store(out, c30, 96);
-  v128.store(out, c31, 112);
 }
 
 /**
