@@ -1,9 +1,12 @@
 // Cold start in parts, one fresh process per sample, 1 thread: import of the package entry, kernel
-// compile (read, validate, self-test), weights read (cold: the IWNET file decoded and checked;
+// compile (read, validate, self-test), the GEMM tile's choice (the timed probe, or its entry in the
+// user cache's probe table), weights read (cold: the IWNET file decoded and checked;
 // warm: the packed cache entry read and checked), pack (cold) or copy (warm), the packed cache
 // write (cold), warm-up, and the first result (run() of the benchmark input), with an empty cache
-// (cold) and a filled one (warm). The weights are the data folder's BVLC weights as one IWNET file.
-// Medians over --samples processes per runtime and cache state, alternating cold and warm.
+// (cold), a filled one (warm), and a filled one whose probe table is ignored (warm-probe:
+// INCEPTION_WASM_TILE_PROBE=1, each process probes as before the table existed). The weights are
+// the data folder's BVLC weights as one IWNET file. Medians over --samples processes per runtime
+// and cache state, the states alternating.
 //
 //   node dist/bench/coldstart.js [--samples 7] [--runtimes node,deno,bun] [--json]
 
@@ -18,10 +21,15 @@ import { fileURLToPath } from "node:url";
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
+/** Cache states: empty; filled; filled but its probe table ignored (each process probes). */
+const STATES = ["cold", "warm", "warm-probe"] as const;
+type State = (typeof STATES)[number];
+
 /** One sample: milliseconds of each part (a child process prints it as its last line). */
 interface Sample {
   importMs: number;
   compileMs: number;
+  tileMs: number;
   weightsMs: number;
   packMs: number;
   cacheWriteMs: number;
@@ -32,6 +40,8 @@ interface Sample {
   /** CPU time (user + system, every thread of the process) from before the import to the first result. */
   cpuMs: number;
   weightsFrom: string;
+  /** "table" (the probe table's entry) or "probe". */
+  tileFrom: string;
 }
 
 if (process.argv.includes("--child")) {
@@ -47,10 +57,12 @@ if (process.argv.includes("--child")) {
   const t3 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   const times = net.loadTimes!;
+  const tileFrom = net.kernelReason.startsWith("from the probe table") ? "table" : "probe";
   await net.dispose();
   const sample: Sample = {
     importMs: t1 - t0,
     compileMs: times.compileMs,
+    tileMs: times.tileMs,
     weightsMs: times.weightsMs,
     packMs: times.packMs,
     cacheWriteMs: times.cacheWriteMs,
@@ -60,6 +72,7 @@ if (process.argv.includes("--child")) {
     totalMs: t3 - t0,
     cpuMs: (cpu.user + cpu.system) / 1000,
     weightsFrom: times.weightsFrom,
+    tileFrom,
   };
   console.log(JSON.stringify(sample));
 } else {
@@ -83,30 +96,29 @@ if (process.argv.includes("--child")) {
     bun: [bin("bun"), "--no-install"],
   };
   const samples = Number(opts.samples);
-  const rows: { runtime: string; cache: "cold" | "warm"; median: Sample; samples: Sample[] }[] = [];
+  const rows: { runtime: string; cache: State; median: Sample; samples: Sample[] }[] = [];
   try {
     for (const runtime of opts.runtimes.split(",")) {
       const [cmd, ...args] = commands[runtime];
-      const sample = async (cacheDir: string): Promise<Sample> => {
-        const { stdout } = await run(cmd, [...args, child, "--child", weights, cacheDir], { cwd: ROOT });
+      const sample = async (cacheDir: string, env: NodeJS.ProcessEnv = {}): Promise<Sample> => {
+        const { stdout } = await run(cmd, [...args, child, "--child", weights, cacheDir], {
+          cwd: ROOT,
+          env: { ...process.env, INCEPTION_WASM_TILE_PROBE: "", ...env },
+        });
         return JSON.parse(stdout.trim().split("\n").pop()!) as Sample;
       };
-      const cold: Sample[] = [];
-      const warm: Sample[] = [];
+      const lists: Record<State, Sample[]> = { cold: [], warm: [], "warm-probe": [] };
       const warmCache = join(dir, `warm-${runtime}`);
       await sample(warmCache); // fills it
       for (let i = 0; i < samples; i++) {
         const coldCache = join(dir, `cold-${runtime}-${i}`);
-        cold.push(await sample(coldCache));
+        lists.cold.push(await sample(coldCache));
         rmSync(coldCache, { recursive: true, force: true });
-        warm.push(await sample(warmCache));
+        lists.warm.push(await sample(warmCache));
+        lists["warm-probe"].push(await sample(warmCache, { INCEPTION_WASM_TILE_PROBE: "1" }));
       }
-      for (const [cache, list] of [
-        ["cold", cold],
-        ["warm", warm],
-      ] as const) {
-        rows.push({ runtime, cache, median: medianSample(list), samples: list });
-      }
+      for (const cache of STATES)
+        rows.push({ runtime, cache, median: medianSample(lists[cache]), samples: lists[cache] });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -120,6 +132,7 @@ if (process.argv.includes("--child")) {
     const cols: (keyof Sample)[] = [
       "importMs",
       "compileMs",
+      "tileMs",
       "weightsMs",
       "packMs",
       "cacheWriteMs",
@@ -129,13 +142,16 @@ if (process.argv.includes("--child")) {
       "totalMs",
       "cpuMs",
     ];
-    console.log(`| runtime | cache | ${cols.map((c) => c.replace(/Ms$/, "")).join(" | ")} | weights from |`);
-    console.log(`|---|---|${cols.map(() => "---|").join("")}---|`);
+    console.log(
+      `| runtime | cache | ${cols.map((c) => c.replace(/Ms$/, "")).join(" | ")} | weights from | tile from |`,
+    );
+    console.log(`|---|---|${cols.map(() => "---|").join("")}---|---|`);
     for (const r of rows) {
       const froms = new Set(r.samples.map((s) => s.weightsFrom.replace(/\(packed cache: .*\)/, "(packed cache miss)")));
       const from = froms.size === 1 ? [...froms][0] : "mixed";
+      const tiles = [...new Set(r.samples.map((s) => s.tileFrom))].join(", ");
       console.log(
-        `| ${r.runtime} | ${r.cache} | ${cols.map((c) => (r.median[c] as number).toFixed(1)).join(" | ")} | ${from} |`,
+        `| ${r.runtime} | ${r.cache} | ${cols.map((c) => (r.median[c] as number).toFixed(1)).join(" | ")} | ${from} | ${tiles} |`,
       );
     }
   }
@@ -150,6 +166,7 @@ function medianSample(list: Sample[]): Sample {
   return {
     importMs: med("importMs"),
     compileMs: med("compileMs"),
+    tileMs: med("tileMs"),
     weightsMs: med("weightsMs"),
     packMs: med("packMs"),
     cacheWriteMs: med("cacheWriteMs"),
@@ -159,5 +176,6 @@ function medianSample(list: Sample[]): Sample {
     totalMs: med("totalMs"),
     cpuMs: med("cpuMs"),
     weightsFrom: list[0].weightsFrom,
+    tileFrom: list[0].tileFrom,
   };
 }

@@ -69,7 +69,7 @@ test("a bad option is a clear usage error with a non-zero exit", async () => {
   assert.match((e as { stderr: string }).stderr, /--top: expected an integer in 1..1000, found "zero"/);
 });
 
-test("classify --tile runs that tile and reports it; a malformed --tile is a usage error", async () => {
+test("classify --tile runs that tile and reports it; --tile probe probes afresh; a malformed --tile is a usage error", async () => {
   const photo = photoCases()[0];
   const { stdout } = await run(process.execPath, [
     cli,
@@ -85,11 +85,23 @@ test("classify --tile runs that tile and reports it; a malformed --tile is a usa
   assert.is(r.kernel, "3x16");
   assert.is(r.kernelReason, "requested");
   assert.is(r.images[0].top[0].index, photo.top1);
+  const probed = await run(process.execPath, [
+    cli,
+    "classify",
+    "--json",
+    "--tile",
+    "probe",
+    "--threads",
+    "1",
+    photo.file,
+  ]);
+  const p = JSON.parse(probed.stdout) as { kernel: string; kernelReason: string };
+  assert.match(p.kernelReason, new RegExp(`^probe \\(.*\\b${p.kernel} \\d.*; a fresh probe \\(tile "probe"\\)`));
   const e = await run(process.execPath, [cli, "classify", "--tile", "big", photo.file]).catch(
     (err: unknown) => err as { code: number; stderr: string },
   );
   assert.is((e as { code: number }).code, 2);
-  assert.match((e as { stderr: string }).stderr, /--tile: expected auto or a tile such as 4x8, found "big"/);
+  assert.match((e as { stderr: string }).stderr, /--tile: expected auto, probe or a tile such as 4x8, found "big"/);
 });
 
 test.run();

@@ -1,6 +1,7 @@
 // The GEMM register tile family on the whole network: every tile gives the same output bits (each
 // reduces an element the same way, assembly/tiles.ts), at 1 and 2 threads and at every batch
-// position; the tile option is checked; net.kernel, kernelReason and packLayout report the choice.
+// position; the tile option is checked; net.kernel, kernelReason and packLayout report the choice
+// (the probe table that keeps "auto"'s choice between processes: tiles-cache.test.ts).
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -51,13 +52,14 @@ test("a requested tile runs and is reported: net.kernel, kernelReason, packLayou
   }
 });
 
-test("tile auto: the load-time probe picks a tile of the family and says why", async () => {
-  const net = await GoogLeNet.load({ weights: await mat(), threads: 1, warmUp: false });
+test("tile probe (auto's probe, made now): the load-time probe picks a tile of the family and says why", async () => {
+  const net = await GoogLeNet.load({ weights: await mat(), threads: 1, warmUp: false, tile: "probe" });
   try {
     assert.ok(
       family.some((t) => t.name === net.kernel),
       net.kernel,
     );
+    assert.match(net.kernelReason, /^probe \(\d+ rounds/);
     for (const t of family) assert.match(net.kernelReason, new RegExp(`\\b${t.name} \\d+\\.\\d`));
     console.log(`  picked ${net.kernel}: ${net.kernelReason}`);
   } finally {

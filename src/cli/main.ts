@@ -46,7 +46,8 @@ options:
   --weights PATH   weight file or MAT folder (default: $INCEPTION_WASM_WEIGHTS, else the newest
                    \`weights fetch\`, else a repository checkout's ../shared/googlenet)
   --build B        auto (default), baseline, relaxed or debug
-  --tile T         GEMM register tile: auto (default: a timed probe at load) or 4x8, 6x8, 4x12, 3x16
+  --tile T         GEMM register tile: auto (default: a timed probe at load, or its result kept in the
+                   user cache), probe (probe again and keep the new result) or 4x8, 6x8, 4x12, 3x16
   --threads N      threads that run kernels (classify default: the available cores)
   --fast           fast mode: 3x3 convolutions as Winograd F(4x4, 3x3) (default: strict)
 `;
@@ -102,10 +103,10 @@ function buildOption(): BuildChoice {
   throw usageError(`--build: expected auto, baseline, relaxed or debug, found "${b}"`);
 }
 
-/** --tile: "auto" or ROWSxCOLS (an unknown tile of that form is the library's ArgumentError, listing the tiles). */
+/** --tile: "auto", "probe" or ROWSxCOLS (an unknown tile of that form is the library's ArgumentError, listing the tiles). */
 function tileOption(): string {
-  if (opts.tile === "auto" || /^\d{1,2}x\d{1,2}$/.test(opts.tile)) return opts.tile;
-  throw usageError(`--tile: expected auto or a tile such as 4x8, found "${opts.tile}"`);
+  if (opts.tile === "auto" || opts.tile === "probe" || /^\d{1,2}x\d{1,2}$/.test(opts.tile)) return opts.tile;
+  throw usageError(`--tile: expected auto, probe or a tile such as 4x8, found "${opts.tile}"`);
 }
 
 /** --fast: the precision mode. */

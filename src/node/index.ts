@@ -1,14 +1,17 @@
 // The Node entry (Node, Deno, Bun; package condition "node"): everything of the browser-safe entry
 // (src/index.ts), plus file access: wasm builds read with node:fs, pool workers as worker_threads
-// (platform.ts), and weights given as paths or found in the default locations (weights.ts).
+// (platform.ts), weights given as paths or found in the default locations (weights.ts), and the
+// user cache's packed weights (packedCache.ts) and tile probe table (tileCache.ts).
 
-import { installPackedCache, installWeightFiles } from "../model/api/classifier.js";
+import { installPackedCache, installTileCache, installWeightFiles } from "../model/api/classifier.js";
 import { openPackedCache } from "./packedCache.js";
 import "./platform.js";
+import { openTileCache } from "./tileCache.js";
 import { loadWeights } from "./weights.js";
 
 installWeightFiles(async (source, expected, cacheDir) => (await loadWeights({ source, expected, cacheDir })).tensors);
 installPackedCache(openPackedCache);
+installTileCache((cacheDir) => openTileCache(cacheDir));
 
 export * from "../index.js";
 export { readLabelsFile } from "./labels.js";

@@ -90,6 +90,11 @@ export function packedCacheDir(cacheDir: string): string {
   return join(cacheDir, "packed");
 }
 
+/** The folder of the tile probe table (one entry per engine, build and CPU, see tileCache.ts). */
+export function tileCacheDir(cacheDir: string): string {
+  return join(cacheDir, "tiles");
+}
+
 /**
  * Every entry folder under `<cacheDir>/fetched`, newest fetch first (entries without a usable
  * manifest last, by name). An entry's `problem` says why its manifest is missing or unusable.

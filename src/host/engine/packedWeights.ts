@@ -27,6 +27,11 @@ export interface PackedWeightsCache {
 /** Milliseconds of each part of a load, and where the weights came from. */
 export interface LoadTimes {
   compileMs: number;
+  /**
+   * Choosing the GEMM tile: the timed probe (30-50 ms) or its probe table entry read (about a
+   * millisecond); 0 when the tile is requested or this process has chosen it before.
+   */
+  tileMs: number;
   /** Reading the weights: the packed cache entry (warm), or the weight file decoded to tensors (cold). */
   weightsMs: number;
   /** Copying the cached region into the memory (warm), or packing the tensors (cold). */
@@ -40,6 +45,9 @@ export interface LoadTimes {
    */
   weightsFrom: string;
 }
+
+/** The parts of LoadTimes that belong to one weight set (compiling and the tile are the engine's). */
+export type ModelLoadTimes = Omit<LoadTimes, "compileMs" | "tileMs">;
 
 /**
  * Version of the layout key: bump when something the key does not cover changes the region's bytes.
@@ -93,7 +101,7 @@ export async function placeWeights(
   compiled: CompiledKernels,
   cache: PackedWeightsCache | undefined,
   meanwhile: (pause: () => Promise<void> | undefined) => Promise<void>,
-): Promise<Omit<LoadTimes, "compileMs">> {
+): Promise<ModelLoadTimes> {
   const region = (): Uint8Array => new Uint8Array(memory.buffer, plan.weightBase, plan.weightBytes);
   const key = cache && (await packedLayoutKey(cache.weightsId, compiled, plan));
   let t = performance.now();

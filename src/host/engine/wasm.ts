@@ -2,7 +2,6 @@
 // weights (conv weights packed once; an ensemble's weight sets side by side), and runs the plan on
 // the serial executor (1 thread) or the worker pool, after one warm-up pass.
 
-import { hex, sha256 } from "../digest.js";
 import { ArgumentError } from "../errors.js";
 import { SerialExecutor, type Executor, type Profile } from "../exec/executor.js";
 import { threadSupport, WorkerPool } from "../exec/pool.js";
@@ -19,18 +18,19 @@ import {
   warmUpKernels,
   type BuildChoice,
   type BuildName,
-  type CompiledKernels,
   type KernelSources,
 } from "../wasm/kernels.js";
-import { chooseTile, type ChosenTile, type TileChoice } from "../wasm/tiles.js";
+import { chooseTileFor, type ChosenTile, type TileChoice, type TileProbeStore } from "../wasm/tiles.js";
 import { checkModel, type Engine, type EngineOutputs } from "./engine.js";
-import { placeWeights, type LoadTimes, type PackedWeightsCache } from "./packedWeights.js";
+import { placeWeights, type LoadTimes, type ModelLoadTimes, type PackedWeightsCache } from "./packedWeights.js";
 
 /** How to build a wasm engine. */
 export interface WasmEngineOptions {
   build: BuildChoice;
-  /** The GEMM register tile: "auto" (a timed probe at load, wasm/tiles.ts) or a tile name such as "4x8". */
+  /** The GEMM register tile: "auto" (a timed probe at load or its table entry, wasm/tiles.ts), "probe" (a fresh probe) or a tile name such as "4x8". */
   tile: TileChoice;
+  /** Where "auto" keeps probe results between processes (default: none; a probe per process and build). */
+  tileStore?: TileProbeStore;
   /** Square input side the graph is planned for. */
   inputSize: number;
   /** Threads requested (undefined: the available cores). */
@@ -134,25 +134,6 @@ export function chooseThreads(requested: number | undefined): ThreadChoice {
   };
 }
 
-/**
- * The probe's choice per kernel build code, for this process: later loads of the same code reuse
- * it, so their plans (and packed weights cache keys, which cover the tile) agree. A build given as
- * a compiled module (code unknown) is probed at every load.
- */
-const probedTiles = new Map<string, ChosenTile>();
-
-/** The tile for `compiled`: the requested one, or the probe's choice (made once per build code in this process). */
-async function tileFor(compiled: CompiledKernels, choice: TileChoice): Promise<ChosenTile> {
-  if (choice !== "auto" || compiled.code === undefined) return chooseTile(compiled.module, choice, "GoogLeNet.load");
-  const key = `${compiled.build} ${hex(await sha256(compiled.code))}`;
-  let chosen = probedTiles.get(key);
-  if (chosen === undefined) {
-    chosen = chooseTile(compiled.module, choice, "GoogLeNet.load");
-    probedTiles.set(key, { ...chosen, reason: `${chosen.reason} (made by this process's first load)` });
-  }
-  return chosen;
-}
-
 /** Writes every 4 KiB page of `memory` (its own values back) so the OS maps them now, not in the first run. */
 function touchPages(memory: WebAssembly.Memory): void {
   const words = new Int32Array(memory.buffer);
@@ -201,7 +182,9 @@ export class WasmEngine implements Engine {
     const t0 = performance.now();
     const compiled = await compileKernels(options.build, options.kernels);
     const compileMs = performance.now() - t0;
-    const chosen = await tileFor(compiled, options.tile);
+    const t1 = performance.now();
+    const chosen = await chooseTileFor(compiled, options.tile, options.tileStore, "GoogLeNet.load");
+    const tileMs = performance.now() - t1;
     // Plan with a throwaway instance (size queries only), then size the real memory from the plans:
     // batch 1 now, room to grow to maxBatch (weights sit below the activations at the same addresses).
     const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
@@ -233,7 +216,7 @@ export class WasmEngine implements Engine {
     const firstPlans = weightSets.map((_, m) => (m === 0 ? plan : planFor(1, m)));
     // Each model into its own weight set, in order. Every kernel is taken out of the engine's
     // baseline tier (short calls, see warmUpKernels) once, while the first model's cache entry is read.
-    const placed: Omit<LoadTimes, "compileMs">[] = [];
+    const placed: ModelLoadTimes[] = [];
     for (const [m, set] of weightSets.entries()) {
       const warmUp = options.warmUp && m === 0;
       placed.push(
@@ -273,7 +256,7 @@ export class WasmEngine implements Engine {
       choice.reason,
       maxBatch,
       models,
-      { compileMs, ...parts },
+      { compileMs, tileMs, ...parts },
       planFor,
       memory,
       executor,
@@ -368,7 +351,7 @@ export class WasmEngine implements Engine {
  * One model's load parts, or an ensemble's summed over its models; `weightsFrom` then says where
  * each model's weights came from ("model 0: packed cache; model 1: tensors (...)").
  */
-function sumLoadTimes(parts: readonly Omit<LoadTimes, "compileMs">[]): Omit<LoadTimes, "compileMs"> {
+function sumLoadTimes(parts: readonly ModelLoadTimes[]): ModelLoadTimes {
   if (parts.length === 1) return { ...parts[0] };
   const sum = (key: "weightsMs" | "packMs" | "cacheWriteMs" | "warmUpMs"): number =>
     parts.reduce((total, p) => total + p[key], 0);

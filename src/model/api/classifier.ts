@@ -21,6 +21,7 @@ import {
   type TensorMap,
 } from "../../host/ir/tensors.js";
 import type { BuildChoice, BuildName, KernelSources } from "../../host/wasm/kernels.js";
+import type { TileProbeStore } from "../../host/wasm/tiles.js";
 import type { Precision } from "../../host/plan/winograd.js";
 import { wrapWebWorker } from "../../host/exec/webWorker.js";
 import { decodeWeights } from "../formats/detect.js";
@@ -87,6 +88,19 @@ export function installPackedCache(open: PackedCacheOpener): void {
   packedCacheOpener = open;
 }
 
+/**
+ * Opens the tile probe table in a cache folder (default: the user cache). The Node entry installs
+ * one (src/node/tileCache.ts); without one (browsers, edge workers) each process probes.
+ */
+export type TileCacheOpener = (cacheDir?: string) => TileProbeStore;
+
+let tileCacheOpener: TileCacheOpener | undefined;
+
+/** Installs the tile probe table (called once by the Node entry). */
+export function installTileCache(open: TileCacheOpener): void {
+  tileCacheOpener = open;
+}
+
 export interface LoadOptions {
   /** Default: found by src/node/lookup.ts ($INCEPTION_WASM_WEIGHTS, the user cache, a checkout's data folder). */
   weights?: WeightsSource;
@@ -95,9 +109,12 @@ export interface LoadOptions {
   /** Kernel build (default "auto": relaxed SIMD where validated, else baseline). */
   build?: BuildChoice;
   /**
-   * The GEMM register tile (default "auto": a timed probe of every tile at load, about 30 ms; see
-   * `kernel`/`kernelReason`), or a tile name ("4x8", "6x8", "4x12", "3x16") for tests and
-   * benchmarks. Every tile gives the same output bits.
+   * The GEMM register tile (default "auto": a timed probe of every tile at load, about 30 ms, made
+   * once per process and build; on the Node entry its result is kept in the user cache's probe
+   * table, keyed by engine, build and CPU, and later processes read it instead; see
+   * `kernel`/`kernelReason`), "probe" (probe now whatever is known and replace the table entry),
+   * or a tile name ("4x8", "6x8", "4x12", "3x16") for tests and benchmarks. Every tile gives the
+   * same output bits.
    */
   tile?: string;
   /** Square input side the network is planned for (default 224; Caffe's reference blobs use 227). */
@@ -259,7 +276,7 @@ function checkLoadOptions(options: LoadOptions, graph: Graph): void {
     }
   }
   if (options.tile !== undefined && typeof options.tile !== "string")
-    throw new ArgumentError(LOAD, "tile", '"auto" or a tile name such as "4x8"', describe(options.tile));
+    throw new ArgumentError(LOAD, "tile", '"auto", "probe" or a tile name such as "4x8"', describe(options.tile));
   if (build !== undefined && !BUILDS.includes(build))
     throw new ArgumentError(LOAD, "build", BUILDS.map((b) => `"${b}"`).join(", "), describe(build));
   if (engine !== undefined && engine !== "wasm" && engine !== "reference")
@@ -490,6 +507,7 @@ export class GoogLeNet {
         : await WasmEngine.create(graph, weightSets, {
             build: options.build ?? "auto",
             tile: options.tile ?? "auto",
+            tileStore: tileCacheOpener?.(options.cacheDir),
             inputSize,
             threads: options.threads,
             keepActivations: options.keepActivations ?? false,
