@@ -27,7 +27,7 @@ export const FORCE_PROBE_ENV = "INCEPTION_WASM_TILE_PROBE";
 export interface TileTableKey extends TileProbeKey {
   /** The runtime and its version, e.g. "node 20.20.2", "deno 2.9.6", "bun 1.4.5". */
   runtime: string;
-  /** The JavaScript engine's version: "v8 11.3.244.8-node.33", "webkit ...", or "unknown". */
+  /** The JavaScript engine's version: "webkit <commit>" (Bun), "v8 11.3.244.8-node.38", or "unknown". */
   engine: string;
   /** The process's flags that change the engine's wasm code (ENGINE_FLAGS of process.execArgv), in order. */
   flags: string[];
@@ -42,7 +42,8 @@ const ENGINE_FLAGS = /^--(no-)?(experimental-wasm|wasm|liftoff|turbo|jitless|reg
 /** The engine-and-machine part of a key, for this process. */
 export function machineKey(): Omit<TileTableKey, keyof TileProbeKey> {
   const versions = process.versions as Record<string, string | undefined>;
-  const engine = versions.v8 ? `v8 ${versions.v8}` : versions.webkit ? `webkit ${versions.webkit}` : "unknown";
+  // Bun reports a V8 version it does not run (Node compatibility): its engine is WebKit's.
+  const engine = versions.webkit ? `webkit ${versions.webkit}` : versions.v8 ? `v8 ${versions.v8}` : "unknown";
   return {
     runtime: runtimeLabel(),
     engine,
