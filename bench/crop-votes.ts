@@ -3,17 +3,16 @@
 // so a 144-crop result that differs from the centre crop can be traced to the crops that carry it.
 // The groups come from cropViews (the geometry tested against an independent reference in
 // test/crops.test.ts); the network runs the crops as batches, as probabilities() does.
-// --resize triangle swaps the library's resize (bilinear, 2x2 taps, no antialiasing: OpenCV's
-// INTER_LINEAR) for an antialiased one (a triangle filter widened by the scale factor, as PIL's
-// BILINEAR), applied to the original for every scale before the same crops: how much the votes
-// depend on the resize.
+// --resize picks the resize filter (antialias, the default, or bilinear: see ResizeFilter): how much
+// the votes depend on the resize.
 //
-//   node dist/bench/crop-votes.js [photo] [--classes 657,668] [--resize bilinear|triangle] [--threads 2] [--json]
+//   node dist/bench/crop-votes.js [photo] [--classes 657,668] [--resize antialias|bilinear] [--threads 2] [--json]
 
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { cropInputs, cropViews, type CropView } from "../src/model/image/crops.js";
+import { checkFilter } from "../src/model/image/preprocess.js";
 import { decodeImage, GoogLeNet, ILSVRC2012_CLASSES, shortLabel } from "../src/node/index.js";
 import { PHOTOS_DIR } from "../test/support/data.js";
 
@@ -22,7 +21,7 @@ const { values: opts, positionals } = parseArgs({
   options: {
     classes: { type: "string" },
     threads: { type: "string", default: "2" },
-    resize: { type: "string", default: "bilinear" },
+    resize: { type: "string", default: "antialias" },
     json: { type: "boolean", default: false },
   },
 });
@@ -31,64 +30,10 @@ const net = await GoogLeNet.load({ threads: Number(opts.threads) });
 const image = decodeImage(new Uint8Array(readFileSync(file)), file, net.decodeOptions(144));
 const views = cropViews(image.width, image.height, 144);
 
-/** One axis of a triangle-filter resize: per destination pixel, its first source pixel and normalised weights. */
-function triangleTaps(src: number, dst: number): { first: number; weights: number[] }[] {
-  const scale = src / dst;
-  const support = Math.max(scale, 1);
-  return Array.from({ length: dst }, (_, d) => {
-    const centre = (d + 0.5) * scale;
-    const first = Math.max(0, Math.floor(centre - support));
-    const last = Math.min(src - 1, Math.ceil(centre + support));
-    const weights: number[] = [];
-    for (let x = first; x <= last; x++) weights.push(Math.max(0, 1 - Math.abs(x + 0.5 - centre) / support));
-    const sum = weights.reduce((a, b) => a + b, 0);
-    return { first, weights: weights.map((w) => w / sum) };
-  });
-}
-
-/** The antialiased resize of RGBA pixels to width x height (rounded to 8 bits, as PIL). */
-function resizeTriangle(img: typeof image, width: number, height: number): typeof image {
-  const xs = triangleTaps(img.width, width);
-  const ys = triangleTaps(img.height, height);
-  const rows = new Float64Array(img.height * width * 4);
-  for (let y = 0; y < img.height; y++)
-    for (let x = 0; x < width; x++)
-      for (let c = 0; c < 4; c++) {
-        let v = 0;
-        xs[x].weights.forEach((w, k) => {
-          v += w * img.data[(y * img.width + xs[x].first + k) * 4 + c];
-        });
-        rows[(y * width + x) * 4 + c] = v;
-      }
-  const data = new Uint8ClampedArray(width * height * 4);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++)
-      for (let c = 0; c < 4; c++) {
-        let v = 0;
-        ys[y].weights.forEach((w, k) => {
-          v += w * rows[((ys[y].first + k) * width + x) * 4 + c];
-        });
-        data[(y * width + x) * 4 + c] = Math.round(v);
-      }
-  return { width, height, data };
-}
-
-/**
- * The 144 crop inputs, or with --resize triangle: per scale, the original resized (antialiased) to that
- * scale's size, then the same crops (the library's resize of an image to its own size is the identity).
- */
-function inputs144(): Float32Array[] {
-  if (opts.resize === "bilinear") return cropInputs(image, 144);
-  const byScale = new Map<string, Float32Array[]>();
-  return views.map((v, i) => {
-    const key = `${v.resizeW}x${v.resizeH}`;
-    if (!byScale.has(key)) byScale.set(key, cropInputs(resizeTriangle(image, v.resizeW, v.resizeH), 144));
-    return byScale.get(key)![i];
-  });
-}
-const centreInput = opts.resize === "bilinear" ? cropInputs(image, 1) : cropInputs(resizeTriangle(image, 256, 256), 1);
-const probs = (await net.runBatch(inputs144())).map((r) => r.probabilities);
-const centre = (await net.runBatch(centreInput))[0].probabilities;
+const filter = checkFilter("crop-votes", "--resize", opts.resize);
+const inputs = cropInputs(image, 144, 224, filter);
+const centre = (await net.runBatch(cropInputs(image, 1, 224, filter)))[0].probabilities;
+const probs = (await net.runBatch(inputs)).map((r) => r.probabilities);
 await net.dispose();
 
 const mean = (members: number[], k: number): number => members.reduce((s, i) => s + probs[i][k], 0) / members.length;

@@ -14,7 +14,16 @@ export type {
   WeightsSource,
 } from "./model/api/classifier.js";
 export { decodeImage, type RgbaImage } from "./model/image/decode.js";
-export { toNetworkInput, BGR_MEAN, CROP, RESIZE_TO } from "./model/image/preprocess.js";
+export {
+  toNetworkInput,
+  resizeImage,
+  BGR_MEAN,
+  CROP,
+  RESIZE_TO,
+  RESIZE_FILTERS,
+  type ResizeFilter,
+  type NetworkInputOptions,
+} from "./model/image/preprocess.js";
 export { parseLabels, shortLabel } from "./model/network/labels.js";
 export { ILSVRC2012_CLASSES } from "./model/network/classes.js";
 export { decodeWeightFile, encodeWeightFile } from "./model/formats/iwnet.js";

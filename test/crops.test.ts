@@ -15,7 +15,7 @@ import * as assert from "uvu/assert";
 import { decodeImage } from "../src/model/image/decode.js";
 import { cropInputs, cropViews, type CropView } from "../src/model/image/crops.js";
 import { toNetworkInput } from "../src/model/image/preprocess.js";
-import { GoogLeNet } from "../src/node/index.js";
+import { ArgumentError, GoogLeNet, topClasses } from "../src/node/index.js";
 import { encodeCaffemodel } from "./support/caffemodel.js";
 import { DATA_DIR, floatsSha as sha, matWeights as mat, photoCases } from "./support/data.js";
 import { rngFor } from "./support/rng.js";
@@ -111,21 +111,58 @@ test("crop inputs: 1 crop is the standard input; a mirrored crop is its crop fli
   }
 });
 
-test("every labelled photo keeps its top-1 with 10 crops, the first with 144; 1 and 2 threads give the same bits", async () => {
+test("resizeFilter: the load option reaches every crop's resize; bilinear is the 2x2 resize; a bad filter is an ArgumentError", async () => {
+  const rgba = decodeImage(new Uint8Array(readFileSync(photoCases()[0].file)), "photo");
+  const w = await mat();
+  const net = await GoogLeNet.load({ weights: w, threads: 1, resizeFilter: "bilinear" });
+  try {
+    assert.is(net.resizeFilter, "bilinear");
+    assert.is(sha(net.toInput(rgba)), sha(toNetworkInput(rgba, { filter: "bilinear" })));
+    assert.is.not(sha(toNetworkInput(rgba, { filter: "bilinear" })), sha(toNetworkInput(rgba)));
+    const bilinear10 = cropInputs(rgba, 10, 224, "bilinear");
+    const antialias10 = cropInputs(rgba, 10);
+    assert.is(sha(bilinear10[8]), sha(toNetworkInput(rgba, { filter: "bilinear" })), "10-crop centre = 1-crop input");
+    assert.ok(
+      bilinear10.every((b, i) => sha(b) !== sha(antialias10[i])),
+      "every crop resized with the filter",
+    );
+  } finally {
+    await net.dispose();
+  }
+  for (const resizeFilter of ["lanczos", 1, null]) {
+    try {
+      await GoogLeNet.load({ weights: w, threads: 1, resizeFilter: resizeFilter as "bilinear" });
+      assert.unreachable(`resizeFilter ${resizeFilter} loaded`);
+    } catch (e) {
+      assert.ok(e instanceof ArgumentError && /resizeFilter/.test((e as Error).message), String(e));
+    }
+  }
+});
+
+/**
+ * How many of the most probable classes must include the photo's label: its top-1, except eagle.jpg
+ * with 144 crops. Its centre crop is a near tie (photos.tsv: bald eagle 0.531, kite 0.458) whose winner
+ * depends on the resize (one crop, full decode: bald eagle 0.540 antialiased, 0.909 bilinear), and the
+ * paper's larger scales vote kite (`node dist/bench/crop-votes.js eagle.jpg`: kite wins the 288, 320
+ * and 352 scales; all 144: kite 0.461, bald eagle 0.387). With the bilinear resize rocket.jpg flips
+ * instead (mosque). Kept here so that any other change to the 144 crops still fails.
+ */
+const labelWithin = (file: string, crops: number): number => (crops === 144 && basename(file) === "eagle.jpg" ? 2 : 1);
+
+test("every labelled photo keeps its top-1 with 1, 10 and 144 crops (see labelWithin); 1 and 2 threads give the same bits", async () => {
   const w = await mat();
   const one = await GoogLeNet.load({ weights: w, threads: 1 });
   const two = await GoogLeNet.load({ weights: w, threads: 2 });
   try {
-    for (const [i, p] of photoCases().entries()) {
+    for (const p of photoCases()) {
       const bytes = new Uint8Array(readFileSync(p.file));
-      const cropsList = i === 0 ? ([1, 10, 144] as const) : ([1, 10] as const);
       const line: string[] = [];
-      for (const crops of cropsList) {
+      for (const crops of [1, 10, 144] as const) {
         const t0 = performance.now();
         const probs = await two.probabilities(bytes, { crops });
         const ms = performance.now() - t0;
-        const top = (await two.classify(bytes, { crops, topK: 1 }))[0];
-        assert.is(top.index, p.top1, `${basename(p.file)}, ${crops} crops`);
+        const top = topClasses(probs, labelWithin(p.file, crops), two.labels).map((c) => c.index);
+        assert.ok(top.includes(p.top1), `${basename(p.file)}, ${crops} crops: top ${top} lacks ${p.top1}`);
         line.push(`${crops} crops ${probs[p.top1].toFixed(4)} (${ms.toFixed(0)} ms)`);
         if (crops === 10) assert.is(sha(await one.probabilities(bytes, { crops })), sha(probs), "1 vs 2 threads");
       }

@@ -9,6 +9,7 @@ import { SingleBar } from "cli-progress";
 import { InceptionError } from "../host/errors.js";
 import type { BuildChoice } from "../host/wasm/kernels.js";
 import { CROP_COUNTS, type CropCount } from "../model/image/crops.js";
+import type { ResizeFilter } from "../model/image/preprocess.js";
 import { CLASSES } from "../model/network/googlenet.js";
 import { GoogLeNet } from "../node/index.js";
 
@@ -21,6 +22,8 @@ export interface EvalOptions {
   ensemble: string[] | undefined;
   crops: number[];
   build: BuildChoice;
+  /** How images are resized (LoadOptions.resizeFilter). */
+  resizeFilter: ResizeFilter;
   threads: number | undefined;
   json: boolean;
   /** Where the JSON report goes (default: only with --json, to stdout). */
@@ -151,7 +154,7 @@ export async function evaluate(options: EvalOptions): Promise<void> {
     return c as CropCount;
   });
   const images = await labelledImages(options.folder, options.labels);
-  const load = { build: options.build, threads: options.threads };
+  const load = { build: options.build, threads: options.threads, resizeFilter: options.resizeFilter };
   const single = await GoogLeNet.load({ ...load, weights: options.ensemble?.[0] ?? options.weights });
   let ensemble: GoogLeNet | undefined;
   const report: EvalReport = {

@@ -9,6 +9,7 @@ import { InceptionError } from "../host/errors.js";
 import { expectedWeights } from "../host/ir/tensors.js";
 import type { BuildChoice } from "../host/wasm/kernels.js";
 import type { Precision } from "../host/plan/winograd.js";
+import { RESIZE_FILTERS, type ResizeFilter } from "../model/image/preprocess.js";
 import { formatSummary, summarize } from "../model/network/summary.js";
 import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../model/network/googlenet.js";
 import { shortLabel } from "../model/network/labels.js";
@@ -22,11 +23,11 @@ const USAGE = `usage: inception-wasm <command> [options]
 
 commands:
   classify <image...> [--photos] [--top N] [--json] [--weights PATH] [--build B] [--tile T] [--threads N]
-           [--crops 1|10|144] [--ensemble W1,W2,...] [--fast]
+           [--crops 1|10|144] [--ensemble W1,W2,...] [--fast] [--resize F]
       top classes of JPEG/PNG images; --photos adds every photo of the data folder; --crops: the
       centre crop, BVLC's 10 crops or the paper's 144, probabilities averaged; --ensemble: several
       weight files averaged
-  eval <folder> --labels FILE [--crops 1,10,144] [--ensemble W1,W2,...] [--json] [--out FILE]
+  eval <folder> --labels FILE [--crops 1,10,144] [--ensemble W1,W2,...] [--resize F] [--json] [--out FILE]
       top-1/top-5 error over a labelled folder (FILE: "<file> <class>" lines, or one sub-folder
       per class index), per crop protocol and model set, in the layout of the paper's Table 3
   summary [--json] [--input-size N] [--fast]
@@ -50,6 +51,8 @@ options:
                    user cache), probe (probe again and keep the new result) or 4x8, 6x8, 4x12, 3x16
   --threads N      threads that run kernels (classify default: the available cores)
   --fast           fast mode: 3x3 convolutions as Winograd F(4x4, 3x3) (default: strict)
+  --resize F       image resize filter: antialias (default, as PIL's bilinear) or bilinear (2x2
+                   taps, as OpenCV's INTER_LINEAR in Caffe's tools)
 `;
 
 /** A mistake in the command line: one line with the usage hint, exit code 2. */
@@ -71,6 +74,7 @@ const OPTIONS = {
   sha256: { type: "string" },
   force: { type: "boolean", default: false },
   crops: { type: "string", default: "1" },
+  resize: { type: "string", default: "antialias" },
   ensemble: { type: "string" },
   labels: { type: "string" },
   out: { type: "string" },
@@ -112,6 +116,12 @@ function tileOption(): string {
 /** --fast: the precision mode. */
 function precision(): Precision {
   return opts.fast ? "fast" : "strict";
+}
+
+/** --resize: the image resize filter. */
+function resizeOption(): ResizeFilter {
+  if (RESIZE_FILTERS.includes(opts.resize as ResizeFilter)) return opts.resize as ResizeFilter;
+  throw usageError(`--resize: expected ${RESIZE_FILTERS.join(" or ")}, found "${opts.resize}"`);
 }
 
 /** --crops: 1, 10 or 144. */
@@ -182,6 +192,7 @@ async function classify(files: string[]): Promise<void> {
         tile: tileOption(),
         threads,
         precision: precision(),
+        resizeFilter: resizeOption(),
       })
     : await GoogLeNet.load({
         weights: opts.weights,
@@ -189,6 +200,7 @@ async function classify(files: string[]): Promise<void> {
         tile: tileOption(),
         threads,
         precision: precision(),
+        resizeFilter: resizeOption(),
       });
   // One bad file is reported in its place (an error entry with --json); the others still run.
   const results: ({ file: string; top: Prediction[]; ms: number } | { file: string; error: string })[] = [];
@@ -307,6 +319,7 @@ async function main(): Promise<void> {
         ensemble: opts.ensemble ? listText(opts.ensemble) : undefined,
         crops: listText(opts.crops).map((c) => Number(c)),
         build: buildOption(),
+        resizeFilter: resizeOption(),
         json: opts.json,
         out: opts.out,
         threads: opts.threads === undefined ? undefined : intOption("threads", opts.threads, 1),

@@ -34,7 +34,7 @@ import {
   type DecodeOptions,
   type RgbaImage,
 } from "../image/decode.js";
-import { CROP, RESIZE_TO } from "../image/preprocess.js";
+import { checkFilter, CROP, RESIZE_TO, type ResizeFilter } from "../image/preprocess.js";
 import { averageProbabilities, checkCropCount, cropInputs, type CropCount } from "../image/crops.js";
 import { decodeWithPlatform, isPlatformImage, platformCanDecode, type PlatformImage } from "../image/platformDecode.js";
 import { ILSVRC2012_CLASSES } from "../network/classes.js";
@@ -167,6 +167,11 @@ export interface LoadOptions {
    * true: a 12 MP photo decodes about 20x faster); false decodes every pixel.
    */
   scaledJpeg?: boolean;
+  /**
+   * How classify() resizes images (see ResizeFilter): "antialias" (default; PIL's BILINEAR) or
+   * "bilinear" (2x2 taps, OpenCV INTER_LINEAR as Caffe's tools).
+   */
+  resizeFilter?: ResizeFilter;
   /** URL and stream weights: progress callback, expected SHA-256, Cache Storage name (or false). */
   weightsFetch?: WeightsFetchOptions;
   /**
@@ -285,6 +290,9 @@ function checkLoadOptions(options: LoadOptions, graph: Graph): void {
     throw new ArgumentError(LOAD, "packedCache", "true or false", describe(options.packedCache));
   if (maxImagePixels !== undefined && !(Number.isInteger(maxImagePixels) && maxImagePixels >= 1))
     throw new ArgumentError(LOAD, "maxImagePixels", "a positive integer", describe(maxImagePixels));
+  if (options.scaledJpeg !== undefined && typeof options.scaledJpeg !== "boolean")
+    throw new ArgumentError(LOAD, "scaledJpeg", "true or false", describe(options.scaledJpeg));
+  if (options.resizeFilter !== undefined) checkFilter(LOAD, "resizeFilter", options.resizeFilter);
   if (
     weights !== undefined &&
     typeof weights !== "string" &&
@@ -430,21 +438,23 @@ export class GoogLeNet {
   readonly maxImagePixels: number;
   /** Whether JPEGs are decoded at a reduced DCT scale (LoadOptions.scaledJpeg). */
   readonly scaledJpeg: boolean;
+  /** How images are resized (LoadOptions.resizeFilter). */
+  readonly resizeFilter: ResizeFilter;
 
   private constructor(
     engine: Engine,
     graph: Graph,
     inputSize: number,
     labels: readonly string[],
-    maxImagePixels: number,
-    scaledJpeg: boolean,
+    images: { maxImagePixels: number; scaledJpeg: boolean; resizeFilter: ResizeFilter },
   ) {
     this.engine = engine;
     this.graph = graph;
     this.inputSize = inputSize;
     this.labels = labels;
-    this.maxImagePixels = maxImagePixels;
-    this.scaledJpeg = scaledJpeg;
+    this.maxImagePixels = images.maxImagePixels;
+    this.scaledJpeg = images.scaledJpeg;
+    this.resizeFilter = images.resizeFilter;
   }
 
   /**
@@ -517,8 +527,11 @@ export class GoogLeNet {
             kernels: options.kernels,
             spawnWorker: worker && ((events) => wrapWebWorker(worker(), events, "(the worker option's worker)")),
           });
-    const pixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
-    return new GoogLeNet(engine, graph, inputSize, labels, pixels, options.scaledJpeg ?? true);
+    return new GoogLeNet(engine, graph, inputSize, labels, {
+      maxImagePixels: options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS,
+      scaledJpeg: options.scaledJpeg ?? true,
+      resizeFilter: options.resizeFilter ?? "antialias",
+    });
   }
 
   /**
@@ -704,7 +717,7 @@ export class GoogLeNet {
       this.checkTensor(image, "GoogLeNet.classify");
       return image;
     }
-    return cropInputs(toRgba(image, name, this.decodeOptions(1)), 1, this.inputSize)[0];
+    return cropInputs(toRgba(image, name, this.decodeOptions(1)), 1, this.inputSize, this.resizeFilter)[0];
   }
 
   /**
@@ -723,7 +736,12 @@ export class GoogLeNet {
     const inputs =
       image instanceof Float32Array
         ? [image]
-        : cropInputs(await pixelsOf(image, options.name ?? "image", this.decodeOptions(crops)), crops, this.inputSize);
+        : cropInputs(
+            await pixelsOf(image, options.name ?? "image", this.decodeOptions(crops)),
+            crops,
+            this.inputSize,
+            this.resizeFilter,
+          );
     const perModel: Float32Array[] = [];
     for (let model = 0; model < this.models; model++) {
       const all = (await this.runBatch(inputs, undefined, model)).map((r) => r.probabilities);

@@ -20,9 +20,10 @@ import {
   BGR_MEAN,
   CROP,
   RESIZE_TO,
-  resizeBilinear,
+  resizeImage,
   resizePlanes,
   toNetworkInput,
+  type ResizeFilter,
   type RgbPlanes,
 } from "./preprocess.js";
 
@@ -35,7 +36,7 @@ const PAPER_SCALES = [256, 288, 320, 352] as const;
 
 /**
  * One crop: the image resized to resizeW x resizeH, its square [x, x + size) x [y, y + size) brought to
- * out x out (taken as is when size == out, resized bilinearly otherwise), mirrored left-right when `mirror`.
+ * out x out (taken as is when size == out, resized otherwise), mirrored left-right when `mirror`.
  */
 export interface CropView {
   resizeW: number;
@@ -102,8 +103,8 @@ export function cropViews(width: number, height: number, crops: CropCount, input
  * The network input of one crop of resized planes: the square, resized to out x out when needed,
  * mirrored when asked, as B, G, R planes minus BGR_MEAN (CHW float32, as toNetworkInput).
  */
-function cropInput(resized: RgbPlanes, v: CropView): Float32Array {
-  const region = v.size === v.out ? undefined : resizePlanes(resized, v.x, v.y, v.size, v.size, v.out, v.out);
+function cropInput(resized: RgbPlanes, v: CropView, filter: ResizeFilter): Float32Array {
+  const region = v.size === v.out ? undefined : resizePlanes(resized, v.x, v.y, v.size, v.size, v.out, v.out, filter);
   const src = region ?? resized;
   const x0 = region ? 0 : v.x;
   const y0 = region ? 0 : v.y;
@@ -127,19 +128,27 @@ function cropInput(resized: RgbPlanes, v: CropView): Float32Array {
   return out;
 }
 
-/** The network inputs (3 x inputSize x inputSize each) of every crop of `image`, in averaging order. */
-export function cropInputs(image: RgbaImage, crops: CropCount, inputSize = CROP): Float32Array[] {
+/**
+ * The network inputs (3 x inputSize x inputSize each) of every crop of `image`, in averaging order;
+ * every resize (the image to each scale, a whole square to the input size) uses `filter`.
+ */
+export function cropInputs(
+  image: RgbaImage,
+  crops: CropCount,
+  inputSize = CROP,
+  filter: ResizeFilter = "antialias",
+): Float32Array[] {
   const views = cropViews(image.width, image.height, crops, inputSize);
-  if (crops === 1) return [toNetworkInput(image, { resize: views[0].resizeW, crop: inputSize })];
+  if (crops === 1) return [toNetworkInput(image, { resize: views[0].resizeW, crop: inputSize, filter })];
   const resized = new Map<string, RgbPlanes>();
   return views.map((v) => {
     const key = `${v.resizeW}x${v.resizeH}`;
     let planes = resized.get(key);
     if (!planes) {
-      planes = resizeBilinear(image, v.resizeW, v.resizeH);
+      planes = resizeImage(image, v.resizeW, v.resizeH, filter);
       resized.set(key, planes);
     }
-    return cropInput(planes, v);
+    return cropInput(planes, v, filter);
   });
 }
 

@@ -1,4 +1,4 @@
-// Caffe-style input preprocessing for BVLC GoogLeNet: bilinear resize, centre crop,
+// Caffe-style input preprocessing for BVLC GoogLeNet: resize (antialiased or bilinear), centre crop,
 // RGB -> BGR, per-channel mean subtraction, CHW float32. Pure JS (runs in browsers).
 
 import { ArgumentError } from "../../host/errors.js";
@@ -22,62 +22,140 @@ function checkPositiveInteger(op: string, argument: string, value: number): void
   if (!(Number.isInteger(value) && value > 0)) throw new ArgumentError(op, argument, "a positive integer", value);
 }
 
-/** For each destination index along one axis: the two source indices and the weight of the second. */
-function axisTaps(src: number, dst: number): { i0: Int32Array; i1: Int32Array; w: Float64Array } {
-  const i0 = new Int32Array(dst),
-    i1 = new Int32Array(dst),
-    w = new Float64Array(dst);
+/**
+ * How an image is resized. "antialias" (the default): a triangle filter whose support widens with the
+ * shrink factor, each tap weighted by its distance to the destination pixel's centre and normalised
+ * (PIL's BILINEAR, torchvision's antialias=true); when enlarging it equals "bilinear". "bilinear": 2x2
+ * taps at half-pixel centres, clamped to the edge (OpenCV INTER_LINEAR, Caffe's cv::resize); shrinking
+ * by more than 2x then skips source pixels and aliases.
+ */
+export type ResizeFilter = "antialias" | "bilinear";
+export const RESIZE_FILTERS: readonly ResizeFilter[] = ["antialias", "bilinear"];
+
+/**
+ * The taps of one axis: destination pixel d reads source pixels index[d * width + k] with weights
+ * weight[d * width + k], k < width (unused taps repeat a valid index with weight 0).
+ */
+interface AxisTaps {
+  width: number;
+  index: Int32Array;
+  weight: Float64Array;
+}
+
+function axisTaps(src: number, dst: number, filter: ResizeFilter): AxisTaps {
   const scale = src / dst;
-  for (let d = 0; d < dst; d++) {
-    const s = Math.min(Math.max((d + 0.5) * scale - 0.5, 0), src - 1);
-    i0[d] = Math.floor(s);
-    i1[d] = Math.min(i0[d] + 1, src - 1);
-    w[d] = s - i0[d];
+  if (filter === "bilinear") {
+    const index = new Int32Array(2 * dst);
+    const weight = new Float64Array(2 * dst);
+    for (let d = 0; d < dst; d++) {
+      const s = Math.min(Math.max((d + 0.5) * scale - 0.5, 0), src - 1);
+      const i0 = Math.floor(s);
+      index[2 * d] = i0;
+      index[2 * d + 1] = Math.min(i0 + 1, src - 1);
+      weight[2 * d] = 1 - (s - i0);
+      weight[2 * d + 1] = s - i0;
+    }
+    return { width: 2, index, weight };
   }
-  return { i0, i1, w };
+  // Source pixel x (centre x + 0.5) is a tap of destination d (centre (d + 0.5) * scale) when their
+  // distance is below `support`; its weight falls linearly from 1 at distance 0 to 0 at `support`.
+  const support = Math.max(scale, 1);
+  const width = Math.ceil(2 * support) + 1;
+  const index = new Int32Array(width * dst);
+  const weight = new Float64Array(width * dst);
+  for (let d = 0; d < dst; d++) {
+    const centre = (d + 0.5) * scale;
+    const first = Math.max(0, Math.floor(centre - support + 0.5));
+    const end = Math.min(src, Math.floor(centre + support + 0.5));
+    let sum = 0;
+    for (let x = first; x < end; x++) sum += Math.max(0, 1 - Math.abs(x + 0.5 - centre) / support);
+    for (let k = 0; k < width; k++) {
+      const x = Math.min(first + k, end - 1);
+      index[d * width + k] = x;
+      weight[d * width + k] = first + k < end ? Math.max(0, 1 - Math.abs(x + 0.5 - centre) / support) / sum : 0;
+    }
+  }
+  return { width, index, weight };
 }
 
 /**
- * Bilinear resize with half-pixel centres (OpenCV INTER_LINEAR, PIL without antialias):
- * source coordinate = (dst + 0.5) * src/dst - 0.5, clamped to the edge pixels. Alpha is
- * dropped. A same-size resize returns the source values exactly. Throws ImageError for an
- * invalid image and ArgumentError for a width or height that is not a positive integer.
+ * Where a source's samples are: channel c (0 R, 1 G, 2 B) of pixel (x, y) is
+ * data[base + c * channelStride + y * rowStride + x * pixelStride].
  */
-export function resizeBilinear(image: RgbaImage, width: number, height: number): RgbPlanes {
-  validateRgba(image, "image");
-  checkPositiveInteger("resizeBilinear", "width", width);
-  checkPositiveInteger("resizeBilinear", "height", height);
-  const src = image.data,
-    sw = image.width;
-  const xs = axisTaps(sw, width),
-    ys = axisTaps(image.height, height);
-  const plane = width * height;
-  const out = new Float32Array(3 * plane);
-  for (let y = 0; y < height; y++) {
-    const row0 = ys.i0[y] * sw,
-      row1 = ys.i1[y] * sw,
-      wy = ys.w[y];
-    for (let x = 0; x < width; x++) {
-      const x0 = xs.i0[x],
-        x1 = xs.i1[x],
-        wx = xs.w[x];
-      const p00 = (row0 + x0) * 4,
-        p01 = (row0 + x1) * 4,
-        p10 = (row1 + x0) * 4,
-        p11 = (row1 + x1) * 4;
-      for (let c = 0; c < 3; c++) {
-        const top = src[p00 + c] + (src[p01 + c] - src[p00 + c]) * wx;
-        const bottom = src[p10 + c] + (src[p11 + c] - src[p10 + c]) * wx;
-        out[c * plane + y * width + x] = top + (bottom - top) * wy;
+interface SourceLayout {
+  data: ArrayLike<number>;
+  base: number;
+  channelStride: number;
+  rowStride: number;
+  pixelStride: number;
+}
+
+/**
+ * Separable resize of a w x h source to outW x outH float RGB planes: rows first (into float64),
+ * then columns, each sum in tap order in float64, rounded once to float32.
+ */
+function resample(
+  src: SourceLayout,
+  w: number,
+  h: number,
+  outW: number,
+  outH: number,
+  filter: ResizeFilter,
+): RgbPlanes {
+  const xs = axisTaps(w, outW, filter),
+    ys = axisTaps(h, outH, filter);
+  const rows = new Float64Array(3 * h * outW);
+  const { data, base, channelStride, rowStride, pixelStride } = src;
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < h; y++) {
+      const from = base + c * channelStride + y * rowStride;
+      const to = (c * h + y) * outW;
+      for (let x = 0; x < outW; x++) {
+        let sum = 0;
+        for (let k = x * xs.width; k < (x + 1) * xs.width; k++)
+          sum += data[from + xs.index[k] * pixelStride] * xs.weight[k];
+        rows[to + x] = sum;
       }
     }
   }
-  return { width, height, data: out };
+  const plane = outW * outH;
+  const out = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < outH; y++) {
+      const to = c * plane + y * outW;
+      for (let x = 0; x < outW; x++) {
+        let sum = 0;
+        for (let k = y * ys.width; k < (y + 1) * ys.width; k++)
+          sum += rows[(c * h + ys.index[k]) * outW + x] * ys.weight[k];
+        out[to + x] = sum;
+      }
+    }
+  }
+  return { width: outW, height: outH, data: out };
 }
 
 /**
- * Bilinear resize (as resizeBilinear, half-pixel centres, clamped to the region's edge) of the
- * region [x, x + w) x [y, y + h) of float RGB planes to outW x outH. The region must lie inside the planes.
+ * Resizes RGBA pixels to width x height float RGB planes with `filter` (default "antialias"); alpha
+ * is dropped. A same-size resize returns the source values exactly. Throws ImageError for an invalid
+ * image and ArgumentError for a width or height that is not a positive integer.
+ */
+export function resizeImage(
+  image: RgbaImage,
+  width: number,
+  height: number,
+  filter: ResizeFilter = "antialias",
+): RgbPlanes {
+  validateRgba(image, "image");
+  checkPositiveInteger("resizeImage", "width", width);
+  checkPositiveInteger("resizeImage", "height", height);
+  checkFilter("resizeImage", "filter", filter);
+  const layout = { data: image.data, base: 0, channelStride: 1, rowStride: 4 * image.width, pixelStride: 4 };
+  return resample(layout, image.width, image.height, width, height, filter);
+}
+
+/**
+ * Resizes (as resizeImage) the region [x, x + w) x [y, y + h) of float RGB planes to outW x outH;
+ * taps stay inside the region. The region must lie inside the planes.
  */
 export function resizePlanes(
   planes: RgbPlanes,
@@ -87,6 +165,7 @@ export function resizePlanes(
   h: number,
   outW: number,
   outH: number,
+  filter: ResizeFilter = "antialias",
 ): RgbPlanes {
   for (const [name, v] of [
     ["w", w],
@@ -96,6 +175,7 @@ export function resizePlanes(
   ] as const) {
     checkPositiveInteger("resizePlanes", name, v);
   }
+  checkFilter("resizePlanes", "filter", filter);
   if (
     !(Number.isInteger(x) && Number.isInteger(y) && x >= 0 && y >= 0 && x + w <= planes.width && y + h <= planes.height)
   ) {
@@ -106,28 +186,22 @@ export function resizePlanes(
       `${w}x${h} at ${x},${y}`,
     );
   }
-  const xs = axisTaps(w, outW),
-    ys = axisTaps(h, outH);
-  const srcPlane = planes.width * planes.height;
-  const plane = outW * outH;
-  const out = new Float32Array(3 * plane);
-  for (let c = 0; c < 3; c++) {
-    const src = planes.data.subarray(c * srcPlane, (c + 1) * srcPlane);
-    for (let oy = 0; oy < outH; oy++) {
-      const row0 = (y + ys.i0[oy]) * planes.width + x,
-        row1 = (y + ys.i1[oy]) * planes.width + x,
-        wy = ys.w[oy];
-      for (let ox = 0; ox < outW; ox++) {
-        const x0 = xs.i0[ox],
-          x1 = xs.i1[ox],
-          wx = xs.w[ox];
-        const top = src[row0 + x0] + (src[row0 + x1] - src[row0 + x0]) * wx;
-        const bottom = src[row1 + x0] + (src[row1 + x1] - src[row1 + x0]) * wx;
-        out[c * plane + oy * outW + ox] = top + (bottom - top) * wy;
-      }
-    }
+  const layout = {
+    data: planes.data,
+    base: y * planes.width + x,
+    channelStride: planes.width * planes.height,
+    rowStride: planes.width,
+    pixelStride: 1,
+  };
+  return resample(layout, w, h, outW, outH, filter);
+}
+
+/** Checks a resize filter argument; throws ArgumentError naming `op` and `argument`. */
+export function checkFilter(op: string, argument: string, filter: unknown): ResizeFilter {
+  if (!RESIZE_FILTERS.includes(filter as ResizeFilter)) {
+    throw new ArgumentError(op, argument, `one of ${RESIZE_FILTERS.map((f) => `"${f}"`).join(", ")}`, filter);
   }
-  return { width: outW, height: outH, data: out };
+  return filter as ResizeFilter;
 }
 
 /** Options of toNetworkInput; defaults RESIZE_TO, CROP, BGR_MEAN. */
@@ -138,16 +212,18 @@ export interface NetworkInputOptions {
   crop?: number;
   /** Mean subtracted per channel, in order B, G, R (three finite numbers). */
   mean?: readonly number[];
+  /** How the image is resized (default "antialias"). */
+  filter?: ResizeFilter;
 }
 
 /**
- * Caffe-style network input: resize to resize x resize, centre crop crop x crop at offset
+ * Caffe-style network input: resize to resize x resize (options.filter), centre crop crop x crop at offset
  * floor((resize - crop) / 2), reorder to B, G, R, subtract mean. Returns CHW float32
  * [3][crop][crop] (B plane, G plane, R plane); alpha is ignored. Throws ImageError for an
  * invalid image and ArgumentError for invalid options.
  */
 export function toNetworkInput(image: RgbaImage, options: NetworkInputOptions = {}): Float32Array {
-  const { resize = RESIZE_TO, crop = CROP, mean = BGR_MEAN } = options;
+  const { resize = RESIZE_TO, crop = CROP, mean = BGR_MEAN, filter = "antialias" } = options;
   checkPositiveInteger("toNetworkInput", "options.resize", resize);
   checkPositiveInteger("toNetworkInput", "options.crop", crop);
   if (crop > resize)
@@ -155,7 +231,8 @@ export function toNetworkInput(image: RgbaImage, options: NetworkInputOptions = 
   if (mean.length !== 3 || !mean.every(Number.isFinite)) {
     throw new ArgumentError("toNetworkInput", "options.mean", "three finite numbers [B, G, R]", `[${mean.join(", ")}]`);
   }
-  const resized = resizeBilinear(image, resize, resize).data;
+  checkFilter("toNetworkInput", "options.filter", filter);
+  const resized = resizeImage(image, resize, resize, filter).data;
   const offset = Math.floor((resize - crop) / 2);
   const plane = crop * crop;
   const out = new Float32Array(3 * plane);
