@@ -154,7 +154,7 @@ test("every labelled photo keeps its top-1 with 1, 10 and 144 crops (see labelWi
   const one = await GoogLeNet.load({ weights: w, threads: 1 });
   const two = await GoogLeNet.load({ weights: w, threads: 2 });
   try {
-    for (const p of photoCases()) {
+    for (const [i, p] of photoCases().entries()) {
       const bytes = new Uint8Array(readFileSync(p.file));
       const line: string[] = [];
       for (const crops of [1, 10, 144] as const) {
@@ -164,7 +164,9 @@ test("every labelled photo keeps its top-1 with 1, 10 and 144 crops (see labelWi
         const top = topClasses(probs, labelWithin(p.file, crops), two.labels).map((c) => c.index);
         assert.ok(top.includes(p.top1), `${basename(p.file)}, ${crops} crops: top ${top} lacks ${p.top1}`);
         line.push(`${crops} crops ${probs[p.top1].toFixed(4)} (${ms.toFixed(0)} ms)`);
-        if (crops === 10) assert.is(sha(await one.probabilities(bytes, { crops })), sha(probs), "1 vs 2 threads");
+        // Every photo's 10 crops (batches of 8 and 2), the first photo's 144 too, at 1 thread.
+        if (crops === 10 || (crops === 144 && i === 0))
+          assert.is(sha(await one.probabilities(bytes, { crops })), sha(probs), `${crops} crops: 1 vs 2 threads`);
       }
       console.log(`  ${basename(p.file).padEnd(17)} top-1 ${p.top1}: ${line.join(", ")}`);
     }
