@@ -2,8 +2,9 @@
 // never a partial one.
 
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { WeightsError } from "../host/errors.js";
 
 /** Suffix of every temporary file written here; nothing that reads the caches ever opens one. */
 const PARTIAL_SUFFIX = ".part";
@@ -68,6 +69,37 @@ export async function removeStalePartials(dir: string, olderThanMs: number): Pro
     const s = await stat(file).catch(() => undefined);
     if (s?.isFile() && now - s.mtimeMs > olderThanMs) await rm(file, { force: true });
   }
+}
+
+/** Bytes of each chunk fileChunks reads. */
+const FILE_CHUNK_BYTES = 1 << 20;
+
+/**
+ * The contents of the open file `handle` (from its start) as a stream of chunks of FILE_CHUNK_BYTES,
+ * each read only when the reader asks for it (no read-ahead), so at most one chunk is held at a
+ * time; the caller closes `handle`. A read that fails errors the stream with a WeightsError naming
+ * `file`.
+ */
+export function fileChunks(handle: FileHandle, file: string): ReadableStream<Uint8Array> {
+  let position = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const chunk = new Uint8Array(FILE_CHUNK_BYTES);
+        try {
+          const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+          position += bytesRead;
+          if (bytesRead === 0) controller.close();
+          else controller.enqueue(chunk.subarray(0, bytesRead));
+        } catch (cause) {
+          controller.error(
+            new WeightsError(file, undefined, `cannot read file: ${(cause as Error).message}`, { cause }),
+          );
+        }
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 const warnedNotCached = new Set<string>();

@@ -5,9 +5,9 @@
 import { installPackedCache, installWeightFiles } from "../model/api/classifier.js";
 import { openPackedCache } from "./packedCache.js";
 import "./platform.js";
-import { loadWeights } from "./weights.js";
+import { openWeights } from "./weights.js";
 
-installWeightFiles(async (source, expected, cacheDir) => (await loadWeights({ source, expected, cacheDir })).tensors);
+installWeightFiles((source, expected, cacheDir, feed) => openWeights({ source, expected, cacheDir, feed }));
 installPackedCache(openPackedCache);
 
 export * from "../index.js";
