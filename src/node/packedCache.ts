@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { hex, sha256 } from "../host/digest.js";
 import type { PackedEntry, PackedWeightsCache } from "../host/engine/packedWeights.js";
 import { platform } from "../host/platform.js";
-import { encodePackedWeights, readPackedWeights } from "../model/formats/iwpack.js";
+import { encodePackedHeader, readPackedWeights } from "../model/formats/iwpack.js";
 import { removeStalePartials, warnNotCached, writeFileAtomic } from "./files.js";
 import { locateWeights } from "./lookup.js";
 import { packedCacheDir, userCacheDir } from "./userCache.js";
@@ -17,12 +17,13 @@ import { projectRoot, weightsIdentity } from "./weights.js";
 
 /**
  * What the packed cache keeps (README "Warm start"): entries used in the last PACKED_MAX_AGE_DAYS, at
- * most PACKED_MAX_PER_WEIGHTS per weights (e.g. strict and fast of two builds), and at most
+ * most PACKED_MAX_PER_WEIGHTS per weights (strict and fast of each of the 4 tiles a timed tile probe
+ * may pick, so a probe that picks another tile under load does not evict the others), and at most
  * PACKED_MAX_BYTES in all; beyond that the least recently used go first. The entry just written is
  * always kept.
  */
 export const PACKED_MAX_AGE_DAYS = 30;
-export const PACKED_MAX_PER_WEIGHTS = 4;
+export const PACKED_MAX_PER_WEIGHTS = 8;
 export const PACKED_MAX_BYTES = 512 * 2 ** 20;
 /** Temporary files of a killed writer are removed after this long (a write takes seconds). */
 const PARTIAL_STALE_MS = 60 * 60 * 1000;
@@ -79,7 +80,8 @@ export async function openPackedCache(
     async write(entry, region) {
       const file = fileOf(entry);
       try {
-        await writeFileAtomic(file, await encodePackedWeights(entry.key, region));
+        const header = encodePackedHeader(entry.key, region, platform().createSha256());
+        await writeFileAtomic(file, header, region); // straight from the memory, never copied whole
       } catch (error) {
         warnNotCached("the packed weights", file, error);
         return;

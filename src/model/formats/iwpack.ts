@@ -18,7 +18,7 @@
  * is a WeightsError naming the file, which the cache treats as a miss.
  */
 
-import { hex, sha256, type Sha256Hasher } from "../../host/digest.js";
+import { hex, type Sha256Hasher } from "../../host/digest.js";
 import { WeightsError } from "../../host/errors.js";
 import { platform } from "../../host/platform.js";
 
@@ -28,16 +28,27 @@ export const PACKED_FORMAT_VERSION = 1;
 /** Bytes before the payload. */
 export const PACKED_HEADER_BYTES = 128;
 
-/** An IWPACK file of `region` under the 32-byte layout `key`. */
-export async function encodePackedWeights(key: Uint8Array, region: Uint8Array): Promise<Uint8Array> {
-  const out = new Uint8Array(PACKED_HEADER_BYTES + region.length);
-  const view = new DataView(out.buffer);
-  out.set(MAGIC, 0);
+/**
+ * The header of an IWPACK file of `region` under the 32-byte layout `key` (the payload follows it);
+ * `hasher` (a fresh SHA-256) digests the region in place, which may lie in shared memory.
+ */
+export function encodePackedHeader(key: Uint8Array, region: Uint8Array, hasher: Sha256Hasher): Uint8Array {
+  const header = new Uint8Array(PACKED_HEADER_BYTES);
+  const view = new DataView(header.buffer);
+  header.set(MAGIC, 0);
   view.setUint32(8, PACKED_FORMAT_VERSION, true);
   view.setUint32(12, region.length, true);
-  out.set(key.subarray(0, 32), 16);
+  header.set(key.subarray(0, 32), 16);
+  hasher.update(region);
+  header.set(hasher.digest(), 48);
+  return header;
+}
+
+/** An IWPACK file of `region` under the 32-byte layout `key`, whole (encodePackedHeader, then the region). */
+export function encodePackedWeights(key: Uint8Array, region: Uint8Array): Uint8Array {
+  const out = new Uint8Array(PACKED_HEADER_BYTES + region.length);
+  out.set(encodePackedHeader(key, region, platform().createSha256()), 0);
   out.set(region, PACKED_HEADER_BYTES);
-  out.set(await sha256(out.subarray(PACKED_HEADER_BYTES)), 48);
   return out;
 }
 
