@@ -98,10 +98,10 @@ export function packedEntryLabel(compiled: CompiledKernels, plan: Plan): string 
 /**
  * Writes one model's weights into `plan`'s weight set of `memory` (an ensemble calls it per model
  * with that model's plan and cache): from `cache` when it holds this layout (read in chunks
- * straight into the region), else from `tensors()` (a map, or a feed as it is read) packed by the kernels (then
- * stored in the cache). `meanwhile`
- * runs while the cache entry is read (the warm-up: the read and its checksum proceed off the
- * main thread). Returns the part times (LoadTimes without compileMs).
+ * straight into the region), else from `tensors()` (a map, or a feed as it is read) packed by the
+ * kernels (then stored in the cache). `meanwhile` runs while the cache entry is read (the warm-up:
+ * the reads proceed off the main thread, each chunk is hashed between its rounds). Returns the part
+ * times (LoadTimes without compileMs).
  */
 export async function placeWeights(
   graph: Graph,
