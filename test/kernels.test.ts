@@ -26,6 +26,7 @@ import {
   type ConvCase,
   type Loaded,
 } from "./support/kernels.js";
+import { createSharedMemory, releaseSharedMemory } from "../src/host/wasm/kernels.js";
 import { announceSeed, pick, randomArray, randomInt, rngFor, type Rng } from "./support/rng.js";
 import {
   assertClose,
@@ -653,6 +654,25 @@ test("debug: the GEMM range asserts are live (a misaligned m0 or n0 aborts)", ()
 });
 
 // A sanity check of the grid above: every output size it uses is one Caffe admits.
+test("a released memory is reused by the next of its size, all zero; other sizes and grown ones are not", () => {
+  const a = createSharedMemory(3 << 16, 5 << 16);
+  new Uint8Array(a.buffer).fill(0xab);
+  releaseSharedMemory(a);
+  const b = createSharedMemory(3 << 16, 5 << 16);
+  assert.ok(b === a, "the released memory (still referenced here, so not collected) is reused");
+  assert.ok(
+    new Uint8Array(b.buffer).every((x) => x === 0),
+    "zeroed",
+  );
+  assert.ok(createSharedMemory(3 << 16, 5 << 16) !== a, "taken once: the next one is fresh");
+  releaseSharedMemory(b);
+  assert.ok(createSharedMemory(4 << 16, 5 << 16) !== a, "another initial size: fresh");
+  assert.ok(createSharedMemory(3 << 16, 5 << 16) === a, "the other size left it there");
+  a.grow(1);
+  releaseSharedMemory(a);
+  assert.ok(createSharedMemory(3 << 16, 5 << 16) !== a, "grown beyond the size asked: fresh");
+});
+
 test("pool shapes used above are valid Caffe shapes", () => {
   for (const [h, w, kernel, stride, pad] of POOL_SHAPES) {
     assert.ok(pad < kernel, `pad ${pad} < kernel ${kernel}`);

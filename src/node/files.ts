@@ -2,11 +2,15 @@
 // never a partial one.
 
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { WeightsError } from "../host/errors.js";
 
 /** Suffix of every temporary file written here; nothing that reads the caches ever opens one. */
 const PARTIAL_SUFFIX = ".part";
+
+/** Bytes of each read of fileChunks and each write of writeFileAtomic. */
+const FILE_CHUNK_BYTES = 1 << 20;
 
 /** A fresh temporary sibling of `file`: `<file>.<pid>-<random>.part`, in the same folder so a rename is atomic. */
 export function partialName(file: string): string {
@@ -32,17 +36,29 @@ export async function makeDirectories(dir: string): Promise<void> {
 }
 
 /**
- * Writes `bytes` to `file` atomically: creates the parent folders, writes a temporary sibling,
- * fsyncs it and renames it over `file`. On any failure the temporary file is removed and the
- * error (from node:fs) propagates; `file` is then untouched.
+ * Writes `parts` one after another to `file` atomically: creates the parent folders, writes a
+ * temporary sibling (FILE_CHUNK_BYTES at a time; parts in shared memory, such as a network's, are
+ * copied through one buffer of that size), fsyncs it and renames it over `file`. On any failure the
+ * temporary file is removed and the error (from node:fs) propagates; `file` is then untouched.
  */
-export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, ...parts: Uint8Array[]): Promise<void> {
   await makeDirectories(dirname(file));
   const tmp = partialName(file);
   try {
     const handle = await open(tmp, "wx");
     try {
-      await handle.writeFile(bytes);
+      let buffer: Uint8Array | undefined;
+      for (const part of parts) {
+        for (let at = 0; at < part.length; ) {
+          let chunk = part.subarray(at, at + FILE_CHUNK_BYTES);
+          if (!(chunk.buffer instanceof ArrayBuffer)) {
+            buffer ??= new Uint8Array(FILE_CHUNK_BYTES);
+            buffer.set(chunk);
+            chunk = buffer.subarray(0, chunk.length);
+          }
+          at += (await handle.write(chunk, 0, chunk.length)).bytesWritten;
+        }
+      }
       await handle.sync();
     } finally {
       await handle.close();
@@ -68,6 +84,34 @@ export async function removeStalePartials(dir: string, olderThanMs: number): Pro
     const s = await stat(file).catch(() => undefined);
     if (s?.isFile() && now - s.mtimeMs > olderThanMs) await rm(file, { force: true });
   }
+}
+
+/**
+ * The contents of the open file `handle` (from its start) as a stream of chunks of FILE_CHUNK_BYTES,
+ * each read only when the reader asks for it (no read-ahead), so at most one chunk is held at a
+ * time; the caller closes `handle`. A read that fails errors the stream with a WeightsError naming
+ * `file`.
+ */
+export function fileChunks(handle: FileHandle, file: string): ReadableStream<Uint8Array> {
+  let position = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const chunk = new Uint8Array(FILE_CHUNK_BYTES);
+        try {
+          const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+          position += bytesRead;
+          if (bytesRead === 0) controller.close();
+          else controller.enqueue(chunk.subarray(0, bytesRead));
+        } catch (cause) {
+          controller.error(
+            new WeightsError(file, undefined, `cannot read file: ${(cause as Error).message}`, { cause }),
+          );
+        }
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 const warnedNotCached = new Set<string>();

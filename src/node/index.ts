@@ -7,9 +7,9 @@ import { installPackedCache, installTileCache, installWeightFiles } from "../mod
 import { openPackedCache } from "./packedCache.js";
 import "./platform.js";
 import { openTileCache } from "./tileCache.js";
-import { loadWeights } from "./weights.js";
+import { openWeights } from "./weights.js";
 
-installWeightFiles(async (source, expected, cacheDir) => (await loadWeights({ source, expected, cacheDir })).tensors);
+installWeightFiles((source, expected, cacheDir, feed) => openWeights({ source, expected, cacheDir, feed }));
 installPackedCache(openPackedCache);
 installTileCache((cacheDir) => openTileCache(cacheDir));
 

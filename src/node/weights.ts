@@ -7,17 +7,19 @@
 // environment variable INCEPTION_WASM_DATA, else <project root>/../shared/googlenet.
 
 import { existsSync } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { open, readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WeightsError } from "../host/errors.js";
 import { readMat, type MatVariable } from "../model/formats/mat.js";
 import { decodeWeights, detectWeightFormat } from "../model/formats/detect.js";
-import { decodeWeightFile, encodeWeightFile } from "../model/formats/iwnet.js";
+import { decodeWeightFile, encodeWeightFile, hasIwnetMagic, readWeightStream } from "../model/formats/iwnet.js";
 import { googlenetGraph } from "../model/network/googlenet.js";
 import { checkTensors, type ExpectedTensor, type TensorMap } from "../host/ir/tensors.js";
 import { hex, sha256 } from "../host/digest.js";
-import { warnNotCached, writeFileAtomic } from "./files.js";
+import type { WeightFeed } from "../host/plan/plan.js";
+import { platform } from "../host/platform.js";
+import { fileChunks, warnNotCached, writeFileAtomic } from "./files.js";
 import { locateWeights } from "./lookup.js";
 import { matCacheDir, userCacheDir } from "./userCache.js";
 
@@ -145,6 +147,54 @@ export async function loadWeights(options: {
     warnNotCached("the converted weights", cacheFile, error),
   );
   return { tensors, from: paramsDir, cached: false };
+}
+
+/**
+ * The weights for a load, as loadWeights finds them; but when `feed` is set and they are an IWNET
+ * file, a feed that reads the file in chunks (fileChunks) and delivers each tensor, checked as
+ * decodeWeightFile checks it (readWeightStream), for the engine to write into the network's memory:
+ * the file is never held whole. Other formats, MAT folders and `feed: false` (the reference engine,
+ * which needs the tensors) get loadWeights' tensors.
+ */
+export async function openWeights(options: {
+  source?: string;
+  cacheDir?: string;
+  expected: ExpectedTensors;
+  feed: boolean;
+}): Promise<TensorMap | WeightFeed> {
+  if (options.feed) {
+    const cacheDir = options.cacheDir ?? userCacheDir();
+    const { path } = await locateWeights({ option: options.source, cacheDir, root: projectRoot() });
+    if (await startsWithIwnetMagic(path)) {
+      return async (write) => {
+        const handle = await open(path, "r").catch((cause: unknown) => {
+          throw new WeightsError(path, undefined, `cannot read file: ${(cause as Error).message}`, { cause });
+        });
+        try {
+          await readWeightStream(fileChunks(handle, path), path, write, platform().createSha256());
+        } finally {
+          await handle.close().catch(() => undefined);
+        }
+      };
+    }
+  }
+  return (await loadWeights(options)).tensors;
+}
+
+/** Whether `path` is a file that starts with the IWNET magic (false for folders and unreadable files). */
+async function startsWithIwnetMagic(path: string): Promise<boolean> {
+  const handle = await open(path, "r").catch(() => undefined);
+  if (!handle) return false;
+  try {
+    if (!(await handle.stat()).isFile()) return false;
+    const head = new Uint8Array(8);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return hasIwnetMagic(head.subarray(0, bytesRead));
+  } catch {
+    return false;
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
 /** Converts a MAT folder (see readMatWeights) to one IWNET file after checking it against `expected`. */

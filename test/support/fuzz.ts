@@ -226,7 +226,7 @@ async function iwnetSubjects(): Promise<Subject[]> {
 async function iwpackSubjects(): Promise<Subject[]> {
   const region = (await encodeWeightFile(await bvlcWeights())).slice(0, 1 << 20);
   const key = await sha256(Uint8Array.of(1, 2, 3));
-  const bytes = await encodePackedWeights(key, region);
+  const bytes = encodePackedWeights(key, region);
   const decode = async (b: Uint8Array, name: string): Promise<string> => {
     const payload = await checkPackedWeights(b, name, key, region.length);
     return `${payload.length}:${hashBytes(payload)}`;

@@ -42,12 +42,15 @@ function descriptors(): Map<string, string> {
 async function sample(label: string): Promise<{ rss: number; threads: number; fds: number }> {
   // With `node --expose-gc`, collect first, so that memory only awaiting a collection is not counted;
   // V8 frees ArrayBuffer and wasm memory backing stores on a background thread after the collection,
-  // so wait for that sweep and collect once more before reading RSS.
+  // so wait for that sweep, collect once more and wait for its sweep too before reading RSS (a
+  // disposed network's memory, held weakly for reuse, survives the first collection when it runs in
+  // the job that disposed it, as a WeakRef's target does).
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    gc();
+    for (let i = 0; i < 2; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
   const m = process.memoryUsage();
   const s = { rss: m.rss, threads: count("/proc/self/task"), fds: descriptors().size };

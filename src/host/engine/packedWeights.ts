@@ -9,19 +9,30 @@ import { writeWeightFeed, writeWeights, type Plan, type WeightFeed } from "../pl
 import type { CompiledKernels, KernelExports } from "../wasm/kernels.js";
 
 /**
+ * One cache entry's identity: `label` names the configuration that shapes the region's bytes
+ * (build, tile, precision: packedEntryLabel), `key` (packedLayoutKey) covers all of it and the weights.
+ */
+export interface PackedEntry {
+  label: string;
+  key: Uint8Array;
+}
+
+/**
  * Where the packed weight region is kept between loads (src/node/packedCache.ts on server
- * runtimes). Entries are named by build; the key says which layout an entry holds.
+ * runtimes): one entry per weights and PackedEntry, so strict and fast loads, builds and tiles
+ * each keep their own.
  */
 export interface PackedWeightsCache {
   /** Identifies the weights (e.g. their file's path, size and mtime): part of every key. */
   readonly weightsId: string;
   /**
-   * The region stored for `build` under `key`, exactly `bytes` long; a string saying why not when
-   * absent, stale (another key) or invalid (then the entry is discarded, never loaded).
+   * Reads the entry straight into `region` (its exact length) and resolves to true; else to a string
+   * saying why not: absent, stale (another key) or invalid (then the entry is discarded, never
+   * loaded, and `region` may hold part of it).
    */
-  read(build: string, key: Uint8Array, bytes: number): Promise<Uint8Array | string>;
-  /** Stores `region` for `build` under `key`; a failure only warns. */
-  write(build: string, key: Uint8Array, region: Uint8Array): Promise<void>;
+  read(entry: PackedEntry, region: Uint8Array): Promise<true | string>;
+  /** Stores `region` as `entry`; a failure only warns. */
+  write(entry: PackedEntry, region: Uint8Array): Promise<void>;
 }
 
 /** Milliseconds of each part of a load, and where the weights came from. */
@@ -32,9 +43,9 @@ export interface LoadTimes {
    * millisecond); 0 when the tile is requested or this process has chosen it before.
    */
   tileMs: number;
-  /** Reading the weights: the packed cache entry (warm), or the weight file decoded to tensors (cold). */
+  /** Reading the weights: the packed cache entry read into the memory (warm), or the weight file decoded to tensors (cold). */
   weightsMs: number;
-  /** Copying the cached region into the memory (warm), or packing the tensors (cold). */
+  /** Packing the tensors (cold); 0 warm (the read puts the region in place). */
   packMs: number;
   /** Writing the packed cache entry (cold loads with a cache only). */
   cacheWriteMs: number;
@@ -85,12 +96,20 @@ export async function packedLayoutKey(
 }
 
 /**
+ * The readable part of an entry's name: what a user switches between (build, tile, precision), so
+ * each such configuration keeps its own entry, e.g. "relaxed-6x8-fast".
+ */
+export function packedEntryLabel(compiled: CompiledKernels, plan: Plan): string {
+  return `${compiled.build}-${plan.tile.name}-${plan.precision}`;
+}
+
+/**
  * Writes one model's weights into `plan`'s weight set of `memory` (an ensemble calls it per model
- * with that model's plan and cache): from `cache` when it holds this
- * layout, else from `tensors()` (a map, or a feed as it is read) packed by the kernels (then
- * stored in the cache). `meanwhile`
- * runs while the cache entry is read (the warm-up: the read and its checksum proceed off the
- * main thread). Returns the part times (LoadTimes without compileMs).
+ * with that model's plan and cache): from `cache` when it holds this layout (read in chunks
+ * straight into the region), else from `tensors()` (a map, or a feed as it is read) packed by the
+ * kernels (then stored in the cache). `meanwhile` runs while the cache entry is read (the warm-up:
+ * the reads proceed off the main thread, each chunk is hashed between its rounds). Returns the part
+ * times (LoadTimes without compileMs).
  */
 export async function placeWeights(
   graph: Graph,
@@ -104,10 +123,12 @@ export async function placeWeights(
 ): Promise<ModelLoadTimes> {
   const region = (): Uint8Array => new Uint8Array(memory.buffer, plan.weightBase, plan.weightBytes);
   const key = cache && (await packedLayoutKey(cache.weightsId, compiled, plan));
-  let t = performance.now();
-  if (cache && key) {
+  const entry = key && { label: packedEntryLabel(compiled, plan), key };
+  const t = performance.now();
+  if (cache && entry) {
     let pending = true;
-    const reading = cache.read(compiled.build, key, plan.weightBytes).finally(() => {
+    // The entry is read straight into the region while the warm-up runs (in its own memory).
+    const reading = cache.read(entry, region()).finally(() => {
       pending = false;
     });
     const w0 = performance.now();
@@ -117,11 +138,8 @@ export async function placeWeights(
     const warmUpMs = performance.now() - w0;
     const cached = await reading;
     const weightsMs = performance.now() - t - warmUpMs;
-    if (typeof cached !== "string") {
-      t = performance.now();
-      region().set(cached);
-      return { weightsMs, packMs: performance.now() - t, cacheWriteMs: 0, warmUpMs, weightsFrom: "packed cache" };
-    }
+    if (cached === true) return { weightsMs, packMs: 0, cacheWriteMs: 0, warmUpMs, weightsFrom: "packed cache" };
+    region().fill(0); // what a rejected entry left there: the packing below writes only the weights' places
     const cold = await fromTensors();
     return { ...cold, warmUpMs, weightsFrom: `tensors (packed cache: ${cached})` };
   }
@@ -138,7 +156,7 @@ export async function placeWeights(
     if (source instanceof Map) writeWeights(graph, plan, source, kernels, memory);
     else await writeWeightFeed(graph, plan, source, kernels, memory);
     const t2 = performance.now();
-    if (cache && key) await cache.write(compiled.build, key, region());
+    if (cache && entry) await cache.write(entry, region());
     return { weightsMs: t1 - t0, packMs: t2 - t1, cacheWriteMs: performance.now() - t2 };
   }
 }

@@ -2,7 +2,7 @@
 // weights (conv weights packed once; an ensemble's weight sets side by side), and runs the plan on
 // the serial executor (1 thread) or the worker pool, after one warm-up pass.
 
-import { ArgumentError } from "../errors.js";
+import { ArgumentError, DisposedError } from "../errors.js";
 import { SerialExecutor, type Executor, type Profile } from "../exec/executor.js";
 import { threadSupport, WorkerPool } from "../exec/pool.js";
 import { MAX_POOL_THREADS } from "../exec/protocol.js";
@@ -15,6 +15,7 @@ import {
   compileKernels,
   createSharedMemory,
   instantiateKernels,
+  releaseSharedMemory,
   warmUpKernels,
   type BuildChoice,
   type BuildName,
@@ -149,6 +150,7 @@ export class WasmEngine implements Engine {
   private readonly plans = new Map<string, Plan>();
   /** The plan of the last run, whose tensors activation() reads. */
   private last: Plan;
+  private disposed = false;
 
   private constructor(
     readonly build: BuildName,
@@ -217,13 +219,18 @@ export class WasmEngine implements Engine {
     // Each model into its own weight set, in order. Every kernel is taken out of the engine's
     // baseline tier (short calls, see warmUpKernels) once, while the first model's cache entry is read.
     const placed: ModelLoadTimes[] = [];
-    for (const [m, set] of weightSets.entries()) {
-      const warmUp = options.warmUp && m === 0;
-      placed.push(
-        await placeWeights(graph, firstPlans[m], set.tensors, kernels, memory, compiled, set.packedCache, (pause) =>
-          warmUp ? warmUpKernels(compiled.module, chosen.tile.id, pause) : Promise.resolve(),
-        ),
-      );
+    try {
+      for (const [m, set] of weightSets.entries()) {
+        const warmUp = options.warmUp && m === 0;
+        placed.push(
+          await placeWeights(graph, firstPlans[m], set.tensors, kernels, memory, compiled, set.packedCache, (pause) =>
+            warmUp ? warmUpKernels(compiled.module, chosen.tile.id, pause) : Promise.resolve(),
+          ),
+        );
+      }
+    } catch (error) {
+      releaseSharedMemory(memory); // bad weights: no thread has the memory yet
+      throw error;
     }
     const parts = sumLoadTimes(placed);
     let executor: Executor = new SerialExecutor(kernels);
@@ -322,6 +329,7 @@ export class WasmEngine implements Engine {
   }
 
   async runBatch(inputs: readonly Float32Array[], profile?: Profile, model = 0): Promise<EngineOutputs[]> {
+    if (this.disposed) throw new DisposedError("engine.runBatch", "the engine was disposed");
     checkModel(model, this.models);
     const out: EngineOutputs[] = [];
     for (let first = 0; first < inputs.length; first += this.maxBatch) {
@@ -342,8 +350,12 @@ export class WasmEngine implements Engine {
     return place && readImages(this.memory, place, this.last.batch)[0];
   }
 
-  dispose(): Promise<void> {
-    return this.executor.dispose();
+  /** Stops the executor, then gives the memory back for the next load (nothing touches it after). */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.executor.dispose();
+    releaseSharedMemory(this.memory);
   }
 }
 

@@ -56,14 +56,16 @@ import {
 export type WeightsSource = string | Uint8Array | ArrayBuffer | ArrayBufferView | TensorMap | RemoteWeights;
 
 /**
- * Resolves a weights path (or no weights option: the default locations) to tensors; the Node entry
- * installs one with installWeightFiles. Without it only bytes and tensors are accepted.
+ * Resolves a weights path (or no weights option: the default locations) to tensors or, where `feed`
+ * allows it (the wasm engine), to a feed read as it is written; the Node entry installs one with
+ * installWeightFiles. Without it only bytes and tensors are accepted.
  */
 export type WeightFiles = (
   source: string | undefined,
   expected: readonly ExpectedTensor[],
-  cacheDir?: string,
-) => Promise<TensorMap>;
+  cacheDir: string | undefined,
+  feed: boolean,
+) => Promise<TensorMap | WeightFeed>;
 
 let weightFiles: WeightFiles | undefined;
 
@@ -352,7 +354,7 @@ async function resolveWeights(
         `locations need the Node entry, import "inception-wasm" under Node, Deno or Bun), found ${source ?? "nothing"}`,
     );
   }
-  return weightFiles(source, expected, options.cacheDir);
+  return weightFiles(source, expected, options.cacheDir, options.engine !== "reference");
 }
 
 /** An IWNET stream as a feed (read while written, never whole); other formats read whole and decoded. */
