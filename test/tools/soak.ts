@@ -1,6 +1,7 @@
 // npm run soak -- [--runs N] [--every K] [--threads T] [--cycles C]
-// Runs N classifications of one photo on one network (T threads) and prints RSS, heap, live
-// threads and open descriptors every K runs; then C load/dispose cycles, printed the same way. Run it under
+// Runs N classifications of one photo on one network (T threads) and prints RSS, the V8 heap (used
+// of committed), ArrayBuffer backing stores (wasm memories included), live threads and open
+// descriptors every K runs; then C load/dispose cycles, printed the same way. Run it under
 // `node --expose-gc` to collect garbage before each sample.
 // Ends with the RSS change after warm-up (the runs' first report; the cycles' first fifth) and the
 // thread/descriptor counts against the start; exits 1 when RSS moved more than 5 % after warm-up or a
@@ -25,6 +26,8 @@ const every = Number(values.every);
 const threads = Number(values.threads);
 const cycles = Number(values.cycles);
 
+/** Bytes as MiB with one decimal. */
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 /** Threads of this process (Linux: /proc/self/task). */
 const count = (dir: string): number => readdirSync(dir).length;
 /** Open descriptors (/proc/self/fd) with what each points at, to name a leak. */
@@ -55,8 +58,8 @@ async function sample(label: string): Promise<{ rss: number; threads: number; fd
   const m = process.memoryUsage();
   const s = { rss: m.rss, threads: count("/proc/self/task"), fds: descriptors().size };
   console.log(
-    `${label.padEnd(14)} rss ${(m.rss / 2 ** 20).toFixed(1)} MiB  heap ${(m.heapUsed / 2 ** 20).toFixed(1)} MiB  ` +
-      `threads ${s.threads}  fds ${s.fds}`,
+    `${label.padEnd(14)} rss ${mib(m.rss)}  heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}  ` +
+      `buffers ${mib(m.arrayBuffers)}  threads ${s.threads}  fds ${s.fds}`,
   );
   return s;
 }
