@@ -1,9 +1,9 @@
 // npm run soak -- [--runs N] [--every K] [--threads T] [--cycles C]
 // Runs N classifications of one photo on one network (T threads) and prints RSS, the V8 heap (used
-// of committed), ArrayBuffer backing stores (wasm memories included), live threads and open
+// of committed), ArrayBuffer backing stores (not the shared wasm memory), live threads and open
 // descriptors every K runs; then C load/dispose cycles, printed the same way. Run it under
 // `node --expose-gc` to collect garbage before each sample.
-// Ends with the RSS change after warm-up (the runs' first half; the cycles' first fifth) and the
+// Ends with the RSS change after warm-up (the runs' first report; the cycles' first fifth) and the
 // thread/descriptor counts against the start; exits 1 when RSS moved more than 5 % after warm-up or a
 // thread or descriptor leaked (each descriptor opened since the start is named).
 
@@ -69,10 +69,6 @@ const start = await sample("start");
 const startDescriptors = descriptors();
 const net = await GoogLeNet.load({ threads });
 const first = (await net.classify(photo))[0];
-// The runs' warm-up is their first half: V8 sizes its young generation to the allocation rate of
-// classify (decode and resize buffers) in steps, up to its limit; in two 10,000-run soaks the
-// committed heap and RSS stepped up at runs 500-1000 and 3000-4000, then stayed flat to the end.
-// Over the second half, 5 % of RSS (about 9 MiB) still catches a leak of 2 KB a run.
 let warm = await sample("loaded");
 const t0 = performance.now();
 for (let i = 1; i <= runs; i++) {
@@ -80,7 +76,7 @@ for (let i = 1; i <= runs; i++) {
   if (top.index !== first.index || top.probability !== first.probability) throw new Error(`run ${i}: result changed`);
   if (i % every === 0) {
     const s = await sample(`run ${i}`);
-    if (i - every < runs / 2 && i >= runs / 2) warm = s;
+    if (i === every) warm = s;
   }
 }
 const last = await sample("runs done");
