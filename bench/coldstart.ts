@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
+import type { LoadTimes } from "../src/host/engine/packedWeights.js";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -25,21 +26,14 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const STATES = ["cold", "warm", "warm-probe"] as const;
 type State = (typeof STATES)[number];
 
-/** One sample: milliseconds of each part (a child process prints it as its last line). */
-interface Sample {
+/** One sample: the load's own parts (LoadTimes) and the process's (a child prints it as its last line). */
+interface Sample extends LoadTimes {
   importMs: number;
-  compileMs: number;
-  tileMs: number;
-  weightsMs: number;
-  packMs: number;
-  cacheWriteMs: number;
-  warmUpMs: number;
   loadMs: number;
   firstMs: number;
   totalMs: number;
   /** CPU time (user + system, every thread of the process) from before the import to the first result. */
   cpuMs: number;
-  weightsFrom: string;
   /** "table" (the probe table's entry) or "probe". */
   tileFrom: string;
 }
