@@ -100,6 +100,8 @@ export class WorkerPool implements Executor {
   private epoch = 0;
   private broken: string | undefined;
   private brokenTask = -1;
+  /** Set when a worker died holding no task: the current run finishes without it, the next restarts. */
+  private lostWorker: string | undefined;
   private disposed = false;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly prepared = new WeakMap<Plan, Prepared>();
@@ -162,6 +164,7 @@ export class WorkerPool implements Executor {
     Atomics.store(this.ctrl, C.CLAIM, IDLE_CLAIM);
     this.broken = undefined;
     this.brokenTask = -1;
+    this.lostWorker = undefined;
     this.sent = undefined;
     this.workerErrors.clear();
     const ready: Promise<void>[] = [];
@@ -227,9 +230,18 @@ export class WorkerPool implements Executor {
     } else if (m.type === "fatal") this.fail(`worker: ${m.message}`);
   }
 
+  /**
+   * A worker that held no task and was awaited by nobody lost no work: the other threads claim
+   * what is left, and the next run restarts the workers. Any other death breaks the run.
+   */
   private onDeath(epoch: number, lane: number, reason: string): void {
     if (epoch !== this.epoch || this.disposed) return;
-    const task = Atomics.load(this.ctrl, C.CURRENT + lane) - 1;
+    const holding = Atomics.load(this.ctrl, C.CURRENT + lane);
+    if (holding === 0 && this.waiters.size === 0) {
+      this.lostWorker ??= `worker ${lane}: ${reason}`;
+      return;
+    }
+    const task = holding - 1;
     if (this.broken === undefined) this.brokenTask = task;
     this.fail(`worker ${lane}: ${reason}`);
   }
@@ -327,7 +339,7 @@ export class WorkerPool implements Executor {
         `lanes ${plan.scratch.length}`,
       );
     }
-    if (this.broken !== undefined) {
+    if (this.broken !== undefined || this.lostWorker !== undefined) {
       await this.teardown();
       await this.start();
     }

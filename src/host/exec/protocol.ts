@@ -11,7 +11,9 @@
 //   FAIL      0, or 1 + the task whose kernel threw; later tasks of the stage are skipped
 //   SLEEPERS  workers inside Atomics.wait (the caller notifies only when there are any)
 //   PROFILE   1 while a profiled run records busy time per op
-//   CURRENT+l 1 + the task thread l is running (names the op if a worker dies)
+//   CURRENT+l what thread l holds: 0 nothing, CLAIMING while it may hold a claim it has not
+//             yet named, else 1 + the task it runs or is counting done. A worker that dies holding
+//             nothing has lost no work (the others claim the rest); else its task names the op.
 
 import {
   encodeCall,
@@ -31,6 +33,8 @@ export const CMD = { RUN: 0, MESSAGE: 1, EXIT: 2 } as const;
 export const CONTROL_WORDS = 1024;
 /** Most threads the control block has CURRENT words for. */
 export const MAX_POOL_THREADS = CONTROL_WORDS - C.CURRENT;
+/** CURRENT's value while a thread is inside the claim loop between tasks. */
+export const CLAIMING = -1;
 /** The claim word between runs: a stage index no schedule reaches, so no thread claims anything. */
 export const IDLE_CLAIM = 0x7fff << 16;
 /** Most stages and tasks per stage the claim word can address. */
@@ -138,19 +142,21 @@ export function claimAndRun(c: ClaimContext): { task: number; error: unknown } |
   const { ctrl, lane, stageStarts } = c;
   const stages = stageStarts.length - 1;
   const profiling = Atomics.load(ctrl, C.PROFILE) !== 0;
+  const holding = C.CURRENT + lane;
   let failure: { task: number; error: unknown } | undefined;
+  Atomics.store(ctrl, holding, CLAIMING);
   for (;;) {
     const v = Atomics.load(ctrl, C.CLAIM);
     const s = v >>> 16;
     const j = v & 0xffff;
-    if (s >= stages) return failure;
+    if (s >= stages) break;
     const start = stageStarts[s];
     const count = stageStarts[s + 1] - start;
-    if (j >= count) return failure;
+    if (j >= count) break;
     if (Atomics.compareExchange(ctrl, C.CLAIM, v, v + 1) !== v) continue;
     const t = start + j;
+    Atomics.store(ctrl, holding, t + 1);
     if (Atomics.load(ctrl, C.FAIL) === 0) {
-      Atomics.store(ctrl, C.CURRENT + lane, t + 1);
       const t0 = profiling ? performance.now() : 0;
       try {
         c.run(t);
@@ -158,8 +164,10 @@ export function claimAndRun(c: ClaimContext): { task: number; error: unknown } |
         if (Atomics.compareExchange(ctrl, C.FAIL, 0, t + 1) === 0) failure = { task: t, error };
       }
       if (profiling) c.busy[lane * PROFILE_SLOTS + PROFILE_SLOT_OF[c.kernelOf[t]]] += performance.now() - t0;
-      Atomics.store(ctrl, C.CURRENT + lane, 0);
     }
     if (Atomics.add(ctrl, C.DONE, 1) + 1 === count) Atomics.notify(ctrl, C.DONE);
+    Atomics.store(ctrl, holding, CLAIMING);
   }
+  Atomics.store(ctrl, holding, 0);
+  return failure;
 }
