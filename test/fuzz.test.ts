@@ -5,7 +5,11 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { FAILURES } from "./support/fuzz.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { decodeImage } from "../src/model/image/decode.js";
+import { PHOTOS_DIR } from "./support/data.js";
+import { FAILURES, spliceIsContent } from "./support/fuzz.js";
 import { formatReport, runFuzz } from "./support/fuzzRunner.js";
 import { announceSeed } from "./support/rng.js";
 
@@ -29,5 +33,38 @@ for (const [formats, cases] of [
     }
   });
 }
+
+test("a splice counts as content only inside JPEG scan data and when it forms no marker", () => {
+  const src = new Uint8Array(readFileSync(join(PHOTOS_DIR, "fruits.jpg")));
+  // fruits.jpg: the SOS segment is at 640 with length 12, so its entropy-coded data is [654, EOI).
+  assert.equal([src[640], src[641], (src[642] << 8) | src[643]], [0xff, 0xda, 12]);
+  const scan: [number, number][] = [[654, src.length - 2]];
+  const duplicate = (at: number, n: number): Uint8Array => {
+    const out = new Uint8Array(src.length + n);
+    out.set(src.subarray(0, at + n));
+    out.set(src.subarray(at), at + n);
+    return out;
+  };
+  // Seed 696858189's jpeg case 110: the copy of [646, 672) lands at 672, inside the scan data; the
+  // header before it is intact. It decodes (as libjpeg does, garbage in the entropy-coded data is not
+  // detectable) to a different image: content, not a wrong success.
+  const inScan = duplicate(646, 26);
+  assert.ok(spliceIsContent(scan, inScan, 672, 672, 26));
+  assert.is.not(decodeImage(inScan, "fruits.jpg dup").data.join(), decodeImage(src, "fruits.jpg").data.join());
+  // The copy of [630, 644) lands at 644, inside the SOS header: structure.
+  assert.not.ok(spliceIsContent(scan, duplicate(630, 14), 644, 644, 14));
+  // A copy that brings an FF before a non-zero byte into the scan forms a marker: structure.
+  const ff = src.indexOf(0xff, 700);
+  assert.is(src[ff + 1], 0x00, "an FF 00 stuffing pair in the scan");
+  assert.not.ok(spliceIsContent(scan, duplicate(ff, 1), ff + 1, ff + 1, 1));
+  // A deletion of 5 bytes at 800, where no FF is near (asserted): content.
+  assert.not.ok(src.subarray(795, 810).includes(0xff));
+  const deleted = new Uint8Array(src.length - 5);
+  deleted.set(src.subarray(0, 800));
+  deleted.set(src.subarray(805), 800);
+  assert.ok(spliceIsContent(scan, deleted, 800, 805, 0));
+  // A deletion reaching from the header into the scan: structure.
+  assert.not.ok(spliceIsContent(scan, deleted, 650, 655, 0));
+});
 
 test.run();

@@ -56,7 +56,10 @@ interface Subject {
   bytes: Uint8Array;
   /** Byte ranges [start, end) whose values no check of the format covers. */
   unprotected: [number, number][];
-  /** Whether bytes may be inserted or deleted inside those ranges (no length field frames them: JPEG scans). */
+  /**
+   * Whether bytes may be inserted or deleted inside those ranges (no length field frames them: JPEG
+   * scans), as long as the splice forms no marker (FF followed by a byte other than 00).
+   */
   spliceable?: boolean;
   /** Decodes like the library; returns a key of the result (equal keys: identical results). */
   decode(bytes: Uint8Array, name: string): Promise<string>;
@@ -138,17 +141,39 @@ function genericMutation(rng: Rng, subject: Subject): Mutant {
   }
   const at = position(rng, src.length);
   const n = Math.min(randomInt(rng, 1, 64), src.length - at);
-  const content = subject.spliceable === true && inRanges([at, at + n], subject.unprotected);
   if (rng() < 0.5) {
     const bytes = new Uint8Array(src.length - n);
     bytes.set(src.subarray(0, at));
     bytes.set(src.subarray(at + n), at);
+    const content = subject.spliceable === true && spliceIsContent(subject.unprotected, bytes, at, at + n, 0);
     return { bytes, what: `delete ${n} @${at}`, content };
   }
+  // The copy of [at, at + n) is inserted at at + n: the original bytes before it stay in place.
   const bytes = new Uint8Array(src.length + n);
   bytes.set(src.subarray(0, at + n));
   bytes.set(src.subarray(at), at + n);
+  const content = subject.spliceable === true && spliceIsContent(subject.unprotected, bytes, at + n, at + n, n);
   return { bytes, what: `duplicate ${n} @${at}`, content };
+}
+
+/**
+ * Whether a splice of a spliceable subject (JPEG scan data) only changed content: `spliced` is the
+ * original with [from, to) removed and `inserted` bytes put at `from`. The removed range and the
+ * insertion point must lie in one of the `unprotected` ranges, and no marker may appear where bytes
+ * were joined or inserted (FF then a byte other than 00, from the byte before `from` to the one after).
+ */
+export function spliceIsContent(
+  unprotected: [number, number][],
+  spliced: Uint8Array,
+  from: number,
+  to: number,
+  inserted: number,
+): boolean {
+  if (!unprotected.some(([a, b]) => from >= a && to <= b && from < b)) return false;
+  for (let i = Math.max(0, from - 1); i < Math.min(spliced.length - 1, from + inserted + 1); i++) {
+    if (spliced[i] === 0xff && spliced[i + 1] !== 0x00) return false;
+  }
+  return true;
 }
 
 // ---- subjects ----
