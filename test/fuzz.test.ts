@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeImage } from "../src/model/image/decode.js";
 import { PHOTOS_DIR } from "./support/data.js";
-import { FAILURES, spliceIsContent } from "./support/fuzz.js";
+import { FAILURES, spliceIsContent, subjects } from "./support/fuzz.js";
 import { formatReport, runFuzz } from "./support/fuzzRunner.js";
 import { announceSeed } from "./support/rng.js";
 
@@ -65,6 +65,28 @@ test("a splice counts as content only inside JPEG scan data and when it forms no
   assert.ok(spliceIsContent(scan, deleted, 800, 805, 0));
   // A deletion reaching from the header into the scan: structure.
   assert.not.ok(spliceIsContent(scan, deleted, 650, 655, 0));
+});
+
+test("a JPEG component's table selector is content: another defined table gives a valid, different image", async () => {
+  const rocket = (await subjects("jpeg", 0)).find((s) => s.name === "rocket.jpg")!;
+  const covered = (p: number): boolean => rocket.unprotected.some(([a, b]) => p >= a && p < b);
+  // rocket.jpg: SOF0 at 766 (3 components at 776, 779, 782: id, sampling, Tq), SOS at 1027 (Ns at
+  // 1031, then id and Td/Ta for each component).
+  const src = rocket.bytes;
+  assert.equal([src[766], src[767], src[775], src[1027], src[1028], src[1031]], [0xff, 0xc0, 3, 0xff, 0xda, 3]);
+  for (const tq of [778, 781, 784]) assert.ok(covered(tq), `Tq at ${tq} is content`);
+  for (const tables of [1033, 1035, 1037]) assert.ok(covered(tables), `Td/Ta at ${tables} is content`);
+  for (const structure of [775, 776, 777, 782, 783, 1031, 1032]) assert.not.ok(covered(structure), `${structure}`);
+  // Seed 696858189's jpeg case 2935 flipped the third component's Tq 1 -> 0: table 0 is defined.
+  const other = src.slice();
+  other[784] = 0;
+  const decoded = decodeImage(other, "rocket.jpg Tq 0");
+  assert.is.not(decoded.data.join(), decodeImage(src, "rocket.jpg").data.join());
+  other[784] = 3; // no table 3
+  assert.throws(
+    () => decodeImage(other, "rocket.jpg Tq 3"),
+    /component 3: expected quantization table 3 defined before the first scan/,
+  );
 });
 
 test.run();

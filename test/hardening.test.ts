@@ -233,6 +233,36 @@ test("JPEG: a scan header shifted into the scan data (bytes deleted across it) i
   );
 });
 
+test("JPEG: a table the first scan uses but no segment defines is named (as libjpeg), not a decoder TypeError", async () => {
+  // Found by a 10,000-case fuzz run (seed 696858189): rocket.jpg's third component pointed at
+  // quantization table 3 reached jpeg-js, which failed with "Cannot read properties of undefined".
+  // rocket.jpg: SOF0 at 766 (the third component's Tq at 784), SOS at 1027 (Td/Ta at 1033).
+  const rocket = photo("rocket.jpg");
+  assert.equal([rocket[766], rocket[767], rocket[1027], rocket[1028]], [0xff, 0xc0, 0xff, 0xda]);
+  const edit = (at: number, value: number): Uint8Array => {
+    const b = rocket.slice();
+    b[at] = value;
+    return b;
+  };
+  await throws(
+    () => decodeImage(edit(784, 3), "rocket-tq.jpg"),
+    ImageError,
+    /component 3: expected quantization table 3 defined before the first scan, found none/,
+  );
+  await throws(
+    () => decodeImage(edit(1033, 0x21), "rocket-td.jpg"),
+    ImageError,
+    /component 1: expected DC Huffman table 2 defined before the first scan, found none/,
+  );
+  await throws(
+    () => decodeImage(edit(1033, 0x03), "rocket-ta.jpg"),
+    ImageError,
+    /component 1: expected AC Huffman table 3 defined before the first scan, found none/,
+  );
+  // A DQT segment whose tables overrun its length (8-bit table claimed 16-bit).
+  await throws(() => decodeImage(edit(632, 0x10), "rocket-dqt.jpg"), ImageError, /quantization \(DQT\) segment/);
+});
+
 // ---- the API boundary ----
 
 test("classify(null | undefined | 5 | {} | Float64Array | wrong-length tensor) is an ArgumentError naming image/input", async () => {

@@ -57,10 +57,10 @@ interface Subject {
   /** Byte ranges [start, end) whose values no check of the format covers. */
   unprotected: [number, number][];
   /**
-   * Whether bytes may be inserted or deleted inside those ranges (no length field frames them: JPEG
-   * scans), as long as the splice forms no marker (FF followed by a byte other than 00).
+   * Unprotected ranges where bytes may also be inserted or deleted (no length field frames them:
+   * JPEG scans), as long as the splice forms no marker (FF followed by a byte other than 00).
    */
-  spliceable?: boolean;
+  spliceable?: [number, number][];
   /** Decodes like the library; returns a key of the result (equal keys: identical results). */
   decode(bytes: Uint8Array, name: string): Promise<string>;
   reference: string;
@@ -145,31 +145,31 @@ function genericMutation(rng: Rng, subject: Subject): Mutant {
     const bytes = new Uint8Array(src.length - n);
     bytes.set(src.subarray(0, at));
     bytes.set(src.subarray(at + n), at);
-    const content = subject.spliceable === true && spliceIsContent(subject.unprotected, bytes, at, at + n, 0);
+    const content = spliceIsContent(subject.spliceable ?? [], bytes, at, at + n, 0);
     return { bytes, what: `delete ${n} @${at}`, content };
   }
   // The copy of [at, at + n) is inserted at at + n: the original bytes before it stay in place.
   const bytes = new Uint8Array(src.length + n);
   bytes.set(src.subarray(0, at + n));
   bytes.set(src.subarray(at), at + n);
-  const content = subject.spliceable === true && spliceIsContent(subject.unprotected, bytes, at + n, at + n, n);
+  const content = spliceIsContent(subject.spliceable ?? [], bytes, at + n, at + n, n);
   return { bytes, what: `duplicate ${n} @${at}`, content };
 }
 
 /**
- * Whether a splice of a spliceable subject (JPEG scan data) only changed content: `spliced` is the
- * original with [from, to) removed and `inserted` bytes put at `from`. The removed range and the
- * insertion point must lie in one of the `unprotected` ranges, and no marker may appear where bytes
- * were joined or inserted (FF then a byte other than 00, from the byte before `from` to the one after).
+ * Whether a splice only changed content: `spliced` is the original with [from, to) removed and
+ * `inserted` bytes put at `from`. The removed range and the insertion point must lie in one of the
+ * `spliceable` ranges (JPEG scan data), and no marker may appear where bytes were joined or
+ * inserted (FF then a byte other than 00, from the byte before `from` to the one after).
  */
 export function spliceIsContent(
-  unprotected: [number, number][],
+  spliceable: [number, number][],
   spliced: Uint8Array,
   from: number,
   to: number,
   inserted: number,
 ): boolean {
-  if (!unprotected.some(([a, b]) => from >= a && to <= b && from < b)) return false;
+  if (!spliceable.some(([a, b]) => from >= a && to <= b && from < b)) return false;
   for (let i = Math.max(0, from - 1); i < Math.min(spliced.length - 1, from + inserted + 1); i++) {
     if (spliced[i] === 0xff && spliced[i + 1] !== 0x00) return false;
   }
@@ -352,10 +352,11 @@ async function imageSubject(
   file: string,
   unprotected: [number, number][],
   special: Subject["special"],
+  spliceable: [number, number][] = [],
 ): Promise<Subject> {
   const bytes = new Uint8Array(readFileSync(join(PHOTOS_DIR, file)));
   const decode = async (b: Uint8Array, name: string): Promise<string> => imageKey(decodeImage(b, name));
-  return { name: file, bytes, unprotected, decode, reference: await decode(bytes, file), special, spliceable: true };
+  return { name: file, bytes, unprotected, decode, reference: await decode(bytes, file), special, spliceable };
 }
 
 /** PNG chunks: [offset, length, type]. */
@@ -465,29 +466,43 @@ async function jpegSubjects(): Promise<Subject[]> {
   for (const file of ["eagle.jpg", "rocket.jpg", "fruits.jpg"]) {
     const bytes = new Uint8Array(readFileSync(join(PHOTOS_DIR, file)));
     const { segments, scan } = jpegSegments(bytes);
-    // JPEG has no checksum: table values, frame size and coefficients are content. Markers,
-    // segment lengths, the frame's precision and the scan header are structure.
-    const unprotected: [number, number][] = [[scan, bytes.length - 2]];
+    // JPEG has no checksum: table values, frame size, coefficients and which defined table a
+    // component uses are content (a selector of another defined table is a valid file). Markers,
+    // segment lengths, the frame's precision, component ids and sampling, and the rest of the scan
+    // header are structure.
+    const scanData: [number, number] = [scan, bytes.length - 2];
+    const unprotected: [number, number][] = [scanData];
     for (const [at, marker, length] of segments) {
       if (marker === 0xdb || marker === 0xc4 || (marker >= 0xe0 && marker <= 0xef) || marker === 0xfe) {
         unprotected.push([at + 4, at + 2 + length]);
       }
-      if (marker === 0xc0 || marker === 0xc2) unprotected.push([at + 5, at + 9]);
+      if (marker === 0xc0 || marker === 0xc2) {
+        unprotected.push([at + 5, at + 9]);
+        for (let i = 0; i < bytes[at + 9]; i++) unprotected.push([at + 12 + 3 * i, at + 13 + 3 * i]); // Tq
+      }
+      if (marker === 0xda) {
+        for (let i = 0; i < bytes[at + 4]; i++) unprotected.push([at + 6 + 2 * i, at + 7 + 2 * i]); // Td, Ta
+      }
     }
     const sof = segments.find(([, m]) => m === 0xc0 || m === 0xc2)!;
     out.push(
-      await imageSubject(file, unprotected, [
-        (rng) => {
-          const b = bytes.slice();
-          const kind = pick(rng, ["marker", "precision", "noscan", "eoi"] as const);
-          if (kind === "marker") b[sof[0] + 1] = pick(rng, [0xc3, 0xc5, 0xc9, 0xca, 0xcb, 0xcd, 0xcf]);
-          else if (kind === "precision") b[sof[0] + 4] = pick(rng, [12, 16, 0, 7]);
-          else if (kind === "noscan")
-            return { bytes: concat(b.subarray(0, scan), Uint8Array.of(0xff, 0xd9)), what: kind, content: false };
-          else return { bytes: b.subarray(0, b.length - randomInt(rng, 1, 2)), what: kind, content: false };
-          return { bytes: b, what: kind, content: false };
-        },
-      ]),
+      await imageSubject(
+        file,
+        unprotected,
+        [
+          (rng) => {
+            const b = bytes.slice();
+            const kind = pick(rng, ["marker", "precision", "noscan", "eoi"] as const);
+            if (kind === "marker") b[sof[0] + 1] = pick(rng, [0xc3, 0xc5, 0xc9, 0xca, 0xcb, 0xcd, 0xcf]);
+            else if (kind === "precision") b[sof[0] + 4] = pick(rng, [12, 16, 0, 7]);
+            else if (kind === "noscan")
+              return { bytes: concat(b.subarray(0, scan), Uint8Array.of(0xff, 0xd9)), what: kind, content: false };
+            else return { bytes: b.subarray(0, b.length - randomInt(rng, 1, 2)), what: kind, content: false };
+            return { bytes: b, what: kind, content: false };
+          },
+        ],
+        [scanData],
+      ),
     );
   }
   return out;

@@ -202,17 +202,32 @@ const JPEG_UNSUPPORTED_SOF: ReadonlyMap<number, string> = new Map([
   [0xcf, "arithmetic-coded hierarchical lossless (SOF15)"],
 ]);
 
+/** A JPEG frame header: component ids and the quantization table id of each. */
+interface JpegFrame {
+  components: number[];
+  quantIds: number[];
+  progressive: boolean;
+}
+
+/** The ids of the JPEG tables defined so far, by kind. */
+interface JpegTableIds {
+  quant: Set<number>;
+  dc: Set<number>;
+  ac: Set<number>;
+}
+
 /**
  * Walks a JPEG's marker segments up to its first scan without decoding anything: names
  * unsupported kinds (arithmetic coding, lossless, hierarchical, 12-bit), checks the frame size
  * against maxPixels, and requires a frame header, a scan with entropy-coded data and an
- * end-of-image marker after it.
+ * end-of-image marker after it, and (as libjpeg) the tables that scan uses defined before it.
  */
 function checkJpegStructure(bytes: Uint8Array, file: string, maxPixels: number): void {
   const corrupt = (message: string): never => {
     throw new ImageError(file, `truncated or corrupt JPEG: ${message}`);
   };
-  let frame: { components: number[]; progressive: boolean } | undefined;
+  let frame: JpegFrame | undefined;
+  const tables: JpegTableIds = { quant: new Set(), dc: new Set(), ac: new Set() };
   let at = 2;
   for (;;) {
     if (at >= bytes.length) corrupt(`expected a marker at byte ${at}, found the end of the file (no scan data)`);
@@ -254,11 +269,13 @@ function checkJpegStructure(bytes: Uint8Array, file: string, maxPixels: number):
         corrupt(`frame header: expected 1-4 components in 8 + 3 x components bytes, found ${count} in ${length}`);
       }
       const components = Array.from({ length: count }, (_, i) => bytes[at + 8 + 3 * i]);
-      frame = { components, progressive: marker === 0xc2 };
+      const quantIds = Array.from({ length: count }, (_, i) => bytes[at + 10 + 3 * i]);
+      frame = { components, quantIds, progressive: marker === 0xc2 };
     }
+    if (marker === 0xdb || marker === 0xc4) readTableIds(bytes.subarray(at + 2, at + length), marker, tables, corrupt);
     if (marker === 0xda) {
       if (!frame) return corrupt("expected a frame header (SOF0, SOF1 or SOF2) before the first scan, found none");
-      checkScanHeader(bytes.subarray(at + 2, at + length), frame, corrupt);
+      checkScanHeader(bytes.subarray(at + 2, at + length), frame, tables, corrupt);
       const data = at + length;
       if (data >= bytes.length || (bytes[data] === 0xff && bytes[data + 1] !== 0x00)) {
         corrupt(`expected entropy-coded data after the scan header at byte ${at - 2}, found none (no scan data)`);
@@ -270,15 +287,43 @@ function checkJpegStructure(bytes: Uint8Array, file: string, maxPixels: number):
   }
 }
 
+/** Records the table ids a DQT or DHT segment (without its length) defines; its tables must fill it exactly. */
+function readTableIds(
+  segment: Uint8Array,
+  marker: number,
+  tables: JpegTableIds,
+  corrupt: (message: string) => never,
+): void {
+  const name = marker === 0xdb ? "quantization (DQT)" : "Huffman (DHT)";
+  let p = 0;
+  while (p < segment.length) {
+    const kind = segment[p] >> 4,
+      id = segment[p] & 15;
+    if (kind > 1 || id > 3) corrupt(`${name} segment: expected table class 0-1 and id 0-3, found ${kind} and ${id}`);
+    if (marker === 0xdb) {
+      tables.quant.add(id);
+      p += 1 + (kind === 1 ? 128 : 64);
+    } else {
+      (kind === 0 ? tables.dc : tables.ac).add(id);
+      let symbols = 0;
+      for (let i = 1; i <= 16 && p + i < segment.length; i++) symbols += segment[p + i];
+      p += 17 + symbols;
+    }
+  }
+  if (p !== segment.length) corrupt(`${name} segment: its tables run past its length ${segment.length + 2}`);
+}
+
 /**
  * The first scan header (SOS segment without its length) against the frame, as libjpeg reads it:
  * its length fits its component count, each component is one of the frame's (once), table ids
- * 0-3, and the spectral selection and successive approximation a sequential (Ss 0, Se 63, Ah Al 0)
- * or progressive (DC Ss = Se = 0, or AC 1 <= Ss <= Se <= 63; Ah, Al <= 13) scan allows.
+ * 0-3, the spectral selection and successive approximation a sequential (Ss 0, Se 63, Ah Al 0)
+ * or progressive (DC Ss = Se = 0, or AC 1 <= Ss <= Se <= 63; Ah, Al <= 13) scan allows, and the
+ * quantization and Huffman tables its components use are defined.
  */
 function checkScanHeader(
   sos: Uint8Array,
-  frame: { components: number[]; progressive: boolean },
+  frame: JpegFrame,
+  defined: JpegTableIds,
   corrupt: (message: string) => never,
 ): void {
   const count = sos[0];
@@ -286,16 +331,6 @@ function checkScanHeader(
     corrupt(
       `scan header: expected 1-${frame.components.length} components in 6 + 2 x components bytes, found ${count} in ${sos.length + 2}`,
     );
-  }
-  const seen = new Set<number>();
-  for (let i = 0; i < count; i++) {
-    const id = sos[1 + 2 * i];
-    const tables = sos[2 + 2 * i];
-    if (!frame.components.includes(id) || seen.has(id)) {
-      corrupt(`scan header: expected each of the frame's components [${frame.components}] at most once, found ${id}`);
-    }
-    if (tables >> 4 > 3 || (tables & 15) > 3) corrupt(`scan header: expected Huffman table ids 0-3, found ${tables}`);
-    seen.add(id);
   }
   const ss = sos[1 + 2 * count],
     se = sos[2 + 2 * count],
@@ -307,6 +342,24 @@ function checkScanHeader(
   if (!ok) {
     const kind = frame.progressive ? "progressive" : "sequential";
     corrupt(`scan header: Ss ${ss}, Se ${se}, Ah ${ah}, Al ${al} is not a valid ${kind} scan`);
+  }
+  const usesDc = ss === 0 && ah === 0,
+    usesAc = se > 0;
+  const seen = new Set<number>();
+  for (let i = 0; i < count; i++) {
+    const id = sos[1 + 2 * i];
+    const tables = sos[2 + 2 * i];
+    const index = frame.components.indexOf(id);
+    if (index < 0 || seen.has(id)) {
+      corrupt(`scan header: expected each of the frame's components [${frame.components}] at most once, found ${id}`);
+    }
+    if (tables >> 4 > 3 || (tables & 15) > 3) corrupt(`scan header: expected Huffman table ids 0-3, found ${tables}`);
+    seen.add(id);
+    const missing = (kind: string, table: number): never =>
+      corrupt(`component ${id}: expected ${kind} table ${table} defined before the first scan, found none`);
+    if (!defined.quant.has(frame.quantIds[index])) missing("quantization", frame.quantIds[index]);
+    if (usesDc && !defined.dc.has(tables >> 4)) missing("DC Huffman", tables >> 4);
+    if (usesAc && !defined.ac.has(tables & 15)) missing("AC Huffman", tables & 15);
   }
 }
 
