@@ -263,6 +263,32 @@ test("JPEG: a table the first scan uses but no segment defines is named (as libj
   await throws(() => decodeImage(edit(632, 0x10), "rocket-dqt.jpg"), ImageError, /quantization \(DQT\) segment/);
 });
 
+test("JPEG: entropy-coded data that does not fit the headers (a sampling factor changed, bytes inserted) is rejected before jpeg-js", async () => {
+  // Found by a 10,000-case fuzz run (seed 697603272, case 7244): fruits.jpg (sampling 2x1, 1x1, 1x1)
+  // with its Cb factors flipped to 1x3 decoded through jpeg-js to a different image without an error.
+  // fruits.jpg: SOF0 at 201, the second component's sampling byte at 215; SOS data from 654.
+  const fruits = photo("fruits.jpg");
+  assert.equal([fruits[201], fruits[202], fruits[215]], [0xff, 0xc0, 0x11]);
+  for (const factors of [0x13, 0x31, 0x22, 0x12]) {
+    const b = fruits.slice();
+    b[215] = factors;
+    await throws(() => decodeImage(b, "fruits-sampling.jpg"), ImageError, /corrupt JPEG/);
+  }
+  const bad = fruits.slice();
+  bad[215] = 0x15;
+  await throws(
+    () => decodeImage(bad, "fruits-5.jpg"),
+    ImageError,
+    /expected sampling factors 1-4 and a table id 0-3, found component 2: 1x5, table 01/,
+  );
+  // 40 bytes of the scan repeated at its end: the data goes on after the last MCU.
+  const end = fruits.length - 2;
+  const longer = Uint8Array.from([...fruits.subarray(0, end), ...fruits.subarray(end - 40, end), 0xff, 0xd9]);
+  await throws(() => decodeImage(longer, "fruits-long.jpg"), ImageError, /to end with MCU \d+, found 4\d more bytes/);
+  // The same check sits in the scaled decoder (the one-crop path).
+  await throws(() => decodeImage(longer, "fruits-long.jpg", { minShortSide: 224 }), ImageError, /more bytes/);
+});
+
 // ---- the API boundary ----
 
 test("classify(null | undefined | 5 | {} | Float64Array | wrong-length tensor) is an ArgumentError naming image/input", async () => {

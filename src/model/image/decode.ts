@@ -5,7 +5,7 @@ import { decode as decodePng, type DecodedPng } from "fast-png";
 import { decode as decodeJpeg } from "jpeg-js";
 import { ImageError } from "../../host/errors.js";
 import { inflateBounded } from "../formats/zlib.js";
-import { decodeJpegScaled, isJpegUnsupported } from "./jpeg.js";
+import { checkJpegScanData, decodeJpegScaled, isJpegUnsupported } from "./jpeg.js";
 
 /** ImageData-like picture: row-major, 4 bytes per pixel (R, G, B, A), each 0..255; data.length = width*height*4. */
 export interface RgbaImage {
@@ -165,7 +165,8 @@ export async function readImageStream(
  * data (decoder error as `cause`), zero size, or more than `maxPixels` pixels (read from the
  * header, before decoding). Checked as libpng and libjpeg do: PNG chunk CRCs, the zlib
  * Adler-32, the scanline bytes the IHDR implies against the inflated data (inflation stops
- * there); a JPEG's scan data and end-of-image marker.
+ * there); a JPEG's tables, scan data (a sequential JPEG's entropy-coded data must fit its headers:
+ * neither run out nor go on) and end-of-image marker.
  */
 export function decodeImage(bytes: Uint8Array, file: string, options: DecodeOptions = {}): RgbaImage {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
@@ -365,6 +366,7 @@ function checkScanHeader(
 
 function decodeJpegRgba(bytes: Uint8Array, file: string, maxPixels: number): RgbaImage {
   checkJpegStructure(bytes, file, maxPixels);
+  checkJpegScanData(bytes, file, maxPixels);
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
     decoded = decodeJpeg(bytes, {

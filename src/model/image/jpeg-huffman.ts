@@ -186,6 +186,11 @@ export class BitReader {
     return this.overrun * 8 - this.bits;
   }
 
+  /** Bits of the segment not consumed yet (the encoder's padding is fewer than 8). */
+  bitsLeft(): number {
+    return (this.end - this.pos) * 8 - this.bitsPastEnd();
+  }
+
   /** Decodes one Huffman symbol. */
   decode(table: HuffmanTable): number {
     if (this.bits < 16) this.refill();

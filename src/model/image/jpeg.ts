@@ -113,7 +113,18 @@ class Unsupported {
 
 const hex = (b: number): string => b.toString(16).toUpperCase().padStart(2, "0");
 
-/** Marker-level parser and decoder of one file; scale shift k (output 1/2^k) or "coefficients" mode (k = 0). */
+/**
+ * Whole bytes of entropy-coded data a restart segment may hold after its last MCU. libjpeg decodes
+ * such files with a warning ("extraneous bytes before marker"); a byte or two is an encoder's
+ * sloppy padding, more means the data does not fit the headers (a corrupted sampling factor or
+ * table, bytes inserted into the scan), which jpeg-js would decode to garbage without a word.
+ */
+const EXTRANEOUS_BYTES_ALLOWED = 2;
+
+/**
+ * Marker-level parser and decoder of one file; scale shift k (output 1/2^k) or "coefficients" mode (k = 0).
+ * With `checkOnly`, blocks are entropy-decoded and dropped (no planes), for any sampling layout.
+ */
 class JpegDecoder {
   private pos = 2;
   private readonly quant: (Uint16Array | undefined)[] = [];
@@ -132,6 +143,7 @@ class JpegDecoder {
     private readonly chooseShift: (width: number, height: number) => number,
     private readonly sink: BlockSink,
     private readonly maxPixels: number = DEFAULT_MAX_IMAGE_PIXELS,
+    private readonly checkOnly = false,
   ) {}
 
   private corrupt(message: string): ImageError {
@@ -268,15 +280,17 @@ class JpegDecoder {
       v: s[7 + 3 * i] & 15,
       quantId: s[8 + 3 * i],
     }));
-    for (const c of raw) {
+    raw.forEach((c, i) => {
       if (c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4 || c.quantId > 3) {
-        throw this.corrupt(`expected sampling factors 1-4 and a table id 0-3, found component ${c.id}: ${hex(s[7])}`);
+        throw this.corrupt(
+          `expected sampling factors 1-4 and a table id 0-3, found component ${c.id}: ${c.h}x${c.v}, table ${hex(s[8 + 3 * i])}`,
+        );
       }
-    }
+    });
     const hMax = Math.max(...raw.map((c) => c.h)),
       vMax = Math.max(...raw.map((c) => c.v));
     const ratios = raw.flatMap((c) => [hMax / c.h, vMax / c.v]);
-    if (!ratios.every((r) => r === 1 || r === 2 || r === 4)) {
+    if (!this.checkOnly && !ratios.every((r) => r === 1 || r === 2 || r === 4)) {
       const factors = raw.map((c) => `${c.h}x${c.v}`).join(", ");
       throw new Unsupported({ unsupported: "layout", message: `JPEG with sampling factors ${factors}` });
     }
@@ -300,7 +314,7 @@ class JpegDecoder {
         by,
         ux: (b * rx) / bx,
         uy: (b * ry) / by,
-        plane: new Uint8ClampedArray(blocksX * bx * blocksY * by),
+        plane: new Uint8ClampedArray(this.checkOnly ? 0 : blocksX * bx * blocksY * by),
         scanned: false,
       };
     });
@@ -355,7 +369,7 @@ class JpegDecoder {
     try {
       for (let m = 0; m < mcus; m++) {
         if (this.restartInterval > 0 && m > 0 && m % this.restartInterval === 0) {
-          this.checkSegmentEnd(reader, m);
+          this.checkSegmentDone(reader, m, segment);
           if (++segment >= starts.length) {
             throw this.corrupt(`expected an RST${(segment - 1) % 8} marker after MCU ${m}, found the end of the scan`);
           }
@@ -375,7 +389,7 @@ class JpegDecoder {
           }
         }
       }
-      this.checkSegmentEnd(reader, mcus);
+      this.checkSegmentDone(reader, mcus, segment);
     } catch (e) {
       if (e instanceof JpegDataError)
         throw this.corrupt(`${e.message} (scan of ${n} components, restart segment ${segment})`);
@@ -387,6 +401,17 @@ class JpegDecoder {
   /** Throws when the reader has consumed bits past its restart segment (the data ended early). */
   private checkSegmentEnd(reader: BitReader, mcu: number): void {
     if (reader.bitsPastEnd() > 0) throw this.truncated(`entropy-coded data for MCU ${mcu - 1}`);
+  }
+
+  /** At a restart segment's last MCU: the data must not have ended early nor go on (beyond EXTRANEOUS_BYTES_ALLOWED). */
+  private checkSegmentDone(reader: BitReader, mcu: number, segment: number): void {
+    this.checkSegmentEnd(reader, mcu);
+    const extra = reader.bitsLeft() >> 3;
+    if (extra > EXTRANEOUS_BYTES_ALLOWED) {
+      throw this.corrupt(
+        `expected restart segment ${segment}'s entropy-coded data to end with MCU ${mcu - 1}, found ${extra} more bytes`,
+      );
+    }
   }
 
   private block(reader: BitReader, c: Component, coder: BlockCoder, row: number, col: number): void {
@@ -481,6 +506,26 @@ export function decodeJpegScaled(
   const frame = runDecoder(decoder);
   if ("unsupported" in frame) return frame;
   return toRgba(frame, jpegScaleShift(frame.width, frame.height, options.minShortSide), decoder.isYCbCr);
+}
+
+/**
+ * Entropy-decodes every scan of a sequential JPEG without producing pixels, for files another decoder
+ * (jpeg-js) turns into pixels: throws ImageError (as decodeJpegScaled) when the data runs out before
+ * the headers say it should, or goes on after it, which that decoder would not notice. Any sampling
+ * layout is checked; kinds this decoder leaves to others (JpegFeature other than "layout") pass.
+ */
+export function checkJpegScanData(bytes: Uint8Array, file: string, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): void {
+  checkSoi(bytes, file);
+  runDecoder(
+    new JpegDecoder(
+      bytes,
+      file,
+      () => 0,
+      () => undefined,
+      maxPixels,
+      true,
+    ),
+  );
 }
 
 function checkSoi(bytes: Uint8Array, file: string): void {
