@@ -37,6 +37,7 @@ import {
 import { checkFilter, CROP, RESIZE_TO, type ResizeFilter } from "../image/preprocess.js";
 import { averageProbabilities, checkCropCount, cropInputs, type CropCount } from "../image/crops.js";
 import { decodeWithPlatform, isPlatformImage, platformCanDecode, type PlatformImage } from "../image/platformDecode.js";
+import { Workspace } from "../image/workspace.js";
 import { ILSVRC2012_CLASSES } from "../network/classes.js";
 import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
 import {
@@ -229,6 +230,8 @@ const LOAD = "GoogLeNet.load";
  */
 export const MAX_INPUT_MAGNITUDE = 1e6;
 const BUILDS: readonly BuildChoice[] = ["auto", "baseline", "relaxed", "debug"];
+/** Idle preprocessing workspaces a network keeps for its next calls (more are made while more calls overlap). */
+const MAX_IDLE_WORKSPACES = 2;
 
 /** What a value is, for "found ..." in messages: its class name for objects, else its type or value. */
 function describe(value: unknown): string {
@@ -435,6 +438,12 @@ export class GoogLeNet {
   private engine: Engine;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /**
+   * Decoding and preprocessing scratch (workspace.ts) of finished calls, for the next ones: each
+   * probabilities() call holds one of its own from decoding until its runs return (calls overlap:
+   * only the runs are queued), so its steady state allocates no large temporaries.
+   */
+  private readonly idleWorkspaces: Workspace[] = [];
 
   /** Largest image classify() decodes, in pixels. */
   readonly maxImagePixels: number;
@@ -735,21 +744,30 @@ export class GoogLeNet {
     if (image instanceof Float32Array && crops !== 1) {
       throw new ArgumentError("GoogLeNet.probabilities", "crops", "1 for a ready tensor", crops);
     }
-    const inputs =
-      image instanceof Float32Array
-        ? [image]
-        : cropInputs(
-            await pixelsOf(image, options.name ?? "image", this.decodeOptions(crops)),
+    const workspace = image instanceof Float32Array ? undefined : (this.idleWorkspaces.pop() ?? new Workspace());
+    try {
+      const inputs = workspace
+        ? cropInputs(
+            await pixelsOf(image as Exclude<ImageInput, Float32Array>, options.name ?? "image", {
+              ...this.decodeOptions(crops),
+              workspace,
+            }),
             crops,
             this.inputSize,
             this.resizeFilter,
-          );
-    const perModel: Float32Array[] = [];
-    for (let model = 0; model < this.models; model++) {
-      const all = (await this.runBatch(inputs, undefined, model)).map((r) => r.probabilities);
-      perModel.push(all.length === 1 ? all[0] : averageProbabilities(all));
+            workspace,
+          )
+        : [image as Float32Array];
+      const perModel: Float32Array[] = [];
+      for (let model = 0; model < this.models; model++) {
+        const all = (await this.runBatch(inputs, undefined, model)).map((r) => r.probabilities);
+        perModel.push(all.length === 1 ? all[0] : averageProbabilities(all));
+      }
+      return perModel.length === 1 ? perModel[0] : averageProbabilities(perModel);
+    } finally {
+      if (workspace && !this.disposed && this.idleWorkspaces.length < MAX_IDLE_WORKSPACES)
+        this.idleWorkspaces.push(workspace);
     }
-    return perModel.length === 1 ? perModel[0] : averageProbabilities(perModel);
   }
 
   /** The topK most probable classes of an image (options.crops: the crop protocol, see probabilities()). */
@@ -763,6 +781,7 @@ export class GoogLeNet {
     return this.serialize(async () => {
       if (this.disposed) return;
       this.disposed = true;
+      for (const workspace of this.idleWorkspaces.splice(0)) workspace.release();
       await this.engine.dispose();
       this.engine = disposedEngine(this.engine);
     });

@@ -26,6 +26,7 @@ import {
   type ResizeFilter,
   type RgbPlanes,
 } from "./preprocess.js";
+import type { Workspace } from "./workspace.js";
 
 /** The crop protocols: 1 (centre), 10 (BVLC) or 144 (the paper). */
 export type CropCount = 1 | 10 | 144;
@@ -100,11 +101,14 @@ export function cropViews(width: number, height: number, crops: CropCount, input
 }
 
 /**
- * The network input of one crop of resized planes: the square, resized to out x out when needed,
- * mirrored when asked, as B, G, R planes minus BGR_MEAN (CHW float32, as toNetworkInput).
+ * The network input of one crop of resized planes: the square, resized to out x out when needed
+ * (in the workspace's slot "region" when given), mirrored when asked, as B, G, R planes minus
+ * BGR_MEAN (CHW float32, as toNetworkInput; always a fresh array).
  */
-function cropInput(resized: RgbPlanes, v: CropView, filter: ResizeFilter): Float32Array {
-  const region = v.size === v.out ? undefined : resizePlanes(resized, v.x, v.y, v.size, v.size, v.out, v.out, filter);
+function cropInput(resized: RgbPlanes, v: CropView, filter: ResizeFilter, workspace?: Workspace): Float32Array {
+  const into = workspace && { workspace, slot: "region" };
+  const region =
+    v.size === v.out ? undefined : resizePlanes(resized, v.x, v.y, v.size, v.size, v.out, v.out, filter, into);
   const src = region ?? resized;
   const x0 = region ? 0 : v.x;
   const y0 = region ? 0 : v.y;
@@ -130,25 +134,35 @@ function cropInput(resized: RgbPlanes, v: CropView, filter: ResizeFilter): Float
 
 /**
  * The network inputs (3 x inputSize x inputSize each) of every crop of `image`, in averaging order;
- * every resize (the image to each scale, a whole square to the input size) uses `filter`.
+ * every resize (the image to each scale, a whole square to the input size) uses `filter`. With a
+ * workspace the intermediate planes live in it (slots "scale<i>" for the i-th scale, "region" and
+ * resizeImage's), and so does the one input of 1 crop (toNetworkInput's slots: then valid until the
+ * workspace's next use); the inputs of 10 and 144 crops are fresh arrays.
  */
 export function cropInputs(
   image: RgbaImage,
   crops: CropCount,
   inputSize = CROP,
   filter: ResizeFilter = "antialias",
+  workspace?: Workspace,
 ): Float32Array[] {
   const views = cropViews(image.width, image.height, crops, inputSize);
-  if (crops === 1) return [toNetworkInput(image, { resize: views[0].resizeW, crop: inputSize, filter })];
+  if (crops === 1) return [toNetworkInput(image, { resize: views[0].resizeW, crop: inputSize, filter, workspace })];
   const resized = new Map<string, RgbPlanes>();
   return views.map((v) => {
     const key = `${v.resizeW}x${v.resizeH}`;
     let planes = resized.get(key);
     if (!planes) {
-      planes = resizeImage(image, v.resizeW, v.resizeH, filter);
+      planes = resizeImage(
+        image,
+        v.resizeW,
+        v.resizeH,
+        filter,
+        workspace && { workspace, slot: `scale${resized.size}` },
+      );
       resized.set(key, planes);
     }
-    return cropInput(planes, v, filter);
+    return cropInput(planes, v, filter, workspace);
   });
 }
 

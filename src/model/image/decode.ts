@@ -6,6 +6,7 @@ import { decode as decodeJpeg } from "jpeg-js";
 import { ImageError } from "../../host/errors.js";
 import { inflateBounded } from "../formats/zlib.js";
 import { checkJpegScanData, decodeJpegScaled, isJpegUnsupported } from "./jpeg.js";
+import { scratch, type Workspace } from "./workspace.js";
 
 /** ImageData-like picture: row-major, 4 bytes per pixel (R, G, B, A), each 0..255; data.length = width*height*4. */
 export interface RgbaImage {
@@ -30,6 +31,13 @@ export interface DecodeOptions {
    * layouts that decoder does not read are decoded in full by jpeg-js.
    */
   minShortSide?: number;
+  /**
+   * Scratch memory reused across calls (workspace.ts) for the JPEG decoder's planes and the RGBA
+   * output of JPEGs decoded by jpeg.ts and of PNGs: the returned pixels are then a view of the
+   * workspace, valid until its next use. Default: fresh arrays. (jpeg-js and fast-png allocate their
+   * own.)
+   */
+  workspace?: Workspace;
 }
 
 /**
@@ -173,12 +181,16 @@ export function decodeImage(bytes: Uint8Array, file: string, options: DecodeOpti
   if (bytes.length === 0) throw new ImageError(file, `empty file: expected ${SUPPORTED}, found 0 bytes`);
   if (startsWith(bytes, JPEG_MAGIC)) {
     if (options.minShortSide !== undefined && options.minShortSide !== Number.POSITIVE_INFINITY) {
-      const scaled = decodeJpegScaled(bytes, file, { minShortSide: options.minShortSide, maxPixels });
+      const scaled = decodeJpegScaled(bytes, file, {
+        minShortSide: options.minShortSide,
+        maxPixels,
+        workspace: options.workspace,
+      });
       if (!isJpegUnsupported(scaled)) return scaled;
     }
     return decodeJpegRgba(bytes, file, maxPixels);
   }
-  if (startsWith(bytes, PNG_MAGIC)) return decodePngRgba(bytes, file, maxPixels);
+  if (startsWith(bytes, PNG_MAGIC)) return decodePngRgba(bytes, file, maxPixels, options.workspace);
   const known = UNSUPPORTED.find((f) => startsWith(bytes, f.magic));
   if (known) {
     throw new ImageError(
@@ -524,7 +536,7 @@ function checkPngStructure(bytes: Uint8Array, file: string, maxPixels: number): 
   return header!;
 }
 
-function decodePngRgba(bytes: Uint8Array, file: string, maxPixels: number): RgbaImage {
+function decodePngRgba(bytes: Uint8Array, file: string, maxPixels: number, workspace?: Workspace): RgbaImage {
   const header = checkPngStructure(bytes, file, maxPixels);
   let png: DecodedPng;
   try {
@@ -537,7 +549,7 @@ function decodePngRgba(bytes: Uint8Array, file: string, maxPixels: number): Rgba
       { cause },
     );
   }
-  return pngToRgba(png, header.colorType, file);
+  return pngToRgba(png, header.colorType, file, workspace);
 }
 
 /**
@@ -545,9 +557,10 @@ function decodePngRgba(bytes: Uint8Array, file: string, maxPixels: number): Rgba
  * Uint16Array, 1/2/4-bit packed MSB-first with each row padded to a whole byte, palette
  * entries as indices. 16-bit keeps the high byte, 1/2/4-bit grey is scaled to 0..255,
  * grey is replicated to R, G, B, and alpha is 255 unless the image has an alpha channel,
- * palette alpha (tRNS) or a tRNS colour key (matching pixels get alpha 0).
+ * palette alpha (tRNS) or a tRNS colour key (matching pixels get alpha 0). Writes into the
+ * workspace's "rgba" slot when given.
  */
-function pngToRgba(png: DecodedPng, colorType: number, file: string): RgbaImage {
+function pngToRgba(png: DecodedPng, colorType: number, file: string, workspace?: Workspace): RgbaImage {
   const { width, height, depth, channels, data } = png;
   const maxSample = 2 ** depth - 1;
   const rowBytes = Math.ceil((width * channels * depth) / 8);
@@ -565,7 +578,7 @@ function pngToRgba(png: DecodedPng, colorType: number, file: string): RgbaImage 
     throw new ImageError(file, "corrupt PNG: expected a PLTE chunk in an indexed-colour image, found none");
   }
   const palette = png.palette ?? [];
-  const out = new Uint8Array(width * height * 4);
+  const out = scratch(workspace, Uint8Array, "rgba", width * height * 4);
   for (let y = 0, o = 0; y < height; y++) {
     for (let x = 0; x < width; x++, o += 4) {
       const s = x * channels;

@@ -17,6 +17,7 @@ import { ArgumentError, ImageError } from "../../host/errors.js";
 import { DEFAULT_MAX_IMAGE_PIXELS, type RgbaImage } from "./decode.js";
 import { BitReader, type BlockCoder, decodeBlock, decodeDcOnly, HuffmanTable, JpegDataError } from "./jpeg-huffman.js";
 import { idctScaled, ZIGZAG } from "./jpeg-idct.js";
+import { scratch, type Workspace } from "./workspace.js";
 
 /** A kind of JPEG this decoder does not handle. */
 export type JpegFeature = "progressive" | "arithmetic" | "12-bit" | "lossless" | "hierarchical" | "CMYK" | "layout";
@@ -38,6 +39,11 @@ export interface JpegScaledOptions {
   minShortSide: number;
   /** Largest width x height accepted, checked from the frame header (default DEFAULT_MAX_IMAGE_PIXELS). */
   maxPixels?: number;
+  /**
+   * Scratch memory for the component planes, the scan copy and the RGBA output (slots "jpeg.*" and
+   * "rgba"); the returned pixels are then a view of the workspace. Default: fresh arrays.
+   */
+  workspace?: Workspace;
 }
 
 /** True when decodeJpegScaled declined the file. */
@@ -144,6 +150,7 @@ class JpegDecoder {
     private readonly sink: BlockSink,
     private readonly maxPixels: number = DEFAULT_MAX_IMAGE_PIXELS,
     private readonly checkOnly = false,
+    private readonly workspace?: Workspace,
   ) {}
 
   private corrupt(message: string): ImageError {
@@ -297,7 +304,7 @@ class JpegDecoder {
     const b = 8 >> this.chooseShift(width, height); // samples per luma-resolution block
     const mcusX = Math.ceil(width / (8 * hMax)),
       mcusY = Math.ceil(height / (8 * vMax));
-    const components = raw.map((c): Component => {
+    const components = raw.map((c, i): Component => {
       const rx = hMax / c.h,
         ry = vMax / c.v;
       const bx = Math.min(8, b * rx),
@@ -314,7 +321,12 @@ class JpegDecoder {
         by,
         ux: (b * rx) / bx,
         uy: (b * ry) / by,
-        plane: new Uint8ClampedArray(this.checkOnly ? 0 : blocksX * bx * blocksY * by),
+        plane: scratch(
+          this.workspace,
+          Uint8ClampedArray,
+          `jpeg.plane${i}`,
+          this.checkOnly ? 0 : blocksX * bx * blocksY * by,
+        ),
         scanned: false,
       };
     });
@@ -432,7 +444,7 @@ class JpegDecoder {
    */
   private unstuff(): { starts: number[]; ends: number[] } {
     const { bytes } = this;
-    this.clean ??= new Uint8Array(bytes.length - this.pos);
+    this.clean ??= scratch(this.workspace, Uint8Array, "jpeg.scan", bytes.length - this.pos);
     const clean = this.clean;
     const starts = [0],
       ends: number[] = [];
@@ -502,10 +514,11 @@ export function decodeJpegScaled(
   checkOptions(options);
   checkSoi(bytes, file);
   const scale = (w: number, h: number): number => jpegScaleShift(w, h, options.minShortSide);
-  const decoder = new JpegDecoder(bytes, file, scale, idctSink, options.maxPixels);
+  const decoder = new JpegDecoder(bytes, file, scale, idctSink, options.maxPixels, false, options.workspace);
   const frame = runDecoder(decoder);
   if ("unsupported" in frame) return frame;
-  return toRgba(frame, jpegScaleShift(frame.width, frame.height, options.minShortSide), decoder.isYCbCr);
+  const k = jpegScaleShift(frame.width, frame.height, options.minShortSide);
+  return toRgba(frame, k, decoder.isYCbCr, options.workspace);
 }
 
 /**
@@ -597,11 +610,14 @@ for (let i = 0; i < 256; i++) {
   CB_B[i] = 1.772 * (i - 128);
 }
 
-/** Colour conversion and cropping of the decoded planes to ceil(width / 2^k) x ceil(height / 2^k) RGBA. */
-function toRgba(frame: Frame, k: number, isYCbCr: boolean): RgbaImage {
+/**
+ * Colour conversion and cropping of the decoded planes to ceil(width / 2^k) x ceil(height / 2^k) RGBA
+ * (into the workspace's "rgba" slot when given).
+ */
+function toRgba(frame: Frame, k: number, isYCbCr: boolean, workspace?: Workspace): RgbaImage {
   const width = Math.ceil(frame.width / 2 ** k),
     height = Math.ceil(frame.height / 2 ** k);
-  const out = new Uint8ClampedArray(width * height * 4);
+  const out = scratch(workspace, Uint8ClampedArray, "rgba", width * height * 4);
   const comps = frame.components;
   // Per component: the sample column of each output column, and the first sample of each output row.
   const columns = comps.map((c) => Int32Array.from({ length: width }, (_, x) => Math.floor(x / c.ux)));
@@ -609,7 +625,7 @@ function toRgba(frame: Frame, k: number, isYCbCr: boolean): RgbaImage {
   if (comps.length === 1) greyRows(comps[0].plane, columns[0], rows[0], out);
   else if (isYCbCr) ycbcrRows(comps, columns, rows, out);
   else rgbRows(comps, columns, rows, out);
-  return { width, height, data: new Uint8Array(out.buffer) };
+  return { width, height, data: new Uint8Array(out.buffer, out.byteOffset, out.length) };
 }
 
 function greyRows(p: Uint8ClampedArray, cx: Int32Array, rows: Int32Array, out: Uint8ClampedArray): void {

@@ -3,6 +3,7 @@
 
 import { ArgumentError } from "../../host/errors.js";
 import { validateRgba, type RgbaImage } from "./decode.js";
+import { scratch, type Workspace } from "./workspace.js";
 
 /** Per-channel ILSVRC2012 mean in network channel order B, G, R (0..255 scale). */
 export const BGR_MEAN: readonly [number, number, number] = [104, 117, 123];
@@ -42,11 +43,21 @@ interface AxisTaps {
   weight: Float64Array;
 }
 
-function axisTaps(src: number, dst: number, filter: ResizeFilter): AxisTaps {
+/** The taps of one axis (in the workspace's slots "taps.<axis>.*" when given). */
+function axisTaps(
+  src: number,
+  dst: number,
+  filter: ResizeFilter,
+  workspace: Workspace | undefined,
+  axis: string,
+): AxisTaps {
   const scale = src / dst;
+  const arrays = (width: number): { index: Int32Array; weight: Float64Array } => ({
+    index: scratch(workspace, Int32Array, `taps.${axis}.index`, width * dst),
+    weight: scratch(workspace, Float64Array, `taps.${axis}.weight`, width * dst),
+  });
   if (filter === "bilinear") {
-    const index = new Int32Array(2 * dst);
-    const weight = new Float64Array(2 * dst);
+    const { index, weight } = arrays(2);
     for (let d = 0; d < dst; d++) {
       const s = Math.min(Math.max((d + 0.5) * scale - 0.5, 0), src - 1);
       const i0 = Math.floor(s);
@@ -61,8 +72,7 @@ function axisTaps(src: number, dst: number, filter: ResizeFilter): AxisTaps {
   // distance is below `support`; its weight falls linearly from 1 at distance 0 to 0 at `support`.
   const support = Math.max(scale, 1);
   const width = Math.ceil(2 * support) + 1;
-  const index = new Int32Array(width * dst);
-  const weight = new Float64Array(width * dst);
+  const { index, weight } = arrays(width);
   for (let d = 0; d < dst; d++) {
     const centre = (d + 0.5) * scale;
     const first = Math.max(0, Math.floor(centre - support + 0.5));
@@ -90,6 +100,13 @@ interface SourceLayout {
   pixelStride: number;
 }
 
+/** Where resample's arrays live: a workspace and the slot of the output planes (default: fresh arrays). */
+export interface ResizeScratch {
+  workspace: Workspace;
+  /** The output's slot; the taps and the row pass use the slots "taps.*" and "resample.rows". */
+  slot: string;
+}
+
 /**
  * Separable resize of a w x h source to outW x outH float RGB planes: rows first (into float64),
  * then columns, each sum in tap order in float64, rounded once to float32.
@@ -101,10 +118,12 @@ function resample(
   outW: number,
   outH: number,
   filter: ResizeFilter,
+  into?: ResizeScratch,
 ): RgbPlanes {
-  const xs = axisTaps(w, outW, filter),
-    ys = axisTaps(h, outH, filter);
-  const rows = new Float64Array(3 * h * outW);
+  const workspace = into?.workspace;
+  const xs = axisTaps(w, outW, filter, workspace, "x"),
+    ys = axisTaps(h, outH, filter, workspace, "y");
+  const rows = scratch(workspace, Float64Array, "resample.rows", 3 * h * outW);
   const { data, base, channelStride, rowStride, pixelStride } = src;
   for (let c = 0; c < 3; c++) {
     for (let y = 0; y < h; y++) {
@@ -119,7 +138,7 @@ function resample(
     }
   }
   const plane = outW * outH;
-  const out = new Float32Array(3 * plane);
+  const out = scratch(workspace, Float32Array, into?.slot ?? "", 3 * plane);
   for (let c = 0; c < 3; c++) {
     for (let y = 0; y < outH; y++) {
       const to = c * plane + y * outW;
@@ -137,25 +156,27 @@ function resample(
 /**
  * Resizes RGBA pixels to width x height float RGB planes with `filter` (default "antialias"); alpha
  * is dropped. A same-size resize returns the source values exactly. Throws ImageError for an invalid
- * image and ArgumentError for a width or height that is not a positive integer.
+ * image and ArgumentError for a width or height that is not a positive integer. With `into`, the
+ * result is a view of its workspace (slot into.slot), valid until that slot is next taken.
  */
 export function resizeImage(
   image: RgbaImage,
   width: number,
   height: number,
   filter: ResizeFilter = "antialias",
+  into?: ResizeScratch,
 ): RgbPlanes {
   validateRgba(image, "image");
   checkPositiveInteger("resizeImage", "width", width);
   checkPositiveInteger("resizeImage", "height", height);
   checkFilter("resizeImage", "filter", filter);
   const layout = { data: image.data, base: 0, channelStride: 1, rowStride: 4 * image.width, pixelStride: 4 };
-  return resample(layout, image.width, image.height, width, height, filter);
+  return resample(layout, image.width, image.height, width, height, filter, into);
 }
 
 /**
  * Resizes (as resizeImage) the region [x, x + w) x [y, y + h) of float RGB planes to outW x outH;
- * taps stay inside the region. The region must lie inside the planes.
+ * taps stay inside the region. The region must lie inside the planes. `into` as for resizeImage.
  */
 export function resizePlanes(
   planes: RgbPlanes,
@@ -166,6 +187,7 @@ export function resizePlanes(
   outW: number,
   outH: number,
   filter: ResizeFilter = "antialias",
+  into?: ResizeScratch,
 ): RgbPlanes {
   for (const [name, v] of [
     ["w", w],
@@ -193,7 +215,7 @@ export function resizePlanes(
     rowStride: planes.width,
     pixelStride: 1,
   };
-  return resample(layout, w, h, outW, outH, filter);
+  return resample(layout, w, h, outW, outH, filter, into);
 }
 
 /** Checks a resize filter argument; throws ArgumentError naming `op` and `argument`. */
@@ -214,6 +236,11 @@ export interface NetworkInputOptions {
   mean?: readonly number[];
   /** How the image is resized (default "antialias"). */
   filter?: ResizeFilter;
+  /**
+   * Scratch memory reused across calls (slots "resize", "input" and resizeImage's): the result is
+   * then a view of the workspace, valid until its next use. Default: fresh arrays.
+   */
+  workspace?: Workspace;
 }
 
 /**
@@ -223,7 +250,7 @@ export interface NetworkInputOptions {
  * invalid image and ArgumentError for invalid options.
  */
 export function toNetworkInput(image: RgbaImage, options: NetworkInputOptions = {}): Float32Array {
-  const { resize = RESIZE_TO, crop = CROP, mean = BGR_MEAN, filter = "antialias" } = options;
+  const { resize = RESIZE_TO, crop = CROP, mean = BGR_MEAN, filter = "antialias", workspace } = options;
   checkPositiveInteger("toNetworkInput", "options.resize", resize);
   checkPositiveInteger("toNetworkInput", "options.crop", crop);
   if (crop > resize)
@@ -232,10 +259,10 @@ export function toNetworkInput(image: RgbaImage, options: NetworkInputOptions = 
     throw new ArgumentError("toNetworkInput", "options.mean", "three finite numbers [B, G, R]", `[${mean.join(", ")}]`);
   }
   checkFilter("toNetworkInput", "options.filter", filter);
-  const resized = resizeImage(image, resize, resize, filter).data;
+  const resized = resizeImage(image, resize, resize, filter, workspace && { workspace, slot: "resize" }).data;
   const offset = Math.floor((resize - crop) / 2);
   const plane = crop * crop;
-  const out = new Float32Array(3 * plane);
+  const out = scratch(workspace, Float32Array, "input", 3 * plane);
   for (let c = 0; c < 3; c++) {
     const srcPlane = (2 - c) * resize * resize; // output B, G, R from planes R, G, B
     for (let y = 0; y < crop; y++) {
