@@ -1,6 +1,8 @@
 // npm run soak -- [--runs N] [--every K] [--threads T] [--cycles C]
 // Runs N classifications of one photo on one network (T threads) and prints RSS, the V8 heap (used
-// of committed), ArrayBuffer backing stores (not the shared wasm memory), live threads and open
+// of committed), RSS outside the committed heap (what malloc'd memory, wasm memory and code
+// account for; V8 resizes its young generation now and then, which moves RSS by up to ~24 MiB on
+// its own), ArrayBuffer backing stores (not the shared wasm memory), live threads and open
 // descriptors every K runs; then C load/dispose cycles, printed the same way. Run it under
 // `node --expose-gc` to collect garbage before each sample.
 // Ends with the RSS change after warm-up (the runs' first report; the cycles' first fifth) and the
@@ -59,6 +61,7 @@ async function sample(label: string): Promise<{ rss: number; threads: number; fd
   const s = { rss: m.rss, threads: count("/proc/self/task"), fds: descriptors().size };
   console.log(
     `${label.padEnd(14)} rss ${mib(m.rss)}  heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}  ` +
+      `outside heap ${mib(m.rss - m.heapTotal)}  ` +
       `buffers ${mib(m.arrayBuffers)}  threads ${s.threads}  fds ${s.fds}`,
   );
   return s;
