@@ -31,8 +31,13 @@ test("classify --json prints file, top classes and latency for each image", asyn
     photo.file,
   ]);
   const r = JSON.parse(stdout) as {
+    cost: { multiplyAddsPerImage: number; weightBytes: number; memoryBytes: number };
     images: { file: string; top: { index: number; label: string; probability: number }[]; ms: number }[];
   };
+  assert.is(r.cost.multiplyAddsPerImage, 1_582_671_872);
+  // The loaded network's wasm memory holds the weights and more (it read 0 once: the summary was
+  // taken after dispose()).
+  assert.ok(r.cost.memoryBytes > r.cost.weightBytes, `memoryBytes ${r.cost.memoryBytes}`);
   assert.is(r.images.length, 1);
   assert.is(r.images[0].file, photo.file);
   assert.is(r.images[0].top.length, 3);

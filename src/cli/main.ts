@@ -204,11 +204,12 @@ async function classify(files: string[]): Promise<void> {
       });
   // One bad file is reported in its place (an error entry with --json); the others still run.
   const results: ({ file: string; top: Prediction[]; ms: number } | { file: string; error: string })[] = [];
+  const cost = net.summary(crops); // before dispose(), which releases the memory it reports
   try {
     if (!opts.json) {
       console.log(
         `inception-wasm: ${net.build} build, ${net.capabilities.precision}, ${net.kernel} tile, ${net.threads} thread(s); ` +
-          formatCost(net.summary(crops)),
+          formatCost(cost),
       );
       console.log(`tile ${net.kernel}: ${net.kernelReason}`);
     }
@@ -239,7 +240,6 @@ async function classify(files: string[]): Promise<void> {
     await net.dispose();
   }
   if (opts.json) {
-    const cost = net.summary(crops);
     console.log(
       JSON.stringify(
         {
