@@ -5,7 +5,7 @@ import { decode as decodePng, type DecodedPng } from "fast-png";
 import { decode as decodeJpeg } from "jpeg-js";
 import { ImageError } from "../../host/errors.js";
 import { inflateBounded } from "../formats/zlib.js";
-import { checkJpegScanData, decodeJpegScaled, isJpegUnsupported } from "./jpeg.js";
+import { checkJpegScanData, decodeJpegScaled, forEachJpegTable, isJpegUnsupported } from "./jpeg.js";
 import { scratch, type Workspace } from "./workspace.js";
 
 /** ImageData-like picture: row-major, 4 bytes per pixel (R, G, B, A), each 0..255; data.length = width*height*4. */
@@ -285,7 +285,11 @@ function checkJpegStructure(bytes: Uint8Array, file: string, maxPixels: number):
       const quantIds = Array.from({ length: count }, (_, i) => bytes[at + 10 + 3 * i]);
       frame = { components, quantIds, progressive: marker === 0xc2 };
     }
-    if (marker === 0xdb || marker === 0xc4) readTableIds(bytes.subarray(at + 2, at + length), marker, tables, corrupt);
+    if (marker === 0xdb || marker === 0xc4) {
+      const ids = (tableClass: number): Set<number> =>
+        marker === 0xdb ? tables.quant : tableClass === 0 ? tables.dc : tables.ac;
+      forEachJpegTable(bytes.subarray(at + 2, at + length), marker, (c, id) => ids(c).add(id), corrupt);
+    }
     if (marker === 0xda) {
       if (!frame) return corrupt("expected a frame header (SOF0, SOF1 or SOF2) before the first scan, found none");
       checkScanHeader(bytes.subarray(at + 2, at + length), frame, tables, corrupt);
@@ -298,32 +302,6 @@ function checkJpegStructure(bytes: Uint8Array, file: string, maxPixels: number):
     }
     at += length;
   }
-}
-
-/** Records the table ids a DQT or DHT segment (without its length) defines; its tables must fill it exactly. */
-function readTableIds(
-  segment: Uint8Array,
-  marker: number,
-  tables: JpegTableIds,
-  corrupt: (message: string) => never,
-): void {
-  const name = marker === 0xdb ? "quantization (DQT)" : "Huffman (DHT)";
-  let p = 0;
-  while (p < segment.length) {
-    const kind = segment[p] >> 4,
-      id = segment[p] & 15;
-    if (kind > 1 || id > 3) corrupt(`${name} segment: expected table class 0-1 and id 0-3, found ${kind} and ${id}`);
-    if (marker === 0xdb) {
-      tables.quant.add(id);
-      p += 1 + (kind === 1 ? 128 : 64);
-    } else {
-      (kind === 0 ? tables.dc : tables.ac).add(id);
-      let symbols = 0;
-      for (let i = 1; i <= 16 && p + i < segment.length; i++) symbols += segment[p + i];
-      p += 17 + symbols;
-    }
-  }
-  if (p !== segment.length) corrupt(`${name} segment: its tables run past its length ${segment.length + 2}`);
 }
 
 /**

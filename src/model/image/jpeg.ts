@@ -112,6 +112,41 @@ const SOF_KINDS: Record<number, { feature: JpegFeature; what: string } | undefin
   0xcf: { feature: "arithmetic", what: "arithmetic-coded hierarchical lossless JPEG (SOF15)" },
 };
 
+/**
+ * Walks the tables of a DQT (FF DB) or DHT (FF C4) segment (without its length), calling `table`
+ * with each one's class (DQT: 0 for 8-bit, 1 for 16-bit values; DHT: 0 DC, 1 AC), id and bytes
+ * (DQT: the 64 values; DHT: 16 code-length counts, then the symbols). A class above 1, an id above
+ * 3 or a table running past the segment goes to `corrupt`.
+ */
+export function forEachJpegTable(
+  segment: Uint8Array,
+  marker: 0xdb | 0xc4,
+  table: (tableClass: number, id: number, body: Uint8Array) => void,
+  corrupt: (message: string) => never,
+): void {
+  const name = marker === 0xdb ? "quantization (DQT)" : "Huffman (DHT)";
+  for (let i = 0; i < segment.length; ) {
+    const tableClass = segment[i] >> 4,
+      id = segment[i] & 15;
+    if (tableClass > 1 || id > 3) {
+      corrupt(`${name} segment: expected table class 0-1 and id 0-3 at byte ${i}, found ${tableClass} and ${id}`);
+    }
+    let size = tableClass === 0 ? 64 : 128;
+    if (marker === 0xc4) {
+      if (i + 17 > segment.length) corrupt(`${name} segment: expected 16 code-length counts at byte ${i + 1}`);
+      size = 16;
+      for (let k = 1; k <= 16; k++) size += segment[i + k];
+    }
+    if (i + 1 + size > segment.length) {
+      corrupt(
+        `${name} segment: expected ${size} bytes of table ${id} at byte ${i + 1}, found ${segment.length - i - 1}`,
+      );
+    }
+    table(tableClass, id, segment.subarray(i + 1, i + 1 + size));
+    i += 1 + size;
+  }
+}
+
 /** Thrown inside the decoder to return a JpegUnsupported from decodeJpegScaled. */
 class Unsupported {
   constructor(readonly result: JpegUnsupported) {}
@@ -220,43 +255,42 @@ class JpegDecoder {
   }
 
   private readQuant(s: Uint8Array): void {
-    for (let i = 0; i < s.length; ) {
-      const precision = s[i] >> 4,
-        id = s[i] & 15;
-      const size = precision === 0 ? 64 : 128;
-      if (id > 3 || precision > 1 || i + 1 + size > s.length) {
-        throw this.corrupt(`expected a DQT table (id 0-3, 8- or 16-bit, 64 entries) at byte ${i}, found ${hex(s[i])}`);
-      }
-      const table = new Uint16Array(64);
-      for (let k = 0; k < 64; k++)
-        table[k] = precision === 0 ? s[i + 1 + k] : (s[i + 1 + 2 * k] << 8) | s[i + 2 + 2 * k];
-      this.quant[id] = table;
-      i += 1 + size;
-    }
+    forEachJpegTable(
+      s,
+      0xdb,
+      (precision, id, values) => {
+        const table = new Uint16Array(64);
+        for (let k = 0; k < 64; k++) table[k] = precision === 0 ? values[k] : (values[2 * k] << 8) | values[2 * k + 1];
+        this.quant[id] = table;
+      },
+      this.fail,
+    );
   }
 
   private readHuffman(s: Uint8Array): void {
-    for (let i = 0; i < s.length; ) {
-      const tableClass = s[i] >> 4,
-        id = s[i] & 15;
-      if (tableClass > 1 || id > 3 || i + 17 > s.length) {
-        throw this.corrupt(`expected a DHT table (class 0-1, id 0-3) at byte ${i}, found ${hex(s[i])}`);
-      }
-      const counts = s.subarray(i + 1, i + 17);
-      const n = counts.reduce((a, b) => a + b, 0);
-      if (i + 17 + n > s.length || n > 256) {
-        throw this.corrupt(`expected ${n} Huffman symbols in DHT, found ${s.length - i - 17} bytes`);
-      }
-      const values = s.slice(i + 17, i + 17 + n);
-      try {
-        (tableClass === 0 ? this.dcTables : this.acTables)[id] = new HuffmanTable(counts, values, tableClass === 1);
-      } catch (e) {
-        if (e instanceof JpegDataError) throw this.corrupt(e.message);
-        throw e;
-      }
-      i += 17 + n;
-    }
+    forEachJpegTable(
+      s,
+      0xc4,
+      (tableClass, id, body) => {
+        const counts = body.subarray(0, 16);
+        if (body.length > 16 + 256) {
+          throw this.corrupt(`expected at most 256 Huffman symbols in DHT, found ${body.length - 16}`);
+        }
+        try {
+          const table = new HuffmanTable(counts, body.slice(16), tableClass === 1);
+          (tableClass === 0 ? this.dcTables : this.acTables)[id] = table;
+        } catch (e) {
+          if (e instanceof JpegDataError) throw this.corrupt(e.message);
+          throw e;
+        }
+      },
+      this.fail,
+    );
   }
+
+  private readonly fail = (message: string): never => {
+    throw this.corrupt(message);
+  };
 
   private readFrame(s: Uint8Array): void {
     if (this.frame) throw this.corrupt("expected one frame header, found a second SOF");
