@@ -100,8 +100,10 @@ export class WorkerPool implements Executor {
   private epoch = 0;
   private broken: string | undefined;
   private brokenTask = -1;
-  /** Set when a worker died holding no task: the current run finishes without it, the next restarts. */
+  /** The first worker death reported since the workers started: the next run restarts them. */
   private lostWorker: string | undefined;
+  /** Lanes whose worker died; a stage whose tasks none of the others holds can still be lost to them. */
+  private readonly deadLanes = new Set<number>();
   private disposed = false;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly prepared = new WeakMap<Plan, Prepared>();
@@ -165,6 +167,7 @@ export class WorkerPool implements Executor {
     this.broken = undefined;
     this.brokenTask = -1;
     this.lostWorker = undefined;
+    this.deadLanes.clear();
     this.sent = undefined;
     this.workerErrors.clear();
     const ready: Promise<void>[] = [];
@@ -231,19 +234,38 @@ export class WorkerPool implements Executor {
   }
 
   /**
-   * A worker that held no task and was awaited by nobody lost no work: the other threads claim
-   * what is left, and the next run restarts the workers. Any other death breaks the run.
+   * A worker's death breaks the run at once when a message from it is awaited. Otherwise the run
+   * goes on: the other threads claim what is left, and join() fails the stage only if it lost a
+   * task (stageLost). Either way the next run restarts the workers.
    */
   private onDeath(epoch: number, lane: number, reason: string): void {
     if (epoch !== this.epoch || this.disposed) return;
-    const holding = Atomics.load(this.ctrl, C.CURRENT + lane);
-    if (holding === 0 && this.waiters.size === 0) {
-      this.lostWorker ??= `worker ${lane}: ${reason}`;
-      return;
+    this.deadLanes.add(lane);
+    this.lostWorker ??= `worker ${lane}: ${reason}`;
+    if (this.waiters.size > 0) this.fail(`worker ${lane}: ${reason}`);
+    else this.wake?.();
+  }
+
+  /**
+   * Whether the stage being joined can no longer finish: every claimed task is counted in DONE
+   * before its thread lets go of it (CURRENT back to CLAIMING or 0), so when no live worker holds
+   * anything and DONE is still short, the missing tasks died with a worker. Marks the pool broken,
+   * naming a dead worker's task. (A dead worker's CURRENT alone cannot tell: it may name a task it
+   * had counted just before it died.)
+   */
+  private stageLost(count: number): boolean {
+    let deadHolder = -1;
+    for (let lane = 1; lane < this.threads; lane++) {
+      const holding = Atomics.load(this.ctrl, C.CURRENT + lane);
+      if (!this.deadLanes.has(lane)) {
+        if (holding !== 0) return false;
+      } else if (holding !== 0 && deadHolder < 0) deadHolder = lane;
     }
-    const task = holding - 1;
-    if (this.broken === undefined) this.brokenTask = task;
-    this.fail(`worker ${lane}: ${reason}`);
+    if (Atomics.load(this.ctrl, C.DONE) >= count) return false;
+    if (this.broken === undefined && deadHolder > 0)
+      this.brokenTask = Atomics.load(this.ctrl, C.CURRENT + deadHolder) - 1;
+    this.fail(this.lostWorker ?? "a worker died");
+    return true;
   }
 
   /** Marks the pool broken: pending waits reject, a pending run stops waiting; the next run rebuilds. */
@@ -397,7 +419,7 @@ export class WorkerPool implements Executor {
     if (Atomics.load(ctrl, C.DONE) >= count) return;
     const t0 = performance.now();
     while (Atomics.load(ctrl, C.DONE) < count) {
-      if (this.broken !== undefined) throw this.deathError();
+      if (this.broken !== undefined || (this.deadLanes.size > 0 && this.stageLost(count))) throw this.deathError();
       if (performance.now() - t0 < this.joinSpinMs) continue;
       const seen = Atomics.load(ctrl, C.DONE);
       if (seen >= count) break;

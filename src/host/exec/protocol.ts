@@ -12,8 +12,9 @@
 //   SLEEPERS  workers inside Atomics.wait (the caller notifies only when there are any)
 //   PROFILE   1 while a profiled run records busy time per op
 //   CURRENT+l what thread l holds: 0 nothing, CLAIMING while it may hold a claim it has not
-//             yet named, else 1 + the task it runs or is counting done. A worker that dies holding
-//             nothing has lost no work (the others claim the rest); else its task names the op.
+//             yet named, else 1 + the task it runs or has just counted in DONE. A task is counted
+//             before its thread lets go of it, so a stage is lost to a dead worker only when DONE
+//             stays short while no live thread holds anything (pool.ts stageLost).
 
 import {
   encodeCall,
