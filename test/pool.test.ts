@@ -243,10 +243,10 @@ test("a worker killed in the middle of a run: the call settles (right result or 
         (hash) => ({ hash }),
         (error: unknown) => ({ error }),
       );
-      let killed: Promise<void> = Promise.resolve();
-      setTimeout(() => {
-        killed = workers[0]?.terminate() ?? killed;
-      }, delayMs);
+      // Settles once the kill was issued (a busy event loop can fire the timer after the run) and done.
+      const killed = new Promise<void>((resolve) => {
+        setTimeout(() => void (workers[0]?.terminate() ?? Promise.resolve()).then(resolve), delayMs);
+      });
       let timer: ReturnType<typeof setTimeout> | undefined;
       const outcome = await Promise.race([
         pending,
@@ -262,7 +262,7 @@ test("a worker killed in the middle of a run: the call settles (right result or 
       if ("hash" in outcome)
         assert.is(outcome.hash, s.want, "a run that completes despite the dead worker is still right");
       else assert.instance(outcome.error, ExecutionError);
-      // terminate() takes effect when the runtime gets to it, which can be after the run: the next
+      // The kill can land after the run (a late timer, or terminate() taking effect late): the next
       // run is the one after the death (a death during that run is this loop's next case).
       await killed;
       assert.is(await runHash(pool, s), s.want, "the next run works");
