@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import { build } from "esbuild";
 import { expectedWeights } from "../src/host/ir/tensors.js";
 import { decodeImage } from "../src/model/image/decode.js";
@@ -25,7 +25,7 @@ import { CHROMIUM, launchChromium } from "../test/support/chromium.js";
 import { EngineUnavailable, INPUT_SIZE } from "./child-core.js";
 import { nextMessage, reportFailure, send, type ChildSettings } from "./child-ipc.js";
 import type { PageApi, PageSettings } from "./browser-page.js";
-import { packageVersion } from "./engines.js";
+import { engineNotInstalled, packageVersion } from "./engines.js";
 import { peakRss, processTree } from "./proc.js";
 
 const require = createRequire(import.meta.url);
@@ -43,8 +43,8 @@ const ENGINE_FILES: Record<PageSettings["engine"], { bundles: Record<string, str
       "tfjs.js":
         'export * as tf from "@tensorflow/tfjs-core"; export * as backend from "@tensorflow/tfjs-backend-wasm";',
     },
-    copies: ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"].map((f) =>
-      join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm")), f),
+    copies: ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"].map(
+      (f) => `@tensorflow/tfjs-backend-wasm/dist/${f}`,
     ),
   },
 };
@@ -53,13 +53,24 @@ const ENGINE_FILES: Record<PageSettings["engine"], { bundles: Record<string, str
 async function writePage(dir: string, engine: PageSettings["engine"]): Promise<void> {
   const options = { bundle: true, format: "esm", platform: "browser", logLevel: "error" } as const;
   const { bundles, copies } = ENGINE_FILES[engine];
+  const files = copies.map((file) => {
+    try {
+      return require.resolve(file);
+    } catch (error) {
+      throw engineNotInstalled(engine, (error as Error).message);
+    }
+  });
   await Promise.all([
     writeFile(join(dir, "index.html"), PAGE),
     build({ ...options, entryPoints: [join(ROOT, "bench", "browser-page.ts")], outfile: join(dir, "page.js") }),
     ...Object.entries(bundles).map(([file, contents]) =>
-      build({ ...options, stdin: { contents, resolveDir: ROOT, loader: "js" }, outfile: join(dir, file) }),
+      build({
+        ...options,
+        stdin: { contents, resolveDir: join(ROOT, "bench"), loader: "js" },
+        outfile: join(dir, file),
+      }),
     ),
-    ...copies.map((file) => copyFile(require.resolve(file), join(dir, basename(file)))),
+    ...files.map((file) => copyFile(file, join(dir, basename(file)))),
   ]);
 }
 

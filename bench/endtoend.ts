@@ -1,5 +1,5 @@
 // End to end at 1 thread, per runtime (one child process each): decode ms of the sample photos and of a 12 MP
-// JPEG (4:2:0, quality 90) and PNG (test/support/bigImages.ts, made once with sharp into --images), at the
+// JPEG (4:2:0, quality 90) and PNG (bench/bigImages.ts, made once with sharp into --images), at the
 // scale classify() decodes (JPEG: the smallest DCT scale covering the 256 resize) and at full resolution; then
 // classify(bytes) of each against run() of a ready tensor, interleaved in the same process. Median of --runs
 // timed runs (fewer once a case took 10 s) after --warmup; the ratio classify / run is the end-to-end target
@@ -125,7 +125,7 @@ if (opts.child) {
   await net.dispose();
   console.log(JSON.stringify({ decode, classify }));
 } else {
-  const { bigImages } = await import("../test/support/bigImages.js");
+  const { bigImages } = await import("./bigImages.js");
   await bigImages(opts.images);
   const bin = (name: string): string => join(ROOT, "node_modules", ".bin", name);
   const commands: Record<string, string[]> = {

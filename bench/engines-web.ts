@@ -20,6 +20,12 @@ function float32(data: unknown, what: string): Float32Array {
 
 export type Ort = Pick<typeof OrtNode, "InferenceSession" | "Tensor">;
 
+// tfjs's tensor types, named through its factories: a reference to a type member of the package
+// (Tensor) would not compile where bench/node_modules is not installed (bench/peer-packages.d.ts).
+type Tensor = ReturnType<typeof Tf.tensor>;
+type Tensor2D = ReturnType<typeof Tf.tensor2d>;
+type Tensor4D = ReturnType<typeof Tf.tensor4d>;
+
 /** A weightless one-pooling network: creating its session starts an onnxruntime without loading a model. */
 const STARTUP_GRAPH: Graph = {
   input: "data",
@@ -91,20 +97,20 @@ function tfjsNetwork(
   tf: typeof Tf,
   graph: Graph,
   weights: TensorMap,
-): { forward(x: Tf.Tensor4D): { logits: Tf.Tensor; probabilities: Tf.Tensor }; dispose(): void } {
-  const params = new Map<string, Tf.Tensor>();
+): { forward(x: Tensor4D): { logits: Tensor; probabilities: Tensor }; dispose(): void } {
+  const params = new Map<string, Tensor>();
   for (const [name, t] of weights) {
     const raw = tf.tensor(t.data, t.shape);
     const order = t.shape.length === 4 ? [2, 3, 1, 0] : t.shape.length === 2 ? [1, 0] : undefined;
     params.set(name, order ? tf.transpose(raw, order) : raw);
     if (order) raw.dispose();
   }
-  const param = <T extends Tf.Tensor>(name: string): T => params.get(name)! as T;
+  const param = <T extends Tensor>(name: string): T => params.get(name)! as T;
   /** [N, 1, 1, C*H*W] in CHW order, as the graph flattens. */
-  const flatten = (x: Tf.Tensor4D): Tf.Tensor4D => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], 1, 1, -1]);
+  const flatten = (x: Tensor4D): Tensor4D => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], 1, 1, -1]);
   return {
     forward(data) {
-      const t = new Map<string, Tf.Tensor4D>([[graph.input, tf.transpose(data, [0, 2, 3, 1])]]);
+      const t = new Map<string, Tensor4D>([[graph.input, tf.transpose(data, [0, 2, 3, 1])]]);
       for (const node of graph.nodes) {
         switch (node.op) {
           case "conv":
@@ -112,7 +118,7 @@ function tfjsNetwork(
               node.output,
               tf.fused.conv2d({
                 x: t.get(node.input)!,
-                filter: param<Tf.Tensor4D>(`${node.weights}.weight`),
+                filter: param<Tensor4D>(`${node.weights}.weight`),
                 bias: param(`${node.weights}.bias`),
                 strides: node.stride,
                 pad: node.pad,
@@ -160,7 +166,7 @@ function tfjsNetwork(
             const x = flatten(t.get(node.input)!);
             const y = tf.fused.matMul({
               a: tf.reshape(x, [x.shape[0], -1]),
-              b: param<Tf.Tensor2D>(`${node.weights}.weight`),
+              b: param<Tensor2D>(`${node.weights}.weight`),
               bias: param(`${node.weights}.bias`),
             });
             t.set(node.output, tf.reshape(y, [x.shape[0], 1, 1, -1]));
@@ -171,7 +177,7 @@ function tfjsNetwork(
             break;
         }
       }
-      const out = (name: string): Tf.Tensor => tf.reshape(t.get(name)!, [data.shape[0], -1]);
+      const out = (name: string): Tensor => tf.reshape(t.get(name)!, [data.shape[0], -1]);
       return { logits: out(graph.logits), probabilities: out(graph.probabilities) };
     },
     dispose: () => {

@@ -54,13 +54,21 @@ async function binaryOf(files: string[], kind: Binary["kind"]): Promise<Binary> 
   return { name: files.map((f) => basename(f)).join(" + "), bytes: sizes.reduce((a, b) => a + b, 0), kind };
 }
 
-/** Imports an optional engine package; a missing one becomes EngineUnavailable. */
+/** Why an engine package is missing (`detail`: the resolver's message), naming the command that installs it. */
+export function engineNotInstalled(name: string, detail: string): EngineUnavailable {
+  return new EngineUnavailable(
+    `${name} is not installed (${detail}): the comparison suite's packages install into bench/node_modules ` +
+      "with `node scripts/provision.mjs bench` (npm run bench does it)",
+  );
+}
+
+/** Imports an engine package (bench/package.json's, or onnxruntime-node); a missing one becomes EngineUnavailable. */
 async function importEngine<T>(name: string, load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (error) {
     if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND")
-      throw new EngineUnavailable(`${name} is not installed (${(error as Error).message})`);
+      throw engineNotInstalled(name, (error as Error).message);
     throw error;
   }
 }

@@ -6,8 +6,8 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
-import { PHOTOS_DIR } from "./data.js";
-import { mulberry32 } from "./rng.js";
+import { PHOTOS_DIR } from "../test/support/data.js";
+import { mulberry32 } from "../test/support/rng.js";
 
 export const BIG_WIDTH = 4000;
 export const BIG_HEIGHT = 3000;
