@@ -15,7 +15,7 @@
 // not have) is listed in `unavailable` with the reason, never dropped silently.
 
 import { fork } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, availableParallelism, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -27,7 +27,7 @@ import { topClasses } from "../src/node/index.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { exportGoogLeNetOnnx } from "../src/node/exportOnnx.js";
 import { projectRoot, resolveDataDir } from "../src/node/weights.js";
-import { CHROMIUM } from "../test/support/chromium.js";
+import { chromiumMissing } from "../test/support/chromium.js";
 import { RUNTIMES as TEST_RUNTIMES, runtimeCommand } from "../test/support/runtimes.js";
 import { renderChart, type KernelReport } from "./chart.js";
 import { INPUT_SIZE, type Binary, type ColdStart, type Precision } from "./child-core.js";
@@ -247,8 +247,8 @@ interface ChildCommand {
  */
 function childCommand(id: string): ChildCommand | { error: string } {
   if (id === "chromium") {
-    if (!existsSync(CHROMIUM))
-      return { error: `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set $CHROMIUM_PATH)` };
+    const missing = chromiumMissing();
+    if (missing) return { error: missing };
     return { execPath: process.execPath, execArgv: [], script: BROWSER_CHILD };
   }
   const test = TEST_RUNTIMES.find((r) => r === (id === HOST ? "node" : id));

@@ -6,7 +6,6 @@
 // pixels (fast-png, baseline build); so does a ReadableStream in Node. The factory starts the pool's
 // one worker for 2 threads.
 
-import { existsSync } from "node:fs";
 import { cp, mkdir, readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -17,7 +16,7 @@ import { decodeImage } from "../src/model/image/decode.js";
 import { floatsSha256 } from "../src/model/network/golden.js";
 import { readMatWeights } from "../src/node/weights.js";
 import { installPackedApp, ROOT, type App } from "./support/app.js";
-import { CHROMIUM, launchChromium, type Browser } from "./support/chromium.js";
+import { chromiumMissing, launchChromium, type Browser } from "./support/chromium.js";
 import { DATA_DIR } from "./support/data.js";
 
 interface Server {
@@ -37,9 +36,8 @@ let server: Server | undefined;
 let weights: Uint8Array;
 
 test.before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  }
+  const missing = chromiumMissing();
+  if (missing) throw new Error(missing);
   weights = await encodeWeightFile(await readMatWeights(DATA_DIR));
   app = await installPackedApp("browser-inputs");
   const site = join(app.dir, "site");

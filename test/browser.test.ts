@@ -6,7 +6,6 @@
 // weights from Cache Storage; without the headers it runs 1 thread and says why. No console errors.
 // Screenshots go to $INCEPTION_WASM_SCREENSHOTS (default dist/screenshots/).
 
-import { existsSync } from "node:fs";
 import { cp, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -19,7 +18,7 @@ import { encodeWeightFile } from "../src/model/formats/iwnet.js";
 import { floatsSha256 } from "../src/model/network/golden.js";
 import { readMatWeights } from "../src/node/weights.js";
 import { installPackedApp, ROOT, type App } from "./support/app.js";
-import { CHROMIUM, launchChromium, type Browser } from "./support/chromium.js";
+import { chromiumMissing, launchChromium, type Browser } from "./support/chromium.js";
 import { DATA_DIR } from "./support/data.js";
 
 interface Server {
@@ -40,9 +39,8 @@ let serve: ServeModule;
 const outputs: Record<string, string> = {};
 
 test.before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  }
+  const missing = chromiumMissing();
+  if (missing) throw new Error(missing);
   serve = (await import(join(ROOT, "examples", "web", "serve.mjs"))) as ServeModule;
   weights = await encodeWeightFile(await readMatWeights(DATA_DIR));
   app = await installPackedApp("browser");

@@ -7,7 +7,6 @@
 // process on 127.0.0.1 and is stopped by its PID.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { cp, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -16,7 +15,7 @@ import type { Page, Response } from "playwright-core";
 import { encodeWeightFile } from "../src/model/formats/iwnet.js";
 import { readMatWeights } from "../src/node/weights.js";
 import { installPackedApp, ROOT, type App } from "./support/app.js";
-import { CHROMIUM, launchChromium, type Browser } from "./support/chromium.js";
+import { chromiumMissing, launchChromium, type Browser } from "./support/chromium.js";
 import { DATA_DIR } from "./support/data.js";
 import { freePort } from "./support/ports.js";
 
@@ -34,9 +33,8 @@ let viteLog = "";
 let url = "";
 
 test.before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  }
+  const missing = chromiumMissing();
+  if (missing) throw new Error(missing);
   app = await installPackedApp("vite-dev");
   const web = join(app.dir, "web");
   await mkdir(join(web, "public"), { recursive: true });

@@ -1,7 +1,8 @@
 // The comparison suite's quick run as the bench tests check it: `bench --quick --json` in a child
 // process prints (and writes) a report in which every (runtime, engine, precision, thread count) is
 // either measured, with positive figures and ratios to inception-wasm (strict), or reported as not
-// measured with a reason; the JSON and SVG are written under the runtime set's name.
+// measured with a reason other than a package not installed; the JSON and SVG are written under
+// the runtime set's name.
 
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -97,6 +98,9 @@ export async function quickSuite(
           const missing = report.unavailable.filter(same);
           assert.is(measured + missing.length, 1, `${what}: measured or reported not measured (exactly one)`);
           if (missing.length) assert.ok(missing[0].reason.length > 0, `${what}: a reason`);
+          // A package the suite compares with is provisioned (bench/package.json), never left out.
+          if (missing.length)
+            assert.not.match(missing[0].reason, / is not installed /, `${what}: ${missing[0].reason}`);
           if (missing.length && w.precision === "fast")
             assert.match(missing[0].reason, /precision/, `${what}: not measured because of the precision`);
         }

@@ -1,13 +1,24 @@
-// Debian's Chromium (/usr/bin/chromium, `apt-get install -y chromium`) driven by playwright-core,
+// Debian's Chromium (/usr/bin/chromium, installed by scripts/provision.mjs) driven by playwright-core,
 // which never downloads a browser: headless, no sandbox (root in CI), nothing that reaches the
 // network on its own, a fresh profile per launch (so Cache Storage starts empty).
 
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
 
+/** The browser: $CHROMIUM_PATH, else Debian's (the default scripts/provision.mjs installs). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** Why Chromium cannot be launched, naming the command that installs it; undefined when it is there. */
+export function chromiumMissing(): string | undefined {
+  if (existsSync(CHROMIUM)) return undefined;
+  return (
+    `no Chromium at ${CHROMIUM}: install Debian's chromium with \`node scripts/provision.mjs chromium\` ` +
+    "(npm test does it; apt-get install -y chromium as root), or set CHROMIUM_PATH"
+  );
+}
 
 const FLAGS = [
   "--headless",

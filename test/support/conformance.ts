@@ -29,7 +29,7 @@ import {
   conformanceSoftmaxTolerance,
 } from "./tolerance.js";
 
-/** Where Debian's libonnx-testdata puts the node tests. */
+/** Where Debian's libonnx-testdata (installed by scripts/provision.mjs) puts the node tests. */
 export const ONNX_NODE_TESTS = process.env.ONNX_NODE_TESTS ?? "/usr/share/libonnx-testdata/data/node";
 
 /** The in-scope tests (issue 14): every op GoogLeNet uses, with their ONNX corner cases. */
@@ -40,8 +40,9 @@ const IN_SCOPE =
 export function inScopeTests(root = ONNX_NODE_TESTS): string[] {
   if (!existsSync(root)) {
     throw new Error(
-      `ONNX node tests not found at ${root}: install them with \`apt-get install libonnx-testdata\` ` +
-        "(or set ONNX_NODE_TESTS to a folder of test_* directories)",
+      `ONNX node tests not found at ${root}: install Debian's libonnx-testdata with ` +
+        "`node scripts/provision.mjs onnx-testdata` (npm test does it; apt-get install -y libonnx-testdata as root), " +
+        "or set ONNX_NODE_TESTS to a folder of test_* directories",
     );
   }
   const names = readdirSync(root)
