@@ -3,7 +3,7 @@
 // Cloudflare Worker example, timed from outside), edge-runtime, Deno, Bun and Node, one after another.
 // Prints a Markdown table and writes the JSON to bench/results/<date>-runtimes.json.
 //
-//   npm run build:ts && node dist/bench/runtimes.js
+//   node scripts/provision.mjs bench chromium && npm run build:ts && node dist/bench/runtimes.js
 
 import { execFile } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";

@@ -67,13 +67,16 @@ function provideSystem(names) {
     try {
       run([...prefix, "apt-get", "update", "-qq"]);
       run([...prefix, "apt-get", "install", "-y", "-qq", ...debs]);
-      say(`installed ${debs.join(" and ")} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      say(`apt-get finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (error) {
       say(`apt-get failed: ${error.message}`);
     }
   }
   for (const n of missing) {
-    if (existsSync(SYSTEM[n].path)) continue;
+    if (existsSync(SYSTEM[n].path)) {
+      say(`${n}: ${SYSTEM[n].path} (installed)`);
+      continue;
+    }
     const reason =
       process.env[SYSTEM[n].env] !== undefined ? `${SYSTEM[n].env} names it` : (why ?? "apt-get did not provide it");
     say(

@@ -16,7 +16,7 @@ import { decodeImage } from "../src/model/image/decode.js";
 import { floatsSha256 } from "../src/model/network/golden.js";
 import { readMatWeights } from "../src/node/weights.js";
 import { installPackedApp, ROOT, type App } from "./support/app.js";
-import { chromiumMissing, launchChromium, type Browser } from "./support/chromium.js";
+import { launchChromium, requireChromium, type Browser } from "./support/chromium.js";
 import { DATA_DIR } from "./support/data.js";
 
 interface Server {
@@ -36,8 +36,7 @@ let server: Server | undefined;
 let weights: Uint8Array;
 
 test.before(async () => {
-  const missing = chromiumMissing();
-  if (missing) throw new Error(missing);
+  requireChromium();
   weights = await encodeWeightFile(await readMatWeights(DATA_DIR));
   app = await installPackedApp("browser-inputs");
   const site = join(app.dir, "site");

@@ -18,7 +18,7 @@ import { encodeWeightFile } from "../src/model/formats/iwnet.js";
 import { floatsSha256 } from "../src/model/network/golden.js";
 import { readMatWeights } from "../src/node/weights.js";
 import { installPackedApp, ROOT, type App } from "./support/app.js";
-import { chromiumMissing, launchChromium, type Browser } from "./support/chromium.js";
+import { launchChromium, requireChromium, type Browser } from "./support/chromium.js";
 import { DATA_DIR } from "./support/data.js";
 
 interface Server {
@@ -39,8 +39,7 @@ let serve: ServeModule;
 const outputs: Record<string, string> = {};
 
 test.before(async () => {
-  const missing = chromiumMissing();
-  if (missing) throw new Error(missing);
+  requireChromium();
   serve = (await import(join(ROOT, "examples", "web", "serve.mjs"))) as ServeModule;
   weights = await encodeWeightFile(await readMatWeights(DATA_DIR));
   app = await installPackedApp("browser");

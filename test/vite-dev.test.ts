@@ -15,7 +15,7 @@ import type { Page, Response } from "playwright-core";
 import { encodeWeightFile } from "../src/model/formats/iwnet.js";
 import { readMatWeights } from "../src/node/weights.js";
 import { installPackedApp, ROOT, type App } from "./support/app.js";
-import { chromiumMissing, launchChromium, type Browser } from "./support/chromium.js";
+import { launchChromium, requireChromium, type Browser } from "./support/chromium.js";
 import { DATA_DIR } from "./support/data.js";
 import { freePort } from "./support/ports.js";
 
@@ -33,8 +33,7 @@ let viteLog = "";
 let url = "";
 
 test.before(async () => {
-  const missing = chromiumMissing();
-  if (missing) throw new Error(missing);
+  requireChromium();
   app = await installPackedApp("vite-dev");
   const web = join(app.dir, "web");
   await mkdir(join(web, "public"), { recursive: true });

@@ -11,6 +11,17 @@ import { chromium, type BrowserContext } from "playwright-core";
 /** The browser: $CHROMIUM_PATH, else Debian's (the default scripts/provision.mjs installs). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
+/**
+ * For a suite's before hook: throws when there is no Chromium, after printing why (uvu counts an
+ * error thrown in a hook as a failure without printing it).
+ */
+export function requireChromium(): void {
+  const missing = chromiumMissing();
+  if (missing === undefined) return;
+  console.error(`\n  ${missing}`);
+  throw new Error(missing);
+}
+
 /** Why Chromium cannot be launched, naming the command that installs it; undefined when it is there. */
 export function chromiumMissing(): string | undefined {
   if (existsSync(CHROMIUM)) return undefined;
