@@ -49,9 +49,10 @@ export type KernelExports = KernelQueries & Record<KernelName, KernelFunction>;
 
 /**
  * Parameter names of each query export, in the order of its parameters (assembly/*.ts;
- * test/kernels-signatures.test.ts holds these and calls.ts's records to the sources by name).
+ * test/kernels-signatures.test.ts holds these and calls.ts's records to the sources by name; the
+ * compiler, each list's length to its KernelQueries method's).
  */
-const QUERY_PARAMS: Record<keyof KernelQueries, readonly string[]> = {
+const QUERY_PARAMS = {
   heapBase: [],
   gemmTileCount: [],
   gemmTileRows: ["tile"],
@@ -68,6 +69,8 @@ const QUERY_PARAMS: Record<keyof KernelQueries, readonly string[]> = {
   winogradScratchBytes: ["C"],
   winogradFilterBytes: ["M", "C"],
   winogradFilters: ["src", "dst", "M", "C"],
+} as const satisfies {
+  [Q in keyof KernelQueries]: readonly string[] & { length: Parameters<KernelQueries[Q]>["length"] };
 };
 
 /** Every export the host uses, with its parameter names in order: the queries, then the scheduled kernels. */
