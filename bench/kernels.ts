@@ -14,7 +14,7 @@
 // L1 figure with the "fastest" column: medians of ms-long calls include time the core was taken.
 
 import { parseArgs } from "node:util";
-import { Arena } from "../test/support/arena.js";
+import { Arena } from "../src/host/wasm/arena.js";
 import { invoke } from "../test/support/kernels.js";
 import type { KernelCall } from "../src/host/wasm/calls.js";
 import {
@@ -22,6 +22,7 @@ import {
   createSharedMemory,
   instantiateKernels,
   type BuildName,
+  type CompiledKernels,
   type KernelExports,
 } from "../src/host/wasm/kernels.js";
 import { chooseTile, tileFamily, type TileInfo } from "../src/host/wasm/tiles.js";
@@ -128,7 +129,7 @@ function tileL1Gflops(k: KernelExports, arena: Arena, tile: TileInfo): number {
 interface BuildContext {
   build: BuildName;
   bytes: number;
-  module: WebAssembly.Module;
+  compiled: CompiledKernels;
   k: KernelExports;
   arena: Arena;
   tiles: TileInfo[];
@@ -139,7 +140,7 @@ async function setUp(build: BuildName | "auto"): Promise<BuildContext> {
   const memory = createSharedMemory(64 << 20, 512 << 20);
   const k = instantiateKernels(compiled.module, memory);
   const arena = new Arena(memory, k.heapBase());
-  return { build: compiled.build, bytes: compiled.bytes, module: compiled.module, k, arena, tiles: tileFamily(k) };
+  return { build: compiled.build, bytes: compiled.bytes, compiled, k, arena, tiles: tileFamily(k) };
 }
 
 /** Median and fastest milliseconds of one convolution (im2col included) with `tile` on one thread. */
@@ -200,7 +201,7 @@ const shapes = convShapes();
 const contexts = await Promise.all((opts.builds?.split(",") ?? ["auto"]).map((b) => setUp(b as BuildName | "auto")));
 const measured = contexts.map((ctx) => {
   // The load-time probe first, in a fresh process state, as load() runs it.
-  const chosen = chooseTile(ctx.module, "auto", "bench:kernels");
+  const chosen = chooseTile(ctx.compiled, "auto", "bench:kernels");
   const peaks: number[] = [];
   const l1 = ctx.tiles.map(() => [] as number[]);
   const times = ctx.tiles.map(() => shapes.map(() => [] as number[]));

@@ -68,7 +68,7 @@ async function layers(): Promise<{ rows: LayerRow[]; totals: PlanTotals }> {
   const graph = googlenetGraph();
   const compiled = await compileKernels(build);
   const { tensors } = await loadWeights({ expected: expectedWeights(graph, 224, 224) });
-  const { tile } = chooseTile(compiled.module, "auto", "bench/winograd");
+  const { tile } = chooseTile(compiled, "auto", "bench/winograd");
   const planned = (["strict", "fast"] as Precision[]).map((precision) => {
     const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
     const plan: Plan = planGraph(graph, probe, {

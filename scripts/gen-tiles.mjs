@@ -7,11 +7,13 @@
 // change which elements one call computes together, never an element's operations, so every tile
 // gives the same bits (test/tiles.test.ts holds them to it). The same inner loop (productLoop) also
 // makes the bare products of PRODUCTS (tileProduct4x8: Winograd's per-element products), so it is
-// written once. Run by `npm run build:wasm`.
+// written once. assembly/tiles.ts is checked in (a kernel change shows in review); `npm run
+// build:wasm` runs this with --check, which fails when the file differs from this output.
 //
-//   node scripts/gen-tiles.mjs
+//   node scripts/gen-tiles.mjs           writes assembly/tiles.ts
+//   node scripts/gen-tiles.mjs --check   exits 1 when assembly/tiles.ts is not what it would write
 
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 
 /** The family: [rows, columns], columns a multiple of 4 and at most TMP_ROW_BYTES / 4. Index = tile id. */
 // 8x8 (two 4x8 halves sharing the B loads) was measured and dropped: 16 accumulators + 2 B + 1 A
@@ -166,4 +168,26 @@ out.push(`}\n`);
 for (const [mr, nr] of TILES) for (const w of range(nr / 4)) out.push(kernel(mr, nr, w + 1) + "\n");
 for (const [mr, nr] of PRODUCTS) out.push(product(mr, nr) + "\n");
 
-writeFileSync(new URL("../assembly/tiles.ts", import.meta.url), out.join("\n"));
+const file = new URL("../assembly/tiles.ts", import.meta.url);
+const text = out.join("\n");
+if (!process.argv.includes("--check")) writeFileSync(file, text);
+else {
+  let checkedIn;
+  try {
+    checkedIn = readFileSync(file, "utf8");
+  } catch {
+    checkedIn = undefined;
+  }
+  if (checkedIn !== text) {
+    const lines = checkedIn?.split("\n") ?? [];
+    const at = text.split("\n").findIndex((line, i) => line !== lines[i]);
+    console.error(
+      checkedIn === undefined
+        ? "gen-tiles: assembly/tiles.ts is missing"
+        : `gen-tiles: assembly/tiles.ts differs from scripts/gen-tiles.mjs's output (first at line ${at < 0 ? lines.length : at + 1})`,
+    );
+    console.error("gen-tiles: run `node scripts/gen-tiles.mjs` and commit assembly/tiles.ts with the generator");
+    process.exit(1);
+  }
+  console.log("gen-tiles: assembly/tiles.ts is the generator's output");
+}

@@ -6,14 +6,14 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ArgumentError } from "../src/host/errors.js";
-import { compileKernels, createSharedMemory, instantiateKernels } from "../src/host/wasm/kernels.js";
+import { compileKernels, scratchKernels } from "../src/host/wasm/kernels.js";
 import { chooseTile, tileFamily } from "../src/host/wasm/tiles.js";
 import { GoogLeNet } from "../src/node/index.js";
 import { assertBatchBits } from "./support/batching.js";
 import { matWeights as mat } from "./support/data.js";
 
-const baseline = (await compileKernels("baseline")).module;
-const family = tileFamily(instantiateKernels(baseline, createSharedMemory(65536, 65536)));
+const baseline = await compileKernels("baseline");
+const family = tileFamily(scratchKernels(baseline).k);
 
 test("the family has several tiles with distinct names; tiles of equal rows share a packing layout", () => {
   assert.ok(family.length >= 2, `${family.length} tiles`);

@@ -4,7 +4,7 @@
 // outside it) so that reads of C and writes outside the contract are visible.
 
 import { pathToFileURL } from "node:url";
-import { Arena } from "./arena.js";
+import { Arena } from "../../src/host/wasm/arena.js";
 import type { Graph, Shape } from "../../src/host/ir/graph.js";
 import "../../src/node/platform.js";
 import { encodeCall, type KernelCall } from "../../src/host/wasm/calls.js";
@@ -63,7 +63,7 @@ export async function loadBuild(build: BuildName): Promise<Loaded> {
     : await compileKernels(build);
   const memory = createSharedMemory(16 << 20, MAX_BYTES);
   const k = instantiateKernels(compiled.module, memory);
-  const arena = new Arena(memory, Math.ceil(k.heapBase() / 64) * 64);
+  const arena = new Arena(memory, k.heapBase());
   return { build, k, arena };
 }
 

@@ -4,7 +4,7 @@
 
 import type { Shape } from "../../src/host/ir/graph.js";
 import type { KernelExports } from "../../src/host/wasm/kernels.js";
-import type { Arena } from "./arena.js";
+import type { Arena } from "../../src/host/wasm/arena.js";
 import { fillSentinel, invoke, sentinelViolation } from "./kernels.js";
 
 /** A 3x3 stride-1 pad-1 convolution over `images` images. */

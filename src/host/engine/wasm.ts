@@ -15,7 +15,9 @@ import {
   compileKernels,
   createSharedMemory,
   instantiateKernels,
+  releaseScratch,
   releaseSharedMemory,
+  scratchKernels,
   warmUpKernels,
   type BuildChoice,
   type BuildName,
@@ -187,11 +189,12 @@ export class WasmEngine implements Engine {
     const t1 = performance.now();
     const chosen = await chooseTileFor(compiled, options.tile, options.tileStore, "GoogLeNet.load");
     const tileMs = performance.now() - t1;
-    // Plan with a throwaway instance (size queries only), then size the real memory from the plans:
-    // batch 1 now, room to grow to maxBatch (weights sit below the activations at the same addresses).
-    const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
+    // Plan with the load's scratch instance (size queries only), then size the real memory from the
+    // plans: batch 1 now, room to grow to maxBatch (weights sit below the activations at the same
+    // addresses). Later plans (other batch sizes) ask the network's own instance.
+    let queries = scratchKernels(compiled).k;
     const planFor = (batch: number, model: number): Plan =>
-      planGraph(graph, probe, {
+      planGraph(graph, queries, {
         height: options.inputSize,
         width: options.inputSize,
         lanes: choice.threads,
@@ -215,6 +218,7 @@ export class WasmEngine implements Engine {
     }
     const memory = createSharedMemory(plan.memoryBytes, largest);
     const kernels = instantiateKernels(compiled.module, memory);
+    queries = kernels;
     const firstPlans = weightSets.map((_, m) => (m === 0 ? plan : planFor(1, m)));
     // Each model into its own weight set, in order. Every kernel is taken out of the engine's
     // baseline tier (short calls, see warmUpKernels) once, while the first model's cache entry is read.
@@ -224,19 +228,21 @@ export class WasmEngine implements Engine {
         const warmUp = options.warmUp && m === 0;
         placed.push(
           await placeWeights(graph, firstPlans[m], set.tensors, kernels, memory, compiled, set.packedCache, (pause) =>
-            warmUp ? warmUpKernels(compiled.module, chosen.tile.id, pause) : Promise.resolve(),
+            warmUp ? warmUpKernels(compiled, chosen.tile.id, pause) : Promise.resolve(),
           ),
         );
       }
     } catch (error) {
       releaseSharedMemory(memory); // bad weights: no thread has the memory yet
       throw error;
+    } finally {
+      releaseScratch(compiled);
     }
     const parts = sumLoadTimes(placed);
     let executor: Executor = new SerialExecutor(kernels);
     if (choice.threads > 1) {
       try {
-        executor = await WorkerPool.create(compiled.module, memory, choice.threads, options.spawnWorker);
+        executor = await WorkerPool.create(compiled.module, memory, choice.threads, options.spawnWorker, kernels);
       } catch (error) {
         // A pool that cannot start (workers refused by the runtime, a worker that dies while
         // starting) is not a failed load: one thread computes the same bits.

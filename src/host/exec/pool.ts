@@ -118,12 +118,13 @@ export class WorkerPool implements Executor {
     threads: number,
     cores: number,
     spawn: (events: WorkerEvents) => WorkerHandle,
+    kernels: KernelExports | undefined,
   ) {
     this.module = module;
     this.spawn = spawn;
     this.memory = memory;
     this.threads = threads;
-    this.kernels = instantiateKernels(module, memory);
+    this.kernels = kernels ?? instantiateKernels(module, memory);
     this.controlBuffer = new SharedArrayBuffer(CONTROL_WORDS * 4);
     this.ctrl = new Int32Array(this.controlBuffer);
     this.profileBuffer = new SharedArrayBuffer(threads * PROFILE_SLOTS * 8);
@@ -136,13 +137,15 @@ export class WorkerPool implements Executor {
   /**
    * Starts threads-1 workers over `memory` (shared) and resolves when all are instantiated
    * and waiting. The control words live in a small SharedArrayBuffer of their own. `spawn` starts
-   * one worker (default: the platform's).
+   * one worker (default: the platform's). `kernels`: the caller's instance of `module` over
+   * `memory`, which the calling thread's lane then runs (default: a new one).
    */
   static async create(
     module: WebAssembly.Module,
     memory: WebAssembly.Memory,
     threads: number,
     spawn?: (events: WorkerEvents) => WorkerHandle,
+    kernels?: KernelExports,
   ): Promise<WorkerPool> {
     if (!(Number.isInteger(threads) && threads >= 1 && threads <= MAX_POOL_THREADS)) {
       throw new ArgumentError("WorkerPool.create", "threads", `an integer in 1..${MAX_POOL_THREADS}`, threads);
@@ -154,7 +157,14 @@ export class WorkerPool implements Executor {
     if (threads > 1 && !support.available) {
       throw new ExecutionError("WorkerPool.create", `${threads} threads requested, but ${support.reason}`);
     }
-    const pool = new WorkerPool(module, memory, threads, support.cores, spawn ?? ((e) => platform().spawnWorker(e)));
+    const pool = new WorkerPool(
+      module,
+      memory,
+      threads,
+      support.cores,
+      spawn ?? ((e) => platform().spawnWorker(e)),
+      kernels,
+    );
     await pool.start();
     return pool;
   }

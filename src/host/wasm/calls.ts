@@ -5,7 +5,8 @@
 // building (callAccesses), task costs (callCost), the positional form sent to workers (encodeCall),
 // profile slots (PROFILE_OPS). No other module knows an argument's position: changing a kernel's
 // signature means changing its AssemblyScript export and its record here; instantiateKernels checks
-// that every export takes exactly as many parameters as its record names.
+// that every export takes exactly as many parameters as its record names, and
+// test/kernels-signatures.test.ts that the names and their order are the export's (parsed from assembly/).
 
 import type { GraphNode } from "../ir/graph.js";
 
@@ -219,11 +220,6 @@ export const PROFILE_SLOT_OF: readonly number[] = KERNEL_NAMES.map((n) => PROFIL
 /** The declaration of a call's kernel, with its argument names widened for generic use. */
 function specOf(kernel: KernelName): KernelSpec<string> {
   return KERNELS[kernel] as KernelSpec<string>;
-}
-
-/** Argument count of each scheduled kernel (what its export must take). */
-export function declaredArity(kernel: KernelName): number {
-  return specOf(kernel).args.length;
 }
 
 /** Bytes a call reads and writes. */

@@ -4,14 +4,8 @@
 
 import { instantiateSync } from "@assemblyscript/loader";
 import { WasmLoadError } from "../errors.js";
-import {
-  declaredArity,
-  encodeCall,
-  KERNEL_NAMES,
-  type KernelCall,
-  type KernelFunction,
-  type KernelName,
-} from "./calls.js";
+import { Arena } from "./arena.js";
+import { encodeCall, KERNEL_NAMES, KERNELS, type KernelCall, type KernelFunction, type KernelName } from "./calls.js";
 import { nodeMajor, nodeVersion } from "../runtime.js";
 import {
   compileBuild,
@@ -53,25 +47,39 @@ export interface KernelQueries {
  */
 export type KernelExports = KernelQueries & Record<KernelName, KernelFunction>;
 
-/** Parameter count of each query export. */
-const QUERY_ARITY: Record<keyof KernelQueries, number> = {
-  heapBase: 0,
-  gemmTileCount: 0,
-  gemmTileRows: 1,
-  gemmTileCols: 1,
-  gemmKBlock: 0,
-  gemmScratchBytes: 0,
-  packedWeightsBytes: 3,
-  packWeights: 5,
-  probePeak: 2,
-  probeTile: 7,
-  winogradTileRows: 0,
-  winogradTileBlock: 0,
-  winogradOutputTile: 0,
-  winogradScratchBytes: 1,
-  winogradFilterBytes: 2,
-  winogradFilters: 4,
+/**
+ * Parameter names of each query export, in the order of its parameters (assembly/*.ts;
+ * test/kernels-signatures.test.ts holds these and calls.ts's records to the sources by name; the
+ * compiler, each list's length to its KernelQueries method's).
+ */
+const QUERY_PARAMS = {
+  heapBase: [],
+  gemmTileCount: [],
+  gemmTileRows: ["tile"],
+  gemmTileCols: ["tile"],
+  gemmKBlock: [],
+  gemmScratchBytes: [],
+  packedWeightsBytes: ["M", "K", "tile"],
+  packWeights: ["src", "dst", "M", "K", "tile"],
+  probePeak: ["src", "iterations"],
+  probeTile: ["tile", "a", "b", "c", "kc", "iterations", "tmp"],
+  winogradTileRows: [],
+  winogradTileBlock: [],
+  winogradOutputTile: [],
+  winogradScratchBytes: ["C"],
+  winogradFilterBytes: ["M", "C"],
+  winogradFilters: ["src", "dst", "M", "C"],
+} as const satisfies {
+  [Q in keyof KernelQueries]: readonly string[] & { length: Parameters<KernelQueries[Q]>["length"] };
 };
+
+/** Every export the host uses, with its parameter names in order: the queries, then the scheduled kernels. */
+export function declaredExports(): [name: string, params: readonly string[]][] {
+  return [
+    ...Object.entries(QUERY_PARAMS),
+    ...KERNEL_NAMES.map((n) => [n, KERNELS[n].args] as [string, readonly string[]]),
+  ];
+}
 
 /** A compiled build, ready to instantiate in any number of threads. */
 export interface CompiledKernels {
@@ -144,15 +152,17 @@ export async function compileKernels(choice: BuildChoice = "auto", sources?: Ker
     ("module" in relaxed || WebAssembly.validate(relaxed.bytes as Uint8Array<ArrayBuffer>))
   ) {
     const module = compileBuild(relaxed);
-    const failure = selfTest(module);
+    const { failure, scratch } = selfTest(module);
     if (failure === undefined) {
-      return {
+      const compiled: CompiledKernels = {
         build: "relaxed",
         module,
         bytes: sizeOf(relaxed),
         code: codeOf(relaxed),
         reason: "relaxed SIMD validated and passed the self-test",
       };
+      if (scratch !== undefined) scratches.set(compiled, scratch);
+      return compiled;
     }
     reason = `relaxed build failed its self-test: ${failure}`;
   }
@@ -202,19 +212,15 @@ export function releaseSharedMemory(memory: WebAssembly.Memory): void {
 /** Instantiates a compiled build over `memory` (shared; the same memory for every thread). */
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
   const { exports } = instantiateSync<Record<string, unknown>>(module, { env: { memory, abort: onAbort } });
-  const arity: [string, number][] = [
-    ...Object.entries(QUERY_ARITY),
-    ...KERNEL_NAMES.map((n) => [n, declaredArity(n)] as [string, number]),
-  ];
   const kernels: Record<string, unknown> = {};
-  for (const [name, params] of arity) {
+  for (const [name, params] of declaredExports()) {
     const wrapped = exports[name] as ((...args: number[]) => number) & { original?: (...args: number[]) => number };
     if (typeof wrapped !== "function") throw new WasmLoadError("kernel module", `missing export ${name}`);
     const raw = wrapped.original ?? wrapped; // the raw export: skips the loader's per-call wrapper
-    if (raw.length !== params) {
+    if (raw.length !== params.length) {
       throw new WasmLoadError(
         "kernel module",
-        `export ${name} takes ${raw.length} parameters, its declaration names ${params}`,
+        `export ${name} takes ${raw.length} parameters, its declaration names ${params.length} (${params.join(", ")})`,
       );
     }
     kernels[name] = raw;
@@ -227,47 +233,112 @@ function onAbort(_message: number, _file: number, line: number, column: number):
   throw new Error(`kernel assertion failed at assembly line ${line}:${column}`);
 }
 
+/** Bytes a scratch memory starts with (the tile probe's areas, the largest setup, fit) and may grow to. */
+const SCRATCH_BYTES = 6 << 20;
+const SCRATCH_MAX_BYTES = 64 << 20;
+
 /**
- * Runs a small GEMM whose exact result is known (small integers: every product and sum is
- * exact in f32, fused or not) with every tile. Returns a description of the first mismatch, or undefined.
+ * A private instance of a build over a throwaway memory of its own: for the calls of a load whose
+ * results are checked or discarded (the self-test, the tile probe, the warm-up) and the planner's
+ * size queries before the network's memory exists; never the network's memory. Each user lays
+ * out its areas with `arena()` (a fresh arena from heapBase(): the previous user's areas are then
+ * free). One load's steps share one (scratchKernels), one after another, never concurrently.
  */
-function selfTest(module: WebAssembly.Module): string | undefined {
-  const memory = createSharedMemory(1 << 20, 1 << 20);
-  let k: KernelExports;
-  try {
-    k = instantiateKernels(module, memory);
-  } catch (error) {
-    return `instantiation failed: ${(error as Error).message}`;
+export interface ScratchKernels {
+  readonly k: KernelExports;
+  readonly memory: WebAssembly.Memory;
+  /** A new arena over the whole memory, from heapBase(): 64-byte aligned areas, growing the memory as needed. */
+  arena(): Arena;
+}
+
+function newScratch(module: WebAssembly.Module): ScratchKernels {
+  const memory = createSharedMemory(SCRATCH_BYTES, SCRATCH_MAX_BYTES);
+  const k = instantiateKernels(module, memory);
+  return { k, memory, arena: () => new Arena(memory, k.heapBase()) };
+}
+
+/** The scratch instance of each compiled build: made by its self-test, else at first use. */
+const scratches = new WeakMap<CompiledKernels, ScratchKernels>();
+
+/**
+ * The scratch instance of `compiled` (see ScratchKernels): the self-test's when there was one,
+ * else a new one, kept until releaseScratch(compiled) (or until `compiled` is collected).
+ */
+export function scratchKernels(compiled: CompiledKernels): ScratchKernels {
+  let scratch = scratches.get(compiled);
+  if (scratch === undefined) {
+    scratch = newScratch(compiled.module);
+    scratches.set(compiled, scratch);
   }
+  return scratch;
+}
+
+/** Gives the scratch memory of `compiled` back (releaseSharedMemory) once its load is done with it. */
+export function releaseScratch(compiled: CompiledKernels): void {
+  const scratch = scratches.get(compiled);
+  scratches.delete(compiled);
+  if (scratch !== undefined) releaseSharedMemory(scratch.memory);
+}
+
+/**
+ * Runs a small GEMM whose exact result is known (small integers: every product and sum is exact
+ * in f32, fused or not) with every tile, on a scratch instance of `module` (returned for the load
+ * to reuse). `failure` describes the first mismatch, or is undefined.
+ */
+function selfTest(module: WebAssembly.Module): { failure?: string; scratch?: ScratchKernels } {
+  let scratch: ScratchKernels;
+  try {
+    scratch = newScratch(module);
+  } catch (error) {
+    return { failure: `instantiation failed: ${(error as Error).message}` };
+  }
+  const { k } = scratch;
+  const arena = scratch.arena();
   const M = 5,
     K = 7,
     N = 11;
-  const base = (k.heapBase() + 63) & ~63;
-  const a = base,
-    packed = a + 4096,
-    b = packed + 4096,
-    c = b + 4096,
-    scratch = c + 4096;
-  const f = new Float32Array(memory.buffer);
+  const a = arena.alloc(M * K * 4),
+    b = arena.alloc(K * N * 4),
+    c = arena.alloc(M * N * 4),
+    gemmScratch = arena.alloc(k.gemmScratchBytes());
+  const f = new Float32Array(scratch.memory.buffer);
   for (let i = 0; i < M * K; i++) f[a / 4 + i] = (i % 5) - 2;
   for (let i = 0; i < K * N; i++) f[b / 4 + i] = (i % 7) - 3;
   for (let tile = 0; tile < k.gemmTileCount(); tile++) {
+    const packed = arena.alloc(k.packedWeightsBytes(M, K, tile));
     k.packWeights(a, packed, M, K, tile);
-    k.gemmDense(tile, packed, 0, M, K, N, b, c, N, 0, M, 0, N, 0, scratch);
+    const call: KernelCall = {
+      kernel: "gemmDense",
+      args: {
+        tile,
+        a: packed,
+        bias: 0,
+        M,
+        K,
+        N,
+        src: b,
+        dst: c,
+        ldc: N,
+        m0: 0,
+        m1: M,
+        n0: 0,
+        n1: N,
+        relu: 0,
+        scratch: gemmScratch,
+      },
+    };
+    k.gemmDense(...encodeCall(call));
     for (let m = 0; m < M; m++) {
       for (let n = 0; n < N; n++) {
         let want = 0;
         for (let j = 0; j < K; j++) want += f[a / 4 + m * K + j] * f[b / 4 + j * N + n];
         const got = f[c / 4 + m * N + n];
-        if (got !== want) return `tile ${tile}: C[${m}][${n}] = ${got}, expected ${want}`;
+        if (got !== want) return { failure: `tile ${tile}: C[${m}][${n}] = ${got}, expected ${want}` };
       }
     }
   }
-  return undefined;
+  return { scratch };
 }
-
-/** Bytes of the private memory warmUpKernels runs in: four 1 MiB areas after the heap base. */
-const WARM_UP_BYTES = 5 << 20;
 
 /**
  * Rounds of warmUpKernels. V8 tiers a function up once it has run a budget of baseline code:
@@ -277,34 +348,33 @@ const WARM_UP_BYTES = 5 << 20;
 const WARM_UP_ROUNDS = 100;
 
 /**
- * Gets the kernels of `module` out of the engine's baseline tier before their first real call.
+ * Gets the kernels of `compiled` out of the engine's baseline tier before their first real call.
  * V8 compiles wasm first with its baseline compiler (Liftoff; these kernels run 2-3x slower in
  * it) and compiles a function again, optimised and in the background, once it has run enough;
  * a call keeps the code it started with (V8 has no on-stack replacement for wasm), so a long
  * first call would run unoptimised to its end. This makes WARM_UP_ROUNDS rounds of short calls
- * (about 0.1 ms a round) of every inference kernel (GEMMs with `tile`), on problems shaped like GoogLeNet's, over a
- * private memory of its own. Compiled code belongs to the module: the optimised code then
+ * (about 0.1 ms a round) of every inference kernel (GEMMs with `tile`), on problems shaped like
+ * GoogLeNet's, on the load's scratch instance (scratchKernels). Compiled code belongs to the module: the optimised code then
  * serves every instance and thread. Other engines run the same calls (JavaScriptCore, in Bun,
  * can tier up inside a running call anyway). Results are discarded. `pause` is awaited after every
  * round (it lets I/O started before proceed: the packed weights cache is read meanwhile).
  */
 export async function warmUpKernels(
-  module: WebAssembly.Module,
+  compiled: CompiledKernels,
   tile: number,
   pause?: () => Promise<void> | undefined,
 ): Promise<void> {
-  const memory = createSharedMemory(WARM_UP_BYTES, WARM_UP_BYTES);
-  const k = instantiateKernels(module, memory);
+  const { k, memory, arena: newArena } = scratchKernels(compiled);
+  const arena = newArena();
   const MB = 1 << 20;
-  const base = (k.heapBase() + 63) & ~63;
-  const src = base,
-    dst = base + MB,
-    packed = base + 2 * MB,
-    scratch = base + 3 * MB;
+  const src = arena.alloc(MB),
+    dst = arena.alloc(MB),
+    packed = arena.alloc(k.packedWeightsBytes(128, 147, tile)),
+    winogradFilters = arena.alloc(k.winogradFilterBytes(16, 8)),
+    scratch = arena.alloc(Math.max(k.gemmScratchBytes(), k.winogradScratchBytes(8)));
   const values = new Float32Array(memory.buffer, src, MB / 4);
   for (let i = 0; i < values.length; i++) values[i] = ((i * 7) % 9) - 4;
   k.packWeights(src, packed, 128, 147, tile);
-  const winogradFilters = packed + MB / 2;
   k.winogradFilters(src, winogradFilters, 16, 8);
   const gemm = { tile, a: packed, bias: src, src, dst, relu: 1, scratch, m0: 0, n0: 0 };
   const one = { images: 1 };
@@ -392,5 +462,4 @@ export async function warmUpKernels(
     for (const c of encoded) c.fn(...c.args);
     await pause?.();
   }
-  releaseSharedMemory(memory);
 }

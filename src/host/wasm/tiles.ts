@@ -8,7 +8,7 @@
 import { hex, sha256 } from "../digest.js";
 import { ArgumentError } from "../errors.js";
 import { encodeCall, type KernelCall } from "./calls.js";
-import { createSharedMemory, instantiateKernels, type CompiledKernels, type KernelExports } from "./kernels.js";
+import { scratchKernels, type CompiledKernels, type KernelExports } from "./kernels.js";
 
 /** One tile of the family. */
 export interface TileInfo {
@@ -123,8 +123,6 @@ const PROBE_SHAPES = [
   { layer: "inception_5a/3x3", weight: 0.08, C: 160, H: 7, W: 7, kernel: 3, pad: 1, n1: 49 },
 ] as const;
 const PROBE_ROWS = 48;
-/** The probe's private memory: inputs and A (1 MiB), C (256 KiB), scratch, packed A per tile and shape (2.8 MiB). */
-const PROBE_MEMORY_BYTES = 5 << 20;
 /**
  * Wall-clock budget of the timed rounds: they run until it is spent, at least MIN_ROUNDS, after
  * one untimed round (it compiles each tile's code and starts the engine's optimising tier); the
@@ -137,32 +135,30 @@ const MIN_ROUNDS = 3;
 const MAX_ROUNDS = 40;
 
 /**
- * Picks the tile for `module`: the one named by `choice`, or ("auto") the one with the best
+ * Picks the tile for `compiled`: the one named by `choice`, or ("auto") the one with the best
  * flop-weighted GFLOP/s in a timed probe (PROBE_SHAPES, rounds alternating the tiles, each
- * shape's fastest time: the first rounds also get the kernels out of the engine's baseline tier).
+ * shape's fastest time: the first rounds also get the kernels out of the engine's baseline tier)
+ * on the build's scratch instance (scratchKernels).
  */
-export function chooseTile(module: WebAssembly.Module, choice: TileChoice, option: string): ChosenTile {
-  const memory = createSharedMemory(PROBE_MEMORY_BYTES, PROBE_MEMORY_BYTES);
-  const k = instantiateKernels(module, memory);
+export function chooseTile(compiled: CompiledKernels, choice: TileChoice, option: string): ChosenTile {
+  const { k, memory, arena: newArena } = scratchKernels(compiled);
   const family = tileFamily(k);
   if (choice !== "auto" && choice !== "probe") return { tile: tileNamed(family, choice, option), reason: "requested" };
   if (family.length === 1) return { tile: family[0], reason: "the build has one tile" };
-  // [src: every input and A, 1 MiB][dst: 256 KiB][scratch][packed A per tile and shape]
+  // Every input and A in src (1 MiB), every output in dst, then A packed per tile and shape.
   const MB = 1 << 20;
-  const src = (k.heapBase() + 63) & ~63,
-    dst = src + MB,
-    scratch = dst + MB / 4,
-    packedBase = scratch + ((k.gemmScratchBytes() + 63) & ~63);
+  const arena = newArena();
+  const src = arena.alloc(MB),
+    dst = arena.alloc(MB / 4),
+    scratch = arena.alloc(k.gemmScratchBytes());
   const f = new Float32Array(memory.buffer, src, MB / 4);
   for (let i = 0; i < f.length; i++) f[i] = (((i * 7919) % 257) - 128) / 128;
   // A: the first floats of src as a PROBE_ROWS x K matrix, packed per tile and shape.
-  let packedAt = packedBase;
   const calls = family.map((tile) =>
     PROBE_SHAPES.map((s) => {
       const K = s.C * s.kernel * s.kernel,
         N = s.H * s.W;
-      const a = packedAt;
-      packedAt += k.packedWeightsBytes(PROBE_ROWS, K, tile.id);
+      const a = arena.alloc(k.packedWeightsBytes(PROBE_ROWS, K, tile.id));
       k.packWeights(src, a, PROBE_ROWS, K, tile.id);
       const common = { tile: tile.id, a, bias: src, M: PROBE_ROWS, K, N, src, dst, ldc: N, relu: 1, scratch };
       const ranges = { m0: 0, m1: PROBE_ROWS, n0: 0, n1: s.n1 };
@@ -255,7 +251,7 @@ export async function chooseTileFor(
   choices: ProcessChoices = processChoices,
 ): Promise<ChosenTile> {
   const known = choice === "auto" || choice === "probe";
-  if (!known || compiled.code === undefined) return chooseTile(compiled.module, choice, option);
+  if (!known || compiled.code === undefined) return chooseTile(compiled, choice, option);
   const key: TileProbeKey = { probe: PROBE_VERSION, build: compiled.build, code: hex(await sha256(compiled.code)) };
   const memo = `${key.build} ${key.code}`;
   const earlier = choices.get(memo);
@@ -264,7 +260,7 @@ export async function chooseTileFor(
   if (choice === "auto" && store !== undefined) {
     const stored = await store.read(key);
     if (typeof stored !== "string") {
-      const family = tileFamily(instantiateKernels(compiled.module, createSharedMemory(65536, 65536)));
+      const family = tileFamily(scratchKernels(compiled).k);
       const tile = family.find((t) => t.name === stored.tile);
       if (tile !== undefined) {
         const chosen = { tile, reason: `from the probe table (measured ${stored.measured}): ${stored.reason}` };
@@ -274,7 +270,7 @@ export async function chooseTileFor(
       tableNote = `; the probe table's entry names tile "${stored.tile}", which this build lacks: probed again`;
     } else tableNote = `; probe table: ${stored}`;
   } else if (choice === "probe") tableNote = `; a fresh probe (tile "probe")`;
-  const chosen = chooseTile(compiled.module, "auto", option);
+  const chosen = chooseTile(compiled, "auto", option);
   if (store !== undefined && chosen.probe !== undefined) {
     await store.write(key, { tile: chosen.tile.name, reason: chosen.reason, measured: new Date().toISOString() });
     tableNote += ", stored in the table";

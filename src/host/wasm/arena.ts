@@ -1,7 +1,9 @@
 // A bump allocator over one (shared) WebAssembly.Memory. The host owns every byte from
-// the module's heapBase() up; kernels never allocate.
+// the module's heapBase() up; kernels never allocate. Lays out the load's throwaway kernel
+// setups (ScratchKernels: the self-test, the tile probe, the warm-up) and the tests' and
+// benchmarks' buffers; the network's own memory is laid out by the planner (plan/plan.ts).
 
-import { ArgumentError } from "../../src/host/errors.js";
+import { ArgumentError } from "../errors.js";
 
 const PAGE = 65536;
 
@@ -10,7 +12,7 @@ export class Arena {
   readonly memory: WebAssembly.Memory;
   private top: number;
 
-  /** `base`: first free byte (the module's heapBase()). */
+  /** `base`: first free byte (the module's heapBase(); the first area starts at the next 64-byte boundary). */
   constructor(memory: WebAssembly.Memory, base: number) {
     this.memory = memory;
     this.top = base;
