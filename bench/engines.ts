@@ -1,11 +1,13 @@
 // The engines the suite compares under Node, Deno and Bun, behind one interface (child-core.ts):
 // a cold start timed phase by phase, then runs of a batch of NCHW images. All run the same network
 // on the same weights: inception-wasm and tfjs-wasm from the weight tensors, the onnxruntimes from
-// the ONNX export of those tensors (src/model/formats/onnxExport.ts). The adapters after each
+// the ONNX export of those tensors (src/model/formats/onnxExport.ts), LiteRT.js from their TFLite
+// export (src/model/formats/tfliteExport.ts). The adapters after each
 // import are in engines-web.ts (shared with the Chromium page); this file imports and finds files.
 
-import { readdir, readFile, stat } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { availableParallelism, tmpdir } from "node:os";
 import { basename, dirname, join, sep } from "node:path";
 import type { Graph } from "../src/host/ir/graph.js";
 import type { BuildChoice } from "../src/host/wasm/kernels.js";
@@ -22,10 +24,10 @@ import {
   type Precision,
   type Timer,
 } from "./child-core.js";
-import { ortEngine, ortWebEngine, tfjsEngine } from "./engines-web.js";
+import { LITERT_WASM, litertEngine, ortEngine, ortWebEngine, tfjsEngine } from "./engines-web.js";
 
 /** inception-wasm and the engines it is compared with. */
-export const ENGINES = ["inception-wasm", "ort-web", "tfjs-wasm", "ort-node"] as const;
+export const ENGINES = ["inception-wasm", "ort-web", "tfjs-wasm", "ort-node", "litert"] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 /** What a child process loads. */
@@ -42,6 +44,8 @@ export interface EngineConfig {
   weights?: string;
   /** The ONNX export of the same weights, for the onnxruntimes. */
   onnxFile: string;
+  /** The TFLite export of the same weights, for LiteRT.js. */
+  tfliteFile: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -132,6 +136,63 @@ async function loadTfjsWasm(config: EngineConfig, time: Timer): Promise<Engine> 
   return { ...engine, binary };
 }
 
+/**
+ * Starts LiteRT.js's wasm under Node, Deno or Bun. Its loader is written for pages (a <script> or
+ * importScripts of the build's Emscripten JavaScript, which sets self.ModuleFactory); here
+ * importScripts is given as a require of that file. The file is CommonJS inside a "type": "module"
+ * package, so it is copied (only the JavaScript) into a temporary CommonJS folder, from which the
+ * threaded build's pthreads (worker_threads) start it too; `Module.locateFile` points the .wasm
+ * files at the package's own. Node 20 has no `navigator`: the pthread pool is sized by
+ * navigator.hardwareConcurrency, so it gets one with the cores available. Returns the folder to remove.
+ */
+async function startLitertNode(
+  lrt: typeof import("@litertjs/core"),
+  wasmDir: string,
+  threaded: boolean,
+): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "inception-wasm-litert-"));
+  await writeFile(join(dir, "package.json"), '{ "type": "commonjs" }\n');
+  await Promise.all(Object.values(LITERT_WASM).map((f) => copyFile(join(wasmDir, `${f}.js`), join(dir, `${f}.js`))));
+  const g = globalThis as unknown as Record<string, unknown>;
+  g.self ??= globalThis;
+  g.navigator ??= { hardwareConcurrency: availableParallelism() };
+  g.importScripts = (file: string) => {
+    g.ModuleFactory = require(file);
+  };
+  g.Module = { locateFile: (file: string) => join(wasmDir, file) };
+  await lrt.loadLiteRt(`${dir}/`, { threads: threaded });
+  return dir;
+}
+
+async function loadLitert(config: EngineConfig, time: Timer): Promise<Engine> {
+  const lrt = await time("importMs", () => importEngine("@litertjs/core", () => import("@litertjs/core")));
+  const packageDir = dirname(require.resolve("@litertjs/core/package.json"));
+  const wasmDir = join(packageDir, "wasm");
+  let glue: string | undefined;
+  const start = async (threaded: boolean) => {
+    glue = await startLitertNode(lrt, wasmDir, threaded);
+  };
+  const why = `worker_threads in ${RUNTIME}`;
+  const { wasm, ...engine } = await litertEngine(
+    lrt,
+    config.threads,
+    start,
+    () => readFile(config.tfliteFile),
+    time,
+    why,
+  );
+  const { version } = JSON.parse(await readFile(join(packageDir, "package.json"), "utf8")) as { version: string };
+  return {
+    ...engine,
+    version,
+    binary: await binaryOf([join(wasmDir, wasm)], "wasm"),
+    dispose: async () => {
+      await engine.dispose();
+      if (glue) await rm(glue, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Loads an engine, timing its phases with `time`. Throws EngineUnavailable when it cannot run here. */
 export function loadEngine(config: EngineConfig, time: Timer): Promise<Engine> {
   switch (config.engine) {
@@ -143,5 +204,7 @@ export function loadEngine(config: EngineConfig, time: Timer): Promise<Engine> {
       return loadOrtNode(config, time);
     case "tfjs-wasm":
       return loadTfjsWasm(config, time);
+    case "litert":
+      return loadLitert(config, time);
   }
 }
