@@ -22,6 +22,7 @@ import { encodeWeightFile } from "../src/model/formats/iwnet.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { loadWeights } from "../src/node/weights.js";
 import { ROOT } from "../test/support/app.js";
+import { litertPackage } from "../test/support/litert.js";
 import { LITERT_WASM } from "./engines-web.js";
 import { CHROMIUM, launchChromium } from "../test/support/chromium.js";
 import { EngineUnavailable, INPUT_SIZE } from "./child-core.js";
@@ -31,8 +32,6 @@ import { packageVersion } from "./engines.js";
 import { peakRss, processTree } from "./proc.js";
 
 const require = createRequire(import.meta.url);
-/** The @litertjs/core package folder (its wasm/ holds the builds). */
-const LITERT_DIR = dirname(require.resolve("@litertjs/core/package.json"));
 
 /** The files each engine's page needs beside page.js: bundles (esbuild, from this source) and copies. */
 const ENGINE_FILES: Record<PageSettings["engine"], { bundles: Record<string, string>; copies: string[] }> = {
@@ -54,7 +53,7 @@ const ENGINE_FILES: Record<PageSettings["engine"], { bundles: Record<string, str
   litert: {
     bundles: { "litert.js": 'export * from "@litertjs/core";' },
     copies: Object.values(LITERT_WASM).flatMap((f) =>
-      [".js", ".wasm"].map((ext) => join(LITERT_DIR, "wasm", `${f}${ext}`)),
+      [".js", ".wasm"].map((ext) => join(litertPackage().dir, "wasm", `${f}${ext}`)),
     ),
   },
 };
@@ -147,10 +146,7 @@ async function main(settings: ChildSettings): Promise<void> {
     );
     if ("unavailable" in loaded) throw new EngineUnavailable(loaded.unavailable);
     if (loaded.binary.bytes === 0) loaded.binary.bytes = (await stat(join(dir, loaded.binary.name))).size;
-    if (engine === "litert")
-      loaded.version = (
-        JSON.parse(await readFile(join(LITERT_DIR, "package.json"), "utf8")) as { version: string }
-      ).version;
+    if (engine === "litert") loaded.version = litertPackage().version;
     const version =
       /[\d.]+/.exec(
         execFileSync(CHROMIUM, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }),

@@ -5,9 +5,8 @@
 // export (src/model/formats/tfliteExport.ts). The adapters after each
 // import are in engines-web.ts (shared with the Chromium page); this file imports and finds files.
 
-import { copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { availableParallelism, tmpdir } from "node:os";
 import { basename, dirname, join, sep } from "node:path";
 import type { Graph } from "../src/host/ir/graph.js";
 import type { BuildChoice } from "../src/host/wasm/kernels.js";
@@ -24,7 +23,8 @@ import {
   type Precision,
   type Timer,
 } from "./child-core.js";
-import { LITERT_WASM, litertEngine, ortEngine, ortWebEngine, tfjsEngine } from "./engines-web.js";
+import { litertPackage, startLitertNode } from "../test/support/litert.js";
+import { litertEngine, ortEngine, ortWebEngine, tfjsEngine } from "./engines-web.js";
 
 /** inception-wasm and the engines it is compared with. */
 export const ENGINES = ["inception-wasm", "ort-web", "tfjs-wasm", "ort-node", "litert"] as const;
@@ -136,56 +136,20 @@ async function loadTfjsWasm(config: EngineConfig, time: Timer): Promise<Engine> 
   return { ...engine, binary };
 }
 
-/**
- * Starts LiteRT.js's wasm under Node, Deno or Bun. Its loader is written for pages (a <script> or
- * importScripts of the build's Emscripten JavaScript, which sets self.ModuleFactory); here
- * importScripts is given as a require of that file. The file is CommonJS inside a "type": "module"
- * package, so it is copied (only the JavaScript) into a temporary CommonJS folder, from which the
- * threaded build's pthreads (worker_threads) start it too; `Module.locateFile` points the .wasm
- * files at the package's own. Node 20 has no `navigator`: the pthread pool is sized by
- * navigator.hardwareConcurrency, so it gets one with the cores available. Returns the folder to remove.
- */
-async function startLitertNode(
-  lrt: typeof import("@litertjs/core"),
-  wasmDir: string,
-  threaded: boolean,
-): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "inception-wasm-litert-"));
-  await writeFile(join(dir, "package.json"), '{ "type": "commonjs" }\n');
-  await Promise.all(Object.values(LITERT_WASM).map((f) => copyFile(join(wasmDir, `${f}.js`), join(dir, `${f}.js`))));
-  const g = globalThis as unknown as Record<string, unknown>;
-  g.self ??= globalThis;
-  g.navigator ??= { hardwareConcurrency: availableParallelism() };
-  g.importScripts = (file: string) => {
-    g.ModuleFactory = require(file);
-  };
-  g.Module = { locateFile: (file: string) => join(wasmDir, file) };
-  await lrt.loadLiteRt(`${dir}/`, { threads: threaded });
-  return dir;
-}
-
 async function loadLitert(config: EngineConfig, time: Timer): Promise<Engine> {
   const lrt = await time("importMs", () => importEngine("@litertjs/core", () => import("@litertjs/core")));
-  const packageDir = dirname(require.resolve("@litertjs/core/package.json"));
-  const wasmDir = join(packageDir, "wasm");
   let glue: string | undefined;
   const start = async (threaded: boolean) => {
-    glue = await startLitertNode(lrt, wasmDir, threaded);
+    glue = await startLitertNode(lrt, threaded);
   };
   const why = `worker_threads in ${RUNTIME}`;
-  const { wasm, ...engine } = await litertEngine(
-    lrt,
-    config.threads,
-    start,
-    () => readFile(config.tfliteFile),
-    time,
-    why,
-  );
-  const { version } = JSON.parse(await readFile(join(packageDir, "package.json"), "utf8")) as { version: string };
+  const read = () => readFile(config.tfliteFile);
+  const { wasm, ...engine } = await litertEngine(lrt, config.threads, start, read, time, why);
+  const { dir, version } = litertPackage();
   return {
     ...engine,
     version,
-    binary: await binaryOf([join(wasmDir, wasm)], "wasm"),
+    binary: await binaryOf([join(dir, "wasm", wasm)], "wasm"),
     dispose: async () => {
       await engine.dispose();
       if (glue) await rm(glue, { recursive: true, force: true });
