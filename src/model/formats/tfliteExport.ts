@@ -23,7 +23,7 @@
 
 import { Builder, type Offset } from "flatbuffers";
 import { ArgumentError } from "../../host/errors.js";
-import type { Graph, GraphNode, PoolNode, Shape } from "../../host/ir/graph.js";
+import type { ConvNode, Graph, GraphNode, PoolNode, Shape } from "../../host/ir/graph.js";
 import { inferShapes } from "../../host/ir/shapes.js";
 import { checkTensors, expectedWeights, type TensorMap } from "../../host/ir/tensors.js";
 import { caffePoolPads } from "./onnxExport.js";
@@ -90,6 +90,35 @@ const wordsOf = (a: Float32Array | Int32Array): Int32Array => new Int32Array(a.b
 export function tfliteSamePadding(size: number, kernel: number, stride: number): { out: number; begin: number } {
   const out = Math.ceil(size / stride);
   return { out, begin: Math.floor(Math.max(0, (out - 1) * stride + kernel - size) / 2) };
+}
+
+/**
+ * Whether TFLite's SAME padding places the windows over an s.h x s.w input as Caffe does: the
+ * same padding before the first window (`begin`, [h, w]) and as many windows (`out`, [h, w]).
+ */
+function sameAsCaffe(
+  s: Shape,
+  kernel: number,
+  stride: number,
+  begin: [number, number],
+  out: [number, number],
+): boolean {
+  const h = tfliteSamePadding(s.h, kernel, stride),
+    w = tfliteSamePadding(s.w, kernel, stride);
+  return h.begin === begin[0] && w.begin === begin[1] && h.out === out[0] && w.out === out[1];
+}
+
+/** Throws unless `node` has Caffe's square window (an ONNX-read node's per-axis window, rounding or divisor rule is not mapped). */
+function caffeWindowOnly(node: ConvNode | PoolNode): void {
+  const onnx =
+    node.window !== undefined || (node.op !== "conv" && (node.rounding !== undefined || node.countPad !== undefined));
+  if (onnx)
+    throw new ArgumentError(
+      node.name,
+      "window",
+      "Caffe's square window (no per-axis window, rounding or countPad)",
+      "fields of an ONNX-read node",
+    );
 }
 
 /** Conv weights OIHW -> OHWI. */
@@ -202,13 +231,7 @@ class SubgraphWriter {
     const outNhwc = [1, out.h, out.w, out.c];
     switch (node.op) {
       case "conv": {
-        if (node.window)
-          throw new ArgumentError(
-            node.name,
-            "window",
-            "a square Caffe window (no per-axis window)",
-            "a per-axis window",
-          );
+        caffeWindowOnly(node);
         const s = this.shapes.get(node.input)!;
         const { kernel: k, stride, pad: p } = node;
         const wt = this.weights.get(`${node.weights}.weight`)!;
@@ -221,11 +244,8 @@ class SubgraphWriter {
         let x = this.nhwc(node.input);
         let padding: number = Padding.VALID;
         if (p > 0) {
-          const sameH = tfliteSamePadding(s.h, k, stride),
-            sameW = tfliteSamePadding(s.w, k, stride);
           // Same windows when SAME starts them at the same place and makes as many (padding is zeros in both).
-          if (sameH.begin === p && sameW.begin === p && sameH.out === out.h && sameW.out === out.w)
-            padding = Padding.SAME;
+          if (sameAsCaffe(s, k, stride, [p, p], [out.h, out.w])) padding = Padding.SAME;
           else x = this.pad(x, `${node.name}:pad`, [p, p], [p, p]);
         }
         const activation = node.relu ? Activation.RELU : Activation.NONE;
@@ -299,13 +319,7 @@ class SubgraphWriter {
   }
 
   private pool(node: PoolNode, outNhwc: number[]): void {
-    if (node.window || node.rounding !== undefined || node.countPad !== undefined)
-      throw new ArgumentError(
-        node.name,
-        "window",
-        "Caffe's square ceil-mode pooling (no window, rounding or countPad)",
-        "ONNX pooling fields",
-      );
+    caffeWindowOnly(node);
     const s = this.shapes.get(node.input)!;
     const { kernel: k, stride, pad: p } = node;
     const h = caffePoolPads(s.h, k, stride, p),
@@ -314,9 +328,7 @@ class SubgraphWriter {
     let x = this.nhwc(node.input);
     let padding: number = Padding.VALID;
     if (h[0] + h[1] + w[0] + w[1] > 0) {
-      const sameH = tfliteSamePadding(s.h, k, stride),
-        sameW = tfliteSamePadding(s.w, k, stride);
-      const same = sameH.out === outNhwc[1] && sameW.out === outNhwc[2] && sameH.begin === h[0] && sameW.begin === w[0];
+      const same = sameAsCaffe(s, k, stride, [h[0], w[0]], [outNhwc[1], outNhwc[2]]);
       if (same && (max || p === 0)) padding = Padding.SAME;
       else if (max) x = this.pad(x, `${node.name}:pad`, h, w, -Infinity);
       else if (h[1] <= p && w[1] <= p) x = this.pad(x, `${node.name}:pad`, h, w);
