@@ -136,12 +136,34 @@ async function loadTfjsWasm(config: EngineConfig, time: Timer): Promise<Engine> 
   return { ...engine, binary };
 }
 
+/**
+ * How long LiteRT.js's wasm may take to start (compile, instantiate, start its pthreads): under
+ * Bun 1.4 its threaded build never returned from loadLiteRt (nothing after 120 s), which would
+ * hang the child until the suite's timeout.
+ */
+const LITERT_START_TIMEOUT_MS = 60_000;
+
 async function loadLitert(config: EngineConfig, time: Timer): Promise<Engine> {
   const lrt = await time("importMs", () => importEngine("@litertjs/core", () => import("@litertjs/core")));
   let glue: string | undefined;
-  const start = async (threaded: boolean) => {
-    glue = await startLitertNode(lrt, threaded);
-  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const start = (threaded: boolean) =>
+    Promise.race([
+      startLitertNode(lrt, threaded).then((dir) => {
+        glue = dir;
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new EngineUnavailable(
+                `LiteRT.js's ${threaded ? "threaded" : "single-threaded"} build did not start within ${LITERT_START_TIMEOUT_MS / 1000} s under ${RUNTIME}`,
+              ),
+            ),
+          LITERT_START_TIMEOUT_MS,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
   const why = `worker_threads in ${RUNTIME}`;
   const read = () => readFile(config.tfliteFile);
   const { wasm, ...engine } = await litertEngine(lrt, config.threads, start, read, time, why);
