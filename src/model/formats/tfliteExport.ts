@@ -218,12 +218,12 @@ class SubgraphWriter {
     return i;
   }
 
-  input(): void {
+  /** Adds the graph's input tensor, NHWC [1, h, w, c]; returns its index. */
+  input(): number {
     const s = this.shapes.get(this.graph.input)!;
-    this.index.set(
-      this.graph.input,
-      this.tensor({ name: this.graph.input, shape: [1, s.h, s.w, s.c], type: TensorType.FLOAT32 }),
-    );
+    const i = this.tensor({ name: this.graph.input, shape: [1, s.h, s.w, s.c], type: TensorType.FLOAT32 });
+    this.index.set(this.graph.input, i);
+    return i;
   }
 
   add(node: GraphNode): void {
@@ -509,9 +509,8 @@ export function exportTflite(graph: Graph, weights: TensorMap, inputSize: number
     throw new ArgumentError("exportTflite", "graph", "one input tensor", `${1 + graph.extraInputs.length} inputs`);
   const shapes = inferShapes(graph, inputSize, inputSize);
   const sg = new SubgraphWriter(graph, shapes, weights);
-  sg.input();
+  const inputIndex = sg.input();
   for (const node of graph.nodes) sg.add(node);
-  const inputIndex = 0;
   const outputs: [string, number][] = [graph.logits, graph.probabilities].map((t) => [t, sg.flat(t, "exportTflite")]);
 
   const dataBytes = sg.tensors.reduce((s, t) => s + (t.data?.byteLength ?? 0) + 32, 0);
