@@ -1,7 +1,8 @@
 // The Chromium child: speaks the engine child's protocol (child-ipc.ts) to the suite and runs the
 // engine in a page of Debian's Chromium (playwright-core, test/support/chromium.ts), served with
 // COOP/COEP so the page has shared memory and workers: inception-wasm through its inline entry,
-// onnxruntime-web and tfjs-backend-wasm bundled for the browser (browser-page.ts); onnxruntime-node
+// onnxruntime-web, tfjs-backend-wasm and LiteRT.js bundled for the browser (browser-page.ts; each engine's
+// wasm files, and LiteRT.js's Emscripten JavaScript, served beside the page); onnxruntime-node
 // is reported as not run here (a native addon). The
 // input tensor is made here (the same decoding and preprocessing as the other children) and the
 // weights are served as IWNET. Peak RSS is the page's renderer process's (the browser and GPU
@@ -21,6 +22,8 @@ import { encodeWeightFile } from "../src/model/formats/iwnet.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { loadWeights } from "../src/node/weights.js";
 import { ROOT } from "../test/support/app.js";
+import { litertPackage } from "../test/support/litert.js";
+import { LITERT_WASM } from "./engines-web.js";
 import { CHROMIUM, launchChromium } from "../test/support/chromium.js";
 import { EngineUnavailable, INPUT_SIZE } from "./child-core.js";
 import { nextMessage, reportFailure, send, type ChildSettings } from "./child-ipc.js";
@@ -45,6 +48,12 @@ const ENGINE_FILES: Record<PageSettings["engine"], { bundles: Record<string, str
     },
     copies: ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"].map(
       (f) => `@tensorflow/tfjs-backend-wasm/dist/${f}`,
+    ),
+  },
+  litert: {
+    bundles: { "litert.js": 'export * from "@litertjs/core";' },
+    copies: Object.values(LITERT_WASM).flatMap((f) =>
+      [".js", ".wasm"].map((ext) => join(litertPackage().dir, "wasm", `${f}${ext}`)),
     ),
   },
 };
@@ -118,6 +127,7 @@ async function main(settings: ChildSettings): Promise<void> {
     const weights = await encodeWeightFile((await loadWeights({ source: config.weights, expected })).tensors);
     await writePage(dir, engine);
     if (engine === "ort-web") await copyFile(config.onnxFile, join(dir, "model.onnx"));
+    if (engine === "litert") await copyFile(config.tfliteFile, join(dir, "model.tflite"));
     const server = await startServer({ root: dir, isolate: true, weights });
     cleanup.unshift(() => server.close());
     const browser = await launchChromium();
@@ -147,6 +157,7 @@ async function main(settings: ChildSettings): Promise<void> {
     );
     if ("unavailable" in loaded) throw new EngineUnavailable(loaded.unavailable);
     if (loaded.binary.bytes === 0) loaded.binary.bytes = (await stat(join(dir, loaded.binary.name))).size;
+    if (engine === "litert") loaded.version = litertPackage().version;
     const version =
       /[\d.]+/.exec(
         execFileSync(CHROMIUM, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }),

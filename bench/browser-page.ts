@@ -1,11 +1,13 @@
 // The Chromium child's page (bundled by browser-child.ts with the library's inline entry): the
 // page's HTML imports this bundle and records how long that took (globalThis.benchImportMs,
-// inception-wasm's import phase); onnxruntime-web (ort.js) and tfjs-backend-wasm (tfjs.js) are
-// bundles of their own, imported when asked for (their import phase), their wasm files served
-// beside them. The input tensor (input.f32), the weights (weights.iwnet) and the ONNX export
-// (model.onnx) come from the child's server. The driver calls bench.load(settings), then
-// bench.measure(runs). A binary's size is left 0 for the driver (it has the files).
+// inception-wasm's import phase); onnxruntime-web (ort.js), tfjs-backend-wasm (tfjs.js) and
+// LiteRT.js (litert.js) are bundles of their own, imported when asked for (their import phase),
+// their wasm files served beside them. The input tensor (input.f32), the weights (weights.iwnet)
+// and the ONNX and TFLite exports (model.onnx, model.tflite) come from the child's server. The
+// driver calls bench.load(settings), then bench.measure(runs). A binary's size and LiteRT.js's
+// version are left 0 and "" for the driver (it has the files).
 
+import type * as LiteRt from "@litertjs/core";
 import type * as TfWasm from "@tensorflow/tfjs-backend-wasm";
 import type * as Tf from "@tensorflow/tfjs-core";
 import type * as OrtWeb from "onnxruntime-web";
@@ -22,7 +24,7 @@ import {
   type Timer,
 } from "./child-core.js";
 import type { EngineName } from "./engines.js";
-import { ortWebEngine, tfjsEngine } from "./engines-web.js";
+import { litertEngine, ortWebEngine, tfjsEngine } from "./engines-web.js";
 
 /** What browser-child.ts passes to bench.load. */
 export interface PageSettings {
@@ -77,6 +79,13 @@ const loaders: Record<PageSettings["engine"], (s: PageSettings, time: Timer) => 
     backend.setWasmPaths(here("./"));
     const { wasm, ...engine } = await tfjsEngine(tf, backend, s.threads, tensors, time, WORKERS);
     return { ...engine, binary: { name: wasm, bytes: 0, kind: "wasm" } };
+  },
+  async litert(s, time) {
+    const lrt = (await time("importMs", () => import(here("litert.js")))) as typeof LiteRt;
+    const start = (threaded: boolean) => lrt.loadLiteRt(here("./"), { threads: threaded });
+    const model = async () => new Uint8Array(await bytes("model.tflite"));
+    const { wasm, ...engine } = await litertEngine(lrt, s.threads, start, model, time, WORKERS);
+    return { ...engine, version: "", binary: { name: wasm, bytes: 0, kind: "wasm" } };
   },
 };
 

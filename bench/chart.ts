@@ -38,6 +38,7 @@ const COLORS: Record<string, string> = {
   "ort-web": "#dd6b20",
   "tfjs-wasm": "#38a169",
   "ort-node": "#718096",
+  litert: "#d53f8c",
   baseline: "#90cdf4",
   relaxed: "#2b6cb0",
 };

@@ -1,10 +1,10 @@
 // The comparison suite's command line (a repository-only tool: the other engines are dev
-// dependencies): inception-wasm against onnxruntime-web, tfjs-backend-wasm and onnxruntime-node,
+// dependencies): inception-wasm against onnxruntime-web, tfjs-backend-wasm, onnxruntime-node and LiteRT.js,
 // over runtimes and inception-wasm's precision modes, each configuration in its own process,
 // alternating over rounds (suite.ts).
 //
 //   node dist/bench/compare.js [--runtimes node20,node22,node24,node26,deno,bun,chromium] [--precision strict,fast]
-//     [--vs ort-web,tfjs-wasm,ort-node] [--threads 1,2] [--batch 1,8] [--runs N] [--warmup N] [--rounds N]
+//     [--vs ort-web,tfjs-wasm,ort-node,litert] [--threads 1,2] [--batch 1,8] [--runs N] [--warmup N] [--rounds N]
 //     [--quick] [--json] [--out DIR] [--kernels FILE] [--build B] [--weights PATH]
 
 import { parseArgs } from "node:util";
@@ -18,7 +18,7 @@ const { values: opts } = parseArgs({
   options: {
     runtimes: { type: "string", default: runtimeIds().join(",") },
     precision: { type: "string", default: PRECISIONS.join(",") },
-    vs: { type: "string", default: "ort-web,tfjs-wasm,ort-node" },
+    vs: { type: "string", default: "ort-web,tfjs-wasm,ort-node,litert" },
     threads: { type: "string", default: "1,2" },
     batch: { type: "string", default: "1,8" },
     runs: { type: "string", default: "30" },

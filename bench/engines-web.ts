@@ -1,7 +1,8 @@
 // The engine adapters that also run in a browser page (browser-page.ts): onnxruntime (-web and
-// -node share one) and tfjs-backend-wasm after their import, each given its model or weights by a
-// loader, so Node's children (engines.ts) and Chromium's page run the same code.
+// -node share one), tfjs-backend-wasm and LiteRT.js after their import, each given its model or
+// weights by a loader, so Node's children (engines.ts) and Chromium's page run the same code.
 
+import type * as LiteRt from "@litertjs/core";
 import type * as Tf from "@tensorflow/tfjs-core";
 import type * as TfWasm from "@tensorflow/tfjs-backend-wasm";
 import type * as OrtNode from "onnxruntime-node";
@@ -9,7 +10,7 @@ import type * as OrtWeb from "onnxruntime-web";
 import type { Graph } from "../src/host/ir/graph.js";
 import type { TensorMap } from "../src/host/ir/tensors.js";
 import { caffePoolPads, exportOnnx } from "../src/model/formats/onnxExport.js";
-import { googlenetGraph } from "../src/model/network/googlenet.js";
+import { CLASSES, googlenetGraph } from "../src/model/network/googlenet.js";
 import { EngineUnavailable, INPUT_SIZE, type Engine, type Timer } from "./child-core.js";
 
 /** An engine's output as float32 (every output of this network is). */
@@ -239,4 +240,78 @@ export async function tfjsEngine(
     },
     dispose: async () => net.dispose(),
   };
+}
+
+/** LiteRT.js's wasm builds, as its loader picks them (threads need relaxed SIMD; the JSPI build, for WebNN and WebGPU partitions, is not used). */
+export const LITERT_WASM = {
+  threaded: "litert_wasm_threaded_internal",
+  relaxed: "litert_wasm_internal",
+  compat: "litert_wasm_compat_internal",
+} as const;
+
+/**
+ * LiteRT.js (TFLite + XNNPACK in wasm, CPU accelerator "wasm") with `threads` threads, running
+ * the TFLite export (src/model/formats/tfliteExport.ts) that `readModel` gives (the weights
+ * phase). `start(threaded)` loads its wasm (the compile phase: loadLiteRt with the folder of its
+ * files, set up by the caller for its runtime). More than one thread needs the threaded build
+ * (relaxed SIMD and shared memory), else EngineUnavailable. The model's input is NHWC: each image
+ * of a batch is transposed from our CHW tensor and run alone (the export's batch is 1).
+ */
+export async function litertEngine(
+  lrt: typeof LiteRt,
+  threads: number,
+  start: (threaded: boolean) => Promise<unknown>,
+  readModel: () => Promise<Uint8Array>,
+  time: Timer,
+  workers: string,
+): Promise<Omit<Engine, "binary" | "version"> & { wasm: string }> {
+  const [relaxed, shared] = await Promise.all([lrt.supportsFeature("relaxedSimd"), lrt.supportsFeature("threads")]);
+  if (threads > 1 && !(relaxed && shared))
+    throw new EngineUnavailable(
+      `LiteRT.js runs more than 1 thread only in its threaded build, which needs relaxed SIMD and shared memory (relaxed SIMD ${relaxed}, threads ${shared})`,
+    );
+  const wasm = `${threads > 1 ? LITERT_WASM.threaded : relaxed ? LITERT_WASM.relaxed : LITERT_WASM.compat}.wasm`;
+  await time("compileMs", () => start(threads > 1));
+  const bytes = await time("weightsMs", readModel);
+  const model = await time("setupMs", () =>
+    lrt.loadAndCompile(bytes, { accelerator: "wasm", cpuOptions: { numThreads: threads } }),
+  );
+  const graph = googlenetGraph();
+  const image = 3 * INPUT_SIZE * INPUT_SIZE;
+  const hwc = new Float32Array(image);
+  const read = (out: Record<string, LiteRt.Tensor>, name: string): Float32Array => {
+    const t = out[name];
+    if (!t) throw new Error(`LiteRT.js: no output ${name} (outputs: ${Object.keys(out).join(", ")})`);
+    return float32(t.toTypedArray(), name);
+  };
+  return {
+    threads,
+    threadNote:
+      threads > 1
+        ? `cpuOptions.numThreads = ${threads}, threaded build (Emscripten pthreads on ${workers})`
+        : "cpuOptions.numThreads = 1",
+    wasm,
+    async run(input, batch) {
+      const logits = new Float32Array(batch * CLASSES),
+        probabilities = new Float32Array(batch * CLASSES);
+      for (let b = 0; b < batch; b++) {
+        chwToHwc(input.subarray(b * image, (b + 1) * image), hwc, 3, INPUT_SIZE * INPUT_SIZE);
+        const x = new lrt.Tensor(hwc, [1, INPUT_SIZE, INPUT_SIZE, 3]);
+        const out = await model.run({ [graph.input]: x }).finally(() => x.delete());
+        try {
+          logits.set(read(out, graph.logits), b * CLASSES);
+          probabilities.set(read(out, graph.probabilities), b * CLASSES);
+        } finally {
+          for (const t of Object.values(out)) t.delete();
+        }
+      }
+      return { logits, probabilities };
+    },
+    dispose: async () => model.delete(),
+  };
+}
+
+/** Copies a CHW image (`channels` planes of `pixels`) into `out` in HWC order. */
+export function chwToHwc(chw: Float32Array, out: Float32Array, channels: number, pixels: number): void {
+  for (let c = 0; c < channels; c++) for (let p = 0; p < pixels; p++) out[p * channels + c] = chw[c * pixels + p];
 }

@@ -1,10 +1,11 @@
 // The engines the suite compares under Node, Deno and Bun, behind one interface (child-core.ts):
 // a cold start timed phase by phase, then runs of a batch of NCHW images. All run the same network
 // on the same weights: inception-wasm and tfjs-wasm from the weight tensors, the onnxruntimes from
-// the ONNX export of those tensors (src/model/formats/onnxExport.ts). The adapters after each
+// the ONNX export of those tensors (src/model/formats/onnxExport.ts), LiteRT.js from their TFLite
+// export (src/model/formats/tfliteExport.ts). The adapters after each
 // import are in engines-web.ts (shared with the Chromium page); this file imports and finds files.
 
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
 import type { Graph } from "../src/host/ir/graph.js";
@@ -22,10 +23,11 @@ import {
   type Precision,
   type Timer,
 } from "./child-core.js";
-import { ortEngine, ortWebEngine, tfjsEngine } from "./engines-web.js";
+import { litertPackage, startLitertNode } from "../test/support/litert.js";
+import { litertEngine, ortEngine, ortWebEngine, tfjsEngine } from "./engines-web.js";
 
 /** inception-wasm and the engines it is compared with. */
-export const ENGINES = ["inception-wasm", "ort-web", "tfjs-wasm", "ort-node"] as const;
+export const ENGINES = ["inception-wasm", "ort-web", "tfjs-wasm", "ort-node", "litert"] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 /** What a child process loads. */
@@ -42,6 +44,8 @@ export interface EngineConfig {
   weights?: string;
   /** The ONNX export of the same weights, for the onnxruntimes. */
   onnxFile: string;
+  /** The TFLite export of the same weights, for LiteRT.js. */
+  tfliteFile: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -140,6 +144,49 @@ async function loadTfjsWasm(config: EngineConfig, time: Timer): Promise<Engine> 
   return { ...engine, binary };
 }
 
+/**
+ * How long LiteRT.js's wasm may take to start (compile, instantiate, start its pthreads): under
+ * Bun 1.4 its threaded build never returned from loadLiteRt (nothing after 120 s), which would
+ * hang the child until the suite's timeout.
+ */
+const LITERT_START_TIMEOUT_MS = 60_000;
+
+async function loadLitert(config: EngineConfig, time: Timer): Promise<Engine> {
+  const lrt = await time("importMs", () => importEngine("@litertjs/core", () => import("@litertjs/core")));
+  let glue: string | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const start = (threaded: boolean) =>
+    Promise.race([
+      startLitertNode(lrt, threaded).then((dir) => {
+        glue = dir;
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new EngineUnavailable(
+                `LiteRT.js's ${threaded ? "threaded" : "single-threaded"} build did not start within ${LITERT_START_TIMEOUT_MS / 1000} s under ${RUNTIME}`,
+              ),
+            ),
+          LITERT_START_TIMEOUT_MS,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+  const why = `worker_threads in ${RUNTIME}`;
+  const read = () => readFile(config.tfliteFile);
+  const { wasm, ...engine } = await litertEngine(lrt, config.threads, start, read, time, why);
+  const { dir, version } = litertPackage();
+  return {
+    ...engine,
+    version,
+    binary: await binaryOf([join(dir, "wasm", wasm)], "wasm"),
+    dispose: async () => {
+      await engine.dispose();
+      if (glue) await rm(glue, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Loads an engine, timing its phases with `time`. Throws EngineUnavailable when it cannot run here. */
 export function loadEngine(config: EngineConfig, time: Timer): Promise<Engine> {
   switch (config.engine) {
@@ -151,5 +198,7 @@ export function loadEngine(config: EngineConfig, time: Timer): Promise<Engine> {
       return loadOrtNode(config, time);
     case "tfjs-wasm":
       return loadTfjsWasm(config, time);
+    case "litert":
+      return loadLitert(config, time);
   }
 }

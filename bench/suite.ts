@@ -1,5 +1,5 @@
-// The comparison suite: inception-wasm against onnxruntime-web, tfjs-backend-wasm and
-// onnxruntime-node on the same network and weights, over a matrix of runtimes and inception-wasm's
+// The comparison suite: inception-wasm against onnxruntime-web, tfjs-backend-wasm,
+// onnxruntime-node and LiteRT.js on the same network and weights, over a matrix of runtimes and inception-wasm's
 // precision modes, in one run on this machine.
 //
 // Every (runtime, engine, precision, thread count) runs in a child process of its own, once per
@@ -26,6 +26,7 @@ import { inferShapes, multiplyAdds } from "../src/host/ir/shapes.js";
 import { topClasses } from "../src/node/index.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { exportGoogLeNetOnnx } from "../src/node/exportOnnx.js";
+import { exportGoogLeNetTflite } from "../src/node/exportTflite.js";
 import { projectRoot, resolveDataDir } from "../src/node/weights.js";
 import { chromiumMissing } from "../test/support/chromium.js";
 import { RUNTIMES as TEST_RUNTIMES, runtimeCommand } from "../test/support/runtimes.js";
@@ -532,14 +533,25 @@ export async function runSuite(
   });
   const photo = await defaultPhoto(options.weights);
   const onnxFile = join(tmpdir(), `inception-wasm-bench-${process.pid}.onnx`);
+  const tfliteFile = join(tmpdir(), `inception-wasm-bench-${process.pid}.tflite`);
   await exportGoogLeNetOnnx(onnxFile, { weights: options.weights });
+  if (engines.includes("litert")) await exportGoogLeNetTflite(tfliteFile, { weights: options.weights });
   const maxBatch = Math.max(...options.batches);
   const all: MatrixConfig[] = options.runtimes.flatMap((runtime) =>
     options.threads.flatMap((threads) =>
       engines.flatMap((engine) =>
         (engine === "inception-wasm" ? options.precisions : (["strict"] as const)).map((precision) => ({
           runtime,
-          config: { engine, threads, precision, maxBatch, build: options.build, weights: options.weights, onnxFile },
+          config: {
+            engine,
+            threads,
+            precision,
+            maxBatch,
+            build: options.build,
+            weights: options.weights,
+            onnxFile,
+            tfliteFile,
+          },
         })),
       ),
     ),
@@ -549,7 +561,7 @@ export async function runSuite(
     photo,
     warmup,
     runs: runsPerRound,
-  }).finally(() => rm(onnxFile, { force: true }));
+  }).finally(() => Promise.all([rm(onnxFile, { force: true }), rm(tfliteFile, { force: true })]));
   for (const c of all)
     if (!commands.has(c.runtime)) unavailable.set(c, runtimes.find((r) => r.id === c.runtime)!.unavailable!);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// inception-wasm command line: classify, summary, convert, export-onnx, bench, weights, verify.
+// inception-wasm command line: classify, summary, convert, export-onnx, export-tflite, bench, weights, verify.
 
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -37,6 +37,8 @@ commands:
       converts the per-layer BVLC MAT weights to one inception-wasm weight file
   export-onnx <out.onnx> [--weights PATH] [--input-size N]
       writes the network with its weights as an ONNX model (opset 13, dynamic batch)
+  export-tflite <out.tflite> [--weights PATH] [--input-size N]
+      writes the network with its weights as a TFLite model (NHWC input, batch 1), for LiteRT
   bench [--json] [--threads 1,2] [--runs N] [--warmup N] [--build B] [--tile T] [--profile] [--fast]
       single-image latency of the whole network, per thread count (default 1)
 ${WEIGHTS_USAGE}
@@ -291,6 +293,17 @@ async function main(): Promise<void> {
         inputSize: intOption("input-size", opts["input-size"], 1),
       });
       console.log(`${rest[0]}: ONNX opset ${ONNX_OPSET}, ${bytes} bytes`);
+      return;
+    }
+    case "export-tflite": {
+      if (rest.length !== 1) throw usageError(`export-tflite: expected <out.tflite>, found ${rest.length} argument(s)`);
+      const { TFLITE_SCHEMA_VERSION } = await import("../model/formats/tfliteExport.js");
+      const { exportGoogLeNetTflite } = await import("../node/exportTflite.js");
+      const bytes = await exportGoogLeNetTflite(await outputFile("export-tflite", rest[0]), {
+        weights: opts.weights,
+        inputSize: intOption("input-size", opts["input-size"], 1),
+      });
+      console.log(`${rest[0]}: TFLite schema ${TFLITE_SCHEMA_VERSION}, NHWC, ${bytes} bytes`);
       return;
     }
     case "bench": {
