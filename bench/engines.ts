@@ -23,6 +23,7 @@ import {
   type Timer,
 } from "./child-core.js";
 import { ortEngine, ortWebEngine, tfjsEngine } from "./engines-web.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 
 /** inception-wasm and the engines it is compared with. */
 export const ENGINES = ["inception-wasm", "ort-web", "tfjs-wasm", "ort-node"] as const;
@@ -78,7 +79,7 @@ async function loadInceptionWasm(config: EngineConfig, time: Timer): Promise<Eng
   const [{ GoogLeNet }, { compileKernels }] = await time("importMs", () =>
     Promise.all([import("../src/node/index.js"), import("../src/host/wasm/kernels.js")]),
   );
-  await time("compileMs", () => compileKernels(config.build));
+  await time("compileMs", () => compileKernels(config.build, nodeRuntime));
   const { tensors } = await time("weightsMs", () => weightsFor(config, googlenetGraph()));
   const options = { weights: tensors, threads: config.threads, build: config.build };
   return inceptionEngine(GoogLeNet, options, config.precision, config.maxBatch, await packageVersion(), time);

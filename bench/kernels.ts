@@ -30,6 +30,7 @@ import { inferShapes } from "../src/host/ir/shapes.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import type { KernelReport } from "./chart.js";
 import { clockKind, clockNow } from "./clock.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -135,7 +136,7 @@ interface BuildContext {
 }
 
 async function setUp(build: BuildName | "auto"): Promise<BuildContext> {
-  const compiled = await compileKernels(build);
+  const compiled = await compileKernels(build, nodeRuntime);
   const memory = createSharedMemory(64 << 20, 512 << 20);
   const k = instantiateKernels(compiled.module, memory);
   const arena = new Arena(memory, k.heapBase());

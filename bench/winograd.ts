@@ -24,6 +24,7 @@ import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { GoogLeNet } from "../src/node/index.js";
 import { loadWeights } from "../src/node/weights.js";
 import { floatsSha } from "../test/support/data.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -66,7 +67,7 @@ interface PlanTotals {
  */
 async function layers(): Promise<{ rows: LayerRow[]; totals: PlanTotals }> {
   const graph = googlenetGraph();
-  const compiled = await compileKernels(build);
+  const compiled = await compileKernels(build, nodeRuntime);
   const { tensors } = await loadWeights({ expected: expectedWeights(graph, 224, 224) });
   const { tile } = chooseTile(compiled.module, "auto", "bench/winograd");
   const planned = (["strict", "fast"] as Precision[]).map((precision) => {

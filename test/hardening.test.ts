@@ -13,12 +13,11 @@ import { zlibSync } from "fflate";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ArgumentError, DisposedError, ImageError, WeightsError } from "../src/host/errors.js";
-import { setPlatform } from "../src/host/platform.js";
 import { decodeWeightFile, encodeWeightFile } from "../src/model/formats/iwnet.js";
 import { readMat } from "../src/model/formats/mat.js";
 import { crc32, decodeImage } from "../src/model/image/decode.js";
 import { GoogLeNet, readLabelsFile } from "../src/node/index.js";
-import { nodePlatform } from "../src/node/platform.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 import { readMatWeights } from "../src/node/weights.js";
 import { DATA_DIR, PHOTOS_DIR } from "./support/data.js";
 
@@ -361,14 +360,17 @@ test("a pool that cannot start falls back to 1 thread with the reason, not a fai
   const warn = console.warn;
   const warnings: string[] = [];
   console.warn = (m: string) => warnings.push(m);
-  setPlatform({
-    ...nodePlatform,
-    spawnWorker: () => {
-      throw new Error("workers refused here");
-    },
-  });
+  /** The Node runtime but for workers, which it refuses to start. */
+  class RefusingWorkers extends GoogLeNet {
+    protected static override readonly runtime = {
+      ...nodeRuntime,
+      spawnWorker: () => {
+        throw new Error("workers refused here");
+      },
+    };
+  }
   try {
-    const n = await GoogLeNet.load({ weights, threads: 2, warmUp: false });
+    const n = await RefusingWorkers.load({ weights, threads: 2, warmUp: false });
     assert.is(n.threads, 1);
     assert.match(
       n.capabilities.reason,
@@ -377,7 +379,6 @@ test("a pool that cannot start falls back to 1 thread with the reason, not a fai
     assert.is((await n.classify(photo("eagle.jpg")))[0].index, 22);
     await n.dispose();
   } finally {
-    setPlatform(nodePlatform);
     console.warn = warn;
   }
   assert.ok(warnings.some((w) => /running on 1 thread/.test(w)));

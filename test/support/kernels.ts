@@ -6,7 +6,7 @@
 import { pathToFileURL } from "node:url";
 import { Arena } from "./arena.js";
 import type { Graph, Shape } from "../../src/host/ir/graph.js";
-import "../../src/node/platform.js";
+import { nodeRuntime } from "../../src/node/runtime.js";
 import { encodeCall, type KernelCall } from "../../src/host/wasm/calls.js";
 import {
   compileKernels,
@@ -57,10 +57,10 @@ const MAX_BYTES = 256 << 20;
 export async function loadBuild(build: BuildName): Promise<Loaded> {
   const dir = process.env.TEST_WASM_DIR;
   const compiled = dir
-    ? await compileKernels(build, {
+    ? await compileKernels(build, nodeRuntime, {
         [build]: new URL(build === "baseline" ? "kernels.wasm" : `kernels-${build}.wasm`, pathToFileURL(`${dir}/`)),
       })
-    : await compileKernels(build);
+    : await compileKernels(build, nodeRuntime);
   const memory = createSharedMemory(16 << 20, MAX_BYTES);
   const k = instantiateKernels(compiled.module, memory);
   const arena = new Arena(memory, Math.ceil(k.heapBase() / 64) * 64);
