@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
 import type { Graph } from "../src/host/ir/graph.js";
 import type { BuildChoice } from "../src/host/wasm/kernels.js";
-import { runtimeName } from "../src/host/runtime.js";
+import { runtimeName } from "../src/host/runtimeName.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { loadWeights, projectRoot } from "../src/node/weights.js";
 import { expectedWeights, type TensorMap } from "../src/host/ir/tensors.js";

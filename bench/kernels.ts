@@ -25,10 +25,10 @@ import {
   type KernelExports,
 } from "../src/host/wasm/kernels.js";
 import { chooseTile, tileFamily, type TileInfo } from "../src/host/wasm/tiles.js";
-import { runtimeLabel } from "../src/host/runtime.js";
+import { runtimeLabel } from "../src/host/runtimeName.js";
 import { inferShapes } from "../src/host/ir/shapes.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
-import type { KernelReport } from "./chart.js";
+import type { KernelReport } from "./report.js";
 import { clockKind, clockNow } from "./clock.js";
 import { nodeRuntime } from "../src/node/runtime.js";
 

@@ -15,7 +15,7 @@ import { expectedWeights } from "../src/host/ir/tensors.js";
 import { convWindow } from "../src/host/ir/window.js";
 import { planGraph, writeWeights, type Plan } from "../src/host/plan/plan.js";
 import type { Precision } from "../src/host/plan/winograd.js";
-import { runtimeLabel } from "../src/host/runtime.js";
+import { runtimeLabel } from "../src/host/runtimeName.js";
 import { encodeCall, withScratch } from "../src/host/wasm/calls.js";
 import { compileKernels, createSharedMemory, instantiateKernels, type BuildName } from "../src/host/wasm/kernels.js";
 import { chooseTile } from "../src/host/wasm/tiles.js";

@@ -42,10 +42,11 @@ export {
   ImageError,
   ArgumentError,
   ExecutionError,
+  DisposedError,
 } from "./host/errors.js";
 export { GOLDEN, goldenInput, floatsSha256, syntheticInput } from "./model/network/golden.js";
 export type { KernelSource, KernelSources } from "./host/wasm/kernels.js";
 export type { WeightsFetchOptions, WeightsProgress } from "./api/weightSources.js";
 export type { PlatformImage } from "./model/image/platformDecode.js";
-export { runtimeName, type RuntimeName } from "./host/runtime.js";
+export { runtimeName, type RuntimeName } from "./host/runtimeName.js";
 export { decodeWithPlatform as decodeImageWithPlatform } from "./model/image/platformDecode.js";

@@ -1,6 +1,6 @@
 // The inline entry, "inception-wasm/inline": the browser-safe entry (src/index.ts) with GoogLeNet on
-// the inline runtime (src/host/inline/runtime.ts): the kernel builds embedded (base64, about 41 KB
-// of source for both) and, in browsers, the pool worker embedded as source. For bundlers that do
+// the inline runtime (src/host/inline/runtime.ts): the kernel builds embedded (base64; the README
+// gives the size) and, in browsers, the pool worker embedded as source. For bundlers that do
 // not copy `new URL(…, import.meta.url)` assets or rewrite `new Worker(new URL(…))` (esbuild), and
 // for pages served from places the package's files are not.
 

@@ -5,7 +5,7 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { poolOutSize } from "../src/host/ir/shapes.js";
+import { poolOutSize } from "../src/host/ir/window.js";
 import { poolAxisSize } from "../src/host/ir/window.js";
 import { compileKernels, type CompiledKernels } from "../src/host/wasm/kernels.js";
 import { formatTable, inScopeTests, runCase, type CaseResult } from "./support/conformance.js";

@@ -177,14 +177,7 @@ test("readPackedWeights: short reads of any size give the payload; a file that g
     return n;
   };
   try {
-    await readPackedWeights(
-      read,
-      file.length,
-      "x.iwpack",
-      key,
-      new Uint8Array(region.length),
-      nodeSha256(),
-    );
+    await readPackedWeights(read, file.length, "x.iwpack", key, new Uint8Array(region.length), nodeSha256());
     assert.unreachable("expected a WeightsError");
   } catch (error) {
     assert.instance(error, WeightsError);

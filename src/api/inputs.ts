@@ -3,8 +3,19 @@
 
 import { ArgumentError } from "../host/errors.js";
 import { firstOutside } from "../host/ir/tensors.js";
-import { decodeImage, readImageStream, validateRgba, type DecodeOptions, type RgbaImage } from "../model/image/decode.js";
-import { decodeWithPlatform, isPlatformImage, platformCanDecode, type PlatformImage } from "../model/image/platformDecode.js";
+import {
+  decodeImage,
+  readImageStream,
+  validateRgba,
+  type DecodeOptions,
+  type RgbaImage,
+} from "../model/image/decode.js";
+import {
+  decodeWithPlatform,
+  isPlatformImage,
+  platformCanDecode,
+  type PlatformImage,
+} from "../model/image/platformDecode.js";
 import { CROP, RESIZE_TO } from "../model/image/preprocess.js";
 import type { CropCount } from "../model/image/crops.js";
 import { describe } from "./options.js";
@@ -21,7 +32,6 @@ export type ImageInput =
   | RgbaImage
   | Float32Array
   | PlatformImage;
-
 
 /**
  * Largest magnitude accepted in an input tensor: a preprocessed image lies within +-255, so
@@ -47,7 +57,12 @@ export function checkTensor(
   }
   const bad = firstOutside(input, MAX_INPUT_MAGNITUDE);
   if (bad >= 0) {
-    throw new ArgumentError(op, argument, `${expected} within +-${MAX_INPUT_MAGNITUDE}`, `${input[bad]} at index ${bad}`);
+    throw new ArgumentError(
+      op,
+      argument,
+      `${expected} within +-${MAX_INPUT_MAGNITUDE}`,
+      `${input[bad]} at index ${bad}`,
+    );
   }
 }
 

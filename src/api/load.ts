@@ -83,10 +83,15 @@ async function resolveWeights(
     source = new URL(source, (globalThis as { location?: { href?: string } }).location?.href);
   }
   if (isRemoteWeights(source)) {
-    const opened = options.engine === "reference" ? undefined : await openWeightStream(source, runtime, options.weightsFetch);
+    const opened =
+      options.engine === "reference" ? undefined : await openWeightStream(source, runtime, options.weightsFetch);
     if (opened) return streamedWeights(opened, expected, runtime);
     const name = source instanceof URL ? source.href : "weights option";
-    const tensors = await decodeWeights(await readRemoteWeights(source, runtime, options.weightsFetch), name, googlenetGraph());
+    const tensors = await decodeWeights(
+      await readRemoteWeights(source, runtime, options.weightsFetch),
+      name,
+      googlenetGraph(),
+    );
     checkTensors(tensors, expected, name);
     return tensors;
   }

@@ -6,7 +6,7 @@
 import { hex, sha256 } from "../host/digest.js";
 import type { Runtime } from "../host/engine/runtime.js";
 import { WeightsError } from "../host/errors.js";
-import { runtimeName } from "../host/runtime.js";
+import { runtimeName } from "../host/runtimeName.js";
 
 /** What reading remote weights needs of the runtime: non-HTTP URLs (file:) and the streamed SHA-256. */
 export type RemoteReader = Pick<Runtime, "readUrl" | "createSha256">;

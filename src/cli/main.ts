@@ -328,7 +328,8 @@ async function main(): Promise<void> {
     }
     case "verify": {
       const { verify, formatVerify } = await import("./verify.js");
-      const threads = opts.threads === undefined ? undefined : intOption("threads", opts.threads, 1, maxThreads(nodeRuntime));
+      const threads =
+        opts.threads === undefined ? undefined : intOption("threads", opts.threads, 1, maxThreads(nodeRuntime));
       const report = await verify({ weights: opts.weights, threads });
       console.log(opts.json ? JSON.stringify(report, null, 2) : formatVerify(report));
       process.exitCode = report.pass ? 0 : 1;

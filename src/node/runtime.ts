@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { webRuntime, type Runtime } from "../host/engine/runtime.js";
 import type { WorkerReply } from "../host/exec/protocol.js";
-import { runtimeName } from "../host/runtime.js";
+import { runtimeName } from "../host/runtimeName.js";
 import { openPackedCache } from "./packedCache.js";
 import { nodeSha256 } from "./sha256.js";
 import { openTileCache } from "./tileCache.js";

@@ -16,7 +16,7 @@ import {
   type KernelExports,
 } from "../../src/host/wasm/kernels.js";
 import { convRef } from "../../src/host/reference/ops.js";
-import { convOutSize, poolOutSize } from "../../src/host/ir/shapes.js";
+import { convOutSize, poolOutSize } from "../../src/host/ir/window.js";
 import * as assert from "uvu/assert";
 import { shuffled, type Rng } from "./rng.js";
 import { assertClose, dotTolerance, type CloseReport } from "./tolerance.js";

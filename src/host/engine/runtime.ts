@@ -28,7 +28,10 @@ export type WeightFiles = (
 ) => Promise<TensorMap | WeightFeed>;
 
 /** Opens the packed weights cache for a weights path (or the default locations); undefined when those weights are not cached that way. */
-export type PackedCacheOpener = (source: string | undefined, cacheDir?: string) => Promise<PackedWeightsCache | undefined>;
+export type PackedCacheOpener = (
+  source: string | undefined,
+  cacheDir?: string,
+) => Promise<PackedWeightsCache | undefined>;
 
 /** Opens the tile probe table in a cache folder (default: the user cache). */
 export type TileStoreOpener = (cacheDir?: string) => TileProbeStore;

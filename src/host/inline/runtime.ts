@@ -4,7 +4,7 @@
 
 import { webRuntime, type Runtime } from "../engine/runtime.js";
 import { wrapWebWorker } from "../exec/workers.js";
-import { runtimeName } from "../runtime.js";
+import { runtimeName } from "../runtimeName.js";
 import { BASELINE_WASM_BASE64, RELAXED_WASM_BASE64, WORKER_SOURCE } from "./assets.js";
 
 function decodeBase64(text: string): Uint8Array {

@@ -12,7 +12,7 @@ import {
   type KernelFunction,
   type KernelName,
 } from "./calls.js";
-import { nodeMajor, nodeVersion } from "../runtime.js";
+import { nodeMajor, nodeVersion } from "../runtimeName.js";
 import {
   compileBuild,
   loadBuild,
