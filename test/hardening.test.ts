@@ -356,7 +356,7 @@ console.log(net.threads); await net.dispose();`;
   assert.is(r.stdout.trim().split("\n").pop(), "2", r.stderr);
 });
 
-test("a pool that cannot start falls back to 1 thread with the reason, not a failed load", async () => {
+test("a pool that cannot start falls back to 1 thread with the reason, not a failed load; other runtimes are untouched", async () => {
   const warn = console.warn;
   const warnings: string[] = [];
   console.warn = (m: string) => warnings.push(m);
@@ -378,6 +378,10 @@ test("a pool that cannot start falls back to 1 thread with the reason, not a fai
     );
     assert.is((await n.classify(photo("eagle.jpg")))[0].index, 22);
     await n.dispose();
+    // The runtime is the subclass's own: the entry's GoogLeNet, loaded in the same process, still starts workers.
+    const other = await GoogLeNet.load({ weights, threads: 2, warmUp: false });
+    assert.is(other.threads, 2, other.capabilities.reason);
+    await other.dispose();
   } finally {
     console.warn = warn;
   }

@@ -236,7 +236,7 @@ export function resolveLoadOptions(
 }
 
 /** Throws ArgumentError unless `requested` is undefined or an integer in 1..maxThreads(runtime). */
-function checkThreads(requested: unknown, runtime: Runtime): void {
+function checkThreads(requested: unknown, runtime: Pick<Runtime, "cores">): void {
   const max = maxThreads(runtime);
   if (
     requested !== undefined &&

@@ -48,7 +48,7 @@ export interface WasmEngineOptions {
   keepActivations: boolean;
   /** Run one pass before create() resolves, so the first real call runs at full speed. */
   warmUp: boolean;
-  /** Where the kernel builds come from (default: the package's files, see wasm/sources.ts). */
+  /** The kernel builds the caller gives (default: each build from the runtime's kernelSource). */
   kernels?: KernelSources;
   /** Most images one run takes, in 1..MAX_BATCH (default DEFAULT_MAX_BATCH); longer lists run in chunks of it. */
   maxBatch?: number;
@@ -99,7 +99,7 @@ export const MAX_THREADS = 64;
 export const MEMORY_BUDGET_BYTES = 2 ** 30;
 
 /** The largest `threads` accepted on `host`: 4x its cores, at most MAX_THREADS. */
-export function maxThreads(host: Runtime): number {
+export function maxThreads(host: Pick<Runtime, "cores">): number {
   return Math.min(MAX_THREADS, MAX_POOL_THREADS, 4 * host.cores());
 }
 

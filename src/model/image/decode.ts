@@ -9,7 +9,7 @@ import { decode as decodeJpeg } from "jpeg-js";
 import { ImageError } from "../../host/errors.js";
 import { inflateBounded } from "../formats/zlib.js";
 import { checkJpegScanData, decodeJpegScaled, forEachJpegTable, isJpegUnsupported } from "./jpeg.js";
-import { readJpegMarker } from "./jpeg-markers.js";
+import { readJpegMarker } from "./jpegMarkers.js";
 import { DEFAULT_MAX_IMAGE_PIXELS, type RgbaImage } from "./rgba.js";
 import { scratch, type Workspace } from "./workspace.js";
 

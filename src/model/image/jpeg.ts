@@ -1,7 +1,7 @@
 // A JPEG decoder for classification input: baseline and extended sequential Huffman JPEG (ITU T.81 SOF0/SOF1,
 // 8-bit samples, 1 or 3 components, any power-of-two chroma subsampling, restart markers, interleaved or
 // per-component scans) decoded straight to a reduced size with the DCT: 1/1, 1/2, 1/4 or 1/8 of the image
-// (jpeg-idct.ts derives the scaled IDCTs; 1/8 is the DC coefficients alone). Pure JS, no node: imports.
+// (jpegIdct.ts derives the scaled IDCTs; 1/8 is the DC coefficients alone). Pure JS, no node: imports.
 //
 // Chroma at a reduced scale: a component subsampled by r (2 for 4:2:0 chroma) is decoded with an IDCT r times
 // larger than luma's, up to 8, so at 1/2, 1/4 and 1/8 a 2x-subsampled chroma comes out at the output size with
@@ -15,9 +15,9 @@
 
 import { ArgumentError, ImageError } from "../../host/errors.js";
 import { DEFAULT_MAX_IMAGE_PIXELS, type RgbaImage } from "./rgba.js";
-import { BitReader, type BlockCoder, decodeBlock, decodeDcOnly, HuffmanTable, JpegDataError } from "./jpeg-huffman.js";
-import { idctScaled, ZIGZAG } from "./jpeg-idct.js";
-import { readJpegMarker } from "./jpeg-markers.js";
+import { BitReader, type BlockCoder, decodeBlock, decodeDcOnly, HuffmanTable, JpegDataError } from "./jpegHuffman.js";
+import { idctScaled, ZIGZAG } from "./jpegIdct.js";
+import { readJpegMarker } from "./jpegMarkers.js";
 import { scratch, type Workspace } from "./workspace.js";
 
 /** A kind of JPEG this decoder does not handle. */
