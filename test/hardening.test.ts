@@ -57,6 +57,22 @@ test("threads: 1000, 2**31, 100000, 1.5 and '2' are ArgumentErrors before any wo
   }
 });
 
+test("every load option is checked before a file is read: a bad maxBatch or worker with missing weights is the ArgumentError", async () => {
+  const missing = join(tmpdir(), "inception-wasm-no-such-weights.iwnet");
+  await rejects(
+    GoogLeNet.load({ weights: missing, maxBatch: 0 }),
+    ArgumentError,
+    /'maxBatch' expected an integer in 1\.\.64/,
+  );
+  await rejects(
+    GoogLeNet.loadEnsemble([missing, missing], { maxBatch: 65 }),
+    ArgumentError,
+    /GoogLeNet\.load: argument 'maxBatch'/,
+  );
+  const worker = 5 as unknown as () => Worker;
+  await rejects(GoogLeNet.load({ weights: missing, worker }), ArgumentError, /'worker' expected a function/);
+});
+
 test("inputSize: 100000 names inputSize and the sizes the weights fit, not a weight shape", async () => {
   await rejects(GoogLeNet.load({ weights, inputSize: 100000 }), ArgumentError, /'inputSize'.*found number 100000/);
   await rejects(GoogLeNet.load({ weights, inputSize: 300 }), ArgumentError, /a size in 223\.\.254/);
