@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import type { Profile } from "../src/host/exec/executor.js";
 import { cropInputs } from "../src/model/image/crops.js";
 import { decodeImage, GoogLeNet, resolveDataDir } from "../src/node/index.js";
-import { runtimeLabel } from "../src/host/runtime.js";
+import { runtimeLabel } from "../src/host/runtimeName.js";
 import { clockKind, clockNow } from "./clock.js";
 
 const { values: opts } = parseArgs({

@@ -8,7 +8,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { projectRoot } from "../src/node/weights.js";
-import type { SuiteReport } from "./suite.js";
+import type { SuiteReport } from "./report.js";
 import { asSchema2, readmeTable } from "./table.js";
 
 const ROOT = projectRoot();

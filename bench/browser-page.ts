@@ -25,6 +25,7 @@ import {
 } from "./child-core.js";
 import type { EngineName } from "./engines.js";
 import { litertEngine, ortWebEngine, tfjsEngine } from "./engines-web.js";
+import { inlineRuntime } from "../src/host/inline/runtime.js";
 
 /** What browser-child.ts passes to bench.load. */
 export interface PageSettings {
@@ -59,7 +60,7 @@ const WORKERS = "Web Workers in a cross-origin isolated page";
 /** Each engine's load in the page. */
 const loaders: Record<PageSettings["engine"], (s: PageSettings, time: Timer) => Promise<Engine>> = {
   async "inception-wasm"(s, time) {
-    await time("compileMs", () => compileKernels(s.build));
+    await time("compileMs", () => compileKernels(s.build, inlineRuntime));
     const weights = await time("weightsMs", tensors);
     const options = { weights, threads: s.threads, build: s.build };
     return inceptionEngine(GoogLeNet, options, s.precision, s.maxBatch, s.version, time);

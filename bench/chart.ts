@@ -2,32 +2,8 @@
 // and thread count (bar: median, tick: min), and, given a kernel benchmark report, each GoogLeNet convolution's GFLOP/s
 // against the best register tile's figure on L1-resident data measured in that run. Plain SVG text, no dependencies.
 
-import type { SuiteReport } from "./suite.js";
+import type { SuiteReport } from "./report.js";
 import { engineLabel } from "./table.js";
-
-/** The JSON of `npm run bench:kernels -- --json` (bench/kernels.ts). */
-export interface KernelReport {
-  runtime: string;
-  peak: { mulAdd: number; relaxed: number };
-  builds: {
-    build: string;
-    wasmBytes: number;
-    peakGflops: number;
-    weightedGflops: number;
-    weightedFraction: number;
-    convMs: number;
-  }[];
-  shapes: {
-    build: string;
-    layer: string;
-    M: number;
-    N: number;
-    K: number;
-    ms: number;
-    gflops: number;
-    fractionOfPeak: number;
-  }[];
-}
 
 const WIDTH = 1000;
 const LABEL = 300;

@@ -79,7 +79,7 @@ export function phaseTimer(cold: Record<Phase, number>): Timer {
  * EngineUnavailable, so a mode the library does not run is never measured under its name.
  */
 export async function inceptionEngine(
-  Net: typeof GoogLeNet,
+  Net: Pick<typeof GoogLeNet, "load">,
   options: LoadOptions,
   precision: Precision,
   maxBatch: number,

@@ -7,7 +7,7 @@
 // the same protocol for Chromium.
 
 import { readFile } from "node:fs/promises";
-import { runtimeName } from "../src/host/runtime.js";
+import { runtimeName } from "../src/host/runtimeName.js";
 import { decodeImage } from "../src/model/image/decode.js";
 import { toNetworkInput } from "../src/model/image/preprocess.js";
 import { loadAndWarm, timeBatches } from "./child-core.js";

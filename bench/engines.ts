@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
 import type { Graph } from "../src/host/ir/graph.js";
 import type { BuildChoice } from "../src/host/wasm/kernels.js";
-import { runtimeName } from "../src/host/runtime.js";
+import { runtimeName } from "../src/host/runtimeName.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { loadWeights, projectRoot } from "../src/node/weights.js";
 import { expectedWeights, type TensorMap } from "../src/host/ir/tensors.js";
@@ -25,6 +25,7 @@ import {
 } from "./child-core.js";
 import { litertPackage, startLitertNode } from "../test/support/litert.js";
 import { litertEngine, ortEngine, ortWebEngine, tfjsEngine } from "./engines-web.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 
 /** inception-wasm and the engines it is compared with. */
 export const ENGINES = ["inception-wasm", "ort-web", "tfjs-wasm", "ort-node", "litert"] as const;
@@ -90,7 +91,7 @@ async function loadInceptionWasm(config: EngineConfig, time: Timer): Promise<Eng
   const [{ GoogLeNet }, { compileKernels }] = await time("importMs", () =>
     Promise.all([import("../src/node/index.js"), import("../src/host/wasm/kernels.js")]),
   );
-  await time("compileMs", () => compileKernels(config.build));
+  await time("compileMs", () => compileKernels(config.build, nodeRuntime));
   const { tensors } = await time("weightsMs", () => weightsFor(config, googlenetGraph()));
   const options = { weights: tensors, threads: config.threads, build: config.build };
   return inceptionEngine(GoogLeNet, options, config.precision, config.maxBatch, await packageVersion(), time);

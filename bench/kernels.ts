@@ -26,11 +26,12 @@ import {
   type KernelExports,
 } from "../src/host/wasm/kernels.js";
 import { chooseTile, tileFamily, type TileInfo } from "../src/host/wasm/tiles.js";
-import { runtimeLabel } from "../src/host/runtime.js";
+import { runtimeLabel } from "../src/host/runtimeName.js";
 import { inferShapes } from "../src/host/ir/shapes.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
-import type { KernelReport } from "./chart.js";
+import type { KernelReport } from "./report.js";
 import { clockKind, clockNow } from "./clock.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -136,7 +137,7 @@ interface BuildContext {
 }
 
 async function setUp(build: BuildName | "auto"): Promise<BuildContext> {
-  const compiled = await compileKernels(build);
+  const compiled = await compileKernels(build, nodeRuntime);
   const memory = createSharedMemory(64 << 20, 512 << 20);
   const k = instantiateKernels(compiled.module, memory);
   const arena = new Arena(memory, k.heapBase());

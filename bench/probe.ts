@@ -22,7 +22,7 @@ function median(xs: number[]): number {
 
 /** Loads with `weights`, then times `runs` run() calls and `runs` classify(image()) calls (after one of each). */
 export async function probe(
-  Net: typeof GoogLeNet,
+  Net: Pick<typeof GoogLeNet, "load">,
   weights: WeightsSource,
   image: () => ImageInput | Promise<ImageInput>,
   runs = 15,

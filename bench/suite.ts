@@ -30,11 +30,12 @@ import { exportGoogLeNetTflite } from "../src/node/exportTflite.js";
 import { projectRoot, resolveDataDir } from "../src/node/weights.js";
 import { chromiumMissing } from "../test/support/chromium.js";
 import { RUNTIMES as TEST_RUNTIMES, runtimeCommand } from "../test/support/runtimes.js";
-import { renderChart, type KernelReport } from "./chart.js";
-import { INPUT_SIZE, type Binary, type ColdStart, type Precision } from "./child-core.js";
+import { renderChart } from "./chart.js";
+import { INPUT_SIZE, type ColdStart, type Precision } from "./child-core.js";
 import type { ChildMessage, ChildRuntime, ChildSettings, ParentMessage } from "./child-ipc.js";
 import { ENGINES, packageVersion, type EngineConfig, type EngineName } from "./engines.js";
 import { cpuTicks, processTree } from "./proc.js";
+import type { Disturbance, KernelReport, ResultRow, RuntimeInfo, SuiteReport, Throughput } from "./report.js";
 
 /** Other processes using more than this many cores (CPU time / wall time) while a child is timed disturb it. */
 export const DISTURBED_CORES = 0.1;
@@ -96,101 +97,6 @@ export interface SuiteOptions {
   kernelsFile?: string;
   /** The command line that ran the suite, recorded in the report (the README's table quotes it). */
   command: string;
-}
-
-/** CPU use while a child was timed, in cores (CPU time / wall time). */
-export interface Disturbance {
-  wallMs: number;
-  /** The child's process tree (Chromium's processes under the Chromium child). */
-  childCores: number;
-  otherCores: number;
-  stealCores: number;
-}
-
-/** Timings of one batch size: median and min milliseconds per batch, images per second, effective GFLOP/s. */
-export interface Throughput {
-  medianMs: number;
-  minMs: number;
-  imagesPerSecond: number;
-  gflops: number;
-}
-
-/** The figures of one configuration (ratios have the same shape). */
-export interface Figures {
-  /** Keyed by batch size. */
-  batches: Record<string, Throughput>;
-  coldStart: ColdStart;
-  /** Peak RSS after cold start and single-image runs, and after the batch runs (Chromium: its processes' sum). */
-  peakRssMB: number;
-  peakRssBatchMB: number;
-  binaryMB: number;
-}
-
-export interface ResultRow {
-  /** Runtime id (report.runtimes). */
-  runtime: string;
-  engine: EngineName;
-  /** inception-wasm's precision mode; absent for the other engines. */
-  precision?: Precision;
-  threads: number;
-  version: string;
-  threadNote: string;
-  binary: Binary;
-  /** Timed runs pooled over the rounds, per batch size. */
-  runs: Record<string, number>;
-  rounds: number;
-  /** Rounds still disturbed after their repeat. */
-  disturbedRounds: number;
-  disturbed: boolean;
-  /** Medians over the rounds. */
-  cpu?: Disturbance;
-  figures: Figures;
-  /** figures / inception-wasm's (strict) figures in the same runtime at the same thread count. */
-  ratios: Figures;
-  /** The photo's outputs against inception-wasm's (strict, threads[0]) in the same runtime. */
-  accuracy: { maxAbsProbDiff: number; maxAbsLogitDiff: number; top5Agree: boolean; top5: number[] };
-}
-
-/** A runtime of the matrix: what its children reported, or why none could start. */
-export interface RuntimeInfo {
-  id: string;
-  /** The command line prefix that starts a child. */
-  command?: string;
-  name?: string;
-  version?: string;
-  /** The JavaScript engine and its version. */
-  engine?: string;
-  unavailable?: string;
-}
-
-export interface SuiteReport {
-  schema: 2;
-  date: string;
-  quick: boolean;
-  /** The command that produced the report. */
-  command: string;
-  /** How long the whole run took, child starts, repeats and the ONNX export included. */
-  wallSeconds: number;
-  machine: { cpu: string; cores: number; memoryMB: number; platform: string; arch: string };
-  runtimes: RuntimeInfo[];
-  /** inception-wasm, the Node that ran the suite (harness), each measured engine. */
-  versions: Record<string, string>;
-  model: { network: "GoogLeNet (BVLC)"; inputSize: number; multiplyAdds: number; gflopPerImage: number; photo: string };
-  settings: {
-    runtimes: string[];
-    precisions: Precision[];
-    engines: EngineName[];
-    threads: number[];
-    batches: number[];
-    rounds: number;
-    runsPerRound: Record<string, number>;
-    warmup: number;
-    disturbedCores: number;
-  };
-  results: ResultRow[];
-  unavailable: { runtime: string; engine: EngineName; precision?: Precision; threads: number; reason: string }[];
-  /** The kernel benchmark report given with --kernels, and its file. */
-  kernels?: KernelReport & { file: string };
 }
 
 interface CpuTimes {

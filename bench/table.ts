@@ -4,7 +4,7 @@
 
 import type { Precision } from "./child-core.js";
 import type { EngineName } from "./engines.js";
-import type { ResultRow, SuiteReport } from "./suite.js";
+import type { ResultRow, SuiteReport } from "./report.js";
 
 /** The engine and, for inception-wasm, its precision mode when not strict. */
 export const engineLabel = (row: { engine: EngineName; precision?: Precision }): string =>

@@ -15,7 +15,7 @@ import { expectedWeights } from "../src/host/ir/tensors.js";
 import { convWindow } from "../src/host/ir/window.js";
 import { planGraph, writeWeights, type Plan } from "../src/host/plan/plan.js";
 import type { Precision } from "../src/host/plan/winograd.js";
-import { runtimeLabel } from "../src/host/runtime.js";
+import { runtimeLabel } from "../src/host/runtimeName.js";
 import { encodeCall, withScratch } from "../src/host/wasm/calls.js";
 import { compileKernels, createSharedMemory, instantiateKernels, type BuildName } from "../src/host/wasm/kernels.js";
 import { chooseTile } from "../src/host/wasm/tiles.js";
@@ -24,6 +24,7 @@ import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { GoogLeNet } from "../src/node/index.js";
 import { loadWeights } from "../src/node/weights.js";
 import { floatsSha } from "../test/support/data.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -66,7 +67,7 @@ interface PlanTotals {
  */
 async function layers(): Promise<{ rows: LayerRow[]; totals: PlanTotals }> {
   const graph = googlenetGraph();
-  const compiled = await compileKernels(build);
+  const compiled = await compileKernels(build, nodeRuntime);
   const { tensors } = await loadWeights({ expected: expectedWeights(graph, 224, 224) });
   const { tile } = chooseTile(compiled, "auto", "bench/winograd");
   const planned = (["strict", "fast"] as Precision[]).map((precision) => {

@@ -1,18 +1,21 @@
-// inception-wasm's browser-safe entry (browsers, workers, edge runtimes): the GoogLeNet classifier, image
-// and weight helpers, errors. It imports no `node:` module; the Node entry (src/node/index.ts) adds file access.
+// inception-wasm's browser-safe entry (browsers, workers, edge runtimes): the GoogLeNet classifier on
+// the web runtime (src/host/engine/runtime.ts), image and weight helpers, errors. It imports no
+// `node:` module; the Node entry (src/node/index.ts) adds file access.
 
-export { GoogLeNet, topClasses } from "./model/api/classifier.js";
+import { GoogLeNet as Network } from "./api/googlenet.js";
+import { webRuntime } from "./host/engine/runtime.js";
+
+/** GoogLeNet on the web runtime: fetch, module Web Workers, the package's build files. */
+export class GoogLeNet extends Network {
+  protected static override readonly runtime = webRuntime;
+}
+
+export { topClasses } from "./api/classify.js";
 export { averageProbabilities, cropInputs, cropViews, type CropCount, type CropView } from "./model/image/crops.js";
-export type {
-  Capabilities,
-  ImageInput,
-  ClassifyOptions,
-  LoadOptions,
-  NetworkCost,
-  Prediction,
-  RunResult,
-  WeightsSource,
-} from "./model/api/classifier.js";
+export type { Capabilities } from "./api/googlenet.js";
+export type { ClassifyOptions, NetworkCost, Prediction, RunResult } from "./api/classify.js";
+export type { ImageInput } from "./api/inputs.js";
+export type { LoadOptions, WeightsSource } from "./api/options.js";
 export { decodeImage, type RgbaImage } from "./model/image/decode.js";
 export {
   toNetworkInput,
@@ -39,10 +42,11 @@ export {
   ImageError,
   ArgumentError,
   ExecutionError,
+  DisposedError,
 } from "./host/errors.js";
 export { GOLDEN, goldenInput, floatsSha256, syntheticInput } from "./model/network/golden.js";
 export type { KernelSource, KernelSources } from "./host/wasm/kernels.js";
-export type { WeightsFetchOptions, WeightsProgress } from "./model/api/weightSources.js";
+export type { WeightsFetchOptions, WeightsProgress } from "./api/weightSources.js";
 export type { PlatformImage } from "./model/image/platformDecode.js";
-export { runtimeName, type RuntimeName } from "./host/runtime.js";
+export { runtimeName, type RuntimeName } from "./host/runtimeName.js";
 export { decodeWithPlatform as decodeImageWithPlatform } from "./model/image/platformDecode.js";

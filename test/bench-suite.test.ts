@@ -1,5 +1,5 @@
 // The comparison suite as CI runs it on the host Node: `bench --quick --json` with every engine,
-// both precisions, 1 and 2 threads, batch 1 and 8 (checks in test/support/benchSuite.ts); and the
+// both precisions, 1 and 2 threads, batch 1 and 8 (checks in test/benchSuite.ts); and the
 // README's benchmark table is the one `npm run bench:table` writes from its JSON.
 // test/bench-matrix.test.ts runs the other runtimes.
 
@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { PRECISIONS } from "../bench/child-core.js";
 import { runtimeIds } from "../bench/suite.js";
-import { BENCH, quickSuite, run } from "./support/benchSuite.js";
+import { BENCH, quickSuite, run } from "./benchSuite.js";
 
 test("bench --quick --json on the host Node: every engine, both precisions, 1 and 2 threads", async () => {
   const host = runtimeIds()[0];

@@ -5,10 +5,11 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { poolOutSize } from "../src/host/ir/shapes.js";
+import { poolOutSize } from "../src/host/ir/window.js";
 import { poolAxisSize } from "../src/host/ir/window.js";
 import { compileKernels, type CompiledKernels } from "../src/host/wasm/kernels.js";
 import { formatTable, inScopeTests, runCase, type CaseResult } from "./support/conformance.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 
 /** The in-scope tests the IR rejects, each with the attribute its typed error names. */
 const UNSUPPORTED: Readonly<Record<string, RegExp>> = {
@@ -33,7 +34,7 @@ const builds: CompiledKernels[] = [];
 const results: CaseResult[] = [];
 
 test.before(async () => {
-  builds.push(await compileKernels("baseline"), await compileKernels("relaxed"));
+  builds.push(await compileKernels("baseline", nodeRuntime), await compileKernels("relaxed", nodeRuntime));
 });
 
 test("the ONNX node tests are installed and every in-scope one is there", () => {

@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { compileKernels } from "../src/host/wasm/kernels.js";
 import { formatTable, inScopeTests, runCase, type CaseResult } from "./support/conformance.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 
 // Node 20 compiles the relaxed build only with this flag (test/run.ts adds it the same way).
 const RELAXED_FLAG = "--experimental-wasm-relaxed-simd";
@@ -17,7 +18,7 @@ const filters = process.argv.slice(2);
 const tests = inScopeTests().filter((t) => filters.length === 0 || filters.some((f) => t.includes(f)));
 const results: CaseResult[] = [];
 for (const build of ["baseline", "relaxed"] as const) {
-  const compiled = await compileKernels(build);
+  const compiled = await compileKernels(build, nodeRuntime);
   for (const test of tests) results.push(await runCase(test, compiled));
 }
 console.log(formatTable(results));

@@ -13,12 +13,11 @@ import { zlibSync } from "fflate";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ArgumentError, DisposedError, ImageError, WeightsError } from "../src/host/errors.js";
-import { setPlatform } from "../src/host/platform.js";
 import { decodeWeightFile, encodeWeightFile } from "../src/model/formats/iwnet.js";
 import { readMat } from "../src/model/formats/mat.js";
 import { crc32, decodeImage } from "../src/model/image/decode.js";
 import { GoogLeNet, readLabelsFile } from "../src/node/index.js";
-import { nodePlatform } from "../src/node/platform.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 import { readMatWeights } from "../src/node/weights.js";
 import { DATA_DIR, PHOTOS_DIR } from "./support/data.js";
 
@@ -56,6 +55,22 @@ test("threads: 1000, 2**31, 100000, 1.5 and '2' are ArgumentErrors before any wo
     await rejects(GoogLeNet.load({ weights, threads }), ArgumentError, /'threads' expected an integer in 1\.\.\d+/);
     assert.ok(performance.now() - t0 < 200, `rejected at once (${threads})`);
   }
+});
+
+test("every load option is checked before a file is read: a bad maxBatch or worker with missing weights is the ArgumentError", async () => {
+  const missing = join(tmpdir(), "inception-wasm-no-such-weights.iwnet");
+  await rejects(
+    GoogLeNet.load({ weights: missing, maxBatch: 0 }),
+    ArgumentError,
+    /'maxBatch' expected an integer in 1\.\.64/,
+  );
+  await rejects(
+    GoogLeNet.loadEnsemble([missing, missing], { maxBatch: 65 }),
+    ArgumentError,
+    /GoogLeNet\.load: argument 'maxBatch'/,
+  );
+  const worker = 5 as unknown as () => Worker;
+  await rejects(GoogLeNet.load({ weights: missing, worker }), ArgumentError, /'worker' expected a function/);
 });
 
 test("inputSize: 100000 names inputSize and the sizes the weights fit, not a weight shape", async () => {
@@ -357,18 +372,21 @@ console.log(net.threads); await net.dispose();`;
   assert.is(r.stdout.trim().split("\n").pop(), "2", r.stderr);
 });
 
-test("a pool that cannot start falls back to 1 thread with the reason, not a failed load", async () => {
+test("a pool that cannot start falls back to 1 thread with the reason, not a failed load; other runtimes are untouched", async () => {
   const warn = console.warn;
   const warnings: string[] = [];
   console.warn = (m: string) => warnings.push(m);
-  setPlatform({
-    ...nodePlatform,
-    spawnWorker: () => {
-      throw new Error("workers refused here");
-    },
-  });
+  /** The Node runtime but for workers, which it refuses to start. */
+  class RefusingWorkers extends GoogLeNet {
+    protected static override readonly runtime = {
+      ...nodeRuntime,
+      spawnWorker: () => {
+        throw new Error("workers refused here");
+      },
+    };
+  }
   try {
-    const n = await GoogLeNet.load({ weights, threads: 2, warmUp: false });
+    const n = await RefusingWorkers.load({ weights, threads: 2, warmUp: false });
     assert.is(n.threads, 1);
     assert.match(
       n.capabilities.reason,
@@ -376,8 +394,11 @@ test("a pool that cannot start falls back to 1 thread with the reason, not a fai
     );
     assert.is((await n.classify(photo("eagle.jpg")))[0].index, 22);
     await n.dispose();
+    // The runtime is the subclass's own: the entry's GoogLeNet, loaded in the same process, still starts workers.
+    const other = await GoogLeNet.load({ weights, threads: 2, warmUp: false });
+    assert.is(other.threads, 2, other.capabilities.reason);
+    await other.dispose();
   } finally {
-    setPlatform(nodePlatform);
     console.warn = warn;
   }
   assert.ok(warnings.some((w) => /running on 1 thread/.test(w)));

@@ -168,7 +168,7 @@ test("full size: planes within 1 and RGB within (3, 3, 4) levels of jpeg-js", ()
 /**
  * The float64 reference of what decodeJpegScaled computes at scale 1/2^k, per component: each block's N-point
  * IDCT evaluated term by term, f(n, m) = 128 + sum_{u<nx, v<ny} c(u) c(v) F(u, v) cos((2n+1)u pi/(2nx))
- * cos((2m+1)v pi/(2ny)), c(0) = 1/(2 sqrt 2), c(u) = 1/2 (jpeg-idct.ts); nx = min(8, b hMax/h) for b = 8 / 2^k;
+ * cos((2m+1)v pi/(2ny)), c(0) = 1/(2 sqrt 2), c(u) = 1/2 (jpegIdct.ts); nx = min(8, b hMax/h) for b = 8 / 2^k;
  * rounded (half to even) and clamped; then output (x, y) takes sample (floor(x / ux), floor(y / uy)) with
  * ux = b hMax / h / nx. Each term is c(u) cos(...) sqrt 2 per axis (then / 2), taken exactly (+-1/2) where the
  * cosine is +-sqrt(2)/2 or 1, so samples that are exact multiples of 1/8 round their ties exactly.

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { convOutSize } from "../src/host/ir/shapes.js";
+import { convOutSize } from "../src/host/ir/window.js";
 import {
   describeConv,
   loadBuild,

@@ -7,7 +7,7 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import "../src/node/platform.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 import { KERNELS } from "../src/host/wasm/calls.js";
 import { compileKernels, declaredExports } from "../src/host/wasm/kernels.js";
 import { assemblyExports, forwardingMismatches, signatureMismatches } from "./support/assemblyExports.js";
@@ -35,7 +35,7 @@ test("parameters passed on by name inside assembly/ keep their position", () => 
 
 for (const build of ["baseline", "relaxed", "debug"] as const) {
   test(`${build}: the parsed exports are the compiled module's, with the same parameter counts`, async () => {
-    const { module } = await compileKernels(build);
+    const { module } = await compileKernels(build, nodeRuntime);
     const compiled = WebAssembly.Module.exports(module).filter((e) => e.kind === "function");
     assert.equal(compiled.map((e) => e.name).sort(), [...exports.keys()].sort());
     // Parameter counts from an instance (a function's length is its wasm parameter count).

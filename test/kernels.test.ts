@@ -6,7 +6,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Shape } from "../src/host/ir/graph.js";
 import { avgPoolRef, fcRef, lrnRef, maxPoolRef, softmaxRef } from "../src/host/reference/ops.js";
-import { convOutSize, poolOutSize } from "../src/host/ir/shapes.js";
+import { convOutSize, poolOutSize } from "../src/host/ir/window.js";
 import {
   abs,
   assertUntouched,

@@ -116,6 +116,39 @@ test("a 10-line ESM script classifies a photo through the package's Node entry",
   assert.is(r.threads, 2);
 });
 
+test("every entry exports the typed errors, DisposedError named as such; a disposed network rejects with it; no ./kernels subpath", async () => {
+  await writeFile(
+    join(app, "entries.mjs"),
+    [
+      'const entries = { node: await import("inception-wasm"), inline: await import("inception-wasm/inline") };',
+      "const names = {};",
+      "for (const [entry, m] of Object.entries(entries)) {",
+      '  const e = new m.DisposedError("op", "gone");',
+      "  names[entry] = [e.name, e instanceof m.InceptionError, e.code];",
+      "}",
+      "const net = await entries.node.GoogLeNet.load({ weights: process.argv[2], threads: 1, warmUp: false });",
+      "await net.dispose();",
+      "const disposed = await net.run(new Float32Array(3 * 224 * 224)).catch((e) => [e.name, e instanceof entries.node.DisposedError]);",
+      'const kernels = await import("inception-wasm/kernels").then(() => "exported", (e) => e.code);',
+      "console.log(JSON.stringify({ names, disposed, kernels }));",
+    ].join("\n"),
+  );
+  const node = JSON.parse((await inApp(process.execPath, ["entries.mjs", DATA_DIR])).stdout);
+  const want = ["DisposedError", true, "E_DISPOSED"];
+  assert.equal(node, {
+    names: { node: want, inline: want },
+    disposed: ["DisposedError", true],
+    kernels: "ERR_PACKAGE_PATH_NOT_EXPORTED",
+  });
+  // The browser-safe entry, as bundlers' "browser" condition picks it (no loadWeights: that is the Node entry's).
+  await writeFile(
+    join(app, "browser.mjs"),
+    'const m = await import("inception-wasm");\nconsole.log(new m.DisposedError("op", "gone").name, typeof m.loadWeights);\n',
+  );
+  const browser = await inApp(process.execPath, ["--conditions=browser", "browser.mjs"]);
+  assert.is(browser.stdout.trim(), "DisposedError undefined");
+});
+
 test("a TypeScript file type-checks against the package's types", async () => {
   await writeFile(
     join(app, "use.mts"),

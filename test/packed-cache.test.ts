@@ -23,7 +23,7 @@ import { promisify } from "node:util";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { WeightsError } from "../src/host/errors.js";
-import { platform } from "../src/host/platform.js";
+import { nodeSha256 } from "../src/node/sha256.js";
 import {
   checkPackedWeights,
   encodePackedWeights,
@@ -105,8 +105,8 @@ for (const [what, corrupt, reason] of corruptions) {
 test("checkPackedWeights: typed errors naming the file, expected vs found", async () => {
   const key = new Uint8Array(32).fill(7);
   const region = Uint8Array.from({ length: 1000 }, (_, i) => i * 31);
-  const file = encodePackedWeights(key, region);
-  assert.equal([...(await checkPackedWeights(file, "x.iwpack", key, 1000))], [...region]);
+  const file = encodePackedWeights(key, region, nodeSha256());
+  assert.equal([...(await checkPackedWeights(file, "x.iwpack", key, 1000, nodeSha256()))], [...region]);
   const cases: [Uint8Array, Uint8Array, number, RegExp][] = [
     [file, key, 999, /expected a file of 1127 bytes, found 1128/],
     [file, new Uint8Array(32), 1000, /expected layout key 0{64}, found (07){32}/],
@@ -115,7 +115,7 @@ test("checkPackedWeights: typed errors naming the file, expected vs found", asyn
   ];
   for (const [bytes, k, n, message] of cases) {
     try {
-      await checkPackedWeights(bytes, "x.iwpack", k, n);
+      await checkPackedWeights(bytes, "x.iwpack", k, n, nodeSha256());
       assert.unreachable("expected a WeightsError");
     } catch (error) {
       assert.instance(error, WeightsError);
@@ -150,7 +150,7 @@ test("strict and fast keep their own entries: strict, fast, strict loads the thi
 test("readPackedWeights: short reads of any size give the payload; a file that grows is rejected", async () => {
   const key = new Uint8Array(32).fill(3);
   const region = Uint8Array.from({ length: 3_000_001 }, (_, i) => (i * 131) >> 3);
-  const file = encodePackedWeights(key, region);
+  const file = encodePackedWeights(key, region, nodeSha256());
   for (const step of [1, 999, 65_536, 1 << 21]) {
     let at = 0;
     const read = async (into: Uint8Array): Promise<number> => {
@@ -160,7 +160,7 @@ test("readPackedWeights: short reads of any size give the payload; a file that g
       return n;
     };
     const into = new Uint8Array(region.length);
-    await readPackedWeights(read, file.length, "x.iwpack", key, into, platform().createSha256());
+    await readPackedWeights(read, file.length, "x.iwpack", key, into, nodeSha256());
     assert.ok(
       into.every((b, i) => b === region[i]),
       `payload read ${step} bytes at a time`,
@@ -177,14 +177,7 @@ test("readPackedWeights: short reads of any size give the payload; a file that g
     return n;
   };
   try {
-    await readPackedWeights(
-      read,
-      file.length,
-      "x.iwpack",
-      key,
-      new Uint8Array(region.length),
-      platform().createSha256(),
-    );
+    await readPackedWeights(read, file.length, "x.iwpack", key, new Uint8Array(region.length), nodeSha256());
     assert.unreachable("expected a WeightsError");
   } catch (error) {
     assert.instance(error, WeightsError);

@@ -13,7 +13,8 @@ import { compileKernels, createSharedMemory, instantiateKernels } from "../src/h
 import { planGraph, writeWeights, type Plan } from "../src/host/plan/plan.js";
 import { WorkerPool } from "../src/host/exec/pool.js";
 import { C } from "../src/host/exec/protocol.js";
-import { platform, type WorkerEvents, type WorkerHandle } from "../src/host/platform.js";
+import type { WorkerEvents, WorkerHandle } from "../src/host/exec/workers.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 import { buildStages, schedulePlan } from "../src/host/plan/schedule.js";
 import { callAccesses, callSplit, type KernelCall } from "../src/host/wasm/calls.js";
 import { GoogLeNet, type Prediction } from "../src/node/index.js";
@@ -34,7 +35,7 @@ async function weights(): Promise<TensorMap> {
 }
 
 test("schedule: stages never pair a step with one it conflicts with; tasks cover every output once", async () => {
-  const compiled = await compileKernels("baseline");
+  const compiled = await compileKernels("baseline", nodeRuntime);
   const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
   for (const keepAll of [false, true]) {
     const plan = planGraph(googlenetGraph(), probe, {
@@ -145,7 +146,7 @@ async function setup(lanes = 2): Promise<{
   input: Float32Array;
   want: string;
 }> {
-  const compiled = await compileKernels("baseline");
+  const compiled = await compileKernels("baseline", nodeRuntime);
   const graph = googlenetGraph();
   const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
   const plan = planGraph(graph, probe, {
@@ -181,7 +182,7 @@ async function runHash(
 
 test("a trapping kernel rejects with ExecutionError naming the op; later runs still work", async () => {
   const s = await setup();
-  const pool = await WorkerPool.create(s.module, s.memory, 2);
+  const pool = await WorkerPool.create(s.module, s.memory, 2, nodeRuntime);
   try {
     assert.is(await runHash(pool, s), s.want);
     const bad = "inception_4a/3x3";
@@ -214,7 +215,7 @@ test("a trapping kernel rejects with ExecutionError naming the op; later runs st
 
 test("a worker that dies is replaced on the next run", async () => {
   const s = await setup();
-  const pool = await WorkerPool.create(s.module, s.memory, 2);
+  const pool = await WorkerPool.create(s.module, s.memory, 2, nodeRuntime);
   try {
     assert.is(await runHash(pool, s), s.want);
     const workers = (pool as unknown as { workers: { terminate(): Promise<void> }[] }).workers;
@@ -235,7 +236,7 @@ test("a worker that dies is replaced on the next run", async () => {
 
 test("a worker killed in the middle of a run: the call settles (right result or ExecutionError), nothing hangs, later runs work", async () => {
   const s = await setup();
-  const pool = await WorkerPool.create(s.module, s.memory, 2);
+  const pool = await WorkerPool.create(s.module, s.memory, 2, nodeRuntime);
   try {
     for (const delayMs of [1, 5, 15]) {
       const workers = (pool as unknown as { workers: { terminate(): Promise<void> }[] }).workers;
@@ -276,13 +277,13 @@ test("a worker that died idle (even naming a task it had counted), its death rep
   const s = await setup(3);
   let held: (() => void) | undefined;
   const spawnHoldingDeaths = (events: WorkerEvents): WorkerHandle =>
-    platform().spawnWorker({
+    nodeRuntime.spawnWorker({
       onMessage: (m) => events.onMessage(m),
       onDeath: (reason) => {
         held = () => events.onDeath(reason);
       },
     });
-  const pool = await WorkerPool.create(s.module, s.memory, 3, spawnHoldingDeaths);
+  const pool = await WorkerPool.create(s.module, s.memory, 3, { ...nodeRuntime, spawnWorker: spawnHoldingDeaths });
   try {
     assert.is(await runHash(pool, s), s.want);
     const workers = (pool as unknown as { workers: WorkerHandle[] }).workers;

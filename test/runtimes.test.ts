@@ -23,7 +23,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { InceptionError } from "../src/host/errors.js";
 import { expectedWeights, type TensorMap } from "../src/host/ir/tensors.js";
-import { runtimeLabel, runtimeName } from "../src/host/runtime.js";
+import { runtimeLabel, runtimeName } from "../src/host/runtimeName.js";
 import { GoogLeNet } from "../src/node/index.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { GOLDEN, floatsSha256, goldenInput, weightsSha256 } from "../src/model/network/golden.js";

@@ -15,13 +15,13 @@ import * as assert from "uvu/assert";
 import { compileKernels, type CompiledKernels } from "../src/host/wasm/kernels.js";
 import { chooseTileFor, type ProcessChoices } from "../src/host/wasm/tiles.js";
 import { encodeWeightFile } from "../src/model/formats/iwnet.js";
-import "../src/node/platform.js";
 import { FORCE_PROBE_ENV, machineKey, openTileCache } from "../src/node/tileCache.js";
 import { matWeights } from "./support/data.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "tiles-cache-test-"));
-const baseline = await compileKernels("baseline");
-const relaxed = await compileKernels("relaxed").catch(() => undefined);
+const baseline = await compileKernels("baseline", nodeRuntime);
+const relaxed = await compileKernels("relaxed", nodeRuntime).catch(() => undefined);
 const machine = machineKey();
 
 /** A load in a new process with its own choices, through the table in `dir`. */

@@ -11,8 +11,9 @@ import { chooseTile, tileFamily } from "../src/host/wasm/tiles.js";
 import { GoogLeNet } from "../src/node/index.js";
 import { assertBatchBits } from "./support/batching.js";
 import { matWeights as mat } from "./support/data.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 
-const baseline = await compileKernels("baseline");
+const baseline = await compileKernels("baseline", nodeRuntime);
 const family = tileFamily(scratchKernels(baseline).k);
 
 test("the family has several tiles with distinct names; tiles of equal rows share a packing layout", () => {

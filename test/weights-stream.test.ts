@@ -14,7 +14,7 @@ import * as assert from "uvu/assert";
 import { hex, sha256 } from "../src/host/digest.js";
 import { WeightsError } from "../src/host/errors.js";
 import { GoogLeNet, type LoadOptions } from "../src/inline.js";
-import type { WeightsProgress } from "../src/model/api/weightSources.js";
+import type { WeightsProgress } from "../src/api/weightSources.js";
 import { encodeWeightFile } from "../src/model/formats/iwnet.js";
 import { floatsSha256 } from "../src/model/network/golden.js";
 import { readMatWeights } from "../src/node/weights.js";

@@ -5,7 +5,7 @@ import { Bench } from "tinybench";
 import type { Profile } from "../host/exec/executor.js";
 import type { BuildChoice } from "../host/wasm/kernels.js";
 import type { Precision } from "../host/plan/winograd.js";
-import { runtimeLabel } from "../host/runtime.js";
+import { runtimeLabel } from "../host/runtimeName.js";
 import { GoogLeNet } from "../node/index.js";
 import { hex, sha256 } from "../host/digest.js";
 import { syntheticInput } from "../model/network/golden.js";

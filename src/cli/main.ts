@@ -5,6 +5,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { maxThreads } from "../host/engine/wasm.js";
+import { nodeRuntime } from "../node/runtime.js";
 import { InceptionError } from "../host/errors.js";
 import { expectedWeights } from "../host/ir/tensors.js";
 import type { BuildChoice } from "../host/wasm/kernels.js";
@@ -144,7 +145,7 @@ function listText(text: string): string[] {
 /** --threads: one count, or a comma-separated list (bench); each in 1..maxThreads(). */
 
 function threadsOption(fallback: string): number[] {
-  return (opts.threads ?? fallback).split(",").map((t) => intOption("threads", t.trim(), 1, maxThreads()));
+  return (opts.threads ?? fallback).split(",").map((t) => intOption("threads", t.trim(), 1, maxThreads(nodeRuntime)));
 }
 
 /** The photos of the data folder: --weights when it names a folder, else the default data folder. */
@@ -340,7 +341,8 @@ async function main(): Promise<void> {
     }
     case "verify": {
       const { verify, formatVerify } = await import("./verify.js");
-      const threads = opts.threads === undefined ? undefined : intOption("threads", opts.threads, 1, maxThreads());
+      const threads =
+        opts.threads === undefined ? undefined : intOption("threads", opts.threads, 1, maxThreads(nodeRuntime));
       const report = await verify({ weights: opts.weights, threads });
       console.log(opts.json ? JSON.stringify(report, null, 2) : formatVerify(report));
       process.exitCode = report.pass ? 0 : 1;

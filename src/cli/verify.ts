@@ -5,7 +5,7 @@
 // the relaxed build's fused multiply-add may round differently on other CPUs and engines.
 
 import { cpus } from "node:os";
-import { runtimeLabel } from "../host/runtime.js";
+import { runtimeLabel } from "../host/runtimeName.js";
 import { expectedWeights } from "../host/ir/tensors.js";
 import type { BuildName } from "../host/wasm/kernels.js";
 import { GoogLeNet, topClasses, type LoadOptions } from "../node/index.js";

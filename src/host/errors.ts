@@ -69,6 +69,7 @@ export class ExecutionError extends InceptionError {
 
 /** A network or worker pool was used after dispose(); the call is named. */
 export class DisposedError extends InceptionError {
+  override name = "DisposedError";
   readonly op: string;
   constructor(op: string, message: string) {
     super("E_DISPOSED", `${op}: ${message}`);

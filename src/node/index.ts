@@ -1,18 +1,18 @@
 // The Node entry (Node, Deno, Bun; package condition "node"): everything of the browser-safe entry
-// (src/index.ts), plus file access: wasm builds read with node:fs, pool workers as worker_threads
-// (platform.ts), weights given as paths or found in the default locations (weights.ts), and the
-// user cache's packed weights (packedCache.ts) and tile probe table (tileCache.ts).
+// (src/index.ts), with GoogLeNet on the Node runtime (runtime.ts): wasm builds read with node:fs,
+// pool workers as worker_threads, weights given as paths or found in the default locations
+// (weights.ts), and the user cache's packed weights (packedCache.ts) and tile probe table
+// (tileCache.ts).
 
-import { installPackedCache, installTileCache, installWeightFiles } from "../model/api/classifier.js";
-import { openPackedCache } from "./packedCache.js";
-import "./platform.js";
-import { openTileCache } from "./tileCache.js";
-import { openWeights } from "./weights.js";
-
-installWeightFiles((source, expected, cacheDir, feed) => openWeights({ source, expected, cacheDir, feed }));
-installPackedCache(openPackedCache);
-installTileCache((cacheDir) => openTileCache(cacheDir));
+import { GoogLeNet as Network } from "../api/googlenet.js";
+import { nodeRuntime } from "./runtime.js";
 
 export * from "../index.js";
+
+/** GoogLeNet on the Node runtime: files, worker threads, the user cache. */
+export class GoogLeNet extends Network {
+  protected static override readonly runtime = nodeRuntime;
+}
+
 export { readLabelsFile } from "./labels.js";
 export { loadWeights, readMatWeights, resolveDataDir } from "./weights.js";

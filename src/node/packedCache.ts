@@ -8,7 +8,7 @@ import { open, readdir, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { hex, sha256 } from "../host/digest.js";
 import type { PackedEntry, PackedWeightsCache } from "../host/engine/packedWeights.js";
-import { platform } from "../host/platform.js";
+import { nodeSha256 } from "./sha256.js";
 import { encodePackedHeader, readPackedWeights } from "../model/formats/iwpack.js";
 import { removeStalePartials, warnNotCached, writeFileAtomic } from "./files.js";
 import { locateWeights } from "./lookup.js";
@@ -66,7 +66,7 @@ export async function openPackedCache(
       try {
         const read = async (into: Uint8Array): Promise<number> =>
           (await handle.read(into, 0, into.length, null)).bytesRead;
-        await readPackedWeights(read, size, file, entry.key, region, platform().createSha256());
+        await readPackedWeights(read, size, file, entry.key, region, nodeSha256());
       } catch (error) {
         await handle.close().catch(() => undefined);
         await rm(file, { force: true }).catch(() => undefined); // stale or corrupt: discarded, rebuilt by the caller
@@ -80,7 +80,7 @@ export async function openPackedCache(
     async write(entry, region) {
       const file = fileOf(entry);
       try {
-        const header = encodePackedHeader(entry.key, region, platform().createSha256());
+        const header = encodePackedHeader(entry.key, region, nodeSha256());
         await writeFileAtomic(file, header, region); // straight from the memory, never copied whole
       } catch (error) {
         warnNotCached("the packed weights", file, error);

@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { arch, cpus } from "node:os";
 import { join } from "node:path";
 import { hex, sha256 } from "../host/digest.js";
-import { runtimeLabel } from "../host/runtime.js";
+import { runtimeLabel } from "../host/runtimeName.js";
 import type { StoredProbe, TileProbeKey, TileProbeStore } from "../host/wasm/tiles.js";
 import { warnNotCached, writeFileAtomic } from "./files.js";
 import { tileCacheDir, userCacheDir } from "./userCache.js";

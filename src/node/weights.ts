@@ -18,7 +18,7 @@ import { googlenetGraph } from "../model/network/googlenet.js";
 import { checkTensors, type ExpectedTensor, type TensorMap } from "../host/ir/tensors.js";
 import { hex, sha256 } from "../host/digest.js";
 import type { WeightFeed } from "../host/plan/plan.js";
-import { platform } from "../host/platform.js";
+import { nodeSha256 } from "./sha256.js";
 import { fileChunks, warnNotCached, writeFileAtomic } from "./files.js";
 import { locateWeights } from "./lookup.js";
 import { matCacheDir, userCacheDir } from "./userCache.js";
@@ -171,7 +171,7 @@ export async function openWeights(options: {
           throw new WeightsError(path, undefined, `cannot read file: ${(cause as Error).message}`, { cause });
         });
         try {
-          await readWeightStream(fileChunks(handle, path), path, write, platform().createSha256());
+          await readWeightStream(fileChunks(handle, path), path, write, nodeSha256());
         } finally {
           await handle.close().catch(() => undefined);
         }

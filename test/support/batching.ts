@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import * as assert from "uvu/assert";
 import { GoogLeNet } from "../../src/node/index.js";
-import type { LoadOptions } from "../../src/model/api/classifier.js";
+import type { LoadOptions } from "../../src/api/options.js";
 import { floatsSha as sha, photoCases } from "./data.js";
 
 /** Runs the check with load `options` (weights, build, precision); returns the per-input hashes ("logits probabilities"). */

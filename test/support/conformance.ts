@@ -6,7 +6,6 @@
 
 import { tileFamily } from "../../src/host/wasm/tiles.js";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import "../../src/node/platform.js";
 import { join } from "node:path";
 import { SerialExecutor } from "../../src/host/exec/executor.js";
 import type { Shape } from "../../src/host/ir/graph.js";

@@ -23,6 +23,7 @@ import { checkTensors, expectedWeights, type TensorMap } from "../../src/host/ir
 import { decodeWeights } from "../../src/model/formats/detect.js";
 import { encodeWeightFile } from "../../src/model/formats/iwnet.js";
 import { checkPackedWeights, encodePackedWeights, PACKED_HEADER_BYTES } from "../../src/model/formats/iwpack.js";
+import { nodeSha256 } from "../../src/node/sha256.js";
 import { crc32, decodeImage, type RgbaImage } from "../../src/model/image/decode.js";
 import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../../src/model/network/googlenet.js";
 import { matWeightTensor, readMatWeights } from "../../src/node/weights.js";
@@ -251,9 +252,9 @@ async function iwnetSubjects(): Promise<Subject[]> {
 async function iwpackSubjects(): Promise<Subject[]> {
   const region = (await encodeWeightFile(await bvlcWeights())).slice(0, 1 << 20);
   const key = await sha256(Uint8Array.of(1, 2, 3));
-  const bytes = encodePackedWeights(key, region);
+  const bytes = encodePackedWeights(key, region, nodeSha256());
   const decode = async (b: Uint8Array, name: string): Promise<string> => {
-    const payload = await checkPackedWeights(b, name, key, region.length);
+    const payload = await checkPackedWeights(b, name, key, region.length, nodeSha256());
     return `${payload.length}:${hashBytes(payload)}`;
   };
   const header = (rng: Rng, src: Uint8Array): Mutant => {

@@ -6,7 +6,7 @@
 import { pathToFileURL } from "node:url";
 import { Arena } from "../../src/host/wasm/arena.js";
 import type { Graph, Shape } from "../../src/host/ir/graph.js";
-import "../../src/node/platform.js";
+import { nodeRuntime } from "../../src/node/runtime.js";
 import { encodeCall, type KernelCall } from "../../src/host/wasm/calls.js";
 import {
   compileKernels,
@@ -16,7 +16,7 @@ import {
   type KernelExports,
 } from "../../src/host/wasm/kernels.js";
 import { convRef } from "../../src/host/reference/ops.js";
-import { convOutSize, poolOutSize } from "../../src/host/ir/shapes.js";
+import { convOutSize, poolOutSize } from "../../src/host/ir/window.js";
 import * as assert from "uvu/assert";
 import { shuffled, type Rng } from "./rng.js";
 import { assertClose, dotTolerance, type CloseReport } from "./tolerance.js";
@@ -57,10 +57,10 @@ const MAX_BYTES = 256 << 20;
 export async function loadBuild(build: BuildName): Promise<Loaded> {
   const dir = process.env.TEST_WASM_DIR;
   const compiled = dir
-    ? await compileKernels(build, {
+    ? await compileKernels(build, nodeRuntime, {
         [build]: new URL(build === "baseline" ? "kernels.wasm" : `kernels-${build}.wasm`, pathToFileURL(`${dir}/`)),
       })
-    : await compileKernels(build);
+    : await compileKernels(build, nodeRuntime);
   const memory = createSharedMemory(16 << 20, MAX_BYTES);
   const k = instantiateKernels(compiled.module, memory);
   const arena = new Arena(memory, k.heapBase());

@@ -2,7 +2,7 @@
 // the kernels on one thread or the worker pool; the reference engine (reference.ts) runs every op
 // in float64 TypeScript, the switch for bisecting numeric differences layer by layer.
 
-import { ArgumentError, DisposedError } from "../errors.js";
+import { DisposedError } from "../errors.js";
 import type { Profile } from "../exec/executor.js";
 import type { BuildName } from "../wasm/kernels.js";
 import type { Precision } from "../plan/winograd.js";
@@ -44,7 +44,7 @@ export interface Engine {
    * Runs the graph on input tensors (CHW each, the graph's input shape), several images per run where
    * the engine batches, and returns one output per input in order; an image's outputs have the same
    * bits whatever batch it ran in. Adds per-op milliseconds to `profile` when given. `model`
-   * (default 0) picks the weight set; ArgumentError outside 0..models-1. Calls must not overlap
+   * (default 0) picks the weight set, in 0..models-1 (the caller checks it). Calls must not overlap
    * (the caller queues them).
    */
   runBatch(inputs: readonly Float32Array[], profile?: Profile, model?: number): Promise<EngineOutputs[]>;
@@ -80,11 +80,4 @@ export function disposedEngine(engine: Engine): Engine {
     activation: () => undefined,
     dispose: () => Promise.resolve(),
   };
-}
-
-/** Throws ArgumentError unless `model` is an integer in 0..models-1. */
-export function checkModel(model: number, models: number): void {
-  if (!(Number.isInteger(model) && model >= 0 && model < models)) {
-    throw new ArgumentError("GoogLeNet.run", "model", `an integer in 0..${models - 1} (a weight set)`, model);
-  }
 }

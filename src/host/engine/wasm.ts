@@ -7,7 +7,6 @@ import { SerialExecutor, type Executor, type Profile } from "../exec/executor.js
 import { threadSupport, WorkerPool } from "../exec/pool.js";
 import { MAX_POOL_THREADS } from "../exec/protocol.js";
 import type { Graph } from "../ir/graph.js";
-import type { WorkerEvents, WorkerHandle } from "../platform.js";
 import type { TensorMap } from "../ir/tensors.js";
 import { planGraph, type Plan, type TensorPlace, type WeightFeed } from "../plan/plan.js";
 import type { Precision } from "../plan/winograd.js";
@@ -24,11 +23,18 @@ import {
   type KernelSources,
 } from "../wasm/kernels.js";
 import { chooseTileFor, type ChosenTile, type TileChoice, type TileProbeStore } from "../wasm/tiles.js";
-import { checkModel, type Engine, type EngineOutputs } from "./engine.js";
+import type { Engine, EngineOutputs } from "./engine.js";
 import { placeWeights, type LoadTimes, type ModelLoadTimes, type PackedWeightsCache } from "./packedWeights.js";
+import type { Runtime } from "./runtime.js";
 
-/** How to build a wasm engine. */
+/**
+ * How to build a wasm engine. The options are valid (types and ranges: the API checks them,
+ * src/api/options.ts); what only the plan can tell (the memory budget, the build's tiles) is checked
+ * here, in errors that name `caller`.
+ */
 export interface WasmEngineOptions {
+  /** The operation errors name, e.g. "GoogLeNet.load". */
+  caller: string;
   build: BuildChoice;
   /** The GEMM register tile: "auto" (a timed probe at load or its table entry, wasm/tiles.ts), "probe" (a fresh probe) or a tile name such as "4x8". */
   tile: TileChoice;
@@ -36,7 +42,7 @@ export interface WasmEngineOptions {
   tileStore?: TileProbeStore;
   /** Square input side the graph is planned for. */
   inputSize: number;
-  /** Threads requested (undefined: the available cores). */
+  /** Threads requested, in 1..maxThreads() (undefined: the available cores). */
   threads: number | undefined;
   /** "strict" (default) or "fast" (Winograd for the 3x3 stride-1 convolutions, see plan/winograd.ts). */
   precision?: Precision;
@@ -44,12 +50,10 @@ export interface WasmEngineOptions {
   keepActivations: boolean;
   /** Run one pass before create() resolves, so the first real call runs at full speed. */
   warmUp: boolean;
-  /** Where the kernel builds come from (default: the package's files, see wasm/sources.ts). */
+  /** The kernel builds the caller gives (default: each build from the runtime's kernelSource). */
   kernels?: KernelSources;
-  /** Most images one run takes (default DEFAULT_MAX_BATCH); longer lists run in chunks of it. */
+  /** Most images one run takes, in 1..MAX_BATCH (default DEFAULT_MAX_BATCH); longer lists run in chunks of it. */
   maxBatch?: number;
-  /** Starts one pool worker (default: the platform's). */
-  spawnWorker?: (events: WorkerEvents) => WorkerHandle;
 }
 
 /** One model's weights for WasmEngine.create. */
@@ -69,6 +73,9 @@ export interface WeightSet {
  * and fill the 7x7 layers' tiles (49 pixels x 8 = 392 columns).
  */
 export const DEFAULT_MAX_BATCH = 8;
+
+/** The largest `maxBatch`. */
+export const MAX_BATCH = 64;
 
 export type { WeightFeed } from "../plan/plan.js";
 
@@ -93,35 +100,17 @@ export const MAX_THREADS = 64;
 /** Largest shared memory a plan may need (weights, activations, scratch); a larger plan is refused before allocating. */
 export const MEMORY_BUDGET_BYTES = 2 ** 30;
 
-/** The largest `threads` accepted here: 4x the cores, at most MAX_THREADS. */
-export function maxThreads(): number {
-  return Math.min(MAX_THREADS, MAX_POOL_THREADS, 4 * threadSupport().cores);
-}
-
-/** Throws ArgumentError unless `requested` is undefined or an integer in 1..maxThreads(). */
-export function checkThreads(requested: unknown): void {
-  const max = maxThreads();
-  if (
-    requested !== undefined &&
-    !(Number.isInteger(requested) && (requested as number) >= 1 && (requested as number) <= max)
-  ) {
-    throw new ArgumentError(
-      "GoogLeNet.load",
-      "threads",
-      `an integer in 1..${max} (4x the ${threadSupport().cores} core(s), at most ${MAX_THREADS})`,
-      typeof requested === "number" ? requested : `${typeof requested} ${String(requested)}`,
-    );
-  }
+/** The largest `threads` accepted on `host`: 4x its cores, at most MAX_THREADS. */
+export function maxThreads(host: Pick<Runtime, "cores">): number {
+  return Math.min(MAX_THREADS, MAX_POOL_THREADS, 4 * host.cores());
 }
 
 /**
- * Threads to use: the requested count, or the cores; 1 (with a warning, once) when threads are
- * unavailable. Throws ArgumentError for a count that is not an integer in 1..maxThreads(),
- * before any worker or memory exists.
+ * Threads to use: the requested count (in 1..maxThreads()), or the cores; 1 (with a warning, once)
+ * when threads are unavailable.
  */
-export function chooseThreads(requested: number | undefined): ThreadChoice {
-  const support = threadSupport();
-  checkThreads(requested);
+function chooseThreads(requested: number | undefined, host: Runtime): ThreadChoice {
+  const support = threadSupport(host);
   if (requested === 1) return { threads: 1, reason: "1 thread requested" };
   if (!support.available) {
     if ((requested ?? support.cores) > 1) warnOneThread(support.reason);
@@ -173,21 +162,23 @@ export class WasmEngine implements Engine {
   /**
    * Compiles, plans, writes every weight set (one per model of an ensemble, in order; each from its
    * packed cache, else from its tensors: a map, or a feed written tensor by tensor as it arrives),
-   * starts the threads and (optionally) warms up.
+   * starts the threads on `runtime` and (optionally) warms up.
    */
-  static async create(graph: Graph, weightSets: readonly WeightSet[], options: WasmEngineOptions): Promise<WasmEngine> {
+  static async create(
+    graph: Graph,
+    weightSets: readonly WeightSet[],
+    options: WasmEngineOptions,
+    runtime: Runtime,
+  ): Promise<WasmEngine> {
     const models = weightSets.length;
     if (models < 1) throw new ArgumentError("WasmEngine.create", "weightSets", "at least one weight set", 0);
     const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
-    if (!(Number.isInteger(maxBatch) && maxBatch >= 1 && maxBatch <= 64)) {
-      throw new ArgumentError("GoogLeNet.load", "maxBatch", "an integer in 1..64", maxBatch);
-    }
-    let choice = chooseThreads(options.threads);
+    let choice = chooseThreads(options.threads, runtime);
     const t0 = performance.now();
-    const compiled = await compileKernels(options.build, options.kernels);
+    const compiled = await compileKernels(options.build, runtime, options.kernels);
     const compileMs = performance.now() - t0;
     const t1 = performance.now();
-    const chosen = await chooseTileFor(compiled, options.tile, options.tileStore, "GoogLeNet.load");
+    const chosen = await chooseTileFor(compiled, options.tile, options.tileStore, options.caller);
     const tileMs = performance.now() - t1;
     // Plan with the load's scratch instance (size queries only), then size the real memory from the
     // plans: batch 1 now, room to grow to maxBatch (weights sit below the activations at the same
@@ -209,7 +200,7 @@ export class WasmEngine implements Engine {
     const largest = planFor(maxBatch, 0).memoryBytes;
     if (largest > MEMORY_BUDGET_BYTES) {
       throw new ArgumentError(
-        "GoogLeNet.load",
+        options.caller,
         "inputSize",
         `a plan within the ${MEMORY_BUDGET_BYTES / 2 ** 20} MiB memory budget`,
         `${options.inputSize} (needs ${Math.ceil(largest / 2 ** 20)} MiB at ${choice.threads} thread(s), ` +
@@ -242,7 +233,7 @@ export class WasmEngine implements Engine {
     let executor: Executor = new SerialExecutor(kernels);
     if (choice.threads > 1) {
       try {
-        executor = await WorkerPool.create(compiled.module, memory, choice.threads, options.spawnWorker, kernels);
+        executor = await WorkerPool.create(compiled.module, memory, choice.threads, runtime, kernels);
       } catch (error) {
         // A pool that cannot start (workers refused by the runtime, a worker that dies while
         // starting) is not a failed load: one thread computes the same bits.
@@ -336,7 +327,6 @@ export class WasmEngine implements Engine {
 
   async runBatch(inputs: readonly Float32Array[], profile?: Profile, model = 0): Promise<EngineOutputs[]> {
     if (this.disposed) throw new DisposedError("engine.runBatch", "the engine was disposed");
-    checkModel(model, this.models);
     const out: EngineOutputs[] = [];
     for (let first = 0; first < inputs.length; first += this.maxBatch) {
       const chunk = inputs.slice(first, first + this.maxBatch);

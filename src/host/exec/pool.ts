@@ -4,7 +4,7 @@
 // writes control words. Spinning is bounded, and with more threads than cores nobody spins.
 
 import { ArgumentError, DisposedError, ExecutionError, InceptionError } from "../errors.js";
-import { platform, type WorkerEvents, type WorkerHandle } from "../platform.js";
+import type { WorkerEvents, WorkerHandle, WorkerHost } from "./workers.js";
 import type { Plan } from "../plan/plan.js";
 import { schedulePlan } from "../plan/schedule.js";
 import { describeEncodedRanges, KERNEL_NAMES, PROFILE_OPS } from "../wasm/calls.js";
@@ -46,9 +46,9 @@ export interface ThreadSupport {
   reason: string;
 }
 
-/** Detects shared memory, Atomics.wait, workers and the core count. */
-export function threadSupport(): ThreadSupport {
-  const cores = platform().cores();
+/** Detects shared memory, Atomics.wait, workers (`host`'s) and the core count. */
+export function threadSupport(host: Pick<WorkerHost, "cores" | "workersUnavailable">): ThreadSupport {
+  const cores = host.cores();
   const no = (reason: string): ThreadSupport => ({ available: false, maxThreads: 1, cores, reason });
   if (typeof SharedArrayBuffer !== "function") {
     return no("SharedArrayBuffer is unavailable (browsers need cross-origin isolation: COOP/COEP headers)");
@@ -57,7 +57,7 @@ export function threadSupport(): ThreadSupport {
     return no("the page is not cross-origin isolated (COOP/COEP headers), so memory cannot be shared");
   }
   if (typeof Atomics !== "object" || typeof Atomics.wait !== "function") return no("Atomics.wait is unavailable");
-  const noWorkers = platform().workersUnavailable();
+  const noWorkers = host.workersUnavailable();
   if (noWorkers !== undefined) return no(noWorkers);
   return {
     available: true,
@@ -136,15 +136,15 @@ export class WorkerPool implements Executor {
 
   /**
    * Starts threads-1 workers over `memory` (shared) and resolves when all are instantiated
-   * and waiting. The control words live in a small SharedArrayBuffer of their own. `spawn` starts
-   * one worker (default: the platform's). `kernels`: the caller's instance of `module` over
-   * `memory`, which the calling thread's lane then runs (default: a new one).
+   * and waiting. The control words live in a small SharedArrayBuffer of their own. `host` gives the
+   * cores and starts each worker. `kernels`: the caller's instance of `module` over `memory`, which
+   * the calling thread's lane then runs (default: a new one).
    */
   static async create(
     module: WebAssembly.Module,
     memory: WebAssembly.Memory,
     threads: number,
-    spawn?: (events: WorkerEvents) => WorkerHandle,
+    host: WorkerHost,
     kernels?: KernelExports,
   ): Promise<WorkerPool> {
     if (!(Number.isInteger(threads) && threads >= 1 && threads <= MAX_POOL_THREADS)) {
@@ -153,18 +153,11 @@ export class WorkerPool implements Executor {
     if (!(memory.buffer instanceof SharedArrayBuffer)) {
       throw new ArgumentError("WorkerPool.create", "memory", "a shared WebAssembly.Memory", "an unshared memory");
     }
-    const support = await threadSupport();
+    const support = threadSupport(host);
     if (threads > 1 && !support.available) {
       throw new ExecutionError("WorkerPool.create", `${threads} threads requested, but ${support.reason}`);
     }
-    const pool = new WorkerPool(
-      module,
-      memory,
-      threads,
-      support.cores,
-      spawn ?? ((e) => platform().spawnWorker(e)),
-      kernels,
-    );
+    const pool = new WorkerPool(module, memory, threads, support.cores, (e) => host.spawnWorker(e), kernels);
     await pool.start();
     return pool;
   }

@@ -1,23 +1,8 @@
-// Output sizes and costs of ops, with Caffe's rounding rules.
+// Tensor shapes and costs of ops over a graph (the output-size rules per axis: window.ts).
 
 import { ArgumentError } from "../errors.js";
 import type { Graph, GraphNode, Shape } from "./graph.js";
 import { convWindow, windowOutSize } from "./window.js";
-
-/** Convolution output size (Caffe: floor). */
-export function convOutSize(size: number, kernel: number, stride: number, pad: number): number {
-  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
-}
-
-/**
- * Pooling output size (Caffe: ceil), then, when padded, the last window must start
- * inside the image or the left/top padding: Caffe drops it otherwise.
- */
-export function poolOutSize(size: number, kernel: number, stride: number, pad: number): number {
-  let out = Math.ceil((size + 2 * pad - kernel) / stride) + 1;
-  if (pad > 0 && (out - 1) * stride >= size + pad) out--;
-  return out;
-}
 
 /** The shape of every tensor of `graph` for an input of `height` x `width`. */
 export function inferShapes(graph: Graph, height: number, width: number): Map<string, Shape> {

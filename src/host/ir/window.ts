@@ -11,7 +11,21 @@
 //     onnxruntime; the ONNX 1.12 reference implementation keeps such a window.
 
 import type { ConvNode, PoolNode, Window2d } from "./graph.js";
-import { poolOutSize } from "./shapes.js";
+
+/** Convolution output size (Caffe: floor). */
+export function convOutSize(size: number, kernel: number, stride: number, pad: number): number {
+  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
+}
+
+/**
+ * Pooling output size (Caffe: ceil), then, when padded, the last window must start
+ * inside the image or the left/top padding: Caffe drops it otherwise.
+ */
+export function poolOutSize(size: number, kernel: number, stride: number, pad: number): number {
+  let out = Math.ceil((size + 2 * pad - kernel) / stride) + 1;
+  if (pad > 0 && (out - 1) * stride >= size + pad) out--;
+  return out;
+}
 
 /** The per-axis window of a convolution node (its square Caffe fields when it has no `window`). */
 export function convWindow(node: ConvNode): Window2d {

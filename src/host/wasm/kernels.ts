@@ -6,18 +6,18 @@ import { instantiateSync } from "@assemblyscript/loader";
 import { WasmLoadError } from "../errors.js";
 import { Arena } from "./arena.js";
 import { encodeCall, KERNEL_NAMES, KERNELS, type KernelCall, type KernelFunction, type KernelName } from "./calls.js";
-import { nodeMajor, nodeVersion } from "../runtime.js";
+import { nodeMajor, nodeVersion } from "../runtimeName.js";
 import {
   compileBuild,
-  defaultKernelSource,
   loadBuild,
   type BuildName,
+  type KernelFiles,
   type KernelSource,
   type KernelSources,
   type LoadedBuild,
 } from "./sources.js";
 
-export type { BuildName, KernelSource, KernelSources } from "./sources.js";
+export type { BuildName, KernelFiles, KernelSource, KernelSources } from "./sources.js";
 /** A build, or "auto": relaxed where the runtime validates it and it passes the self-test, else baseline. */
 export type BuildChoice = BuildName | "auto";
 
@@ -116,13 +116,18 @@ function codeOf(loaded: LoadedBuild): Uint8Array | undefined {
 
 /**
  * Reads and compiles a build, from `sources` (each build as a compiled module, URL, Response or
- * bytes) or the defaults (defaultKernelSource: the package's files, or the inline entry's bytes).
+ * bytes) or the runtime's defaults (`files.kernelSource`: the package's files, or the inline
+ * entry's bytes), URLs read through `files.readUrl`.
  * "auto" takes the relaxed build when the runtime validates it (WebAssembly.validate, no engine
  * flag is set; a given module counts as validated) and its GEMM passes a self-test with a known
  * exact result, else the baseline; `reason` says which and why. With `sources` that hold only
  * one build, "auto" takes that one.
  */
-export async function compileKernels(choice: BuildChoice = "auto", sources?: KernelSources): Promise<CompiledKernels> {
+export async function compileKernels(
+  choice: BuildChoice,
+  files: KernelFiles,
+  sources?: KernelSources,
+): Promise<CompiledKernels> {
   const sourceOf = (build: BuildName): KernelSource => {
     const given = sources?.[build];
     if (given !== undefined) return given;
@@ -132,10 +137,10 @@ export async function compileKernels(choice: BuildChoice = "auto", sources?: Ker
         `the kernels option supplies ${Object.keys(sources).join(", ")}, not the ${build} build that is needed`,
       );
     }
-    return defaultKernelSource(build);
+    return files.kernelSource(build);
   };
   if (choice !== "auto") {
-    const loaded = await loadBuild(choice, sourceOf(choice));
+    const loaded = await loadBuild(choice, sourceOf(choice), files);
     return {
       build: choice,
       module: compileBuild(loaded),
@@ -145,7 +150,7 @@ export async function compileKernels(choice: BuildChoice = "auto", sources?: Ker
     };
   }
   const onlyBaseline = sources !== undefined && sources.relaxed === undefined && sources.baseline !== undefined;
-  const relaxed = onlyBaseline ? undefined : await loadBuild("relaxed", sourceOf("relaxed"));
+  const relaxed = onlyBaseline ? undefined : await loadBuild("relaxed", sourceOf("relaxed"), files);
   let reason = onlyBaseline ? "the kernels option supplies the baseline build only" : relaxedUnsupportedReason();
   if (
     relaxed !== undefined &&
@@ -166,7 +171,7 @@ export async function compileKernels(choice: BuildChoice = "auto", sources?: Ker
     }
     reason = `relaxed build failed its self-test: ${failure}`;
   }
-  const base = await loadBuild("baseline", sourceOf("baseline"));
+  const base = await loadBuild("baseline", sourceOf("baseline"), files);
   return { build: "baseline", module: compileBuild(base), bytes: sizeOf(base), code: codeOf(base), reason };
 }
 

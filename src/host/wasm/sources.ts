@@ -1,11 +1,11 @@
-// Where the kernel builds come from. By default the package's build/*.wasm, named by literal
-// `new URL("…/build/<file>.wasm", import.meta.url)` expressions that Vite, webpack 5, Rollup and
-// Parcel see and copy; the inline entry (src/inline.ts) installs the builds as embedded bytes
-// instead; a caller may pass each build as a compiled WebAssembly.Module (workerd imports .wasm
-// files as modules and forbids compiling bytes), a URL, a fetch Response or the bytes.
+// Where the kernel builds come from. A runtime names each build's default source (KernelFiles):
+// the package's build/*.wasm (packagedKernelSource: literal `new URL("…/build/<file>.wasm",
+// import.meta.url)` expressions that Vite, webpack 5, Rollup and Parcel see and copy), or the
+// inline entry's embedded bytes; a caller may pass each build as a compiled WebAssembly.Module
+// (workerd imports .wasm files as modules and forbids compiling bytes), a URL, a fetch Response or
+// the bytes.
 
 import { WasmLoadError } from "../errors.js";
-import { platform } from "../platform.js";
 
 /** The wasm builds: baseline (SIMD, mul then add: same bits on every machine), relaxed
  * (f32x4.relaxed_madd in the GEMM), debug (asserts on, unoptimised). */
@@ -16,6 +16,14 @@ export type KernelSource = WebAssembly.Module | URL | string | Response | Uint8A
 
 /** The builds a caller supplies; "auto" takes relaxed when given and usable, else baseline. */
 export type KernelSources = Partial<Record<BuildName, KernelSource>>;
+
+/** What a runtime supplies for reading kernel builds. */
+export interface KernelFiles {
+  /** Reads the bytes behind a URL (`file:` URLs included where the runtime has files). */
+  readUrl(url: URL): Promise<Uint8Array>;
+  /** Where a build comes from when the caller passes none (e.g. packagedKernelSource). */
+  kernelSource(build: BuildName): KernelSource;
+}
 
 /** A build ready to compile (bytes) or already compiled, with where it came from for messages. */
 export type LoadedBuild = { file: string; bytes: Uint8Array } | { file: string; module: WebAssembly.Module };
@@ -32,21 +40,12 @@ function packagedUrl(build: BuildName): URL {
   }
 }
 
-let defaults: ((build: BuildName) => KernelSource | undefined) | undefined;
-
-/** Replaces where builds come from when the caller passes none (the inline entry installs its embedded bytes). */
-export function setDefaultKernelSources(source: (build: BuildName) => KernelSource | undefined): void {
-  defaults = source;
-}
-
 /**
- * The default source of a build: the installed default, else the package's file next to this
- * module. Throws WasmLoadError when the runtime gives modules no usable `import.meta.url`
- * (workerd, edge-runtime's script bundles), naming the `kernels` option.
+ * The package's file of a build, next to this module. Throws WasmLoadError when the runtime gives
+ * modules no usable `import.meta.url` (workerd, edge-runtime's script bundles), naming the
+ * `kernels` option.
  */
-export function defaultKernelSource(build: BuildName): KernelSource {
-  const installed = defaults?.(build);
-  if (installed !== undefined) return installed;
+export function packagedKernelSource(build: BuildName): KernelSource {
   try {
     return packagedUrl(build);
   } catch (cause) {
@@ -54,7 +53,7 @@ export function defaultKernelSource(build: BuildName): KernelSource {
       `build/${build === "baseline" ? "kernels" : `kernels-${build}`}.wasm`,
       `cannot locate the ${build} build: this runtime gives modules no import.meta.url ` +
         `(${(cause as Error).message}); import the .wasm files (inception-wasm/build/*.wasm) and pass them ` +
-        'as GoogLeNet.load({ kernels: { relaxed, baseline } }), or import "inception-wasm/inline"',
+        'as the load option { kernels: { relaxed, baseline } }, or import "inception-wasm/inline"',
       { cause },
     );
   }
@@ -91,8 +90,8 @@ function checkMagic(bytes: Uint8Array, file: string): Uint8Array {
   return bytes;
 }
 
-/** Reads a build from its source: a Module as is; bytes checked for the wasm magic. */
-export async function loadBuild(build: BuildName, source: KernelSource): Promise<LoadedBuild> {
+/** Reads a build from its source (a URL through `files`): a Module as is; bytes checked for the wasm magic. */
+export async function loadBuild(build: BuildName, source: KernelSource, files: KernelFiles): Promise<LoadedBuild> {
   if (source instanceof WebAssembly.Module) return { file: `${build} build (WebAssembly.Module)`, module: source };
   if (source instanceof Uint8Array) return { file: `${build} build (bytes)`, bytes: checkMagic(source, build) };
   if (source instanceof ArrayBuffer) {
@@ -109,7 +108,7 @@ export async function loadBuild(build: BuildName, source: KernelSource): Promise
   const url = typeof source === "string" ? resolveUrl(source) : (source as URL);
   let bytes: Uint8Array;
   try {
-    bytes = await platform().readUrl(url);
+    bytes = await files.readUrl(url);
   } catch (cause) {
     const message = (cause as Error).message;
     throw new WasmLoadError(url.href, `cannot read the ${build} kernel build: ${message}; ${MISSING_HINT}`, {
@@ -136,7 +135,7 @@ export function compileBuild(loaded: LoadedBuild): WebAssembly.Module {
       loaded.file,
       forbidden
         ? `this runtime forbids compiling WebAssembly from bytes (${message}): import the .wasm files as modules ` +
-            "(Cloudflare Workers do) and pass them as GoogLeNet.load({ kernels: { relaxed, baseline } }); in a page, " +
+            "(Cloudflare Workers do) and pass them as the load option { kernels: { relaxed, baseline } }; in a page, " +
             "allow 'wasm-unsafe-eval' in the Content-Security-Policy"
         : `does not compile in this runtime (needs WebAssembly SIMD and threads): ${message}`,
       { cause },

@@ -20,7 +20,6 @@
 
 import { hex, type Sha256Hasher } from "../../host/digest.js";
 import { WeightsError } from "../../host/errors.js";
-import { platform } from "../../host/platform.js";
 
 const MAGIC = Uint8Array.of(0x49, 0x57, 0x50, 0x41, 0x43, 0x4b, 0x0d, 0x0a);
 /** Format version: bump when the header or the meaning of the payload changes. */
@@ -44,10 +43,10 @@ export function encodePackedHeader(key: Uint8Array, region: Uint8Array, hasher: 
   return header;
 }
 
-/** An IWPACK file of `region` under the 32-byte layout `key`, whole (encodePackedHeader, then the region). */
-export function encodePackedWeights(key: Uint8Array, region: Uint8Array): Uint8Array {
+/** An IWPACK file of `region` under the 32-byte layout `key`, whole (encodePackedHeader with a fresh `hasher`, then the region). */
+export function encodePackedWeights(key: Uint8Array, region: Uint8Array, hasher: Sha256Hasher): Uint8Array {
   const out = new Uint8Array(PACKED_HEADER_BYTES + region.length);
-  out.set(encodePackedHeader(key, region, platform().createSha256()), 0);
+  out.set(encodePackedHeader(key, region, hasher), 0);
   out.set(region, PACKED_HEADER_BYTES);
   return out;
 }
@@ -104,13 +103,14 @@ export async function readPackedWeights(
 
 /**
  * The payload of an IWPACK file held whole, checked as readPackedWeights checks it (`bytes`: the
- * expected payload length). Throws WeightsError naming `name`, expected vs found.
+ * expected payload length; `hasher` a fresh SHA-256). Throws WeightsError naming `name`, expected vs found.
  */
 export async function checkPackedWeights(
   file: Uint8Array,
   name: string,
   key: Uint8Array,
   bytes: number,
+  hasher: Sha256Hasher,
 ): Promise<Uint8Array> {
   let at = 0;
   const read: ByteReader = async (into) => {
@@ -120,7 +120,7 @@ export async function checkPackedWeights(
     return n;
   };
   const payload = new Uint8Array(bytes);
-  await readPackedWeights(read, file.length, name, key, payload, platform().createSha256());
+  await readPackedWeights(read, file.length, name, key, payload, hasher);
   return payload;
 }
 

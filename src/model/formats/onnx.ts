@@ -7,7 +7,7 @@
 
 import { WeightsError } from "../../host/errors.js";
 import type { Graph } from "../../host/ir/graph.js";
-import { poolOutSize } from "../../host/ir/shapes.js";
+import { poolOutSize } from "../../host/ir/window.js";
 import { elementCount, type TensorMap } from "../../host/ir/tensors.js";
 import { joinProblems, matchGraph, type FoundKind, type FoundOp, type FoundTensor } from "./match.js";
 import { ProtoMessage, readFloats, WIRE_BYTES } from "./protobuf.js";

@@ -8,7 +8,8 @@
 import onnxProto from "onnx-proto";
 import { ArgumentError } from "../../host/errors.js";
 import type { Graph, PoolNode } from "../../host/ir/graph.js";
-import { inferShapes, poolOutSize } from "../../host/ir/shapes.js";
+import { inferShapes } from "../../host/ir/shapes.js";
+import { poolOutSize } from "../../host/ir/window.js";
 import { checkTensors, expectedWeights, type TensorMap } from "../../host/ir/tensors.js";
 
 const { onnx } = onnxProto;

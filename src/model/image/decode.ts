@@ -1,25 +1,19 @@
-// Image decoding to RGBA: JPEG (jpeg-js) and PNG (fast-png), sniffed by magic bytes.
-// Pure JS, no node: imports, so it runs in every runtime including browsers.
+// Image decoding to RGBA, the format sniffed by its magic bytes: PNG by fast-png (chunk CRCs, the
+// zlib stream and the IHDR's scanline bytes checked here first); JPEG at a reduced DCT scale by
+// jpeg.ts where it reads the file (sequential Huffman, 1 or 3 components), else (progressive files,
+// full size) by jpeg-js after this module's structure check and jpeg.ts's scan-data check. Pure JS,
+// no node: imports, so it runs in every runtime including browsers.
 
 import { decode as decodePng, type DecodedPng } from "fast-png";
 import { decode as decodeJpeg } from "jpeg-js";
 import { ImageError } from "../../host/errors.js";
 import { inflateBounded } from "../formats/zlib.js";
 import { checkJpegScanData, decodeJpegScaled, forEachJpegTable, isJpegUnsupported } from "./jpeg.js";
+import { readJpegMarker } from "./jpegMarkers.js";
+import { DEFAULT_MAX_IMAGE_PIXELS, type RgbaImage } from "./rgba.js";
 import { scratch, type Workspace } from "./workspace.js";
 
-/** ImageData-like picture: row-major, 4 bytes per pixel (R, G, B, A), each 0..255; data.length = width*height*4. */
-export interface RgbaImage {
-  width: number;
-  height: number;
-  data: Uint8Array | Uint8ClampedArray;
-}
-
-/**
- * Default largest image, in pixels (width*height), that decodeImage accepts (24 MP, e.g.
- * 6000x4000); checked from the file's header before anything is decoded or allocated.
- */
-export const DEFAULT_MAX_IMAGE_PIXELS = 24_000_000;
+export { DEFAULT_MAX_IMAGE_PIXELS, type RgbaImage } from "./rgba.js";
 
 /** Options of decodeImage. */
 export interface DecodeOptions {
@@ -243,19 +237,27 @@ function checkJpegStructure(bytes: Uint8Array, file: string, maxPixels: number):
   const tables: JpegTableIds = { quant: new Set(), dc: new Set(), ac: new Set() };
   let at = 2;
   for (;;) {
-    if (at >= bytes.length) corrupt(`expected a marker at byte ${at}, found the end of the file (no scan data)`);
-    if (bytes[at] !== 0xff) corrupt(`expected a marker (FF xx) at byte ${at}, found ${bytes[at].toString(16)}`);
-    while (bytes[at] === 0xff && at < bytes.length) at++;
-    const marker = bytes[at++];
-    if (marker === undefined) corrupt("expected a marker, found the end of the file (no scan data)");
-    if (marker === 0xd9)
-      corrupt("expected a scan (SOS marker) before the end-of-image marker, found none (no image data)");
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue; // TEM, RSTn: no length
-    if (at + 2 > bytes.length) corrupt(`expected a segment length at byte ${at}, found the end of the file`);
-    const length = (bytes[at] << 8) | bytes[at + 1];
-    if (length < 2 || at + length > bytes.length) {
-      corrupt(`segment FF ${marker.toString(16).toUpperCase()} at byte ${at - 2}: length ${length} runs past the file`);
+    const read = readJpegMarker(bytes, at);
+    switch (read.kind) {
+      case "end":
+        return corrupt(`expected a marker at byte ${at}, found the end of the file (no scan data)`);
+      case "not-marker":
+        return corrupt(`expected a marker (FF xx) at byte ${at}, found ${read.found.toString(16)}`);
+      case "no-code":
+        return corrupt("expected a marker, found the end of the file (no scan data)");
+      case "standalone":
+        if (read.marker === 0xd9)
+          corrupt("expected a scan (SOS marker) before the end-of-image marker, found none (no image data)");
+        at = read.next;
+        continue;
+      case "no-length":
+        return corrupt(`expected a segment length at byte ${read.at}, found the end of the file`);
+      case "overrun":
+        return corrupt(
+          `segment FF ${read.marker.toString(16).toUpperCase()} at byte ${read.at - 2}: length ${read.length} runs past the file`,
+        );
     }
+    const { marker, length, body } = read;
     const unsupported = JPEG_UNSUPPORTED_SOF.get(marker);
     if (unsupported || marker === 0xcc) {
       throw new ImageError(
@@ -266,9 +268,9 @@ function checkJpegStructure(bytes: Uint8Array, file: string, maxPixels: number):
     }
     if (marker === 0xc0 || marker === 0xc1 || marker === 0xc2) {
       if (length < 8) corrupt(`frame header of ${length} bytes: expected at least 8`);
-      const precision = bytes[at + 2];
-      const height = (bytes[at + 3] << 8) | bytes[at + 4];
-      const width = (bytes[at + 5] << 8) | bytes[at + 6];
+      const precision = body[0];
+      const height = (body[1] << 8) | body[2];
+      const width = (body[3] << 8) | body[4];
       if (precision !== 8) {
         throw new ImageError(
           file,
@@ -277,30 +279,30 @@ function checkJpegStructure(bytes: Uint8Array, file: string, maxPixels: number):
       }
       checkDimensions(width, height, file);
       checkPixelLimit(width, height, maxPixels, file);
-      const count = bytes[at + 7];
+      const count = body[5];
       if (count < 1 || count > 4 || length !== 8 + 3 * count) {
         corrupt(`frame header: expected 1-4 components in 8 + 3 x components bytes, found ${count} in ${length}`);
       }
-      const components = Array.from({ length: count }, (_, i) => bytes[at + 8 + 3 * i]);
-      const quantIds = Array.from({ length: count }, (_, i) => bytes[at + 10 + 3 * i]);
+      const components = Array.from({ length: count }, (_, i) => body[6 + 3 * i]);
+      const quantIds = Array.from({ length: count }, (_, i) => body[8 + 3 * i]);
       frame = { components, quantIds, progressive: marker === 0xc2 };
     }
     if (marker === 0xdb || marker === 0xc4) {
       const ids = (tableClass: number): Set<number> =>
         marker === 0xdb ? tables.quant : tableClass === 0 ? tables.dc : tables.ac;
-      forEachJpegTable(bytes.subarray(at + 2, at + length), marker, (c, id) => ids(c).add(id), corrupt);
+      forEachJpegTable(body, marker, (c, id) => ids(c).add(id), corrupt);
     }
     if (marker === 0xda) {
       if (!frame) return corrupt("expected a frame header (SOF0, SOF1 or SOF2) before the first scan, found none");
-      checkScanHeader(bytes.subarray(at + 2, at + length), frame, tables, corrupt);
-      const data = at + length;
+      checkScanHeader(body, frame, tables, corrupt);
+      const data = read.next;
       if (data >= bytes.length || (bytes[data] === 0xff && bytes[data + 1] !== 0x00)) {
-        corrupt(`expected entropy-coded data after the scan header at byte ${at - 2}, found none (no scan data)`);
+        corrupt(`expected entropy-coded data after the scan header at byte ${read.at - 2}, found none (no scan data)`);
       }
       for (let i = bytes.length - 2; i >= data; i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return;
       corrupt("expected an end-of-image marker (FF D9) after the scan data, found none (truncated file)");
     }
-    at += length;
+    at = read.next;
   }
 }
 

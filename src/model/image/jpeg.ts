@@ -1,7 +1,7 @@
 // A JPEG decoder for classification input: baseline and extended sequential Huffman JPEG (ITU T.81 SOF0/SOF1,
 // 8-bit samples, 1 or 3 components, any power-of-two chroma subsampling, restart markers, interleaved or
 // per-component scans) decoded straight to a reduced size with the DCT: 1/1, 1/2, 1/4 or 1/8 of the image
-// (jpeg-idct.ts derives the scaled IDCTs; 1/8 is the DC coefficients alone). Pure JS, no node: imports.
+// (jpegIdct.ts derives the scaled IDCTs; 1/8 is the DC coefficients alone). Pure JS, no node: imports.
 //
 // Chroma at a reduced scale: a component subsampled by r (2 for 4:2:0 chroma) is decoded with an IDCT r times
 // larger than luma's, up to 8, so at 1/2, 1/4 and 1/8 a 2x-subsampled chroma comes out at the output size with
@@ -14,9 +14,10 @@
 // (2 components, sampling factors whose ratios are not powers of two).
 
 import { ArgumentError, ImageError } from "../../host/errors.js";
-import { DEFAULT_MAX_IMAGE_PIXELS, type RgbaImage } from "./decode.js";
-import { BitReader, type BlockCoder, decodeBlock, decodeDcOnly, HuffmanTable, JpegDataError } from "./jpeg-huffman.js";
-import { idctScaled, ZIGZAG } from "./jpeg-idct.js";
+import { DEFAULT_MAX_IMAGE_PIXELS, type RgbaImage } from "./rgba.js";
+import { BitReader, type BlockCoder, decodeBlock, decodeDcOnly, HuffmanTable, JpegDataError } from "./jpegHuffman.js";
+import { idctScaled, ZIGZAG } from "./jpegIdct.js";
+import { readJpegMarker } from "./jpegMarkers.js";
 import { scratch, type Workspace } from "./workspace.js";
 
 /** A kind of JPEG this decoder does not handle. */
@@ -196,26 +197,25 @@ class JpegDecoder {
   run(): Frame {
     const { bytes } = this;
     for (;;) {
-      if (this.pos >= bytes.length) break; // no EOI: accepted when every component was decoded
-      if (bytes[this.pos] !== 0xff) {
-        throw this.corrupt(`expected a marker (FF) at offset ${this.pos}, found ${hex(bytes[this.pos])}`);
+      const read = readJpegMarker(bytes, this.pos);
+      if (read.kind === "end") break; // no EOI: accepted when every component was decoded
+      if (read.kind === "not-marker") {
+        throw this.corrupt(`expected a marker (FF) at offset ${this.pos}, found ${hex(read.found)}`);
       }
-      while (bytes[this.pos] === 0xff) this.pos++; // fill bytes
-      if (this.pos >= bytes.length) throw this.truncated("a marker code after FF");
-      const marker = bytes[this.pos++];
-      if (marker === 0xd9) break; // EOI
-      if (marker === 0x01 || marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7)) continue; // no length
-      if (this.pos + 2 > bytes.length) throw this.truncated(`the length of marker FF ${hex(marker)}`);
-      const length = (bytes[this.pos] << 8) | bytes[this.pos + 1];
-      if (length < 2 || this.pos + length > bytes.length) {
+      if (read.kind === "no-code") throw this.truncated("a marker code after FF");
+      if (read.kind === "no-length") throw this.truncated(`the length of marker FF ${hex(read.marker)}`);
+      if (read.kind === "overrun") {
         throw this.corrupt(
-          `expected ${length} bytes of marker FF ${hex(marker)} at offset ${this.pos}, ` +
-            `found ${bytes.length - this.pos}`,
+          `expected ${read.length} bytes of marker FF ${hex(read.marker)} at offset ${read.at}, ` +
+            `found ${bytes.length - read.at}`,
         );
       }
-      const segment = bytes.subarray(this.pos + 2, this.pos + length);
-      this.pos += length;
-      this.segment(marker, segment);
+      this.pos = read.next;
+      if (read.kind === "standalone") {
+        if (read.marker === 0xd9) break; // EOI
+        continue;
+      }
+      this.segment(read.marker, read.body);
     }
     const frame = this.frame;
     if (!frame) throw this.corrupt("expected a frame header (SOF0/SOF1) before the end of the file, found none");

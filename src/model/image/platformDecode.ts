@@ -5,7 +5,7 @@
 // the same bytes as the JavaScript decoder (decode.ts) and preprocessing is then identical.
 
 import { ImageError } from "../../host/errors.js";
-import { runtimeName } from "../../host/runtime.js";
+import { runtimeName } from "../../host/runtimeName.js";
 import type { RgbaImage } from "./decode.js";
 
 /** Pictures only a browser has; classify() accepts them where the platform can draw them. */

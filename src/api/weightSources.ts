@@ -3,10 +3,13 @@
 // checked against a SHA-256; or a Response, ReadableStream, Blob, or anything with arrayBuffer()
 // (an R2 object body, a KV value read as a stream). Only web APIs: no `node:` module.
 
-import { hex, sha256 } from "../../host/digest.js";
-import { WeightsError } from "../../host/errors.js";
-import { platform } from "../../host/platform.js";
-import { runtimeName } from "../../host/runtime.js";
+import { hex, sha256 } from "../host/digest.js";
+import type { Runtime } from "../host/engine/runtime.js";
+import { WeightsError } from "../host/errors.js";
+import { runtimeName } from "../host/runtimeName.js";
+
+/** What reading remote weights needs of the runtime: non-HTTP URLs (file:) and the streamed SHA-256. */
+export type RemoteReader = Pick<Runtime, "readUrl" | "createSha256">;
 
 /** Progress of a weights download: bytes so far, the total when the server said it, and whether it came from the cache. */
 export interface WeightsProgress {
@@ -140,12 +143,16 @@ async function openCache(name: string | false | undefined): Promise<Cache | unde
  * Fetches weights from a URL: from Cache Storage when a verified copy is there, else over the
  * network with progress, checked against options.sha256 and then stored in the cache (a failed
  * cache write only costs the next visit a download). Non-HTTP URLs (file:) go through the
- * platform's reader.
+ * runtime's reader.
  */
-export async function fetchWeights(url: URL, options: WeightsFetchOptions = {}): Promise<Uint8Array> {
+export async function fetchWeights(
+  url: URL,
+  runtime: RemoteReader,
+  options: WeightsFetchOptions = {},
+): Promise<Uint8Array> {
   const name = url.href;
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    const bytes = await platform().readUrl(url);
+    const bytes = await runtime.readUrl(url);
     options.onProgress?.({ loaded: bytes.length, total: bytes.length, fromCache: false });
     await checkSha256(bytes, options.sha256, name);
     return bytes;
@@ -192,6 +199,7 @@ export interface WeightStream {
  */
 export async function openWeightStream(
   source: RemoteWeights,
+  runtime: RemoteReader,
   options: WeightsFetchOptions = {},
 ): Promise<WeightStream | undefined> {
   let response: Response | undefined;
@@ -231,7 +239,7 @@ export async function openWeightStream(
   if (!body) return undefined;
   let loaded = 0;
   let last = 0;
-  const hasher = options.sha256 === undefined ? undefined : platform().createSha256();
+  const hasher = options.sha256 === undefined ? undefined : runtime.createSha256();
   // A pull source over chunkReader rather than pipeThrough, which could only use the default reader.
   const read = chunkReader(body);
   const counted = new ReadableStream<Uint8Array>(
@@ -289,8 +297,12 @@ function chunkReader(body: ReadableStream<Uint8Array>): {
 }
 
 /** The bytes of remote weights (see RemoteWeights), with progress and the SHA-256 check. */
-export async function readRemoteWeights(source: RemoteWeights, options: WeightsFetchOptions = {}): Promise<Uint8Array> {
-  if (source instanceof URL) return fetchWeights(source, options);
+export async function readRemoteWeights(
+  source: RemoteWeights,
+  runtime: RemoteReader,
+  options: WeightsFetchOptions = {},
+): Promise<Uint8Array> {
+  if (source instanceof URL) return fetchWeights(source, runtime, options);
   let bytes: Uint8Array;
   let name = "weights option";
   if (typeof Response === "function" && source instanceof Response) {

@@ -11,12 +11,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import * as assert from "uvu/assert";
-import type { Precision } from "../../bench/child-core.js";
-import type { SuiteReport } from "../../bench/suite.js";
-import { engineLabel } from "../../bench/table.js";
+import type { Precision } from "../bench/child-core.js";
+import type { SuiteReport } from "../bench/report.js";
+import { engineLabel } from "../bench/table.js";
 
 /** dist/bench. */
-export const BENCH = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..", "bench");
+export const BENCH = join(fileURLToPath(new URL(".", import.meta.url)), "..", "bench");
 export const run = promisify(execFile);
 /** Per child process (configuration) of a quick run, loaded machine included. */
 const LIMIT_PER_CHILD_MS = 15_000;

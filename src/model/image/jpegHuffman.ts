@@ -2,7 +2,7 @@
 // segment, a bit reader over one restart segment of unstuffed scan data, and the per-block DC/AC decoders.
 // Pure JS. Errors are thrown as JpegDataError (a message without the file name); jpeg.ts adds the file.
 
-import { ZIGZAG } from "./jpeg-idct.js";
+import { ZIGZAG } from "./jpegIdct.js";
 
 /** Corrupt entropy-coded data or tables; jpeg.ts turns it into an ImageError naming the file. */
 export class JpegDataError extends Error {}
