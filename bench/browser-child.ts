@@ -23,7 +23,7 @@ import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { loadWeights } from "../src/node/weights.js";
 import { ROOT } from "../test/support/app.js";
 import { litertPackage } from "../test/support/litert.js";
-import { LITERT_WASM } from "./engines-web.js";
+import { LITERT_WASM } from "../test/support/litertWasm.js";
 import { CHROMIUM, launchChromium } from "../test/support/chromium.js";
 import { EngineUnavailable, INPUT_SIZE } from "./child-core.js";
 import { nextMessage, reportFailure, send, type ChildSettings } from "./child-ipc.js";

@@ -12,6 +12,7 @@ import type { TensorMap } from "../src/host/ir/tensors.js";
 import { caffePoolPads, exportOnnx } from "../src/model/formats/onnxExport.js";
 import { CLASSES, googlenetGraph } from "../src/model/network/googlenet.js";
 import { EngineUnavailable, INPUT_SIZE, type Engine, type Timer } from "./child-core.js";
+import { LITERT_WASM } from "../test/support/litertWasm.js";
 
 /** An engine's output as float32 (every output of this network is). */
 function float32(data: unknown, what: string): Float32Array {
@@ -241,13 +242,6 @@ export async function tfjsEngine(
     dispose: async () => net.dispose(),
   };
 }
-
-/** LiteRT.js's wasm builds, as its loader picks them (threads need relaxed SIMD; the JSPI build, for WebNN and WebGPU partitions, is not used). */
-export const LITERT_WASM = {
-  threaded: "litert_wasm_threaded_internal",
-  relaxed: "litert_wasm_internal",
-  compat: "litert_wasm_compat_internal",
-} as const;
 
 /**
  * LiteRT.js (TFLite + XNNPACK in wasm, CPU accelerator "wasm") with `threads` threads, running

@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type * as LiteRt from "@litertjs/core";
-import { LITERT_WASM } from "../../bench/engines-web.js";
+import { LITERT_WASM } from "./litertWasm.js";
 
 const require = createRequire(import.meta.url);
 
