@@ -39,6 +39,8 @@ export interface KernelQueries {
   packWeights(src: number, dst: number, M: number, K: number, tile: number): void;
   probePeak(src: number, iterations: number): number;
   probeTile(tile: number, a: number, b: number, c: number, kc: number, iterations: number, tmp: number): void;
+  probeRegisterChains(): number;
+  probeRegisterPeak(x: number, y: number, iterations: number): number;
   winogradTileRows(): number;
   winogradTileBlock(): number;
   winogradOutputTile(): number;
@@ -65,6 +67,8 @@ const QUERY_ARITY: Record<keyof KernelQueries, number> = {
   packWeights: 5,
   probePeak: 2,
   probeTile: 7,
+  probeRegisterChains: 0,
+  probeRegisterPeak: 3,
   winogradTileRows: 0,
   winogradTileBlock: 0,
   winogradOutputTile: 0,
