@@ -33,6 +33,7 @@ import { inferShapes } from "../src/host/ir/shapes.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import type { KernelReport } from "./chart.js";
 import { clockKind, clockNow } from "./clock.js";
+import { fill, sampler, tileL1Gflops } from "./kernel-timing.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -85,47 +86,13 @@ function convShapes(): ConvShape[] {
   return out;
 }
 
-function fill(a: Float32Array, seed: number): Float32Array {
-  let s = seed >>> 0;
-  for (let i = 0; i < a.length; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
-
-/** Times `fn`: two warm-up calls, then samples until `sampleMs` have passed (at least 3); median and min ms. */
-function measure(fn: () => void): { median: number; min: number } {
-  fn();
-  fn();
-  const samples: number[] = [];
-  const t0 = performance.now();
-  while (samples.length < 3 || performance.now() - t0 < sampleMs) {
-    const s = now();
-    fn();
-    samples.push(now() - s);
-  }
-  samples.sort((a, b) => a - b);
-  return { median: samples[samples.length >> 1], min: samples[0] };
-}
+const measure = sampler(now, sampleMs);
 
 /** The 4x8 tile probe with loads (8 independent multiply-add chains on one L1 buffer), GFLOP/s of its fastest sample. */
 function peakGflops(k: KernelExports, arena: Arena): number {
   const src = arena.put(fill(new Float32Array(12), 7));
   const iterations = 200_000;
   return (iterations * 32 * 2) / (measure(() => k.probePeak(src, iterations)).min * 1e6);
-}
-
-/** A tile's micro-kernel on L1-resident panels (kc 64: 2-4 KB each), GFLOP/s of its fastest sample. */
-function tileL1Gflops(k: KernelExports, arena: Arena, tile: TileInfo): number {
-  const kc = 64,
-    iterations = 4000;
-  const a = arena.put(fill(new Float32Array(kc * tile.rows), 5));
-  const b = arena.put(fill(new Float32Array(kc * tile.cols), 6));
-  const c = arena.alloc(tile.rows * tile.cols * 4);
-  const tmp = arena.alloc(4096);
-  const { min } = measure(() => k.probeTile(tile.id, a, b, c, kc, iterations, tmp));
-  return (2 * iterations * kc * tile.rows * tile.cols) / (min * 1e6);
 }
 
 interface BuildContext {
@@ -214,7 +181,7 @@ const measured = contexts.map((ctx) => {
     registerPeaks.push(measureRegisterPeak(ctx.k, now).gflops);
     for (let i = 0; i < ctx.tiles.length; i++) {
       const t = (i + round) % ctx.tiles.length; // rotate which tile goes first
-      l1[t].push(tileL1Gflops(ctx.k, ctx.arena, ctx.tiles[t]));
+      l1[t].push(tileL1Gflops(ctx.k, ctx.arena, ctx.tiles[t], measure));
       shapes.forEach((s, j) => {
         const { median, min } = timeConv(ctx, s, ctx.tiles[t]);
         times[t][j].push(median);
