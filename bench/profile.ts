@@ -47,6 +47,7 @@ import { loadWeights } from "../src/node/weights.js";
 import { Arena } from "../test/support/arena.js";
 import { clockKind, clockNow } from "./clock.js";
 import { sampler, tileL1Gflops } from "./kernel-timing.js";
+import { dominantCause, fitCauses, type Causes } from "./profile-causes.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -74,9 +75,6 @@ const median = (xs: number[]): number => {
       ? s[(s.length - 1) / 2]
       : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-
-/** Milliseconds per cause (see the header); a step has only the causes its kernel can have. */
-type Causes = Partial<Record<"compute" | "loads" | "packing" | "transforms" | "sync" | "other", number>>;
 
 interface Row {
   layer: string;
@@ -140,7 +138,10 @@ const plan: Plan = planGraph(graph, probe, {
   precision: opts.fast ? "fast" : "strict",
   tile,
 });
+const memoryStart = performance.now();
 const memory = createSharedMemory(plan.memoryBytes, plan.memoryBytes);
+/** Wall ms to create the network's shared memory (a fresh one: the first in this process). */
+const memoryMs = performance.now() - memoryStart;
 const k = instantiateKernels(compiled.module, memory);
 writeWeights(graph, plan, tensors, k, memory);
 new Float32Array(memory.buffer, plan.input.ptr, 3 * 224 * 224).set(syntheticInput(3 * 224 * 224));
@@ -186,9 +187,13 @@ const winogradTile = { id: 0, rows: 4, cols: 8, name: "4x8", packLayout: "" };
 const winogradL1 =
   plan.winograd.length > 0 ? Math.max(...[0, 1, 2].map(() => tileL1Gflops(sideK, arena, winogradTile, measure))) : 0;
 
+/** Wall ms WorkerPool.create took (threads - 1 workers started, each instantiating the module). */
+let poolStartMs = 0;
 /** Per step alone on `threads` threads (its own one-step plan through the pool): stage wall ms and idle thread-ms. */
 async function pooled(): Promise<{ wall: number; idle: number }[]> {
+  const started = performance.now();
   const pool = await WorkerPool.create(compiled.module, memory, threads);
+  poolStartMs = performance.now() - started;
   try {
     const subs = plan.steps.map((step) => ({ ...plan, steps: [step] }));
     const walls = subs.map((): number[] => []);
@@ -222,18 +227,20 @@ const rows: Row[] = calls.map((c, i) => {
   const causes: Causes = {};
   const kernel = step.call.kernel;
   if (c.half > 0) {
-    // The fit on each call's fastest sample (the least disturbed), its shares scaled to the median.
-    const fast = Math.min(...full[i]);
     const r = step.split.rows!;
-    const rowsAll = r.end - r.first;
-    const perRow = (fast - Math.min(...halves[i])) / (rowsAll - c.half);
-    const intercept = Math.min(fast, Math.max(0, fast - perRow * rowsAll));
-    const l1 = kernel === "winogradConv" ? winogradL1 : tileL1;
-    const compute = Math.min(fast - intercept, (2 * paddedMultiplyAdds(step, plan)) / (l1 * 1e6));
-    const scale = ms / fast;
-    causes.compute = compute * scale;
-    causes.loads = (fast - intercept - compute) * scale;
-    causes[kernel === "winogradConv" ? "transforms" : "packing"] = intercept * scale;
+    Object.assign(
+      causes,
+      fitCauses({
+        medianMs: ms,
+        fullMs: Math.min(...full[i]),
+        halfMs: Math.min(...halves[i]),
+        rows: r.end - r.first,
+        halfRows: c.half,
+        paddedFlops: 2 * paddedMultiplyAdds(step, plan),
+        l1Gflops: kernel === "winogradConv" ? winogradL1 : tileL1,
+        intercept: kernel === "winogradConv" ? "transforms" : "packing",
+      }),
+    );
   } else if (step.op === "conv") {
     causes.compute = ms; // a single panel of rows: not decomposed
   } else causes.other = ms;
@@ -245,7 +252,7 @@ const rows: Row[] = calls.map((c, i) => {
     // Sync in the same unit as the other causes: the idle share of the N-thread run, of this step's time.
     causes.sync = row.idle * ms;
   }
-  const [name] = Object.entries(causes).reduce((a, b) => (b[1] > a[1] ? b : a));
+  const name = dominantCause(causes);
   row.dominant = name === "other" ? step.op : name;
   return row;
 });
@@ -276,7 +283,10 @@ const report = {
   gflops: totalFlops / (totalMs * 1e6),
   ofPeak: totalFlops / (totalMs * 1e6) / registerPeak,
   byCause,
+  memoryMs,
+  memoryBytes: plan.memoryBytes,
   pool: parallel && {
+    startMs: poolStartMs,
     totalMs: pooledMs,
     stagesMs: parallel.reduce((a, p) => a + p.wall, 0),
     /** Idle thread-ms over threads x stage wall ms, over every step. */
@@ -315,9 +325,10 @@ console.log(
       .map(([c, ms]) => `${c} ${ms.toFixed(1)} ms (${((100 * ms) / totalMs).toFixed(0)} %)`)
       .join(", "),
 );
+console.log(`shared memory of ${(plan.memoryBytes / 2 ** 20).toFixed(1)} MiB created in ${memoryMs.toFixed(2)} ms`);
 if (report.pool)
   console.log(
-    `${threads} threads, each step alone: ${report.pool.stagesMs.toFixed(1)} ms of stages (wall clock), idle ${(100 * report.pool.idleShare).toFixed(0)} % of the thread-ms (a pool run per step and round: ${report.pool.totalMs.toFixed(0)} ms in all)`,
+    `${threads} threads, each step alone: ${report.pool.stagesMs.toFixed(1)} ms of stages (wall clock), idle ${(100 * report.pool.idleShare).toFixed(0)} % of the thread-ms (a pool run per step and round: ${report.pool.totalMs.toFixed(0)} ms in all); pool start ${report.pool.startMs.toFixed(1)} ms`,
   );
 if (opts.json) {
   const slug = (s: string): string =>
