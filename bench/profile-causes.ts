@@ -13,22 +13,23 @@ export interface RowFit {
   halfMs: number;
   rows: number;
   halfRows: number;
-  /** Flops its micro-kernels execute (padded to whole register tiles) and their rate on L1 data (GFLOP/s). */
+  /** Flops its micro-kernels execute (padded to whole register tiles) and the register-only peak (GFLOP/s). */
   paddedFlops: number;
-  l1Gflops: number;
+  peakGflops: number;
   /** Where the intercept goes: "packing" (GEMM: im2col or dense B panels) or "transforms" (Winograd input). */
   intercept: "packing" | "transforms";
 }
 
 /**
  * Time = intercept + rows x per-row time, fitted through the two fastest samples (clamped to
- * [0, fullMs]); compute = paddedFlops at the L1 rate (at most the per-row part); loads = the rest
- * of the per-row part. Shares are of the fastest sample, scaled to the median.
+ * [0, fullMs]); compute = paddedFlops at the register-only peak (at most the per-row part); loads =
+ * the rest of the per-row part (the micro-kernel's operand loads, from L1 or beyond, and edge tiles).
+ * Shares are of the fastest sample, scaled to the median.
  */
 export function fitCauses(f: RowFit): Causes {
   const perRow = (f.fullMs - f.halfMs) / (f.rows - f.halfRows);
   const intercept = Math.min(f.fullMs, Math.max(0, f.fullMs - perRow * f.rows));
-  const compute = Math.min(f.fullMs - intercept, f.paddedFlops / (f.l1Gflops * 1e6));
+  const compute = Math.min(f.fullMs - intercept, f.paddedFlops / (f.peakGflops * 1e6));
   const scale = f.medianMs / f.fullMs;
   return {
     compute: compute * scale,

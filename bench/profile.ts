@@ -8,11 +8,11 @@
 //               time = packing + rows x per-row kernel time;
 //   transforms  the same intercept for a Winograd step (fast mode): its input transform, done once
 //               per tile block whatever output channels it computes;
-//   compute     the micro-kernel's share if every operand were in L1: the step's multiply-adds (rows
-//               and columns padded to whole register tiles) at the tile's own L1 figure, measured here
-//               (probeTile; the Winograd products at the 4x8 tile's);
-//   loads       the rest of the per-row time: operands beyond L1 (A panels streamed, B panels beyond
-//               L1, C), edge tiles, and for Winograd its output transform;
+//   compute     the step's multiply-adds (rows and columns padded to whole register tiles) at the
+//               register-only peak: the time if the micro-kernel did nothing but multiply-add;
+//   loads       the rest of the per-row time: the micro-kernel's operand loads (from L1: compare the
+//               tile's L1 figure in the header with the peak; and beyond L1: A panels streamed, B
+//               panels, C), edge tiles, and for Winograd its output transform;
 //   sync        with --threads N > 1: the step alone through the worker pool (its own one-step plan),
 //               idle thread-ms over N x the stage's wall time (fork-join, waiting, imbalance);
 //   other       pooling, LRN, FC and softmax: the kernel itself (not decomposed).
@@ -183,9 +183,6 @@ const arena = new Arena(side, sideK.heapBase());
 const measure = sampler(now, 20);
 const registerPeak = Math.max(...[0, 1, 2].map(() => measureRegisterPeak(sideK, now).gflops));
 const tileL1 = Math.max(...[0, 1, 2].map(() => tileL1Gflops(sideK, arena, tile, measure)));
-const winogradTile = { id: 0, rows: 4, cols: 8, name: "4x8", packLayout: "" };
-const winogradL1 =
-  plan.winograd.length > 0 ? Math.max(...[0, 1, 2].map(() => tileL1Gflops(sideK, arena, winogradTile, measure))) : 0;
 
 /** Wall ms WorkerPool.create took (threads - 1 workers started, each instantiating the module). */
 let poolStartMs = 0;
@@ -237,7 +234,7 @@ const rows: Row[] = calls.map((c, i) => {
         rows: r.end - r.first,
         halfRows: c.half,
         paddedFlops: 2 * paddedMultiplyAdds(step, plan),
-        l1Gflops: kernel === "winogradConv" ? winogradL1 : tileL1,
+        peakGflops: registerPeak,
         intercept: kernel === "winogradConv" ? "transforms" : "packing",
       }),
     );
@@ -278,7 +275,6 @@ const report = {
   threads,
   registerPeakGflops: registerPeak,
   tileL1Gflops: tileL1,
-  winogradL1Gflops: winogradL1 || undefined,
   totalMs,
   gflops: totalFlops / (totalMs * 1e6),
   ofPeak: totalFlops / (totalMs * 1e6) / registerPeak,
@@ -308,8 +304,7 @@ console.log(
   `${report.runtime}, ${cpu}, ${report.build} build, tile ${tile.name}, ${report.precision}, 1 thread, ${rounds} rounds, ${opts.clock} clock`,
 );
 console.log(
-  `register-only peak ${registerPeak.toFixed(1)} GFLOP/s; tile ${tile.name} on L1 data ${tileL1.toFixed(1)} (${(tileL1 / registerPeak).toFixed(3)} of peak)` +
-    (winogradL1 ? `; 4x8 (Winograd products) on L1 ${winogradL1.toFixed(1)}` : ""),
+  `register-only peak ${registerPeak.toFixed(1)} GFLOP/s; tile ${tile.name} on L1 data ${tileL1.toFixed(1)} (${(tileL1 / registerPeak).toFixed(3)} of peak)`,
 );
 console.log(
   `\n${"layer".padEnd(28)} ${"kernel".padEnd(12)} ${"ms".padStart(7)} ${"GF/s".padStart(6)} ${"/peak".padStart(6)}  ${causeNames.map((c) => c.padStart(7)).join(" ")}${parallel ? `  ${`ms@${threads}`.padStart(7)} ${"idle".padStart(5)}` : ""}  dominant`,

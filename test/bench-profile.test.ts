@@ -5,8 +5,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { dominantCause, fitCauses, type RowFit } from "../bench/profile-causes.js";
 
-/** A step whose time is exactly packing + rows x perRow; its micro-kernel on L1 data would take `l1Ms`. */
-function linear(packing: number, perRow: number, rows: number, halfRows: number, l1Ms: number): RowFit {
+/** A step whose time is exactly packing + rows x perRow; its multiply-adds at the register-only peak would take `peakMs`. */
+function linear(packing: number, perRow: number, rows: number, halfRows: number, peakMs: number): RowFit {
   const fullMs = packing + perRow * rows;
   return {
     medianMs: fullMs,
@@ -14,8 +14,8 @@ function linear(packing: number, perRow: number, rows: number, halfRows: number,
     halfMs: packing + perRow * halfRows,
     rows,
     halfRows,
-    paddedFlops: l1Ms * 40e6,
-    l1Gflops: 40,
+    paddedFlops: peakMs * 40e6,
+    peakGflops: 40,
     intercept: "packing",
   };
 }
@@ -23,7 +23,7 @@ function linear(packing: number, perRow: number, rows: number, halfRows: number,
 const close = (a: number | undefined, b: number, what: string): void =>
   assert.ok(a !== undefined && Math.abs(a - b) < 1e-9, `${what}: ${a} against ${b}`);
 
-test("an exactly linear time: the intercept is the packing, compute the L1 time, loads the rest", () => {
+test("an exactly linear time: the intercept is the packing, compute the time at peak, loads the rest", () => {
   const c = fitCauses(linear(1.5, 0.1, 192, 96, 12));
   close(c.packing, 1.5, "packing");
   close(c.compute, 12, "compute");
@@ -46,7 +46,7 @@ test("noise that makes the half call slower than the whole clamps the intercept 
   assert.is(dominantCause(c), "packing");
 });
 
-test("a per-row time faster than the L1 figure: compute is capped at it, loads never negative", () => {
+test("a per-row time faster than the peak allows: compute is capped at it, loads never negative", () => {
   const c = fitCauses(linear(0, 0.1, 100, 50, 50));
   close(c.compute, 10, "compute");
   close(c.loads, 0, "loads");
