@@ -48,6 +48,7 @@ import { Arena } from "../test/support/arena.js";
 import { clockKind, clockNow } from "./clock.js";
 import { sampler, tileL1Gflops } from "./kernel-timing.js";
 import { dominantCause, fitCauses, type Causes } from "./profile-causes.js";
+import { slug } from "./slug.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -326,16 +327,10 @@ if (report.pool)
     `${threads} threads, each step alone: ${report.pool.stagesMs.toFixed(1)} ms of stages (wall clock), idle ${(100 * report.pool.idleShare).toFixed(0)} % of the thread-ms (a pool run per step and round: ${report.pool.totalMs.toFixed(0)} ms in all); pool start ${report.pool.startMs.toFixed(1)} ms`,
   );
 if (opts.json) {
-  const slug = (s: string): string =>
-    s
-      .toLowerCase()
-      .replace(/\(r\)|\(tm\)/g, "")
-      .replace(/[^a-z0-9.]+/g, "-")
-      .replace(/^-|-$/g, "");
   const dir = new URL("../../bench/results/", import.meta.url);
   mkdirSync(dir, { recursive: true });
   const file = new URL(
-    `${report.date.slice(0, 10)}-${slug(cpu).split("-").slice(0, 3).join("-")}-${slug(report.runtime)}-${report.build}-${report.precision}-t${threads}-profile.json`,
+    `${report.date.slice(0, 10)}-${slug(cpu)}-${slug(report.runtime)}-${report.build}-${report.precision}-t${threads}-profile.json`,
     dir,
   );
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
