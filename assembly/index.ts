@@ -27,7 +27,7 @@ export { maxPool, avgPool } from "./pool";
 export { lrn } from "./lrn";
 export { fullyConnected } from "./fc";
 export { softmax } from "./softmax";
-export { probePeak, probeTile } from "./probe";
+export { probePeak, probeTile, probeRegisterChains, probeRegisterPeak } from "./probe";
 
 /** First byte the host may use: everything below belongs to the module's static data. */
 export function heapBase(): usize {

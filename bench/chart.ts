@@ -136,22 +136,35 @@ export function renderChart(report: SuiteReport): string {
       ),
     );
     y += 16;
-    const a = axis(Math.max(kernels.peak.mulAdd, kernels.peak.relaxed, ...kernels.shapes.map((s) => s.gflops)));
+    const register = kernels.registerPeak ?? { mulAdd: 0, relaxed: 0 };
+    const a = axis(
+      Math.max(
+        kernels.peak.mulAdd,
+        kernels.peak.relaxed,
+        register.mulAdd,
+        register.relaxed,
+        ...kernels.shapes.map((s) => s.gflops),
+      ),
+    );
     const barH = 5,
       rowK = barH * builds.length + 4;
     const h = layers.length * rowK;
-    const peaks = [
-      ["mul+add best tile (L1)", kernels.peak.mulAdd],
-      ["relaxed_madd best tile (L1)", kernels.peak.relaxed],
-    ] as const;
+    const peaks = (
+      [
+        ["mul+add best tile (L1)", kernels.peak.mulAdd],
+        ["relaxed_madd best tile (L1)", kernels.peak.relaxed],
+        ["mul+add register-only peak", register.mulAdd],
+        ["relaxed_madd register-only peak", register.relaxed],
+      ] as const
+    ).filter(([, peak]) => peak > 0);
     peaks.forEach(([name, peak], i) => {
       const x = LABEL + (peak / a.max) * PLOT;
       parts.push(
-        `<line x1="${x.toFixed(1)}" y1="${y + 2 + i * 14}" x2="${x.toFixed(1)}" y2="${y + 32 + h}" stroke="#c53030" stroke-dasharray="4 3"/>`,
+        `<line x1="${x.toFixed(1)}" y1="${y + 2 + i * 14}" x2="${x.toFixed(1)}" y2="${y + 4 + 14 * peaks.length + h}" stroke="#c53030" stroke-dasharray="4 3"/>`,
         text(x - 4, y + 12 + i * 14, `${name} ${peak.toFixed(1)}`, `fill="#c53030" text-anchor="end"`),
       );
     });
-    y += 32;
+    y += 4 + 14 * peaks.length;
     parts.push(...grid(a.max, a.step, y, h, ""));
     for (const layer of layers) {
       parts.push(text(LABEL - 8, y + rowK - 3, layer, `text-anchor="end" font-size="9"`));

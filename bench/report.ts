@@ -7,10 +7,14 @@ import type { EngineName } from "./engines.js";
 /** The JSON of `npm run bench:kernels -- --json` (bench/kernels.ts). */
 export interface KernelReport {
   runtime: string;
+  /** The best tile's L1 figure per build. */
   peak: { mulAdd: number; relaxed: number };
+  /** The register-only peak per build (src/host/wasm/peak.ts); absent in reports before it existed. */
+  registerPeak?: { mulAdd: number; relaxed: number };
   builds: {
     build: string;
     wasmBytes: number;
+    registerPeakGflops?: number;
     peakGflops: number;
     weightedGflops: number;
     weightedFraction: number;

@@ -31,6 +31,7 @@ import { projectRoot, resolveDataDir } from "../src/node/weights.js";
 import { chromiumMissing } from "../test/support/chromium.js";
 import { RUNTIMES as TEST_RUNTIMES, runtimeCommand } from "../test/support/runtimes.js";
 import { renderChart } from "./chart.js";
+import { slug } from "./slug.js";
 import { INPUT_SIZE, type ColdStart, type Precision } from "./child-core.js";
 import type { ChildMessage, ChildRuntime, ChildSettings, ParentMessage } from "./child-ipc.js";
 import { ENGINES, packageVersion, type EngineConfig, type EngineName } from "./engines.js";
@@ -255,11 +256,6 @@ function ratiosOf<T extends object>(a: T, b: T): T {
 
 const maxAbsDiff = (a: number[], b: number[]): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 const top5 = (p: number[]): number[] => topClasses(Float32Array.from(p), 5, []).map((c) => c.index);
-const slug = (s: string): string =>
-  s
-    .toLowerCase()
-    .replace(/[^a-z0-9.]+/g, "-")
-    .replace(/^-|-$/g, "");
 
 /** The first photo (by name) of the data folder. */
 async function defaultPhoto(weights: string | undefined): Promise<string> {

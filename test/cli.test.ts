@@ -1,4 +1,4 @@
-// The command line as a user runs it: summary totals, classify JSON, and a usage error.
+// The command line as a user runs it: summary totals, classify JSON, bench JSON's peak fraction, and a usage error.
 
 import { execFile } from "node:child_process";
 import { join } from "node:path";
@@ -64,6 +64,29 @@ test("--fast: classify says it runs fast mode and keeps the top-1; summary --fas
     summary.fast.totalOps,
     summary.totalOps - summary.fast.layers.reduce((s, l) => s + l.ops - l.winogradOps, 0),
   );
+});
+
+test("bench --json quotes GFLOP/s as a fraction of the register-only peak of the build that ran", async () => {
+  const { stdout } = await run(process.execPath, [
+    cli,
+    "bench",
+    "--json",
+    "--runs",
+    "2",
+    "--warmup",
+    "1",
+    "--threads",
+    "1",
+  ]);
+  const r = JSON.parse(stdout) as {
+    registerPeak: { build: string; gflops: number };
+    results: { build: string; threads: number; gflops: number; fractionOfPeak: number }[];
+  };
+  assert.ok(r.registerPeak.gflops > 0 && Number.isFinite(r.registerPeak.gflops), `peak ${r.registerPeak.gflops}`);
+  for (const x of r.results) {
+    assert.is(x.build, r.registerPeak.build);
+    assert.ok(Math.abs(x.fractionOfPeak - x.gflops / (x.threads * r.registerPeak.gflops)) < 1e-12);
+  }
 });
 
 test("a bad option is a clear usage error with a non-zero exit", async () => {

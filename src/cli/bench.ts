@@ -1,12 +1,21 @@
 // Whole-network latency benchmark (tinybench): median and min of single-image runs after
-// warm-up, effective GFLOP/s, and optionally where the time goes per op kind.
+// warm-up, effective GFLOP/s as a fraction of the register-only peak (src/host/wasm/peak.ts) of
+// the build that ran, and optionally where the time goes per op kind.
 
 import { Bench } from "tinybench";
 import type { Profile } from "../host/exec/executor.js";
-import type { BuildChoice } from "../host/wasm/kernels.js";
+import {
+  compileKernels,
+  createSharedMemory,
+  instantiateKernels,
+  type BuildChoice,
+  type BuildName,
+} from "../host/wasm/kernels.js";
+import { measureRegisterPeak } from "../host/wasm/peak.js";
 import type { Precision } from "../host/plan/winograd.js";
 import { runtimeLabel } from "../host/runtimeName.js";
 import { GoogLeNet } from "../node/index.js";
+import { nodeRuntime } from "../node/runtime.js";
 import { hex, sha256 } from "../host/digest.js";
 import { syntheticInput } from "../model/network/golden.js";
 
@@ -37,6 +46,8 @@ export interface BenchRow {
   medianMs: number;
   minMs: number;
   gflops: number;
+  /** gflops over `threads` x the register-only peak of one thread (BenchResult.registerPeak). */
+  fractionOfPeak: number;
   /** SHA-256 (hex) of the output probabilities for the benchmark input: equal at every thread count. */
   outputSha256: string;
   /** Per op kind: milliseconds per image (mean over the profiled runs); "wait": thread-ms idle per image. */
@@ -47,15 +58,24 @@ export interface BenchResult {
   runtime: string;
   inputSize: number;
   multiplyAdds: number;
+  /** The register-only peak of one thread for the build that ran (12 f32x4 chains, no loads). */
+  registerPeak: { build: string; gflops: number };
   results: BenchRow[];
   /** Per op kind: milliseconds per image (mean over the profiled runs) of the first thread count. */
   profile?: Record<string, number>;
+}
+
+/** The register-only peak GFLOP/s of one thread for `build`, measured in a memory of its own (about 30 ms). */
+async function registerPeakOf(build: string): Promise<number> {
+  const compiled = await compileKernels(build as BuildName, nodeRuntime);
+  return measureRegisterPeak(instantiateKernels(compiled.module, createSharedMemory(65536, 65536))).gflops;
 }
 
 /** Loads the network with `threads` threads, warms it up and times `runs` single-image forward passes. */
 async function benchThreads(
   options: BenchOptions,
   threads: number,
+  peaks: Map<string, number>,
 ): Promise<{ row: BenchRow; inputSize: number; multiplyAdds: number }> {
   const net = await GoogLeNet.load({
     weights: options.weights,
@@ -70,6 +90,8 @@ async function benchThreads(
         `bench: ${threads} thread(s) requested, but this executor runs ${net.threads} (${net.capabilities.reason})`,
       );
     }
+    if (!peaks.has(net.build)) peaks.set(net.build, await registerPeakOf(net.build));
+    const peak = peaks.get(net.build)!;
     const input = syntheticInput(3 * net.inputSize * net.inputSize);
     const bench = new Bench({ iterations: options.runs, time: 0, warmupIterations: options.warmup, warmupTime: 0 });
     bench.add("googlenet", async () => {
@@ -93,6 +115,7 @@ async function benchThreads(
       medianMs,
       minMs: result.latency.min,
       gflops: (2 * net.multiplyAdds) / (medianMs * 1e6),
+      fractionOfPeak: (2 * net.multiplyAdds) / (medianMs * 1e6) / (threads * peak),
       outputSha256: hex(
         await sha256(new Uint8Array(probabilities.buffer, probabilities.byteOffset, probabilities.byteLength)),
       ),
@@ -113,24 +136,35 @@ async function benchThreads(
 export async function benchNetwork(options: BenchOptions): Promise<BenchResult> {
   if (options.threads.length === 0) throw new Error("bench: no thread count given");
   const rows: BenchRow[] = [];
+  const peaks = new Map<string, number>();
   let inputSize = 0,
     multiplyAdds = 0;
   for (const threads of options.threads) {
-    const r = await benchThreads(options, threads);
+    const r = await benchThreads(options, threads, peaks);
     rows.push(r.row);
     inputSize = r.inputSize;
     multiplyAdds = r.multiplyAdds;
   }
-  return { runtime: runtimeLabel(), inputSize, multiplyAdds, results: rows, profile: rows[0].profile };
+  const build = rows[0].build;
+  return {
+    runtime: runtimeLabel(),
+    inputSize,
+    multiplyAdds,
+    registerPeak: { build, gflops: peaks.get(build)! },
+    results: rows,
+    profile: rows[0].profile,
+  };
 }
 
 /** A short text report: a line per thread count (with its profile), then the scaling. */
 export function formatBench(r: BenchResult): string {
-  const lines: string[] = [];
+  const lines: string[] = [
+    `register-only peak (${r.registerPeak.build} build, 12 f32x4 chains, no loads): ${r.registerPeak.gflops.toFixed(1)} GFLOP/s per thread`,
+  ];
   for (const x of r.results) {
     lines.push(
       `${x.engine} ${x.build} ${x.precision} tile=${x.kernel} threads=${x.threads} batch=${x.batch}: median ${x.medianMs.toFixed(2)} ms, min ${x.minMs.toFixed(2)} ms, ` +
-        `${x.gflops.toFixed(1)} GFLOP/s (${x.runs} runs, ${r.runtime}, ${r.inputSize}x${r.inputSize}), output sha256 ${x.outputSha256.slice(0, 16)}`,
+        `${x.gflops.toFixed(1)} GFLOP/s = ${x.fractionOfPeak.toFixed(3)} of ${x.threads} x the register-only peak (${x.runs} runs, ${r.runtime}, ${r.inputSize}x${r.inputSize}), output sha256 ${x.outputSha256.slice(0, 16)}`,
     );
     lines.push(`  tile ${x.kernel}: ${x.kernelReason}`);
     if (x.profile) {

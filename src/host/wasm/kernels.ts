@@ -33,6 +33,8 @@ export interface KernelQueries {
   packWeights(src: number, dst: number, M: number, K: number, tile: number): void;
   probePeak(src: number, iterations: number): number;
   probeTile(tile: number, a: number, b: number, c: number, kc: number, iterations: number, tmp: number): void;
+  probeRegisterChains(): number;
+  probeRegisterPeak(x: number, y: number, iterations: number): number;
   winogradTileRows(): number;
   winogradTileBlock(): number;
   winogradOutputTile(): number;
@@ -63,6 +65,8 @@ const QUERY_PARAMS = {
   packWeights: ["src", "dst", "M", "K", "tile"],
   probePeak: ["src", "iterations"],
   probeTile: ["tile", "a", "b", "c", "kc", "iterations", "tmp"],
+  probeRegisterChains: [],
+  probeRegisterPeak: ["x", "y", "iterations"],
   winogradTileRows: [],
   winogradTileBlock: [],
   winogradOutputTile: [],
