@@ -4,6 +4,8 @@
 // user cache's packed weights (packedCache.ts) and tile probe table (tileCache.ts).
 
 import { installPackedCache, installTileCache, installWeightFiles } from "../model/api/classifier.js";
+import { installModelFileReader } from "../model/api/network.js";
+import { readModelFile } from "./onnxFiles.js";
 import { openPackedCache } from "./packedCache.js";
 import "./platform.js";
 import { openTileCache } from "./tileCache.js";
@@ -11,6 +13,7 @@ import { openWeights } from "./weights.js";
 
 installWeightFiles((source, expected, cacheDir, feed) => openWeights({ source, expected, cacheDir, feed }));
 installPackedCache(openPackedCache);
+installModelFileReader(readModelFile);
 installTileCache((cacheDir) => openTileCache(cacheDir));
 
 export * from "../index.js";

@@ -479,3 +479,13 @@ export function conformanceSoftmaxTolerance(n: number, z: number, zMax: number, 
     U32;
   return softmaxTolerance(n, z, zMax, result) + numpy * Math.abs(result);
 }
+
+/**
+ * Conformance tolerance of a per-channel affine map x * scale + shift (a BatchNormalization, Mul or
+ * Add of the input, run as the graph's preamble): ours rounds once (float64 map); the test's
+ * float32 formula (x - mean) / sqrt(var + eps) * gamma + beta rounds at most 6 times, each
+ * relative to terms bounded by sumAbsTerms = |x * scale| + |shift|.
+ */
+export function conformanceAffineTolerance(sumAbsTerms: number, result: number): number {
+  return 2 * (gamma(6) * sumAbsTerms + U32 * Math.abs(result));
+}

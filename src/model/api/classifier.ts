@@ -41,6 +41,14 @@ import { Workspace } from "../image/workspace.js";
 import { ILSVRC2012_CLASSES } from "../network/classes.js";
 import { CLASSES, DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
 import {
+  checkPreprocessing,
+  choosePreprocessing,
+  normalizeInput,
+  type Preprocessing,
+  type PreprocessingName,
+} from "../image/normalization.js";
+import { resolveNetwork } from "./network.js";
+import {
   isRemoteWeights,
   openWeightStream,
   readRemoteWeights,
@@ -184,6 +192,12 @@ export interface LoadOptions {
   kernels?: KernelSources;
   /** Starts one pool worker running the package's worker module ("inception-wasm/worker"), for hosts with their own asset paths. */
   worker?: () => Worker;
+  /**
+   * How classify() normalizes pixels (default: detected from the graph, see `capabilities.preprocessing`):
+   * "caffe" (BGR minus the ILSVRC-2012 mean, BVLC weights) or "imagenet" (RGB ImageNet mean/std,
+   * short side 256: torchvision-style weights). See src/model/image/normalization.ts.
+   */
+  preprocessing?: PreprocessingName;
 }
 
 /** The threads a network runs with and why, and the precision mode. */
@@ -194,6 +208,8 @@ export interface Capabilities {
   precision: Precision;
   /** The convolutions that run Winograd F(4x4, 3x3) (fast mode; empty in strict mode). */
   winogradLayers: readonly string[];
+  /** How classify() normalizes pixels for these weights, and why (detected from the graph, or the load option). */
+  preprocessing: Preprocessing;
 }
 
 /** One class of a classification. */
@@ -242,11 +258,12 @@ function describe(value: unknown): string {
 }
 
 /**
- * The input sizes GoogLeNet's weights fit: those whose pool5 output is 1x1, so that
- * loss3/classifier takes 1024 features (223..254 for GoogLeNet).
+ * The input sizes a graph's weights fit: those whose classifier (its last fully connected node)
+ * takes as many features as at 224, e.g. pool5 1x1 and 1024 features (223..254 for GoogLeNet).
  */
 export function supportedInputSizes(graph: Graph): { min: number; max: number } {
-  const fits = (size: number): boolean => classifierInputs(graph, size) === 1024;
+  const features = classifierInputs(graph, DEFAULT_INPUT_SIZE);
+  const fits = (size: number): boolean => classifierInputs(graph, size) === features;
   let min = 1;
   while (min < 4096 && !fits(min)) min++;
   let max = min;
@@ -254,10 +271,12 @@ export function supportedInputSizes(graph: Graph): { min: number; max: number } 
   return { min, max };
 }
 
-/** Features loss3/classifier takes at this input size, or 0 when the graph cannot run at all. */
+/** Features the graph's last fully connected node (loss3/classifier) takes at this input size, or 0 when the graph cannot run. */
 function classifierInputs(graph: Graph, size: number): number {
   try {
-    const fc = expectedWeights(graph, size, size).find((t) => t.name === "loss3_classifier.weight");
+    const fc = expectedWeights(graph, size, size)
+      .filter((t) => t.shape.length === 2 && t.name.endsWith(".weight"))
+      .at(-1);
     return fc?.shape[1] ?? 0;
   } catch {
     return 0;
@@ -265,7 +284,7 @@ function classifierInputs(graph: Graph, size: number): number {
 }
 
 /** Checks every load option's type and range before any work starts; throws ArgumentError. */
-function checkLoadOptions(options: LoadOptions, graph: Graph): void {
+function checkLoadOptions(options: LoadOptions, graph: Graph | undefined): void {
   if (typeof options !== "object" || options === null)
     throw new ArgumentError(LOAD, "options", "an object", describe(options));
   const { inputSize, build, engine, maxImagePixels, weights, precision } = options;
@@ -275,12 +294,12 @@ function checkLoadOptions(options: LoadOptions, graph: Graph): void {
   if (inputSize !== undefined) {
     if (!Number.isInteger(inputSize) || inputSize < 1 || inputSize > 4096)
       throw new ArgumentError(LOAD, "inputSize", "an integer in 1..4096", describe(inputSize));
-    if (classifierInputs(graph, inputSize) !== 1024) {
+    if (graph && classifierInputs(graph, inputSize) !== classifierInputs(graph, DEFAULT_INPUT_SIZE)) {
       const { min, max } = supportedInputSizes(graph);
       throw new ArgumentError(
         LOAD,
         "inputSize",
-        `a size in ${min}..${max} (pool5 must be 1x1 for the 1024-feature classifier weights)`,
+        `a size in ${min}..${max} (the classifier weights take ${classifierInputs(graph, DEFAULT_INPUT_SIZE)} features: pool5 must be 1x1)`,
         inputSize,
       );
     }
@@ -298,6 +317,7 @@ function checkLoadOptions(options: LoadOptions, graph: Graph): void {
   if (options.scaledJpeg !== undefined && typeof options.scaledJpeg !== "boolean")
     throw new ArgumentError(LOAD, "scaledJpeg", "true or false", describe(options.scaledJpeg));
   if (options.resizeFilter !== undefined) checkFilter(LOAD, "resizeFilter", options.resizeFilter);
+  checkPreprocessing(options.preprocessing);
   if (
     weights !== undefined &&
     typeof weights !== "string" &&
@@ -451,14 +471,17 @@ export class GoogLeNet {
   readonly scaledJpeg: boolean;
   /** How images are resized (LoadOptions.resizeFilter). */
   readonly resizeFilter: ResizeFilter;
+  /** How pixels are normalized for these weights (LoadOptions.preprocessing, or detected). */
+  readonly preprocessing: Preprocessing;
 
   private constructor(
     engine: Engine,
     graph: Graph,
     inputSize: number,
     labels: readonly string[],
-    images: { maxImagePixels: number; scaledJpeg: boolean; resizeFilter: ResizeFilter },
+    images: { maxImagePixels: number; scaledJpeg: boolean; resizeFilter: ResizeFilter; preprocessing: Preprocessing },
   ) {
+    this.preprocessing = images.preprocessing;
     this.engine = engine;
     this.graph = graph;
     this.inputSize = inputSize;
@@ -497,13 +520,14 @@ export class GoogLeNet {
     return GoogLeNet.create(weights, options);
   }
 
-  private static async create(
-    sources: readonly (WeightsSource | undefined)[],
-    options: LoadOptions,
-  ): Promise<GoogLeNet> {
-    const graph = googlenetGraph();
+  private static async create(given: readonly (WeightsSource | undefined)[], options: LoadOptions): Promise<GoogLeNet> {
+    checkLoadOptions(options, undefined); // all but the input size's fit, which needs the graph
+    given.forEach((weights) => checkLoadOptions({ weights }, undefined));
+    // The graph comes from the weights: GoogLeNet's, or an imported ONNX graph (network.ts).
+    const network = await resolveNetwork(given);
+    const { graph, sources } = network;
+    const preprocessing = choosePreprocessing(options.preprocessing, network.preprocessing);
     checkLoadOptions(options, graph);
-    sources.forEach((weights) => checkLoadOptions({ weights }, graph));
     const inputSize = options.inputSize ?? DEFAULT_INPUT_SIZE;
     const labels = resolveLabels(options.labels);
     const expected = expectedWeights(graph, inputSize, inputSize);
@@ -542,6 +566,7 @@ export class GoogLeNet {
       maxImagePixels: options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS,
       scaledJpeg: options.scaledJpeg ?? true,
       resizeFilter: options.resizeFilter ?? "antialias",
+      preprocessing,
     });
   }
 
@@ -595,6 +620,7 @@ export class GoogLeNet {
       reason: this.engine.threadReason,
       precision: this.engine.precision,
       winogradLayers: this.engine.winogradLayers,
+      preprocessing: this.preprocessing,
     };
   }
 
@@ -728,7 +754,7 @@ export class GoogLeNet {
       this.checkTensor(image, "GoogLeNet.classify");
       return image;
     }
-    return cropInputs(toRgba(image, name, this.decodeOptions(1)), 1, this.inputSize, this.resizeFilter)[0];
+    return this.cropInputs(toRgba(image, name, this.decodeOptions(1)), 1)[0];
   }
 
   /**
@@ -747,14 +773,12 @@ export class GoogLeNet {
     const workspace = image instanceof Float32Array ? undefined : (this.idleWorkspaces.pop() ?? new Workspace());
     try {
       const inputs = workspace
-        ? cropInputs(
+        ? this.cropInputs(
             await pixelsOf(image as Exclude<ImageInput, Float32Array>, options.name ?? "image", {
               ...this.decodeOptions(crops),
               workspace,
             }),
             crops,
-            this.inputSize,
-            this.resizeFilter,
             workspace,
           )
         : [image as Float32Array];
@@ -768,6 +792,13 @@ export class GoogLeNet {
       if (workspace && !this.disposed && this.idleWorkspaces.length < MAX_IDLE_WORKSPACES)
         this.idleWorkspaces.push(workspace);
     }
+  }
+
+  /** The network inputs of an image's crops (crops.ts), normalized as the weights expect (normalization.ts). */
+  private cropInputs(rgba: RgbaImage, crops: CropCount, workspace?: Workspace): Float32Array[] {
+    const centre = this.preprocessing.name === "imagenet" ? "shortSide" : "square";
+    const inputs = cropInputs(rgba, crops, this.inputSize, this.resizeFilter, workspace, centre);
+    return inputs.map((input) => normalizeInput(this.preprocessing, input));
   }
 
   /** The topK most probable classes of an image (options.crops: the crop protocol, see probabilities()). */
