@@ -211,7 +211,20 @@ test("onnxruntime-node: torchvision-style GoogLeNet (BatchNormalization, no LRN,
       assert.is(net.capabilities.preprocessing.name, "imagenet", what);
       assert.match(net.capabilities.preprocessing.reason, transformInput ? /transform_input/ : /without LRN/);
       const cost = net.summary();
-      assert.ok(cost.multiplyAddsPerImage > 1.4e9 && cost.parameters > 6e6, `${what}: summary ${JSON.stringify(cost)}`);
+      const table = summarize(224, "strict", g);
+      assert.not.ok(table.googlenet, `${what}: not GoogLeNet's Table 1`);
+      assert.is(table.totalOps, cost.multiplyAddsPerImage, `${what}: the table's multiply-adds are the network's`);
+      assert.is(table.totalParams, cost.parameters, `${what}: the table's parameters are the network's`);
+      // torchvision's GoogLeNet: 6.6M parameters (BatchNormalization folded into biases), 1.5G multiply-adds.
+      assert.ok(
+        cost.multiplyAddsPerImage > 1.4e9 && cost.multiplyAddsPerImage < 1.6e9,
+        `${what}: ${cost.multiplyAddsPerImage}`,
+      );
+      assert.ok(cost.parameters > 6.5e6 && cost.parameters < 6.7e6, `${what}: ${cost.parameters}`);
+      assert.ok(
+        table.rows.some((r) => r.patch === "7x7/1" && r.type === "avg pool"),
+        `${what}: the global pool's row`,
+      );
     } finally {
       await net.dispose();
     }

@@ -354,13 +354,18 @@ async function caffeSubjects(seed: number): Promise<Subject[]> {
 async function onnxSubjects(seed: number): Promise<Subject[]> {
   const tensors = await bvlcWeights();
   const bytes = encodeZooOnnx(tensors, { opset: 9, output: "prob_1", rawData: true });
-  const torchvision = new Uint8Array(encodeTorchvisionOnnx(rngFor(seed, "torchvision"), { opset: 17, transformInput: true }));
+  const torchvision = new Uint8Array(
+    encodeTorchvisionOnnx(rngFor(seed, "torchvision"), { opset: 17, transformInput: true }),
+  );
   const decode = async (b: Uint8Array, file: string): Promise<string> => {
     const net = await resolveNetwork([b]);
     const weights = net.sources[0] as TensorMap;
     const want = expectedWeights(net.graph, DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE);
     checkTensors(weights, want, file);
-    return `${sha256Hex(JSON.stringify(net.graph))} ${tensorKey(weights, want.map((e) => e.name))}`;
+    return `${sha256Hex(JSON.stringify(net.graph))} ${tensorKey(
+      weights,
+      want.map((e) => e.name),
+    )}`;
   };
   return [
     await weightSubject("googlenet-9.onnx", bytes, tensorRanges(bytes, tensors), []),
