@@ -68,6 +68,12 @@ interface Subject {
   /** Decodes like the library; returns a key of the result (equal keys: identical results). */
   decode(bytes: Uint8Array, name: string): Promise<string>;
   reference: string;
+  /**
+   * For formats whose structure fixes the network only up to values (an ONNX graph of any
+   * Inception-v1 network): whether an independent reader sees `bytes` as a well-formed file with
+   * the original's structure and other values; an accepted different result is then "changed".
+   */
+  validChange?: (bytes: Uint8Array) => boolean;
   /** Format-aware mutations (with checksums recomputed), besides the generic ones. */
   special: ((rng: Rng, bytes: Uint8Array) => Mutant)[];
 }
@@ -376,6 +382,7 @@ async function onnxSubjects(seed: number): Promise<Subject[]> {
       decode,
       reference: await decode(torchvision, "torchvision-googlenet-17.onnx"),
       special: [],
+      validChange: (b) => onnxStructure(b) === onnxStructure(torchvision),
     },
   ];
 }
@@ -395,6 +402,28 @@ function onnxFloatRanges(bytes: Uint8Array): [number, number][] {
     from = at + raw.length;
   }
   return ranges;
+}
+
+/**
+ * An ONNX model's structure as onnx-proto (protobufjs, an independent reader) decodes it: opsets,
+ * nodes (op type, domain, inputs, outputs, attribute names and types), initializers (names, dims,
+ * types), graph inputs and outputs by name; undefined when it does not decode. Values (attribute
+ * values, tensor data, declared dims) are left out.
+ */
+function onnxStructure(bytes: Uint8Array): string | undefined {
+  try {
+    const m = onnxProto.onnx.ModelProto.decode(bytes);
+    const g = m.graph!;
+    return JSON.stringify([
+      m.opsetImport?.map((o) => [o.domain, String(o.version)]),
+      g.node?.map((n) => [n.opType, n.domain, n.input, n.output, n.attribute?.map((a) => [a.name, a.type])]),
+      g.initializer?.map((t) => [t.name, t.dims?.map(String), t.dataType]),
+      g.input?.map((i) => i.name),
+      g.output?.map((o) => o.name),
+    ]);
+  } catch {
+    return undefined;
+  }
 }
 
 const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex");
@@ -601,6 +630,9 @@ export async function runCase(format: Format, seed: number, index: number): Prom
   if (mutant.structural) {
     const alone = await subject.decode(mutant.structural, `${name} (structural bytes only)`).catch(() => "rejected");
     if (alone === subject.reference) return result("changed", "different result from the content bytes only");
+  }
+  if (subject.validChange?.(mutant.bytes)) {
+    return result("changed", "a well-formed model of the same structure with other values (onnx-proto's reading)");
   }
   return result("wrong", "accepted with a different result");
 }

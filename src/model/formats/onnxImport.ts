@@ -474,6 +474,13 @@ class Importer {
   // ---------------------------------------------------------------- lowering
 
   private lower(node: OnnxNode): void {
+    const known = ATTRIBUTES[node.type];
+    if (known === undefined) throw this.unsupported("op_type", `one of ${SUPPORTED_OPS}`, node.type);
+    for (const name of node.attributes.keys()) {
+      if (!known.includes(name)) {
+        throw this.unsupported("attribute", known.length > 0 ? `one of ${known.join(", ")}` : "no attributes", name);
+      }
+    }
     switch (node.type) {
       case "Conv":
         return this.conv();
@@ -594,6 +601,9 @@ class Importer {
   private batchNorm(): void {
     const x = this.input(0)!;
     if (this.int("training_mode", 0) !== 0) throw this.unsupported("training_mode", "0 (inference)", 1);
+    if (this.int("spatial", 1) !== 1) throw this.unsupported("spatial", "1 (statistics per channel)", 0);
+    if (this.attr("is_test") !== undefined && this.int("is_test", 0) === 0)
+      throw this.unsupported("is_test", "1 (inference)", 0);
     if (this.current!.outputs.slice(1).some((o) => o))
       throw this.unsupported("outputs", "one output (inference)", this.current!.outputs.length);
     const c = x.kind === "data" || x.kind === "input" ? (x.dims[1] ?? 0) : 0;
@@ -884,7 +894,9 @@ class Importer {
     }
     const dims = (x as DataValue | InputView).dims;
     const channels = dims[1] ?? 1;
-    const vector = perChannel(c, dims.length, channels);
+    // Opsets before 7: broadcast 1 with `axis` aligns the constant's dims at that axis, else at the end.
+    const legacyAxis = this.model.opset < 7 && this.int("broadcast", 0) !== 0 ? this.attr("axis")?.i : undefined;
+    const vector = perChannel(c, dims.length, channels, legacyAxis);
     if (!vector)
       throw this.unsupported(
         "inputs",
@@ -937,9 +949,8 @@ class Importer {
       if (Array.from(t.values).some((v) => v !== 0))
         throw this.unsupported("training_mode", "false (inference: identity)", "true");
     }
-    if (this.model.opset < 7 && this.int("is_test", 0) === 0 && this.attr("is_test") !== undefined) {
+    if (this.attr("is_test") !== undefined && this.int("is_test", 0) === 0)
       throw this.unsupported("is_test", "1 (inference)", 0);
-    }
     this.deadOutputs(1, "a Dropout's mask (not computed at inference)");
     this.output(this.input(0)!);
   }
@@ -1079,6 +1090,41 @@ class Importer {
   }
 }
 
+/**
+ * The attributes each op may carry (of any opset); any other is an error rather than ignored, so
+ * a model never runs as something it does not say. Attributes of old opsets that change nothing
+ * at inference (consumed_inputs, is_test, spatial 1, momentum, seed) are read or accepted.
+ */
+const ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
+  Conv: ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"],
+  BatchNormalization: ["epsilon", "momentum", "spatial", "is_test", "consumed_inputs", "training_mode"],
+  Relu: ["consumed_inputs"],
+  MaxPool: ["auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"],
+  AveragePool: ["auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides"],
+  GlobalAveragePool: [],
+  GlobalMaxPool: [],
+  LRN: ["alpha", "beta", "bias", "size"],
+  Concat: ["axis"],
+  Flatten: ["axis"],
+  Reshape: ["shape", "allowzero", "consumed_inputs"],
+  Squeeze: ["axes"],
+  Unsqueeze: ["axes"],
+  Gemm: ["alpha", "beta", "transA", "transB", "broadcast"],
+  MatMul: [],
+  Add: ["broadcast", "axis", "consumed_inputs"],
+  Sub: ["broadcast", "axis", "consumed_inputs"],
+  Mul: ["broadcast", "axis", "consumed_inputs"],
+  Div: ["broadcast", "axis", "consumed_inputs"],
+  Softmax: ["axis"],
+  Dropout: ["ratio", "is_test", "seed", "consumed_inputs"],
+  Identity: [],
+  Constant: ["value", "value_float", "value_floats", "value_int", "value_ints"],
+  Shape: ["start", "end"],
+  Gather: ["axis"],
+  Slice: ["starts", "ends", "axes"],
+  Cast: ["to", "saturate"],
+};
+
 /** One item's IR shape for ONNX dims [N, ...]: [N, C, H, W] -> C x H x W, [N, C, L] -> C x 1 x L, [N, F] -> F x 1 x 1. */
 function itemShape(dims: readonly number[]): Shape {
   if (dims.length === 4) return { c: dims[1]!, h: dims[2]!, w: dims[3]! };
@@ -1091,11 +1137,12 @@ function isSquare(w: Window2d): boolean {
 }
 
 /** A constant's values per channel (axis 1) of a rank-`rank` tensor with `channels` channels, or undefined if it varies along another axis. */
-function perChannel(c: ConstValue, rank: number, channels: number): number[] | undefined {
+function perChannel(c: ConstValue, rank: number, channels: number, axis?: number): number[] | undefined {
   const count = elementCount(c.dims);
   if (count === 1) return Array.from({ length: channels }, () => c.values[0]!);
-  if (c.dims.length > rank) return undefined;
-  const aligned = [...Array(rank - c.dims.length).fill(1), ...c.dims] as number[];
+  const at = axis === undefined ? rank - c.dims.length : axis < 0 ? axis + rank : axis;
+  if (at < 0 || at + c.dims.length > rank) return undefined;
+  const aligned = [...Array(at).fill(1), ...c.dims, ...Array(rank - at - c.dims.length).fill(1)] as number[];
   if (aligned[1] !== channels || aligned.some((d, i) => i !== 1 && d !== 1)) return undefined;
   return Array.from(c.values);
 }
