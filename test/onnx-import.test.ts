@@ -132,18 +132,20 @@ async function compareWithOrt(
   range: number,
   folded: boolean,
   dynamicBatch: boolean,
+  ortBytes = bytes,
 ): Promise<GoogLeNet> {
   const net = await GoogLeNet.load({ weights: bytes, threads: 1, keepActivations: true, warmUp: false });
   const rng = rngFor(seed, what);
   const inputs = [0, 1].map(() => randomArray(rng, 3 * 224 * 224, -range, range));
   const ours = await net.runBatch(inputs);
   const imported = importOnnx(bytes, what);
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(ortBytes, { intraOpNumThreads: 1 });
   const theirs = new Float32Array(2000);
   const feed = async (x: Float32Array, n: number, at: number): Promise<void> => {
-    const out = await session.run({ [imported.inputs[0]!.name]: new ort.Tensor("float32", x, [n, 3, 224, 224]) });
-    assert.equal(out[imported.output.name]!.dims, [n, 1000], `${what}: onnxruntime's output dims`);
-    theirs.set(out[imported.output.name]!.data as Float32Array, at);
+    const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor("float32", x, [n, 3, 224, 224]) });
+    const y = out[session.outputNames[0]!]!;
+    assert.equal(y.dims, [n, 1000], `${what}: onnxruntime's output dims`);
+    theirs.set(y.data as Float32Array, at);
   };
   if (dynamicBatch) {
     const both = new Float32Array(2 * inputs[0]!.length);
@@ -168,7 +170,9 @@ async function compareWithOrt(
     console.log(
       `  ${what} [${b}]: max|diff| ${diff.toExponential(2)}, tolerance ${tol.toExponential(2)}, max|out| ${maxAbs(mine).toExponential(2)}`,
     );
-    assert.ok(diff <= tol, `${what} image ${b}: max |onnxruntime - inception-wasm| ${diff} > ${tol}`);
+    if (ortBytes === bytes)
+      assert.ok(diff <= tol, `${what} image ${b}: max |onnxruntime - inception-wasm| ${diff} > ${tol}`);
+    else assert.ok(diff > tol, `${what} image ${b}: another model's outputs must differ: ${diff} <= ${tol}`);
     assert.ok(maxAbs(mine) > 0, `${what}: a non-zero output`);
   }
   return net;
@@ -231,6 +235,15 @@ test("onnxruntime-node: torchvision-style GoogLeNet (BatchNormalization, no LRN,
   }
 });
 
+test("the comparison fails for a wrong import: the graph without its transform_input against the graph with it", async () => {
+  // The same seed gives the same weights with and without the preamble (it draws no random numbers).
+  const what = "torchvision opset 17 transform_input";
+  const without = encodeTorchvisionOnnx(rngFor(seed, what), { opset: 17, transformInput: false });
+  const withPreamble = encodeTorchvisionOnnx(rngFor(seed, what), { opset: 17, transformInput: true });
+  const net = await compareWithOrt(without, `${what} (dropped)`, 2.5, true, true, withPreamble);
+  await net.dispose();
+});
+
 test("a graph outside the family: a typed error naming the first unsupported node; nothing loads", async () => {
   const bytes = (edit: (nodes: ReturnType<typeof node>[]) => ReturnType<typeof node>[]) =>
     encodeZooOnnx(mat, { opset: 12, output: "prob_1", rawData: true, editNodes: edit });
@@ -255,6 +268,13 @@ test("a graph outside the family: a typed error naming the first unsupported nod
         ),
       ),
       /ONNX node MaxPool "pool1\/3x3_s2_1" \(node #3\): 'dilations' expected all 1 \(no dilation\), found \[2,2\]$/,
+    ],
+    [
+      "unknown-attribute.onnx",
+      bytes((nodes) =>
+        nodes.map((n, i) => (i === 3 ? { ...n, attribute: [...n.attribute!, { name: "axis", type: 2, i: 1 }] } : n)),
+      ),
+      /ONNX node LRN "pool1\/norm1_1" \(node #4\): 'attribute' expected one of alpha, beta, bias, size, found axis$/,
     ],
   ];
   for (const [file, model, pattern] of cases) {
