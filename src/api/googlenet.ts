@@ -19,7 +19,8 @@ import type { ResizeFilter } from "../model/image/preprocess.js";
 import { checkCropCount, cropInputs, type CropCount } from "../model/image/crops.js";
 import type { PlatformImage } from "../model/image/platformDecode.js";
 import { Workspace } from "../model/image/workspace.js";
-import { googlenetGraph } from "../model/network/googlenet.js";
+import { choosePreprocessing, normalizeInput, type Preprocessing } from "../model/image/normalization.js";
+import type { RgbaImage } from "../model/image/decode.js";
 import {
   checkModel,
   checkTopK,
@@ -34,6 +35,7 @@ import {
 } from "./classify.js";
 import { checkTensor, decodeOptionsFor, pixelsOf, toRgba, type ImageInput } from "./inputs.js";
 import { loadEngine } from "./load.js";
+import { resolveNetwork } from "./network.js";
 import { describe, resolveLoadOptions, type LoadOptions, type WeightsSource } from "./options.js";
 
 /** The threads a network runs with and why, and the precision mode. */
@@ -44,6 +46,8 @@ export interface Capabilities {
   precision: Precision;
   /** The convolutions that run Winograd F(4x4, 3x3) (fast mode; empty in strict mode). */
   winogradLayers: readonly string[];
+  /** How classify() normalizes pixels for these weights, and why (detected from the graph, or the load option). */
+  preprocessing: Preprocessing;
 }
 
 /** Idle preprocessing workspaces a network keeps for its next calls (more are made while more calls overlap). */
@@ -70,6 +74,8 @@ export class GoogLeNet {
   readonly scaledJpeg: boolean;
   /** How images are resized (LoadOptions.resizeFilter). */
   readonly resizeFilter: ResizeFilter;
+  /** How pixels are normalized for these weights (LoadOptions.preprocessing, or detected). */
+  readonly preprocessing: Preprocessing;
 
   /**
    * The runtime load() and loadEnsemble() use: each entry's subclass names its own (webRuntime,
@@ -82,8 +88,9 @@ export class GoogLeNet {
     graph: Graph,
     inputSize: number,
     labels: readonly string[],
-    images: { maxImagePixels: number; scaledJpeg: boolean; resizeFilter: ResizeFilter },
+    images: { maxImagePixels: number; scaledJpeg: boolean; resizeFilter: ResizeFilter; preprocessing: Preprocessing },
   ) {
+    this.preprocessing = images.preprocessing;
     this.engine = engine;
     this.graph = graph;
     this.inputSize = inputSize;
@@ -124,7 +131,7 @@ export class GoogLeNet {
 
   private static async create(
     this: typeof GoogLeNet,
-    sources: readonly (WeightsSource | undefined)[],
+    given: readonly (WeightsSource | undefined)[],
     options: LoadOptions,
     caller: string,
   ): Promise<GoogLeNet> {
@@ -134,10 +141,14 @@ export class GoogLeNet {
         `${caller}: load through an entry's GoogLeNet (src/index.ts, src/node/index.ts, src/inline.ts), which names its runtime`,
       );
     }
-    const graph = googlenetGraph();
+    resolveLoadOptions(options, given, undefined, runtime); // all but the input size's fit, which needs the graph
+    // The graph comes from the weights: GoogLeNet's, or an imported ONNX graph (network.ts).
+    const network = await resolveNetwork(given, runtime.readModelFile);
+    const { graph, sources } = network;
     const settings = resolveLoadOptions(options, sources, graph, runtime);
+    const preprocessing = choosePreprocessing(settings.preprocessing, network.preprocessing);
     const engine = await loadEngine(graph, sources, settings, runtime, caller);
-    return new this(engine, graph, settings.inputSize, settings.labels, settings);
+    return new this(engine, graph, settings.inputSize, settings.labels, { ...settings, preprocessing });
   }
 
   /**
@@ -190,6 +201,7 @@ export class GoogLeNet {
       reason: this.engine.threadReason,
       precision: this.engine.precision,
       winogradLayers: this.engine.winogradLayers,
+      preprocessing: this.preprocessing,
     };
   }
 
@@ -292,7 +304,7 @@ export class GoogLeNet {
       checkTensor(image, this.inputSize, "GoogLeNet.classify");
       return image;
     }
-    return cropInputs(toRgba(image, name, this.decodeOptions(1)), 1, this.inputSize, this.resizeFilter)[0];
+    return this.cropInputs(toRgba(image, name, this.decodeOptions(1)), 1)[0];
   }
 
   /**
@@ -311,14 +323,12 @@ export class GoogLeNet {
     const workspace = image instanceof Float32Array ? undefined : (this.idleWorkspaces.pop() ?? new Workspace());
     try {
       const inputs = workspace
-        ? cropInputs(
+        ? this.cropInputs(
             await pixelsOf(image as Exclude<ImageInput, Float32Array>, options.name ?? "image", {
               ...this.decodeOptions(crops),
               workspace,
             }),
             crops,
-            this.inputSize,
-            this.resizeFilter,
             workspace,
           )
         : [image as Float32Array];
@@ -327,6 +337,13 @@ export class GoogLeNet {
       if (workspace && !this.disposed && this.idleWorkspaces.length < MAX_IDLE_WORKSPACES)
         this.idleWorkspaces.push(workspace);
     }
+  }
+
+  /** The network inputs of an image's crops (crops.ts), normalized as the weights expect (normalization.ts). */
+  private cropInputs(rgba: RgbaImage, crops: CropCount, workspace?: Workspace): Float32Array[] {
+    const centre = this.preprocessing.name === "imagenet" ? "shortSide" : "square";
+    const inputs = cropInputs(rgba, crops, this.inputSize, this.resizeFilter, workspace, centre);
+    return inputs.map((input) => normalizeInput(this.preprocessing, input));
   }
 
   /** The topK most probable classes of an image (options.crops: the crop protocol, see probabilities()). */

@@ -11,6 +11,7 @@ import { expectedWeights, type TensorMap } from "../host/ir/tensors.js";
 import type { Precision } from "../host/plan/winograd.js";
 import type { BuildChoice, KernelSources } from "../host/wasm/kernels.js";
 import { DEFAULT_MAX_IMAGE_PIXELS } from "../model/image/decode.js";
+import { checkPreprocessing, type PreprocessingName } from "../model/image/normalization.js";
 import { checkFilter, type ResizeFilter } from "../model/image/preprocess.js";
 import { ILSVRC2012_CLASSES } from "../model/network/classes.js";
 import { CLASSES, DEFAULT_INPUT_SIZE } from "../model/network/googlenet.js";
@@ -103,6 +104,12 @@ export interface LoadOptions {
   kernels?: KernelSources;
   /** Starts one pool worker running the package's worker module ("inception-wasm/worker"), for hosts with their own asset paths. */
   worker?: () => Worker;
+  /**
+   * How classify() normalizes pixels (default: detected from the graph, see `capabilities.preprocessing`):
+   * "caffe" (BGR minus the ILSVRC-2012 mean, BVLC weights) or "imagenet" (RGB ImageNet mean/std,
+   * short side 256: torchvision-style weights). See src/model/image/normalization.ts.
+   */
+  preprocessing?: PreprocessingName;
 }
 
 const BUILDS: readonly BuildChoice[] = ["auto", "baseline", "relaxed", "debug"];
@@ -116,11 +123,12 @@ export function describe(value: unknown): string {
 }
 
 /**
- * The input sizes GoogLeNet's weights fit: those whose pool5 output is 1x1, so that
- * loss3/classifier takes 1024 features (223..254 for GoogLeNet).
+ * The input sizes a graph's weights fit: those whose classifier (its last fully connected node)
+ * takes as many features as at 224, e.g. pool5 1x1 and 1024 features (223..254 for GoogLeNet).
  */
 export function supportedInputSizes(graph: Graph): { min: number; max: number } {
-  const fits = (size: number): boolean => classifierInputs(graph, size) === 1024;
+  const features = classifierInputs(graph, DEFAULT_INPUT_SIZE);
+  const fits = (size: number): boolean => classifierInputs(graph, size) === features;
   let min = 1;
   while (min < 4096 && !fits(min)) min++;
   let max = min;
@@ -128,10 +136,12 @@ export function supportedInputSizes(graph: Graph): { min: number; max: number } 
   return { min, max };
 }
 
-/** Features loss3/classifier takes at this input size, or 0 when the graph cannot run at all. */
+/** Features the graph's last fully connected node (loss3/classifier) takes at this input size, or 0 when the graph cannot run. */
 function classifierInputs(graph: Graph, size: number): number {
   try {
-    const fc = expectedWeights(graph, size, size).find((t) => t.name === "loss3_classifier.weight");
+    const fc = expectedWeights(graph, size, size)
+      .filter((t) => t.shape.length === 2 && t.name.endsWith(".weight"))
+      .at(-1);
     return fc?.shape[1] ?? 0;
   } catch {
     return 0;
@@ -161,17 +171,19 @@ export interface LoadSettings {
   weightsFetch: WeightsFetchOptions | undefined;
   kernels: KernelSources | undefined;
   worker: (() => Worker) | undefined;
+  preprocessing: PreprocessingName | undefined;
 }
 
 /**
  * Checks every load option's type and range, and each model's weights source's kind, before any
  * work starts (ArgumentError naming the option, expected vs found), and fills in the defaults.
- * `runtime` gives the cores that bound `threads`.
+ * `runtime` gives the cores that bound `threads`. Without `graph` (before the weights say which
+ * network runs) the input size's fit is not checked: call again with the graph.
  */
 export function resolveLoadOptions(
   options: LoadOptions,
   sources: readonly (WeightsSource | undefined)[],
-  graph: Graph,
+  graph: Graph | undefined,
   runtime: Runtime,
 ): LoadSettings {
   if (typeof options !== "object" || options === null)
@@ -183,12 +195,12 @@ export function resolveLoadOptions(
   if (inputSize !== undefined) {
     if (!Number.isInteger(inputSize) || inputSize < 1 || inputSize > 4096)
       throw new ArgumentError(LOAD, "inputSize", "an integer in 1..4096", describe(inputSize));
-    if (classifierInputs(graph, inputSize) !== 1024) {
+    if (graph && classifierInputs(graph, inputSize) !== classifierInputs(graph, DEFAULT_INPUT_SIZE)) {
       const { min, max } = supportedInputSizes(graph);
       throw new ArgumentError(
         LOAD,
         "inputSize",
-        `a size in ${min}..${max} (pool5 must be 1x1 for the 1024-feature classifier weights)`,
+        `a size in ${min}..${max} (the classifier weights take ${classifierInputs(graph, DEFAULT_INPUT_SIZE)} features: pool5 must be 1x1)`,
         inputSize,
       );
     }
@@ -211,6 +223,7 @@ export function resolveLoadOptions(
   if (options.resizeFilter !== undefined) checkFilter(LOAD, "resizeFilter", options.resizeFilter);
   if (options.worker !== undefined && typeof options.worker !== "function")
     throw new ArgumentError(LOAD, "worker", "a function that starts a Worker", describe(options.worker));
+  checkPreprocessing(options.preprocessing);
   checkWeightsSource(options.weights);
   sources.forEach(checkWeightsSource);
   return {
@@ -232,6 +245,7 @@ export function resolveLoadOptions(
     weightsFetch: options.weightsFetch,
     kernels: options.kernels,
     worker: options.worker,
+    preprocessing: options.preprocessing,
   };
 }
 

@@ -12,6 +12,7 @@ import type { BuildChoice } from "../host/wasm/kernels.js";
 import type { Precision } from "../host/plan/winograd.js";
 import { RESIZE_FILTERS, type ResizeFilter } from "../model/image/preprocess.js";
 import { formatSummary, summarize } from "../model/network/summary.js";
+import { resolveNetwork } from "../api/network.js";
 import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../model/network/googlenet.js";
 import { shortLabel } from "../model/network/labels.js";
 import { GoogLeNet, type CropCount, type Prediction } from "../node/index.js";
@@ -31,9 +32,10 @@ commands:
   eval <folder> --labels FILE [--crops 1,10,144] [--ensemble W1,W2,...] [--resize F] [--json] [--out FILE]
       top-1/top-5 error over a labelled folder (FILE: "<file> <class>" lines, or one sub-folder
       per class index), per crop protocol and model set, in the layout of the paper's Table 3
-  summary [--json] [--input-size N] [--fast]
+  summary [--json] [--input-size N] [--fast] [--weights MODEL.onnx]
       the paper's Table 1 for the network: layers, sizes, params, multiply-adds; --fast adds the
-      layers fast mode runs as Winograd and their multiply-adds
+      layers fast mode runs as Winograd and their multiply-adds; --weights MODEL.onnx: the table
+      of that model's graph (a row per node unless it is GoogLeNet's BVLC graph)
   convert <mat-dir> <out.iwnet>
       converts the per-layer BVLC MAT weights to one inception-wasm weight file
   export-onnx <out.onnx> [--weights PATH] [--input-size N]
@@ -273,7 +275,9 @@ async function main(): Promise<void> {
     case "classify":
       return classify(rest);
     case "summary": {
-      const s = summarize(intOption("input-size", opts["input-size"], 1), precision());
+      // --weights names an ONNX model: the table of its graph (GoogLeNet's when it is the BVLC graph).
+      const network = opts.weights ? (await resolveNetwork([opts.weights], nodeRuntime.readModelFile)).graph : undefined;
+      const s = summarize(intOption("input-size", opts["input-size"], 1), precision(), network);
       console.log(opts.json ? JSON.stringify(s, null, 2) : formatSummary(s));
       return;
     }

@@ -11,6 +11,7 @@ import { Worker } from "node:worker_threads";
 import { webRuntime, type Runtime } from "../host/engine/runtime.js";
 import type { WorkerReply } from "../host/exec/protocol.js";
 import { runtimeName } from "../host/runtimeName.js";
+import { readModelFile } from "./onnxFiles.js";
 import { openPackedCache } from "./packedCache.js";
 import { nodeSha256 } from "./sha256.js";
 import { openTileCache } from "./tileCache.js";
@@ -57,4 +58,5 @@ export const nodeRuntime: Runtime = {
   weightFiles: (source, expected, cacheDir, feed) => openWeights({ source, expected, cacheDir, feed }),
   openPackedCache,
   openTileStore: (cacheDir) => openTileCache(cacheDir),
+  readModelFile,
 };

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { WeightsError } from "../host/errors.js";
 import { readMat, type MatVariable } from "../model/formats/mat.js";
 import { decodeWeights, detectWeightFormat } from "../model/formats/detect.js";
+import { externalDataReader } from "./onnxFiles.js";
 import { decodeWeightFile, encodeWeightFile, hasIwnetMagic, readWeightStream } from "../model/formats/iwnet.js";
 import { googlenetGraph } from "../model/network/googlenet.js";
 import { checkTensors, type ExpectedTensor, type TensorMap } from "../host/ir/tensors.js";
@@ -126,7 +127,7 @@ export async function loadWeights(options: {
     const tensors =
       detectWeightFormat(bytes, source) === "iwnet"
         ? await decodeWeightFile(bytes, source)
-        : await decodeWeights(bytes, source, googlenetGraph());
+        : await decodeWeights(bytes, source, googlenetGraph(), externalDataReader(source));
     checkTensors(tensors, options.expected, source);
     return { tensors, from: source, cached: false };
   }

@@ -1,8 +1,9 @@
-// ONNX backend node tests on the kernel library: each in-scope test's model.onnx is read with
-// the project's ONNX reader and mapped to an IR graph (src/model/formats/onnxNode.ts), planned
-// by planGraph and run by the SerialExecutor, the same path that runs GoogLeNet, once per item
-// (batch row); its output is compared with output_0.pb under the tolerance policy's conformance
-// bounds (tolerance.ts). Data: Debian's libonnx-testdata (ONNX 1.12), or $ONNX_NODE_TESTS.
+// ONNX backend node tests on the kernel library: each in-scope test's model.onnx is imported
+// by the same importer that loads users' models (src/model/formats/onnxImport.ts; the test's
+// weight inputs bound as constants), planned by planGraph and run by the SerialExecutor, the
+// same path that runs GoogLeNet, once per item (batch row); its output is compared with
+// output_0.pb under the tolerance policy's conformance bounds (tolerance.ts). Data: Debian's
+// libonnx-testdata (ONNX 1.12), or $ONNX_NODE_TESTS.
 
 import { tileFamily } from "../../src/host/wasm/tiles.js";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -13,27 +14,97 @@ import { convWindow, poolWindow } from "../../src/host/ir/window.js";
 import { planGraph, writeWeights } from "../../src/host/plan/plan.js";
 import { avgPoolWindowRef, convWindowRef, fcRef } from "../../src/host/reference/ops.js";
 import { createSharedMemory, instantiateKernels, type CompiledKernels } from "../../src/host/wasm/kernels.js";
-import {
-  decodeTensorProto,
-  mapOnnxNode,
-  readOnnxNodeModel,
-  UnsupportedOnnxError,
-  type OnnxNodeGraph,
-  type OnnxTensor,
-} from "../../src/model/formats/onnxNode.js";
+import { applyInputTransform } from "../../src/host/ir/preamble.js";
+import type { Graph } from "../../src/host/ir/graph.js";
+import type { TensorMap } from "../../src/host/ir/tensors.js";
+import { decodeTensorProto, readOnnxModel } from "../../src/model/formats/onnx.js";
+import { importOnnxModel, UnsupportedOnnxError } from "../../src/model/formats/onnxImport.js";
 import {
   conformanceAvgPoolTolerance,
   conformanceDotTolerance,
   conformanceLrnTolerance,
   conformanceSoftmaxTolerance,
+  conformanceAffineTolerance,
 } from "./tolerance.js";
 
 /** Where Debian's libonnx-testdata (installed by scripts/provision.mjs) puts the node tests. */
 export const ONNX_NODE_TESTS = process.env.ONNX_NODE_TESTS ?? "/usr/share/libonnx-testdata/data/node";
 
-/** The in-scope tests (issue 14): every op GoogLeNet uses, with their ONNX corner cases. */
+/**
+ * The in-scope tests: every op of the Inception-v1 family the importer reads (issues 14 and 21),
+ * with their ONNX corner cases.
+ */
 const IN_SCOPE =
-  /^test_(conv_with_strides_.*|conv_with_autopad_same|maxpool_2d_.*|averagepool_2d_.*|globalaveragepool.*|lrn|lrn_default|relu|concat_.*|softmax_.*|gemm_.*|dropout_default.*)$/;
+  /^test_(conv_with_strides_.*|conv_with_autopad_same|basic_conv_.*|maxpool_2d_.*|averagepool_2d_.*|globalaveragepool.*|lrn|lrn_default|relu|concat_.*|softmax_.*|gemm_.*|dropout_default.*|batchnorm_.*|flatten_.*|reshape_.*|matmul_2d|add|add_bcast|mul|mul_bcast|identity|constant|squeeze|unsqueeze_.*)$/;
+
+/** An ONNX tensor of a test: name, data type, dims, FLOAT values (else undefined). */
+export type OnnxTensor = ReturnType<typeof decodeTensorProto>;
+
+/**
+ * Where one run's values live in an ONNX tensor: item n's element j is at
+ * n * itemStride + j * elementStride; `tensor` is the IR tensor of the run.
+ */
+export interface ItemBinding {
+  onnx: string;
+  tensor: string;
+  itemStride: number;
+  elementStride: number;
+  elements: number;
+}
+
+/** A test's imported graph planned for one input size, its weights and item bindings (one run per batch item). */
+export interface OnnxNodeGraph {
+  graph: Graph;
+  height: number;
+  width: number;
+  weights: TensorMap;
+  items: number;
+  inputs: ItemBinding[];
+  output: ItemBinding;
+  outputShape: number[];
+}
+
+/**
+ * Imports a test's model for one data set: the node's data inputs (the first, or every input of
+ * a Concat) stay inputs; the others (weights, shapes) are bound as constants.
+ */
+function importCase(bytes: Uint8Array, file: string, values: Map<string, OnnxTensor>): OnnxNodeGraph {
+  const model = readOnnxModel(bytes, file);
+  const graphInputs = model.inputs.map((i) => i.name).filter((n) => !model.initializers.has(n));
+  const allData = model.nodes.length === 1 && model.nodes[0]!.type === "Concat";
+  const bound = new Map<string, { dims: number[]; data: Float32Array | number[] }>();
+  graphInputs.forEach((name, i) => {
+    const t = values.get(name)!;
+    const data = t.data ?? t.ints;
+    if (i === 0 && t.data === undefined) {
+      throw new UnsupportedOnnxError(file, `graph input "${name}"`, "data", "FLOAT values", `data type ${t.dataType}`);
+    }
+    if (i > 0 && !allData && data) bound.set(name, { dims: t.shape, data });
+  });
+  if (graphInputs.length === 0)
+    throw new UnsupportedOnnxError(file, "graph", "inputs", "a data input", "none (a constant graph)");
+  const first = values.get(graphInputs[0]!)!;
+  const imported = importOnnxModel(model, file, { inputDims: first.shape, bound });
+  const contiguous = (onnx: string, tensor: string, elements: number): ItemBinding => ({
+    onnx,
+    tensor,
+    itemStride: elements,
+    elementStride: 1,
+    elements,
+  });
+  const [n, ...item] = imported.inputs[0]!.dims;
+  const perItem = (dims: number[]): number => dims.slice(1).reduce((a, b) => a * b, 1);
+  return {
+    graph: imported.graph,
+    height: item.length === 3 ? item[1]! : 1,
+    width: item.length === 3 ? item[2]! : item.length === 2 ? item[1]! : 1,
+    weights: imported.weights,
+    items: n!,
+    inputs: imported.inputs.map((i) => contiguous(i.name, i.name, perItem(i.dims))),
+    output: contiguous(imported.output.name, imported.graph.probabilities, perItem(imported.output.dims)),
+    outputShape: imported.output.dims,
+  };
+}
 
 /** The in-scope test directories under `root`, sorted; throws when the data are absent. */
 export function inScopeTests(root = ONNX_NODE_TESTS): string[] {
@@ -86,19 +157,22 @@ export async function runCase(
     worstRatio: 0,
   };
   try {
-    const model = readOnnxNodeModel(readFileSync(join(dir, "model.onnx")), join(dir, "model.onnx"));
+    const file = join(dir, "model.onnx");
+    const bytes = readFileSync(file);
+    const model = readOnnxModel(bytes, file);
+    const graphInputs = model.inputs.map((i) => i.name).filter((n) => !model.initializers.has(n));
     const sets = readdirSync(dir)
       .filter((d) => d.startsWith("test_data_set_"))
       .sort();
     if (sets.length === 0) throw new Error(`${dir}: no test_data_set_* folder`);
     for (const set of sets) {
       const values = new Map<string, OnnxTensor>();
-      model.inputs.forEach((input, i) => {
+      graphInputs.forEach((input, i) => {
         const t = readTensor(join(dir, set, `input_${i}.pb`));
         values.set(input, { ...t, name: input });
       });
       const expected = readTensor(join(dir, set, "output_0.pb"));
-      const mapped = adjust(mapOnnxNode(model, values));
+      const mapped = adjust(importCase(bytes, file, values));
       const got = await runMapped(mapped, values, compiled);
       compare(result, got, expected, toleranceOf(mapped, values, expected), `${set}`);
       if (result.status === "fail") return result;
@@ -136,8 +210,8 @@ async function runMapped(
   for (let n = 0; n < m.items; n++) {
     for (const b of m.inputs) {
       const src = values.get(b.onnx)!.data!;
-      const dst = view(b.tensor, b.elements);
-      for (let j = 0; j < b.elements; j++) dst[j] = src[n * b.itemStride + j * b.elementStride]!;
+      const item = Float32Array.from({ length: b.elements }, (_, j) => src[n * b.itemStride + j * b.elementStride]!);
+      view(b.tensor, b.elements).set(b.onnx === m.graph.input ? applyInputTransform(m.graph, item) : item);
     }
     await executor.run(plan);
     const o = m.output;
@@ -154,8 +228,18 @@ const abs = (a: Float32Array): Float64Array => Float64Array.from(a, Math.abs);
 function toleranceOf(m: OnnxNodeGraph, values: Map<string, OnnxTensor>, expected: OnnxTensor): (i: number) => number {
   const node = m.graph.nodes[0];
   const y = expected.data!;
-  if (!node || node.op === "maxPool" || node.op === "concat") return () => 0;
   const x = values.get(m.inputs[0]!.onnx)!.data!;
+  const t = m.graph.inputTransform;
+  if (t && !node) {
+    // The input preamble alone (a BatchNormalization, Mul or Add of the input): one float32 rounding
+    // of x * scale + shift against the test's float32 formula of at most 4 roundings.
+    const plane = m.output.elements / t.source.length;
+    return (i) => {
+      const c = Math.floor((i % m.output.elements) / plane);
+      return conformanceAffineTolerance(Math.abs(x[i]! * t.scale[c]!) + Math.abs(t.shift[c]!), y[i]!);
+    };
+  }
+  if (!node || node.op === "maxPool" || node.op === "concat") return () => 0;
   const per = m.output.elements;
   const item = (n: number): Float32Array => {
     const b = m.inputs[0]!;
@@ -186,7 +270,7 @@ function toleranceOf(m: OnnxNodeGraph, values: Map<string, OnnxTensor>, expected
       });
     }
     case "avgPool": {
-      const window = poolWindow(node);
+      const window = poolWindow(node, shape);
       const rule = { rounding: node.rounding, countPad: node.countPad !== false };
       const taps = window.kernel[0] * window.kernel[1];
       return byItem((n) => {

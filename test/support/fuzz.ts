@@ -14,12 +14,15 @@
 // crash and hang are decided by the runner (fuzzRunner.ts), which runs cases in a worker with a
 // heap limit and a per-case timeout.
 
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import onnxProto from "onnx-proto";
 import { join } from "node:path";
 import { unzlibSync, zlibSync } from "fflate";
 import { sha256 } from "../../src/host/digest.js";
 import { InceptionError } from "../../src/host/errors.js";
 import { checkTensors, expectedWeights, type TensorMap } from "../../src/host/ir/tensors.js";
+import { resolveNetwork } from "../../src/api/network.js";
 import { decodeWeights } from "../../src/model/formats/detect.js";
 import { encodeWeightFile } from "../../src/model/formats/iwnet.js";
 import { checkPackedWeights, encodePackedWeights, PACKED_HEADER_BYTES } from "../../src/model/formats/iwpack.js";
@@ -29,6 +32,7 @@ import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../../src/model/network/goog
 import { matWeightTensor, readMatWeights } from "../../src/node/weights.js";
 import { encodeCaffemodel } from "./caffemodel.js";
 import { DATA_DIR, PHOTOS_DIR } from "./data.js";
+import { encodeTorchvisionOnnx } from "./onnxGraphs.js";
 import { encodeZooOnnx } from "./onnxZoo.js";
 import { pick, randomInt, rngFor, type Rng } from "./rng.js";
 
@@ -65,6 +69,12 @@ interface Subject {
   /** Decodes like the library; returns a key of the result (equal keys: identical results). */
   decode(bytes: Uint8Array, name: string): Promise<string>;
   reference: string;
+  /**
+   * For formats whose structure fixes the network only up to values (an ONNX graph of any
+   * Inception-v1 network): whether an independent reader sees `bytes` as a well-formed file with
+   * the original's structure and other values; an accepted different result is then "changed".
+   */
+  validChange?: (bytes: Uint8Array) => boolean;
   /** Format-aware mutations (with checksums recomputed), besides the generic ones. */
   special: ((rng: Rng, bytes: Uint8Array) => Mutant)[];
 }
@@ -343,11 +353,81 @@ async function caffeSubjects(seed: number): Promise<Subject[]> {
   return [await weightSubject("bvlc_googlenet.caffemodel", bytes, tensorRanges(bytes, tensors), [])];
 }
 
-async function onnxSubjects(): Promise<Subject[]> {
+/**
+ * ONNX: the zoo's BVLC googlenet-9 (decoded as the loader does for GoogLeNet's graph: imported,
+ * bound) and a torchvision-style graph with BatchNormalization and transform_input (imported as
+ * the classifier does: resolveNetwork, then its weights checked against its graph).
+ */
+async function onnxSubjects(seed: number): Promise<Subject[]> {
   const tensors = await bvlcWeights();
   const bytes = encodeZooOnnx(tensors, { opset: 9, output: "prob_1", rawData: true });
-  return [await weightSubject("googlenet-9.onnx", bytes, tensorRanges(bytes, tensors), [])];
+  const torchvision = new Uint8Array(
+    encodeTorchvisionOnnx(rngFor(seed, "torchvision"), { opset: 17, transformInput: true }),
+  );
+  const decode = async (b: Uint8Array, file: string): Promise<string> => {
+    const net = await resolveNetwork([b], undefined);
+    const weights = net.sources[0] as TensorMap;
+    const want = expectedWeights(net.graph, DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE);
+    checkTensors(weights, want, file);
+    return `${sha256Hex(JSON.stringify(net.graph))} ${tensorKey(
+      weights,
+      want.map((e) => e.name),
+    )}`;
+  };
+  return [
+    await weightSubject("googlenet-9.onnx", bytes, tensorRanges(bytes, tensors), []),
+    {
+      name: "torchvision-googlenet-17.onnx",
+      bytes: torchvision,
+      unprotected: onnxFloatRanges(torchvision),
+      decode,
+      reference: await decode(torchvision, "torchvision-googlenet-17.onnx"),
+      special: [],
+      validChange: (b) => onnxStructure(b) === onnxStructure(torchvision),
+    },
+  ];
 }
+
+/** Where each FLOAT initializer's raw_data lies in an ONNX model's bytes. */
+function onnxFloatRanges(bytes: Uint8Array): [number, number][] {
+  const model = onnxProto.onnx.ModelProto.decode(bytes);
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ranges: [number, number][] = [];
+  let from = 0;
+  for (const t of model.graph!.initializer!) {
+    if (t.dataType !== 1 || !t.rawData || t.rawData.length === 0) continue;
+    const raw = Buffer.from(t.rawData);
+    const at = buffer.indexOf(raw, from);
+    if (at < 0) throw new Error(`fuzz: ${t.name} not found raw`);
+    ranges.push([at, at + raw.length]);
+    from = at + raw.length;
+  }
+  return ranges;
+}
+
+/**
+ * An ONNX model's structure as onnx-proto (protobufjs, an independent reader) decodes it: opsets,
+ * nodes (op type, domain, inputs, outputs, attribute names and types), initializers (names, dims,
+ * types), graph inputs and outputs by name; undefined when it does not decode. Values (attribute
+ * values, tensor data, declared dims) are left out.
+ */
+function onnxStructure(bytes: Uint8Array): string | undefined {
+  try {
+    const m = onnxProto.onnx.ModelProto.decode(bytes);
+    const g = m.graph!;
+    return JSON.stringify([
+      m.opsetImport?.map((o) => [o.domain, String(o.version)]),
+      g.node?.map((n) => [n.opType, n.domain, n.input, n.output, n.attribute?.map((a) => [a.name, a.type])]),
+      g.initializer?.map((t) => [t.name, t.dims?.map(String), t.dataType]),
+      g.input?.map((i) => i.name),
+      g.output?.map((o) => o.name),
+    ]);
+  } catch {
+    return undefined;
+  }
+}
+
+const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex");
 
 async function imageSubject(
   file: string,
@@ -519,7 +599,7 @@ export function subjects(format: Format, seed: number): Promise<Subject[]> {
       iwnet: iwnetSubjects,
       mat: matSubjects,
       caffemodel: () => caffeSubjects(seed),
-      onnx: onnxSubjects,
+      onnx: () => onnxSubjects(seed),
       png: pngSubjects,
       jpeg: jpegSubjects,
       iwpack: iwpackSubjects,
@@ -551,6 +631,9 @@ export async function runCase(format: Format, seed: number, index: number): Prom
   if (mutant.structural) {
     const alone = await subject.decode(mutant.structural, `${name} (structural bytes only)`).catch(() => "rejected");
     if (alone === subject.reference) return result("changed", "different result from the content bytes only");
+  }
+  if (subject.validChange?.(mutant.bytes)) {
+    return result("changed", "a well-formed model of the same structure with other values (onnx-proto's reading)");
   }
   return result("wrong", "accepted with a different result");
 }

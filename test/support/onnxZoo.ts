@@ -20,8 +20,11 @@ export interface InitializerSpec {
   /** TensorProto.DataType; default FLOAT (1). */
   dataType?: number;
   data: Float32Array | Uint8Array;
-  /** Mark the tensor as stored in an external file (data_location EXTERNAL, external_data) instead of writing data. */
-  external?: boolean;
+  /**
+   * Store the tensor in an external file (data_location EXTERNAL, external_data) instead of writing
+   * data: true names "weights.bin"; an object gives the location and optional offset and length.
+   */
+  external?: boolean | { location: string; offset?: number; length?: number };
 }
 
 /** A whole model: nodes (onnx-proto objects) in order, initializers, the input and output (with shapes). */
@@ -29,8 +32,9 @@ export interface OnnxModelSpec {
   opset: number;
   nodes: onnxProto.onnx.INodeProto[];
   initializers: InitializerSpec[];
-  input: { name: string; dims: number[] };
-  output: { name: string; dims: number[] };
+  /** Dims: sizes, or names of symbolic dimensions (a dynamic batch "N"). */
+  input: { name: string; dims: (number | string)[] };
+  output: { name: string; dims: (number | string)[] };
   /** Float initializers in raw_data (true) or float_data (false). */
   rawData: boolean;
 }
@@ -44,8 +48,8 @@ function irVersion(opset: number): number {
   return opset < 9 ? 3 : opset === 9 ? 4 : opset === 10 ? 5 : opset === 11 ? 6 : 7;
 }
 
-function valueInfo(name: string, dims: number[]): Uint8Array {
-  const shape = { dim: dims.map((d) => ({ dimValue: d })) };
+function valueInfo(name: string, dims: (number | string)[]): Uint8Array {
+  const shape = { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) };
   const tensorType = { elemType: onnx.TensorProto.DataType.FLOAT, shape };
   return onnx.ValueInfoProto.encode({ name, type: { tensorType } }).finish();
 }
@@ -75,13 +79,16 @@ export function encodeOnnxModel(spec: OnnxModelSpec): Uint8Array {
     w.uint32(tag(8, LD)).string(init.name);
     if (!init.external && raw) w.uint32(tag(9, LD)).bytes(bytes);
     if (init.external) {
-      w.uint32(tag(13, LD))
-        .fork()
-        .uint32(tag(1, LD))
-        .string("location")
-        .uint32(tag(2, LD))
-        .string("weights.bin")
-        .ldelim();
+      const e = init.external === true ? { location: "weights.bin" } : init.external;
+      const entries: [string, string | number | undefined][] = [
+        ["location", e.location],
+        ["offset", e.offset],
+        ["length", e.length],
+      ];
+      for (const [key, value] of entries) {
+        if (value === undefined) continue;
+        w.uint32(tag(13, LD)).fork().uint32(tag(1, LD)).string(key).uint32(tag(2, LD)).string(String(value)).ldelim();
+      }
       w.uint32(tag(14, VARINT)).int32(1);
     }
     w.ldelim();
@@ -96,16 +103,31 @@ export function encodeOnnxModel(spec: OnnxModelSpec): Uint8Array {
   return w.finish();
 }
 
-type Attr = { name: string } & ({ i: number } | { f: number } | { ints: number[] });
+/** A node attribute: an int, a float, ints, or a tensor (Constant's value). */
+export type Attr = { name: string } & (
+  | { i: number }
+  | { f: number }
+  | { ints: number[] }
+  | { t: onnxProto.onnx.ITensorProto }
+);
 
-function node(opType: string, input: string[], output: string[], attrs: Attr[] = []): onnxProto.onnx.INodeProto {
+/** A NodeProto (unnamed unless `name` is given). */
+export function node(
+  opType: string,
+  input: string[],
+  output: string[],
+  attrs: Attr[] = [],
+  name = "",
+): onnxProto.onnx.INodeProto {
   const type = (a: Attr) =>
     "i" in a
       ? onnx.AttributeProto.AttributeType.INT
       : "f" in a
         ? onnx.AttributeProto.AttributeType.FLOAT
-        : onnx.AttributeProto.AttributeType.INTS;
-  return { name: "", opType, input, output, attribute: attrs.map((a) => ({ ...a, type: type(a) })) };
+        : "t" in a
+          ? onnx.AttributeProto.AttributeType.TENSOR
+          : onnx.AttributeProto.AttributeType.INTS;
+  return { name, opType, input, output, attribute: attrs.map((a) => ({ ...a, type: type(a) })) };
 }
 
 /** Options of encodeZooOnnx; `editNodes` and `editInitializer` change the model before it is encoded. */

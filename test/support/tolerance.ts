@@ -50,6 +50,7 @@
 
 import * as assert from "uvu/assert";
 import { nodeInputs, type Graph, type Shape } from "../../src/host/ir/graph.js";
+import { convWindow, poolWindow } from "../../src/host/ir/window.js";
 
 /** Unit roundoff of float32. */
 export const U32 = 2 ** -24;
@@ -339,25 +340,35 @@ export function winogradGrowth(): number {
 // A wrong weight, tap, pad or channel offset errs by a sizeable fraction of max|blob|,
 // orders of magnitude above either term.
 
-/** For each tensor: the largest sum of reduction lengths (conv: Cin*k*k, FC: inputs, pools: k*k, LRN: size) over paths from the input. */
-export function reductionDepths(graph: Graph, shapes: Map<string, Shape>): Map<string, number> {
-  const depth = new Map<string, number>([[graph.input, 0]]);
+/**
+ * For each tensor: the largest sum of reduction lengths (conv: Cin*kh*kw, FC: inputs, pools: the
+ * window's taps, LRN: size) over paths from the input. With `foldedWeights` (weights folded at
+ * import from a BatchNormalization or per-channel scale: one more rounding per product term, as
+ * random as the accumulation's) each convolution and FC counts twice; an input preamble counts 2.
+ */
+export function reductionDepths(graph: Graph, shapes: Map<string, Shape>, foldedWeights = false): Map<string, number> {
+  const depth = new Map<string, number>([[graph.input, graph.inputTransform ? 2 : 0]]);
+  const folded = foldedWeights ? 2 : 1;
   for (const node of graph.nodes) {
     const before = Math.max(...nodeInputs(node).map((t) => depth.get(t) ?? 0));
     let k = 0;
     switch (node.op) {
-      case "conv":
-        k = shapes.get(node.input)!.c * node.kernel * node.kernel;
+      case "conv": {
+        const [kh, kw] = convWindow(node).kernel;
+        k = folded * shapes.get(node.input)!.c * kh * kw;
         break;
+      }
       case "fc": {
         const s = shapes.get(node.input)!;
-        k = s.c * s.h * s.w;
+        k = folded * s.c * s.h * s.w;
         break;
       }
       case "avgPool":
-      case "maxPool":
-        k = node.kernel * node.kernel;
+      case "maxPool": {
+        const [kh, kw] = poolWindow(node, shapes.get(node.input)!).kernel;
+        k = kh * kw;
         break;
+      }
       case "lrn":
         k = node.size;
         break;
@@ -478,4 +489,14 @@ export function conformanceSoftmaxTolerance(n: number, z: number, zMax: number, 
     (n > 1 ? gamma(n - 1) : 0) +
     U32;
   return softmaxTolerance(n, z, zMax, result) + numpy * Math.abs(result);
+}
+
+/**
+ * Conformance tolerance of a per-channel affine map x * scale + shift (a BatchNormalization, Mul or
+ * Add of the input, run as the graph's preamble): ours rounds once (float64 map); the test's
+ * float32 formula (x - mean) / sqrt(var + eps) * gamma + beta rounds at most 6 times, each
+ * relative to terms bounded by sumAbsTerms = |x * scale| + |shift|.
+ */
+export function conformanceAffineTolerance(sumAbsTerms: number, result: number): number {
+  return 2 * (gamma(6) * sumAbsTerms + U32 * Math.abs(result));
 }

@@ -4,6 +4,7 @@
 import { ArgumentError } from "../errors.js";
 import type { Graph } from "../ir/graph.js";
 import { avgPoolWindowRef, convWindowRef, fcRef, lrnRef, maxPoolWindowRef, softmaxRef } from "../reference/ops.js";
+import { applyInputTransform } from "../ir/preamble.js";
 import { inferShapes } from "../ir/shapes.js";
 import { type TensorMap } from "../ir/tensors.js";
 import { convWindow, poolWindow } from "../ir/window.js";
@@ -26,7 +27,7 @@ export function runReferenceGraph(
     );
   }
   const shapes = inferShapes(graph, height, width);
-  const values = new Map<string, Float64Array>([[graph.input, Float64Array.from(input)]]);
+  const values = new Map<string, Float64Array>([[graph.input, Float64Array.from(applyInputTransform(graph, input))]]);
   const get = (name: string): Float64Array => values.get(name)!;
   const tensor = (name: string): Float32Array => {
     const t = weights.get(name);
@@ -53,7 +54,10 @@ export function runReferenceGraph(
       case "avgPool": {
         const pool = node.op === "maxPool" ? maxPoolWindowRef : avgPoolWindowRef;
         const rule = { rounding: node.rounding, countPad: node.countPad !== false };
-        values.set(node.output, pool(get(node.input), shapes.get(node.input)!, poolWindow(node), rule).data);
+        values.set(
+          node.output,
+          pool(get(node.input), shapes.get(node.input)!, poolWindow(node, shapes.get(node.input)!), rule).data,
+        );
         break;
       }
       case "lrn":

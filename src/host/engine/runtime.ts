@@ -46,7 +46,15 @@ export interface Runtime extends WorkerHost, KernelFiles {
   openPackedCache?: PackedCacheOpener;
   /** The tile probe table kept between processes; without it each process probes once per build. */
   openTileStore?: TileStoreOpener;
+  /** Reads an ONNX model by path and the external data files beside it; without it ONNX models are weights only as bytes. */
+  readModelFile?: ModelFileReader;
 }
+
+/**
+ * An ONNX model read by path: its bytes and a reader of the external data files its tensors name
+ * (`location` relative to the model's folder; the reader refuses paths outside it).
+ */
+export type ModelFileReader = (path: string) => Promise<{ bytes: Uint8Array; readExternal: (location: string) => Uint8Array }>;
 
 /** The web runtime: fetch, navigator.hardwareConcurrency, module Web Workers, the package's build files. */
 export const webRuntime: Runtime = {

@@ -7,6 +7,7 @@ import { SerialExecutor, type Executor, type Profile } from "../exec/executor.js
 import { threadSupport, WorkerPool } from "../exec/pool.js";
 import { MAX_POOL_THREADS } from "../exec/protocol.js";
 import type { Graph } from "../ir/graph.js";
+import { applyInputTransform } from "../ir/preamble.js";
 import type { TensorMap } from "../ir/tensors.js";
 import { planGraph, type Plan, type TensorPlace, type WeightFeed } from "../plan/plan.js";
 import type { Precision } from "../plan/winograd.js";
@@ -155,6 +156,7 @@ export class WasmEngine implements Engine {
     private readonly planFor: (batch: number, model: number) => Plan,
     private readonly memory: WebAssembly.Memory,
     private readonly executor: Executor,
+    private readonly graph: Graph,
   ) {
     this.last = this.plan(1, 0);
   }
@@ -264,6 +266,7 @@ export class WasmEngine implements Engine {
       planFor,
       memory,
       executor,
+      graph,
     );
     firstPlans.forEach((p, m) => engine.plans.set(`${m}/1`, p));
     return engine;
@@ -332,7 +335,11 @@ export class WasmEngine implements Engine {
       const chunk = inputs.slice(first, first + this.maxBatch);
       const plan = this.plan(chunk.length, model);
       this.last = plan;
-      writeImages(this.memory, plan.input, chunk);
+      writeImages(
+        this.memory,
+        plan.input,
+        chunk.map((x) => applyInputTransform(this.graph, x)),
+      );
       await this.executor.run(plan, profile);
       const logits = readImages(this.memory, plan.logits, chunk.length);
       const probabilities = readImages(this.memory, plan.probabilities, chunk.length);

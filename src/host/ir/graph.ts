@@ -51,6 +51,8 @@ export interface PoolNode {
   rounding?: "floor" | "ceil";
   /** avgPool's divisor: absent or true, padded taps count (Caffe; ONNX count_include_pad 1); false, image taps only. */
   countPad?: boolean;
+  /** ONNX GlobalAveragePool: the window is the whole input (kernel = its height x width, stride 1, no pads); `kernel`, `stride`, `pad` and `window` are ignored. */
+  global?: boolean;
 }
 /** Local response normalisation across channels (Caffe ACROSS_CHANNELS). */
 export interface LrnNode {
@@ -98,6 +100,20 @@ export interface Graph {
   nodes: GraphNode[];
   logits: string;
   probabilities: string;
+  /**
+   * A per-channel affine map applied to the input before the first node (an ONNX graph's input
+   * preamble that no node of the IR expresses exactly, e.g. torchvision's transform_input before a
+   * padded convolution): channel c of the planned input is input[source[c]] * scale[c] + shift[c],
+   * computed in float64 and rounded once (preamble.ts). GoogLeNet has none.
+   */
+  inputTransform?: InputTransform;
+}
+
+/** See Graph.inputTransform: one entry per channel of the planned input (as many as the graph input has). */
+export interface InputTransform {
+  source: number[];
+  scale: number[];
+  shift: number[];
 }
 
 /** The input tensors of a node. */

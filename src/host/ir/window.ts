@@ -32,8 +32,12 @@ export function convWindow(node: ConvNode): Window2d {
   return node.window ?? squareWindow(node.kernel, node.stride, node.pad);
 }
 
-/** The per-axis window of a pooling node (its square Caffe fields when it has no `window`). */
-export function poolWindow(node: PoolNode): Window2d {
+/**
+ * The per-axis window of a pooling node over an input of `input`'s height x width (its square
+ * Caffe fields when it has no `window`; the whole input for a global pool).
+ */
+export function poolWindow(node: PoolNode, input: { h: number; w: number }): Window2d {
+  if (node.global) return { kernel: [input.h, input.w], stride: [1, 1], pads: [0, 0, 0, 0] };
   return node.window ?? squareWindow(node.kernel, node.stride, node.pad);
 }
 
@@ -71,7 +75,7 @@ export function windowOutSize(node: ConvNode | PoolNode, height: number, width: 
       w: convAxisSize(width, kernel[1], stride[1], pads[1], pads[3]),
     };
   }
-  const { kernel, stride, pads } = poolWindow(node);
+  const { kernel, stride, pads } = poolWindow(node, { h: height, w: width });
   return {
     h: poolAxisSize(height, kernel[0], stride[0], pads[0], pads[2], node.rounding),
     w: poolAxisSize(width, kernel[1], stride[1], pads[1], pads[3], node.rounding),

@@ -480,7 +480,7 @@ function kernelCall(
     case "avgPool": {
       const x = place(node.input),
         y = place(node.output);
-      const { kernel, stride, pads } = poolWindow(node);
+      const { kernel, stride, pads } = poolWindow(node, x.shape);
       const args = {
         src: x.ptr,
         dst: y.ptr,

@@ -11,7 +11,8 @@ import { checkTensors, expectedWeights, type TensorMap } from "../../host/ir/ten
 import { DEFAULT_INPUT_SIZE } from "../network/googlenet.js";
 import { decodeCaffemodel } from "./caffemodel.js";
 import { decodeWeightFile, hasIwnetMagic } from "./iwnet.js";
-import { decodeOnnxWeights } from "./onnx.js";
+import type { ExternalDataReader } from "./onnx.js";
+import { decodeOnnxWeights } from "./onnxImport.js";
 import { ProtoMessage, WIRE_BYTES, WIRE_VARINT } from "./protobuf.js";
 
 /** The weight file formats decodeWeights reads. */
@@ -67,16 +68,22 @@ export function detectWeightFormat(bytes: Uint8Array, file: string): WeightForma
 /**
  * Reads any supported weight file (see detectWeightFormat) and checks that it has every tensor
  * of `graph` with the graph's shape. Caffe and ONNX models are matched to the graph by structure
- * (see caffemodel.ts, onnx.ts). Tensors may be views into `bytes`. Throws WeightsError naming
+ * (see caffemodel.ts, onnxImport.ts); an ONNX model's external data files are read with
+ * `readExternal` (absent: an error naming them). Tensors may be views into `bytes`. Throws WeightsError naming
  * `file`, and the tensor or layer, for anything unreadable, foreign or incomplete.
  */
-export async function decodeWeights(bytes: Uint8Array, file: string, graph: Graph): Promise<TensorMap> {
+export async function decodeWeights(
+  bytes: Uint8Array,
+  file: string,
+  graph: Graph,
+  readExternal?: ExternalDataReader,
+): Promise<TensorMap> {
   const format = detectWeightFormat(bytes, file);
   const tensors =
     format === "iwnet"
       ? await decodeWeightFile(bytes, file)
       : format === "onnx"
-        ? decodeOnnxWeights(bytes, file, graph)
+        ? decodeOnnxWeights(bytes, file, graph, readExternal)
         : decodeCaffemodel(bytes, file, graph);
   checkTensors(tensors, expectedWeights(graph, DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE), file);
   return tensors;

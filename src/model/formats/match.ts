@@ -1,6 +1,7 @@
 // Matching a network read from a foreign file (Caffe, ONNX) against our graph: the weights are
-// taken by STRUCTURE, not by name. Each format turns its layers or nodes into FoundOps (kind,
-// kernel/stride/pad, widths, weight and bias blobs, data inputs and outputs); matchGraph then
+// taken by STRUCTURE, not by name. Caffe's layers and the ONNX importer's IR nodes
+// (onnxImport.ts, bindToGraph) become FoundOps (kind, kernel/stride/pad, widths, weight and bias
+// blobs, data inputs and outputs); matchGraph then
 // walks our graph in order and, for each node, takes the file's op that reads the same data
 // (the tensor the previous match produced) and has the same kind and parameters. Ops the graph
 // does not use (Caffe's data, loss and accuracy layers, the auxiliary loss1/loss2 heads) are

@@ -1,16 +1,12 @@
-// Reader for GoogLeNet weights in ONNX models: the ONNX model zoo's googlenet-*.onnx (Caffe2
-// names such as conv1/7x7_s2_w_0, input data_0, Dropout and Reshape before the classifier,
-// max pools padded [0,0,1,1] to reproduce Caffe's rounding) and this library's own export
-// (onnxExport.ts). The graph's nodes are matched to GoogLeNet by structure (match.ts); initializer
-// names are never trusted. Field numbers are those of onnx.proto (ModelProto, GraphProto,
-// NodeProto, AttributeProto, TensorProto). No I/O, no `node:` imports: runs in browsers too.
+// Reader of ONNX models (ModelProto): the graph's nodes, initializers (headers; values read on
+// demand, from the file or an external data file beside it), inputs and outputs. The importer
+// (onnxImport.ts) turns them into the IR. Field numbers are those of onnx.proto (ModelProto,
+// GraphProto, NodeProto, AttributeProto, TensorProto, ValueInfoProto). No I/O, no `node:`
+// imports: runs in browsers too.
 
 import { WeightsError } from "../../host/errors.js";
-import type { Graph } from "../../host/ir/graph.js";
-import { poolOutSize } from "../../host/ir/window.js";
-import { elementCount, type TensorMap } from "../../host/ir/tensors.js";
-import { joinProblems, matchGraph, type FoundKind, type FoundOp, type FoundTensor } from "./match.js";
-import { ProtoMessage, readFloats, WIRE_BYTES } from "./protobuf.js";
+import { elementCount } from "../../host/ir/tensors.js";
+import { ProtoMessage, readFloats, WIRE_BYTES, WIRE_VARINT } from "./protobuf.js";
 
 /** TensorProto.DataType names, for errors. */
 export const DATA_TYPES: Readonly<Record<number, string>> = {
@@ -38,17 +34,13 @@ const TENSOR = {
   dataType: 2,
   segment: 3,
   floatData: 4,
+  int32Data: 5,
+  int64Data: 7,
   name: 8,
   rawData: 9,
   externalData: 13,
   dataLocation: 14,
 } as const;
-
-/** Node types that only pass their first input on (at inference). */
-const IDENTITY_OPS: ReadonlySet<string> = new Set(["Dropout", "Identity", "Reshape", "Flatten"]);
-
-/** The largest spatial size for which ONNX pooling pads are checked against Caffe's rounding. */
-const MAX_CHECKED_SIZE = 1024;
 
 /** An initializer's header; its data is read only when the graph uses it as a weight. */
 export interface Initializer {
@@ -60,15 +52,20 @@ export interface Initializer {
   /** The TensorProto bytes (a view into the file) and their file offset. */
   bytes: Uint8Array;
   base: number;
-  /** The field holding the values: raw_data (little-endian bytes) or float_data. */
+  /** The field holding the values: raw_data (little-endian bytes), float_data, int32_data or int64_data. */
   dataField: number;
+  /** external_data's entries (location, offset, length) when the values are in another file. */
+  externalData: Map<string, string>;
 }
 
 export interface Attribute {
   i?: number;
   f?: number;
   s?: string;
+  /** A tensor value (Constant's `value`). */
+  t?: Initializer;
   ints: number[];
+  floats: number[];
 }
 
 export interface OnnxNode {
@@ -114,52 +111,96 @@ export function readModelHeader(bytes: Uint8Array, file: string): { graph: Proto
   return { graph, opset };
 }
 
-/**
- * The weights of `graph` from an ONNX model (`file` names it in errors), by matching its nodes to
- * the graph: Conv (+ Relu), MaxPool/AveragePool whose pads give Caffe's output sizes for every
- * input size, LRN, Concat, Gemm (transB 0 or 1) or MatMul followed by Add, Softmax; Dropout,
- * Identity, Reshape and Flatten pass their input on. Initializers used as weights must be FLOAT,
- * in raw_data (little-endian) or float_data, stored in the file. Tensor data are views into
- * `bytes` when 4-byte aligned (keep `bytes` unchanged while they are used), else one copy each;
- * the classifier's weights are copied when stored transposed. Throws WeightsError naming the
- * file and the node or tensor for a truncated or corrupt file, a graph that differs from
- * GoogLeNet (the first differing node, expected vs found), or an unusable initializer.
- */
-export function decodeOnnxWeights(bytes: Uint8Array, file: string, graph: Graph): TensorMap {
-  const { graph: graphMessage, opset } = readModelHeader(bytes, file);
+/** A graph input or output: its name and declared dims (a number, a symbolic name, or undefined when unknown). */
+export interface ValueInfo {
+  name: string;
+  /** TensorProto.DataType of a tensor value, when declared. */
+  elemType: number | undefined;
+  dims: (number | string | undefined)[] | undefined;
+}
 
-  const nodes: OnnxNode[] = [];
-  const initializers = new Map<string, Initializer>();
-  const sparse = new Set<string>();
-  while (graphMessage.next()) {
-    if (graphMessage.field === 1) {
-      nodes.push(readNode(graphMessage.message(`node #${nodes.length + 1}`)));
-    } else if (graphMessage.field === 5) {
-      const init = readInitializer(graphMessage.message(`initializer #${initializers.size + 1}`));
-      initializers.set(init.name, init);
-    } else if (graphMessage.field === 15) {
-      const s = graphMessage.message("sparse_initializer");
+/** An ONNX model's graph as read: nodes in file order, initializers by name, inputs and outputs. */
+export interface OnnxModel {
+  /** The default-domain opset the model imports (0 when it names none). */
+  opset: number;
+  nodes: OnnxNode[];
+  initializers: Map<string, Initializer>;
+  /** Names of sparse initializers (not supported; named in errors). */
+  sparse: Set<string>;
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+}
+
+/**
+ * Reads an ONNX model's graph (GraphProto: node 1, initializer 5, input 11, output 12,
+ * sparse_initializer 15). Tensor values are not read here (see readInitializer32/Ints). Throws
+ * WeightsError for a truncated or corrupt file.
+ */
+export function readOnnxModel(bytes: Uint8Array, file: string): OnnxModel {
+  const { graph, opset } = readModelHeader(bytes, file);
+  const model: OnnxModel = {
+    opset: opset ?? 0,
+    nodes: [],
+    initializers: new Map(),
+    sparse: new Set(),
+    inputs: [],
+    outputs: [],
+  };
+  while (graph.next()) {
+    if (graph.field === 1) {
+      model.nodes.push(readNode(graph.message(`node #${model.nodes.length + 1}`)));
+    } else if (graph.field === 5) {
+      const init = readInitializer(graph.message(`initializer #${model.initializers.size + 1}`));
+      model.initializers.set(init.name, init);
+    } else if (graph.field === 11 || graph.field === 12) {
+      (graph.field === 11 ? model.inputs : model.outputs).push(readValueInfo(graph.message("value info")));
+    } else if (graph.field === 15) {
+      const s = graph.message("sparse_initializer");
       while (s.next())
-        if (s.field === 1) sparse.add(readInitializer(s.message("sparse values")).name);
+        if (s.field === 1) model.sparse.add(readInitializer(s.message("sparse values")).name);
         else s.skip();
     } else {
-      graphMessage.skip();
+      graph.skip();
     }
   }
-  const weight = (name: string | undefined, transposed = false): FoundTensor | undefined => {
-    const init = name ? initializers.get(name) : undefined;
-    if (!init) return undefined;
-    const where = `initializer "${init.name}"`;
-    return {
-      where,
-      read: (tensor) => {
-        const t = readInitializer32(init, file, where, tensor);
-        return transposed ? transpose(t, file, where, tensor) : t;
-      },
-    };
+  return model;
+}
+
+/** ValueInfoProto (name 1, type 2) -> TypeProto (tensor_type 1) -> shape 2 -> dim 1 (dim_value 1, dim_param 2). */
+function readValueInfo(m: ProtoMessage): ValueInfo {
+  const info: ValueInfo = { name: "", elemType: undefined, dims: undefined };
+  const within = (message: ProtoMessage, field: number, visit: (inner: ProtoMessage) => void): void => {
+    while (message.next()) {
+      if (message.field === field && message.wire === WIRE_BYTES) visit(message.message("value info type"));
+      else message.skip();
+    }
   };
-  const ops = toFoundOps(nodes, initializers, sparse, weight);
-  return matchGraph(ops, graph, file, `ONNX model${opset !== undefined ? ` (opset ${opset})` : ""}`);
+  while (m.next()) {
+    if (m.field === 1) info.name = m.string();
+    else if (m.field === 2 && m.wire === WIRE_BYTES) {
+      within(m.message("value info type"), 1, (tensor) => {
+        while (tensor.next()) {
+          if (tensor.field === 1 && tensor.wire === WIRE_VARINT) info.elemType = tensor.varint();
+          else if (tensor.field === 2 && tensor.wire === WIRE_BYTES) readShape(tensor.message("tensor shape"));
+          else tensor.skip();
+        }
+      });
+    } else m.skip();
+  }
+  return info;
+
+  function readShape(shape: ProtoMessage): void {
+    info.dims = [];
+    within(shape, 1, (dim) => {
+      let d: number | string | undefined;
+      while (dim.next()) {
+        if (dim.field === 1 && dim.wire === WIRE_VARINT) d = dim.varint();
+        else if (dim.field === 2 && dim.wire === WIRE_BYTES) d = dim.string();
+        else dim.skip();
+      }
+      info.dims!.push(d);
+    });
+  }
 }
 
 /** NodeProto: input 1, output 2, name 3, op_type 4, attribute 5, domain 7. */
@@ -195,10 +236,10 @@ export function readNode(m: ProtoMessage): OnnxNode {
   return node;
 }
 
-/** AttributeProto: name 1, f 2, i 3, s 4, ints 8 (the kinds GoogLeNet's ops use; others are ignored). */
+/** AttributeProto: name 1, f 2, i 3, s 4, t 5, floats 7, ints 8 (the kinds the importer reads; others are ignored). */
 function readAttribute(m: ProtoMessage, into: Map<string, Attribute>): void {
   let name = "";
-  const a: Attribute = { ints: [] };
+  const a: Attribute = { ints: [], floats: [] };
   while (m.next()) {
     switch (m.field) {
       case 1:
@@ -213,6 +254,17 @@ function readAttribute(m: ProtoMessage, into: Map<string, Attribute>): void {
       case 4:
         a.s = m.string();
         break;
+      case 5:
+        a.t = readInitializer(m.message("attribute tensor"));
+        break;
+      case 7:
+        if (m.wire === WIRE_BYTES) {
+          const run = m.payload("packed floats");
+          if (run.length % 4 !== 0) m.fail(`packed floats: expected a multiple of 4 bytes, found ${run.length}`);
+          const view = new DataView(run.buffer, run.byteOffset, run.length);
+          for (let i = 0; i < run.length; i += 4) a.floats.push(view.getFloat32(i, true));
+        } else a.floats.push(m.float());
+        break;
       case 8:
         m.varints(a.ints);
         break;
@@ -223,7 +275,10 @@ function readAttribute(m: ProtoMessage, into: Map<string, Attribute>): void {
   into.set(name, a);
 }
 
-/** TensorProto header: dims 1, data_type 2, segment 3, name 8, raw_data 9, external_data 13, data_location 14. */
+/**
+ * TensorProto header: dims 1, data_type 2, segment 3, int32_data 5, int64_data 7, name 8, raw_data 9,
+ * external_data 13, data_location 14.
+ */
 export function readInitializer(m: ProtoMessage): Initializer {
   const init: Initializer = {
     name: "",
@@ -234,6 +289,7 @@ export function readInitializer(m: ProtoMessage): Initializer {
     bytes: m.bytes,
     base: m.base,
     dataField: TENSOR.floatData,
+    externalData: new Map(),
   };
   while (m.next()) {
     switch (m.field) {
@@ -254,10 +310,24 @@ export function readInitializer(m: ProtoMessage): Initializer {
         init.segmented = true;
         m.skip();
         break;
-      case TENSOR.externalData:
-        init.external = true;
+      case TENSOR.int32Data:
+      case TENSOR.int64Data:
+        init.dataField = m.field;
         m.skip();
         break;
+      case TENSOR.externalData: {
+        init.external = true;
+        const entry = m.message("external_data entry");
+        let key = "",
+          value = "";
+        while (entry.next()) {
+          if (entry.field === 1) key = entry.string();
+          else if (entry.field === 2) value = entry.string();
+          else entry.skip();
+        }
+        init.externalData.set(key, value);
+        break;
+      }
       case TENSOR.dataLocation:
         if (m.varint() === 1) init.external = true;
         break;
@@ -268,21 +338,87 @@ export function readInitializer(m: ProtoMessage): Initializer {
   return init;
 }
 
-/** An initializer's float32 values; throws WeightsError unless it is a FLOAT tensor stored in the file. */
+/**
+ * Reads an external data file named by a tensor's `location` (relative to the model's folder,
+ * already checked by checkExternalLocation); the Node entry gives one for models read by path.
+ */
+export type ExternalDataReader = (location: string) => Uint8Array;
+
+/**
+ * Checks an external_data location: a relative path inside the model's own folder (no absolute
+ * path, drive letter, `..` segment, backslash, NUL or empty name). Throws WeightsError otherwise.
+ */
+export function checkExternalLocation(location: string, file: string, tensor: string): void {
+  const why =
+    location === ""
+      ? "an empty location"
+      : location.includes("\u0000")
+        ? "a NUL character"
+        : location.startsWith("/") || /^[A-Za-z]:/.test(location)
+          ? "an absolute path"
+          : location.includes("\\")
+            ? "a backslash"
+            : location.split("/").some((part) => part === "..")
+              ? "a '..' segment (outside the model's folder)"
+              : undefined;
+  if (why) {
+    throw new WeightsError(
+      file,
+      tensor,
+      `external data location ${JSON.stringify(location)}: expected a file inside the model's folder, found ${why}`,
+    );
+  }
+}
+
+/** The little-endian bytes of an external tensor (offset and length from external_data). */
+function externalBytes(
+  init: Initializer,
+  file: string,
+  where: string,
+  tensor: string,
+  read?: ExternalDataReader,
+): Uint8Array {
+  const location = init.externalData.get("location") ?? "";
+  checkExternalLocation(location, file, tensor);
+  if (!read) {
+    throw new WeightsError(
+      file,
+      tensor,
+      `${where}: expected the values inside the model, found them in an external data file ` +
+        `(external_data "${location}"): load the model by path so the file beside it can be read, or save the model with its weights inside`,
+    );
+  }
+  const whole = read(location);
+  const number = (key: string, fallback: number): number => {
+    const v = init.externalData.get(key);
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v))
+      throw new WeightsError(file, tensor, `${where}: external_data ${key} expected an integer, found "${v}"`);
+    return Number(v);
+  };
+  const offset = number("offset", 0);
+  const length = number("length", whole.length - offset);
+  if (offset + length > whole.length) {
+    throw new WeightsError(
+      file,
+      tensor,
+      `${where}: external data "${location}" has ${whole.length} bytes, expected ${offset + length} (offset ${offset} + length ${length})`,
+    );
+  }
+  return whole.subarray(offset, offset + length);
+}
+
+/**
+ * An initializer's float32 values (FLOAT, in raw_data or float_data, or in an external file read
+ * with `read`); throws WeightsError otherwise. `where` and `tensor` name it in errors.
+ */
 export function readInitializer32(
   init: Initializer,
   file: string,
   where: string,
   tensor: string,
+  read?: ExternalDataReader,
 ): { shape: number[]; data: Float32Array } {
-  if (init.external) {
-    throw new WeightsError(
-      file,
-      tensor,
-      `${where}: expected the values inside the model, found them in an external ` +
-        "data file (external_data), which is not supported: save the model with its weights inside",
-    );
-  }
   if (init.segmented) throw new WeightsError(file, tensor, `${where}: expected a whole tensor, found a segment of one`);
   if (init.dataType !== FLOAT) {
     throw new WeightsError(
@@ -291,8 +427,24 @@ export function readInitializer32(
       `${where}: expected data type FLOAT (1), found ` + `${DATA_TYPES[init.dataType] ?? "unknown"} (${init.dataType})`,
     );
   }
-  const data = readFloats(init.bytes, init.base, init.dataField, file, where);
   const count = elementCount(init.dims);
+  let data: Float32Array;
+  if (init.external) {
+    const raw = externalBytes(init, file, where, tensor, read);
+    if (raw.length !== 4 * count) {
+      throw new WeightsError(
+        file,
+        tensor,
+        `${where}: dims [${init.dims.join(",")}] need ${4 * count} bytes, found ${raw.length} in the external data`,
+      );
+    }
+    data =
+      raw.byteOffset % 4 === 0
+        ? new Float32Array(raw.buffer, raw.byteOffset, count)
+        : new Float32Array(raw.slice().buffer);
+  } else {
+    data = readFloats(init.bytes, init.base, init.dataField, file, where);
+  }
   if (data.length !== count) {
     const field = init.dataField === TENSOR.rawData ? "raw_data" : "float_data";
     throw new WeightsError(
@@ -304,234 +456,66 @@ export function readInitializer32(
   return { shape: init.dims, data };
 }
 
-/** A 2-D [rows, cols] tensor as [cols, rows] (a copy of the bits). */
-function transpose(
-  t: { shape: number[]; data: Float32Array },
+/** The most values an integer tensor (shapes, indices) may hold: they are small in every exporter's graphs. */
+const MAX_INTEGERS = 1 << 16;
+
+/**
+ * An INT64 or INT32 initializer's values (raw_data little-endian, int64_data or int32_data), for
+ * constant folding of shapes and indices; throws WeightsError for other types or too many values.
+ */
+export function readInitializerInts(
+  init: Initializer,
   file: string,
   where: string,
-  tensor: string,
-): { shape: number[]; data: Float32Array } {
-  if (t.shape.length !== 2) {
-    throw new WeightsError(file, tensor, `${where}: expected a 2-D matrix, found shape [${t.shape.join(",")}]`);
+): { shape: number[]; data: number[] } {
+  const count = elementCount(init.dims);
+  if ((init.dataType !== 6 && init.dataType !== 7) || init.external || init.segmented || count > MAX_INTEGERS) {
+    throw new WeightsError(
+      file,
+      init.name,
+      `${where}: expected an INT64 or INT32 tensor of at most ${MAX_INTEGERS} values inside the model, found ` +
+        `${DATA_TYPES[init.dataType] ?? init.dataType} [${init.dims.join(",")}]${init.external ? " (external)" : ""}`,
+    );
   }
-  const [rows, cols] = t.shape as [number, number];
-  const from = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
-  const out = new Uint32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = from[r * cols + c]!;
-  return { shape: [cols, rows], data: new Float32Array(out.buffer) };
+  const data: number[] = [];
+  const m = new ProtoMessage(file, init.bytes, init.base, where);
+  while (m.next()) {
+    if (m.field === TENSOR.rawData) {
+      const raw = m.payload("raw_data");
+      const size = init.dataType === 7 ? 8 : 4;
+      if (raw.length !== count * size) m.fail(`raw_data: expected ${count * size} bytes, found ${raw.length}`);
+      const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
+      for (let i = 0; i < raw.length; i += size) {
+        data.push(size === 8 ? Number(view.getBigInt64(i, true)) : view.getInt32(i, true));
+      }
+    } else if (m.field === TENSOR.int64Data || m.field === TENSOR.int32Data) {
+      const before = data.length;
+      m.varints(data);
+      // int32_data holds sign-extended varints, read as 64-bit: fold them back to 32 bits.
+      if (m.field === TENSOR.int32Data) for (let i = before; i < data.length; i++) data[i] = data[i]! | 0;
+    } else m.skip();
+  }
+  if (data.length !== count) {
+    throw new WeightsError(
+      file,
+      init.name,
+      `${where}: dims [${init.dims.join(",")}] need ${count} values, found ${data.length}`,
+    );
+  }
+  return { shape: init.dims, data };
 }
 
 /**
- * The nodes as FoundOps, in order. Data inputs exclude initializers; weights are looked up with
- * `weight` (undefined when the input is not an initializer). A MatMul whose only reader is an
- * Add of an initializer becomes one fc op (the Add is dropped).
+ * A TensorProto file's tensor (an ONNX test's input_*.pb / output_*.pb): FLOAT values in `data`,
+ * INT64/INT32 values in `ints`, else neither.
  */
-function toFoundOps(
-  nodes: readonly OnnxNode[],
-  initializers: ReadonlyMap<string, Initializer>,
-  sparse: ReadonlySet<string>,
-  weight: (name: string | undefined, transposed?: boolean) => FoundTensor | undefined,
-): FoundOp[] {
-  const data = (names: string[]): string[] => names.filter((n) => n !== "" && !initializers.has(n));
-  const readers = new Map<string, OnnxNode[]>();
-  for (const node of nodes) for (const name of node.inputs) readers.set(name, [...(readers.get(name) ?? []), node]);
-  const fusedAdds = new Set<OnnxNode>();
-  const ops: FoundOp[] = [];
-  for (const node of nodes) {
-    if (fusedAdds.has(node)) continue;
-    const attr = (name: string): Attribute | undefined => node.attributes.get(name);
-    const op: FoundOp = {
-      name: node.name,
-      type: node.type,
-      kind: "other",
-      inputs: data(node.inputs),
-      outputs: node.outputs,
-    };
-    const x = data(node.inputs.slice(0, 1)); // the data input of single-input ops
-    const stored = (index: number, what: string): string | undefined => {
-      const name = node.inputs[index];
-      if (!name) return `no ${what} input`;
-      if (sparse.has(name)) return `${what} "${name}" is a sparse initializer (not supported)`;
-      return initializers.has(name)
-        ? undefined
-        : `${what} "${name}" is computed by the graph, not stored as an initializer`;
-    };
-    switch (node.type) {
-      case "Conv": {
-        const w = initializers.get(node.inputs[1] ?? "");
-        const pads = attr("pads")?.ints ?? [0, 0, 0, 0];
-        const kernel = attr("kernel_shape")?.ints ?? w?.dims.slice(2) ?? [];
-        const strides = attr("strides")?.ints ?? [1, 1];
-        ops.push({
-          ...op,
-          kind: "conv",
-          inputs: x,
-          units: w?.dims[0],
-          kernel: pair(kernel),
-          stride: pair(strides),
-          pad: pair(pads),
-          weight: weight(node.inputs[1]),
-          bias: weight(node.inputs[2]),
-          problem: joinProblems([
-            stored(1, "weight"),
-            stored(2, "bias"),
-            (attr("group")?.i ?? 1) !== 1 ? `group ${attr("group")!.i} (grouped convolution)` : undefined,
-            dilationProblem(attr("dilations")),
-            autoPadProblem(attr("auto_pad")),
-            pads.length !== 4 || pads[0] !== pads[2] || pads[1] !== pads[3]
-              ? `asymmetric pads [${pads.join(",")}]`
-              : undefined,
-            kernel.length !== 2 ? `a ${kernel.length}-D kernel` : undefined,
-          ]),
-        });
-        break;
-      }
-      case "MaxPool":
-      case "AveragePool":
-        ops.push({ ...op, ...poolOp(node), inputs: x });
-        break;
-      case "LRN":
-        ops.push({
-          ...op,
-          kind: "lrn",
-          inputs: x,
-          lrn: {
-            size: attr("size")?.i ?? 0,
-            alpha: attr("alpha")?.f ?? Math.fround(1e-4),
-            beta: attr("beta")?.f ?? 0.75,
-            k: attr("bias")?.f ?? 1,
-          },
-        });
-        break;
-      case "Concat": {
-        const axis = attr("axis")?.i;
-        ops.push({ ...op, kind: "concat", problem: axis !== 1 ? `axis ${axis ?? "missing"}, not 1` : undefined });
-        break;
-      }
-      case "Relu":
-        ops.push({ ...op, kind: "relu", inputs: x });
-        break;
-      case "Gemm": {
-        const transB = (attr("transB")?.i ?? 0) !== 0;
-        const b = initializers.get(node.inputs[1] ?? "");
-        ops.push({
-          ...op,
-          kind: "fc",
-          inputs: x,
-          units: b?.dims[transB ? 0 : 1],
-          weight: weight(node.inputs[1], !transB),
-          bias: weight(node.inputs[2]),
-          problem: joinProblems([
-            stored(1, "weight"),
-            stored(2, "bias"),
-            (attr("transA")?.i ?? 0) !== 0 ? "transA 1" : undefined,
-            (attr("alpha")?.f ?? 1) !== 1 || (attr("beta")?.f ?? 1) !== 1 ? "alpha or beta other than 1" : undefined,
-          ]),
-        });
-        break;
-      }
-      case "MatMul": {
-        const next = readers.get(node.outputs[0] ?? "") ?? [];
-        const add = next.length === 1 && next[0]!.type === "Add" ? next[0]! : undefined;
-        const bias = add?.inputs.find((name) => name !== node.outputs[0] && initializers.has(name));
-        if (add && bias) fusedAdds.add(add);
-        ops.push({
-          ...op,
-          kind: "fc",
-          inputs: x,
-          outputs: add && bias ? add.outputs : node.outputs,
-          units: initializers.get(node.inputs[1] ?? "")?.dims[1],
-          weight: weight(node.inputs[1], true),
-          bias: weight(bias),
-          problem: joinProblems([
-            stored(1, "weight"),
-            bias ? undefined : "no bias: expected an Add of an initializer after it",
-          ]),
-        });
-        break;
-      }
-      case "Softmax": {
-        const axis = attr("axis")?.i;
-        ops.push({
-          ...op,
-          kind: "softmax",
-          inputs: x,
-          problem: axis === undefined || axis === 1 || axis === -1 ? undefined : `axis ${axis}`,
-        });
-        break;
-      }
-      default:
-        ops.push(IDENTITY_OPS.has(node.type) ? { ...op, kind: "identity", inputs: x } : op);
-    }
-  }
-  return ops;
-}
-
-/**
- * A MaxPool/AveragePool node as a pooling op with Caffe's padding, when its pads and ceil_mode
- * give Caffe's output size (ceil rounding, last window starting inside the image or the begin
- * padding) for every input size up to MAX_CHECKED_SIZE; otherwise with a problem saying where
- * they differ. Max pooling ignores ONNX's padding, as Caffe's clipped windows do; for average
- * pooling the divisor must also be Caffe's (the window clipped to the image plus the begin pad).
- */
-function poolOp(node: OnnxNode): Partial<FoundOp> {
-  const attr = (name: string): Attribute | undefined => node.attributes.get(name);
-  const kernel = attr("kernel_shape")?.ints ?? [];
-  const strides = attr("strides")?.ints ?? [1, 1];
-  const pads = attr("pads")?.ints ?? [0, 0, 0, 0];
-  const ceil = (attr("ceil_mode")?.i ?? 0) !== 0;
-  const kind: FoundKind = node.type === "MaxPool" ? "maxPool" : "avgPool";
-  const problems = [autoPadProblem(attr("auto_pad")), dilationProblem(attr("dilations"))];
-  if (kernel.length !== 2 || strides.length !== 2 || pads.length !== 4) {
-    problems.push(`expected 2-D kernel_shape, strides and pads, found [${kernel}], [${strides}], [${pads}]`);
-  } else {
-    for (const axis of [0, 1]) {
-      problems.push(roundingProblem(kernel[axis]!, strides[axis]!, pads[axis]!, pads[axis + 2]!, ceil, pads));
-    }
-    const countPad = (attr("count_include_pad")?.i ?? 0) !== 0;
-    const [top, left, bottom, right] = pads as [number, number, number, number];
-    const caffeDivisor =
-      top === 0 && left === 0 ? !countPad || (bottom === 0 && right === 0) : countPad && bottom <= top && right <= left;
-    if (kind === "avgPool" && !caffeDivisor) {
-      problems.push(`count_include_pad ${countPad ? 1 : 0} with pads [${pads.join(",")}] divides unlike Caffe`);
-    }
-  }
-  return { kind, kernel: pair(kernel), stride: pair(strides), pad: pair(pads), problem: joinProblems(problems) };
-}
-
-/** Why ONNX pooling along one axis rounds unlike Caffe's pooling with pad `begin`, or undefined when it never does. */
-function roundingProblem(
-  kernel: number,
-  stride: number,
-  begin: number,
-  end: number,
-  ceil: boolean,
-  pads: number[],
-): string | undefined {
-  for (let size = Math.max(1, kernel - 2 * begin); size <= MAX_CHECKED_SIZE; size++) {
-    const span = size + begin + end - kernel;
-    let onnx = (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
-    if (ceil && (onnx - 1) * stride >= size + begin) onnx--; // ONNX 19+, onnxruntime: no window starts in the end pad
-    const caffe = poolOutSize(size, kernel, stride, begin);
-    if (onnx !== caffe) {
-      return (
-        `pads [${pads.join(",")}] with ceil_mode ${ceil ? 1 : 0} give ${onnx} outputs for a ${size}-pixel ` +
-        `input, Caffe's pooling gives ${caffe}`
-      );
-    }
-  }
-  return undefined;
-}
-
-function dilationProblem(a: Attribute | undefined): string | undefined {
-  return a?.ints.some((d) => d !== 1) ? `dilations [${a.ints.join(",")}]` : undefined;
-}
-
-function autoPadProblem(a: Attribute | undefined): string | undefined {
-  return a?.s === undefined || a.s === "NOTSET" || a.s === "VALID" ? undefined : `auto_pad ${a.s}`;
-}
-
-/** The [h, w] of an ONNX spatial attribute (kernel_shape, strides, or pads' begin values). */
-function pair(values: readonly number[]): [number, number] | undefined {
-  return values.length >= 2 ? [values[0]!, values[1]!] : undefined;
+export function decodeTensorProto(
+  bytes: Uint8Array,
+  file: string,
+): { name: string; dataType: number; shape: number[]; data: Float32Array | undefined; ints: number[] | undefined } {
+  const init = readInitializer(new ProtoMessage(file, bytes, 0, "TensorProto"));
+  const data = init.dataType === FLOAT ? readInitializer32(init, file, init.name, init.name).data : undefined;
+  const integer = init.dataType === 6 || init.dataType === 7;
+  const ints = integer ? readInitializerInts(init, file, init.name).data : undefined;
+  return { name: init.name, dataType: init.dataType, shape: init.dims, data, ints };
 }

@@ -55,8 +55,20 @@ export function checkCropCount(op: string, crops: unknown): CropCount {
   return crops as CropCount;
 }
 
+/**
+ * How the single centre crop is resized: "square" (Caffe's: both sides to 256) or "shortSide"
+ * (torchvision's Resize(256): the short side to 256, the aspect kept). 10 and 144 crops are Caffe's.
+ */
+export type CentreResize = "square" | "shortSide";
+
 /** The crops of a width x height image under a protocol, in averaging order (see the header). */
-export function cropViews(width: number, height: number, crops: CropCount, inputSize = CROP): CropView[] {
+export function cropViews(
+  width: number,
+  height: number,
+  crops: CropCount,
+  inputSize = CROP,
+  centre: CentreResize = "square",
+): CropView[] {
   const c = inputSize;
   const views: CropView[] = [];
   const both = (v: Omit<CropView, "mirror">): void => {
@@ -64,6 +76,12 @@ export function cropViews(width: number, height: number, crops: CropCount, input
   };
   const square = Math.round((inputSize * RESIZE_TO) / CROP);
   const mid = (free: number): number => Math.floor(free / 2);
+  if (crops === 1 && centre === "shortSide") {
+    const landscape = width >= height;
+    const resizeW = landscape ? Math.round((width * square) / height) : square;
+    const resizeH = landscape ? square : Math.round((height * square) / width);
+    return [{ resizeW, resizeH, x: mid(resizeW - c), y: mid(resizeH - c), size: c, out: c, mirror: false }];
+  }
   if (crops === 1)
     return [
       { resizeW: square, resizeH: square, x: mid(square - c), y: mid(square - c), size: c, out: c, mirror: false },
@@ -145,9 +163,11 @@ export function cropInputs(
   inputSize = CROP,
   filter: ResizeFilter = "antialias",
   workspace?: Workspace,
+  centre: CentreResize = "square",
 ): Float32Array[] {
-  const views = cropViews(image.width, image.height, crops, inputSize);
-  if (crops === 1) return [toNetworkInput(image, { resize: views[0].resizeW, crop: inputSize, filter, workspace })];
+  const views = cropViews(image.width, image.height, crops, inputSize, centre);
+  if (crops === 1 && centre === "square")
+    return [toNetworkInput(image, { resize: views[0].resizeW, crop: inputSize, filter, workspace })];
   const resized = new Map<string, RgbPlanes>();
   return views.map((v) => {
     const key = `${v.resizeW}x${v.resizeH}`;

@@ -1,7 +1,8 @@
 // The paper's Table 1 for the loaded network: one row per stage (an Inception module is
 // one row), with output size, depth, branch widths, parameters and multiply-adds.
 
-import type { ConvNode, GraphNode } from "../../host/ir/graph.js";
+import type { ConvNode, Graph, GraphNode } from "../../host/ir/graph.js";
+import { convWindow, poolWindow } from "../../host/ir/window.js";
 import { inferShapes, multiplyAdds, parameterCount } from "../../host/ir/shapes.js";
 import { googlenetGraph, INCEPTION_MODULES } from "./googlenet.js";
 import { usesWinograd, winogradMultiplyAdds, type Precision } from "../../host/plan/winograd.js";
@@ -26,6 +27,8 @@ export interface SummaryRow {
 
 export interface Summary {
   inputSize: number;
+  /** Whether the graph is GoogLeNet's (paper rows), else an imported graph (a row per node). */
+  googlenet: boolean;
   rows: SummaryRow[];
   totalParams: number;
   totalOps: number;
@@ -47,11 +50,16 @@ const TYPE: Record<GraphNode["op"], string> = {
   softmax: "softmax",
 };
 
-/** Table 1 for an input of inputSize x inputSize; in fast mode also the Winograd layers. */
-export function summarize(inputSize: number, precision: Precision = "strict"): Summary {
-  const graph = googlenetGraph();
+/**
+ * Table 1 for an input of inputSize x inputSize; in fast mode also the Winograd layers. For
+ * GoogLeNet's graph (default) the paper's rows (an Inception module per row, with its widths);
+ * for another graph (an imported ONNX one) one row per node.
+ */
+export function summarize(inputSize: number, precision: Precision = "strict", network?: Graph): Summary {
+  const googlenet = network === undefined || JSON.stringify(network) === JSON.stringify(googlenetGraph());
+  const graph = network ?? googlenetGraph();
   const shapes = inferShapes(graph, inputSize, inputSize);
-  const modules = new Map(INCEPTION_MODULES.map((m) => [m.name, m]));
+  const modules = new Map(googlenet ? INCEPTION_MODULES.map((m) => [m.name, m]) : []);
   const rows: SummaryRow[] = [];
   const stageOf = (node: GraphNode): string => node.name.split("/")[0];
   for (const node of graph.nodes) {
@@ -85,7 +93,7 @@ export function summarize(inputSize: number, precision: Precision = "strict"): S
       if (node.op === "concat") row.output = `${out.h}x${out.w}x${out.c}`;
       continue;
     }
-    if (node.name === "conv2/3x3_reduce") {
+    if (googlenet && node.name === "conv2/3x3_reduce") {
       rows.push({
         name: "conv2",
         type: "convolution",
@@ -98,7 +106,7 @@ export function summarize(inputSize: number, precision: Precision = "strict"): S
       });
       continue;
     }
-    if (node.name === "conv2/3x3") {
+    if (googlenet && node.name === "conv2/3x3") {
       const row = rows[rows.length - 1];
       row.n3x3 = out.c;
       row.output = `${out.h}x${out.w}x${out.c}`;
@@ -106,8 +114,14 @@ export function summarize(inputSize: number, precision: Precision = "strict"): S
       row.ops += ops;
       continue;
     }
-    const windowed = node.op === "conv" || node.op === "maxPool" || node.op === "avgPool";
-    const patch = windowed ? `${node.kernel}x${node.kernel}/${node.stride}` : "";
+    const window =
+      node.op === "conv"
+        ? convWindow(node)
+        : node.op === "maxPool" || node.op === "avgPool"
+          ? poolWindow(node, shapes.get(node.input)!)
+          : undefined;
+    const [kh, kw] = window?.kernel ?? [0, 0];
+    const patch = window ? `${kh}x${kw}/${window.stride[0]}` : "";
     const depth = node.op === "conv" || node.op === "fc" ? 1 : 0;
     rows.push({
       name: node.name,
@@ -118,7 +132,7 @@ export function summarize(inputSize: number, precision: Precision = "strict"): S
       params,
       ops,
     });
-    if (node.op === "avgPool") {
+    if (googlenet && node.op === "avgPool") {
       rows.push({
         name: "dropout",
         type: "dropout (identity)",
@@ -131,7 +145,13 @@ export function summarize(inputSize: number, precision: Precision = "strict"): S
     }
   }
   const totalOps = rows.reduce((s, r) => s + r.ops, 0);
-  const summary: Summary = { inputSize, rows, totalParams: rows.reduce((s, r) => s + r.params, 0), totalOps };
+  const summary: Summary = {
+    inputSize,
+    googlenet,
+    rows,
+    totalParams: rows.reduce((s, r) => s + r.params, 0),
+    totalOps,
+  };
   if (precision === "fast") {
     const layers = graph.nodes
       .filter((n): n is ConvNode => usesWinograd(n, precision, shapes.get(n.output)!))
@@ -199,7 +219,9 @@ export function formatSummary(summary: Summary): string {
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells: string[]): string =>
     cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  const text = [`GoogLeNet at ${summary.inputSize}x${summary.inputSize} (paper Table 1)`, fmt(head), ...lines.map(fmt)];
+  const title = summary.googlenet ? "GoogLeNet" : "Imported graph";
+  const table = summary.googlenet ? " (paper Table 1)" : "";
+  const text = [`${title} at ${summary.inputSize}x${summary.inputSize}${table}`, fmt(head), ...lines.map(fmt)];
   if (summary.fast) {
     const { layers, totalOps } = summary.fast;
     text.push(
