@@ -7,7 +7,9 @@
 // input itself, no im2col) or an image whose im2col columns are computed on the fly; either
 // way each K block of B is written straight into NR-column panels (NR = the tile's columns) in
 // the caller's scratch (packing even the dense case measured faster than reading it in place:
-// one contiguous row per k instead of a strided one). C is row-major with a row stride, so a
+// one contiguous row per k instead of a strided one). im2col fills a panel 4 pixels (one f32x4)
+// at a time where their inputs are evenly spaced (im2colPanelMasked: a vector read per tap,
+// padding masked out), else pixel by pixel (im2colPanel). C is row-major with a row stride, so a
 // convolution can write a channel range of a larger NCHW buffer (Inception's concat).
 //
 // Loop nest (Goto/BLIS, mirrored: our A is the stationary operand):
@@ -382,6 +384,7 @@ function im2colPanelMasked(
   const groups = scratch + RUNS_AT;
   const taps = kh * kw;
   const w = NR >> 2;
+  if (w < 2) return false; // im2colGroups copies 2 to 4 groups
   const cols = min(NR, N - n);
   const plane = H * W;
   const outH = N / images / outW;
@@ -471,15 +474,20 @@ function im2colPanelMasked(
   let c = k0 / taps;
   let t = k0 - c * taps;
   let chan = src + <usize>c * <usize>channel * 4;
+  // Groups 0 and 1 always exist (NR >= 8); their bases stay in locals, as do 2 and 3 when present.
+  const g0 = <usize>load<i32>(groups, 32) * 4;
+  const g1 = <usize>load<i32>(groups + GROUP_BYTES, 32) * 4;
+  const g2 = w > 2 ? <usize>load<i32>(groups + 2 * GROUP_BYTES, 32) * 4 : 0;
+  const g3 = w > 3 ? <usize>load<i32>(groups + 3 * GROUP_BYTES, 32) * 4 : 0;
   let out = panel;
   for (let k = 0; k < kc; k++) {
     const at = chan + <usize>load<i32>(table + <usize>t * 4) * 4;
     const m = masks + <usize>t * rowBytes;
-    for (let g = 0; g < w; g++) {
-      const p = at + <usize>load<i32>(groups + <usize>g * GROUP_BYTES, 32) * 4;
-      let v = stride2 ? evenLanes(p) : v128.load(p);
-      if (masked) v = v128.and(v, v128.load(m + <usize>g * 16));
-      v128.store(out + <usize>g * 16, v);
+    v128.store(out, groupTap(at + g0, m, stride2, masked));
+    v128.store(out, groupTap(at + g1, m + 16, stride2, masked), 16);
+    if (w > 2) {
+      v128.store(out, groupTap(at + g2, m + 32, stride2, masked), 32);
+      if (w > 3) v128.store(out, groupTap(at + g3, m + 48, stride2, masked), 48);
     }
     out += rowBytes;
     if (++t == taps) {
@@ -487,6 +495,13 @@ function im2colPanelMasked(
       chan += <usize>channel * 4;
     }
   }
+}
+
+/** One group's tap: the 4 floats at `p` (stride2: the even lanes of 8), and'ed with the mask at `m` when `masked`. */
+// @ts-ignore: decorator
+@inline function groupTap(p: usize, m: usize, stride2: bool, masked: bool): v128 {
+  const v = stride2 ? evenLanes(p) : v128.load(p);
+  return masked ? v128.and(v, v128.load(m)) : v;
 }
 
 /**

@@ -114,6 +114,41 @@ for (const L of builds) {
   });
 }
 
+/** [cin, h, w, m, kernel, stride, pad] for im2col: rows of 4-pixel groups straddling output rows (14x14, 7x7), padding on every side, stride 2. */
+const IM2COL_CASES: [number, number, number, number, number, number, number][] = [
+  [20, 14, 14, 13, 3, 1, 1],
+  [9, 7, 7, 17, 5, 1, 2],
+  [3, 23, 21, 11, 7, 2, 3],
+  [5, 12, 10, 7, 3, 2, 1], // outW 5: groups across output rows of a stride-2 conv (per-pixel path both ways)
+  [4, 9, 11, 6, 1, 1, 1], // 1x1 padded: im2col with zero rows and columns
+];
+
+for (const L of builds) {
+  test(`${L.build}: im2col's masked path gives its per-pixel path's bits (input at the memory's end), every tile`, () => {
+    IM2COL_CASES.forEach(([cin, h, w, m, kernel, stride, pad], i) => {
+      const rng = rngFor(seed, `im2col ${i}`);
+      const K = cin * kernel * kernel;
+      const c: ConvCase = {
+        input: randomArray(rng, cin * h * w, -1, 1),
+        shape: { c: cin, h, w },
+        weight: randomArray(rng, m * K, -1, 1),
+        bias: randomArray(rng, m, -1, 1),
+        outChannels: m,
+        kh: kernel,
+        kw: kernel,
+        stride,
+        pad,
+        relu: i % 2 === 1,
+      };
+      for (let tile = 0; tile < L.k.gemmTileCount(); tile++) {
+        const inside = hashOf(L, c, undefined, tile);
+        const atEnd = hashOf(L, { ...c, inputAtMemoryEnd: true }, undefined, tile);
+        assert.is(atEnd, inside, `[${L.build}] ${describeConv(c)} (seed ${seed}), tile ${tile}: input at the memory's end`);
+      }
+    });
+  });
+}
+
 test("debug build gives the baseline's bits (same source, mul then add, no relaxed SIMD)", () => {
   for (let i = 0; i < CASES.length; i++) {
     const c = makeCase(i);
