@@ -32,9 +32,10 @@ const CASES: [number, number, number, number, number, number, number][] = [
   [3, 37, 37, 19, 7, 2, 3], // conv1-like, stride 2
 ];
 
-function makeCase(i: number): ConvCase {
-  const [cin, h, w, m, kernel, stride, pad] = CASES[i];
-  const rng = rngFor(seed, `case ${i}`);
+/** Case i of `cases` with seeded random input, weights and bias (ReLU on even i; the rng stream named by `label`). */
+function makeCase(i: number, cases = CASES, label = "case"): ConvCase {
+  const [cin, h, w, m, kernel, stride, pad] = cases[i];
+  const rng = rngFor(seed, `${label} ${i}`);
   const K = cin * kernel * kernel;
   return {
     input: randomArray(rng, cin * h * w, -1, 1),
@@ -125,21 +126,8 @@ const IM2COL_CASES: [number, number, number, number, number, number, number][] =
 
 for (const L of builds) {
   test(`${L.build}: im2col's masked path gives its per-pixel path's bits (input at the memory's end), every tile`, () => {
-    IM2COL_CASES.forEach(([cin, h, w, m, kernel, stride, pad], i) => {
-      const rng = rngFor(seed, `im2col ${i}`);
-      const K = cin * kernel * kernel;
-      const c: ConvCase = {
-        input: randomArray(rng, cin * h * w, -1, 1),
-        shape: { c: cin, h, w },
-        weight: randomArray(rng, m * K, -1, 1),
-        bias: randomArray(rng, m, -1, 1),
-        outChannels: m,
-        kh: kernel,
-        kw: kernel,
-        stride,
-        pad,
-        relu: i % 2 === 1,
-      };
+    IM2COL_CASES.forEach((_, i) => {
+      const c = makeCase(i, IM2COL_CASES, "im2col");
       for (let tile = 0; tile < L.k.gemmTileCount(); tile++) {
         const inside = hashOf(L, c, undefined, tile);
         const atEnd = hashOf(L, { ...c, inputAtMemoryEnd: true }, undefined, tile);
