@@ -7,7 +7,9 @@
 // input itself, no im2col) or an image whose im2col columns are computed on the fly; either
 // way each K block of B is written straight into NR-column panels (NR = the tile's columns) in
 // the caller's scratch (packing even the dense case measured faster than reading it in place:
-// one contiguous row per k instead of a strided one). C is row-major with a row stride, so a
+// one contiguous row per k instead of a strided one). im2col fills a panel 4 pixels (one f32x4)
+// at a time where their inputs are evenly spaced (im2colPanelMasked: a vector read per tap,
+// padding masked out), else pixel by pixel (im2colPanel). C is row-major with a row stride, so a
 // convolution can write a channel range of a larger NCHW buffer (Inception's concat).
 //
 // Loop nest (Goto/BLIS, mirrored: our A is the stationary operand):
@@ -26,8 +28,18 @@ import { MAX_TILE_COLS, TILE_COUNT, TILE_TMP_BYTES, microKernel, tileColsOf, til
 const KC_MAX: i32 = 512;
 /** Columns of B prepared per K block (rounded down to whole panels of the tile, at least one). */
 const BLOCK_COLS: i32 = 64;
-/** Scratch header: the tile's spill area, then up to MAX_TILE_COLS im2col runs of 32 bytes. */
-const SCRATCH_HEADER: usize = <usize>TILE_TMP_BYTES + <usize>MAX_TILE_COLS * 32;
+/** Most taps (kh * kw) the masked im2col path's tables hold; larger windows take the per-pixel path. */
+const MAX_TAPS: i32 = 64;
+/** Bytes of one lane group's description in the masked im2col path (see describeGroups). */
+const GROUP_BYTES: i32 = 48;
+/** Where the im2col tables start in the scratch: after the tile's spill area. */
+const RUNS_AT: usize = <usize>TILE_TMP_BYTES;
+/** Up to MAX_TILE_COLS im2col runs of 32 bytes (per-pixel path), or the panel's lane groups (masked path). */
+const TAPS_AT: usize = RUNS_AT + <usize>MAX_TILE_COLS * 32;
+/** The masked path's input offset of each tap (MAX_TAPS i32), then its lane masks per tap and group. */
+const MASKS_AT: usize = TAPS_AT + <usize>MAX_TAPS * 4;
+/** Scratch header: the tile's spill area and the im2col tables; the B panels follow. */
+const SCRATCH_HEADER: usize = MASKS_AT + <usize>MAX_TAPS * (MAX_TILE_COLS / 4) * 16;
 
 const MODE_DENSE: i32 = 0;
 const MODE_IM2COL: i32 = 1;
@@ -226,9 +238,10 @@ function gemmDriver(
   const kcStep = (K + kBlocks - 1) / kBlocks;
   const blockCols = max(1, BLOCK_COLS / NR) * NR;
   const tmp = scratch;
-  const runs = scratch + <usize>TILE_TMP_BYTES;
+  const runs = scratch + RUNS_AT;
   const panels = scratch + SCRATCH_HEADER;
   const cStride = <usize>ldc * 4;
+  const masked = mode == MODE_IM2COL && maskedIm2colFits(scratch, src, K, images, H, W, kh, kw, strideY, strideX, padTop, padLeft, N, outW);
   for (let nb = n0; nb < n1; nb += blockCols) {
     const nbEnd = min(nb + blockCols, n1);
     for (let k0 = 0; k0 < K; k0 += kcStep) {
@@ -238,9 +251,14 @@ function gemmDriver(
       for (let n = nb; n < nbEnd; n += NR) {
         const panel = panels + <usize>((n - nb) / NR) * kc * NR * 4;
         if (mode == MODE_IM2COL) {
-          im2colPanel(
-            panel, runs, NR, src, images, N, H, W, kh, kw, strideY, strideX, padTop, padLeft, outW, n, k0, kc,
-          );
+          if (
+            !masked ||
+            !im2colPanelMasked(scratch, panel, NR, src, images, N, H, W, kh, kw, strideY, strideX, padTop, padLeft, outW, n, k0, kc)
+          ) {
+            im2colPanel(
+              panel, runs, NR, src, images, N, H, W, kh, kw, strideY, strideX, padTop, padLeft, outW, n, k0, kc,
+            );
+          }
         } else {
           densePanel(panel, NR, src, N, n, k0, kc);
         }
@@ -284,6 +302,206 @@ function densePanel(panel: usize, NR: i32, src: usize, N: i32, n: i32, k0: i32, 
     for (let j = 0; j < NR; j += 4) v128.store(out + <usize>j * 4, f32x4.splat(0));
     for (let j = 0; j < cols; j++) store<f32>(out + j * 4, load<f32>(row + j * 4));
   }
+}
+
+/** Lane value of an output row that is past N: far enough outside any image that every tap's row test fails. */
+const NO_PIXEL: i32 = 1 << 30;
+
+/**
+ * Whether gemmConv's masked im2col path can serve this convolution, and if so its tap table
+ * (scratch + TAPS_AT: tap t = ky * kw + kx reads input offset (ky - padTop) * W + kx - padLeft floats
+ * from the pixel's window origin). The path reads each group of 4 output pixels' tap as one vector
+ * (strideX 1) or two (strideX 2) and zeroes the lanes in the padding with a mask, so it may read up
+ * to a window's reach outside the input (the lanes it masks): it needs at most MAX_TAPS taps,
+ * strideX 1 or 2, and that reach inside the memory. Reads outside the input may race with other
+ * threads' writes; their lanes are masked out, so no result depends on them.
+ */
+function maskedIm2colFits(
+  scratch: usize,
+  src: usize,
+  K: i32,
+  images: i32,
+  H: i32,
+  W: i32,
+  kh: i32,
+  kw: i32,
+  strideY: i32,
+  strideX: i32,
+  padTop: i32,
+  padLeft: i32,
+  N: i32,
+  outW: i32,
+): bool {
+  const taps = kh * kw;
+  if (taps > MAX_TAPS || (strideX != 1 && strideX != 2)) return false;
+  const plane = <i64>H * W;
+  const outH = N / images / outW;
+  const below = <i64>padTop * W + padLeft;
+  const above =
+    <i64>(K / taps) * images * plane +
+    (<i64>(outH - 1) * strideY + kh - padTop) * W +
+    <i64>(outW - 1) * strideX +
+    kw +
+    8 * strideX;
+  if (<i64>src < below * 4 || <i64>src + above * 4 > <i64>memory.size() << 16) return false;
+  const table = scratch + TAPS_AT;
+  for (let t = 0; t < taps; t++) {
+    const ky = t / kw;
+    store<i32>(table + <usize>t * 4, (ky - padTop) * W + t - ky * kw - padLeft);
+  }
+  return true;
+}
+
+/**
+ * The masked im2col path of im2colPanel (same arguments and result): the panel's pixels in
+ * groups of 4 lanes, each group's lanes at input offsets base + lane * strideX from one another
+ * (4 pixels of one output row, or of consecutive rows when the rows' inputs are contiguous, as in a
+ * stride-1 "same" convolution). Per k: one vector read per group (two and an even-lane shuffle for
+ * strideX 2), masked where the tap falls in the padding or the pixel is past N. Returns false, having
+ * written nothing, when a group's lanes are not so placed (the caller then takes im2colPanel).
+ * Needs maskedIm2colFits' tap table.
+ */
+function im2colPanelMasked(
+  scratch: usize,
+  panel: usize,
+  NR: i32,
+  src: usize,
+  images: i32,
+  N: i32,
+  H: i32,
+  W: i32,
+  kh: i32,
+  kw: i32,
+  strideY: i32,
+  strideX: i32,
+  padTop: i32,
+  padLeft: i32,
+  outW: i32,
+  n: i32,
+  k0: i32,
+  kc: i32,
+): bool {
+  const groups = scratch + RUNS_AT;
+  const taps = kh * kw;
+  const w = NR >> 2;
+  if (w < 2) return false; // im2colGroups copies 2 to 4 groups
+  const cols = min(NR, N - n);
+  const plane = H * W;
+  const outH = N / images / outW;
+  // Each group: row lanes (oy * strideY, i32x4), column lanes (ox * strideX), base input offset (i32).
+  let row = n / outW;
+  let ox = n - row * outW;
+  let image = row / outH;
+  let oy = row - image * outH;
+  let inside = true;
+  for (let g = 0; g < w; g++) {
+    const d = groups + <usize>g * GROUP_BYTES;
+    let base = 0;
+    for (let l = 0; l < 4; l++) {
+      const j = 4 * g + l;
+      if (j >= cols) {
+        store<i32>(d + <usize>l * 4, NO_PIXEL);
+        store<i32>(d + <usize>l * 4, 0, 16);
+        inside = false;
+        continue;
+      }
+      const iy = oy * strideY;
+      const ix = ox * strideX;
+      const at = image * plane + iy * W + ix;
+      if (l == 0) base = at;
+      else if (at != base + l * strideX) return false;
+      store<i32>(d + <usize>l * 4, iy);
+      store<i32>(d + <usize>l * 4, ix, 16);
+      inside = inside && iy >= padTop && iy + kh - padTop <= H && ix >= padLeft && ix + kw - padLeft <= W;
+      if (++ox == outW) {
+        ox = 0;
+        if (++oy == outH) {
+          oy = 0;
+          image++;
+        }
+      }
+    }
+    store<i32>(d, base, 32);
+  }
+  if (inside) {
+    if (strideX == 1) im2colGroups(scratch, panel, w, src, images * plane, taps, k0, kc, false, false);
+    else im2colGroups(scratch, panel, w, src, images * plane, taps, k0, kc, true, false);
+    return true;
+  }
+  // Lane masks per tap and group: the tap's input row and column inside the image.
+  const masks = scratch + MASKS_AT;
+  const hv = i32x4.splat(H);
+  const wv = i32x4.splat(W);
+  for (let t = 0; t < taps; t++) {
+    const ky = t / kw;
+    const dy = i32x4.splat(ky - padTop);
+    const dx = i32x4.splat(t - ky * kw - padLeft);
+    for (let g = 0; g < w; g++) {
+      const d = groups + <usize>g * GROUP_BYTES;
+      const rowIn = i32x4.lt_u(i32x4.add(v128.load(d), dy), hv);
+      const colIn = i32x4.lt_u(i32x4.add(v128.load(d, 16), dx), wv);
+      v128.store(masks + <usize>(t * w + g) * 16, v128.and(rowIn, colIn));
+    }
+  }
+  if (strideX == 1) im2colGroups(scratch, panel, w, src, images * plane, taps, k0, kc, false, true);
+  else im2colGroups(scratch, panel, w, src, images * plane, taps, k0, kc, true, true);
+  return true;
+}
+
+/**
+ * The masked path's copy loop: panel row k (k in [k0, k0+kc), channel c = k / taps, tap t) gets,
+ * per group g of `w`, the 4 floats at src + (base_g + c * channel + tapOffset_t) floats (stride2:
+ * the even lanes of 8), and'ed with the tap's mask when `masked`. Offsets wrap as u32 (negative
+ * ones address below the pixel's row, inside the memory as maskedIm2colFits checked).
+ */
+// @ts-ignore: decorator
+@inline function im2colGroups(
+  scratch: usize,
+  panel: usize,
+  w: i32,
+  src: usize,
+  channel: i32,
+  taps: i32,
+  k0: i32,
+  kc: i32,
+  stride2: bool,
+  masked: bool,
+): void {
+  const groups = scratch + RUNS_AT;
+  const table = scratch + TAPS_AT;
+  const masks = scratch + MASKS_AT;
+  const rowBytes = <usize>w * 16;
+  let c = k0 / taps;
+  let t = k0 - c * taps;
+  let chan = src + <usize>c * <usize>channel * 4;
+  // Groups 0 and 1 always exist (NR >= 8); their bases stay in locals, as do 2 and 3 when present.
+  const g0 = <usize>load<i32>(groups, 32) * 4;
+  const g1 = <usize>load<i32>(groups + GROUP_BYTES, 32) * 4;
+  const g2 = w > 2 ? <usize>load<i32>(groups + 2 * GROUP_BYTES, 32) * 4 : 0;
+  const g3 = w > 3 ? <usize>load<i32>(groups + 3 * GROUP_BYTES, 32) * 4 : 0;
+  let out = panel;
+  for (let k = 0; k < kc; k++) {
+    const at = chan + <usize>load<i32>(table + <usize>t * 4) * 4;
+    const m = masks + <usize>t * rowBytes;
+    v128.store(out, groupTap(at + g0, m, stride2, masked));
+    v128.store(out, groupTap(at + g1, m + 16, stride2, masked), 16);
+    if (w > 2) {
+      v128.store(out, groupTap(at + g2, m + 32, stride2, masked), 32);
+      if (w > 3) v128.store(out, groupTap(at + g3, m + 48, stride2, masked), 48);
+    }
+    out += rowBytes;
+    if (++t == taps) {
+      t = 0;
+      chan += <usize>channel * 4;
+    }
+  }
+}
+
+/** One group's tap: the 4 floats at `p` (stride2: the even lanes of 8), and'ed with the mask at `m` when `masked`. */
+// @ts-ignore: decorator
+@inline function groupTap(p: usize, m: usize, stride2: bool, masked: bool): v128 {
+  const v = stride2 ? evenLanes(p) : v128.load(p);
+  return masked ? v128.and(v, v128.load(m)) : v;
 }
 
 /**

@@ -42,24 +42,45 @@ export function tileColsOf(t: i32): i32 {
   }
 }
 
-/** Runs tile t's kernel for the `cols` valid columns of its panel (the narrowest width covering them). */
+/** Runs tile t's kernel for the `cols` valid columns of its panel (the narrowest width covering them) and its `rows` valid rows (at full width). */
 export function microKernel(t: i32, kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
   const w = (cols + 3) >> 2;
   switch (t) {
     case 0:
+      if (rows < 4 && w == 2) {
+        if (rows == 1) { k4x8w2r1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 2) { k4x8w2r2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 3) { k4x8w2r3(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+      }
       if (w == 1) { k4x8w1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
       k4x8w2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);
       return;
     case 1:
+      if (rows < 6 && w == 2) {
+        if (rows == 1) { k6x8w2r1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 2) { k6x8w2r2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 3) { k6x8w2r3(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 4) { k6x8w2r4(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 5) { k6x8w2r5(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+      }
       if (w == 1) { k6x8w1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
       k6x8w2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);
       return;
     case 2:
+      if (rows < 4 && w == 3) {
+        if (rows == 1) { k4x12w3r1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 2) { k4x12w3r2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 3) { k4x12w3r3(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+      }
       if (w == 1) { k4x12w1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
       if (w == 2) { k4x12w2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
       k4x12w3(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);
       return;
     case 3:
+      if (rows < 3 && w == 4) {
+        if (rows == 1) { k3x16w4r1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 2) { k3x16w4r2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+      }
       if (w == 1) { k3x16w1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
       if (w == 2) { k3x16w2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
       if (w == 3) { k3x16w3(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
@@ -68,7 +89,7 @@ export function microKernel(t: i32, kc: i32, a: usize, b: usize, c: usize, ldc: 
   }
 }
 
-/** 4x8 tile, 4 of its columns computed (1 f32x4 per row). */
+/** 4x8 tile, 4 of its columns (1 f32x4 per row) and all of its rows computed. */
 function k4x8w1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
   let c0_0 = f32x4.splat(0);
   let c1_0 = f32x4.splat(0);
@@ -88,6 +109,37 @@ function k4x8w1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, co
     a += 16;
     b += 32;
   }
+  if (rows == 4 && cols == 4) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+        bv = v128.load32_splat(bias, 12);
+        c3_0 = f32x4.add(c3_0, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+      c3_0 = f32x4.add(c3_0, v128.load(c + 3 * ldc, 0));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c2_0 = f32x4.pmax(z, c2_0);
+      c3_0 = f32x4.pmax(z, c3_0);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    v128.store(c + 3 * ldc, c3_0, 0);
+    return;
+  }
   v128.store(tmp, c0_0, 0);
   v128.store(tmp, c1_0, 64);
   v128.store(tmp, c2_0, 128);
@@ -95,7 +147,7 @@ function k4x8w1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, co
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 
-/** 4x8 tile, 8 of its columns computed (2 f32x4 per row). */
+/** 4x8 tile, 8 of its columns (2 f32x4 per row) and all of its rows computed. */
 function k4x8w2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
   let c0_0 = f32x4.splat(0);
   let c0_1 = f32x4.splat(0);
@@ -182,7 +234,172 @@ function k4x8w2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, co
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 
-/** 6x8 tile, 4 of its columns computed (1 f32x4 per row). */
+/** 4x8 tile, 8 of its columns (2 f32x4 per row) and the first 1 of its rows computed. */
+function k4x8w2r1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    let av: v128;
+    av = v128.load32_splat(a, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    a += 16;
+    b += 32;
+  }
+  if (rows == 1 && cols == 8) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 4x8 tile, 8 of its columns (2 f32x4 per row) and the first 2 of its rows computed. */
+function k4x8w2r2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c1_1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    let av: v128;
+    av = v128.load32_splat(a, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    av = v128.load32_splat(a, 4);
+    c1_0 = madd(av, b0, c1_0);
+    c1_1 = madd(av, b1, c1_1);
+    a += 16;
+    b += 32;
+  }
+  if (rows == 2 && cols == 8) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  v128.store(tmp, c1_0, 64);
+  v128.store(tmp, c1_1, 80);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 4x8 tile, 8 of its columns (2 f32x4 per row) and the first 3 of its rows computed. */
+function k4x8w2r3(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c1_1 = f32x4.splat(0);
+  let c2_0 = f32x4.splat(0);
+  let c2_1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    let av: v128;
+    av = v128.load32_splat(a, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    av = v128.load32_splat(a, 4);
+    c1_0 = madd(av, b0, c1_0);
+    c1_1 = madd(av, b1, c1_1);
+    av = v128.load32_splat(a, 8);
+    c2_0 = madd(av, b0, c2_0);
+    c2_1 = madd(av, b1, c2_1);
+    a += 16;
+    b += 32;
+  }
+  if (rows == 3 && cols == 8) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+        c2_1 = f32x4.add(c2_1, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+      c2_1 = f32x4.add(c2_1, v128.load(c + 2 * ldc, 16));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+      c2_0 = f32x4.pmax(z, c2_0);
+      c2_1 = f32x4.pmax(z, c2_1);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    v128.store(c + 2 * ldc, c2_1, 16);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  v128.store(tmp, c1_0, 64);
+  v128.store(tmp, c1_1, 80);
+  v128.store(tmp, c2_0, 128);
+  v128.store(tmp, c2_1, 144);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 6x8 tile, 4 of its columns (1 f32x4 per row) and all of its rows computed. */
 function k6x8w1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
   let c0_0 = f32x4.splat(0);
   let c1_0 = f32x4.splat(0);
@@ -208,6 +425,47 @@ function k6x8w1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, co
     a += 24;
     b += 32;
   }
+  if (rows == 6 && cols == 4) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+        bv = v128.load32_splat(bias, 12);
+        c3_0 = f32x4.add(c3_0, bv);
+        bv = v128.load32_splat(bias, 16);
+        c4_0 = f32x4.add(c4_0, bv);
+        bv = v128.load32_splat(bias, 20);
+        c5_0 = f32x4.add(c5_0, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+      c3_0 = f32x4.add(c3_0, v128.load(c + 3 * ldc, 0));
+      c4_0 = f32x4.add(c4_0, v128.load(c + 4 * ldc, 0));
+      c5_0 = f32x4.add(c5_0, v128.load(c + 5 * ldc, 0));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c2_0 = f32x4.pmax(z, c2_0);
+      c3_0 = f32x4.pmax(z, c3_0);
+      c4_0 = f32x4.pmax(z, c4_0);
+      c5_0 = f32x4.pmax(z, c5_0);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    v128.store(c + 3 * ldc, c3_0, 0);
+    v128.store(c + 4 * ldc, c4_0, 0);
+    v128.store(c + 5 * ldc, c5_0, 0);
+    return;
+  }
   v128.store(tmp, c0_0, 0);
   v128.store(tmp, c1_0, 64);
   v128.store(tmp, c2_0, 128);
@@ -217,7 +475,7 @@ function k6x8w1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, co
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 
-/** 6x8 tile, 8 of its columns computed (2 f32x4 per row). */
+/** 6x8 tile, 8 of its columns (2 f32x4 per row) and all of its rows computed. */
 function k6x8w2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
   let c0_0 = f32x4.splat(0);
   let c0_1 = f32x4.splat(0);
@@ -336,7 +594,362 @@ function k6x8w2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, co
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 
-/** 4x12 tile, 4 of its columns computed (1 f32x4 per row). */
+/** 6x8 tile, 8 of its columns (2 f32x4 per row) and the first 1 of its rows computed. */
+function k6x8w2r1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    let av: v128;
+    av = v128.load32_splat(a, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    a += 24;
+    b += 32;
+  }
+  if (rows == 1 && cols == 8) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 6x8 tile, 8 of its columns (2 f32x4 per row) and the first 2 of its rows computed. */
+function k6x8w2r2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c1_1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    let av: v128;
+    av = v128.load32_splat(a, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    av = v128.load32_splat(a, 4);
+    c1_0 = madd(av, b0, c1_0);
+    c1_1 = madd(av, b1, c1_1);
+    a += 24;
+    b += 32;
+  }
+  if (rows == 2 && cols == 8) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  v128.store(tmp, c1_0, 64);
+  v128.store(tmp, c1_1, 80);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 6x8 tile, 8 of its columns (2 f32x4 per row) and the first 3 of its rows computed. */
+function k6x8w2r3(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c1_1 = f32x4.splat(0);
+  let c2_0 = f32x4.splat(0);
+  let c2_1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    let av: v128;
+    av = v128.load32_splat(a, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    av = v128.load32_splat(a, 4);
+    c1_0 = madd(av, b0, c1_0);
+    c1_1 = madd(av, b1, c1_1);
+    av = v128.load32_splat(a, 8);
+    c2_0 = madd(av, b0, c2_0);
+    c2_1 = madd(av, b1, c2_1);
+    a += 24;
+    b += 32;
+  }
+  if (rows == 3 && cols == 8) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+        c2_1 = f32x4.add(c2_1, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+      c2_1 = f32x4.add(c2_1, v128.load(c + 2 * ldc, 16));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+      c2_0 = f32x4.pmax(z, c2_0);
+      c2_1 = f32x4.pmax(z, c2_1);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    v128.store(c + 2 * ldc, c2_1, 16);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  v128.store(tmp, c1_0, 64);
+  v128.store(tmp, c1_1, 80);
+  v128.store(tmp, c2_0, 128);
+  v128.store(tmp, c2_1, 144);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 6x8 tile, 8 of its columns (2 f32x4 per row) and the first 4 of its rows computed. */
+function k6x8w2r4(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c1_1 = f32x4.splat(0);
+  let c2_0 = f32x4.splat(0);
+  let c2_1 = f32x4.splat(0);
+  let c3_0 = f32x4.splat(0);
+  let c3_1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    let av: v128;
+    av = v128.load32_splat(a, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    av = v128.load32_splat(a, 4);
+    c1_0 = madd(av, b0, c1_0);
+    c1_1 = madd(av, b1, c1_1);
+    av = v128.load32_splat(a, 8);
+    c2_0 = madd(av, b0, c2_0);
+    c2_1 = madd(av, b1, c2_1);
+    av = v128.load32_splat(a, 12);
+    c3_0 = madd(av, b0, c3_0);
+    c3_1 = madd(av, b1, c3_1);
+    a += 24;
+    b += 32;
+  }
+  if (rows == 4 && cols == 8) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+        c2_1 = f32x4.add(c2_1, bv);
+        bv = v128.load32_splat(bias, 12);
+        c3_0 = f32x4.add(c3_0, bv);
+        c3_1 = f32x4.add(c3_1, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+      c2_1 = f32x4.add(c2_1, v128.load(c + 2 * ldc, 16));
+      c3_0 = f32x4.add(c3_0, v128.load(c + 3 * ldc, 0));
+      c3_1 = f32x4.add(c3_1, v128.load(c + 3 * ldc, 16));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+      c2_0 = f32x4.pmax(z, c2_0);
+      c2_1 = f32x4.pmax(z, c2_1);
+      c3_0 = f32x4.pmax(z, c3_0);
+      c3_1 = f32x4.pmax(z, c3_1);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    v128.store(c + 2 * ldc, c2_1, 16);
+    v128.store(c + 3 * ldc, c3_0, 0);
+    v128.store(c + 3 * ldc, c3_1, 16);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  v128.store(tmp, c1_0, 64);
+  v128.store(tmp, c1_1, 80);
+  v128.store(tmp, c2_0, 128);
+  v128.store(tmp, c2_1, 144);
+  v128.store(tmp, c3_0, 192);
+  v128.store(tmp, c3_1, 208);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 6x8 tile, 8 of its columns (2 f32x4 per row) and the first 5 of its rows computed. */
+function k6x8w2r5(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c1_1 = f32x4.splat(0);
+  let c2_0 = f32x4.splat(0);
+  let c2_1 = f32x4.splat(0);
+  let c3_0 = f32x4.splat(0);
+  let c3_1 = f32x4.splat(0);
+  let c4_0 = f32x4.splat(0);
+  let c4_1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    let av: v128;
+    av = v128.load32_splat(a, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    av = v128.load32_splat(a, 4);
+    c1_0 = madd(av, b0, c1_0);
+    c1_1 = madd(av, b1, c1_1);
+    av = v128.load32_splat(a, 8);
+    c2_0 = madd(av, b0, c2_0);
+    c2_1 = madd(av, b1, c2_1);
+    av = v128.load32_splat(a, 12);
+    c3_0 = madd(av, b0, c3_0);
+    c3_1 = madd(av, b1, c3_1);
+    av = v128.load32_splat(a, 16);
+    c4_0 = madd(av, b0, c4_0);
+    c4_1 = madd(av, b1, c4_1);
+    a += 24;
+    b += 32;
+  }
+  if (rows == 5 && cols == 8) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+        c2_1 = f32x4.add(c2_1, bv);
+        bv = v128.load32_splat(bias, 12);
+        c3_0 = f32x4.add(c3_0, bv);
+        c3_1 = f32x4.add(c3_1, bv);
+        bv = v128.load32_splat(bias, 16);
+        c4_0 = f32x4.add(c4_0, bv);
+        c4_1 = f32x4.add(c4_1, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+      c2_1 = f32x4.add(c2_1, v128.load(c + 2 * ldc, 16));
+      c3_0 = f32x4.add(c3_0, v128.load(c + 3 * ldc, 0));
+      c3_1 = f32x4.add(c3_1, v128.load(c + 3 * ldc, 16));
+      c4_0 = f32x4.add(c4_0, v128.load(c + 4 * ldc, 0));
+      c4_1 = f32x4.add(c4_1, v128.load(c + 4 * ldc, 16));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+      c2_0 = f32x4.pmax(z, c2_0);
+      c2_1 = f32x4.pmax(z, c2_1);
+      c3_0 = f32x4.pmax(z, c3_0);
+      c3_1 = f32x4.pmax(z, c3_1);
+      c4_0 = f32x4.pmax(z, c4_0);
+      c4_1 = f32x4.pmax(z, c4_1);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    v128.store(c + 2 * ldc, c2_1, 16);
+    v128.store(c + 3 * ldc, c3_0, 0);
+    v128.store(c + 3 * ldc, c3_1, 16);
+    v128.store(c + 4 * ldc, c4_0, 0);
+    v128.store(c + 4 * ldc, c4_1, 16);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  v128.store(tmp, c1_0, 64);
+  v128.store(tmp, c1_1, 80);
+  v128.store(tmp, c2_0, 128);
+  v128.store(tmp, c2_1, 144);
+  v128.store(tmp, c3_0, 192);
+  v128.store(tmp, c3_1, 208);
+  v128.store(tmp, c4_0, 256);
+  v128.store(tmp, c4_1, 272);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 4x12 tile, 4 of its columns (1 f32x4 per row) and all of its rows computed. */
 function k4x12w1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
   let c0_0 = f32x4.splat(0);
   let c1_0 = f32x4.splat(0);
@@ -356,6 +969,37 @@ function k4x12w1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, c
     a += 16;
     b += 48;
   }
+  if (rows == 4 && cols == 4) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+        bv = v128.load32_splat(bias, 12);
+        c3_0 = f32x4.add(c3_0, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+      c3_0 = f32x4.add(c3_0, v128.load(c + 3 * ldc, 0));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c2_0 = f32x4.pmax(z, c2_0);
+      c3_0 = f32x4.pmax(z, c3_0);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    v128.store(c + 3 * ldc, c3_0, 0);
+    return;
+  }
   v128.store(tmp, c0_0, 0);
   v128.store(tmp, c1_0, 64);
   v128.store(tmp, c2_0, 128);
@@ -363,7 +1007,7 @@ function k4x12w1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, c
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 
-/** 4x12 tile, 8 of its columns computed (2 f32x4 per row). */
+/** 4x12 tile, 8 of its columns (2 f32x4 per row) and all of its rows computed. */
 function k4x12w2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
   let c0_0 = f32x4.splat(0);
   let c0_1 = f32x4.splat(0);
@@ -392,6 +1036,53 @@ function k4x12w2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, c
     a += 16;
     b += 48;
   }
+  if (rows == 4 && cols == 8) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+        c2_1 = f32x4.add(c2_1, bv);
+        bv = v128.load32_splat(bias, 12);
+        c3_0 = f32x4.add(c3_0, bv);
+        c3_1 = f32x4.add(c3_1, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+      c2_1 = f32x4.add(c2_1, v128.load(c + 2 * ldc, 16));
+      c3_0 = f32x4.add(c3_0, v128.load(c + 3 * ldc, 0));
+      c3_1 = f32x4.add(c3_1, v128.load(c + 3 * ldc, 16));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+      c2_0 = f32x4.pmax(z, c2_0);
+      c2_1 = f32x4.pmax(z, c2_1);
+      c3_0 = f32x4.pmax(z, c3_0);
+      c3_1 = f32x4.pmax(z, c3_1);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    v128.store(c + 2 * ldc, c2_1, 16);
+    v128.store(c + 3 * ldc, c3_0, 0);
+    v128.store(c + 3 * ldc, c3_1, 16);
+    return;
+  }
   v128.store(tmp, c0_0, 0);
   v128.store(tmp, c0_1, 16);
   v128.store(tmp, c1_0, 64);
@@ -403,7 +1094,7 @@ function k4x12w2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, c
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 
-/** 4x12 tile, 12 of its columns computed (3 f32x4 per row). */
+/** 4x12 tile, 12 of its columns (3 f32x4 per row) and all of its rows computed. */
 function k4x12w3(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
   let c0_0 = f32x4.splat(0);
   let c0_1 = f32x4.splat(0);
@@ -519,7 +1210,217 @@ function k4x12w3(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, c
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 
-/** 3x16 tile, 4 of its columns computed (1 f32x4 per row). */
+/** 4x12 tile, 12 of its columns (3 f32x4 per row) and the first 1 of its rows computed. */
+function k4x12w3r1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  let c0_2 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    const b2 = v128.load(b, 32);
+    let av: v128;
+    av = v128.load32_splat(a, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    c0_2 = madd(av, b2, c0_2);
+    a += 16;
+    b += 48;
+  }
+  if (rows == 1 && cols == 12) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        c0_2 = f32x4.add(c0_2, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c0_2 = f32x4.add(c0_2, v128.load(c + 0 * ldc, 32));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c0_2 = f32x4.pmax(z, c0_2);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 0 * ldc, c0_2, 32);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  v128.store(tmp, c0_2, 32);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 4x12 tile, 12 of its columns (3 f32x4 per row) and the first 2 of its rows computed. */
+function k4x12w3r2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  let c0_2 = f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c1_1 = f32x4.splat(0);
+  let c1_2 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    const b2 = v128.load(b, 32);
+    let av: v128;
+    av = v128.load32_splat(a, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    c0_2 = madd(av, b2, c0_2);
+    av = v128.load32_splat(a, 4);
+    c1_0 = madd(av, b0, c1_0);
+    c1_1 = madd(av, b1, c1_1);
+    c1_2 = madd(av, b2, c1_2);
+    a += 16;
+    b += 48;
+  }
+  if (rows == 2 && cols == 12) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        c0_2 = f32x4.add(c0_2, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+        c1_2 = f32x4.add(c1_2, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c0_2 = f32x4.add(c0_2, v128.load(c + 0 * ldc, 32));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+      c1_2 = f32x4.add(c1_2, v128.load(c + 1 * ldc, 32));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c0_2 = f32x4.pmax(z, c0_2);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+      c1_2 = f32x4.pmax(z, c1_2);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 0 * ldc, c0_2, 32);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    v128.store(c + 1 * ldc, c1_2, 32);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  v128.store(tmp, c0_2, 32);
+  v128.store(tmp, c1_0, 64);
+  v128.store(tmp, c1_1, 80);
+  v128.store(tmp, c1_2, 96);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 4x12 tile, 12 of its columns (3 f32x4 per row) and the first 3 of its rows computed. */
+function k4x12w3r3(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  let c0_2 = f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c1_1 = f32x4.splat(0);
+  let c1_2 = f32x4.splat(0);
+  let c2_0 = f32x4.splat(0);
+  let c2_1 = f32x4.splat(0);
+  let c2_2 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    const b2 = v128.load(b, 32);
+    let av: v128;
+    av = v128.load32_splat(a, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    c0_2 = madd(av, b2, c0_2);
+    av = v128.load32_splat(a, 4);
+    c1_0 = madd(av, b0, c1_0);
+    c1_1 = madd(av, b1, c1_1);
+    c1_2 = madd(av, b2, c1_2);
+    av = v128.load32_splat(a, 8);
+    c2_0 = madd(av, b0, c2_0);
+    c2_1 = madd(av, b1, c2_1);
+    c2_2 = madd(av, b2, c2_2);
+    a += 16;
+    b += 48;
+  }
+  if (rows == 3 && cols == 12) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        c0_2 = f32x4.add(c0_2, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+        c1_2 = f32x4.add(c1_2, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+        c2_1 = f32x4.add(c2_1, bv);
+        c2_2 = f32x4.add(c2_2, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c0_2 = f32x4.add(c0_2, v128.load(c + 0 * ldc, 32));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+      c1_2 = f32x4.add(c1_2, v128.load(c + 1 * ldc, 32));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+      c2_1 = f32x4.add(c2_1, v128.load(c + 2 * ldc, 16));
+      c2_2 = f32x4.add(c2_2, v128.load(c + 2 * ldc, 32));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c0_2 = f32x4.pmax(z, c0_2);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+      c1_2 = f32x4.pmax(z, c1_2);
+      c2_0 = f32x4.pmax(z, c2_0);
+      c2_1 = f32x4.pmax(z, c2_1);
+      c2_2 = f32x4.pmax(z, c2_2);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 0 * ldc, c0_2, 32);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    v128.store(c + 1 * ldc, c1_2, 32);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    v128.store(c + 2 * ldc, c2_1, 16);
+    v128.store(c + 2 * ldc, c2_2, 32);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  v128.store(tmp, c0_2, 32);
+  v128.store(tmp, c1_0, 64);
+  v128.store(tmp, c1_1, 80);
+  v128.store(tmp, c1_2, 96);
+  v128.store(tmp, c2_0, 128);
+  v128.store(tmp, c2_1, 144);
+  v128.store(tmp, c2_2, 160);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 3x16 tile, 4 of its columns (1 f32x4 per row) and all of its rows computed. */
 function k3x16w1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
   let c0_0 = f32x4.splat(0);
   let c1_0 = f32x4.splat(0);
@@ -536,13 +1437,39 @@ function k3x16w1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, c
     a += 12;
     b += 64;
   }
+  if (rows == 3 && cols == 4) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c2_0 = f32x4.pmax(z, c2_0);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    return;
+  }
   v128.store(tmp, c0_0, 0);
   v128.store(tmp, c1_0, 64);
   v128.store(tmp, c2_0, 128);
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 
-/** 3x16 tile, 8 of its columns computed (2 f32x4 per row). */
+/** 3x16 tile, 8 of its columns (2 f32x4 per row) and all of its rows computed. */
 function k3x16w2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
   let c0_0 = f32x4.splat(0);
   let c0_1 = f32x4.splat(0);
@@ -566,6 +1493,44 @@ function k3x16w2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, c
     a += 12;
     b += 64;
   }
+  if (rows == 3 && cols == 8) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+        c2_1 = f32x4.add(c2_1, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+      c2_1 = f32x4.add(c2_1, v128.load(c + 2 * ldc, 16));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+      c2_0 = f32x4.pmax(z, c2_0);
+      c2_1 = f32x4.pmax(z, c2_1);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    v128.store(c + 2 * ldc, c2_1, 16);
+    return;
+  }
   v128.store(tmp, c0_0, 0);
   v128.store(tmp, c0_1, 16);
   v128.store(tmp, c1_0, 64);
@@ -575,7 +1540,7 @@ function k3x16w2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, c
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 
-/** 3x16 tile, 12 of its columns computed (3 f32x4 per row). */
+/** 3x16 tile, 12 of its columns (3 f32x4 per row) and all of its rows computed. */
 function k3x16w3(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
   let c0_0 = f32x4.splat(0);
   let c0_1 = f32x4.splat(0);
@@ -606,6 +1571,56 @@ function k3x16w3(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, c
     a += 12;
     b += 64;
   }
+  if (rows == 3 && cols == 12) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        c0_2 = f32x4.add(c0_2, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+        c1_2 = f32x4.add(c1_2, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+        c2_1 = f32x4.add(c2_1, bv);
+        c2_2 = f32x4.add(c2_2, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c0_2 = f32x4.add(c0_2, v128.load(c + 0 * ldc, 32));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+      c1_2 = f32x4.add(c1_2, v128.load(c + 1 * ldc, 32));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+      c2_1 = f32x4.add(c2_1, v128.load(c + 2 * ldc, 16));
+      c2_2 = f32x4.add(c2_2, v128.load(c + 2 * ldc, 32));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c0_2 = f32x4.pmax(z, c0_2);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+      c1_2 = f32x4.pmax(z, c1_2);
+      c2_0 = f32x4.pmax(z, c2_0);
+      c2_1 = f32x4.pmax(z, c2_1);
+      c2_2 = f32x4.pmax(z, c2_2);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 0 * ldc, c0_2, 32);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    v128.store(c + 1 * ldc, c1_2, 32);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    v128.store(c + 2 * ldc, c2_1, 16);
+    v128.store(c + 2 * ldc, c2_2, 32);
+    return;
+  }
   v128.store(tmp, c0_0, 0);
   v128.store(tmp, c0_1, 16);
   v128.store(tmp, c0_2, 32);
@@ -618,7 +1633,7 @@ function k3x16w3(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, c
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 
-/** 3x16 tile, 16 of its columns computed (4 f32x4 per row). */
+/** 3x16 tile, 16 of its columns (4 f32x4 per row) and all of its rows computed. */
 function k3x16w4(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
   let c0_0 = f32x4.splat(0);
   let c0_1 = f32x4.splat(0);
@@ -730,6 +1745,146 @@ function k3x16w4(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, c
   v128.store(tmp, c2_1, 144);
   v128.store(tmp, c2_2, 160);
   v128.store(tmp, c2_3, 176);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 3x16 tile, 16 of its columns (4 f32x4 per row) and the first 1 of its rows computed. */
+function k3x16w4r1(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  let c0_2 = f32x4.splat(0);
+  let c0_3 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    const b2 = v128.load(b, 32);
+    const b3 = v128.load(b, 48);
+    let av: v128;
+    av = v128.load32_splat(a, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    c0_2 = madd(av, b2, c0_2);
+    c0_3 = madd(av, b3, c0_3);
+    a += 12;
+    b += 64;
+  }
+  if (rows == 1 && cols == 16) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        c0_2 = f32x4.add(c0_2, bv);
+        c0_3 = f32x4.add(c0_3, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c0_2 = f32x4.add(c0_2, v128.load(c + 0 * ldc, 32));
+      c0_3 = f32x4.add(c0_3, v128.load(c + 0 * ldc, 48));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c0_2 = f32x4.pmax(z, c0_2);
+      c0_3 = f32x4.pmax(z, c0_3);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 0 * ldc, c0_2, 32);
+    v128.store(c + 0 * ldc, c0_3, 48);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  v128.store(tmp, c0_2, 32);
+  v128.store(tmp, c0_3, 48);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 3x16 tile, 16 of its columns (4 f32x4 per row) and the first 2 of its rows computed. */
+function k3x16w4r2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  let c0_2 = f32x4.splat(0);
+  let c0_3 = f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c1_1 = f32x4.splat(0);
+  let c1_2 = f32x4.splat(0);
+  let c1_3 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    const b2 = v128.load(b, 32);
+    const b3 = v128.load(b, 48);
+    let av: v128;
+    av = v128.load32_splat(a, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    c0_2 = madd(av, b2, c0_2);
+    c0_3 = madd(av, b3, c0_3);
+    av = v128.load32_splat(a, 4);
+    c1_0 = madd(av, b0, c1_0);
+    c1_1 = madd(av, b1, c1_1);
+    c1_2 = madd(av, b2, c1_2);
+    c1_3 = madd(av, b3, c1_3);
+    a += 12;
+    b += 64;
+  }
+  if (rows == 2 && cols == 16) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        c0_2 = f32x4.add(c0_2, bv);
+        c0_3 = f32x4.add(c0_3, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+        c1_2 = f32x4.add(c1_2, bv);
+        c1_3 = f32x4.add(c1_3, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c0_2 = f32x4.add(c0_2, v128.load(c + 0 * ldc, 32));
+      c0_3 = f32x4.add(c0_3, v128.load(c + 0 * ldc, 48));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+      c1_2 = f32x4.add(c1_2, v128.load(c + 1 * ldc, 32));
+      c1_3 = f32x4.add(c1_3, v128.load(c + 1 * ldc, 48));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c0_2 = f32x4.pmax(z, c0_2);
+      c0_3 = f32x4.pmax(z, c0_3);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+      c1_2 = f32x4.pmax(z, c1_2);
+      c1_3 = f32x4.pmax(z, c1_3);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 0 * ldc, c0_2, 32);
+    v128.store(c + 0 * ldc, c0_3, 48);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    v128.store(c + 1 * ldc, c1_2, 32);
+    v128.store(c + 1 * ldc, c1_3, 48);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  v128.store(tmp, c0_2, 32);
+  v128.store(tmp, c0_3, 48);
+  v128.store(tmp, c1_0, 64);
+  v128.store(tmp, c1_1, 80);
+  v128.store(tmp, c1_2, 96);
+  v128.store(tmp, c1_3, 112);
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 

@@ -1,7 +1,9 @@
 // Generates assembly/tiles.ts: the GEMM micro-kernel family from one template.
 //
 // Every tile MR x NR of TILES gets one kernel per computed width W = 1..NR/4 f32x4 columns (the
-// narrower ones serve a row panel's last, partly filled column panel). All of them reduce each
+// narrower ones serve a row panel's last, partly filled column panel), and at full width one per
+// computed row count R = 1..MR-1 (the last, partly filled row panel of an M that is not a multiple
+// of MR: no products of its zero rows, and C stored as vectors). All of them reduce each
 // output element the same way: acc = 0, then acc = madd(a[k], b[k], acc) for k in the K block in
 // order, then C = acc + bias (first K block) or C + acc, then ReLU. Tile shape and width only
 // change which elements one call computes together, never an element's operations, so every tile
@@ -30,24 +32,24 @@ const PRODUCTS = [[4, 8]];
 /** Bytes between rows of the accumulators an edge tile spills to `tmp` (16 floats: the widest tile). */
 const TMP_ROW_BYTES = 64;
 
-const name = (mr, nr, w) => `k${mr}x${nr}w${w}`;
+const name = (mr, nr, w, rows = mr) => `k${mr}x${nr}w${w}${rows < mr ? `r${rows}` : ""}`;
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
 const acc = (r, j) => `c${r}_${j}`;
 const accumulators = (mr, w) => range(mr).flatMap((r) => range(w).map((j) => [r, j]));
 
 /**
- * The inner loop, shared by every kernel generated here: accumulators c{r}_{j} (mr rows x w
- * f32x4) = 0, then for k = 0..kc-1 in order: acc += a[k][r] * b[k][j] with the build's madd, A
- * panels of mr floats a step, B panels of nr floats a step.
+ * The inner loop, shared by every kernel generated here: accumulators c{r}_{j} (the first `rows`
+ * of mr rows x w f32x4) = 0, then for k = 0..kc-1 in order: acc += a[k][r] * b[k][j] with the
+ * build's madd, A panels of mr floats a step, B panels of nr floats a step.
  */
-function productLoop(mr, nr, w) {
+function productLoop(mr, nr, w, rows = mr) {
   const lines = [];
-  for (const [r, j] of accumulators(mr, w)) lines.push(`  let ${acc(r, j)} = f32x4.splat(0);`);
+  for (const [r, j] of accumulators(rows, w)) lines.push(`  let ${acc(r, j)} = f32x4.splat(0);`);
   lines.push(`  for (let k = 0; k < kc; k++) {`);
   for (const j of range(w)) lines.push(`    const b${j} = v128.load(b, ${16 * j});`);
   lines.push(`    let av: v128;`);
-  for (const r of range(mr)) {
+  for (const r of range(rows)) {
     lines.push(`    av = v128.load32_splat(a, ${4 * r});`);
     for (const j of range(w)) lines.push(`    ${acc(r, j)} = madd(av, b${j}, ${acc(r, j)});`);
   }
@@ -57,36 +59,39 @@ function productLoop(mr, nr, w) {
   return lines;
 }
 
-/** The template: an mr x nr tile computing w f32x4 columns of it. */
-function kernel(mr, nr, w) {
-  const all = accumulators(mr, w);
+/**
+ * The template: an mr x nr tile computing w f32x4 columns and the first `computed` rows of it
+ * (C stored as vectors when exactly those are valid, else through tmp and edgeEpilogue).
+ */
+function kernel(mr, nr, w, computed = mr) {
+  const all = accumulators(computed, w);
   const lines = [];
-  lines.push(`/** ${mr}x${nr} tile, ${w * 4} of its columns computed (${w} f32x4 per row). */`);
   lines.push(
-    `function ${name(mr, nr, w)}(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {`,
+    `/** ${mr}x${nr} tile, ${w * 4} of its columns (${w} f32x4 per row) and ${computed === mr ? "all" : `the first ${computed}`} of its rows computed. */`,
   );
-  lines.push(...productLoop(mr, nr, w));
-  if (w * 4 === nr) {
-    lines.push(`  if (rows == ${mr} && cols == ${nr}) {`);
-    lines.push(`    if (first) {`);
-    lines.push(`      if (bias != 0) {`);
-    for (const r of range(mr)) {
-      lines.push(`        ${r === 0 ? "let " : ""}bv = v128.load32_splat(bias, ${4 * r});`);
-      for (const j of range(w)) lines.push(`        ${acc(r, j)} = f32x4.add(${acc(r, j)}, bv);`);
-    }
-    lines.push(`      }`);
-    lines.push(`    } else {`);
-    for (const [r, j] of all)
-      lines.push(`      ${acc(r, j)} = f32x4.add(${acc(r, j)}, v128.load(c + ${r} * ldc, ${16 * j}));`);
-    lines.push(`    }`);
-    lines.push(`    if (relu) {`);
-    lines.push(`      const z = f32x4.splat(0);`);
-    for (const [r, j] of all) lines.push(`      ${acc(r, j)} = f32x4.pmax(z, ${acc(r, j)});`);
-    lines.push(`    }`);
-    for (const [r, j] of all) lines.push(`    v128.store(c + ${r} * ldc, ${acc(r, j)}, ${16 * j});`);
-    lines.push(`    return;`);
-    lines.push(`  }`);
+  lines.push(
+    `function ${name(mr, nr, w, computed)}(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {`,
+  );
+  lines.push(...productLoop(mr, nr, w, computed));
+  lines.push(`  if (rows == ${computed} && cols == ${w * 4}) {`);
+  lines.push(`    if (first) {`);
+  lines.push(`      if (bias != 0) {`);
+  for (const r of range(computed)) {
+    lines.push(`        ${r === 0 ? "let " : ""}bv = v128.load32_splat(bias, ${4 * r});`);
+    for (const j of range(w)) lines.push(`        ${acc(r, j)} = f32x4.add(${acc(r, j)}, bv);`);
   }
+  lines.push(`      }`);
+  lines.push(`    } else {`);
+  for (const [r, j] of all)
+    lines.push(`      ${acc(r, j)} = f32x4.add(${acc(r, j)}, v128.load(c + ${r} * ldc, ${16 * j}));`);
+  lines.push(`    }`);
+  lines.push(`    if (relu) {`);
+  lines.push(`      const z = f32x4.splat(0);`);
+  for (const [r, j] of all) lines.push(`      ${acc(r, j)} = f32x4.pmax(z, ${acc(r, j)});`);
+  lines.push(`    }`);
+  for (const [r, j] of all) lines.push(`    v128.store(c + ${r} * ldc, ${acc(r, j)}, ${16 * j});`);
+  lines.push(`    return;`);
+  lines.push(`  }`);
   for (const [r, j] of all) lines.push(`  v128.store(tmp, ${acc(r, j)}, ${r * TMP_ROW_BYTES + 16 * j});`);
   lines.push(`  edgeEpilogue(tmp, ${TMP_ROW_BYTES / 4}, c, ldc, rows, cols, bias, first, relu);`);
   lines.push(`}`);
@@ -148,7 +153,7 @@ const sw = (fn, pick) =>
 out.push(sw("tileRowsOf", (t) => t[0]));
 out.push(sw("tileColsOf", (t) => t[1]));
 out.push(
-  `/** Runs tile t's kernel for the \`cols\` valid columns of its panel (the narrowest width covering them). */`,
+  `/** Runs tile t's kernel for the \`cols\` valid columns of its panel (the narrowest width covering them) and its \`rows\` valid rows (at full width). */`,
 );
 out.push(
   `export function microKernel(t: i32, kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {`,
@@ -157,6 +162,10 @@ out.push(`  const w = (cols + 3) >> 2;`);
 out.push(`  switch (t) {`);
 TILES.forEach(([mr, nr], i) => {
   out.push(`    case ${i}:`);
+  out.push(`      if (rows < ${mr} && w == ${nr / 4}) {`);
+  for (const r of range(mr - 1).map((x) => x + 1))
+    out.push(`        if (rows == ${r}) { ${name(mr, nr, nr / 4, r)}(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }`);
+  out.push(`      }`);
   for (const w of range(nr / 4).map((x) => x + 1)) {
     const call = `${name(mr, nr, w)}(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);`;
     out.push(w === nr / 4 ? `      ${call}` : `      if (w == ${w}) { ${call} return; }`);
@@ -165,7 +174,10 @@ TILES.forEach(([mr, nr], i) => {
 });
 out.push(`  }`);
 out.push(`}\n`);
-for (const [mr, nr] of TILES) for (const w of range(nr / 4)) out.push(kernel(mr, nr, w + 1) + "\n");
+for (const [mr, nr] of TILES) {
+  for (const w of range(nr / 4)) out.push(kernel(mr, nr, w + 1) + "\n");
+  for (const r of range(mr - 1)) out.push(kernel(mr, nr, nr / 4, r + 1) + "\n");
+}
 for (const [mr, nr] of PRODUCTS) out.push(product(mr, nr) + "\n");
 
 const file = new URL("../assembly/tiles.ts", import.meta.url);

@@ -32,9 +32,10 @@ const CASES: [number, number, number, number, number, number, number][] = [
   [3, 37, 37, 19, 7, 2, 3], // conv1-like, stride 2
 ];
 
-function makeCase(i: number): ConvCase {
-  const [cin, h, w, m, kernel, stride, pad] = CASES[i];
-  const rng = rngFor(seed, `case ${i}`);
+/** Case i of `cases` with seeded random input, weights and bias (ReLU on even i; the rng stream named by `label`). */
+function makeCase(i: number, cases = CASES, label = "case"): ConvCase {
+  const [cin, h, w, m, kernel, stride, pad] = cases[i];
+  const rng = rngFor(seed, `${label} ${i}`);
   const K = cin * kernel * kernel;
   return {
     input: randomArray(rng, cin * h * w, -1, 1),
@@ -111,6 +112,28 @@ for (const L of builds) {
       );
       if (L.build === "baseline") baselineHashes.set(i, reference);
     }
+  });
+}
+
+/** [cin, h, w, m, kernel, stride, pad] for im2col: rows of 4-pixel groups straddling output rows (14x14, 7x7), padding on every side, stride 2. */
+const IM2COL_CASES: [number, number, number, number, number, number, number][] = [
+  [20, 14, 14, 13, 3, 1, 1],
+  [9, 7, 7, 17, 5, 1, 2],
+  [3, 23, 21, 11, 7, 2, 3],
+  [5, 12, 10, 7, 3, 2, 1], // outW 5: groups across output rows of a stride-2 conv (per-pixel path both ways)
+  [4, 9, 11, 6, 1, 1, 1], // 1x1 padded: im2col with zero rows and columns
+];
+
+for (const L of builds) {
+  test(`${L.build}: im2col's masked path gives its per-pixel path's bits (input at the memory's end), every tile`, () => {
+    IM2COL_CASES.forEach((_, i) => {
+      const c = makeCase(i, IM2COL_CASES, "im2col");
+      for (let tile = 0; tile < L.k.gemmTileCount(); tile++) {
+        const inside = hashOf(L, c, undefined, tile);
+        const atEnd = hashOf(L, { ...c, inputAtMemoryEnd: true }, undefined, tile);
+        assert.is(atEnd, inside, `[${L.build}] ${describeConv(c)} (seed ${seed}), tile ${tile}: input at the memory's end`);
+      }
+    });
   });
 }
 

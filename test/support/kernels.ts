@@ -110,6 +110,18 @@ function putAt(arena: Arena, data: Float32Array, misalign: number): number {
   return ptr;
 }
 
+/** Copies `data` to the last bytes of the memory (growing it to a page boundary past the arena's top). */
+function putAtMemoryEnd(arena: Arena, data: Float32Array): number {
+  const page = 65536;
+  const top = Math.ceil(arena.used / 4) * 4;
+  const end = Math.max(arena.memory.buffer.byteLength, Math.ceil((top + data.byteLength) / page) * page);
+  const ptr = arena.alloc(end - top, 4) + (end - top - data.byteLength);
+  if (ptr + data.byteLength !== arena.memory.buffer.byteLength)
+    throw new Error(`putAtMemoryEnd: input ends at ${ptr + data.byteLength}, memory at ${arena.memory.buffer.byteLength}`);
+  arena.f32(ptr, data.length).set(data);
+  return ptr;
+}
+
 function allocAt(arena: Arena, bytes: number, misalign: number): number {
   return arena.alloc(bytes + misalign) + misalign;
 }
@@ -195,6 +207,11 @@ export interface ConvCase {
   tile?: number;
   /** Bytes (0, 4, 8 or 12) past 16-byte alignment for input, weights, bias and output (scratch stays aligned). */
   misalign?: number;
+  /**
+   * Place the input so that it ends where the memory ends: gemmConv's masked im2col, whose vector
+   * reads reach a window past the input, then must take its per-pixel path (default false).
+   */
+  inputAtMemoryEnd?: boolean;
 }
 
 /** What runConv returns: the convolution's own output, and any write outside its channel range. */
@@ -227,13 +244,13 @@ export function runConv(k: KernelExports, arena: Arena, c: ConvCase): ConvRun {
   const mark = arena.mark();
   try {
     const mis = c.misalign ?? 0;
-    const src = putAt(arena, c.input, mis);
     const w = putAt(arena, c.weight, mis);
     const tile = c.tile ?? 0;
     const packed = allocAt(arena, k.packedWeightsBytes(M, K, tile), mis);
     const bias = c.bias ? putAt(arena, c.bias, mis) : 0;
     const dstAll = allocAt(arena, total * N * 4, mis);
     const scratch = arena.alloc(k.gemmScratchBytes());
+    const src = c.inputAtMemoryEnd ? putAtMemoryEnd(arena, c.input) : putAt(arena, c.input, mis);
     const all = arena.f32(dstAll, total * N);
     fillSentinel(all, 0, total * N);
     fill(all, c0 * N, (c0 + M) * N, c.prefill ?? NaN);
