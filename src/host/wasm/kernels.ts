@@ -41,10 +41,10 @@ export interface KernelQueries {
   probeTile(tile: number, a: number, b: number, c: number, kc: number, iterations: number, tmp: number): void;
   winogradTileRows(): number;
   winogradTileBlock(): number;
-  winogradOutputTile(): number;
+  winogradOutputTile(r: number): number;
   winogradScratchBytes(C: number): number;
   winogradFilterBytes(M: number, C: number): number;
-  winogradFilters(src: number, dst: number, M: number, C: number): void;
+  winogradFilters(src: number, dst: number, M: number, C: number, r: number): void;
 }
 
 /**
@@ -67,10 +67,10 @@ const QUERY_ARITY: Record<keyof KernelQueries, number> = {
   probeTile: 7,
   winogradTileRows: 0,
   winogradTileBlock: 0,
-  winogradOutputTile: 0,
+  winogradOutputTile: 1,
   winogradScratchBytes: 1,
   winogradFilterBytes: 2,
-  winogradFilters: 4,
+  winogradFilters: 5,
 };
 
 /** A compiled build, ready to instantiate in any number of threads. */
@@ -305,7 +305,9 @@ export async function warmUpKernels(
   for (let i = 0; i < values.length; i++) values[i] = ((i * 7) % 9) - 4;
   k.packWeights(src, packed, 128, 147, tile);
   const winogradFilters = packed + MB / 2;
-  k.winogradFilters(src, winogradFilters, 16, 8);
+  k.winogradFilters(src, winogradFilters, 16, 8, 3);
+  const winograd5Filters = winogradFilters + MB / 8;
+  k.winogradFilters(src, winograd5Filters, 16, 8, 5);
   const gemm = { tile, a: packed, bias: src, src, dst, relu: 1, scratch, m0: 0, n0: 0 };
   const one = { images: 1 };
   const pool = (k: number, stride: number, pad: number) =>
@@ -359,10 +361,14 @@ export async function warmUpKernels(
     },
     // 1x1: dense B; 32 row panels each end in an edge tile (edgeEpilogue, called per edge tile)
     { kernel: "gemmDense", args: { ...gemm, M: 128, K: 8, N: 12, ldc: 12, m1: 128, n1: 12 } },
-    // Winograd 3x3 (fast mode), 8 x 14x14 in: 16 tiles, the last row and column of them clipped
+    // Winograd 3x3 and 5x5 (fast mode), 8 x 14x14 in: 16 and 49 tiles, the last row and column of them clipped
     {
       kernel: "winogradConv",
-      args: { ...gemm, u: winogradFilters, M: 16, C: 8, ...one, H: 14, W: 14, m1: 16, t0: 0, t1: 16 },
+      args: { ...gemm, u: winogradFilters, M: 16, C: 8, r: 3, ...one, H: 14, W: 14, m1: 16, t0: 0, t1: 16 },
+    },
+    {
+      kernel: "winogradConv",
+      args: { ...gemm, u: winograd5Filters, M: 16, C: 8, r: 5, ...one, H: 14, W: 14, m1: 16, t0: 0, t1: 49 },
     },
     { kernel: "maxPool", args: { src, dst, H: 14, W: 14, outH: 14, outW: 14, ...pool(3, 1, 1), c0: 0, c1: 16 } },
     { kernel: "maxPool", args: { src, dst, H: 15, W: 15, outH: 7, outW: 7, ...pool(3, 2, 0), c0: 0, c1: 16 } },
