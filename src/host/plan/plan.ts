@@ -13,7 +13,7 @@
 // At load the activation region doubles as the staging area for unpacked weights.
 
 import { ArgumentError, WeightsError } from "../errors.js";
-import { nodeInputs, type Graph, type GraphNode, type Shape } from "../ir/graph.js";
+import { nodeInputs, type ConvNode, type Graph, type GraphNode, type Shape } from "../ir/graph.js";
 import { callSplit, type KernelCall, type SplitDim } from "../wasm/calls.js";
 import type { KernelExports } from "../wasm/kernels.js";
 import type { TileInfo } from "../wasm/tiles.js";
@@ -428,6 +428,26 @@ function checkBatchedVector(node: GraphNode, shape: Shape, batch: number): void 
   if (batch > 1 && shape.h * shape.w > 1) {
     throw new ArgumentError(node.name, "input", "a 1x1 map when batch > 1", `${shape.h}x${shape.w}`);
   }
+}
+
+/**
+ * The GEMM call (gemmDense or gemmConv, weights packed for `tile`) that runs convolution `node`
+ * over its whole output: input x, output y, packed weights and bias at `weights` (what strict
+ * mode plans; fast mode's load-time choice times it against winogradCall).
+ */
+export function gemmConvCall(
+  node: ConvNode,
+  x: TensorPlace,
+  y: TensorPlace,
+  weights: { w: number; b: number },
+  batch: number,
+  tile: number,
+): KernelCall {
+  const places = new Map([
+    [node.input, x],
+    [node.output, y],
+  ]);
+  return kernelCall(node, (t) => places.get(t)!, new Map([[node.name, weights]]), batch, tile);
 }
 
 /** The kernel call that runs `node` over its whole output. */
