@@ -219,8 +219,7 @@ export function winogradConv(
         for (let g = 0; g < n; g += 4) {
           const entries = table + <usize>(q * WT_TILES + g) * 16;
           const lanes = min(4, n - g);
-          if (tm == 4) transformOutput4(products, scratch + GATHER, entries, g, dst, bias, m, rows, images, H, W, lanes, relu);
-          else transformOutput2(products, scratch + GATHER, entries, g, dst, bias, m, rows, images, H, W, lanes, relu);
+          transformOutput(products, scratch + GATHER, entries, g, dst, bias, m, rows, images, H, W, lanes, relu, tm);
         }
       }
     }
@@ -339,13 +338,14 @@ function transformInput(
 }
 
 /**
- * Output transform (m = 4) of `rows` channels (m..) x `count` tiles (at most 4: lanes g..g+3 of
- * the products [36][4][8] of one panel, their entries at `table`), using 576 bytes at `work`:
- * y = A^T M A, + bias, ReLU, stored clipped to H x W. The 36 products of a channel are
- * transformed four tiles at once (lane = tile); each tile's 4x4 block is then transposed to
- * rows and stored.
+ * Output transform of `rows` channels (m..) x `count` tiles (at most 4: lanes g..g+3 of the
+ * products [36][4][8] of one panel, their entries at `table`), output tiles of side tm (4 or 2),
+ * using 576 bytes at `work` (the gather area, free once V is made): y = A^T M A, + bias, ReLU,
+ * stored clipped to H x W. The 36 products of a channel are transformed four tiles at once
+ * (lane = tile); tm = 4: each tile's 4x4 block is then transposed to rows and stored; tm = 2:
+ * each tile's two rows of two are stored.
  */
-function transformOutput4(
+function transformOutput(
   products: usize,
   work: usize,
   table: usize,
@@ -359,57 +359,82 @@ function transformOutput4(
   W: i32,
   count: i32,
   relu: bool,
+  tm: i32,
 ): void {
-  // work (576 bytes: the gather area, free once V is made): A^T M (4 x 6 v128) at 0, one
-  // output row (4 v128) at 384, its transpose at 448.
+  // work, tm = 4: A^T M (4 x 6 v128) at 0, one output row (4 v128) at 384, its transpose at 448;
+  // tm = 2: A^T M (2 x 6 v128) at 0, the 2 x 2 outputs (y[i][j] at 192 + (i*2 + j)*16).
   const plane = <usize>images * H * W * 4;
+  const eStride = <usize>WT_ROWS * WT_TILES * 4;
+  const z = f32x4.splat(0);
   for (let r = 0; r < rows; r++) {
     const base = products + (<usize>r * WT_TILES + g) * 4;
-    const eStride = <usize>WT_ROWS * WT_TILES * 4;
-    // Columns: A^T M, s[i][x] at work + (i*6 + x)*16.
-    for (let x = 0; x < 6; x++) at6(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96);
-    // Rows: (A^T M) A, y[i][j] at work + 384 + (i*4 + j)*16, transposed per row into tiles.
-    const bv = bias != 0 ? v128.load32_splat(bias + <usize>(m + r) * 4) : f32x4.splat(0);
-    const z = f32x4.splat(0);
-    for (let i = 0; i < 4; i++) {
-      at6(work + <usize>i * 96, 16, work + 384, 16);
-      let y0 = v128.load(work + 384);
-      let y1 = v128.load(work + 400);
-      let y2 = v128.load(work + 416);
-      let y3 = v128.load(work + 432);
-      if (bias != 0) {
-        y0 = f32x4.add(y0, bv);
-        y1 = f32x4.add(y1, bv);
-        y2 = f32x4.add(y2, bv);
-        y3 = f32x4.add(y3, bv);
+    const bv = bias != 0 ? v128.load32_splat(bias + <usize>(m + r) * 4) : z;
+    if (tm == 4) {
+      // Columns: A^T M, s[i][x] at work + (i*6 + x)*16.
+      for (let x = 0; x < 6; x++) at6(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96);
+      // Rows: (A^T M) A, y[i][j] at work + 384 + (i*4 + j)*16, transposed per row into tiles.
+      for (let i = 0; i < 4; i++) {
+        at6(work + <usize>i * 96, 16, work + 384, 16);
+        let y0 = v128.load(work + 384);
+        let y1 = v128.load(work + 400);
+        let y2 = v128.load(work + 416);
+        let y3 = v128.load(work + 432);
+        if (bias != 0) {
+          y0 = f32x4.add(y0, bv);
+          y1 = f32x4.add(y1, bv);
+          y2 = f32x4.add(y2, bv);
+          y3 = f32x4.add(y3, bv);
+        }
+        if (relu) {
+          y0 = f32x4.pmax(z, y0);
+          y1 = f32x4.pmax(z, y1);
+          y2 = f32x4.pmax(z, y2);
+          y3 = f32x4.pmax(z, y3);
+        }
+        // Transpose: row of tile l = lane l of y0..y3.
+        const lo01 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
+        const hi01 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
+        const lo23 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
+        const hi23 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
+        const rowsOf = work + 448;
+        v128.store(rowsOf, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+        v128.store(rowsOf, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
+        v128.store(rowsOf, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
+        v128.store(rowsOf, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
+        for (let l = 0; l < count; l++) {
+          const entry = table + <usize>l * 16;
+          const oy = load<i32>(entry, 4) + i;
+          if (oy >= H) continue;
+          const ox = load<i32>(entry, 8);
+          const out = dst + <usize>(m + r) * plane + <usize>load<i32>(entry) + (<usize>oy * W + ox) * 4;
+          const from = rowsOf + <usize>l * 16;
+          if (ox + 4 <= W) {
+            v128.store(out, v128.load(from));
+          } else {
+            for (let j = 0; j < W - ox; j++) store<f32>(out + <usize>j * 4, load<f32>(from + <usize>j * 4));
+          }
+        }
       }
-      if (relu) {
-        y0 = f32x4.pmax(z, y0);
-        y1 = f32x4.pmax(z, y1);
-        y2 = f32x4.pmax(z, y2);
-        y3 = f32x4.pmax(z, y3);
+    } else {
+      for (let x = 0; x < 6; x++) at2(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96);
+      at2(work, 16, work + 192, 16);
+      at2(work + 96, 16, work + 224, 16);
+      for (let q = 0; q < 4; q++) {
+        let y = v128.load(work + 192 + <usize>q * 16);
+        if (bias != 0) y = f32x4.add(y, bv);
+        if (relu) y = f32x4.pmax(z, y);
+        v128.store(work + 192 + <usize>q * 16, y);
       }
-      // Transpose: row of tile l = lane l of y0..y3.
-      const lo01 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
-      const hi01 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
-      const lo23 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
-      const hi23 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
-      const rowsOf = work + 448;
-      v128.store(rowsOf, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
-      v128.store(rowsOf, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
-      v128.store(rowsOf, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
-      v128.store(rowsOf, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
       for (let l = 0; l < count; l++) {
         const entry = table + <usize>l * 16;
-        const oy = load<i32>(entry, 4) + i;
-        if (oy >= H) continue;
+        const oy = load<i32>(entry, 4);
         const ox = load<i32>(entry, 8);
-        const out = dst + <usize>(m + r) * plane + <usize>load<i32>(entry) + (<usize>oy * W + ox) * 4;
-        const from = rowsOf + <usize>l * 16;
-        if (ox + 4 <= W) {
-          v128.store(out, v128.load(from));
-        } else {
-          for (let j = 0; j < W - ox; j++) store<f32>(out + <usize>j * 4, load<f32>(from + <usize>j * 4));
+        const at = dst + <usize>(m + r) * plane + <usize>load<i32>(entry);
+        for (let i = 0; i < 2 && oy + i < H; i++) {
+          const out = at + (<usize>(oy + i) * W + ox) * 4;
+          const from = work + 192 + <usize>(i * 2) * 16 + <usize>l * 4;
+          store<f32>(out, load<f32>(from));
+          if (ox + 1 < W) store<f32>(out + 4, load<f32>(from + 16));
         }
       }
     }
@@ -429,54 +454,4 @@ function transformOutput4(
   const d12 = f32x4.sub(m1, m2);
   const d34 = f32x4.sub(m3, m4);
   v128.store(d + ds, f32x4.add(f32x4.add(d12, f32x4.mul(f32x4.splat(2), d34)), m5));
-}
-
-/**
- * Output transform (m = 2) as transformOutput4: y = A^T M A (2 x 2 per tile, four tiles a v128),
- * + bias, ReLU, each tile's two rows of two stored clipped to H x W.
- */
-function transformOutput2(
-  products: usize,
-  work: usize,
-  table: usize,
-  g: i32,
-  dst: usize,
-  bias: usize,
-  m: i32,
-  rows: i32,
-  images: i32,
-  H: i32,
-  W: i32,
-  count: i32,
-  relu: bool,
-): void {
-  // work: A^T M (2 x 6 v128) at 0, the 2 x 2 outputs (4 v128, y[i][j] at 192 + (i*2 + j)*16).
-  const plane = <usize>images * H * W * 4;
-  const eStride = <usize>WT_ROWS * WT_TILES * 4;
-  const z = f32x4.splat(0);
-  for (let r = 0; r < rows; r++) {
-    const base = products + (<usize>r * WT_TILES + g) * 4;
-    for (let x = 0; x < 6; x++) at2(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96);
-    at2(work, 16, work + 192, 16);
-    at2(work + 96, 16, work + 224, 16);
-    const bv = bias != 0 ? v128.load32_splat(bias + <usize>(m + r) * 4) : z;
-    for (let q = 0; q < 4; q++) {
-      let y = v128.load(work + 192 + <usize>q * 16);
-      if (bias != 0) y = f32x4.add(y, bv);
-      if (relu) y = f32x4.pmax(z, y);
-      v128.store(work + 192 + <usize>q * 16, y);
-    }
-    for (let l = 0; l < count; l++) {
-      const entry = table + <usize>l * 16;
-      const oy = load<i32>(entry, 4);
-      const ox = load<i32>(entry, 8);
-      const at = dst + <usize>(m + r) * plane + <usize>load<i32>(entry);
-      for (let i = 0; i < 2 && oy + i < H; i++) {
-        const out = at + (<usize>(oy + i) * W + ox) * 4;
-        const from = work + 192 + <usize>(i * 2) * 16 + <usize>l * 4;
-        store<f32>(out, load<f32>(from));
-        if (ox + 1 < W) store<f32>(out + 4, load<f32>(from + 16));
-      }
-    }
-  }
 }

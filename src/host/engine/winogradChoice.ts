@@ -1,7 +1,11 @@
 // Fast mode's per-layer choice: which Winograd candidates (plan/winograd.ts: the 3x3 and 5x5
 // stride-1 "same" convolutions) run Winograd and which stay GEMMs, by timing both kernels on each
 // candidate's real shape (one image, one thread, a private memory of zeros: the kernels' time does
-// not depend on the values) at load. Made once per process for a build's code, GEMM tile and graph
+// not depend on the values) at load, and comparing their time per output pixel. Maps taller than
+// SLICE_ROWS are timed on their first SLICE_ROWS output rows (rounded up to whole GEMM column
+// panels and Winograd tile panels; both kernels' work is uniform over rows, and the slices still
+// hold 8-56 tiles: the transformed filters are streamed once per 32 tiles either way); smaller
+// maps (14x14, 7x7), where a call's fixed costs count most, whole. Made once per process for a build's code, GEMM tile and graph
 // (later loads reuse it, so every network of the process plans the same layers and computes the
 // same bits at any thread count and batch), and kept between processes in the probe table where
 // the runtime supplies one (TileProbeStore, src/node/tileCache.ts). The choice changes fast mode's
@@ -11,8 +15,8 @@ import { hex, sha256 } from "../digest.js";
 import type { ConvNode, Graph } from "../ir/graph.js";
 import { inferShapes } from "../ir/shapes.js";
 import { gemmConvCall } from "../plan/plan.js";
-import { winogradCall, winogradCandidates, winogradFilterSide } from "../plan/winograd.js";
-import { encodeCall, withScratch } from "../wasm/calls.js";
+import { WINOGRAD_OUTPUT_TILES, winogradCall, winogradCandidates, winogradFilterSide } from "../plan/winograd.js";
+import { encodeCall, narrowCall, WINOGRAD_TILES, type KernelCall } from "../wasm/calls.js";
 import {
   createSharedMemory,
   instantiateKernels,
@@ -35,7 +39,9 @@ const CHOICE_VERSION = 1;
 /** Timed rounds: at least MIN_ROUNDS, more while the budget lasts, at most MAX_ROUNDS; each layer's fastest time counts. */
 const MIN_ROUNDS = 2;
 const MAX_ROUNDS = 5;
-const BUDGET_MS = 150;
+const BUDGET_MS = 100;
+/** Output rows timed of a taller map (a multiple of both output tiles, 4 and 2). */
+const SLICE_ROWS = 8;
 
 /** Choices made in this process, by build code, tile and the candidates' shapes. */
 const processChoices = new Map<string, WinogradChoice>();
@@ -146,9 +152,9 @@ async function measure(
     const calls = candidates.map((c) => {
       const x = { ptr: src, shape: { c: c.C, h: c.H, w: c.W } };
       const y = { ptr: dst, shape: { c: c.M, h: c.H, w: c.W } };
-      const gemm = withScratch(gemmConvCall(c.node, x, y, { w: packed, b: bias }, 1, tile.id), scratch);
-      const winograd = withScratch(winogradCall(c.node, x, y, { w: u, b: bias }, 1), scratch);
-      return [gemm, winograd].map((call) => ({ fn: k[call.kernel], args: encodeCall(call) }));
+      const gemm = sliced(gemmConvCall(c.node, x, y, { w: packed, b: bias }, 1, tile.id), c, tile.cols, scratch);
+      const winograd = sliced(winogradCall(c.node, x, y, { w: u, b: bias }, 1), c, WINOGRAD_TILES, scratch);
+      return [gemm, winograd].map(({ call, pixels }) => ({ fn: k[call.kernel], args: encodeCall(call), pixels }));
     });
     const best = candidates.map(() => [Infinity, Infinity]);
     const started = performance.now();
@@ -159,7 +165,7 @@ async function measure(
           const which = (j + rounds) % 2; // alternate which kernel goes first
           const t0 = performance.now();
           pair[which].fn(...pair[which].args);
-          best[i][which] = Math.min(best[i][which], performance.now() - t0);
+          best[i][which] = Math.min(best[i][which], (performance.now() - t0) / pair[which].pixels);
         }
       });
       rounds++;
@@ -174,14 +180,42 @@ async function measure(
     }
     const layers = candidates.filter((_, i) => best[i][1] < best[i][0]).map((c) => c.node.name);
     const table = candidates
-      .map((c, i) => `${c.node.name} ${best[i][0].toFixed(2)}/${best[i][1].toFixed(2)}`)
+      .map((c, i) => {
+        const layerMs = (t: number): string => (t * c.H * c.W).toFixed(2);
+        return `${c.node.name} ${layerMs(best[i][0])}/${layerMs(best[i][1])}`;
+      })
       .join(", ");
     return {
       layers,
-      reason: `measured (${rounds} rounds, ${ms} ms, tile ${tile.name}; fastest ms per layer, GEMM/Winograd): ${table}`,
+      reason: `measured (${rounds} rounds, ${ms} ms, tile ${tile.name}; fastest, as ms for the whole layer, GEMM/Winograd): ${table}`,
       timed: true,
     };
   } finally {
     releaseSharedMemory(memory);
   }
+}
+
+/**
+ * The call narrowed to the candidate's first SLICE_ROWS output rows (a map of 14 rows or fewer:
+ * whole), its column range rounded up to a multiple of `align` (GEMM columns are pixels, Winograd's
+ * tiles), with `scratch`; and the output pixels it computes.
+ */
+function sliced(call: KernelCall, c: Candidate, align: number, scratch: number): { call: KernelCall; pixels: number } {
+  const whole = c.H <= 2 * SLICE_ROWS - 2; // 14x14 and smaller
+  if (call.kernel === "winogradConv") {
+    const m = WINOGRAD_OUTPUT_TILES[c.r];
+    const tilesX = Math.ceil(c.W / m),
+      total = call.args.t1;
+    const t1 = whole ? total : Math.min(total, Math.ceil(((SLICE_ROWS / m) * tilesX) / align) * align);
+    let pixels = 0;
+    for (let t = 0; t < t1; t++) {
+      const ty = Math.floor(t / tilesX),
+        tx = t % tilesX;
+      pixels += Math.min(m, c.H - ty * m) * Math.min(m, c.W - tx * m);
+    }
+    return { call: narrowCall(call, { r0: 0, r1: c.M, c0: 0, c1: t1 }, scratch), pixels };
+  }
+  const N = c.H * c.W;
+  const n1 = whole ? N : Math.min(N, Math.ceil((SLICE_ROWS * c.W) / align) * align);
+  return { call: narrowCall(call, { r0: 0, r1: c.M, c0: 0, c1: n1 }, scratch), pixels: n1 };
 }
