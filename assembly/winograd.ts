@@ -318,9 +318,13 @@ function transformInput(
   v128.store(d + 5 * ds, r5);
 }
 
-/** Six v128 at `s` (stride `ss` bytes) -> A^T (m = 4) times them, four v128 at `d` (stride `ds`). */
+/**
+ * Six v128 at `s` (stride `ss` bytes) -> A^T times them, `m` v128 at `d` (stride `ds`): m = 4
+ * (rows 1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1) or m = 2 (its first row and
+ * 0 1 -1 2 -2 1); m is a constant at every call, so the branches fold.
+ */
 // @ts-ignore: decorator
-@inline function at6(s: usize, ss: usize, d: usize, ds: usize): void {
+@inline function atRows(s: usize, ss: usize, d: usize, ds: usize, m: i32): void {
   const m0 = v128.load(s);
   const m1 = v128.load(s + ss);
   const m2 = v128.load(s + 2 * ss);
@@ -332,9 +336,13 @@ function transformInput(
   const p34 = f32x4.add(m3, m4);
   const d34 = f32x4.sub(m3, m4);
   v128.store(d, f32x4.add(f32x4.add(m0, p12), p34));
-  v128.store(d + ds, f32x4.add(d12, f32x4.mul(f32x4.splat(2), d34)));
-  v128.store(d + 2 * ds, f32x4.add(p12, f32x4.mul(f32x4.splat(4), p34)));
-  v128.store(d + 3 * ds, f32x4.add(f32x4.add(d12, f32x4.mul(f32x4.splat(8), d34)), m5));
+  if (m == 4) {
+    v128.store(d + ds, f32x4.add(d12, f32x4.mul(f32x4.splat(2), d34)));
+    v128.store(d + 2 * ds, f32x4.add(p12, f32x4.mul(f32x4.splat(4), p34)));
+    v128.store(d + 3 * ds, f32x4.add(f32x4.add(d12, f32x4.mul(f32x4.splat(8), d34)), m5));
+  } else {
+    v128.store(d + ds, f32x4.add(f32x4.add(d12, f32x4.mul(f32x4.splat(2), d34)), m5));
+  }
 }
 
 /**
@@ -371,10 +379,10 @@ function transformOutput(
     const bv = bias != 0 ? v128.load32_splat(bias + <usize>(m + r) * 4) : z;
     if (tm == 4) {
       // Columns: A^T M, s[i][x] at work + (i*6 + x)*16.
-      for (let x = 0; x < 6; x++) at6(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96);
+      for (let x = 0; x < 6; x++) atRows(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96, 4);
       // Rows: (A^T M) A, y[i][j] at work + 384 + (i*4 + j)*16, transposed per row into tiles.
       for (let i = 0; i < 4; i++) {
-        at6(work + <usize>i * 96, 16, work + 384, 16);
+        atRows(work + <usize>i * 96, 16, work + 384, 16, 4);
         let y0 = v128.load(work + 384);
         let y1 = v128.load(work + 400);
         let y2 = v128.load(work + 416);
@@ -416,9 +424,9 @@ function transformOutput(
         }
       }
     } else {
-      for (let x = 0; x < 6; x++) at2(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96);
-      at2(work, 16, work + 192, 16);
-      at2(work + 96, 16, work + 224, 16);
+      for (let x = 0; x < 6; x++) atRows(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96, 2);
+      atRows(work, 16, work + 192, 16, 2);
+      atRows(work + 96, 16, work + 224, 16, 2);
       for (let q = 0; q < 4; q++) {
         let y = v128.load(work + 192 + <usize>q * 16);
         if (bias != 0) y = f32x4.add(y, bv);
@@ -439,19 +447,4 @@ function transformOutput(
       }
     }
   }
-}
-
-/** Six v128 at `s` (stride `ss` bytes) -> A^T (m = 2) times them, two v128 at `d` (stride `ds`). */
-// @ts-ignore: decorator
-@inline function at2(s: usize, ss: usize, d: usize, ds: usize): void {
-  const m0 = v128.load(s);
-  const m1 = v128.load(s + ss);
-  const m2 = v128.load(s + 2 * ss);
-  const m3 = v128.load(s + 3 * ss);
-  const m4 = v128.load(s + 4 * ss);
-  const m5 = v128.load(s + 5 * ss);
-  v128.store(d, f32x4.add(f32x4.add(m0, f32x4.add(m1, m2)), f32x4.add(m3, m4)));
-  const d12 = f32x4.sub(m1, m2);
-  const d34 = f32x4.sub(m3, m4);
-  v128.store(d + ds, f32x4.add(f32x4.add(d12, f32x4.mul(f32x4.splat(2), d34)), m5));
 }
