@@ -1,9 +1,11 @@
 // Fast mode against strict mode, measured side by side in one run:
 //   1. every convolution with a window (batch 1, 224x224, one thread, the chosen build) as the
-//      planned network runs it: strict (gemmConv) against fast (winogradConv for the 3x3 ones;
-//      conv1 and the 5x5 convolutions run gemmConv in both: their rows show the noise);
+//      planned network runs it: strict (gemmConv) against fast with every Winograd candidate as
+//      Winograd (winogradConv for the 3x3 and 5x5 ones; conv1 runs gemmConv in both: its row
+//      shows the noise), whatever a load would choose;
 //   2. the whole network (real BVLC weights, synthetic input) strict and fast at 1 and 2 threads,
-//      rounds alternating the four configurations, with the output hash of each.
+//      rounds alternating the four configurations, with the output hash of each; fast mode runs
+//      the layers its load measured faster as Winograd (printed).
 // Figures are medians after warm-up; the per-op profile of fast mode shows where its time goes.
 //
 //   node --experimental-wasm-relaxed-simd dist/bench/winograd.js [--build relaxed] [--rounds 15] [--json FILE]
@@ -138,7 +140,12 @@ interface NetworkRow {
   outputSha256: string;
 }
 
-async function network(): Promise<{ rows: NetworkRow[]; profile: Record<string, Record<string, number>> }> {
+async function network(): Promise<{
+  rows: NetworkRow[];
+  profile: Record<string, Record<string, number>>;
+  winogradLayers: readonly string[];
+  winogradReason: string;
+}> {
   const configs = (["strict", "fast"] as const).flatMap((precision) =>
     [1, 2].map((threads) => ({ precision, threads })),
   );
@@ -172,7 +179,8 @@ async function network(): Promise<{ rows: NetworkRow[]; profile: Record<string, 
       for (let r = 0; r < 5; r++) await nets[i].run(input, p);
       profile[configs[i].precision] = Object.fromEntries([...p].map(([op, ms]) => [op, ms / 5]));
     }
-    return { rows, profile };
+    const chosen = nets[configs.findIndex((c) => c.precision === "fast")].capabilities;
+    return { rows, profile, winogradLayers: chosen.winogradLayers, winogradReason: chosen.winogradReason };
   } finally {
     await Promise.all(nets.map((n) => n.dispose()));
   }
@@ -209,7 +217,9 @@ console.log(
     `minimums ${totals.strictMinMs.toFixed(2)} -> ${totals.fastMinMs.toFixed(2)} ms (${ratio(totals.strictMinMs, totals.fastMinMs)}); ` +
     `the Winograd layers are ${((100 * w.strictMin) / totals.strictMinMs).toFixed(0)}% of strict's minimums`,
 );
-console.log("\nwhole network (alternating rounds):");
+console.log(
+  `\nwhole network (alternating rounds); fast mode's load chose ${net.winogradLayers.length} Winograd layers: ${net.winogradReason}`,
+);
 for (const r of net.rows) {
   console.log(
     `  ${r.precision.padEnd(6)} ${r.threads} thread(s): median ${f(r.medianMs)} ms, min ${f(r.minMs)} ms, output ${r.outputSha256.slice(0, 16)}`,
@@ -235,6 +245,8 @@ if (opts.json) {
     layers: layerRows,
     steps: totals,
     network: net.rows,
+    winogradLayers: net.winogradLayers,
+    winogradReason: net.winogradReason,
     profile: net.profile,
   };
   writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);

@@ -1,14 +1,15 @@
-// Fast mode's Winograd F(4x4, 3x3) kernel (assembly/winograd.ts) against the float64 direct
-// convolution (src/host/reference), with the error bound derived in test/support/tolerance.ts:
-// every 3x3 stride-1 convolution of GoogLeNet with its real shape (writing its concat channel
-// range), edge shapes whose tiles are clipped, and determinism: the same bits whatever ranges
-// a caller splits the output into and whatever position an image has in a batch.
+// Fast mode's Winograd kernels F(4x4, 3x3) and F(2x2, 5x5) (assembly/winograd.ts) against the
+// float64 direct convolution (src/host/reference), with the error bound derived in
+// test/support/tolerance.ts: every 3x3 and 5x5 stride-1 convolution of GoogLeNet with its real
+// shape (writing its concat channel range), edge shapes whose tiles are clipped, and
+// determinism: the same bits whatever ranges a caller splits the output into and whatever
+// position an image has in a batch.
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { ConvNode, Shape } from "../src/host/ir/graph.js";
+import type { Shape } from "../src/host/ir/graph.js";
 import { inferShapes } from "../src/host/ir/shapes.js";
-import { usesWinograd } from "../src/host/plan/winograd.js";
+import { winogradCandidates, winogradLayers } from "../src/host/plan/winograd.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { floatsSha } from "./support/data.js";
 import {
@@ -33,11 +34,12 @@ const shapes = inferShapes(graph, SIZE, SIZE);
 
 const slots = concatSlots(graph, shapes);
 
-/** A single-image case with random post-ReLU inputs in [0, 4), weights of scale 1/sqrt(9C) and biases in [-0.5, 0.5). */
-function randomCase(name: string, shape: Shape, M: number, relu: boolean): WinogradCase {
+/** A single-image case with random post-ReLU inputs in [0, 4), weights of scale 1/sqrt(r*r*C) and biases in [-0.5, 0.5). */
+function randomCase(name: string, r: number, shape: Shape, M: number, relu: boolean): WinogradCase {
   const rng = rngFor(seed, name);
-  const K = 9 * shape.c;
+  const K = r * r * shape.c;
   return {
+    r,
     input: randomArray(rng, shape.c * shape.h * shape.w, 0, 4),
     shape,
     images: 1,
@@ -50,7 +52,7 @@ function randomCase(name: string, shape: Shape, M: number, relu: boolean): Winog
 
 /** Random ranges obeying the contract (channels from multiples of 4, tiles from multiples of 8), in random order. */
 function randomRanges(L: Loaded, name: string, c: WinogradCase): WinogradRange[] {
-  const tiles = winogradTileCount(c.shape, c.images);
+  const tiles = winogradTileCount(c.r, c.shape, c.images);
   const rows = L.k.winogradTileRows(),
     block = L.k.winogradTileBlock();
   return splitRanges(rngFor(seed, `${name} ranges`), c.outChannels, tiles, rows, block).map((r) => ({
@@ -63,17 +65,17 @@ function randomRanges(L: Loaded, name: string, c: WinogradCase): WinogradRange[]
 
 /** Checks a single-image case against the reference with winogradTolerance; returns the worst ratio and the largest S_W / S. */
 function check(L: Loaded, c: WinogradCase, context: string): { worst: number; growth: number } {
-  const expect = convExpect({ ...c, ranges: undefined, kh: 3, kw: 3, stride: 1, pad: 1 });
-  const magnitude = winogradMagnitude(c.input, c.shape, c.weight, c.outChannels);
+  const expect = convExpect({ ...c, ranges: undefined, kh: c.r, kw: c.r, stride: 1, pad: (c.r - 1) / 2 });
+  const magnitude = winogradMagnitude(c.input, c.shape, c.weight, c.outChannels, c.r);
   const plane = c.shape.h * c.shape.w;
   const absBias = (i: number): number => (c.bias ? Math.abs(c.bias[Math.floor(i / plane)]) : 0);
   const run = runWinograd(L.k, L.arena, c);
-  const where = `${context} [${L.build}] winograd ${fmtShape(c.shape)} -> ${c.outChannels}${c.ranges ? `, ${c.ranges.length} ranges` : ""} (seed ${seed})`;
+  const where = `${context} [${L.build}] winograd ${c.r}x${c.r} ${fmtShape(c.shape)} -> ${c.outChannels}${c.ranges ? `, ${c.ranges.length} ranges` : ""} (seed ${seed})`;
   assertUntouched(run.outside, where);
   const r = assertClose(
     run.out,
     expect.want,
-    (i) => winogradTolerance(c.shape.c, magnitude[i], absBias(i), expect.sumAbs[i], expect.want[i]),
+    (i) => winogradTolerance(c.shape.c, c.r, magnitude[i], absBias(i), expect.sumAbs[i], expect.want[i]),
     where,
     chw({ c: c.outChannels, h: c.shape.h, w: c.shape.w }),
   );
@@ -83,27 +85,35 @@ function check(L: Loaded, c: WinogradCase, context: string): { worst: number; gr
   return { worst: r.worstRatio, growth };
 }
 
-test("the transforms' growth constant is 256 (output (3,3) of a tile)", () => {
-  assert.ok(Math.abs(winogradGrowth() - 256) < 1e-9, `winogradGrowth() = ${winogradGrowth()}`);
+// By hand, per axis (the growth is the square of it): |G| 1 times |B^T| 1 (row sums 10, 10, 10,
+// 6, 6, 10), weighted by the last row of |A^T|, over r. r = 3: |G| row sums 1/4, 1/2, 1/2, 7/24,
+// 7/24, 1 give (5 + 5 + 8 * 1.75 * 2 + 10) / 3 = 16; r = 5: 1/4, 5/6, 5/6, 31/24, 31/24, 1 give
+// (2 * 25/3 + 2 * 2 * 7.75 + 10) / 5 = 173/15.
+test("the transforms' growth constants: 256 = 16^2 for F(4x4, 3x3) (output (3,3) of a tile), (173/15)^2 for F(2x2, 5x5)", () => {
+  assert.ok(Math.abs(winogradGrowth(3) - 256) < 1e-9, `winogradGrowth(3) = ${winogradGrowth(3)}`);
+  assert.ok(Math.abs(winogradGrowth(5) - (173 / 15) ** 2) < 1e-9, `winogradGrowth(5) = ${winogradGrowth(5)}`);
 });
 
-const threeByThree = graph.nodes.filter(
-  (n): n is ConvNode => n.op === "conv" && n.kernel === 3 && n.stride === 1 && n.pad === 1,
-);
-const layers = threeByThree.filter((n) => usesWinograd(n, "fast", shapes.get(n.output)!));
-test("fast mode runs the 3x3 convolutions of GoogLeNet down to 14x14: conv2/3x3 and the inception 3x3 branches but 5a/5b (7x7)", () => {
+const candidates = winogradCandidates(graph);
+test("the Winograd candidates of GoogLeNet: every 3x3 and 5x5 convolution of conv2 and the inception modules", () => {
+  const modules = ["3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b"];
   assert.equal(
-    layers.map((n) => n.name),
-    ["conv2/3x3", ...["3a", "3b", "4a", "4b", "4c", "4d", "4e"].map((m) => `inception_${m}/3x3`)],
+    candidates.map((n) => n.name),
+    ["conv2/3x3", ...modules.flatMap((m) => [`inception_${m}/3x3`, `inception_${m}/5x5`])],
   );
-  assert.ok(!usesWinograd(layers[0], "strict", shapes.get(layers[0].output)!), "strict mode runs no Winograd");
+  assert.equal(winogradLayers(graph, "strict"), [], "strict mode runs no Winograd");
+  assert.equal(winogradLayers(graph, "fast", ["inception_3a/5x5"]), ["inception_3a/5x5"]);
+  assert.throws(() => winogradLayers(graph, "fast", ["conv1/7x7_s2"]), /conv1\/7x7_s2/);
 });
 
-// Every 3x3 stride-1 shape of GoogLeNet, the 7x7 ones (strict in the network) included: the kernel takes any size.
-for (const node of threeByThree) {
+// Every candidate with its real shape: the kernel takes any size (the load-time choice decides which run Winograd).
+for (const node of candidates) {
   const inShape = shapes.get(node.input)!;
   test(`${node.name}: ${fmtShape(inShape)} -> ${node.outChannels} against the float64 reference`, () => {
-    const c = { ...randomCase(node.name, inShape, node.outChannels, node.relu), concat: slots.get(node.output) };
+    const c = {
+      ...randomCase(node.name, node.kernel, inShape, node.outChannels, node.relu),
+      concat: slots.get(node.output),
+    };
     for (const L of builds) {
       // the relaxed build computes the layer in random ranges, in a random order, as a scheduler would
       const ranges = L.build === "relaxed" ? randomRanges(L, node.name, c) : undefined;
@@ -133,43 +143,47 @@ test("edge shapes: clipped tiles, channel counts off the panel sizes, no bias, n
       [3, 5],
       [9, 12],
     ]) {
-      const c = randomCase(`edge ${h}x${w} ${C} ${M}`, { c: C, h, w }, M, (h + w) % 2 === 0);
-      for (const L of builds) {
-        check(L, c, `edge ${h}x${w}`);
-        check(L, { ...c, bias: undefined, ranges: randomRanges(L, `edge ${h}x${w} ${C} ${M}`, c) }, `edge ${h}x${w}`);
+      for (const r of [3, 5]) {
+        const name = `edge ${r}x${r} ${h}x${w} ${C} ${M}`;
+        const c = randomCase(name, r, { c: C, h, w }, M, (h + w) % 2 === 0);
+        for (const L of builds) {
+          check(L, c, name);
+          check(L, { ...c, bias: undefined, ranges: randomRanges(L, name, c) }, name);
+        }
       }
     }
   }
 });
 
-test("determinism: the same bits for any split into ranges and any position in a batch", () => {
-  const node = layers.find((n) => n.name === "inception_4a/3x3")!;
-  const inShape = shapes.get(node.input)!;
-  const one = randomCase("determinism", inShape, node.outChannels, true);
-  const plane = inShape.h * inShape.w;
-  const images = 3;
-  const others = randomArray(rngFor(seed, "determinism batch"), inShape.c * images * plane, 0, 4);
-  for (const L of builds) {
-    const whole = runWinograd(L.k, L.arena, one).out;
-    const want = floatsSha(whole);
-    for (let s = 0; s < 3; s++) {
-      const ranges = randomRanges(L, `determinism ${s}`, one);
-      assert.is(floatsSha(runWinograd(L.k, L.arena, { ...one, ranges }).out), want, `[${L.build}] split ${s}`);
+for (const name of ["inception_4a/3x3", "inception_3b/5x5"])
+  test(`determinism (${name}): the same bits for any split into ranges and any position in a batch`, () => {
+    const node = candidates.find((n) => n.name === name)!;
+    const inShape = shapes.get(node.input)!;
+    const one = randomCase(`determinism ${name}`, node.kernel, inShape, node.outChannels, true);
+    const plane = inShape.h * inShape.w;
+    const images = 3;
+    const others = randomArray(rngFor(seed, "determinism batch"), inShape.c * images * plane, 0, 4);
+    for (const L of builds) {
+      const whole = runWinograd(L.k, L.arena, one).out;
+      const want = floatsSha(whole);
+      for (let s = 0; s < 3; s++) {
+        const ranges = randomRanges(L, `determinism ${s}`, one);
+        assert.is(floatsSha(runWinograd(L.k, L.arena, { ...one, ranges }).out), want, `[${L.build}] split ${s}`);
+      }
+      for (let at = 0; at < images; at++) {
+        // [C][images][H][W] with this image at position `at`
+        const input = others.slice();
+        for (let ch = 0; ch < inShape.c; ch++)
+          input.set(one.input.subarray(ch * plane, (ch + 1) * plane), (ch * images + at) * plane);
+        const batch = { ...one, input, images };
+        const out = runWinograd(L.k, L.arena, { ...batch, ranges: randomRanges(L, `batch ${at}`, batch) }).out;
+        const mine = new Float32Array(node.outChannels * plane);
+        for (let m = 0; m < node.outChannels; m++)
+          mine.set(out.subarray((m * images + at) * plane, (m * images + at + 1) * plane), m * plane);
+        assert.is(floatsSha(mine), want, `[${L.build}] batch position ${at} of ${images}`);
+      }
+      console.log(`  ${L.build}: ${want.slice(0, 16)} whole, split 3 ways, and at each of ${images} batch positions`);
     }
-    for (let at = 0; at < images; at++) {
-      // [C][images][H][W] with this image at position `at`
-      const input = others.slice();
-      for (let ch = 0; ch < inShape.c; ch++)
-        input.set(one.input.subarray(ch * plane, (ch + 1) * plane), (ch * images + at) * plane);
-      const batch = { ...one, input, images };
-      const out = runWinograd(L.k, L.arena, { ...batch, ranges: randomRanges(L, `batch ${at}`, batch) }).out;
-      const mine = new Float32Array(node.outChannels * plane);
-      for (let m = 0; m < node.outChannels; m++)
-        mine.set(out.subarray((m * images + at) * plane, (m * images + at + 1) * plane), m * plane);
-      assert.is(floatsSha(mine), want, `[${L.build}] batch position ${at} of ${images}`);
-    }
-    console.log(`  ${L.build}: ${want.slice(0, 16)} whole, split 3 ways, and at each of ${images} batch positions`);
-  }
-});
+  });
 
 test.run();

@@ -14,7 +14,6 @@ import { summarize } from "../src/model/network/summary.js";
 import { loadWeights, readCaffeBlob } from "../src/node/weights.js";
 import { BLOBS_DIR, photoCases } from "./support/data.js";
 import { caffeLrnErrors, networkTolerance, reductionDepths, winogradErrors } from "./support/tolerance.js";
-import { usesWinograd } from "../src/host/plan/winograd.js";
 import { expectedWeights } from "../src/host/ir/tensors.js";
 
 const sha256 = (a: Float32Array): string =>
@@ -51,7 +50,7 @@ async function compareWithCaffe(
   const maxAbsOf = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   const depths = reductionDepths(graph, shapes);
   const lrnErrors = caffeLrnErrors(graph, shapes, (t) => maxAbsOf(caffe.get(t)!));
-  const fastErrors = winogradErrors(graph, shapes, (n) => usesWinograd(n, precision, shapes.get(n.output)!));
+  const fastErrors = winogradErrors(graph, shapes, net.capabilities.winogradLayers);
   try {
     await net.run(input.data);
     const rows: string[] = [];

@@ -44,8 +44,10 @@ export interface Capabilities {
   reason: string;
   /** "strict" or "fast" (the load option). */
   precision: Precision;
-  /** The convolutions that run Winograd F(4x4, 3x3) (fast mode; empty in strict mode). */
+  /** The convolutions that run Winograd, F(4x4, 3x3) or F(2x2, 5x5) (fast mode; empty in strict mode). */
   winogradLayers: readonly string[];
+  /** Why those: each candidate's GEMM and Winograd times measured at load, or the probe table's entry of them. */
+  winogradReason: string;
   /** How classify() normalizes pixels for these weights, and why (detected from the graph, or the load option). */
   preprocessing: Preprocessing;
 }
@@ -201,6 +203,7 @@ export class GoogLeNet {
       reason: this.engine.threadReason,
       precision: this.engine.precision,
       winogradLayers: this.engine.winogradLayers,
+      winogradReason: this.engine.winogradReason,
       preprocessing: this.preprocessing,
     };
   }

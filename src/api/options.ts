@@ -45,10 +45,11 @@ export interface LoadOptions {
   /** Keep every activation readable after run() (no memory reuse); needed by activation(). */
   keepActivations?: boolean;
   /**
-   * "strict" (default): every convolution as a GEMM. "fast": the 3x3 stride-1 convolutions as
-   * Winograd F(4x4, 3x3) (fewer multiply-adds, a larger but bounded rounding error: see
-   * test/support/tolerance.ts); still bit-identical at any thread count and batch position.
-   * The reference engine is always strict.
+   * "strict" (default): every convolution as a GEMM. "fast": the 3x3 and 5x5 stride-1
+   * convolutions that measure faster so at load as Winograd F(4x4, 3x3) or F(2x2, 5x5) (fewer
+   * multiply-adds, a larger but bounded rounding error: see test/support/tolerance.ts); still
+   * bit-identical at any thread count and batch position within a process. The reference engine
+   * is always strict.
    */
   precision?: Precision;
   /** "wasm" (default), or "reference": every op in float64 TypeScript (slow; for bisecting numerics). */

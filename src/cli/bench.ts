@@ -29,7 +29,7 @@ export interface BenchOptions {
   runs: number;
   warmup: number;
   profile: boolean;
-  /** "strict" or "fast" (Winograd 3x3 convolutions). */
+  /** "strict" or "fast" (Winograd for the 3x3 and 5x5 convolutions a load measures faster so). */
   precision: Precision;
 }
 

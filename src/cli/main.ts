@@ -34,8 +34,9 @@ commands:
       per class index), per crop protocol and model set, in the layout of the paper's Table 3
   summary [--json] [--input-size N] [--fast] [--weights MODEL.onnx]
       the paper's Table 1 for the network: layers, sizes, params, multiply-adds; --fast adds the
-      layers fast mode runs as Winograd and their multiply-adds; --weights MODEL.onnx: the table
-      of that model's graph (a row per node unless it is GoogLeNet's BVLC graph)
+      layers fast mode may run as Winograd (a load measures which) and their multiply-adds;
+      --weights MODEL.onnx: the table of that model's graph (a row per node unless it is
+      GoogLeNet's BVLC graph)
   convert <mat-dir> <out.iwnet>
       converts the per-layer BVLC MAT weights to one inception-wasm weight file
   export-onnx <out.onnx> [--weights PATH] [--input-size N]
@@ -55,7 +56,7 @@ options:
   --tile T         GEMM register tile: auto (default: a timed probe at load, or its result kept in the
                    user cache), probe (probe again and keep the new result) or 4x8, 6x8, 4x12, 3x16
   --threads N      threads that run kernels (classify default: the available cores)
-  --fast           fast mode: 3x3 convolutions as Winograd F(4x4, 3x3) (default: strict)
+  --fast           fast mode: 3x3 and 5x5 convolutions as Winograd where measured faster (default: strict)
   --resize F       image resize filter: antialias (default, as PIL's bilinear) or bilinear (2x2
                    taps, as OpenCV's INTER_LINEAR in Caffe's tools)
 `;

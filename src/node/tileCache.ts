@@ -5,6 +5,9 @@
 //   {"tileProbe": 1, "key": {probe, build, code, runtime, engine, flags, arch, cpu},
 //    "tile": "6x8", "reason": "probe (...): 4x8 41.2, ...", "measured": "2026-11-29T20:40:00.000Z"}
 //
+// Fast mode's per-layer Winograd choice (host/engine/winogradChoice.ts) is kept the same way: its
+// key adds `what` (the method, tile and layer shapes), its entry `layers` (the chosen layers).
+//
 // An entry that cannot be read or parsed, or whose key is not the one asked for, is ignored (the
 // load probes and rewrites it); a failed write only warns.
 
@@ -80,8 +83,8 @@ export function openTileCache(
       }
       const problem = entryProblem(text, full);
       if (problem !== undefined) return `ignored ${file} (${problem})`;
-      const { tile, reason, measured } = JSON.parse(text) as StoredProbe;
-      return { tile, reason, measured };
+      const { tile, reason, measured, layers } = JSON.parse(text) as StoredProbe;
+      return { tile, reason, measured, ...(layers !== undefined ? { layers } : {}) };
     },
     async write(key, probe) {
       const { file, full } = await entryOf(key);
@@ -107,5 +110,7 @@ function entryProblem(text: string, key: TileTableKey): string | undefined {
   if (JSON.stringify(e.key) !== JSON.stringify(key)) return "another key";
   if (typeof e.tile !== "string" || typeof e.reason !== "string") return "expected tile and reason strings";
   if (typeof e.measured !== "string" || Number.isNaN(Date.parse(e.measured))) return "expected measured, an ISO date";
+  if (e.layers !== undefined && !(Array.isArray(e.layers) && e.layers.every((l) => typeof l === "string")))
+    return "expected layers, an array of strings";
   return undefined;
 }

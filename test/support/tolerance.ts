@@ -162,14 +162,16 @@ export function assertClose(
   return { checked: got.length, worstRatio };
 }
 
-// Winograd F(4x4, 3x3) (fast mode, assembly/winograd.ts). The kernel computes, per 6x6 input
-// tile d_c of channel c and 3x3 filter g_c,
+// Winograd F(4x4, 3x3) and F(2x2, 5x5) (fast mode, assembly/winograd.ts). The kernel computes,
+// per 6x6 input tile d_c of channel c and r x r filter g_c (r = 3 or 5, output tile m = 7 - r),
 //     y = A^T [ sum_c U_c (.) V_c ] A + bias,   U_c = G g_c G^T,   V_c = B^T d_c B
-// (matrices below). Exactly, this equals the direct convolution; in float32 each stage
-// rounds, and the transforms' coefficients (up to 5 in B, 8 in A) scale those roundings.
-// Write |X| for the elementwise absolute value. Stage by stage:
-//   U: computed in float64 and rounded once to f32: |U^ - U| <= u|U| + gamma64(8)|G||g||G^T|
-//      <= (u + gamma64(8)) |G||g||G^T|.
+// (matrices below: both use the points 0, +-1, +-2, infinity, so B^T is the same 6x6 matrix;
+// G is 6 x r, A^T is m x 6). Exactly, this equals the direct convolution; in float32 each stage
+// rounds, and the transforms' coefficients (up to 5 in B, 8 in A for m = 4, 2 for m = 2) scale
+// those roundings. Write |X| for the elementwise absolute value. Stage by stage:
+//   U: computed in float64 (each row of G applied by Horner's rule in the exact powers of a, then
+//      one division by N_i: at most 2r roundings a pass, two passes) and rounded once to f32:
+//      |U^ - U| <= u|U| + gamma64(4r)|G||g||G^T| <= (u + gamma64(20)) |G||g||G^T|.
 //   V: two passes of B^T (columns, then rows); each output of a pass is a sum of at most four
 //      terms with coefficients 1, 2, 4, 5, and each term passes through at most 3 roundings
 //      (5*d rounded, then two additions; 2*d and 4*d are exact), so a pass errs by at most
@@ -177,29 +179,31 @@ export function assertClose(
 //      |V^ - V| <= ((1 + gamma(3))^2 - 1) |B^T||d||B| <= gamma(6) |B^T||d||B|.
 //   M_e = sum_c U^_e,c V^_e,c over the C input channels, sequential per lane, each product
 //      rounded at most once (fused or not): gamma(C) sum_c |U^||V^|; with the perturbations of
-//      U^ (1 + u) and V^ (1 + gamma(6)) folded in (Higham's (1+gamma(a))(1+gamma(b)) <= 1+gamma(a+b)):
+//      U^ (1 + u + gamma64(20) <= 1 + gamma(2)) and V^ (1 + gamma(6)) folded in (Higham's
+//      (1+gamma(a))(1+gamma(b)) <= 1+gamma(a+b)):
 //      |M^_e - M_e| <= gamma(C + 8) Mabs_e,   Mabs_e = sum_c (|G||g_c||G^T|)_e (|B^T||d_c||B|)_e.
-//   y: two passes of A^T (coefficients 1, 2, 4, 8: exact multiplications; at most 3 roundings
-//      per term per pass): gamma(6) |A^T||M^||A|, and |M^| <= (1 + gamma(C + 8)) Mabs.
+//   y: two passes of A^T (coefficients 1, 2, 4, 8: exact multiplications; m = 4 and m = 2 both
+//      add at most 3 roundings to each term per pass: (m1 + m2) + m0 + (m3 + m4), and
+//      (m1 - m2) + k(m3 - m4) + m5): gamma(6) |A^T||M^||A|, and |M^| <= (1 + gamma(C + 8)) Mabs.
 //   bias: one more addition (|bias| one more addend), ReLU 1-Lipschitz.
 // In all (gamma(a) + gamma(b) + gamma(a)gamma(b) <= gamma(a + b)):
 //     |y_f32 - y| <= gamma(C + 15) * (S_W + |bias|) + u|y|,   S_W = |A^T| Mabs |A|,
-// plus the float64 direct reference's own gamma64(9C + 1) * S (S = |bias| + sum|w||x|, as
+// plus the float64 direct reference's own gamma64(r*r*C + 1) * S (S = |bias| + sum|w||x|, as
 // dotTolerance). S_W is computed in float64 by winogradMagnitude: the same algorithm on |g|,
 // |d| with |G|, |B^T|, |A^T|. Against the direct product's S (one term per tap), S_W has the
-// transforms' growth: for all-ones g and d, (|A^T| (|G| 1 |G^T| (.) |B^T| 1 |B|) |A|) / 9
-// ranges from 28 (output (0,0) of a tile) to 256 (output (3,3)), winogradGrowth(); so a
-// Winograd output carries up to 256x the worst-case rounding of a direct one (Lavin & Gray
+// transforms' growth: for all-ones g and d, (|A^T| (|G| 1 |G^T| (.) |B^T| 1 |B|) |A|) / (r*r),
+// winogradGrowth(r): for F(4x4, 3x3) from 28 (output (0,0) of a tile) to 256 (output (3,3));
+// for F(2x2, 5x5) up to (173/15)^2 = 133 (output (1,1); test/kernels-winograd.test.ts derives both
+// by hand). So a Winograd output carries up to 256x (133x) the worst-case rounding of a direct one (Lavin & Gray
 // 2016; Barabasz et al. 2020 for the same analysis of the points 0, +-1, +-2, infinity).
 //   What the bound can and cannot catch: a wrong transform coefficient, element or layout errs
 //   by a sizeable fraction of S, far above it. A single dropped or misplaced tap errs by about
-//   one term, S/(9C): above gamma(C + 15) * 256 * S only for C up to about 12 (the edge-shape
-//   tests use C <= 9 for this), not for GoogLeNet's C = 64..192, whose tests with the real
-//   shapes check layout, concat offsets and ranges at that looser scale. Measured S_W/S on
-//   random GoogLeNet-like data: 262-665 (printed by test/kernels-winograd.test.ts; the
-//   56x56 and 28x28 layers, with C = 64..256 inputs per tile, highest).
+//   one term, S/(r*r*C): above gamma(C + 15) * growth * S only for C up to about 12 (the
+//   edge-shape tests use C <= 9 for this), not for GoogLeNet's C = 16..256, whose tests with the
+//   real shapes check layout, concat offsets and ranges at that looser scale. Measured S_W/S on
+//   random GoogLeNet-like data: printed by test/kernels-winograd.test.ts per layer.
 
-/** B^T of F(4x4, 3x3) (6 x 6). */
+/** B^T of both transforms (6 x 6): interpolation at 0, +-1, +-2, infinity. */
 export const WINOGRAD_BT: readonly (readonly number[])[] = [
   [4, 0, -5, 0, 1, 0],
   [0, -4, -4, 1, 1, 0],
@@ -208,22 +212,22 @@ export const WINOGRAD_BT: readonly (readonly number[])[] = [
   [0, 2, -1, -2, 1, 0],
   [0, 4, 0, -5, 0, 1],
 ];
-/** G of F(4x4, 3x3) (6 x 3). */
-export const WINOGRAD_G: readonly (readonly number[])[] = [
-  [1 / 4, 0, 0],
-  [-1 / 6, -1 / 6, -1 / 6],
-  [-1 / 6, 1 / 6, -1 / 6],
-  [1 / 24, 1 / 12, 1 / 6],
-  [1 / 24, -1 / 12, 1 / 6],
-  [0, 0, 1],
-];
-/** A^T of F(4x4, 3x3) (4 x 6). */
-export const WINOGRAD_AT: readonly (readonly number[])[] = [
-  [1, 1, 1, 1, 1, 0],
-  [0, 1, -1, 2, -2, 0],
-  [0, 1, 1, 4, 4, 0],
-  [0, 1, -1, 8, -8, 1],
-];
+const POINTS = [0, 1, -1, 2, -2];
+/** N_i = prod over j != i of (a_i - a_j). */
+const DENOMINATORS = POINTS.map((a, i) => POINTS.reduce((p, b, j) => (j === i ? p : p * (a - b)), 1));
+
+/** G for filters of side r (6 x r): G[i][k] = a_i^k / N_i, and the row of infinity [0 .. 0 1]. */
+export function winogradG(r: number): number[][] {
+  return [
+    ...POINTS.map((a, i) => Array.from({ length: r }, (_, k) => a ** k / DENOMINATORS[i])),
+    Array.from({ length: r }, (_, k) => (k === r - 1 ? 1 : 0)),
+  ];
+}
+
+/** A^T for output tiles of side m (m x 6): A^T[i][j] = a_j^i, and the column of infinity (1 in the last row). */
+export function winogradAT(m: number): number[][] {
+  return Array.from({ length: m }, (_, i) => [...POINTS.map((a) => a ** i), i === m - 1 ? 1 : 0]);
+}
 
 const absMatrix = (m: readonly (readonly number[])[]): number[][] => m.map((r) => r.map(Math.abs));
 
@@ -234,48 +238,58 @@ function sandwich(p: number[][], x: number[][], q: number[][]): number[][] {
 }
 
 /**
- * S_W of the derivation above for every output of a 3x3 stride-1 pad-1 convolution: input
- * C x H x W (CHW), weights OIHW (M x C x 3 x 3); returns M x H x W (float64). Tiles are 4x4
- * from the origin, as the kernel's; inputs outside the image are zero.
+ * S_W of the derivation above for every output of an r x r stride-1 convolution with padding
+ * (r-1)/2: input C x H x W (CHW), weights OIHW (M x C x r x r); returns M x H x W (float64).
+ * Tiles are m x m from the origin, as the kernel's; inputs outside the image are zero.
  */
-export function winogradMagnitude(input: Float32Array, shape: Shape, weight: Float32Array, M: number): Float64Array {
+export function winogradMagnitude(
+  input: Float32Array,
+  shape: Shape,
+  weight: Float32Array,
+  M: number,
+  r: number,
+): Float64Array {
   const { c: C, h: H, w: W } = shape;
+  const m = 7 - r,
+    pad = (r - 1) / 2;
   const bt = absMatrix(WINOGRAD_BT),
-    g = absMatrix(WINOGRAD_G),
-    at = absMatrix(WINOGRAD_AT);
+    g = absMatrix(winogradG(r)),
+    at = absMatrix(winogradAT(m));
+  const taps = Array.from({ length: r }, (_, i) => i);
+  const six = [0, 1, 2, 3, 4, 5];
   // |G||g||G^T| per (m, c): 36 values each.
   const uAbs = new Float64Array(M * C * 36);
-  for (let m = 0; m < M; m++) {
+  for (let o = 0; o < M; o++) {
     for (let c = 0; c < C; c++) {
-      const f = [0, 1, 2].map((ky) => [0, 1, 2].map((kx) => Math.abs(weight[((m * C + c) * 3 + ky) * 3 + kx])));
-      uAbs.set(sandwich(g, f, g).flat(), (m * C + c) * 36);
+      const f = taps.map((ky) => taps.map((kx) => Math.abs(weight[((o * C + c) * r + ky) * r + kx])));
+      uAbs.set(sandwich(g, f, g).flat(), (o * C + c) * 36);
     }
   }
   const out = new Float64Array(M * H * W);
   const vAbs = new Float64Array(C * 36);
   const mAbs = new Float64Array(36);
-  for (let ty = 0; ty * 4 < H; ty++) {
-    for (let tx = 0; tx * 4 < W; tx++) {
+  for (let ty = 0; ty * m < H; ty++) {
+    for (let tx = 0; tx * m < W; tx++) {
       for (let c = 0; c < C; c++) {
-        const d = [0, 1, 2, 3, 4, 5].map((y) =>
-          [0, 1, 2, 3, 4, 5].map((x) => {
-            const iy = ty * 4 - 1 + y,
-              ix = tx * 4 - 1 + x;
+        const d = six.map((y) =>
+          six.map((x) => {
+            const iy = ty * m - pad + y,
+              ix = tx * m - pad + x;
             return iy >= 0 && iy < H && ix >= 0 && ix < W ? Math.abs(input[(c * H + iy) * W + ix]) : 0;
           }),
         );
         vAbs.set(sandwich(bt, d, bt).flat(), c * 36);
       }
-      for (let m = 0; m < M; m++) {
+      for (let o = 0; o < M; o++) {
         mAbs.fill(0);
         for (let c = 0; c < C; c++) {
-          const u = (m * C + c) * 36;
+          const u = (o * C + c) * 36;
           for (let e = 0; e < 36; e++) mAbs[e] += uAbs[u + e] * vAbs[c * 36 + e];
         }
-        const rows = [0, 1, 2, 3, 4, 5].map((i) => Array.from(mAbs.subarray(i * 6, i * 6 + 6)));
+        const rows = six.map((i) => Array.from(mAbs.subarray(i * 6, i * 6 + 6)));
         const y = sandwich(at, rows, at);
-        for (let i = 0; i < 4 && ty * 4 + i < H; i++) {
-          for (let j = 0; j < 4 && tx * 4 + j < W; j++) out[(m * H + ty * 4 + i) * W + tx * 4 + j] = y[i][j];
+        for (let i = 0; i < m && ty * m + i < H; i++) {
+          for (let j = 0; j < m && tx * m + j < W; j++) out[(o * H + ty * m + i) * W + tx * m + j] = y[i][j];
         }
       }
     }
@@ -284,34 +298,36 @@ export function winogradMagnitude(input: Float32Array, shape: Shape, weight: Flo
 }
 
 /**
- * Tolerance of one Winograd output: C input channels, magnitude S_W (winogradMagnitude),
- * |bias|, the direct product's S (|bias| + sum|w||x|, for the float64 reference's own error)
- * and the reference value.
+ * Tolerance of one Winograd output: C input channels, filter side r, magnitude S_W
+ * (winogradMagnitude), |bias|, the direct product's S (|bias| + sum|w||x|, for the float64
+ * reference's own error) and the reference value.
  */
 export function winogradTolerance(
   C: number,
+  r: number,
   magnitude: number,
   absBias: number,
   directS: number,
   result: number,
 ): number {
-  return gamma(C + 15) * (magnitude + absBias) + gamma(9 * C + 1, U64) * directS + U32 * Math.abs(result);
+  return gamma(C + 15) * (magnitude + absBias) + gamma(r * r * C + 1, U64) * directS + U32 * Math.abs(result);
 }
 
-/** The transforms' growth for all-ones filters and inputs: max over a tile's outputs of S_W / 9 (256, see above). */
-export function winogradGrowth(): number {
-  const ones = (r: number, c: number): number[][] => Array.from({ length: r }, () => new Array<number>(c).fill(1));
-  const g = absMatrix(WINOGRAD_G),
+/** The transforms' growth for all-ones r x r filters and inputs: max over a tile's outputs of S_W / (r*r) (see above). */
+export function winogradGrowth(r: number): number {
+  const ones = (rows: number, cols: number): number[][] =>
+    Array.from({ length: rows }, () => new Array<number>(cols).fill(1));
+  const g = absMatrix(winogradG(r)),
     bt = absMatrix(WINOGRAD_BT),
-    at = absMatrix(WINOGRAD_AT);
-  const u = sandwich(g, ones(3, 3), g),
+    at = absMatrix(winogradAT(7 - r));
+  const u = sandwich(g, ones(r, r), g),
     v = sandwich(bt, ones(6, 6), bt);
   const y = sandwich(
     at,
-    u.map((r, i) => r.map((x, j) => x * v[i][j])),
+    u.map((row, i) => row.map((x, j) => x * v[i][j])),
     at,
   );
-  return Math.max(...y.flat()) / 9;
+  return Math.max(...y.flat()) / (r * r);
 }
 
 // Whole network: comparing two float32 forward passes (ours and Caffe's).
@@ -416,26 +432,27 @@ export function networkTolerance(depth: number, lrnError: number, maxAbs: number
 }
 
 // Fast mode against Caffe (strict on Caffe's side). Under the same probabilistic model, a
-// Winograd layer with C input channels makes about sqrt(C + 15) roundings per output (the
-// derivation of winogradTolerance), each scaled by the transforms' growth, at most
-// winogradGrowth() = 256 times what the same rounding costs a direct convolution; taken at 3
-// standard deviations, relative to the blob's scale:
-//     + 3 * u * sqrt(C + 15) * 256   per Winograd layer on the path (added along the path,
-// not in quadrature: the growth is a worst case and the sum is the larger of the two).
-// For C = 64..192 that is 5.8e-4..1.1e-3 per layer; a wrong tap, weight or channel offset
-// still errs by a sizeable fraction of max|blob|.
+// Winograd layer with C input channels and filter side r makes about sqrt(C + 15) roundings per
+// output (the derivation of winogradTolerance), each scaled by the transforms' growth, at most
+// winogradGrowth(r) (256 for 3x3, 133 for 5x5) times what the same rounding costs a direct
+// convolution; taken at 3 standard deviations, relative to the blob's scale:
+//     + 3 * u * sqrt(C + 15) * winogradGrowth(r)   per Winograd layer on the path (added along
+// the path, not in quadrature: the growth is a worst case and the sum is the larger of the two).
+// For 3x3 layers with C = 64..192 that is 5.8e-4..1.1e-3 per layer, for 5x5 layers with
+// C = 16..48 1.3e-4..1.9e-4; a wrong tap, weight or channel offset still errs by a sizeable
+// fraction of max|blob|.
 
-/** For each tensor: the relative error fast mode's Winograd layers (`winograd(node)`) carry into it, summed along the path. */
+/** For each tensor: the relative error fast mode's Winograd layers (`winograd`, by name) carry into it, summed along the path. */
 export function winogradErrors(
   graph: Graph,
   shapes: Map<string, Shape>,
-  winograd: (node: Graph["nodes"][number]) => boolean,
+  winograd: readonly string[],
 ): Map<string, number> {
-  const growth = winogradGrowth();
   const err = new Map<string, number>([[graph.input, 0]]);
   for (const node of graph.nodes) {
     let e = Math.max(...nodeInputs(node).map((t) => err.get(t) ?? 0));
-    if (node.op === "conv" && winograd(node)) e += 3 * U32 * Math.sqrt(shapes.get(node.input)!.c + 15) * growth;
+    if (node.op === "conv" && winograd.includes(node.name))
+      e += 3 * U32 * Math.sqrt(shapes.get(node.input)!.c + 15) * winogradGrowth(node.kernel);
     err.set(node.output, e);
   }
   return err;

@@ -7,14 +7,16 @@ import type { KernelExports } from "../../src/host/wasm/kernels.js";
 import type { Arena } from "../../src/host/wasm/arena.js";
 import { fillSentinel, invoke, sentinelViolation } from "./kernels.js";
 
-/** A 3x3 stride-1 pad-1 convolution over `images` images. */
+/** An r x r stride-1 convolution with padding (r-1)/2 (r = 3 or 5) over `images` images. */
 export interface WinogradCase {
+  /** The filter side r: 3 (F(4x4, 3x3)) or 5 (F(2x2, 5x5)). */
+  r: number;
   /** [C][images][H][W]. */
   input: Float32Array;
   /** One image's shape. */
   shape: Shape;
   images: number;
-  /** OIHW, M x C x 3 x 3. */
+  /** OIHW, M x C x r x r. */
   weight: Float32Array;
   bias: Float32Array | undefined;
   outChannels: number;
@@ -33,9 +35,10 @@ export interface WinogradRange {
   t1: number;
 }
 
-/** Output tiles of a case (4x4 tiles over every image). */
-export function winogradTileCount(shape: Shape, images: number): number {
-  return images * Math.ceil(shape.h / 4) * Math.ceil(shape.w / 4);
+/** Output tiles of a case (m x m tiles over every image, m = 4 for r = 3, 2 for r = 5). */
+export function winogradTileCount(r: number, shape: Shape, images: number): number {
+  const m = 7 - r;
+  return images * Math.ceil(shape.h / m) * Math.ceil(shape.w / m);
 }
 
 /** Runs a case; returns the convolution's own output ([M][images][H][W]) and any write outside its channels. */
@@ -60,13 +63,17 @@ export function runWinograd(
     const all = arena.f32(dstAll, total * plane);
     fillSentinel(all, 0, total * plane);
     all.fill(NaN, c0 * plane, (c0 + M) * plane);
-    k.winogradFilters(w, u, M, C);
+    k.winogradFilters(w, u, M, C, c.r);
     const dst = dstAll + c0 * plane * 4;
     const H = shape.h,
       W = shape.w;
     const relu = c.relu ? 1 : 0;
-    for (const r of c.ranges ?? [{ m0: 0, m1: M, t0: 0, t1: winogradTileCount(shape, images) }]) {
-      invoke(k, { kernel: "winogradConv", args: { u, bias, M, C, src, images, H, W, dst, ...r, relu, scratch } });
+    const r = c.r;
+    for (const range of c.ranges ?? [{ m0: 0, m1: M, t0: 0, t1: winogradTileCount(r, shape, images) }]) {
+      invoke(k, {
+        kernel: "winogradConv",
+        args: { u, bias, M, C, r, src, images, H, W, dst, ...range, relu, scratch },
+      });
     }
     const whole = arena.f32(dstAll, total * plane).slice();
     const what = `winograd output (channels [${c0}, ${c0 + M}) of ${total})`;

@@ -27,10 +27,12 @@ export interface Engine {
   readonly packLayout: string;
   /** Size of the running .wasm file in bytes (0 for the reference engine). */
   readonly wasmBytes: number;
-  /** "strict", or "fast": Winograd for the 3x3 stride-1 convolutions (the reference engine is always strict). */
+  /** "strict", or "fast": Winograd for the 3x3 and 5x5 stride-1 convolutions measured faster so (the reference engine is always strict). */
   readonly precision: Precision;
   /** The convolutions that run Winograd (empty in strict mode). */
   readonly winogradLayers: readonly string[];
+  /** How they were chosen: the load-time timings per candidate or the probe table's entry ("strict mode" in strict mode). */
+  readonly winogradReason: string;
   /** Threads that run kernels, and why that many. */
   readonly threads: number;
   readonly threadReason: string;
@@ -61,7 +63,7 @@ export interface Engine {
  */
 export function disposedEngine(engine: Engine): Engine {
   const { build, buildReason, kernel, kernelReason, packLayout, wasmBytes, threads, threadReason } = engine;
-  const { precision, winogradLayers, models } = engine;
+  const { precision, winogradLayers, winogradReason, models } = engine;
   return {
     build,
     buildReason,
@@ -73,6 +75,7 @@ export function disposedEngine(engine: Engine): Engine {
     threadReason,
     precision,
     winogradLayers,
+    winogradReason,
     models,
     memoryBytes: 0,
     memoryBytesFor: () => 0,

@@ -40,7 +40,9 @@ export interface LoadTimes {
   compileMs: number;
   /**
    * Choosing the GEMM tile: the timed probe (30-50 ms) or its probe table entry read (about a
-   * millisecond); 0 when the tile is requested or this process has chosen it before.
+   * millisecond); 0 when the tile is requested or this process has chosen it before. In fast mode
+   * also the per-layer Winograd choice (engine/winogradChoice.ts: about 200 ms measured, a
+   * millisecond from the table).
    */
   tileMs: number;
   /** Reading the weights: the packed cache entry read into the memory (warm), or the weight file decoded to tensors (cold). */

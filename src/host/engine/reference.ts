@@ -102,6 +102,7 @@ export class ReferenceEngine implements Engine {
   readonly wasmBytes = 0;
   readonly precision = "strict";
   readonly winogradLayers: readonly string[] = [];
+  readonly winogradReason = "the reference engine is always strict";
   readonly threads = 1;
   readonly threadReason = "the reference engine runs on the calling thread";
   readonly memoryBytes = 0;

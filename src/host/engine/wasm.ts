@@ -27,6 +27,7 @@ import { chooseTileFor, type ChosenTile, type TileChoice, type TileProbeStore } 
 import type { Engine, EngineOutputs } from "./engine.js";
 import { placeWeights, type LoadTimes, type ModelLoadTimes, type PackedWeightsCache } from "./packedWeights.js";
 import type { Runtime } from "./runtime.js";
+import { chooseWinogradLayers, type WinogradChoice } from "./winogradChoice.js";
 
 /**
  * How to build a wasm engine. The options are valid (types and ranges: the API checks them,
@@ -39,13 +40,16 @@ export interface WasmEngineOptions {
   build: BuildChoice;
   /** The GEMM register tile: "auto" (a timed probe at load or its table entry, wasm/tiles.ts), "probe" (a fresh probe) or a tile name such as "4x8". */
   tile: TileChoice;
-  /** Where "auto" keeps probe results between processes (default: none; a probe per process and build). */
+  /** Where "auto" (and fast mode's Winograd choice) keeps probe results between processes (default: none; a probe per process and build). */
   tileStore?: TileProbeStore;
   /** Square input side the graph is planned for. */
   inputSize: number;
   /** Threads requested, in 1..maxThreads() (undefined: the available cores). */
   threads: number | undefined;
-  /** "strict" (default) or "fast" (Winograd for the 3x3 stride-1 convolutions, see plan/winograd.ts). */
+  /**
+   * "strict" (default) or "fast": Winograd for the 3x3 and 5x5 stride-1 convolutions that measure
+   * faster that way at load (engine/winogradChoice.ts), see plan/winograd.ts.
+   */
   precision?: Precision;
   /** Keep every tensor alive to the end of a run (no memory reuse), so activation() can read all of them. */
   keepActivations: boolean;
@@ -153,6 +157,7 @@ export class WasmEngine implements Engine {
     readonly maxBatch: number,
     readonly models: number,
     readonly loadTimes: LoadTimes,
+    readonly winogradReason: string,
     private readonly planFor: (batch: number, model: number) => Plan,
     private readonly memory: WebAssembly.Memory,
     private readonly executor: Executor,
@@ -181,6 +186,10 @@ export class WasmEngine implements Engine {
     const compileMs = performance.now() - t0;
     const t1 = performance.now();
     const chosen = await chooseTileFor(compiled, options.tile, options.tileStore, options.caller);
+    const winograd: WinogradChoice =
+      options.precision === "fast"
+        ? await chooseWinogradLayers(compiled, graph, options.inputSize, chosen.tile, options.tileStore)
+        : { layers: [], reason: "strict mode" };
     const tileMs = performance.now() - t1;
     // Plan with the load's scratch instance (size queries only), then size the real memory from the
     // plans: batch 1 now, room to grow to maxBatch (weights sit below the activations at the same
@@ -193,6 +202,7 @@ export class WasmEngine implements Engine {
         lanes: choice.threads,
         keepAll: options.keepActivations,
         precision: options.precision,
+        winograd: winograd.layers,
         batch,
         tile: chosen.tile,
         models,
@@ -263,6 +273,7 @@ export class WasmEngine implements Engine {
       maxBatch,
       models,
       { compileMs, tileMs, ...parts },
+      winograd.reason,
       planFor,
       memory,
       executor,

@@ -13,14 +13,14 @@
 // At load the activation region doubles as the staging area for unpacked weights.
 
 import { ArgumentError, WeightsError } from "../errors.js";
-import { nodeInputs, type Graph, type GraphNode, type Shape } from "../ir/graph.js";
+import { nodeInputs, type ConvNode, type Graph, type GraphNode, type Shape } from "../ir/graph.js";
 import { callSplit, type KernelCall, type SplitDim } from "../wasm/calls.js";
 import type { KernelExports } from "../wasm/kernels.js";
 import type { TileInfo } from "../wasm/tiles.js";
 import { inferShapes, multiplyAdds } from "../ir/shapes.js";
 import type { TensorMap } from "../ir/tensors.js";
 import { convWindow, poolWindow } from "../ir/window.js";
-import { checkWinogradModule, usesWinograd, winogradCall, type Precision } from "./winograd.js";
+import { checkWinogradModule, winogradCall, winogradFilterSide, winogradLayers, type Precision } from "./winograd.js";
 
 /**
  * One kernel call of the network over its whole output. Tasks narrow its output ranges
@@ -64,9 +64,9 @@ export interface Plan {
   models: number;
   model: number;
   activationBytes: number;
-  /** Strict or fast (Winograd for the 3x3 stride-1 convolutions, listed in `winograd`). */
+  /** Strict or fast (Winograd for the convolutions listed in `winograd`). */
   precision: Precision;
-  /** The convolutions that run Winograd F(4x4, 3x3) (fast mode), in graph order. */
+  /** The convolutions that run Winograd (fast mode: F(4x4, 3x3) or F(2x2, 5x5)), in graph order. */
   winograd: string[];
   /** One scratch area per lane (thread): gemmScratchBytes() bytes, or a Winograd layer's need if larger. */
   scratch: number[];
@@ -100,6 +100,11 @@ export interface PlanOptions {
   tile: TileInfo;
   /** "strict" (default) or "fast" (see plan/winograd.ts); every model of an ensemble alike. */
   precision?: Precision;
+  /**
+   * Fast mode: the convolutions that run Winograd, each a candidate (winogradCandidates); default
+   * every candidate. Ignored in strict mode. Plans of one network must all get the same list.
+   */
+  winograd?: readonly string[];
   /**
    * Weight sets of an ensemble laid side by side below the activations (default 1); plans of every
    * model share the activation, scratch and input/output addresses and differ only in their weights.
@@ -171,7 +176,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   if (precision !== "strict" && precision !== "fast")
     throw new ArgumentError("planGraph", "precision", '"strict" or "fast"', String(precision));
   if (precision === "fast") checkWinogradModule(k);
-  const winograd = graph.nodes.filter((n) => usesWinograd(n, precision, shapes.get(n.output)!)).map((n) => n.name);
+  const winograd = winogradLayers(graph, precision, options.winograd);
   let scratchNeed = k.gemmScratchBytes();
 
   // Weights: one set's offsets first, then `models` sets side by side; this plan reads set `model`.
@@ -285,9 +290,10 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
     return p;
   };
   const planned: Step[] = steps.map((node) => {
-    const call = usesWinograd(node, precision, shapes.get(node.output)!)
-      ? winogradCall(node, place(node.input), place(node.output), weightPtr.get(node.name)!, batch)
-      : kernelCall(node, place, weightPtr, batch, tile.id);
+    const call =
+      node.op === "conv" && winograd.includes(node.name)
+        ? winogradCall(node, place(node.input), place(node.output), weightPtr.get(node.name)!, batch)
+        : kernelCall(node, place, weightPtr, batch, tile.id);
     return {
       node: node.name,
       op: node.op,
@@ -352,7 +358,8 @@ function weightWriter(
       write: (data) => {
         if (node.op === "fc") return floatsAt(memory, w, data);
         floatsAt(memory, plan.staging, data);
-        if (plan.winograd.includes(node.name)) k.winogradFilters(plan.staging, w, out, inS.c);
+        if (plan.winograd.includes(node.name))
+          k.winogradFilters(plan.staging, w, out, inS.c, winogradFilterSide(node)!);
         else k.packWeights(plan.staging, w, out, data.length / out, plan.tile.id);
       },
     });
@@ -421,6 +428,26 @@ function checkBatchedVector(node: GraphNode, shape: Shape, batch: number): void 
   if (batch > 1 && shape.h * shape.w > 1) {
     throw new ArgumentError(node.name, "input", "a 1x1 map when batch > 1", `${shape.h}x${shape.w}`);
   }
+}
+
+/**
+ * The GEMM call (gemmDense or gemmConv, weights packed for `tile`) that runs convolution `node`
+ * over its whole output: input x, output y, packed weights and bias at `weights` (what strict
+ * mode plans; fast mode's load-time choice times it against winogradCall).
+ */
+export function gemmConvCall(
+  node: ConvNode,
+  x: TensorPlace,
+  y: TensorPlace,
+  weights: { w: number; b: number },
+  batch: number,
+  tile: number,
+): KernelCall {
+  const places = new Map([
+    [node.input, x],
+    [node.output, y],
+  ]);
+  return kernelCall(node, (t) => places.get(t)!, new Map([[node.name, weights]]), batch, tile);
 }
 
 /** The kernel call that runs `node` over its whole output. */

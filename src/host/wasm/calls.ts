@@ -122,12 +122,13 @@ export const KERNELS = {
     cost: (a) => (a.m1 - a.m0) * a.K * (a.n1 - a.n0),
   }),
   /**
-   * Fast mode's 3x3 stride-1 pad-1 convolution, Winograd F(4x4, 3x3) (assembly/winograd.ts):
-   * output channels [m0, m1) (panels of WINOGRAD_ROWS) of tiles [t0, t1) (4x4 output tiles over
-   * every image, panels of WINOGRAD_TILES); u: winogradFilters() of the M x C x 3 x 3 filters.
+   * Fast mode's r x r stride-1 convolution with padding (r-1)/2 as Winograd (assembly/winograd.ts):
+   * F(4x4, 3x3) for r = 3, F(2x2, 5x5) for r = 5; output channels [m0, m1) (panels of
+   * WINOGRAD_ROWS) of tiles [t0, t1) (m x m output tiles over every image, panels of
+   * WINOGRAD_TILES); u: winogradFilters() of the M x C x r x r filters.
    */
   winogradConv: declare({
-    args: ["u", "bias", "M", "C", "src", "images", "H", "W", "dst", "m0", "m1", "t0", "t1", "relu", "scratch"],
+    args: ["u", "bias", "M", "C", "r", "src", "images", "H", "W", "dst", "m0", "m1", "t0", "t1", "relu", "scratch"],
     rows: { fields: ["m0", "m1"], align: WINOGRAD_ROWS },
     cols: { fields: ["t0", "t1"], align: WINOGRAD_TILES },
     scratch: "scratch",

@@ -37,10 +37,10 @@ export interface KernelQueries {
   probeRegisterPeak(x: number, y: number, iterations: number): number;
   winogradTileRows(): number;
   winogradTileBlock(): number;
-  winogradOutputTile(): number;
+  winogradOutputTile(r: number): number;
   winogradScratchBytes(C: number): number;
   winogradFilterBytes(M: number, C: number): number;
-  winogradFilters(src: number, dst: number, M: number, C: number): void;
+  winogradFilters(src: number, dst: number, M: number, C: number, r: number): void;
 }
 
 /**
@@ -69,10 +69,10 @@ const QUERY_PARAMS = {
   probeRegisterPeak: ["x", "y", "iterations"],
   winogradTileRows: [],
   winogradTileBlock: [],
-  winogradOutputTile: [],
+  winogradOutputTile: ["r"],
   winogradScratchBytes: ["C"],
   winogradFilterBytes: ["M", "C"],
-  winogradFilters: ["src", "dst", "M", "C"],
+  winogradFilters: ["src", "dst", "M", "C", "r"],
 } as const satisfies {
   [Q in keyof KernelQueries]: readonly string[] & { length: Parameters<KernelQueries[Q]>["length"] };
 };
@@ -380,11 +380,13 @@ export async function warmUpKernels(
     dst = arena.alloc(MB),
     packed = arena.alloc(k.packedWeightsBytes(128, 147, tile)),
     winogradFilters = arena.alloc(k.winogradFilterBytes(16, 8)),
+    winograd5Filters = arena.alloc(k.winogradFilterBytes(16, 8)),
     scratch = arena.alloc(Math.max(k.gemmScratchBytes(), k.winogradScratchBytes(8)));
   const values = new Float32Array(memory.buffer, src, MB / 4);
   for (let i = 0; i < values.length; i++) values[i] = ((i * 7) % 9) - 4;
   k.packWeights(src, packed, 128, 147, tile);
-  k.winogradFilters(src, winogradFilters, 16, 8);
+  k.winogradFilters(src, winogradFilters, 16, 8, 3);
+  k.winogradFilters(src, winograd5Filters, 16, 8, 5);
   const gemm = { tile, a: packed, bias: src, src, dst, relu: 1, scratch, m0: 0, n0: 0 };
   const one = { images: 1 };
   const pool = (k: number, stride: number, pad: number) =>
@@ -438,10 +440,14 @@ export async function warmUpKernels(
     },
     // 1x1: dense B; 32 row panels each end in an edge tile (edgeEpilogue, called per edge tile)
     { kernel: "gemmDense", args: { ...gemm, M: 128, K: 8, N: 12, ldc: 12, m1: 128, n1: 12 } },
-    // Winograd 3x3 (fast mode), 8 x 14x14 in: 16 tiles, the last row and column of them clipped
+    // Winograd 3x3 and 5x5 (fast mode), 8 x 14x14 in: 16 and 49 tiles, the last row and column of them clipped
     {
       kernel: "winogradConv",
-      args: { ...gemm, u: winogradFilters, M: 16, C: 8, ...one, H: 14, W: 14, m1: 16, t0: 0, t1: 16 },
+      args: { ...gemm, u: winogradFilters, M: 16, C: 8, r: 3, ...one, H: 14, W: 14, m1: 16, t0: 0, t1: 16 },
+    },
+    {
+      kernel: "winogradConv",
+      args: { ...gemm, u: winograd5Filters, M: 16, C: 8, r: 5, ...one, H: 14, W: 14, m1: 16, t0: 0, t1: 49 },
     },
     { kernel: "maxPool", args: { src, dst, H: 14, W: 14, outH: 14, outW: 14, ...pool(3, 1, 1), c0: 0, c1: 16 } },
     { kernel: "maxPool", args: { src, dst, H: 15, W: 15, outH: 7, outW: 7, ...pool(3, 2, 0), c0: 0, c1: 16 } },

@@ -48,12 +48,19 @@ export interface TileProbeKey {
   build: string;
   /** SHA-256 (hex) of the build's .wasm. */
   code: string;
+  /**
+   * What was measured, when not the tile probe: fast mode's per-layer Winograd choice
+   * (engine/winogradChoice.ts) names its method, the GEMM tile and the candidates' shapes.
+   */
+  what?: string;
 }
 
 /** One probe's result as a probe table keeps it. */
 export interface StoredProbe {
-  /** The tile the probe picked (a name of the family, e.g. "6x8"). */
+  /** The tile the probe picked (a name of the family, e.g. "6x8"); for the Winograd choice the tile it timed. */
   tile: string;
+  /** The Winograd choice's layers (the candidates that measured faster as Winograd); absent for the tile probe. */
+  layers?: string[];
   /** The probe's reason (its rounds, time and GFLOP/s per tile). */
   reason: string;
   /** When it was measured (ISO 8601). */

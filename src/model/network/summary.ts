@@ -5,7 +5,7 @@ import type { ConvNode, Graph, GraphNode } from "../../host/ir/graph.js";
 import { convWindow, poolWindow } from "../../host/ir/window.js";
 import { inferShapes, multiplyAdds, parameterCount } from "../../host/ir/shapes.js";
 import { googlenetGraph, INCEPTION_MODULES } from "./googlenet.js";
-import { usesWinograd, winogradMultiplyAdds, type Precision } from "../../host/plan/winograd.js";
+import { winogradFilterSide, winogradLayers, winogradMultiplyAdds, type Precision } from "../../host/plan/winograd.js";
 
 /** One row of Table 1. Branch widths are present on Inception rows (and conv2's reduce/3x3). */
 export interface SummaryRow {
@@ -32,9 +32,12 @@ export interface Summary {
   rows: SummaryRow[];
   totalParams: number;
   totalOps: number;
-  /** Fast mode (summarize(size, "fast")): the convolutions run as Winograd F(4x4, 3x3). */
+  /**
+   * Fast mode (summarize(size, "fast", layers)): the convolutions that run Winograd (F(4x4, 3x3)
+   * or F(2x2, 5x5); default every candidate: a load measures which do, net.capabilities.winogradLayers).
+   */
   fast?: {
-    layers: { name: string; output: string; ops: number; winogradOps: number }[];
+    layers: { name: string; output: string; filter: number; ops: number; winogradOps: number }[];
     /** Multiply-adds of the whole network with those layers' transformed-domain products instead. */
     totalOps: number;
   };
@@ -51,11 +54,16 @@ const TYPE: Record<GraphNode["op"], string> = {
 };
 
 /**
- * Table 1 for an input of inputSize x inputSize; in fast mode also the Winograd layers. For
- * GoogLeNet's graph (default) the paper's rows (an Inception module per row, with its widths);
- * for another graph (an imported ONNX one) one row per node.
+ * Table 1 for an input of inputSize x inputSize; in fast mode also the Winograd layers (`winograd`,
+ * default every candidate). For GoogLeNet's graph (default) the paper's rows (an Inception module
+ * per row, with its widths); for another graph (an imported ONNX one) one row per node.
  */
-export function summarize(inputSize: number, precision: Precision = "strict", network?: Graph): Summary {
+export function summarize(
+  inputSize: number,
+  precision: Precision = "strict",
+  network?: Graph,
+  winograd?: readonly string[],
+): Summary {
   const googlenet = network === undefined || JSON.stringify(network) === JSON.stringify(googlenetGraph());
   const graph = network ?? googlenetGraph();
   const shapes = inferShapes(graph, inputSize, inputSize);
@@ -153,12 +161,20 @@ export function summarize(inputSize: number, precision: Precision = "strict", ne
     totalOps,
   };
   if (precision === "fast") {
+    const chosen = winogradLayers(graph, precision, winograd);
     const layers = graph.nodes
-      .filter((n): n is ConvNode => usesWinograd(n, precision, shapes.get(n.output)!))
+      .filter((n): n is ConvNode => chosen.includes(n.name))
       .map((n) => {
         const out = shapes.get(n.output)!;
         const winogradOps = winogradMultiplyAdds(n, shapes.get(n.input)!, out);
-        return { name: n.name, output: `${out.h}x${out.w}x${out.c}`, ops: multiplyAdds(n, shapes), winogradOps };
+        const filter = winogradFilterSide(n)!;
+        return {
+          name: n.name,
+          output: `${out.h}x${out.w}x${out.c}`,
+          filter,
+          ops: multiplyAdds(n, shapes),
+          winogradOps,
+        };
       });
     const saved = layers.reduce((s, l) => s + l.ops - l.winogradOps, 0);
     summary.fast = { layers, totalOps: totalOps - saved };
@@ -226,10 +242,13 @@ export function formatSummary(summary: Summary): string {
     const { layers, totalOps } = summary.fast;
     text.push(
       "",
-      `fast mode: ${layers.length} convolutions as Winograd F(4x4, 3x3) (multiply-adds direct -> transformed domain)`,
+      `fast mode: ${layers.length} convolutions as Winograd F(4x4, 3x3) or F(2x2, 5x5) (multiply-adds direct -> transformed domain;`,
+      "  a load measures which of them run Winograd: net.capabilities.winogradLayers)",
     );
-    for (const l of layers)
-      text.push(`  ${l.name.padEnd(24)} ${l.output.padStart(10)}  ${big(l.ops)} -> ${big(l.winogradOps)}`);
+    for (const l of layers) {
+      const f = l.filter === 3 ? "F(4x4, 3x3)" : "F(2x2, 5x5)";
+      text.push(`  ${l.name.padEnd(24)} ${l.output.padStart(10)}  ${f}  ${big(l.ops)} -> ${big(l.winogradOps)}`);
+    }
     text.push(`  total ${summary.totalOps.toLocaleString("en-US")} -> ${totalOps.toLocaleString("en-US")}`);
   }
   return text.join("\n");
