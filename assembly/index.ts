@@ -23,7 +23,7 @@ export {
   winogradFilters,
   winogradConv,
 } from "./winograd";
-export { maxPool, avgPool } from "./pool";
+export { maxPool, avgPool } from "./pooling";
 export { lrn } from "./lrn";
 export { fullyConnected } from "./fc";
 export { softmax } from "./softmax";

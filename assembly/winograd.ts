@@ -23,7 +23,7 @@
 // Every output element is a function of its own tile's inputs, reduced over c in order
 // 0..C-1, whatever range or tile block a caller asks for: bit-identical at any split.
 // The products run the GEMM family's inner loop (tileProduct4x8, generated with the register
-// tiles by scripts/gen-tiles.mjs from one template); the layouts and transforms are this file's.
+// tiles by scripts/genTiles.mjs from one template); the layouts and transforms are this file's.
 
 import { tileProduct4x8 } from "./tiles";
 

@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import "../src/node/index.js";
 import { ENGINES } from "./engines.js";
-import { PRECISIONS, type Precision } from "./child-core.js";
+import { PRECISIONS, type Precision } from "./childCore.js";
 import { parseRuntimes, runSuite, runtimeIds } from "./suite.js";
 import { formatSuite } from "./table.js";
 

@@ -1,9 +1,9 @@
-// The engines the suite compares under Node, Deno and Bun, behind one interface (child-core.ts):
+// The engines the suite compares under Node, Deno and Bun, behind one interface (childCore.ts):
 // a cold start timed phase by phase, then runs of a batch of NCHW images. All run the same network
 // on the same weights: inception-wasm and tfjs-wasm from the weight tensors, the onnxruntimes from
 // the ONNX export of those tensors (src/model/formats/onnxExport.ts), LiteRT.js from their TFLite
 // export (src/model/formats/tfliteExport.ts). The adapters after each
-// import are in engines-web.ts (shared with the Chromium page); this file imports and finds files.
+// import are in enginesWeb.ts (shared with the Chromium page); this file imports and finds files.
 
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -22,9 +22,9 @@ import {
   type Engine,
   type Precision,
   type Timer,
-} from "./child-core.js";
+} from "./childCore.js";
 import { litertPackage, startLitertNode } from "../test/support/litert.js";
-import { litertEngine, ortEngine, ortWebEngine, tfjsEngine } from "./engines-web.js";
+import { litertEngine, ortEngine, ortWebEngine, tfjsEngine } from "./enginesWeb.js";
 import { nodeRuntime } from "../src/node/runtime.js";
 
 /** inception-wasm and the engines it is compared with. */

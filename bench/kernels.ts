@@ -17,7 +17,7 @@
 
 import { parseArgs } from "node:util";
 import { Arena } from "../src/host/wasm/arena.js";
-import { invoke } from "../test/support/kernels.js";
+import { invoke } from "../test/support/kernelHarness.js";
 import type { KernelCall } from "../src/host/wasm/calls.js";
 import {
   compileKernels,
@@ -35,7 +35,7 @@ import { googlenetGraph } from "../src/model/network/googlenet.js";
 import type { KernelReport } from "./report.js";
 import { clockKind, clockNow } from "./clock.js";
 import { nodeRuntime } from "../src/node/runtime.js";
-import { fill, sampler, tileL1Gflops } from "./kernel-timing.js";
+import { fill, sampler, tileL1Gflops } from "./kernelTiming.js";
 
 const { values: opts } = parseArgs({
   options: {

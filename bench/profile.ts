@@ -24,7 +24,7 @@
 //                         [--kernels DIR]   (the builds from DIR instead of build/: a kernel variant under study)
 //
 // --json writes bench/results/<date>-<cpu>-<runtime>-profile.json (and prints it). Runs under Node,
-// Deno and Bun (nothing here needs a V8 profiler; bench/wasm-profile.ts labels a V8 CPU profile).
+// Deno and Bun (nothing here needs a V8 profiler; bench/wasmProfile.ts labels a V8 CPU profile).
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -32,7 +32,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { Profile } from "../src/host/exec/executor.js";
-import { WorkerPool } from "../src/host/exec/pool.js";
+import { WorkerPool } from "../src/host/exec/threadPool.js";
 import { expectedWeights } from "../src/host/ir/tensors.js";
 import { planGraph, writeWeights, type Plan, type Step } from "../src/host/plan/plan.js";
 import { runtimeLabel } from "../src/host/runtimeName.js";
@@ -46,8 +46,8 @@ import { nodeRuntime } from "../src/node/runtime.js";
 import { loadWeights } from "../src/node/weights.js";
 import { Arena } from "../src/host/wasm/arena.js";
 import { clockKind, clockNow } from "./clock.js";
-import { sampler, tileL1Gflops } from "./kernel-timing.js";
-import { dominantCause, fitCauses, type Causes } from "./profile-causes.js";
+import { sampler, tileL1Gflops } from "./kernelTiming.js";
+import { dominantCause, fitCauses, type Causes } from "./profileCauses.js";
 import { slug } from "./slug.js";
 
 const { values: opts } = parseArgs({

@@ -1,7 +1,7 @@
-// The comparison suite's report (suite.ts writes it as JSON; chart.ts, table.ts and bench-table.ts
+// The comparison suite's report (suite.ts writes it as JSON; chart.ts, table.ts and benchTable.ts
 // read it) and the kernel benchmark's report (kernels.ts writes it; the suite's chart reads it).
 
-import type { Binary, ColdStart, Precision } from "./child-core.js";
+import type { Binary, ColdStart, Precision } from "./childCore.js";
 import type { EngineName } from "./engines.js";
 
 /** The JSON of `npm run bench:kernels -- --json` (bench/kernels.ts). */

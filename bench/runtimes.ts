@@ -1,4 +1,4 @@
-// The runtime table: the same probe (bench/probe.ts: load, median run(), median classify(coffee.png),
+// The runtime table: the same probe (bench/runtimeRow.ts: load, median run(), median classify(coffee.png),
 // top-1) in Chromium's page main thread, a Chromium worker, a page without COOP/COEP, workerd (the
 // Cloudflare Worker example, timed from outside), edge-runtime, Deno, Bun and Node, one after another.
 // Prints a Markdown table and writes the JSON to bench/results/<date>-runtimes.json.
@@ -16,7 +16,7 @@ import { readMatWeights } from "../src/node/weights.js";
 import { installPackedApp, ROOT } from "../test/support/app.js";
 import { launchChromium } from "../test/support/chromium.js";
 import { DATA_DIR } from "../test/support/data.js";
-import type { ProbeRow } from "./probe.js";
+import type { ProbeRow } from "./runtimeRow.js";
 
 const run = promisify(execFile);
 type Row = Partial<ProbeRow> & { runtime: string; note?: string };
@@ -36,11 +36,11 @@ const dir = await mkdtemp(join(tmpdir(), "inception-wasm-runtimes-"));
 const weightsFile = join(dir, "weights.iwnet");
 await writeFile(weightsFile, weights);
 await cp(COFFEE, join(dir, "coffee.png"));
-await writeFile(join(dir, "index.html"), '<!doctype html><script type="module" src="./probe-web.js"></script>');
-const probeSource = join(ROOT, "bench", "probe-web.ts");
+await writeFile(join(dir, "index.html"), '<!doctype html><script type="module" src="./runtimeRowWeb.js"></script>');
+const probeSource = join(ROOT, "bench", "runtimeRowWeb.ts");
 await build({
   entryPoints: [probeSource],
-  outfile: join(dir, "probe-web.js"),
+  outfile: join(dir, "runtimeRowWeb.js"),
   bundle: true,
   format: "esm",
   logLevel: "error",
@@ -129,7 +129,7 @@ async function workerdRow(): Promise<void> {
 }
 
 async function cliRow(label: string, argv: string[]): Promise<void> {
-  const probe = join(ROOT, "dist", "bench", "probe-node.js");
+  const probe = join(ROOT, "dist", "bench", "runtimeRowNode.js");
   const [bin, ...args] = argv;
   const { stdout } = await run(bin, [...args, probe, weightsFile, COFFEE], { cwd: ROOT, maxBuffer: 1 << 24 });
   rows.push({ runtime: label, ...(JSON.parse(stdout.trim().split("\n").pop()!) as ProbeRow) });

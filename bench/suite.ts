@@ -3,8 +3,8 @@
 // precision modes, in one run on this machine.
 //
 // Every (runtime, engine, precision, thread count) runs in a child process of its own, once per
-// round: engine-child.ts under Node (the host and the pinned Node devDependencies), Deno or Bun,
-// browser-child.ts for Chromium. Within a round the configurations alternate (the order rotates
+// round: engineChild.ts under Node (the host and the pinned Node devDependencies), Deno or Bun,
+// browserChild.ts for Chromium. Within a round the configurations alternate (the order rotates
 // each round), so slow drifts of the machine hit every engine alike. Per child: the cold start
 // phase by phase, the photo's outputs, single-image latency and batch throughput, peak RSS. While
 // a child is timed, /proc gives the CPU time the rest of the machine used (the child's process
@@ -32,8 +32,8 @@ import { chromiumMissing } from "../test/support/chromium.js";
 import { RUNTIMES as TEST_RUNTIMES, runtimeCommand } from "../test/support/runtimes.js";
 import { renderChart } from "./chart.js";
 import { slug } from "./slug.js";
-import { INPUT_SIZE, type ColdStart, type Precision } from "./child-core.js";
-import type { ChildMessage, ChildRuntime, ChildSettings, ParentMessage } from "./child-ipc.js";
+import { INPUT_SIZE, type ColdStart, type Precision } from "./childCore.js";
+import type { ChildMessage, ChildRuntime, ChildSettings, ParentMessage } from "./childIpc.js";
 import { ENGINES, packageVersion, type EngineConfig, type EngineName } from "./engines.js";
 import { cpuTicks, processTree } from "./proc.js";
 import type { Disturbance, KernelReport, ResultRow, RuntimeInfo, SuiteReport, Throughput } from "./report.js";
@@ -139,8 +139,8 @@ type ChildRun =
     }
   | { ok: false; reason: string };
 
-const ENGINE_CHILD = fileURLToPath(new URL("./engine-child.js", import.meta.url));
-const BROWSER_CHILD = fileURLToPath(new URL("./browser-child.js", import.meta.url));
+const ENGINE_CHILD = fileURLToPath(new URL("./engineChild.js", import.meta.url));
+const BROWSER_CHILD = fileURLToPath(new URL("./browserChild.js", import.meta.url));
 
 /** How children of one runtime start: the binary, its arguments before the script, the script. */
 interface ChildCommand {

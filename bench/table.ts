@@ -2,7 +2,7 @@
 // `npm run bench:table` writes into the README, from one list of columns. Reads reports of
 // schema 2 (the runtime matrix) and schema 1 (one runtime, before the matrix).
 
-import type { Precision } from "./child-core.js";
+import type { Precision } from "./childCore.js";
 import type { EngineName } from "./engines.js";
 import type { ResultRow, SuiteReport } from "./report.js";
 

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import * as assert from "uvu/assert";
-import type { Precision } from "../bench/child-core.js";
+import type { Precision } from "../bench/childCore.js";
 import type { SuiteReport } from "../bench/report.js";
 import { engineLabel } from "../bench/table.js";
 

@@ -143,7 +143,7 @@ test("resizeFilter: the load option reaches every crop's resize; bilinear is the
  * How many of the most probable classes must include the photo's label: its top-1, except eagle.jpg
  * with 144 crops. Its centre crop is a near tie (photos.tsv: bald eagle 0.531, kite 0.458) whose winner
  * depends on the resize (one crop, full decode: bald eagle 0.540 antialiased, 0.909 bilinear), and the
- * paper's larger scales vote kite (`node dist/bench/crop-votes.js eagle.jpg`: kite wins the 288, 320
+ * paper's larger scales vote kite (`node dist/bench/cropVotes.js eagle.jpg`: kite wins the 288, 320
  * and 352 scales; all 144: kite 0.461, bald eagle 0.387). With the bilinear resize rocket.jpg flips
  * instead (mosque). Kept here so that any other change to the 144 crops still fails.
  */

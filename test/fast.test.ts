@@ -4,13 +4,13 @@
 // (hashes), every labelled photo keeps its top-5 classes and its top-1 label, and the option is
 // checked.
 // The Caffe blob comparison in fast mode is in network.test.ts; the kernel's bound in
-// kernels-winograd.test.ts.
+// kernelsWinograd.test.ts.
 
 import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ArgumentError } from "../src/host/errors.js";
-import { winogradCandidates } from "../src/host/plan/winograd.js";
+import { winogradCandidates } from "../src/host/plan/winogradLayers.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { GoogLeNet } from "../src/node/index.js";
 import { assertBatchBits } from "./support/batching.js";

@@ -25,7 +25,7 @@ import {
   tileIds,
   type ConvCase,
   type Loaded,
-} from "./support/kernels.js";
+} from "./support/kernelHarness.js";
 import { createSharedMemory, releaseSharedMemory } from "../src/host/wasm/kernels.js";
 import { announceSeed, pick, randomArray, randomInt, rngFor, type Rng } from "./support/rng.js";
 import {

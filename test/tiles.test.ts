@@ -1,7 +1,7 @@
 // The GEMM register tile family on the whole network: every tile gives the same output bits (each
 // reduces an element the same way, assembly/tiles.ts), at 1 and 2 threads and at every batch
 // position; the tile option is checked; net.kernel, kernelReason and packLayout report the choice
-// (the probe table that keeps "auto"'s choice between processes: tiles-cache.test.ts).
+// (the probe table that keeps "auto"'s choice between processes: tilesCache.test.ts).
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";

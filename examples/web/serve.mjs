@@ -34,7 +34,7 @@ export async function buildWithEsbuild(source = here, out = join(here, "dist"), 
   const { build } = await import("esbuild");
   await mkdir(join(out, "src"), { recursive: true });
   await build({
-    entryPoints: [join(source, "src", "main.js"), join(source, "src", "net-worker.js")],
+    entryPoints: [join(source, "src", "main.js"), join(source, "src", "netWorker.js")],
     outdir: join(out, "src"),
     bundle: true,
     format: "esm",

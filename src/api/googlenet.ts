@@ -12,7 +12,7 @@ import type { Runtime } from "../host/engine/runtime.js";
 import { WasmEngine } from "../host/engine/wasm.js";
 import type { Graph } from "../host/ir/graph.js";
 import { firstNonFinite } from "../host/ir/tensors.js";
-import type { Precision } from "../host/plan/winograd.js";
+import type { Precision } from "../host/plan/winogradLayers.js";
 import type { BuildName } from "../host/wasm/kernels.js";
 import type { DecodeOptions } from "../model/image/decode.js";
 import type { ResizeFilter } from "../model/image/preprocess.js";

@@ -8,7 +8,7 @@ import type { Runtime } from "../host/engine/runtime.js";
 import { ArgumentError } from "../host/errors.js";
 import type { Graph } from "../host/ir/graph.js";
 import { expectedWeights, type TensorMap } from "../host/ir/tensors.js";
-import type { Precision } from "../host/plan/winograd.js";
+import type { Precision } from "../host/plan/winogradLayers.js";
 import type { BuildChoice, KernelSources } from "../host/wasm/kernels.js";
 import { DEFAULT_MAX_IMAGE_PIXELS } from "../model/image/decode.js";
 import { checkPreprocessing, type PreprocessingName } from "../model/image/normalization.js";

@@ -12,7 +12,7 @@ import {
   type BuildName,
 } from "../host/wasm/kernels.js";
 import { measureRegisterPeak } from "../host/wasm/peak.js";
-import type { Precision } from "../host/plan/winograd.js";
+import type { Precision } from "../host/plan/winogradLayers.js";
 import { runtimeLabel } from "../host/runtimeName.js";
 import { GoogLeNet } from "../node/index.js";
 import { nodeRuntime } from "../node/runtime.js";

@@ -9,7 +9,7 @@ import { nodeRuntime } from "../node/runtime.js";
 import { InceptionError } from "../host/errors.js";
 import { expectedWeights } from "../host/ir/tensors.js";
 import type { BuildChoice } from "../host/wasm/kernels.js";
-import type { Precision } from "../host/plan/winograd.js";
+import type { Precision } from "../host/plan/winogradLayers.js";
 import { RESIZE_FILTERS, type ResizeFilter } from "../model/image/preprocess.js";
 import { formatSummary, summarize } from "../model/network/summary.js";
 import { resolveNetwork } from "../api/network.js";

@@ -1,4 +1,4 @@
-// The page of test/browser-inputs.test.ts, bundled by esbuild from the packed package's default
+// The page of test/browserInputs.test.ts, bundled by esbuild from the packed package's default
 // (browser) entry, with the package's assets where this page's server puts them (/pkg/ is the
 // installed inception-wasm): the kernels passed as URLs and the pool's worker started by a factory,
 // as the README tells hosts with their own asset paths. window.classifyInputs() loads the network

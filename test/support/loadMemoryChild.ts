@@ -1,8 +1,8 @@
 // Child process of the memory tests: a load's memory, measured alone. Two ways in:
-// - the edge path (test/weights-stream.test.ts): `loadMemoryChild.js URL PHOTO` loads GoogLeNet
+// - the edge path (test/weightsStream.test.ts): `loadMemoryChild.js URL PHOTO` loads GoogLeNet
 //   through the inline entry (what edge runtimes bundle) with the weights by URL (served by the
 //   parent), on 1 thread without warm-up (as the Cloudflare Worker example does);
-// - a Node load (test/packed-cache.test.ts): `loadMemoryChild.js --file WEIGHTS CACHE_DIR THREADS TILE PHOTO`
+// - a Node load (test/packedCache.test.ts): `loadMemoryChild.js --file WEIGHTS CACHE_DIR THREADS TILE PHOTO`
 //   loads through the Node entry from a weights file with the packed cache in CACHE_DIR (warm when
 //   an earlier child filled it with the same TILE, "auto" or e.g. "4x8"), with warm-up, as
 //   `GoogLeNet.load({ weights })` does by default;

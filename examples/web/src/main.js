@@ -1,11 +1,11 @@
-// The demo page: talks to the network's worker (src/net-worker.js), shows the weights' download,
+// The demo page: talks to the network's worker (src/netWorker.js), shows the weights' download,
 // the top-5 classes as bars, latency, threads, kernel build and why; the Benchmark tab runs the
 // standard benchmark in the worker and draws it. URL parameters: weights (default ./weights.iwnet),
 // build (auto, baseline, relaxed), threads.
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const worker = new Worker(new URL("./net-worker.js", import.meta.url), { type: "module" });
+const worker = new Worker(new URL("./netWorker.js", import.meta.url), { type: "module" });
 /** State the page shows, also read by the tests (window.demo). */
 const demo = { state: "loading", progress: undefined, info: undefined, result: undefined, verified: undefined, bench: undefined };
 window.demo = demo;

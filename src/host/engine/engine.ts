@@ -5,7 +5,7 @@
 import { DisposedError } from "../errors.js";
 import type { Profile } from "../exec/executor.js";
 import type { BuildName } from "../wasm/kernels.js";
-import type { Precision } from "../plan/winograd.js";
+import type { Precision } from "../plan/winogradLayers.js";
 
 /** A graph's two outputs for one input. */
 export interface EngineOutputs {

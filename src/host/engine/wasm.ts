@@ -4,13 +4,13 @@
 
 import { ArgumentError, DisposedError } from "../errors.js";
 import { SerialExecutor, type Executor, type Profile } from "../exec/executor.js";
-import { threadSupport, WorkerPool } from "../exec/pool.js";
+import { threadSupport, WorkerPool } from "../exec/threadPool.js";
 import { MAX_POOL_THREADS } from "../exec/protocol.js";
 import type { Graph } from "../ir/graph.js";
 import { applyInputTransform } from "../ir/preamble.js";
 import type { TensorMap } from "../ir/tensors.js";
 import { planGraph, type Plan, type TensorPlace, type WeightFeed } from "../plan/plan.js";
-import type { Precision } from "../plan/winograd.js";
+import type { Precision } from "../plan/winogradLayers.js";
 import {
   compileKernels,
   createSharedMemory,
@@ -48,7 +48,7 @@ export interface WasmEngineOptions {
   threads: number | undefined;
   /**
    * "strict" (default) or "fast": Winograd for the 3x3 and 5x5 stride-1 convolutions that measure
-   * faster that way at load (engine/winogradChoice.ts), see plan/winograd.ts.
+   * faster that way at load (engine/winogradChoice.ts), see plan/winogradLayers.ts.
    */
   precision?: Precision;
   /** Keep every tensor alive to the end of a run (no memory reuse), so activation() can read all of them. */

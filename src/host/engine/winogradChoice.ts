@@ -1,4 +1,4 @@
-// Fast mode's per-layer choice: which Winograd candidates (plan/winograd.ts: the 3x3 and 5x5
+// Fast mode's per-layer choice: which Winograd candidates (plan/winogradLayers.ts: the 3x3 and 5x5
 // stride-1 "same" convolutions) run Winograd and which stay GEMMs, by timing both kernels on each
 // candidate's real shape (one image, one thread, a private memory of zeros: the kernels' time does
 // not depend on the values) at load, and comparing their time per output pixel. Maps taller than
@@ -15,7 +15,7 @@ import { hex, sha256 } from "../digest.js";
 import type { ConvNode, Graph } from "../ir/graph.js";
 import { inferShapes } from "../ir/shapes.js";
 import { gemmConvCall } from "../plan/plan.js";
-import { WINOGRAD_OUTPUT_TILES, winogradCall, winogradCandidates, winogradFilterSide } from "../plan/winograd.js";
+import { WINOGRAD_OUTPUT_TILES, winogradCall, winogradCandidates, winogradFilterSide } from "../plan/winogradLayers.js";
 import { encodeCall, narrowCall, WINOGRAD_TILES, type KernelCall } from "../wasm/calls.js";
 import {
   createSharedMemory,

@@ -4,7 +4,7 @@
 // Memory layout (byte addresses):
 //   [0, heapBase)            the kernel module's static data (read-only tables)
 //   weights x models         conv weights packed into GEMM panels, or in fast mode Winograd-
-//                            transformed (plan/winograd.ts) (+ bias), FC weights as is; an
+//                            transformed (plan/winogradLayers.ts) (+ bias), FC weights as is; an
 //                            ensemble's weight sets side by side, the same layout and size each
 //                            (a plan's set: [weightBase, weightBase + weightBytes))
 //   activations              tensors placed by liveness (first-fit); a concat's inputs are
@@ -20,7 +20,7 @@ import type { TileInfo } from "../wasm/tiles.js";
 import { inferShapes, multiplyAdds } from "../ir/shapes.js";
 import type { TensorMap } from "../ir/tensors.js";
 import { convWindow, poolWindow } from "../ir/window.js";
-import { checkWinogradModule, winogradCall, winogradFilterSide, winogradLayers, type Precision } from "./winograd.js";
+import { checkWinogradModule, winogradCall, winogradFilterSide, winogradLayers, type Precision } from "./winogradLayers.js";
 
 /**
  * One kernel call of the network over its whole output. Tasks narrow its output ranges
@@ -98,7 +98,7 @@ export interface PlanOptions {
   keepAll: boolean;
   /** The GEMM register tile (wasm/tiles.ts): conv weights are packed for it and every conv runs it. */
   tile: TileInfo;
-  /** "strict" (default) or "fast" (see plan/winograd.ts); every model of an ensemble alike. */
+  /** "strict" (default) or "fast" (see plan/winogradLayers.ts); every model of an ensemble alike. */
   precision?: Precision;
   /**
    * Fast mode: the convolutions that run Winograd, each a candidate (winogradCandidates); default

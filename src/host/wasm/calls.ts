@@ -6,7 +6,7 @@
 // profile slots (PROFILE_OPS). No other module knows an argument's position: changing a kernel's
 // signature means changing its AssemblyScript export and its record here; instantiateKernels checks
 // that every export takes exactly as many parameters as its record names, and
-// test/kernels-signatures.test.ts that the names and their order are the export's (parsed from assembly/).
+// test/kernelsSignatures.test.ts that the names and their order are the export's (parsed from assembly/).
 
 import type { GraphNode } from "../ir/graph.js";
 

@@ -51,7 +51,7 @@ export type KernelExports = KernelQueries & Record<KernelName, KernelFunction>;
 
 /**
  * Parameter names of each query export, in the order of its parameters (assembly/*.ts;
- * test/kernels-signatures.test.ts holds these and calls.ts's records to the sources by name; the
+ * test/kernelsSignatures.test.ts holds these and calls.ts's records to the sources by name; the
  * compiler, each list's length to its KernelQueries method's).
  */
 const QUERY_PARAMS = {

@@ -26,7 +26,7 @@ import {
   splitRanges,
   type ConvCase,
   type Loaded,
-} from "./support/kernels.js";
+} from "./support/kernelHarness.js";
 import { announceSeed, randomArray, rngFor } from "./support/rng.js";
 import {
   assertClose,

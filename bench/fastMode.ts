@@ -8,7 +8,7 @@
 //      the layers its load measured faster as Winograd (printed).
 // Figures are medians after warm-up; the per-op profile of fast mode shows where its time goes.
 //
-//   node --experimental-wasm-relaxed-simd dist/bench/winograd.js [--build relaxed] [--rounds 15] [--json FILE]
+//   node --experimental-wasm-relaxed-simd dist/bench/fastMode.js [--build relaxed] [--rounds 15] [--json FILE]
 
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -16,7 +16,7 @@ import type { Profile } from "../src/host/exec/executor.js";
 import { expectedWeights } from "../src/host/ir/tensors.js";
 import { convWindow } from "../src/host/ir/window.js";
 import { planGraph, writeWeights, type Plan } from "../src/host/plan/plan.js";
-import type { Precision } from "../src/host/plan/winograd.js";
+import type { Precision } from "../src/host/plan/winogradLayers.js";
 import { runtimeLabel } from "../src/host/runtimeName.js";
 import { encodeCall, withScratch } from "../src/host/wasm/calls.js";
 import { compileKernels, createSharedMemory, instantiateKernels, type BuildName } from "../src/host/wasm/kernels.js";
@@ -71,7 +71,7 @@ async function layers(): Promise<{ rows: LayerRow[]; totals: PlanTotals }> {
   const graph = googlenetGraph();
   const compiled = await compileKernels(build, nodeRuntime);
   const { tensors } = await loadWeights({ expected: expectedWeights(graph, 224, 224) });
-  const { tile } = chooseTile(compiled, "auto", "bench/winograd");
+  const { tile } = chooseTile(compiled, "auto", "bench/fastMode");
   const planned = (["strict", "fast"] as Precision[]).map((precision) => {
     const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
     const plan: Plan = planGraph(graph, probe, {

@@ -2,7 +2,7 @@
 // (bench/results/*.json written by `npm run bench`), between the README's markers
 // `<!-- bench:table FILE -->` and `<!-- /bench:table -->`. FILE defaults to the newest full (not
 // --quick) report in bench/results. --check writes nothing and exits 1 when the README's table is
-// not what its marker's FILE gives (test/bench-suite.test.ts runs it).
+// not what its marker's FILE gives (test/benchSuite.test.ts runs it).
 
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";

@@ -3,7 +3,7 @@
 // page's origin or the global PROBE_BASE. Bundled with esbuild over the inline entry.
 
 import { GoogLeNet } from "../src/inline.js";
-import { probe, type ProbeRow } from "./probe.js";
+import { probe, type ProbeRow } from "./runtimeRow.js";
 
 const g = globalThis as unknown as {
   PROBE_BASE?: string;
@@ -22,7 +22,7 @@ async function measure(): Promise<ProbeRow> {
 async function main(): Promise<void> {
   if (g.document !== undefined) {
     const mainThread = await measure().catch((e: Error) => ({ error: e.message }));
-    const worker = new Worker(new URL("./probe-web.js", g.location!.href), { type: "module" });
+    const worker = new Worker(new URL("./runtimeRowWeb.js", g.location!.href), { type: "module" });
     const inWorker = await new Promise((resolve) => {
       worker.onmessage = (e) => resolve(e.data);
     });

@@ -1,4 +1,4 @@
-// The Chromium child's page (bundled by browser-child.ts with the library's inline entry): the
+// The Chromium child's page (bundled by browserChild.ts with the library's inline entry): the
 // page's HTML imports this bundle and records how long that took (globalThis.benchImportMs,
 // inception-wasm's import phase); onnxruntime-web (ort.js), tfjs-backend-wasm (tfjs.js) and
 // LiteRT.js (litert.js) are bundles of their own, imported when asked for (their import phase),
@@ -22,12 +22,12 @@ import {
   type Loaded,
   type Precision,
   type Timer,
-} from "./child-core.js";
+} from "./childCore.js";
 import type { EngineName } from "./engines.js";
-import { litertEngine, ortWebEngine, tfjsEngine } from "./engines-web.js";
+import { litertEngine, ortWebEngine, tfjsEngine } from "./enginesWeb.js";
 import { inlineRuntime } from "../src/host/inline/runtime.js";
 
-/** What browser-child.ts passes to bench.load. */
+/** What browserChild.ts passes to bench.load. */
 export interface PageSettings {
   engine: Exclude<EngineName, "ort-node">;
   threads: number;

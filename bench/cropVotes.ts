@@ -6,7 +6,7 @@
 // --resize picks the resize filter (antialias, the default, or bilinear: see ResizeFilter): how much
 // the votes depend on the resize.
 //
-//   node dist/bench/crop-votes.js [photo] [--classes 657,668] [--resize antialias|bilinear] [--threads 2] [--json]
+//   node dist/bench/cropVotes.js [photo] [--classes 657,668] [--resize antialias|bilinear] [--threads 2] [--json]
 
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";

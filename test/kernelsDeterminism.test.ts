@@ -16,7 +16,7 @@ import {
   type ConvCase,
   type GemmRange,
   type Loaded,
-} from "./support/kernels.js";
+} from "./support/kernelHarness.js";
 import { announceSeed, randomArray, rngFor, shuffled } from "./support/rng.js";
 
 const seed = announceSeed("kernels-determinism");

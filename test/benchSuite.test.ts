@@ -1,12 +1,12 @@
 // The comparison suite as CI runs it on the host Node: `bench --quick --json` with every engine,
 // both precisions, 1 and 2 threads, batch 1 and 8 (checks in test/benchSuite.ts); and the
 // README's benchmark table is the one `npm run bench:table` writes from its JSON.
-// test/bench-matrix.test.ts runs the other runtimes.
+// test/benchMatrix.test.ts runs the other runtimes.
 
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { PRECISIONS } from "../bench/child-core.js";
+import { PRECISIONS } from "../bench/childCore.js";
 import { runtimeIds } from "../bench/suite.js";
 import { BENCH, quickSuite, run } from "./benchSuite.js";
 
@@ -17,7 +17,7 @@ test("bench --quick --json on the host Node: every engine, both precisions, 1 an
 });
 
 test("the README's benchmark table is what bench:table writes from its JSON", async () => {
-  const { stdout } = await run(process.execPath, [join(BENCH, "bench-table.js"), "--check"]).catch(
+  const { stdout } = await run(process.execPath, [join(BENCH, "benchTable.js"), "--check"]).catch(
     (e: { stdout: string }) => ({ stdout: e.stdout }),
   );
   assert.match(stdout, /^README's table is /, stdout);

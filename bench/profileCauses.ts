@@ -1,5 +1,5 @@
 // How bench/profile.ts splits a GEMM or Winograd step's time into causes, from its measurements
-// alone (pure arithmetic, tested in test/bench-profile.test.ts).
+// alone (pure arithmetic, tested in test/benchProfile.test.ts).
 
 /** Milliseconds per cause; a step has only the causes its kernel can have (see bench/profile.ts). */
 export type Causes = Partial<Record<"compute" | "loads" | "packing" | "transforms" | "sync" | "other", number>>;

@@ -11,7 +11,7 @@ import { ExecutionError } from "../src/host/errors.js";
 import { SerialExecutor } from "../src/host/exec/executor.js";
 import { compileKernels, createSharedMemory, instantiateKernels } from "../src/host/wasm/kernels.js";
 import { planGraph, writeWeights, type Plan } from "../src/host/plan/plan.js";
-import { WorkerPool } from "../src/host/exec/pool.js";
+import { WorkerPool } from "../src/host/exec/threadPool.js";
 import { C } from "../src/host/exec/protocol.js";
 import type { WorkerEvents, WorkerHandle } from "../src/host/exec/workers.js";
 import { nodeRuntime } from "../src/node/runtime.js";

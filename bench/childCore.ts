@@ -1,5 +1,5 @@
-// What every engine child does, whatever runs it (engine-child.ts under Node, Deno or Bun;
-// browser-page.ts in Chromium): the engine interface, the inception-wasm adapter over a loaded
+// What every engine child does, whatever runs it (engineChild.ts under Node, Deno or Bun;
+// browserPage.ts in Chromium): the engine interface, the inception-wasm adapter over a loaded
 // GoogLeNet, the cold start timed phase by phase, and the timed runs. Browser-safe: no `node:`
 // module, no file access (the caller loads and passes what it needs).
 

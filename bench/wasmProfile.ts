@@ -4,7 +4,7 @@
 // labels the indices with them. Also JavaScript, GC and idle time, for the whole picture.
 //
 //   node --experimental-wasm-relaxed-simd --cpu-prof --cpu-prof-dir=prof dist/src/cli/main.js bench --fast --runs 30
-//   node dist/bench/wasm-profile.js prof/<file>.cpuprofile [--build relaxed]
+//   node dist/bench/wasmProfile.js prof/<file>.cpuprofile [--build relaxed]
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-// The engine adapters that also run in a browser page (browser-page.ts): onnxruntime (-web and
+// The engine adapters that also run in a browser page (browserPage.ts): onnxruntime (-web and
 // -node share one), tfjs-backend-wasm and LiteRT.js after their import, each given its model or
 // weights by a loader, so Node's children (engines.ts) and Chromium's page run the same code.
 
@@ -11,7 +11,7 @@ import type { Graph } from "../src/host/ir/graph.js";
 import type { TensorMap } from "../src/host/ir/tensors.js";
 import { caffePoolPads, exportOnnx } from "../src/model/formats/onnxExport.js";
 import { CLASSES, googlenetGraph } from "../src/model/network/googlenet.js";
-import { EngineUnavailable, INPUT_SIZE, type Engine, type Timer } from "./child-core.js";
+import { EngineUnavailable, INPUT_SIZE, type Engine, type Timer } from "./childCore.js";
 import { LITERT_WASM } from "../test/support/litertWasm.js";
 
 /** An engine's output as float32 (every output of this network is). */

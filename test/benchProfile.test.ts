@@ -1,9 +1,9 @@
-// bench/profile.ts's split of a step's time into causes (bench/profile-causes.ts): the fit recovers
+// bench/profile.ts's split of a step's time into causes (bench/profileCauses.ts): the fit recovers
 // an exactly linear time's intercept, clamps what noise pushes out of range, and names the largest.
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { dominantCause, fitCauses, type RowFit } from "../bench/profile-causes.js";
+import { dominantCause, fitCauses, type RowFit } from "../bench/profileCauses.js";
 
 /** A step whose time is exactly packing + rows x perRow; its multiply-adds at the register-only peak would take `peakMs`. */
 function linear(packing: number, perRow: number, rows: number, halfRows: number, peakMs: number): RowFit {

@@ -2,10 +2,10 @@
 // bench/results/*-profile.json) and prints, per runtime, the time of each kind of work summed over
 // the network's steps, and the ratio of each to the first report's.
 //
-//   node dist/bench/profile-table.js FILE...
+//   node dist/bench/profileTable.js FILE...
 
 import { readFileSync } from "node:fs";
-import type { Causes } from "./profile-causes.js";
+import type { Causes } from "./profileCauses.js";
 
 interface Report {
   runtime: string;

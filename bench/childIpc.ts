@@ -1,9 +1,9 @@
 // The suite <-> child protocol over Node's IPC channel (fork; Deno's and Bun's process.send speak
 // it too): the settings a child starts with, its messages, and the helpers both kinds of child
-// (engine-child.ts, browser-child.ts) use.
+// (engineChild.ts, browserChild.ts) use.
 
-import type { Loaded } from "./child-core.js";
-import { EngineUnavailable } from "./child-core.js";
+import type { Loaded } from "./childCore.js";
+import { EngineUnavailable } from "./childCore.js";
 import type { EngineConfig } from "./engines.js";
 
 /** What the suite asks of a child. */

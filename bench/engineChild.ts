@@ -3,15 +3,15 @@
 // loads the engine (timing each cold-start phase; the first inference classifies the photo),
 // warms up on single images and sends "ready" with its peak RSS so far; on "measure" it times
 // single images, then each larger batch, and sends "result" with its peak RSS; then it exits.
-// An engine that cannot run here sends "unavailable", a failure "error". browser-child.ts speaks
+// An engine that cannot run here sends "unavailable", a failure "error". browserChild.ts speaks
 // the same protocol for Chromium.
 
 import { readFile } from "node:fs/promises";
 import { runtimeName } from "../src/host/runtimeName.js";
 import { decodeImage } from "../src/model/image/decode.js";
 import { toNetworkInput } from "../src/model/image/preprocess.js";
-import { loadAndWarm, timeBatches } from "./child-core.js";
-import { nextMessage, reportFailure, send, type ChildRuntime, type ChildSettings } from "./child-ipc.js";
+import { loadAndWarm, timeBatches } from "./childCore.js";
+import { nextMessage, reportFailure, send, type ChildRuntime, type ChildSettings } from "./childIpc.js";
 import { loadEngine } from "./engines.js";
 
 function childRuntime(): ChildRuntime {

@@ -3,7 +3,7 @@
 
 import { readFile } from "node:fs/promises";
 import { GoogLeNet } from "../src/node/index.js";
-import { probe } from "./probe.js";
+import { probe } from "./runtimeRow.js";
 
 const [weights, photo] = (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
 const png = new Uint8Array(await readFile(photo));

@@ -5,7 +5,7 @@
 import type { Shape } from "../../src/host/ir/graph.js";
 import type { KernelExports } from "../../src/host/wasm/kernels.js";
 import type { Arena } from "../../src/host/wasm/arena.js";
-import { fillSentinel, invoke, sentinelViolation } from "./kernels.js";
+import { fillSentinel, invoke, sentinelViolation } from "./kernelHarness.js";
 
 /** An r x r stride-1 convolution with padding (r-1)/2 (r = 3 or 5) over `images` images. */
 export interface WinogradCase {

@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Shape } from "../src/host/ir/graph.js";
 import { inferShapes } from "../src/host/ir/shapes.js";
-import { winogradCandidates, winogradLayers } from "../src/host/plan/winograd.js";
+import { winogradCandidates, winogradLayers } from "../src/host/plan/winogradLayers.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { floatsSha } from "./support/data.js";
 import {
@@ -21,10 +21,10 @@ import {
   loadBuild,
   splitRanges,
   type Loaded,
-} from "./support/kernels.js";
+} from "./support/kernelHarness.js";
 import { announceSeed, randomArray, rngFor } from "./support/rng.js";
 import { assertClose, winogradGrowth, winogradMagnitude, winogradTolerance } from "./support/tolerance.js";
-import { runWinograd, winogradTileCount, type WinogradCase, type WinogradRange } from "./support/winograd.js";
+import { runWinograd, winogradTileCount, type WinogradCase, type WinogradRange } from "./support/winogradHarness.js";
 
 const seed = announceSeed("kernels-winograd");
 const builds: Loaded[] = [await loadBuild("baseline"), await loadBuild("relaxed")];

@@ -26,7 +26,7 @@ import * as lrt from "@litertjs/core";
 import * as ort from "onnxruntime-node";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chwToHwc } from "../bench/engines-web.js";
+import { chwToHwc } from "../bench/enginesWeb.js";
 import { runReferenceGraph } from "../src/host/engine/reference.js";
 import { ArgumentError, WeightsError } from "../src/host/errors.js";
 import type { Graph } from "../src/host/ir/graph.js";

@@ -1,7 +1,7 @@
-// The Chromium child: speaks the engine child's protocol (child-ipc.ts) to the suite and runs the
+// The Chromium child: speaks the engine child's protocol (childIpc.ts) to the suite and runs the
 // engine in a page of Debian's Chromium (playwright-core, test/support/chromium.ts), served with
 // COOP/COEP so the page has shared memory and workers: inception-wasm through its inline entry,
-// onnxruntime-web, tfjs-backend-wasm and LiteRT.js bundled for the browser (browser-page.ts; each engine's
+// onnxruntime-web, tfjs-backend-wasm and LiteRT.js bundled for the browser (browserPage.ts; each engine's
 // wasm files, and LiteRT.js's Emscripten JavaScript, served beside the page); onnxruntime-node
 // is reported as not run here (a native addon). The
 // input tensor is made here (the same decoding and preprocessing as the other children) and the
@@ -25,9 +25,9 @@ import { ROOT } from "../test/support/app.js";
 import { litertPackage } from "../test/support/litert.js";
 import { LITERT_WASM } from "../test/support/litertWasm.js";
 import { CHROMIUM, launchChromium } from "../test/support/chromium.js";
-import { EngineUnavailable, INPUT_SIZE } from "./child-core.js";
-import { nextMessage, reportFailure, send, type ChildSettings } from "./child-ipc.js";
-import type { PageApi, PageSettings } from "./browser-page.js";
+import { EngineUnavailable, INPUT_SIZE } from "./childCore.js";
+import { nextMessage, reportFailure, send, type ChildSettings } from "./childIpc.js";
+import type { PageApi, PageSettings } from "./browserPage.js";
 import { engineNotInstalled, packageVersion } from "./engines.js";
 import { peakRss, processTree } from "./proc.js";
 
@@ -71,7 +71,7 @@ async function writePage(dir: string, engine: PageSettings["engine"]): Promise<v
   });
   await Promise.all([
     writeFile(join(dir, "index.html"), PAGE),
-    build({ ...options, entryPoints: [join(ROOT, "bench", "browser-page.ts")], outfile: join(dir, "page.js") }),
+    build({ ...options, entryPoints: [join(ROOT, "bench", "browserPage.ts")], outfile: join(dir, "page.js") }),
     ...Object.entries(bundles).map(([file, contents]) =>
       build({
         ...options,
@@ -83,7 +83,7 @@ async function writePage(dir: string, engine: PageSettings["engine"]): Promise<v
   ]);
 }
 
-/** The page: imports the bundle (browser-page.ts and the library's inline entry) and times that import; no favicon request. */
+/** The page: imports the bundle (browserPage.ts and the library's inline entry) and times that import; no favicon request. */
 const PAGE = `<!doctype html><link rel="icon" href="data:,"><script type="module">
 const t0 = performance.now();
 await import("./page.js");

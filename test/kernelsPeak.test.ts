@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { MAX_PEAK_ITERATIONS, measureRegisterPeak, registerPeakFlops } from "../src/host/wasm/peak.js";
-import { loadBuild, type Loaded } from "./support/kernels.js";
+import { loadBuild, type Loaded } from "./support/kernelHarness.js";
 
 const builds: Loaded[] = [await loadBuild("baseline"), await loadBuild("relaxed")];
 
