@@ -214,4 +214,24 @@ test("the wasm sizes the README quotes are the builds' (build/*.wasm, KB = 1000 
   console.log(`  builds ${sizes.join(" and ")} bytes; base64 of both ${base64} characters`);
 });
 
+
+test("one file-name case: every source file's name is camelCase (no '-' or '_'), as the README says", () => {
+  const sources = ["src", "bench", "test", "assembly", "scripts", "examples/web/src"].flatMap((folder) => {
+    const out: string[] = [];
+    const walk = (dir: string): void => {
+      for (const name of readdirSync(join(ROOT, dir))) {
+        const path = `${dir}/${name}`;
+        if (name === "node_modules" || name === "results") continue;
+        if (statSync(join(ROOT, path)).isDirectory()) walk(path);
+        else if (/\.(ts|mjs|js)$/.test(name)) out.push(path);
+      }
+    };
+    walk(folder);
+    return out;
+  });
+  assert.ok(sources.length > 100, `${sources.length} source files found`);
+  const bad = sources.filter((path) => /[-_]/.test(path.split("/").at(-1)!.split(".")[0]));
+  assert.equal(bad, []);
+});
+
 test.run();
