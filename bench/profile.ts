@@ -37,7 +37,13 @@ import { expectedWeights } from "../src/host/ir/tensors.js";
 import { planGraph, writeWeights, type Plan, type Step } from "../src/host/plan/plan.js";
 import { runtimeLabel } from "../src/host/runtimeName.js";
 import { encodeCall, narrowCall, withScratch } from "../src/host/wasm/calls.js";
-import { compileKernels, createSharedMemory, instantiateKernels, scratchKernels, type BuildChoice } from "../src/host/wasm/kernels.js";
+import {
+  compileKernels,
+  createSharedMemory,
+  instantiateKernels,
+  scratchKernels,
+  type BuildChoice,
+} from "../src/host/wasm/kernels.js";
 import { measureRegisterPeak } from "../src/host/wasm/peak.js";
 import { chooseTile, type TileInfo } from "../src/host/wasm/tiles.js";
 import { syntheticInput } from "../src/model/network/golden.js";

@@ -164,7 +164,9 @@ TILES.forEach(([mr, nr], i) => {
   out.push(`    case ${i}:`);
   out.push(`      if (rows < ${mr} && w == ${nr / 4}) {`);
   for (const r of range(mr - 1).map((x) => x + 1))
-    out.push(`        if (rows == ${r}) { ${name(mr, nr, nr / 4, r)}(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }`);
+    out.push(
+      `        if (rows == ${r}) { ${name(mr, nr, nr / 4, r)}(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }`,
+    );
   out.push(`      }`);
   for (const w of range(nr / 4).map((x) => x + 1)) {
     const call = `${name(mr, nr, w)}(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);`;

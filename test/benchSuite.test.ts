@@ -12,7 +12,13 @@ import { BENCH, quickSuite, run } from "./benchSuite.js";
 
 test("bench --quick --json on the host Node: every engine, both precisions, 1 and 2 threads", async () => {
   const host = runtimeIds()[0];
-  const report = await quickSuite([host], ["ort-web", "tfjs-wasm", "ort-node", "litert"], [1, 2], [1, 8], [...PRECISIONS]);
+  const report = await quickSuite(
+    [host],
+    ["ort-web", "tfjs-wasm", "ort-node", "litert"],
+    [1, 2],
+    [1, 8],
+    [...PRECISIONS],
+  );
   assert.is(report.runtimes[0].version, process.versions.node, "the children run this Node");
 });
 

@@ -131,7 +131,11 @@ for (const L of builds) {
       for (let tile = 0; tile < L.k.gemmTileCount(); tile++) {
         const inside = hashOf(L, c, undefined, tile);
         const atEnd = hashOf(L, { ...c, inputAtMemoryEnd: true }, undefined, tile);
-        assert.is(atEnd, inside, `[${L.build}] ${describeConv(c)} (seed ${seed}), tile ${tile}: input at the memory's end`);
+        assert.is(
+          atEnd,
+          inside,
+          `[${L.build}] ${describeConv(c)} (seed ${seed}), tile ${tile}: input at the memory's end`,
+        );
       }
     });
   });

@@ -65,6 +65,7 @@ function tsFiles(folder: string): string[] {
   const walk = (dir: string): void => {
     for (const name of readdirSync(join(ROOT, dir))) {
       const path = `${dir}/${name}`;
+      if (name === "node_modules") continue; // bench/node_modules: the comparison suite's packages
       if (statSync(join(ROOT, path)).isDirectory()) walk(path);
       else if (name.endsWith(".ts") && !name.endsWith(".d.ts")) out.push(path);
     }
@@ -213,7 +214,6 @@ test("the wasm sizes the README quotes are the builds' (build/*.wasm, KB = 1000 
   );
   console.log(`  builds ${sizes.join(" and ")} bytes; base64 of both ${base64} characters`);
 });
-
 
 test("one file-name case: every source file's name is camelCase (no '-' or '_'), as the README says", () => {
   const sources = ["src", "bench", "test", "assembly", "scripts", "examples/web/src"].flatMap((folder) => {

@@ -277,7 +277,9 @@ async function main(): Promise<void> {
       return classify(rest);
     case "summary": {
       // --weights names an ONNX model: the table of its graph (GoogLeNet's when it is the BVLC graph).
-      const network = opts.weights ? (await resolveNetwork([opts.weights], nodeRuntime.readModelFile)).graph : undefined;
+      const network = opts.weights
+        ? (await resolveNetwork([opts.weights], nodeRuntime.readModelFile)).graph
+        : undefined;
       const s = summarize(intOption("input-size", opts["input-size"], 1), precision(), network);
       console.log(opts.json ? JSON.stringify(s, null, 2) : formatSummary(s));
       return;

@@ -117,7 +117,9 @@ function putAtMemoryEnd(arena: Arena, data: Float32Array): number {
   const end = Math.max(arena.memory.buffer.byteLength, Math.ceil((top + data.byteLength) / page) * page);
   const ptr = arena.alloc(end - top, 4) + (end - top - data.byteLength);
   if (ptr + data.byteLength !== arena.memory.buffer.byteLength)
-    throw new Error(`putAtMemoryEnd: input ends at ${ptr + data.byteLength}, memory at ${arena.memory.buffer.byteLength}`);
+    throw new Error(
+      `putAtMemoryEnd: input ends at ${ptr + data.byteLength}, memory at ${arena.memory.buffer.byteLength}`,
+    );
   arena.f32(ptr, data.length).set(data);
   return ptr;
 }

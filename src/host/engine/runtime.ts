@@ -54,7 +54,9 @@ export interface Runtime extends WorkerHost, KernelFiles {
  * An ONNX model read by path: its bytes and a reader of the external data files its tensors name
  * (`location` relative to the model's folder; the reader refuses paths outside it).
  */
-export type ModelFileReader = (path: string) => Promise<{ bytes: Uint8Array; readExternal: (location: string) => Uint8Array }>;
+export type ModelFileReader = (
+  path: string,
+) => Promise<{ bytes: Uint8Array; readExternal: (location: string) => Uint8Array }>;
 
 /** The web runtime: fetch, navigator.hardwareConcurrency, module Web Workers, the package's build files. */
 export const webRuntime: Runtime = {

@@ -20,7 +20,13 @@ import type { TileInfo } from "../wasm/tiles.js";
 import { inferShapes, multiplyAdds } from "../ir/shapes.js";
 import type { TensorMap } from "../ir/tensors.js";
 import { convWindow, poolWindow } from "../ir/window.js";
-import { checkWinogradModule, winogradCall, winogradFilterSide, winogradLayers, type Precision } from "./winogradLayers.js";
+import {
+  checkWinogradModule,
+  winogradCall,
+  winogradFilterSide,
+  winogradLayers,
+  type Precision,
+} from "./winogradLayers.js";
 
 /**
  * One kernel call of the network over its whole output. Tasks narrow its output ranges

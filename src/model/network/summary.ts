@@ -5,7 +5,12 @@ import type { ConvNode, Graph, GraphNode } from "../../host/ir/graph.js";
 import { convWindow, poolWindow } from "../../host/ir/window.js";
 import { inferShapes, multiplyAdds, parameterCount } from "../../host/ir/shapes.js";
 import { googlenetGraph, INCEPTION_MODULES } from "./googlenet.js";
-import { winogradFilterSide, winogradLayers, winogradMultiplyAdds, type Precision } from "../../host/plan/winogradLayers.js";
+import {
+  winogradFilterSide,
+  winogradLayers,
+  winogradMultiplyAdds,
+  type Precision,
+} from "../../host/plan/winogradLayers.js";
 
 /** One row of Table 1. Branch widths are present on Inception rows (and conv2's reduce/3x3). */
 export interface SummaryRow {
