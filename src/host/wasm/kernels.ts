@@ -438,8 +438,9 @@ export async function warmUpKernels(
         n1: 49,
       },
     },
-    // 1x1: dense B; 32 row panels each end in an edge tile (edgeEpilogue, called per edge tile)
-    { kernel: "gemmDense", args: { ...gemm, M: 128, K: 8, N: 12, ldc: 12, m1: 128, n1: 12 } },
+    // 1x1: dense B; every row panel ends in an edge tile of 3 columns (edgeEpilogue, called per
+    // edge tile: a last panel whose columns fill whole vectors stores them directly instead)
+    { kernel: "gemmDense", args: { ...gemm, M: 128, K: 8, N: 11, ldc: 11, m1: 128, n1: 11 } },
     // Winograd 3x3 and 5x5 (fast mode), 8 x 14x14 in: 16 and 49 tiles, the last row and column of them clipped
     {
       kernel: "winogradConv",
