@@ -433,6 +433,39 @@ test("preprocessing: ImageNet mean/std of a short-side-256 centre crop for torch
   }
 });
 
+test("the real BVLC weights behind an ImageNet-input preamble: torchvision-style preprocessing gives every photo's class", async () => {
+  // No torchvision weights can be had here; this graph takes ImageNet-normalized R, G, B and maps it
+  // back to Caffe's input before conv1, so the real weights judge the "imagenet" path end to end
+  // (short side 256, centre crop, /255, mean/std, R, G, B). Its LRN makes detection say "caffe": the
+  // load option overrides it, and the Caffe tensor fed to the same graph is the control that fails.
+  const bytes = encodeBvlcTorchOnnx(mat, 17, { imagenetInput: true });
+  const options = { weights: bytes, threads: 1, warmUp: false } as const;
+  const net = await GoogLeNet.load({ ...options, preprocessing: "imagenet" });
+  const control = await GoogLeNet.load(options);
+  try {
+    assert.is(net.capabilities.preprocessing.name, "imagenet");
+    assert.is(control.capabilities.preprocessing.name, "caffe");
+    let controlRight = 0;
+    for (const p of photoCases()) {
+      const image = new Uint8Array(readFileSync(p.file));
+      const [best] = await net.classify(image, { name: p.file, topK: 1 });
+      const [wrong] = await control.classify(image, { name: p.file, topK: 1 });
+      console.log(
+        `  ${p.file.split("/").pop()}: imagenet ${best!.index} (${best!.probability.toFixed(3)}), caffe tensor ${wrong!.index}, reference ${p.top1}`,
+      );
+      assert.is(best!.index, p.top1, `${p.file}: the ImageNet-preprocessed class`);
+      if (wrong!.index === p.top1) controlRight++;
+    }
+    assert.ok(
+      controlRight < photoCases().length / 2,
+      `the control (wrong preprocessing) right on ${controlRight} photos`,
+    );
+  } finally {
+    await net.dispose();
+    await control.dispose();
+  }
+});
+
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test.run();

@@ -4,10 +4,13 @@
 // Gemm, Softmax, dynamic batch), and torchvision's GoogLeNet (convolutions without bias followed
 // by BatchNormalization, no LRN, a 3x3 convolution in the "5x5" branch, ceil-mode max pools with a
 // 2x2 pool4, GlobalAveragePool, Flatten, Gemm, logits, the transform_input preamble). Weights are
-// seeded (He-uniform convolutions, BatchNormalization statistics near 1), or given (BVLC).
+// seeded (He-uniform convolutions, BatchNormalization statistics near 1), or given (BVLC; optionally
+// behind a preamble that takes ImageNet-normalized input).
 
 import onnxProto from "onnx-proto";
 import type { TensorMap } from "../../src/host/ir/tensors.js";
+import { IMAGENET_MEAN, IMAGENET_STD } from "../../src/model/image/normalization.js";
+import { BGR_MEAN } from "../../src/model/image/preprocess.js";
 import { INCEPTION_MODULES, LRN_PARAMS } from "../../src/model/network/googlenet.js";
 import { encodeOnnxModel, node, type Attr, type InitializerSpec } from "./onnxZoo.js";
 import { randomArray, type Rng } from "./rng.js";
@@ -79,12 +82,22 @@ const convAttrs = (kernel: number, stride: number, pad: number): Attr[] => [
   { name: "group", i: 1 },
 ];
 
+/** Options of the BVLC graph in torch.onnx.export's style. */
+export interface BvlcTorchOptions {
+  /**
+   * A preamble that takes ImageNet-normalized R, G, B (torchvision's convention) and makes Caffe's
+   * B, G, R minus the ILSVRC mean from it, as a port that re-normalizes its input would: the BVLC
+   * weights then classify images preprocessed the torchvision way.
+   */
+  imagenetInput?: boolean;
+}
+
 /**
  * The BVLC GoogLeNet with `tensors` (the graph's names: MAT weights or seeded) as torch.onnx.export
  * writes a PyTorch port of it: ceil-mode max pools (pads 0 = Caffe's rounding), GlobalAveragePool,
  * the flatten as Shape -> Gather(0) -> Unsqueeze -> Concat(-1) -> Reshape, Gemm(transB), Softmax(axis 1).
  */
-export function encodeBvlcTorchOnnx(tensors: TensorMap, opset: number): Uint8Array {
+export function encodeBvlcTorchOnnx(tensors: TensorMap, opset: number, options: BvlcTorchOptions = {}): Uint8Array {
   const g = new GraphBuilder(opset);
   const conv = (x: string, layer: string, kernel: number, stride = 1, pad = 0): string => {
     const w = tensors.get(`${layer}.weight`)!,
@@ -107,7 +120,18 @@ export function encodeBvlcTorchOnnx(tensors: TensorMap, opset: number): Uint8Arr
         { name: "bias", f: LRN_PARAMS.k },
       ],
     );
-  let x = conv("data", "conv1_7x7_s2", 7, 2, 3);
+  let x = "data";
+  if (options.imagenetInput) {
+    // Caffe's input from ImageNet's, channel c of B, G, R: x[:, 2 - c] * 255 std + 255 mean - BGR_MEAN[c].
+    const parts = [0, 1, 2].map((c) => {
+      const rgb = 2 - c;
+      const picked = g.unsqueeze(g.add("Gather", [x, g.constant([], [rgb])], [{ name: "axis", i: 1 }]), [1]);
+      const scaled = g.add("Mul", [picked, g.constant([], [255 * IMAGENET_STD[rgb]!], true)]);
+      return g.add("Add", [scaled, g.constant([], [255 * IMAGENET_MEAN[rgb]! - BGR_MEAN[c]!], true)]);
+    });
+    x = g.add("Concat", parts, [{ name: "axis", i: 1 }]);
+  }
+  x = conv(x, "conv1_7x7_s2", 7, 2, 3);
   x = lrn(g.add("MaxPool", [x], pool(3, 2, 0, true)));
   x = conv(x, "conv2_3x3_reduce", 1);
   x = g.add("MaxPool", [lrn(conv(x, "conv2_3x3", 3, 1, 1))], pool(3, 2, 0, true));
