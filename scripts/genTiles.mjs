@@ -17,22 +17,44 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 
-/** The family: [rows, columns], columns a multiple of 4 and at most TMP_ROW_BYTES / 4. Index = tile id. */
+/**
+ * The family: [rows, columns, A loads], columns a multiple of 4 and at most TMP_ROW_BYTES / 4.
+ * Index = tile id. A loads: how a K step's A values become the broadcast vectors the rows multiply:
+ *   "splat"  one v128.load32_splat per row, at immediate offset 4 * r from the panel pointer;
+ *   "lanes"  (rows a multiple of 4) one v128.load per 4 rows, each lane broadcast with
+ *            i32x4.shuffle: a quarter of the A accesses, for an engine that bounds-checks every
+ *            access (Deno: V8 without its trap handler);
+ *   "addr"   one v128.load32_splat per row at the address a + 4 * r, immediate offset 0
+ *            (JavaScriptCore makes a broadcast load only of offset 0; with an offset it makes a
+ *            scalar load and a splat on the vector ports the multiply-adds need).
+ * Each shape has a "splat" tile; a tile with other A loads ("variant", named e.g. 4x8lanes) has only
+ * its full kernel (all rows, full width: nearly all of a layer's products) and runs the splat tile's
+ * kernels for its edges. Every A value reaches the multiply-add unchanged, so the bits are the same.
+ */
 // 8x8 (two 4x8 halves sharing the B loads) was measured and dropped: 16 accumulators + 2 B + 1 A
 // exceed x86's 16 xmm registers, and it was the slowest tile on L1 data in Node 20-26 and Deno
 // (bench:kernels, 2026-11-29). 3x16 and 4x12 stay for Bun (JavaScriptCore) and Deno.
 const TILES = [
-  [4, 8],
-  [6, 8],
-  [4, 12],
-  [3, 16],
+  [4, 8, "splat"],
+  [6, 8, "splat"],
+  [4, 12, "splat"],
+  [3, 16, "splat"],
+  [4, 8, "lanes"],
+  [4, 12, "lanes"],
+  [6, 8, "addr"],
+  [3, 16, "addr"],
+  [4, 8, "addr"],
 ];
+/** The A loads' codes tileLoadsOf returns (src/host/wasm/tiles.ts names the tiles by them). */
+const LOADS = ["splat", "lanes", "addr"];
 /** Bare products (tileProduct{rows}x{cols}): Winograd's 4 output channels x 8 tiles. */
 const PRODUCTS = [[4, 8]];
 /** Bytes between rows of the accumulators an edge tile spills to `tmp` (16 floats: the widest tile). */
 const TMP_ROW_BYTES = 64;
 
 const name = (mr, nr, w, rows = mr) => `k${mr}x${nr}w${w}${rows < mr ? `r${rows}` : ""}`;
+/** A variant's one kernel (full width, all rows). */
+const variantName = (mr, nr, loads) => `k${mr}x${nr}${loads}`;
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
 const acc = (r, j) => `c${r}_${j}`;
@@ -41,16 +63,25 @@ const accumulators = (mr, w) => range(mr).flatMap((r) => range(w).map((j) => [r,
 /**
  * The inner loop, shared by every kernel generated here: accumulators c{r}_{j} (the first `rows`
  * of mr rows x w f32x4) = 0, then for k = 0..kc-1 in order: acc += a[k][r] * b[k][j] with the
- * build's madd, A panels of mr floats a step, B panels of nr floats a step.
+ * build's madd, A panels of mr floats a step (read as `loads` says: TILES), B panels of nr floats
+ * a step.
  */
-function productLoop(mr, nr, w, rows = mr) {
+function productLoop(mr, nr, w, rows = mr, loads = "splat") {
   const lines = [];
   for (const [r, j] of accumulators(rows, w)) lines.push(`  let ${acc(r, j)} = f32x4.splat(0);`);
   lines.push(`  for (let k = 0; k < kc; k++) {`);
   for (const j of range(w)) lines.push(`    const b${j} = v128.load(b, ${16 * j});`);
+  if (loads === "lanes") for (const q of range(rows / 4)) lines.push(`    const a${q} = v128.load(a, ${16 * q});`);
   lines.push(`    let av: v128;`);
   for (const r of range(rows)) {
-    lines.push(`    av = v128.load32_splat(a, ${4 * r});`);
+    const q = r >> 2,
+      l = r & 3;
+    const broadcast = {
+      splat: `v128.load32_splat(a, ${4 * r})`,
+      lanes: `i32x4.shuffle(a${q}, a${q}, ${l}, ${l}, ${l}, ${l})`,
+      addr: `v128.load32_splat(${r === 0 ? "a" : `a + ${4 * r}`})`,
+    }[loads];
+    lines.push(`    av = ${broadcast};`);
     for (const j of range(w)) lines.push(`    ${acc(r, j)} = madd(av, b${j}, ${acc(r, j)});`);
   }
   lines.push(`    a += ${mr * 4};`);
@@ -61,18 +92,21 @@ function productLoop(mr, nr, w, rows = mr) {
 
 /**
  * The template: an mr x nr tile computing w f32x4 columns and the first `computed` rows of it
- * (C stored as vectors when exactly those are valid, else through tmp and edgeEpilogue).
+ * (C stored as vectors when exactly those are valid, else through tmp and edgeEpilogue), its A
+ * read as `loads` says (a variant: only at full width and all rows).
  */
-function kernel(mr, nr, w, computed = mr) {
+function kernel(mr, nr, w, computed = mr, loads = "splat") {
   const all = accumulators(computed, w);
   const lines = [];
+  const what = loads === "splat" ? "" : ` with "${loads}" A loads`;
   lines.push(
-    `/** ${mr}x${nr} tile, ${w * 4} of its columns (${w} f32x4 per row) and ${computed === mr ? "all" : `the first ${computed}`} of its rows computed. */`,
+    `/** ${mr}x${nr} tile${what}, ${w * 4} of its columns (${w} f32x4 per row) and ${computed === mr ? "all" : `the first ${computed}`} of its rows computed. */`,
   );
+  const fn = loads === "splat" ? name(mr, nr, w, computed) : variantName(mr, nr, loads);
   lines.push(
-    `function ${name(mr, nr, w, computed)}(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {`,
+    `function ${fn}(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {`,
   );
-  lines.push(...productLoop(mr, nr, w, computed));
+  lines.push(...productLoop(mr, nr, w, computed, loads));
   lines.push(`  if (rows == ${computed} && cols == ${w * 4}) {`);
   lines.push(`    if (first) {`);
   lines.push(`      if (bias != 0) {`);
@@ -153,6 +187,17 @@ const sw = (fn, pick) =>
 out.push(sw("tileRowsOf", (t) => t[0]));
 out.push(sw("tileColsOf", (t) => t[1]));
 out.push(
+  [
+    `/** How tile t reads A (0 for an unknown id): ${LOADS.map((l, i) => `${i} ${l}`).join(", ")} (scripts/genTiles.mjs's TILES). */`,
+    `export function tileLoadsOf(t: i32): i32 {`,
+    `  switch (t) {`,
+    ...TILES.map((tile, i) => `    case ${i}: return ${LOADS.indexOf(tile[2])};`),
+    `    default: return 0;`,
+    `  }`,
+    `}\n`,
+  ].join("\n"),
+);
+out.push(
   `/** Runs tile t's kernel for the \`cols\` valid columns of its panel (the narrowest width covering them) and its \`rows\` valid rows (at full width). */`,
 );
 out.push(
@@ -160,8 +205,12 @@ out.push(
 );
 out.push(`  const w = (cols + 3) >> 2;`);
 out.push(`  switch (t) {`);
-TILES.forEach(([mr, nr], i) => {
+TILES.forEach(([mr, nr, loads], i) => {
   out.push(`    case ${i}:`);
+  if (loads !== "splat") {
+    const call = `${variantName(mr, nr, loads)}(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);`;
+    out.push(`      if (rows == ${mr} && w == ${nr / 4}) { ${call} return; }`);
+  }
   out.push(`      if (rows < ${mr} && w == ${nr / 4}) {`);
   for (const r of range(mr - 1).map((x) => x + 1))
     out.push(
@@ -176,7 +225,14 @@ TILES.forEach(([mr, nr], i) => {
 });
 out.push(`  }`);
 out.push(`}\n`);
-for (const [mr, nr] of TILES) {
+for (const [mr, nr, loads] of TILES) {
+  if (loads !== "splat") {
+    if (!TILES.some((t) => t[0] === mr && t[1] === nr && t[2] === "splat"))
+      throw new Error(`gen-tiles: variant ${mr}x${nr}${loads} has no splat tile of its shape for its edges`);
+    if (loads === "lanes" && mr % 4 !== 0) throw new Error(`gen-tiles: "lanes" needs rows a multiple of 4, not ${mr}`);
+    out.push(kernel(mr, nr, nr / 4, mr, loads) + "\n");
+    continue;
+  }
   for (const w of range(nr / 4)) out.push(kernel(mr, nr, w + 1) + "\n");
   for (const r of range(mr - 1)) out.push(kernel(mr, nr, nr / 4, r + 1) + "\n");
 }
