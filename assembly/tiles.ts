@@ -12,7 +12,7 @@ import { madd } from "./simd";
 import { edgeEpilogue } from "./epilogue";
 
 /** Tiles in the family (ids 0 .. TILE_COUNT - 1; 0 is 4x8xsplat). */
-export const TILE_COUNT: i32 = 9;
+export const TILE_COUNT: i32 = 6;
 /** Most rows of any tile. */
 export const MAX_TILE_ROWS: i32 = 6;
 /** Most columns of any tile. */
@@ -28,10 +28,7 @@ export function tileRowsOf(t: i32): i32 {
     case 2: return 4;
     case 3: return 3;
     case 4: return 4;
-    case 5: return 4;
-    case 6: return 6;
-    case 7: return 3;
-    case 8: return 4;
+    case 5: return 6;
     default: return 0;
   }
 }
@@ -44,10 +41,7 @@ export function tileColsOf(t: i32): i32 {
     case 2: return 12;
     case 3: return 16;
     case 4: return 8;
-    case 5: return 12;
-    case 6: return 8;
-    case 7: return 16;
-    case 8: return 8;
+    case 5: return 8;
     default: return 0;
   }
 }
@@ -60,10 +54,7 @@ export function tileLoadsOf(t: i32): i32 {
     case 2: return 0;
     case 3: return 0;
     case 4: return 1;
-    case 5: return 1;
-    case 6: return 2;
-    case 7: return 2;
-    case 8: return 2;
+    case 5: return 2;
     default: return 0;
   }
 }
@@ -123,17 +114,6 @@ export function microKernel(t: i32, kc: i32, a: usize, b: usize, c: usize, ldc: 
       k4x8w2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);
       return;
     case 5:
-      if (rows == 4 && w == 3) { k4x12lanes(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-      if (rows < 4 && w == 3) {
-        if (rows == 1) { k4x12w3r1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-        if (rows == 2) { k4x12w3r2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-        if (rows == 3) { k4x12w3r3(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-      }
-      if (w == 1) { k4x12w1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-      if (w == 2) { k4x12w2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-      k4x12w3(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);
-      return;
-    case 6:
       if (rows == 6 && w == 2) { k6x8addr(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
       if (rows < 6 && w == 2) {
         if (rows == 1) { k6x8w2r1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
@@ -144,27 +124,6 @@ export function microKernel(t: i32, kc: i32, a: usize, b: usize, c: usize, ldc: 
       }
       if (w == 1) { k6x8w1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
       k6x8w2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);
-      return;
-    case 7:
-      if (rows == 3 && w == 4) { k3x16addr(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-      if (rows < 3 && w == 4) {
-        if (rows == 1) { k3x16w4r1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-        if (rows == 2) { k3x16w4r2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-      }
-      if (w == 1) { k3x16w1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-      if (w == 2) { k3x16w2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-      if (w == 3) { k3x16w3(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-      k3x16w4(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);
-      return;
-    case 8:
-      if (rows == 4 && w == 2) { k4x8addr(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-      if (rows < 4 && w == 2) {
-        if (rows == 1) { k4x8w2r1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-        if (rows == 2) { k4x8w2r2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-        if (rows == 3) { k4x8w2r3(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-      }
-      if (w == 1) { k4x8w1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
-      k4x8w2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);
       return;
   }
 }
@@ -2056,123 +2015,6 @@ function k4x8lanes(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32,
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 
-/** 4x12 tile with "lanes" A loads, 12 of its columns (3 f32x4 per row) and all of its rows computed. */
-function k4x12lanes(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
-  let c0_0 = f32x4.splat(0);
-  let c0_1 = f32x4.splat(0);
-  let c0_2 = f32x4.splat(0);
-  let c1_0 = f32x4.splat(0);
-  let c1_1 = f32x4.splat(0);
-  let c1_2 = f32x4.splat(0);
-  let c2_0 = f32x4.splat(0);
-  let c2_1 = f32x4.splat(0);
-  let c2_2 = f32x4.splat(0);
-  let c3_0 = f32x4.splat(0);
-  let c3_1 = f32x4.splat(0);
-  let c3_2 = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(b, 0);
-    const b1 = v128.load(b, 16);
-    const b2 = v128.load(b, 32);
-    const a0 = v128.load(a, 0);
-    let av: v128;
-    av = i32x4.shuffle(a0, a0, 0, 0, 0, 0);
-    c0_0 = madd(av, b0, c0_0);
-    c0_1 = madd(av, b1, c0_1);
-    c0_2 = madd(av, b2, c0_2);
-    av = i32x4.shuffle(a0, a0, 1, 1, 1, 1);
-    c1_0 = madd(av, b0, c1_0);
-    c1_1 = madd(av, b1, c1_1);
-    c1_2 = madd(av, b2, c1_2);
-    av = i32x4.shuffle(a0, a0, 2, 2, 2, 2);
-    c2_0 = madd(av, b0, c2_0);
-    c2_1 = madd(av, b1, c2_1);
-    c2_2 = madd(av, b2, c2_2);
-    av = i32x4.shuffle(a0, a0, 3, 3, 3, 3);
-    c3_0 = madd(av, b0, c3_0);
-    c3_1 = madd(av, b1, c3_1);
-    c3_2 = madd(av, b2, c3_2);
-    a += 16;
-    b += 48;
-  }
-  if (rows == 4 && cols == 12) {
-    if (first) {
-      if (bias != 0) {
-        let bv = v128.load32_splat(bias, 0);
-        c0_0 = f32x4.add(c0_0, bv);
-        c0_1 = f32x4.add(c0_1, bv);
-        c0_2 = f32x4.add(c0_2, bv);
-        bv = v128.load32_splat(bias, 4);
-        c1_0 = f32x4.add(c1_0, bv);
-        c1_1 = f32x4.add(c1_1, bv);
-        c1_2 = f32x4.add(c1_2, bv);
-        bv = v128.load32_splat(bias, 8);
-        c2_0 = f32x4.add(c2_0, bv);
-        c2_1 = f32x4.add(c2_1, bv);
-        c2_2 = f32x4.add(c2_2, bv);
-        bv = v128.load32_splat(bias, 12);
-        c3_0 = f32x4.add(c3_0, bv);
-        c3_1 = f32x4.add(c3_1, bv);
-        c3_2 = f32x4.add(c3_2, bv);
-      }
-    } else {
-      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
-      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
-      c0_2 = f32x4.add(c0_2, v128.load(c + 0 * ldc, 32));
-      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
-      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
-      c1_2 = f32x4.add(c1_2, v128.load(c + 1 * ldc, 32));
-      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
-      c2_1 = f32x4.add(c2_1, v128.load(c + 2 * ldc, 16));
-      c2_2 = f32x4.add(c2_2, v128.load(c + 2 * ldc, 32));
-      c3_0 = f32x4.add(c3_0, v128.load(c + 3 * ldc, 0));
-      c3_1 = f32x4.add(c3_1, v128.load(c + 3 * ldc, 16));
-      c3_2 = f32x4.add(c3_2, v128.load(c + 3 * ldc, 32));
-    }
-    if (relu) {
-      const z = f32x4.splat(0);
-      c0_0 = f32x4.pmax(z, c0_0);
-      c0_1 = f32x4.pmax(z, c0_1);
-      c0_2 = f32x4.pmax(z, c0_2);
-      c1_0 = f32x4.pmax(z, c1_0);
-      c1_1 = f32x4.pmax(z, c1_1);
-      c1_2 = f32x4.pmax(z, c1_2);
-      c2_0 = f32x4.pmax(z, c2_0);
-      c2_1 = f32x4.pmax(z, c2_1);
-      c2_2 = f32x4.pmax(z, c2_2);
-      c3_0 = f32x4.pmax(z, c3_0);
-      c3_1 = f32x4.pmax(z, c3_1);
-      c3_2 = f32x4.pmax(z, c3_2);
-    }
-    v128.store(c + 0 * ldc, c0_0, 0);
-    v128.store(c + 0 * ldc, c0_1, 16);
-    v128.store(c + 0 * ldc, c0_2, 32);
-    v128.store(c + 1 * ldc, c1_0, 0);
-    v128.store(c + 1 * ldc, c1_1, 16);
-    v128.store(c + 1 * ldc, c1_2, 32);
-    v128.store(c + 2 * ldc, c2_0, 0);
-    v128.store(c + 2 * ldc, c2_1, 16);
-    v128.store(c + 2 * ldc, c2_2, 32);
-    v128.store(c + 3 * ldc, c3_0, 0);
-    v128.store(c + 3 * ldc, c3_1, 16);
-    v128.store(c + 3 * ldc, c3_2, 32);
-    return;
-  }
-  v128.store(tmp, c0_0, 0);
-  v128.store(tmp, c0_1, 16);
-  v128.store(tmp, c0_2, 32);
-  v128.store(tmp, c1_0, 64);
-  v128.store(tmp, c1_1, 80);
-  v128.store(tmp, c1_2, 96);
-  v128.store(tmp, c2_0, 128);
-  v128.store(tmp, c2_1, 144);
-  v128.store(tmp, c2_2, 160);
-  v128.store(tmp, c3_0, 192);
-  v128.store(tmp, c3_1, 208);
-  v128.store(tmp, c3_2, 224);
-  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
-}
-
 /** 6x8 tile with "addr" A loads, 8 of its columns (2 f32x4 per row) and all of its rows computed. */
 function k6x8addr(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
   let c0_0 = f32x4.splat(0);
@@ -2188,8 +2030,8 @@ function k6x8addr(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, 
   let c5_0 = f32x4.splat(0);
   let c5_1 = f32x4.splat(0);
   for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(b, 0);
-    const b1 = v128.load(b, 16);
+    const b0 = v128.load(b);
+    const b1 = v128.load(b + 16);
     let av: v128;
     av = v128.load32_splat(a);
     c0_0 = madd(av, b0, c0_0);
@@ -2289,208 +2131,6 @@ function k6x8addr(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, 
   v128.store(tmp, c4_1, 272);
   v128.store(tmp, c5_0, 320);
   v128.store(tmp, c5_1, 336);
-  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
-}
-
-/** 3x16 tile with "addr" A loads, 16 of its columns (4 f32x4 per row) and all of its rows computed. */
-function k3x16addr(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
-  let c0_0 = f32x4.splat(0);
-  let c0_1 = f32x4.splat(0);
-  let c0_2 = f32x4.splat(0);
-  let c0_3 = f32x4.splat(0);
-  let c1_0 = f32x4.splat(0);
-  let c1_1 = f32x4.splat(0);
-  let c1_2 = f32x4.splat(0);
-  let c1_3 = f32x4.splat(0);
-  let c2_0 = f32x4.splat(0);
-  let c2_1 = f32x4.splat(0);
-  let c2_2 = f32x4.splat(0);
-  let c2_3 = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(b, 0);
-    const b1 = v128.load(b, 16);
-    const b2 = v128.load(b, 32);
-    const b3 = v128.load(b, 48);
-    let av: v128;
-    av = v128.load32_splat(a);
-    c0_0 = madd(av, b0, c0_0);
-    c0_1 = madd(av, b1, c0_1);
-    c0_2 = madd(av, b2, c0_2);
-    c0_3 = madd(av, b3, c0_3);
-    av = v128.load32_splat(a + 4);
-    c1_0 = madd(av, b0, c1_0);
-    c1_1 = madd(av, b1, c1_1);
-    c1_2 = madd(av, b2, c1_2);
-    c1_3 = madd(av, b3, c1_3);
-    av = v128.load32_splat(a + 8);
-    c2_0 = madd(av, b0, c2_0);
-    c2_1 = madd(av, b1, c2_1);
-    c2_2 = madd(av, b2, c2_2);
-    c2_3 = madd(av, b3, c2_3);
-    a += 12;
-    b += 64;
-  }
-  if (rows == 3 && cols == 16) {
-    if (first) {
-      if (bias != 0) {
-        let bv = v128.load32_splat(bias, 0);
-        c0_0 = f32x4.add(c0_0, bv);
-        c0_1 = f32x4.add(c0_1, bv);
-        c0_2 = f32x4.add(c0_2, bv);
-        c0_3 = f32x4.add(c0_3, bv);
-        bv = v128.load32_splat(bias, 4);
-        c1_0 = f32x4.add(c1_0, bv);
-        c1_1 = f32x4.add(c1_1, bv);
-        c1_2 = f32x4.add(c1_2, bv);
-        c1_3 = f32x4.add(c1_3, bv);
-        bv = v128.load32_splat(bias, 8);
-        c2_0 = f32x4.add(c2_0, bv);
-        c2_1 = f32x4.add(c2_1, bv);
-        c2_2 = f32x4.add(c2_2, bv);
-        c2_3 = f32x4.add(c2_3, bv);
-      }
-    } else {
-      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
-      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
-      c0_2 = f32x4.add(c0_2, v128.load(c + 0 * ldc, 32));
-      c0_3 = f32x4.add(c0_3, v128.load(c + 0 * ldc, 48));
-      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
-      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
-      c1_2 = f32x4.add(c1_2, v128.load(c + 1 * ldc, 32));
-      c1_3 = f32x4.add(c1_3, v128.load(c + 1 * ldc, 48));
-      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
-      c2_1 = f32x4.add(c2_1, v128.load(c + 2 * ldc, 16));
-      c2_2 = f32x4.add(c2_2, v128.load(c + 2 * ldc, 32));
-      c2_3 = f32x4.add(c2_3, v128.load(c + 2 * ldc, 48));
-    }
-    if (relu) {
-      const z = f32x4.splat(0);
-      c0_0 = f32x4.pmax(z, c0_0);
-      c0_1 = f32x4.pmax(z, c0_1);
-      c0_2 = f32x4.pmax(z, c0_2);
-      c0_3 = f32x4.pmax(z, c0_3);
-      c1_0 = f32x4.pmax(z, c1_0);
-      c1_1 = f32x4.pmax(z, c1_1);
-      c1_2 = f32x4.pmax(z, c1_2);
-      c1_3 = f32x4.pmax(z, c1_3);
-      c2_0 = f32x4.pmax(z, c2_0);
-      c2_1 = f32x4.pmax(z, c2_1);
-      c2_2 = f32x4.pmax(z, c2_2);
-      c2_3 = f32x4.pmax(z, c2_3);
-    }
-    v128.store(c + 0 * ldc, c0_0, 0);
-    v128.store(c + 0 * ldc, c0_1, 16);
-    v128.store(c + 0 * ldc, c0_2, 32);
-    v128.store(c + 0 * ldc, c0_3, 48);
-    v128.store(c + 1 * ldc, c1_0, 0);
-    v128.store(c + 1 * ldc, c1_1, 16);
-    v128.store(c + 1 * ldc, c1_2, 32);
-    v128.store(c + 1 * ldc, c1_3, 48);
-    v128.store(c + 2 * ldc, c2_0, 0);
-    v128.store(c + 2 * ldc, c2_1, 16);
-    v128.store(c + 2 * ldc, c2_2, 32);
-    v128.store(c + 2 * ldc, c2_3, 48);
-    return;
-  }
-  v128.store(tmp, c0_0, 0);
-  v128.store(tmp, c0_1, 16);
-  v128.store(tmp, c0_2, 32);
-  v128.store(tmp, c0_3, 48);
-  v128.store(tmp, c1_0, 64);
-  v128.store(tmp, c1_1, 80);
-  v128.store(tmp, c1_2, 96);
-  v128.store(tmp, c1_3, 112);
-  v128.store(tmp, c2_0, 128);
-  v128.store(tmp, c2_1, 144);
-  v128.store(tmp, c2_2, 160);
-  v128.store(tmp, c2_3, 176);
-  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
-}
-
-/** 4x8 tile with "addr" A loads, 8 of its columns (2 f32x4 per row) and all of its rows computed. */
-function k4x8addr(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
-  let c0_0 = f32x4.splat(0);
-  let c0_1 = f32x4.splat(0);
-  let c1_0 = f32x4.splat(0);
-  let c1_1 = f32x4.splat(0);
-  let c2_0 = f32x4.splat(0);
-  let c2_1 = f32x4.splat(0);
-  let c3_0 = f32x4.splat(0);
-  let c3_1 = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(b, 0);
-    const b1 = v128.load(b, 16);
-    let av: v128;
-    av = v128.load32_splat(a);
-    c0_0 = madd(av, b0, c0_0);
-    c0_1 = madd(av, b1, c0_1);
-    av = v128.load32_splat(a + 4);
-    c1_0 = madd(av, b0, c1_0);
-    c1_1 = madd(av, b1, c1_1);
-    av = v128.load32_splat(a + 8);
-    c2_0 = madd(av, b0, c2_0);
-    c2_1 = madd(av, b1, c2_1);
-    av = v128.load32_splat(a + 12);
-    c3_0 = madd(av, b0, c3_0);
-    c3_1 = madd(av, b1, c3_1);
-    a += 16;
-    b += 32;
-  }
-  if (rows == 4 && cols == 8) {
-    if (first) {
-      if (bias != 0) {
-        let bv = v128.load32_splat(bias, 0);
-        c0_0 = f32x4.add(c0_0, bv);
-        c0_1 = f32x4.add(c0_1, bv);
-        bv = v128.load32_splat(bias, 4);
-        c1_0 = f32x4.add(c1_0, bv);
-        c1_1 = f32x4.add(c1_1, bv);
-        bv = v128.load32_splat(bias, 8);
-        c2_0 = f32x4.add(c2_0, bv);
-        c2_1 = f32x4.add(c2_1, bv);
-        bv = v128.load32_splat(bias, 12);
-        c3_0 = f32x4.add(c3_0, bv);
-        c3_1 = f32x4.add(c3_1, bv);
-      }
-    } else {
-      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
-      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
-      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
-      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
-      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
-      c2_1 = f32x4.add(c2_1, v128.load(c + 2 * ldc, 16));
-      c3_0 = f32x4.add(c3_0, v128.load(c + 3 * ldc, 0));
-      c3_1 = f32x4.add(c3_1, v128.load(c + 3 * ldc, 16));
-    }
-    if (relu) {
-      const z = f32x4.splat(0);
-      c0_0 = f32x4.pmax(z, c0_0);
-      c0_1 = f32x4.pmax(z, c0_1);
-      c1_0 = f32x4.pmax(z, c1_0);
-      c1_1 = f32x4.pmax(z, c1_1);
-      c2_0 = f32x4.pmax(z, c2_0);
-      c2_1 = f32x4.pmax(z, c2_1);
-      c3_0 = f32x4.pmax(z, c3_0);
-      c3_1 = f32x4.pmax(z, c3_1);
-    }
-    v128.store(c + 0 * ldc, c0_0, 0);
-    v128.store(c + 0 * ldc, c0_1, 16);
-    v128.store(c + 1 * ldc, c1_0, 0);
-    v128.store(c + 1 * ldc, c1_1, 16);
-    v128.store(c + 2 * ldc, c2_0, 0);
-    v128.store(c + 2 * ldc, c2_1, 16);
-    v128.store(c + 3 * ldc, c3_0, 0);
-    v128.store(c + 3 * ldc, c3_1, 16);
-    return;
-  }
-  v128.store(tmp, c0_0, 0);
-  v128.store(tmp, c0_1, 16);
-  v128.store(tmp, c1_0, 64);
-  v128.store(tmp, c1_1, 80);
-  v128.store(tmp, c2_0, 128);
-  v128.store(tmp, c2_1, 144);
-  v128.store(tmp, c3_0, 192);
-  v128.store(tmp, c3_1, 208);
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 

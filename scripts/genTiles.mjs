@@ -24,26 +24,27 @@ import { readFileSync, writeFileSync } from "node:fs";
  *   "lanes"  (rows a multiple of 4) one v128.load per 4 rows, each lane broadcast with
  *            i32x4.shuffle: a quarter of the A accesses, for an engine that bounds-checks every
  *            access (Deno: V8 without its trap handler);
- *   "addr"   one v128.load32_splat per row at the address a + 4 * r, immediate offset 0
- *            (JavaScriptCore makes a broadcast load only of offset 0; with an offset it makes a
- *            scalar load and a splat on the vector ports the multiply-adds need).
+ *   "addr"   as "splat", but every load of the loop (A splats and B vectors) at a computed
+ *            address (a + 4 * r, b + 16 * j) with immediate offset 0: JavaScriptCore makes a
+ *            broadcast load only of offset 0 (with an offset, a scalar load and a splat on the
+ *            vector ports the multiply-adds need), and measured faster with B so too.
  * Each shape has a "splat" tile; a tile with other A loads ("variant", named e.g. 4x8lanes) has only
  * its full kernel (all rows, full width: nearly all of a layer's products) and runs the splat tile's
  * kernels for its edges. Every A value reaches the multiply-add unchanged, so the bits are the same.
  */
 // 8x8 (two 4x8 halves sharing the B loads) was measured and dropped: 16 accumulators + 2 B + 1 A
 // exceed x86's 16 xmm registers, and it was the slowest tile on L1 data in Node 20-26 and Deno
-// (bench:kernels, 2026-11-29). 3x16 and 4x12 stay for Bun (JavaScriptCore) and Deno.
+// (bench:kernels, 2026-11-29). 3x16 and 4x12 stay for Bun (JavaScriptCore) and Deno. 4x12lanes,
+// 3x16addr and 4x8addr were measured and dropped: none was the fastest on L1 data or over
+// GoogLeNet's convolutions in Node 20, Deno or Bun (bench:kernels --clock cpu, AMD EPYC Zen 3,
+// 2026-12-07); 6x8 with lane broadcasts loses everywhere (14 accumulator and B registers + 2 A).
 const TILES = [
   [4, 8, "splat"],
   [6, 8, "splat"],
   [4, 12, "splat"],
   [3, 16, "splat"],
   [4, 8, "lanes"],
-  [4, 12, "lanes"],
   [6, 8, "addr"],
-  [3, 16, "addr"],
-  [4, 8, "addr"],
 ];
 /** The A loads' codes tileLoadsOf returns (src/host/wasm/tiles.ts names the tiles by them). */
 const LOADS = ["splat", "lanes", "addr"];
@@ -70,16 +71,17 @@ function productLoop(mr, nr, w, rows = mr, loads = "splat") {
   const lines = [];
   for (const [r, j] of accumulators(rows, w)) lines.push(`  let ${acc(r, j)} = f32x4.splat(0);`);
   lines.push(`  for (let k = 0; k < kc; k++) {`);
-  for (const j of range(w)) lines.push(`    const b${j} = v128.load(b, ${16 * j});`);
+  const at = (p, bytes) => (loads !== "addr" ? `${p}, ${bytes}` : bytes === 0 ? p : `${p} + ${bytes}`);
+  for (const j of range(w)) lines.push(`    const b${j} = v128.load(${at("b", 16 * j)});`);
   if (loads === "lanes") for (const q of range(rows / 4)) lines.push(`    const a${q} = v128.load(a, ${16 * q});`);
   lines.push(`    let av: v128;`);
   for (const r of range(rows)) {
     const q = r >> 2,
       l = r & 3;
     const broadcast = {
-      splat: `v128.load32_splat(a, ${4 * r})`,
+      splat: `v128.load32_splat(${at("a", 4 * r)})`,
       lanes: `i32x4.shuffle(a${q}, a${q}, ${l}, ${l}, ${l}, ${l})`,
-      addr: `v128.load32_splat(${r === 0 ? "a" : `a + ${4 * r}`})`,
+      addr: `v128.load32_splat(${at("a", 4 * r)})`,
     }[loads];
     lines.push(`    av = ${broadcast};`);
     for (const j of range(w)) lines.push(`    ${acc(r, j)} = madd(av, b${j}, ${acc(r, j)});`);
