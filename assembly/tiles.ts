@@ -4,7 +4,8 @@
 // rows (packWeights with those rows), B panels of that many columns. microKernel(t, ...) runs
 // acc = A panel (kc x rows) * B panel (kc x cols); then C (row stride ldc bytes) = acc + bias when
 // `first` (C is not read), else C + acc; then max(., 0) when `relu`; only rows x cols of the tile
-// are stored (partial tiles spill the accumulators to `tmp`, TILE_TMP_BYTES bytes). Every tile
+// are stored (partial tiles spill the accumulators to `tmp`, TILE_TMP_BYTES bytes). Tiles of one
+// shape may differ in how they load A and B (tileLoadsOf: scripts/genTiles.mjs's TILES). Every tile
 // gives each element the same operations in the same order, hence the same bits. tileProduct4x8
 // is the same loop without the epilogue (assembly/winograd.ts's per-element products).
 

@@ -19,8 +19,7 @@ export interface TileInfo {
   cols: number;
   /**
    * "rows x cols" and how it reads A (TILE_LOADS), e.g. "6x8" or "4x8lanes": the name `tile`
-   * options take (the family: 4x8, 6x8, 4x12, 3x16 and their variants 4x8lanes, 4x12lanes,
-   * 6x8addr, 3x16addr, 4x8addr).
+   * options take (the family: 4x8, 6x8, 4x12, 3x16 and the variants 4x8lanes, 6x8addr).
    */
   name: string;
   /**
