@@ -47,7 +47,7 @@ export function tileColsOf(t: i32): i32 {
   }
 }
 
-/** How tile t reads A (0 for an unknown id): 0 splat, 1 lanes, 2 addr (scripts/genTiles.mjs's TILES). */
+/** How tile t reads A: 0 splat, 1 lanes, 2 addr (scripts/genTiles.mjs's TILES) (0 for an unknown id). */
 export function tileLoadsOf(t: i32): i32 {
   switch (t) {
     case 0: return 0;

@@ -19,8 +19,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 
 /**
- * The family: [rows, columns, A loads], columns a multiple of 4 and at most TMP_ROW_BYTES / 4.
- * Index = tile id. A loads: how a K step's A values become the broadcast vectors the rows multiply:
+ * The family: [rows, columns, loads], columns a multiple of 4 and at most TMP_ROW_BYTES / 4.
+ * Index = tile id. Loads: how the inner loop reads its operands, chiefly how a K step's A values
+ * become the broadcast vectors the rows multiply:
  *   "splat"  one v128.load32_splat per row, at immediate offset 4 * r from the panel pointer;
  *   "lanes"  (rows a multiple of 4) one v128.load per 4 rows, each lane broadcast with
  *            i32x4.shuffle: a quarter of the A accesses, for an engine that bounds-checks every
@@ -29,7 +30,7 @@ import { readFileSync, writeFileSync } from "node:fs";
  *            address (a + 4 * r, b + 16 * j) with immediate offset 0: JavaScriptCore makes a
  *            broadcast load only of offset 0 (with an offset, a scalar load and a splat on the
  *            vector ports the multiply-adds need), and measured faster with B so too.
- * Each shape has a "splat" tile; a tile with other A loads ("variant", named e.g. 4x8lanes) has only
+ * Each shape has a "splat" tile; a tile with other loads ("variant", named e.g. 4x8lanes) has only
  * its full kernel (all rows, full width: nearly all of a layer's products) and runs the splat tile's
  * kernels for its edges. Every A value reaches the multiply-add unchanged, so the bits are the same.
  */
@@ -47,7 +48,7 @@ const TILES = [
   [4, 8, "lanes"],
   [6, 8, "addr"],
 ];
-/** The A loads' codes tileLoadsOf returns (src/host/wasm/tiles.ts names the tiles by them). */
+/** The loads' codes tileLoadsOf returns (src/host/wasm/tiles.ts names the tiles by them). */
 const LOADS = ["splat", "lanes", "addr"];
 /** Bare products (tileProduct{rows}x{cols}): Winograd's 4 output channels x 8 tiles. */
 const PRODUCTS = [[4, 8]];
@@ -77,13 +78,11 @@ function productLoop(mr, nr, w, rows = mr, loads = "splat") {
   if (loads === "lanes") for (const q of range(rows / 4)) lines.push(`    const a${q} = v128.load(a, ${16 * q});`);
   lines.push(`    let av: v128;`);
   for (const r of range(rows)) {
-    const q = r >> 2,
-      l = r & 3;
-    const broadcast = {
-      splat: `v128.load32_splat(${at("a", 4 * r)})`,
-      lanes: `i32x4.shuffle(a${q}, a${q}, ${l}, ${l}, ${l}, ${l})`,
-      addr: `v128.load32_splat(${at("a", 4 * r)})`,
-    }[loads];
+    const [q, l] = [r >> 2, r & 3];
+    const broadcast =
+      loads === "lanes"
+        ? `i32x4.shuffle(a${q}, a${q}, ${l}, ${l}, ${l}, ${l})`
+        : `v128.load32_splat(${at("a", 4 * r)})`;
     lines.push(`    av = ${broadcast};`);
     for (const j of range(w)) lines.push(`    ${acc(r, j)} = madd(av, b${j}, ${acc(r, j)});`);
   }
@@ -178,9 +177,10 @@ out.push(`/** Most columns of any tile. */`);
 out.push(`export const MAX_TILE_COLS: i32 = ${Math.max(...TILES.map((t) => t[1]))};`);
 out.push(`/** Bytes of the \`tmp\` area a partial tile spills its accumulators to. */`);
 out.push(`export const TILE_TMP_BYTES: i32 = ${Math.max(...TILES.map((t) => t[0])) * TMP_ROW_BYTES};\n`);
-const sw = (fn, pick) =>
+/** A switch over the tile ids returning pick(tile), 0 for an unknown id, documented by `doc`. */
+const sw = (fn, doc, pick) =>
   [
-    `/** ${fn === "tileRowsOf" ? "Rows" : "Columns"} of tile t (0 for an unknown id). */`,
+    `/** ${doc} (0 for an unknown id). */`,
     `export function ${fn}(t: i32): i32 {`,
     `  switch (t) {`,
     ...TILES.map((tile, i) => `    case ${i}: return ${pick(tile)};`),
@@ -188,18 +188,11 @@ const sw = (fn, pick) =>
     `  }`,
     `}\n`,
   ].join("\n");
-out.push(sw("tileRowsOf", (t) => t[0]));
-out.push(sw("tileColsOf", (t) => t[1]));
+out.push(sw("tileRowsOf", "Rows of tile t", (t) => t[0]));
+out.push(sw("tileColsOf", "Columns of tile t", (t) => t[1]));
+const loadCodes = LOADS.map((l, i) => `${i} ${l}`).join(", ");
 out.push(
-  [
-    `/** How tile t reads A (0 for an unknown id): ${LOADS.map((l, i) => `${i} ${l}`).join(", ")} (scripts/genTiles.mjs's TILES). */`,
-    `export function tileLoadsOf(t: i32): i32 {`,
-    `  switch (t) {`,
-    ...TILES.map((tile, i) => `    case ${i}: return ${LOADS.indexOf(tile[2])};`),
-    `    default: return 0;`,
-    `  }`,
-    `}\n`,
-  ].join("\n"),
+  sw("tileLoadsOf", `How tile t reads A: ${loadCodes} (scripts/genTiles.mjs's TILES)`, (t) => LOADS.indexOf(t[2])),
 );
 out.push(
   `/** Runs tile t's kernel for the \`cols\` valid columns of its panel (the narrowest width covering them) and its \`rows\` valid rows (at full width). */`,
