@@ -22,7 +22,7 @@
 // reduces an element the same way (tiles.ts), so every output element gets the same bits
 // whatever range a caller asks for and whichever tile runs.
 
-import { MAX_TILE_COLS, TILE_COUNT, TILE_TMP_BYTES, microKernel, tileColsOf, tileRowsOf } from "./tiles";
+import { MAX_TILE_COLS, TILE_COUNT, TILE_TMP_BYTES, microKernel, tileColsOf, tileLoadsOf, tileRowsOf } from "./tiles";
 
 /** Largest K block reduced per pass over C. */
 const KC_MAX: i32 = 512;
@@ -57,6 +57,15 @@ export function gemmTileRows(tile: i32): i32 {
 /** Columns of `tile` (0 for an unknown id): column ranges start at multiples of it. */
 export function gemmTileCols(tile: i32): i32 {
   return tileColsOf(tile);
+}
+
+/**
+ * How `tile` reads its A panels (0 for an unknown id): 0 one splat load per row at an immediate
+ * offset, 1 one vector load per 4 rows and lane broadcasts, 2 one splat load per row at offset 0
+ * (scripts/genTiles.mjs's TILES). Tiles of one shape differ only in speed, never in results.
+ */
+export function gemmTileLoads(tile: i32): i32 {
+  return tileLoadsOf(tile);
 }
 
 /** Largest K block: K is reduced in ceil(K / gemmKBlock()) blocks of near-equal size (depending on K alone). */

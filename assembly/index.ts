@@ -7,6 +7,7 @@ export {
   gemmTileCount,
   gemmTileRows,
   gemmTileCols,
+  gemmTileLoads,
   gemmKBlock,
   gemmScratchBytes,
   packedWeightsBytes,

@@ -4,15 +4,16 @@
 // rows (packWeights with those rows), B panels of that many columns. microKernel(t, ...) runs
 // acc = A panel (kc x rows) * B panel (kc x cols); then C (row stride ldc bytes) = acc + bias when
 // `first` (C is not read), else C + acc; then max(., 0) when `relu`; only rows x cols of the tile
-// are stored (partial tiles spill the accumulators to `tmp`, TILE_TMP_BYTES bytes). Every tile
+// are stored (partial tiles spill the accumulators to `tmp`, TILE_TMP_BYTES bytes). Tiles of one
+// shape may differ in how they load A and B (tileLoadsOf: scripts/genTiles.mjs's TILES). Every tile
 // gives each element the same operations in the same order, hence the same bits. tileProduct4x8
 // is the same loop without the epilogue (assembly/winograd.ts's per-element products).
 
 import { madd } from "./simd";
 import { edgeEpilogue } from "./epilogue";
 
-/** Tiles in the family (ids 0 .. TILE_COUNT - 1; 0 is 4x8). */
-export const TILE_COUNT: i32 = 4;
+/** Tiles in the family (ids 0 .. TILE_COUNT - 1; 0 is 4x8xsplat). */
+export const TILE_COUNT: i32 = 6;
 /** Most rows of any tile. */
 export const MAX_TILE_ROWS: i32 = 6;
 /** Most columns of any tile. */
@@ -27,6 +28,8 @@ export function tileRowsOf(t: i32): i32 {
     case 1: return 6;
     case 2: return 4;
     case 3: return 3;
+    case 4: return 4;
+    case 5: return 6;
     default: return 0;
   }
 }
@@ -38,6 +41,21 @@ export function tileColsOf(t: i32): i32 {
     case 1: return 8;
     case 2: return 12;
     case 3: return 16;
+    case 4: return 8;
+    case 5: return 8;
+    default: return 0;
+  }
+}
+
+/** How tile t reads A: 0 splat, 1 lanes, 2 addr (scripts/genTiles.mjs's TILES) (0 for an unknown id). */
+export function tileLoadsOf(t: i32): i32 {
+  switch (t) {
+    case 0: return 0;
+    case 1: return 0;
+    case 2: return 0;
+    case 3: return 0;
+    case 4: return 1;
+    case 5: return 2;
     default: return 0;
   }
 }
@@ -85,6 +103,28 @@ export function microKernel(t: i32, kc: i32, a: usize, b: usize, c: usize, ldc: 
       if (w == 2) { k3x16w2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
       if (w == 3) { k3x16w3(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
       k3x16w4(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);
+      return;
+    case 4:
+      if (rows == 4 && w == 2) { k4x8lanes(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+      if (rows < 4 && w == 2) {
+        if (rows == 1) { k4x8w2r1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 2) { k4x8w2r2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 3) { k4x8w2r3(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+      }
+      if (w == 1) { k4x8w1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+      k4x8w2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);
+      return;
+    case 5:
+      if (rows == 6 && w == 2) { k6x8addr(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+      if (rows < 6 && w == 2) {
+        if (rows == 1) { k6x8w2r1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 2) { k6x8w2r2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 3) { k6x8w2r3(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 4) { k6x8w2r4(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+        if (rows == 5) { k6x8w2r5(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+      }
+      if (w == 1) { k6x8w1(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp); return; }
+      k6x8w2(kc, a, b, c, ldc, rows, cols, bias, first, relu, tmp);
       return;
   }
 }
@@ -1885,6 +1925,213 @@ function k3x16w4r2(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32,
   v128.store(tmp, c1_1, 80);
   v128.store(tmp, c1_2, 96);
   v128.store(tmp, c1_3, 112);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 4x8 tile with "lanes" A loads, 8 of its columns (2 f32x4 per row) and all of its rows computed. */
+function k4x8lanes(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c1_1 = f32x4.splat(0);
+  let c2_0 = f32x4.splat(0);
+  let c2_1 = f32x4.splat(0);
+  let c3_0 = f32x4.splat(0);
+  let c3_1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b, 0);
+    const b1 = v128.load(b, 16);
+    const a0 = v128.load(a, 0);
+    let av: v128;
+    av = i32x4.shuffle(a0, a0, 0, 0, 0, 0);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    av = i32x4.shuffle(a0, a0, 1, 1, 1, 1);
+    c1_0 = madd(av, b0, c1_0);
+    c1_1 = madd(av, b1, c1_1);
+    av = i32x4.shuffle(a0, a0, 2, 2, 2, 2);
+    c2_0 = madd(av, b0, c2_0);
+    c2_1 = madd(av, b1, c2_1);
+    av = i32x4.shuffle(a0, a0, 3, 3, 3, 3);
+    c3_0 = madd(av, b0, c3_0);
+    c3_1 = madd(av, b1, c3_1);
+    a += 16;
+    b += 32;
+  }
+  if (rows == 4 && cols == 8) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+        c2_1 = f32x4.add(c2_1, bv);
+        bv = v128.load32_splat(bias, 12);
+        c3_0 = f32x4.add(c3_0, bv);
+        c3_1 = f32x4.add(c3_1, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+      c2_1 = f32x4.add(c2_1, v128.load(c + 2 * ldc, 16));
+      c3_0 = f32x4.add(c3_0, v128.load(c + 3 * ldc, 0));
+      c3_1 = f32x4.add(c3_1, v128.load(c + 3 * ldc, 16));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+      c2_0 = f32x4.pmax(z, c2_0);
+      c2_1 = f32x4.pmax(z, c2_1);
+      c3_0 = f32x4.pmax(z, c3_0);
+      c3_1 = f32x4.pmax(z, c3_1);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    v128.store(c + 2 * ldc, c2_1, 16);
+    v128.store(c + 3 * ldc, c3_0, 0);
+    v128.store(c + 3 * ldc, c3_1, 16);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  v128.store(tmp, c1_0, 64);
+  v128.store(tmp, c1_1, 80);
+  v128.store(tmp, c2_0, 128);
+  v128.store(tmp, c2_1, 144);
+  v128.store(tmp, c3_0, 192);
+  v128.store(tmp, c3_1, 208);
+  edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
+}
+
+/** 6x8 tile with "addr" A loads, 8 of its columns (2 f32x4 per row) and all of its rows computed. */
+function k6x8addr(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, first: bool, relu: bool, tmp: usize): void {
+  let c0_0 = f32x4.splat(0);
+  let c0_1 = f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c1_1 = f32x4.splat(0);
+  let c2_0 = f32x4.splat(0);
+  let c2_1 = f32x4.splat(0);
+  let c3_0 = f32x4.splat(0);
+  let c3_1 = f32x4.splat(0);
+  let c4_0 = f32x4.splat(0);
+  let c4_1 = f32x4.splat(0);
+  let c5_0 = f32x4.splat(0);
+  let c5_1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b + 16);
+    let av: v128;
+    av = v128.load32_splat(a);
+    c0_0 = madd(av, b0, c0_0);
+    c0_1 = madd(av, b1, c0_1);
+    av = v128.load32_splat(a + 4);
+    c1_0 = madd(av, b0, c1_0);
+    c1_1 = madd(av, b1, c1_1);
+    av = v128.load32_splat(a + 8);
+    c2_0 = madd(av, b0, c2_0);
+    c2_1 = madd(av, b1, c2_1);
+    av = v128.load32_splat(a + 12);
+    c3_0 = madd(av, b0, c3_0);
+    c3_1 = madd(av, b1, c3_1);
+    av = v128.load32_splat(a + 16);
+    c4_0 = madd(av, b0, c4_0);
+    c4_1 = madd(av, b1, c4_1);
+    av = v128.load32_splat(a + 20);
+    c5_0 = madd(av, b0, c5_0);
+    c5_1 = madd(av, b1, c5_1);
+    a += 24;
+    b += 32;
+  }
+  if (rows == 6 && cols == 8) {
+    if (first) {
+      if (bias != 0) {
+        let bv = v128.load32_splat(bias, 0);
+        c0_0 = f32x4.add(c0_0, bv);
+        c0_1 = f32x4.add(c0_1, bv);
+        bv = v128.load32_splat(bias, 4);
+        c1_0 = f32x4.add(c1_0, bv);
+        c1_1 = f32x4.add(c1_1, bv);
+        bv = v128.load32_splat(bias, 8);
+        c2_0 = f32x4.add(c2_0, bv);
+        c2_1 = f32x4.add(c2_1, bv);
+        bv = v128.load32_splat(bias, 12);
+        c3_0 = f32x4.add(c3_0, bv);
+        c3_1 = f32x4.add(c3_1, bv);
+        bv = v128.load32_splat(bias, 16);
+        c4_0 = f32x4.add(c4_0, bv);
+        c4_1 = f32x4.add(c4_1, bv);
+        bv = v128.load32_splat(bias, 20);
+        c5_0 = f32x4.add(c5_0, bv);
+        c5_1 = f32x4.add(c5_1, bv);
+      }
+    } else {
+      c0_0 = f32x4.add(c0_0, v128.load(c + 0 * ldc, 0));
+      c0_1 = f32x4.add(c0_1, v128.load(c + 0 * ldc, 16));
+      c1_0 = f32x4.add(c1_0, v128.load(c + 1 * ldc, 0));
+      c1_1 = f32x4.add(c1_1, v128.load(c + 1 * ldc, 16));
+      c2_0 = f32x4.add(c2_0, v128.load(c + 2 * ldc, 0));
+      c2_1 = f32x4.add(c2_1, v128.load(c + 2 * ldc, 16));
+      c3_0 = f32x4.add(c3_0, v128.load(c + 3 * ldc, 0));
+      c3_1 = f32x4.add(c3_1, v128.load(c + 3 * ldc, 16));
+      c4_0 = f32x4.add(c4_0, v128.load(c + 4 * ldc, 0));
+      c4_1 = f32x4.add(c4_1, v128.load(c + 4 * ldc, 16));
+      c5_0 = f32x4.add(c5_0, v128.load(c + 5 * ldc, 0));
+      c5_1 = f32x4.add(c5_1, v128.load(c + 5 * ldc, 16));
+    }
+    if (relu) {
+      const z = f32x4.splat(0);
+      c0_0 = f32x4.pmax(z, c0_0);
+      c0_1 = f32x4.pmax(z, c0_1);
+      c1_0 = f32x4.pmax(z, c1_0);
+      c1_1 = f32x4.pmax(z, c1_1);
+      c2_0 = f32x4.pmax(z, c2_0);
+      c2_1 = f32x4.pmax(z, c2_1);
+      c3_0 = f32x4.pmax(z, c3_0);
+      c3_1 = f32x4.pmax(z, c3_1);
+      c4_0 = f32x4.pmax(z, c4_0);
+      c4_1 = f32x4.pmax(z, c4_1);
+      c5_0 = f32x4.pmax(z, c5_0);
+      c5_1 = f32x4.pmax(z, c5_1);
+    }
+    v128.store(c + 0 * ldc, c0_0, 0);
+    v128.store(c + 0 * ldc, c0_1, 16);
+    v128.store(c + 1 * ldc, c1_0, 0);
+    v128.store(c + 1 * ldc, c1_1, 16);
+    v128.store(c + 2 * ldc, c2_0, 0);
+    v128.store(c + 2 * ldc, c2_1, 16);
+    v128.store(c + 3 * ldc, c3_0, 0);
+    v128.store(c + 3 * ldc, c3_1, 16);
+    v128.store(c + 4 * ldc, c4_0, 0);
+    v128.store(c + 4 * ldc, c4_1, 16);
+    v128.store(c + 5 * ldc, c5_0, 0);
+    v128.store(c + 5 * ldc, c5_1, 16);
+    return;
+  }
+  v128.store(tmp, c0_0, 0);
+  v128.store(tmp, c0_1, 16);
+  v128.store(tmp, c1_0, 64);
+  v128.store(tmp, c1_1, 80);
+  v128.store(tmp, c2_0, 128);
+  v128.store(tmp, c2_1, 144);
+  v128.store(tmp, c3_0, 192);
+  v128.store(tmp, c3_1, 208);
+  v128.store(tmp, c4_0, 256);
+  v128.store(tmp, c4_1, 272);
+  v128.store(tmp, c5_0, 320);
+  v128.store(tmp, c5_1, 336);
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
 }
 

@@ -101,7 +101,7 @@ for (const L of builds) {
             assert.is(
               h,
               reference,
-              `[${L.build}] ${describeConv(c)} (seed ${seed}): tile ${tr}x${tc}, ${name}, repetition ${rep + 1}: sha256 ${h} != tile 0's one call ${reference}`,
+              `[${L.build}] ${describeConv(c)} (seed ${seed}): tile ${tile} (${tr}x${tc}), ${name}, repetition ${rep + 1}: sha256 ${h} != tile 0's one call ${reference}`,
             );
             runs++;
           }

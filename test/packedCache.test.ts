@@ -64,7 +64,7 @@ async function loadAndRun(
 const entry = (): string => {
   const files = readdirSync(packedDir);
   assert.equal(files.length, 1, `one entry: ${files.join(", ")}`);
-  assert.match(files[0], /^[0-9a-f]{16}-baseline-\d+x\d+-strict-[0-9a-f]{16}\.iwpack$/);
+  assert.match(files[0], /^[0-9a-f]{16}-baseline-\d+x\d+[a-z]*-strict-[0-9a-f]{16}\.iwpack$/);
   return join(packedDir, files[0]);
 };
 
@@ -143,7 +143,7 @@ test("strict and fast keep their own entries: strict, fast, strict loads the thi
   assert.equal(names.length, 2, names.join(", "));
   assert.match(
     names.join(" "),
-    /-baseline-\d+x\d+-fast-[0-9a-f]{16}\.iwpack .*-baseline-\d+x\d+-strict-|-strict-.* .*-fast-/,
+    /-baseline-\d+x\d+[a-z]*-fast-[0-9a-f]{16}\.iwpack .*-baseline-\d+x\d+[a-z]*-strict-|-strict-.* .*-fast-/,
   );
 });
 
@@ -205,8 +205,9 @@ test("pruning: age, entries per weights, byte budget, least recently used first;
   const recent = Array.from({ length: PACKED_MAX_PER_WEIGHTS - 1 }, (_, i) =>
     fakeEntry(dir, entry(w1, `relaxed-4x${9 + i}-fast`), i + 1),
   );
-  const extra = fakeEntry(dir, entry(w1, "baseline-6x8-fast"), PACKED_MAX_PER_WEIGHTS); // one more than the limit
-  const old = fakeEntry(dir, entry(w2, "relaxed-6x8-strict"), PACKED_MAX_AGE_DAYS + 1);
+  // One more than the limit; it and `old` name variant tiles (rows x cols, then how it loads).
+  const extra = fakeEntry(dir, entry(w1, "baseline-6x8addr-fast"), PACKED_MAX_PER_WEIGHTS);
+  const old = fakeEntry(dir, entry(w2, "relaxed-4x8lanes-strict"), PACKED_MAX_AGE_DAYS + 1);
   const young = fakeEntry(dir, entry(w2, "relaxed-6x8-fast"), PACKED_MAX_AGE_DAYS - 1);
   const earlierName = fakeEntry(dir, `${w2}-baseline.iwpack`, PACKED_MAX_AGE_DAYS + 5); // the previous naming
   const foreign = [

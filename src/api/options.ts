@@ -36,8 +36,8 @@ export interface LoadOptions {
    * once per process and build; on the Node entry its result is kept in the user cache's probe
    * table, keyed by engine, build and CPU, and later processes read it instead; see
    * `kernel`/`kernelReason`), "probe" (probe now whatever is known and replace the table entry),
-   * or a tile name ("4x8", "6x8", "4x12", "3x16") for tests and benchmarks. Every tile gives the
-   * same output bits.
+   * or a tile name ("4x8", "6x8", "4x12", "3x16", "4x8lanes", "6x8addr") for tests and benchmarks.
+   * Every tile gives the same output bits.
    */
   tile?: string;
   /** Square input side the network is planned for (default 224; Caffe's reference blobs use 227). */

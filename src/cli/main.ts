@@ -54,7 +54,8 @@ options:
                    \`weights fetch\`, else a repository checkout's ../shared/googlenet)
   --build B        auto (default), baseline, relaxed or debug
   --tile T         GEMM register tile: auto (default: a timed probe at load, or its result kept in the
-                   user cache), probe (probe again and keep the new result) or 4x8, 6x8, 4x12, 3x16
+                   user cache), probe (probe again and keep the new result) or 4x8, 6x8, 4x12, 3x16,
+                   4x8lanes, 6x8addr
   --threads N      threads that run kernels (classify default: the available cores)
   --fast           fast mode: 3x3 and 5x5 convolutions as Winograd where measured faster (default: strict)
   --resize F       image resize filter: antialias (default, as PIL's bilinear) or bilinear (2x2

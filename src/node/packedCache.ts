@@ -33,7 +33,7 @@ const PARTIAL_STALE_MS = 60 * 60 * 1000;
  * `<weights hash>-<build>.iwpack` (one entry per build, which strict and fast loads overwrote).
  * Pruning never touches another name.
  */
-const ENTRY_NAME = /^([0-9a-f]{16})-[a-z]+(?:-\d+x\d+-[a-z]+-[0-9a-f]{16})?\.iwpack$/;
+const ENTRY_NAME = /^([0-9a-f]{16})-[a-z]+(?:-\d+x\d+[a-z]*-[a-z]+-[0-9a-f]{16})?\.iwpack$/;
 
 /**
  * The packed weights cache for the weights `source` names (or the default locations find), in

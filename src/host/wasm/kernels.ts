@@ -27,6 +27,7 @@ export interface KernelQueries {
   gemmTileCount(): number;
   gemmTileRows(tile: number): number;
   gemmTileCols(tile: number): number;
+  gemmTileLoads(tile: number): number;
   gemmKBlock(): number;
   gemmScratchBytes(): number;
   packedWeightsBytes(M: number, K: number, tile: number): number;
@@ -59,6 +60,7 @@ const QUERY_PARAMS = {
   gemmTileCount: [],
   gemmTileRows: ["tile"],
   gemmTileCols: ["tile"],
+  gemmTileLoads: ["tile"],
   gemmKBlock: [],
   gemmScratchBytes: [],
   packedWeightsBytes: ["M", "K", "tile"],

@@ -6,7 +6,7 @@
 // reduction order), so the choice only changes speed.
 
 import { hex, sha256 } from "../digest.js";
-import { ArgumentError } from "../errors.js";
+import { ArgumentError, WasmLoadError } from "../errors.js";
 import { encodeCall, type KernelCall } from "./calls.js";
 import { scratchKernels, type CompiledKernels, type KernelExports } from "./kernels.js";
 
@@ -17,7 +17,10 @@ export interface TileInfo {
   /** Register tile rows (A panel rows: output channels) and columns (B panel columns: pixels). */
   rows: number;
   cols: number;
-  /** "rows x cols", e.g. "6x8": the name `tile` options take (the family: 4x8, 6x8, 4x12, 3x16). */
+  /**
+   * "rows x cols" and how it reads A (TILE_LOADS), e.g. "6x8" or "4x8lanes": the name `tile`
+   * options take (the family: 4x8, 6x8, 4x12, 3x16 and the variants 4x8lanes, 6x8addr).
+   */
   name: string;
   /**
    * The packed weight layout this tile reads: A in panels of `rows` output channels, K steps of
@@ -92,12 +95,23 @@ export function packLayoutOf(rows: number): string {
   return `a-panels-${rows}r-v1`;
 }
 
+/**
+ * The name suffix of each gemmTileLoads code (assembly/gemm.ts): "" one splat load per A row at an
+ * immediate offset; "lanes" one vector load per 4 rows, lanes broadcast (fewer accesses where each
+ * is bounds-checked: V8 without its trap handler, as in Deno); "addr" splat loads at offset 0
+ * (JavaScriptCore makes a broadcast load of those only).
+ */
+const TILE_LOADS = ["", "lanes", "addr"] as const;
+
 /** The tiles of an instantiated build, in id order. */
 export function tileFamily(k: KernelExports): TileInfo[] {
   return Array.from({ length: k.gemmTileCount() }, (_, id) => {
     const rows = k.gemmTileRows(id),
-      cols = k.gemmTileCols(id);
-    return { id, rows, cols, name: `${rows}x${cols}`, packLayout: packLayoutOf(rows) };
+      cols = k.gemmTileCols(id),
+      loads = TILE_LOADS[k.gemmTileLoads(id)];
+    if (loads === undefined)
+      throw new WasmLoadError("kernel module", `tile ${id} reads A in an unknown way (${k.gemmTileLoads(id)})`);
+    return { id, rows, cols, name: `${rows}x${cols}${loads}`, packLayout: packLayoutOf(rows) };
   });
 }
 
