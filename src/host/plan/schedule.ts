@@ -62,6 +62,10 @@ export function buildStages(steps: readonly Step[]): number[][] {
 
 /** Below this many multiply-add equivalents a step is not worth splitting (~ a few µs). */
 const MIN_TASK_COST = 100_000;
+/** A stage's smallest tasks (one grid cell) are about 1 / (UNITS_PER_THREAD x threads) of its work. */
+const UNITS_PER_THREAD = 16;
+/** A task takes at most 1 / (GUIDE x threads) of the stage's work not yet handed out. */
+const GUIDE = 2;
 
 /** Even split of `units` aligned units of `align` elements (total `n` elements) into `parts`. */
 function ranges(n: number, align: number, parts: number): [number, number][] {
@@ -75,14 +79,20 @@ function ranges(n: number, align: number, parts: number): [number, number][] {
   return out;
 }
 
+/** A step's output split into a grid of row ranges x column ranges ([0, 0] where it has no such dimension). */
+interface Grid {
+  rows: [number, number][];
+  cols: [number, number][];
+}
+
 /**
- * Splits a step into about `parts` tasks. GEMMs (the calls with column ranges) split columns
- * (output pixels) first: measured here, column tasks cost nothing extra even one 8-column panel
- * wide, while each row split repacks (im2col) the task's B panels: 8 row tasks made conv2/3x3 1.5x
- * and conv1 3x slower. Rows are split only when there are too few column panels (7x7 maps).
- * Other kernels split their rows (channels / outputs).
+ * The grid of about `parts` cells a step splits into. GEMMs (the calls with column ranges) split
+ * columns (output pixels) first: measured here, column tasks cost nothing extra even one 8-column
+ * panel wide, while each row split repacks (im2col) the task's B panels: 8 row tasks made
+ * conv2/3x3 1.5x and conv1 3x slower. Rows are split only when there are too few column panels
+ * (7x7 maps). Other kernels split their rows (channels / outputs).
  */
-export function splitStep(step: Step, index: number, parts: number): Task[] {
+function splitGrid(step: Step, parts: number): Grid {
   const { rows, cols } = step.split;
   const units = (d: { first: number; end: number; align: number } | undefined): number =>
     d ? Math.ceil((d.end - d.first) / d.align) : 1;
@@ -96,39 +106,93 @@ export function splitStep(step: Step, index: number, parts: number): Task[] {
   } else if (rows) {
     best = { r: Math.min(parts, rowUnits), c: 1 };
   }
-  const rowRanges = rows ? ranges(rows.end, rows.align, best.r) : [[0, 0] as [number, number]];
-  const colRanges = cols ? ranges(cols.end, cols.align, best.c) : [[0, 0] as [number, number]];
-  const tasks: Task[] = [];
-  for (const [r0, r1] of rowRanges) {
-    for (const [c0, c1] of colRanges) {
-      const call = narrowCall(step.call, { r0, r1, c0, c1 }, 0);
-      tasks.push({ step: index, call, cost: callCost(call) });
-    }
-  }
-  return tasks;
+  return {
+    rows: rows ? ranges(rows.end, rows.align, best.r) : [[0, 0]],
+    cols: cols ? ranges(cols.end, cols.align, best.c) : [[0, 0]],
+  };
+}
+
+/** The task of step `index` over rows [r0, r1) and columns [c0, c1). */
+function task(step: Step, index: number, r0: number, r1: number, c0: number, c1: number): Task {
+  const call = narrowCall(step.call, { r0, r1, c0, c1 }, 0);
+  return { step: index, call, cost: callCost(call) };
+}
+
+/** Splits a step into about `parts` tasks of about equal size: the cells of its grid (splitGrid). */
+export function splitStep(step: Step, index: number, parts: number): Task[] {
+  const { rows, cols } = splitGrid(step, parts);
+  return rows.flatMap(([r0, r1]) => cols.map(([c0, c1]) => task(step, index, r0, r1, c0, c1)));
 }
 
 /**
- * The schedule of `plan` for `threads` threads: stages of independent steps, each split
- * into tasks so that a stage has about 4 tasks per thread (1 task per step for one thread).
- * A pure function of the plan's steps and the thread count.
+ * Guided split of one stage (guided self-scheduling over the cells of each step's grid): each task
+ * is as large as it can be without passing the stage's work not yet handed out / (GUIDE x threads),
+ * and never smaller than one grid cell (about 1 / (UNITS_PER_THREAD x threads) of the stage). The
+ * first tasks claimed are large, the last are single cells, so a stage ends with every thread
+ * busy to within about one small cell, even when one thread runs slower or is preempted. A task is
+ * a rectangle of cells: whole rows of the grid (every column), or columns of one grid row, so big
+ * tasks of a row-split step (7x7 maps, Winograd's output channels) pack or transform their input
+ * once, as a whole step does.
+ */
+function guidedTasks(plan: Pick<Plan, "steps">, steps: readonly number[], threads: number): Task[] {
+  const costs = steps.map((i) => callCost(plan.steps[i].call));
+  const total = costs.reduce((a, b) => a + b, 0);
+  const cell = Math.max(MIN_TASK_COST, total / (UNITS_PER_THREAD * threads));
+  let remaining = total;
+  const tasks: Task[] = [];
+  const order = steps.map((i, j) => ({ i, cost: costs[j] })).sort((x, y) => y.cost - x.cost || x.i - y.i);
+  for (const { i, cost } of order) {
+    const step = plan.steps[i];
+    const { rows, cols } = splitGrid(step, Math.floor(cost / cell));
+    const fullRows = (r0: number, r1: number): Task =>
+      task(step, i, rows[r0][0], rows[r1 - 1][1], cols[0][0], cols.at(-1)![1]);
+    for (let r = 0; r < rows.length; ) {
+      const goal = remaining / (GUIDE * threads);
+      let t = fullRows(r, r + 1);
+      if (t.cost <= goal || cols.length === 1) {
+        // Whole grid rows: as many as fit the goal (at least one).
+        let r1 = r + 1;
+        for (let next: Task; r1 < rows.length && (next = fullRows(r, r1 + 1)).cost <= goal; r1++) t = next;
+        r = r1;
+        tasks.push(t);
+        remaining -= t.cost;
+        continue;
+      }
+      // Columns of one grid row: as many as fit the goal (at least one), until the row is done.
+      for (let c = 0; c < cols.length; ) {
+        const rowGoal = remaining / (GUIDE * threads);
+        let c1 = c + 1;
+        t = task(step, i, rows[r][0], rows[r][1], cols[c][0], cols[c][1]);
+        for (
+          let next: Task;
+          c1 < cols.length && (next = task(step, i, rows[r][0], rows[r][1], cols[c][0], cols[c1][1])).cost <= rowGoal;
+          c1++
+        )
+          t = next;
+        c = c1;
+        tasks.push(t);
+        remaining -= t.cost;
+      }
+      r++;
+    }
+  }
+  // Largest first, so the last tasks claimed are small ones (a stable, deterministic order).
+  return tasks.sort((x, y) => y.cost - x.cost || x.step - y.step);
+}
+
+/**
+ * The schedule of `plan` for `threads` threads: stages of independent steps, each split into
+ * tasks by guidedTasks (1 task per step for one thread). A pure function of the plan's steps and
+ * the thread count.
  */
 export function schedulePlan(plan: Pick<Plan, "steps">, threads: number): Schedule {
   if (!(Number.isInteger(threads) && threads >= 1))
     throw new ArgumentError("schedulePlan", "threads", "a positive integer", threads);
-  const target = threads === 1 ? 1 : 4 * threads;
-  const stages = buildStages(plan.steps).map((steps): Stage => {
-    const costs = steps.map((i) => callCost(plan.steps[i].call));
-    const total = costs.reduce((a, b) => a + b, 0);
-    const tasks: Task[] = [];
-    steps.forEach((i, j) => {
-      const share = threads === 1 || total === 0 ? 1 : Math.round((target * costs[j]) / total);
-      const parts = Math.max(1, Math.min(share, Math.floor(costs[j] / MIN_TASK_COST)));
-      tasks.push(...splitStep(plan.steps[i], i, parts));
-    });
-    // Largest first, so the last tasks claimed are small ones (a stable, deterministic order).
-    tasks.sort((x, y) => y.cost - x.cost || x.step - y.step);
-    return { steps, tasks };
-  });
+  const stages = buildStages(plan.steps).map(
+    (steps): Stage => ({
+      steps,
+      tasks: threads === 1 ? steps.map((i) => splitStep(plan.steps[i], i, 1)[0]) : guidedTasks(plan, steps, threads),
+    }),
+  );
   return { threads, stages };
 }
