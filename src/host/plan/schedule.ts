@@ -130,9 +130,9 @@ export function splitStep(step: Step, index: number, parts: number): Task[] {
  * and never smaller than one grid cell (about 1 / (UNITS_PER_THREAD x threads) of the stage). The
  * first tasks claimed are large, the last are single cells, so a stage ends with every thread
  * busy to within about one small cell, even when one thread runs slower or is preempted. A task is
- * a rectangle of cells: whole rows of the grid (every column), or columns of one grid row, so big
- * tasks of a row-split step (7x7 maps, Winograd's output channels) pack or transform their input
- * once, as a whole step does.
+ * a rectangle of cells: whole columns of the grid (every row), or rows of one grid column, so the
+ * large tasks of a row-split step (7x7 maps; Winograd's output channels on small maps) pack or
+ * transform their input columns once, as the whole step does; only the last cells repeat it.
  */
 function guidedTasks(plan: Pick<Plan, "steps">, steps: readonly number[], threads: number): Task[] {
   const costs = steps.map((i) => callCost(plan.steps[i].call));
@@ -140,40 +140,31 @@ function guidedTasks(plan: Pick<Plan, "steps">, steps: readonly number[], thread
   const cell = Math.max(MIN_TASK_COST, total / (UNITS_PER_THREAD * threads));
   let remaining = total;
   const tasks: Task[] = [];
+  /** Emits the largest run of units [from, end) (at least one) whose task fits the goal; returns end. */
+  const take = (from: number, units: number, over: (end: number) => Task): number => {
+    const goal = remaining / (GUIDE * threads);
+    let end = from + 1;
+    let t = over(end);
+    for (let next: Task; end < units && (next = over(end + 1)).cost <= goal; end++) t = next;
+    tasks.push(t);
+    remaining -= t.cost;
+    return end;
+  };
   const order = steps.map((i, j) => ({ i, cost: costs[j] })).sort((x, y) => y.cost - x.cost || x.i - y.i);
   for (const { i, cost } of order) {
     const step = plan.steps[i];
     const { rows, cols } = splitGrid(step, Math.floor(cost / cell));
-    const fullRows = (r0: number, r1: number): Task =>
-      task(step, i, rows[r0][0], rows[r1 - 1][1], cols[0][0], cols.at(-1)![1]);
-    for (let r = 0; r < rows.length; ) {
-      const goal = remaining / (GUIDE * threads);
-      let t = fullRows(r, r + 1);
-      if (t.cost <= goal || cols.length === 1) {
-        // Whole grid rows: as many as fit the goal (at least one).
-        let r1 = r + 1;
-        for (let next: Task; r1 < rows.length && (next = fullRows(r, r1 + 1)).cost <= goal; r1++) t = next;
-        r = r1;
-        tasks.push(t);
-        remaining -= t.cost;
-        continue;
+    const rect = (r0: number, r1: number, c0: number, c1: number): Task =>
+      task(step, i, rows[r0][0], rows[r1 - 1][1], cols[c0][0], cols[c1 - 1][1]);
+    for (let c = 0; c < cols.length; ) {
+      if (rows.length === 1 || rect(0, rows.length, c, c + 1).cost <= remaining / (GUIDE * threads)) {
+        // Whole grid columns (every row): as many as fit the goal.
+        c = take(c, cols.length, (end) => rect(0, rows.length, c, end));
+      } else {
+        // One grid column too large for the goal: its rows, as many at a time as fit.
+        for (let r = 0; r < rows.length; ) r = take(r, rows.length, (end) => rect(r, end, c, c + 1));
+        c++;
       }
-      // Columns of one grid row: as many as fit the goal (at least one), until the row is done.
-      for (let c = 0; c < cols.length; ) {
-        const rowGoal = remaining / (GUIDE * threads);
-        let c1 = c + 1;
-        t = task(step, i, rows[r][0], rows[r][1], cols[c][0], cols[c][1]);
-        for (
-          let next: Task;
-          c1 < cols.length && (next = task(step, i, rows[r][0], rows[r][1], cols[c][0], cols[c1][1])).cost <= rowGoal;
-          c1++
-        )
-          t = next;
-        c = c1;
-        tasks.push(t);
-        remaining -= t.cost;
-      }
-      r++;
     }
   }
   // Largest first, so the last tasks claimed are small ones (a stable, deterministic order).
