@@ -83,8 +83,15 @@ interface Waiter {
 
 let nextScheduleId = 1;
 
-/** The calling thread's spin before it waits for a stage's last tasks (one small task's time). */
-const JOIN_SPIN_MS = 0.3;
+/**
+ * How long an idle thread spins before it blocks in Atomics.wait: a worker for the next stage, the
+ * calling thread for a stage's last tasks. Short: the guided schedule ends stages in small tasks, a
+ * futex wake takes about 0.1 ms, and on a loaded machine a spinning thread takes the core from one
+ * still computing (measured: README, "Threads").
+ */
+const SPIN_MS = 0.1;
+/** The calling thread's spin where it cannot block (a browser page's main thread). */
+const NON_BLOCKING_JOIN_SPIN_MS = 2;
 /** How long a join may block the calling thread in Atomics.wait before it waits without blocking. */
 const BLOCKING_JOIN_MS = 10;
 
@@ -150,9 +157,10 @@ export class WorkerPool implements Executor {
     this.profileBuffer = new SharedArrayBuffer(threads * PROFILE_SLOTS * 8);
     this.busy = new Float64Array(this.profileBuffer);
     const oversubscribed = threads > cores;
-    this.workerSpinMs = oversubscribed ? 0 : 0.5;
-    this.joinSpinMs = oversubscribed ? 0.05 : JOIN_SPIN_MS;
     this.canBlock = blockingAllowed(this.ctrl);
+    this.workerSpinMs = oversubscribed ? 0 : SPIN_MS;
+    // A thread that cannot block waits through its event loop, which is slower to wake: it spins longer.
+    this.joinSpinMs = oversubscribed ? 0.05 : this.canBlock ? SPIN_MS : NON_BLOCKING_JOIN_SPIN_MS;
   }
 
   /**
