@@ -87,7 +87,7 @@ let nextScheduleId = 1;
  * How long an idle thread spins before it blocks in Atomics.wait: a worker for the next stage, the
  * calling thread for a stage's last tasks. Short: the guided schedule ends stages in small tasks, a
  * futex wake takes about 0.1 ms, and on a loaded machine a spinning thread takes the core from one
- * still computing (measured: README, "Threads").
+ * still computing (measured: the README's "2 threads" under Benchmarks).
  */
 const SPIN_MS = 0.1;
 /** The calling thread's spin where it cannot block (a browser page's main thread). */

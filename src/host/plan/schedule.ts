@@ -118,10 +118,10 @@ function task(step: Step, index: number, r0: number, r1: number, c0: number, c1:
   return { step: index, call, cost: callCost(call) };
 }
 
-/** Splits a step into about `parts` tasks of about equal size: the cells of its grid (splitGrid). */
-export function splitStep(step: Step, index: number, parts: number): Task[] {
-  const { rows, cols } = splitGrid(step, parts);
-  return rows.flatMap(([r0, r1]) => cols.map(([c0, c1]) => task(step, index, r0, r1, c0, c1)));
+/** Step `index` whole, as one task. */
+function wholeStep(step: Step, index: number): Task {
+  const { rows, cols } = splitGrid(step, 1);
+  return task(step, index, rows[0][0], rows[0][1], cols[0][0], cols[0][1]);
 }
 
 /**
@@ -182,7 +182,7 @@ export function schedulePlan(plan: Pick<Plan, "steps">, threads: number): Schedu
   const stages = buildStages(plan.steps).map(
     (steps): Stage => ({
       steps,
-      tasks: threads === 1 ? steps.map((i) => splitStep(plan.steps[i], i, 1)[0]) : guidedTasks(plan, steps, threads),
+      tasks: threads === 1 ? steps.map((i) => wholeStep(plan.steps[i], i)) : guidedTasks(plan, steps, threads),
     }),
   );
   return { threads, stages };
