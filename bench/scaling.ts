@@ -12,16 +12,16 @@ import { parseArgs } from "node:util";
 import { SerialExecutor, type Executor } from "../src/host/exec/executor.js";
 import { WorkerPool } from "../src/host/exec/threadPool.js";
 import { expectedWeights } from "../src/host/ir/tensors.js";
-import { planGraph, writeWeights } from "../src/host/plan/plan.js";
 import type { Precision } from "../src/host/plan/winogradLayers.js";
 import { runtimeLabel } from "../src/host/runtimeName.js";
-import { compileKernels, createSharedMemory, instantiateKernels, type BuildChoice } from "../src/host/wasm/kernels.js";
+import { compileKernels, type BuildChoice } from "../src/host/wasm/kernels.js";
 import { chooseTile } from "../src/host/wasm/tiles.js";
 import { syntheticInput } from "../src/model/network/golden.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { nodeRuntime } from "../src/node/runtime.js";
 import { loadWeights } from "../src/node/weights.js";
 import { floatsSha } from "../test/support/data.js";
+import { plannedNetwork } from "./plannedNetwork.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -54,17 +54,7 @@ console.log(
       .join(" ")}`,
 );
 for (const precision of opts.precision.split(",") as Precision[]) {
-  const plan = planGraph(graph, instantiateKernels(compiled.module, createSharedMemory(65536, 65536)), {
-    height: 224,
-    width: 224,
-    lanes: threads,
-    keepAll: false,
-    precision,
-    tile,
-  });
-  const memory = createSharedMemory(plan.memoryBytes, plan.memoryBytes);
-  const kernels = instantiateKernels(compiled.module, memory);
-  writeWeights(graph, plan, tensors, kernels, memory);
+  const { plan, memory, kernels } = plannedNetwork(graph, compiled, tensors, { lanes: threads, precision, tile });
   const input = new Float32Array(memory.buffer, plan.input.ptr, 3 * 224 * 224);
   const output = new Float32Array(memory.buffer, plan.probabilities.ptr, 1000);
   const pool = await WorkerPool.create(compiled.module, memory, threads, nodeRuntime, kernels);
