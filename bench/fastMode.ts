@@ -15,11 +15,10 @@ import { parseArgs } from "node:util";
 import type { Profile } from "../src/host/exec/executor.js";
 import { expectedWeights } from "../src/host/ir/tensors.js";
 import { convWindow } from "../src/host/ir/window.js";
-import { planGraph, writeWeights, type Plan } from "../src/host/plan/plan.js";
 import type { Precision } from "../src/host/plan/winogradLayers.js";
 import { runtimeLabel } from "../src/host/runtimeName.js";
 import { encodeCall, withScratch } from "../src/host/wasm/calls.js";
-import { compileKernels, createSharedMemory, instantiateKernels, type BuildName } from "../src/host/wasm/kernels.js";
+import { compileKernels, type BuildName } from "../src/host/wasm/kernels.js";
 import { chooseTile } from "../src/host/wasm/tiles.js";
 import { syntheticInput } from "../src/model/network/golden.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
@@ -27,6 +26,7 @@ import { GoogLeNet } from "../src/node/index.js";
 import { loadWeights } from "../src/node/weights.js";
 import { floatsSha } from "../test/support/data.js";
 import { nodeRuntime } from "../src/node/runtime.js";
+import { plannedNetwork } from "./plannedNetwork.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -73,18 +73,7 @@ async function layers(): Promise<{ rows: LayerRow[]; totals: PlanTotals }> {
   const { tensors } = await loadWeights({ expected: expectedWeights(graph, 224, 224) });
   const { tile } = chooseTile(compiled, "auto", "bench/fastMode");
   const planned = (["strict", "fast"] as Precision[]).map((precision) => {
-    const probe = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
-    const plan: Plan = planGraph(graph, probe, {
-      height: 224,
-      width: 224,
-      lanes: 1,
-      keepAll: false,
-      precision,
-      tile,
-    });
-    const memory = createSharedMemory(plan.memoryBytes, plan.memoryBytes);
-    const k = instantiateKernels(compiled.module, memory);
-    writeWeights(graph, plan, tensors, k, memory);
+    const { plan, memory, kernels: k } = plannedNetwork(graph, compiled, tensors, { lanes: 1, precision, tile });
     new Float32Array(memory.buffer, plan.input.ptr, 3 * 224 * 224).set(syntheticInput(3 * 224 * 224));
     const calls = plan.steps.map((step) => ({
       fn: k[step.call.kernel],

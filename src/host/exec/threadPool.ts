@@ -83,6 +83,31 @@ interface Waiter {
 
 let nextScheduleId = 1;
 
+/**
+ * How long an idle thread spins before it blocks in Atomics.wait: a worker for the next stage, the
+ * calling thread for a stage's last tasks. Short: the guided schedule ends stages in small tasks, a
+ * futex wake takes about 0.1 ms, and on a loaded machine a spinning thread takes the core from one
+ * still computing (measured: the README's "2 threads" under Benchmarks).
+ */
+const SPIN_MS = 0.1;
+/** The calling thread's spin where it cannot block (a browser page's main thread). */
+const NON_BLOCKING_JOIN_SPIN_MS = 2;
+/** How long a join may block the calling thread in Atomics.wait before it waits without blocking. */
+const BLOCKING_JOIN_MS = 10;
+
+/**
+ * Whether Atomics.wait may block this thread: not on a browser page's main thread, where it throws
+ * (checked before the value, so this probe with a value the word does not hold never blocks).
+ */
+function blockingAllowed(ctrl: Int32Array): boolean {
+  try {
+    Atomics.wait(ctrl, C.DONE, Atomics.load(ctrl, C.DONE) + 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs plans on threads-1 workers plus the calling thread; every output bit as the serial executor. */
 export class WorkerPool implements Executor {
   readonly threads: number;
@@ -95,6 +120,8 @@ export class WorkerPool implements Executor {
   private readonly busy: Float64Array;
   private readonly workerSpinMs: number;
   private readonly joinSpinMs: number;
+  /** Whether Atomics.wait may block the calling thread (not on a browser page's main thread). */
+  private readonly canBlock: boolean;
   private readonly spawn: (events: WorkerEvents) => WorkerHandle;
   private workers: WorkerHandle[] = [];
   private epoch = 0;
@@ -130,8 +157,10 @@ export class WorkerPool implements Executor {
     this.profileBuffer = new SharedArrayBuffer(threads * PROFILE_SLOTS * 8);
     this.busy = new Float64Array(this.profileBuffer);
     const oversubscribed = threads > cores;
-    this.workerSpinMs = oversubscribed ? 0 : 0.5;
-    this.joinSpinMs = oversubscribed ? 0.05 : 2;
+    this.canBlock = blockingAllowed(this.ctrl);
+    this.workerSpinMs = oversubscribed ? 0 : SPIN_MS;
+    // A thread that cannot block waits through its event loop, which is slower to wake: it spins longer.
+    this.joinSpinMs = oversubscribed ? 0.05 : this.canBlock ? SPIN_MS : NON_BLOCKING_JOIN_SPIN_MS;
   }
 
   /**
@@ -416,16 +445,26 @@ export class WorkerPool implements Executor {
     if (profile) profile.set("wait", (profile.get("wait") ?? 0) + wait);
   }
 
-  /** Waits until `count` tasks of the stage are done: bounded spin, then without blocking the event loop. */
+  /**
+   * Waits until `count` tasks of the stage are done: a bounded spin; then, where this thread may
+   * block, Atomics.wait in 1 ms slices for up to BLOCKING_JOIN_MS (the core goes to the threads still
+   * computing, and the last task's notify wakes it at once); then without blocking the event loop
+   * (which also lets a worker's death be reported).
+   */
   private async join(count: number): Promise<void> {
     const ctrl = this.ctrl;
     if (Atomics.load(ctrl, C.DONE) >= count) return;
     const t0 = performance.now();
     while (Atomics.load(ctrl, C.DONE) < count) {
       if (this.broken !== undefined || (this.deadLanes.size > 0 && this.stageLost(count))) throw this.deathError();
-      if (performance.now() - t0 < this.joinSpinMs) continue;
+      const waited = performance.now() - t0;
+      if (waited < this.joinSpinMs) continue;
       const seen = Atomics.load(ctrl, C.DONE);
       if (seen >= count) break;
+      if (this.canBlock && waited < BLOCKING_JOIN_MS) {
+        Atomics.wait(ctrl, C.DONE, seen, 1);
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, 20);
         function done(): void {

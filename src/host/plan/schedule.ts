@@ -62,6 +62,10 @@ export function buildStages(steps: readonly Step[]): number[][] {
 
 /** Below this many multiply-add equivalents a step is not worth splitting (~ a few µs). */
 const MIN_TASK_COST = 100_000;
+/** A stage's smallest tasks (one grid cell) are about 1 / (UNITS_PER_THREAD x threads) of its work. */
+const UNITS_PER_THREAD = 16;
+/** A task takes at most 1 / (GUIDE x threads) of the stage's work not yet handed out. */
+const GUIDE = 2;
 
 /** Even split of `units` aligned units of `align` elements (total `n` elements) into `parts`. */
 function ranges(n: number, align: number, parts: number): [number, number][] {
@@ -75,14 +79,20 @@ function ranges(n: number, align: number, parts: number): [number, number][] {
   return out;
 }
 
+/** A step's output split into a grid of row ranges x column ranges ([0, 0] where it has no such dimension). */
+interface Grid {
+  rows: [number, number][];
+  cols: [number, number][];
+}
+
 /**
- * Splits a step into about `parts` tasks. GEMMs (the calls with column ranges) split columns
- * (output pixels) first: measured here, column tasks cost nothing extra even one 8-column panel
- * wide, while each row split repacks (im2col) the task's B panels: 8 row tasks made conv2/3x3 1.5x
- * and conv1 3x slower. Rows are split only when there are too few column panels (7x7 maps).
- * Other kernels split their rows (channels / outputs).
+ * The grid of about `parts` cells a step splits into. GEMMs (the calls with column ranges) split
+ * columns (output pixels) first: measured here, column tasks cost nothing extra even one 8-column
+ * panel wide, while each row split repacks (im2col) the task's B panels: 8 row tasks made
+ * conv2/3x3 1.5x and conv1 3x slower. Rows are split only when there are too few column panels
+ * (7x7 maps). Other kernels split their rows (channels / outputs).
  */
-export function splitStep(step: Step, index: number, parts: number): Task[] {
+function splitGrid(step: Step, parts: number): Grid {
   const { rows, cols } = step.split;
   const units = (d: { first: number; end: number; align: number } | undefined): number =>
     d ? Math.ceil((d.end - d.first) / d.align) : 1;
@@ -96,39 +106,84 @@ export function splitStep(step: Step, index: number, parts: number): Task[] {
   } else if (rows) {
     best = { r: Math.min(parts, rowUnits), c: 1 };
   }
-  const rowRanges = rows ? ranges(rows.end, rows.align, best.r) : [[0, 0] as [number, number]];
-  const colRanges = cols ? ranges(cols.end, cols.align, best.c) : [[0, 0] as [number, number]];
-  const tasks: Task[] = [];
-  for (const [r0, r1] of rowRanges) {
-    for (const [c0, c1] of colRanges) {
-      const call = narrowCall(step.call, { r0, r1, c0, c1 }, 0);
-      tasks.push({ step: index, call, cost: callCost(call) });
-    }
-  }
-  return tasks;
+  return {
+    rows: rows ? ranges(rows.end, rows.align, best.r) : [[0, 0]],
+    cols: cols ? ranges(cols.end, cols.align, best.c) : [[0, 0]],
+  };
+}
+
+/** The task of step `index` over rows [r0, r1) and columns [c0, c1). */
+function task(step: Step, index: number, r0: number, r1: number, c0: number, c1: number): Task {
+  const call = narrowCall(step.call, { r0, r1, c0, c1 }, 0);
+  return { step: index, call, cost: callCost(call) };
+}
+
+/** Step `index` whole, as one task. */
+function wholeStep(step: Step, index: number): Task {
+  const { rows, cols } = splitGrid(step, 1);
+  return task(step, index, rows[0][0], rows[0][1], cols[0][0], cols[0][1]);
 }
 
 /**
- * The schedule of `plan` for `threads` threads: stages of independent steps, each split
- * into tasks so that a stage has about 4 tasks per thread (1 task per step for one thread).
- * A pure function of the plan's steps and the thread count.
+ * Guided split of one stage (guided self-scheduling over the cells of each step's grid): each task
+ * is as large as it can be without passing the stage's work not yet handed out / (GUIDE x threads),
+ * and never smaller than one grid cell (about 1 / (UNITS_PER_THREAD x threads) of the stage). The
+ * first tasks claimed are large, the last are single cells, so a stage ends with every thread
+ * busy to within about one small cell, even when one thread runs slower or is preempted. A task is
+ * a rectangle of cells: whole columns of the grid (every row), or rows of one grid column, so the
+ * large tasks of a row-split step (7x7 maps; Winograd's output channels on small maps) pack or
+ * transform their input columns once, as the whole step does; only the last cells repeat it.
+ */
+function guidedTasks(plan: Pick<Plan, "steps">, steps: readonly number[], threads: number): Task[] {
+  const costs = steps.map((i) => callCost(plan.steps[i].call));
+  const total = costs.reduce((a, b) => a + b, 0);
+  const cell = Math.max(MIN_TASK_COST, total / (UNITS_PER_THREAD * threads));
+  let remaining = total;
+  const tasks: Task[] = [];
+  /** Emits the largest run of units [from, end) (at least one) whose task fits the goal; returns end. */
+  const take = (from: number, units: number, over: (end: number) => Task): number => {
+    const goal = remaining / (GUIDE * threads);
+    let end = from + 1;
+    let t = over(end);
+    for (let next: Task; end < units && (next = over(end + 1)).cost <= goal; end++) t = next;
+    tasks.push(t);
+    remaining -= t.cost;
+    return end;
+  };
+  const order = steps.map((i, j) => ({ i, cost: costs[j] })).sort((x, y) => y.cost - x.cost || x.i - y.i);
+  for (const { i, cost } of order) {
+    const step = plan.steps[i];
+    const { rows, cols } = splitGrid(step, Math.floor(cost / cell));
+    const rect = (r0: number, r1: number, c0: number, c1: number): Task =>
+      task(step, i, rows[r0][0], rows[r1 - 1][1], cols[c0][0], cols[c1 - 1][1]);
+    for (let c = 0; c < cols.length; ) {
+      if (rows.length === 1 || rect(0, rows.length, c, c + 1).cost <= remaining / (GUIDE * threads)) {
+        // Whole grid columns (every row): as many as fit the goal.
+        c = take(c, cols.length, (end) => rect(0, rows.length, c, end));
+      } else {
+        // One grid column too large for the goal: its rows, as many at a time as fit.
+        for (let r = 0; r < rows.length; ) r = take(r, rows.length, (end) => rect(r, end, c, c + 1));
+        c++;
+      }
+    }
+  }
+  // Largest first, so the last tasks claimed are small ones (a stable, deterministic order).
+  return tasks.sort((x, y) => y.cost - x.cost || x.step - y.step);
+}
+
+/**
+ * The schedule of `plan` for `threads` threads: stages of independent steps, each split into
+ * tasks by guidedTasks (1 task per step for one thread). A pure function of the plan's steps and
+ * the thread count.
  */
 export function schedulePlan(plan: Pick<Plan, "steps">, threads: number): Schedule {
   if (!(Number.isInteger(threads) && threads >= 1))
     throw new ArgumentError("schedulePlan", "threads", "a positive integer", threads);
-  const target = threads === 1 ? 1 : 4 * threads;
-  const stages = buildStages(plan.steps).map((steps): Stage => {
-    const costs = steps.map((i) => callCost(plan.steps[i].call));
-    const total = costs.reduce((a, b) => a + b, 0);
-    const tasks: Task[] = [];
-    steps.forEach((i, j) => {
-      const share = threads === 1 || total === 0 ? 1 : Math.round((target * costs[j]) / total);
-      const parts = Math.max(1, Math.min(share, Math.floor(costs[j] / MIN_TASK_COST)));
-      tasks.push(...splitStep(plan.steps[i], i, parts));
-    });
-    // Largest first, so the last tasks claimed are small ones (a stable, deterministic order).
-    tasks.sort((x, y) => y.cost - x.cost || x.step - y.step);
-    return { steps, tasks };
-  });
+  const stages = buildStages(plan.steps).map(
+    (steps): Stage => ({
+      steps,
+      tasks: threads === 1 ? steps.map((i) => wholeStep(plan.steps[i], i)) : guidedTasks(plan, steps, threads),
+    }),
+  );
   return { threads, stages };
 }
