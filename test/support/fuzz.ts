@@ -56,7 +56,7 @@ export interface Mutant {
 }
 
 /** An original file, how the library decodes it, and its mutators. */
-interface Subject {
+export interface Subject {
   name: string;
   bytes: Uint8Array;
   /** Byte ranges [start, end) whose values no check of the format covers. */
@@ -610,13 +610,23 @@ export function subjects(format: Format, seed: number): Promise<Subject[]> {
   return s;
 }
 
-/** Runs case `index` of `format` (deterministic in seed, format and index) and classifies it. */
-export async function runCase(format: Format, seed: number, index: number): Promise<CaseResult> {
+/** The subject and mutant of case `index` of `format` (deterministic in seed, format and index: replays one case). */
+export async function caseMutant(
+  format: Format,
+  seed: number,
+  index: number,
+): Promise<{ subject: Subject; mutant: Mutant }> {
   const list = await subjects(format, seed);
   const rng = rngFor(seed, `${format}:${index}`);
   const subject = list[index % list.length];
   const useSpecial = subject.special.length > 0 && rng() < 0.4;
   const mutant = useSpecial ? pick(rng, subject.special)(rng, subject.bytes) : genericMutation(rng, subject);
+  return { subject, mutant };
+}
+
+/** Runs case `index` of `format` and classifies it. */
+export async function runCase(format: Format, seed: number, index: number): Promise<CaseResult> {
+  const { subject, mutant } = await caseMutant(format, seed, index);
   const name = `${subject.name} ${mutant.what}`;
   const result = (outcome: Outcome, detail: string): CaseResult => ({ format, index, outcome, what: name, detail });
   let key: string;
