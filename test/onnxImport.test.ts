@@ -289,6 +289,75 @@ test("a graph outside the family: a typed error naming the first unsupported nod
   }
 });
 
+test("a node the ONNX checker rejects is a typed error naming it, never loaded in part (fuzz seed 21 cases 6033, 6835)", async () => {
+  type Nodes = ReturnType<typeof node>[];
+  const bytes = (edit: (nodes: Nodes) => Nodes) =>
+    encodeZooOnnx(mat, { opset: 12, output: "prob_1", rawData: true, editNodes: edit });
+  const at = (index: number, edit: (n: Nodes[number]) => Nodes[number]) => (nodes: Nodes) =>
+    nodes.map((n, i) => (i === index ? edit(n) : n));
+  const withAttribute = (index: number, name: string, a: object) =>
+    at(index, (n) => ({ ...n, attribute: [...n.attribute!.filter((x) => x.name !== name), { name, ...a }] }));
+  const cases: [string, Uint8Array, RegExp][] = [
+    // Case 6033: a flipped tag made the Conv's name a second output; the Conv loaded.
+    [
+      "two-outputs.onnx",
+      bytes(at(0, (n) => ({ ...n, output: [...n.output!, "conv1/extra"] }))),
+      /ONNX node Conv "conv1\/7x7_s2_1" \(node #1\): 'outputs' expected 1 at opset 12, found 2$/,
+    ],
+    [
+      "four-inputs.onnx",
+      bytes(at(0, (n) => ({ ...n, input: [...n.input!, n.input![2]!] }))),
+      /ONNX node Conv "conv1\/7x7_s2_1" \(node #1\): 'inputs' expected 2 to 3 at opset 12, found 4$/,
+    ],
+    // Case 6835: MaxPool's kernel_shape with type 39 (no AttributeType) loaded as INTS.
+    [
+      "no-such-type.onnx",
+      bytes(withAttribute(2, "kernel_shape", { type: 39, ints: [3, 3] })),
+      /node #3 attribute "kernel_shape" at byte \d+: expected a type \(AttributeProto.type, 1 to 14\), found 39$/,
+    ],
+    [
+      "type-and-value-disagree.onnx",
+      bytes(withAttribute(2, "kernel_shape", { type: 2, ints: [3, 3] })),
+      /node #3 attribute "kernel_shape" at byte \d+: type INT expected its value in field 3, found field 8$/,
+    ],
+    [
+      "wrong-type.onnx",
+      bytes(withAttribute(3, "size", { type: 1, f: 5 })),
+      /ONNX node LRN "pool1\/norm1_1" \(node #4\): 'size' expected type INT, found FLOAT$/,
+    ],
+    [
+      "attribute-twice.onnx",
+      bytes(at(3, (n) => ({ ...n, attribute: [...n.attribute!, n.attribute![0]!] }))),
+      /node #4 attribute "\w+" at byte \d+: expected one attribute of this name on the node, found two$/,
+    ],
+    [
+      "undefined-input.onnx",
+      bytes((nodes) => nodes.map((n) => (n.opType === "Dropout" ? { ...n, input: [...n.input!, "nowhere"] } : n))),
+      /ONNX node Dropout "[^"]+" \(node #\d+\): 'inputs\[1\]' expected a graph input, an initializer or an earlier node's output, found "nowhere"$/,
+    ],
+    // conv1 writes the graph input's name, which its ReLU then reads.
+    [
+      "output-redefined.onnx",
+      bytes((nodes) => [
+        { ...nodes[0]!, output: ["data_0"] },
+        { ...nodes[1]!, input: ["data_0"] },
+        ...nodes.slice(2),
+      ]),
+      /ONNX node Conv "data_0" \(node #1\): 'outputs\[0\]' expected a name no other value has, found "data_0" again$/,
+    ],
+  ];
+  for (const [file, model, pattern] of cases) {
+    let error: unknown;
+    await GoogLeNet.load({ weights: model, threads: 1, warmUp: false }).then(
+      (net) => net.dispose(),
+      (e: unknown) => (error = e),
+    );
+    assert.instance(error, WeightsError, `${file}: ${String(error)}`);
+    assert.match((error as WeightsError).message, pattern, file);
+    console.log(`  ${file}: ${(error as Error).message.slice(0, 200)}`);
+  }
+});
+
 test("external data: read from beside the model; absolute, '..', backslash and symlinked-out locations are rejected", async () => {
   const rng = rngFor(seed, "external");
   const what = "torchvision opset 13";
