@@ -94,7 +94,10 @@ test("ONNX: a valid model of another meaning is 'changed', an invalid one must b
   // (ignored: strides 1, ceil_mode 0); 5232 turns a Conv's bias input into its name (no bias);
   // 5533 makes a BatchNormalization read layer0's running_var (same shape) instead of layer1's.
   // 6033 turns a Conv's name into a second output and 6835 a MaxPool attribute's type into 39:
-  // invalid models the importer loaded until it checked outputs and attribute types.
+  // invalid models the importer loaded until it checked outputs and attribute types. 7698 makes
+  // an LRN's beta -0.75: valid ONNX that onnxruntime's LRN kernel refuses (beta > 0 only). 9723
+  // pads a MaxPool by 16 past its 3x3 kernel (windows wholly in the padding have no value); 9805
+  // makes a node name bytes that are not UTF-8.
   const want: [number, string][] = [
     [2165, "changed"],
     [6845, "changed"],
@@ -102,6 +105,9 @@ test("ONNX: a valid model of another meaning is 'changed', an invalid one must b
     [5533, "changed"],
     [6033, "typed"],
     [6835, "typed"],
+    [7698, "changed"],
+    [9723, "typed"],
+    [9805, "typed"],
   ];
   for (const [index, outcome] of want) {
     const r = await runCase("onnx", 21, index);

@@ -297,6 +297,12 @@ test("a node the ONNX checker rejects is a typed error naming it, never loaded i
     nodes.map((n, i) => (i === index ? edit(n) : n));
   const withAttribute = (index: number, name: string, a: object) =>
     at(index, (n) => ({ ...n, attribute: [...n.attribute!.filter((x) => x.name !== name), { name, ...a }] }));
+  /** The model with the first byte of the first `text` turned into C3 (a UTF-8 lead byte the next byte does not continue). */
+  const notUtf8 = (model: Uint8Array, text: string): Uint8Array => {
+    const out = model.slice();
+    out[Buffer.from(out).indexOf(text)] = 0xc3;
+    return out;
+  };
   const cases: [string, Uint8Array, RegExp][] = [
     // Case 6033: a flipped tag made the Conv's name a second output; the Conv loaded.
     [
@@ -345,6 +351,14 @@ test("a node the ONNX checker rejects is a typed error naming it, never loaded i
       ]),
       /ONNX node Conv "data_0" \(node #1\): 'outputs\[0\]' expected a name no other value has, found "data_0" again$/,
     ],
+    // Cases 9723, 9973: a pool whose windows can lie wholly in the padding (no value) loaded.
+    [
+      "pad-as-large-as-kernel.onnx",
+      bytes(withAttribute(2, "pads", { type: 7, ints: [0, 0, 0, 3] })),
+      /ONNX node MaxPool "pool1\/3x3_s2_1" \(node #3\): 'pads' expected each less than its axis's kernel_shape \[3,3\], found \[0,0,0,3\]$/,
+    ],
+    // Case 9805: a name that is not UTF-8 (C3 6F) read as U+FFFD "o" (onnx-proto reads "ï").
+    ["not-utf8.onnx", notUtf8(bytes((nodes) => nodes), "conv1/7x7_s2_1"), /node #1, field 2 at byte \d+: expected UTF-8 text \(a string field\), found bytes that are not UTF-8 \(c36f6e76/],
   ];
   for (const [file, model, pattern] of cases) {
     let error: unknown;

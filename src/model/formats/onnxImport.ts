@@ -712,6 +712,10 @@ class Importer {
     this.checkDilations();
     if (this.int("storage_order", 0) !== 0) throw this.unsupported("storage_order", "0", this.int("storage_order", 0));
     const window = this.window(kernel as [number, number], x);
+    // A pad as large as the kernel lets a window lie wholly in the padding, where a pool has no
+    // value (no taps to take the maximum or average of): onnxruntime, Caffe and PyTorch reject it too.
+    if (window.pads.some((p, i) => p >= kernel[i % 2]!))
+      throw this.unsupported("pads", `each less than its axis's kernel_shape [${kernel}]`, `[${window.pads}]`);
     const ceil = this.int("ceil_mode", 0) !== 0;
     const countPad = op === "avgPool" && this.int("count_include_pad", 0) !== 0;
     const caffe = caffePoolProblem(op, window, ceil ? "ceil" : "floor", countPad) === undefined;
