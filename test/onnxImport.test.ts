@@ -244,6 +244,20 @@ test("the comparison fails for a wrong import: the graph without its transform_i
   await net.dispose();
 });
 
+/** Loads each model as bytes and checks that the load fails with a WeightsError matching its pattern. */
+async function expectLoadErrors(cases: [string, Uint8Array, RegExp][]): Promise<void> {
+  for (const [file, model, pattern] of cases) {
+    let error: unknown;
+    await GoogLeNet.load({ weights: model, threads: 1, warmUp: false }).then(
+      (net) => net.dispose(),
+      (e: unknown) => (error = e),
+    );
+    assert.instance(error, WeightsError, `${file}: ${String(error)}`);
+    assert.match((error as WeightsError).message, pattern, file);
+    console.log(`  ${file}: ${(error as Error).message.slice(0, 200)}`);
+  }
+}
+
 test("a graph outside the family: a typed error naming the first unsupported node; nothing loads", async () => {
   const bytes = (edit: (nodes: ReturnType<typeof node>[]) => ReturnType<typeof node>[]) =>
     encodeZooOnnx(mat, { opset: 12, output: "prob_1", rawData: true, editNodes: edit });
@@ -277,16 +291,7 @@ test("a graph outside the family: a typed error naming the first unsupported nod
       /ONNX node LRN "pool1\/norm1_1" \(node #4\): 'attribute' expected one of alpha, beta, bias, size, found axis$/,
     ],
   ];
-  for (const [file, model, pattern] of cases) {
-    let error: unknown;
-    await GoogLeNet.load({ weights: model, threads: 1, warmUp: false }).then(
-      (net) => net.dispose(),
-      (e: unknown) => (error = e),
-    );
-    assert.instance(error, WeightsError, `${file}: ${String(error)}`);
-    assert.match((error as WeightsError).message, pattern, file);
-    console.log(`  ${file}: ${(error as Error).message.slice(0, 160)}`);
-  }
+  await expectLoadErrors(cases);
 });
 
 test("a node the ONNX checker rejects is a typed error naming it, never loaded in part (fuzz seed 21 cases 6033, 6835)", async () => {
@@ -344,11 +349,7 @@ test("a node the ONNX checker rejects is a typed error naming it, never loaded i
     // conv1 writes the graph input's name, which its ReLU then reads.
     [
       "output-redefined.onnx",
-      bytes((nodes) => [
-        { ...nodes[0]!, output: ["data_0"] },
-        { ...nodes[1]!, input: ["data_0"] },
-        ...nodes.slice(2),
-      ]),
+      bytes((nodes) => [{ ...nodes[0]!, output: ["data_0"] }, { ...nodes[1]!, input: ["data_0"] }, ...nodes.slice(2)]),
       /ONNX node Conv "data_0" \(node #1\): 'outputs\[0\]' expected a name no other value has, found "data_0" again$/,
     ],
     // Cases 9723, 9973: a pool whose windows can lie wholly in the padding (no value) loaded.
@@ -358,18 +359,16 @@ test("a node the ONNX checker rejects is a typed error naming it, never loaded i
       /ONNX node MaxPool "pool1\/3x3_s2_1" \(node #3\): 'pads' expected each less than its axis's kernel_shape \[3,3\], found \[0,0,0,3\]$/,
     ],
     // Case 9805: a name that is not UTF-8 (C3 6F) read as U+FFFD "o" (onnx-proto reads "ï").
-    ["not-utf8.onnx", notUtf8(bytes((nodes) => nodes), "conv1/7x7_s2_1"), /node #1, field 2 at byte \d+: expected UTF-8 text \(a string field\), found bytes that are not UTF-8 \(c36f6e76/],
+    [
+      "not-utf8.onnx",
+      notUtf8(
+        bytes((nodes) => nodes),
+        "conv1/7x7_s2_1",
+      ),
+      /node #1, field 2 at byte \d+: expected UTF-8 text \(a string field\), found bytes that are not UTF-8 \(c36f6e76/,
+    ],
   ];
-  for (const [file, model, pattern] of cases) {
-    let error: unknown;
-    await GoogLeNet.load({ weights: model, threads: 1, warmUp: false }).then(
-      (net) => net.dispose(),
-      (e: unknown) => (error = e),
-    );
-    assert.instance(error, WeightsError, `${file}: ${String(error)}`);
-    assert.match((error as WeightsError).message, pattern, file);
-    console.log(`  ${file}: ${(error as Error).message.slice(0, 200)}`);
-  }
+  await expectLoadErrors(cases);
 });
 
 test("external data: read from beside the model; absolute, '..', backslash and symlinked-out locations are rejected", async () => {

@@ -342,7 +342,9 @@ function readAttribute(m: ProtoMessage, into: Map<string, Attribute>, irVersion:
   }
   const stray = [...valueFields].filter((f) => f !== VALUE_FIELD[type]);
   if (stray.length > 0) {
-    fail(`type ${ATTRIBUTE_TYPES[type]} expected its value in field ${VALUE_FIELD[type]}, found field ${stray.join(", ")}`);
+    fail(
+      `type ${ATTRIBUTE_TYPES[type]} expected its value in field ${VALUE_FIELD[type]}, found field ${stray.join(", ")}`,
+    );
   }
   a.type = type;
   if (valueFields.size === 0) {

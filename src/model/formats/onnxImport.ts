@@ -492,7 +492,11 @@ class Importer {
       this.values.has(name) || this.model.initializers.has(name) || this.model.sparse.has(name);
     node.inputs.forEach((name, i) => {
       if (name && !defined(name))
-        throw this.unsupported(`inputs[${i}]`, "a graph input, an initializer or an earlier node's output", `"${name}"`);
+        throw this.unsupported(
+          `inputs[${i}]`,
+          "a graph input, an initializer or an earlier node's output",
+          `"${name}"`,
+        );
     });
     node.outputs.forEach((name, i) => {
       if (name && defined(name))

@@ -113,7 +113,9 @@ export class ProtoMessage {
     try {
       return utf8.decode(bytes);
     } catch {
-      return this.fail(`expected UTF-8 text (a string field), found bytes that are not UTF-8 (${hex(bytes.subarray(0, 16))})`);
+      return this.fail(
+        `expected UTF-8 text (a string field), found bytes that are not UTF-8 (${hex(bytes.subarray(0, 16))})`,
+      );
     }
   }
 
