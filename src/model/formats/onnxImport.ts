@@ -307,13 +307,7 @@ class Importer {
   private input(index: number): Value | undefined {
     const name = this.current!.inputs[index];
     if (!name) return undefined;
-    const v = this.values.get(name) ?? this.initializer(name);
-    if (!v)
-      throw this.unsupported(
-        `inputs[${index}]`,
-        "a value computed earlier, an initializer or a graph input",
-        `"${name}" (none)`,
-      );
+    const v = (this.values.get(name) ?? this.initializer(name))!; // defined: checkArity saw to it
     if (v.kind === "dead") throw this.unsupported(`inputs[${index}]`, "a value the IR keeps", `"${name}", ${v.why}`);
     return v;
   }
