@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeImage } from "../src/model/image/decode.js";
 import { PHOTOS_DIR } from "./support/data.js";
-import { FAILURES, spliceIsContent, subjects } from "./support/fuzz.js";
+import { caseMutant, FAILURES, runCase, spliceIsContent, subjects } from "./support/fuzz.js";
 import { formatReport, runFuzz } from "./support/fuzzRunner.js";
 import { announceSeed } from "./support/rng.js";
 
@@ -87,6 +87,40 @@ test("a JPEG component's table selector is content: another defined table gives 
     () => decodeImage(other, "rocket.jpg Tq 3"),
     /component 3: expected quantization table 3 defined before the first scan/,
   );
+});
+
+test("ONNX: a valid model of another meaning is 'changed', an invalid one must be rejected (seed 21's cases)", async () => {
+  // Each flips a tag: 2165 and 6845 turn MaxPool's strides, ceil_mode into an unknown field 13
+  // (ignored: strides 1, ceil_mode 0); 5232 turns a Conv's bias input into its name (no bias);
+  // 5533 makes a BatchNormalization read layer0's running_var (same shape) instead of layer1's.
+  // 6033 turns a Conv's name into a second output and 6835 a MaxPool attribute's type into 39:
+  // invalid models the importer loaded until it checked outputs and attribute types. 7698 makes
+  // an LRN's beta -0.75: valid ONNX that onnxruntime's LRN kernel refuses (beta > 0 only). 9723
+  // pads a MaxPool by 16 past its 3x3 kernel (windows wholly in the padding have no value); 9805
+  // makes a node name bytes that are not UTF-8.
+  const want: [number, string][] = [
+    [2165, "changed"],
+    [6845, "changed"],
+    [5232, "changed"],
+    [5533, "changed"],
+    [6033, "typed"],
+    [6835, "typed"],
+    [7698, "changed"],
+    [9723, "typed"],
+    [9805, "typed"],
+  ];
+  for (const [index, outcome] of want) {
+    const r = await runCase("onnx", 21, index);
+    assert.is(r.outcome, outcome, `case ${index} ${r.what}: ${r.detail}`);
+  }
+  // The oracle itself: the changed model with another result than the loader's, and the invalid
+  // model (onnxruntime rejects it) whatever the result, are not valid changes.
+  const valid = await caseMutant("onnx", 21, 2165);
+  const key = await valid.subject.decode(valid.mutant.bytes, "case 2165");
+  assert.ok(await valid.subject.validChange!(valid.mutant.bytes, key));
+  assert.not.ok(await valid.subject.validChange!(valid.mutant.bytes, valid.subject.reference));
+  const invalid = await caseMutant("onnx", 21, 6033);
+  assert.not.ok(await invalid.subject.validChange!(invalid.mutant.bytes, invalid.subject.reference));
 });
 
 test.run();

@@ -244,6 +244,20 @@ test("the comparison fails for a wrong import: the graph without its transform_i
   await net.dispose();
 });
 
+/** Loads each model as bytes and checks that the load fails with a WeightsError matching its pattern. */
+async function expectLoadErrors(cases: [string, Uint8Array, RegExp][]): Promise<void> {
+  for (const [file, model, pattern] of cases) {
+    let error: unknown;
+    await GoogLeNet.load({ weights: model, threads: 1, warmUp: false }).then(
+      (net) => net.dispose(),
+      (e: unknown) => (error = e),
+    );
+    assert.instance(error, WeightsError, `${file}: ${String(error)}`);
+    assert.match((error as WeightsError).message, pattern, file);
+    console.log(`  ${file}: ${(error as Error).message.slice(0, 200)}`);
+  }
+}
+
 test("a graph outside the family: a typed error naming the first unsupported node; nothing loads", async () => {
   const bytes = (edit: (nodes: ReturnType<typeof node>[]) => ReturnType<typeof node>[]) =>
     encodeZooOnnx(mat, { opset: 12, output: "prob_1", rawData: true, editNodes: edit });
@@ -277,16 +291,84 @@ test("a graph outside the family: a typed error naming the first unsupported nod
       /ONNX node LRN "pool1\/norm1_1" \(node #4\): 'attribute' expected one of alpha, beta, bias, size, found axis$/,
     ],
   ];
-  for (const [file, model, pattern] of cases) {
-    let error: unknown;
-    await GoogLeNet.load({ weights: model, threads: 1, warmUp: false }).then(
-      (net) => net.dispose(),
-      (e: unknown) => (error = e),
-    );
-    assert.instance(error, WeightsError, `${file}: ${String(error)}`);
-    assert.match((error as WeightsError).message, pattern, file);
-    console.log(`  ${file}: ${(error as Error).message.slice(0, 160)}`);
-  }
+  await expectLoadErrors(cases);
+});
+
+test("a node the ONNX checker rejects is a typed error naming it, never loaded in part (fuzz seed 21 cases 6033, 6835)", async () => {
+  type Nodes = ReturnType<typeof node>[];
+  const bytes = (edit: (nodes: Nodes) => Nodes) =>
+    encodeZooOnnx(mat, { opset: 12, output: "prob_1", rawData: true, editNodes: edit });
+  const at = (index: number, edit: (n: Nodes[number]) => Nodes[number]) => (nodes: Nodes) =>
+    nodes.map((n, i) => (i === index ? edit(n) : n));
+  const withAttribute = (index: number, name: string, a: object) =>
+    at(index, (n) => ({ ...n, attribute: [...n.attribute!.filter((x) => x.name !== name), { name, ...a }] }));
+  /** The model with the first byte of the first `text` turned into C3 (a UTF-8 lead byte the next byte does not continue). */
+  const notUtf8 = (model: Uint8Array, text: string): Uint8Array => {
+    const out = model.slice();
+    out[Buffer.from(out).indexOf(text)] = 0xc3;
+    return out;
+  };
+  const cases: [string, Uint8Array, RegExp][] = [
+    // Case 6033: a flipped tag made the Conv's name a second output; the Conv loaded.
+    [
+      "two-outputs.onnx",
+      bytes(at(0, (n) => ({ ...n, output: [...n.output!, "conv1/extra"] }))),
+      /ONNX node Conv "conv1\/7x7_s2_1" \(node #1\): 'outputs' expected 1 at opset 12, found 2$/,
+    ],
+    [
+      "four-inputs.onnx",
+      bytes(at(0, (n) => ({ ...n, input: [...n.input!, n.input![2]!] }))),
+      /ONNX node Conv "conv1\/7x7_s2_1" \(node #1\): 'inputs' expected 2 to 3 at opset 12, found 4$/,
+    ],
+    // Case 6835: MaxPool's kernel_shape with type 39 (no AttributeType) loaded as INTS.
+    [
+      "no-such-type.onnx",
+      bytes(withAttribute(2, "kernel_shape", { type: 39, ints: [3, 3] })),
+      /node #3 attribute "kernel_shape" at byte \d+: expected a type \(AttributeProto.type, 1 to 14\), found 39$/,
+    ],
+    [
+      "type-and-value-disagree.onnx",
+      bytes(withAttribute(2, "kernel_shape", { type: 2, ints: [3, 3] })),
+      /node #3 attribute "kernel_shape" at byte \d+: type INT expected its value in field 3, found field 8$/,
+    ],
+    [
+      "wrong-type.onnx",
+      bytes(withAttribute(3, "size", { type: 1, f: 5 })),
+      /ONNX node LRN "pool1\/norm1_1" \(node #4\): 'size' expected type INT, found FLOAT$/,
+    ],
+    [
+      "attribute-twice.onnx",
+      bytes(at(3, (n) => ({ ...n, attribute: [...n.attribute!, n.attribute![0]!] }))),
+      /node #4 attribute "\w+" at byte \d+: expected one attribute of this name on the node, found two$/,
+    ],
+    [
+      "undefined-input.onnx",
+      bytes((nodes) => nodes.map((n) => (n.opType === "Dropout" ? { ...n, input: [...n.input!, "nowhere"] } : n))),
+      /ONNX node Dropout "[^"]+" \(node #\d+\): 'inputs\[1\]' expected a graph input, an initializer or an earlier node's output, found "nowhere"$/,
+    ],
+    // conv1 writes the graph input's name, which its ReLU then reads.
+    [
+      "output-redefined.onnx",
+      bytes((nodes) => [{ ...nodes[0]!, output: ["data_0"] }, { ...nodes[1]!, input: ["data_0"] }, ...nodes.slice(2)]),
+      /ONNX node Conv "data_0" \(node #1\): 'outputs\[0\]' expected a name no other value has, found "data_0" again$/,
+    ],
+    // Cases 9723, 9973: a pool whose windows can lie wholly in the padding (no value) loaded.
+    [
+      "pad-as-large-as-kernel.onnx",
+      bytes(withAttribute(2, "pads", { type: 7, ints: [0, 0, 0, 3] })),
+      /ONNX node MaxPool "pool1\/3x3_s2_1" \(node #3\): 'pads' expected each less than its axis's kernel_shape \[3,3\], found \[0,0,0,3\]$/,
+    ],
+    // Case 9805: a name that is not UTF-8 (C3 6F) read as U+FFFD "o" (onnx-proto reads "ï").
+    [
+      "not-utf8.onnx",
+      notUtf8(
+        bytes((nodes) => nodes),
+        "conv1/7x7_s2_1",
+      ),
+      /node #1, field 2 at byte \d+: expected UTF-8 text \(a string field\), found bytes that are not UTF-8 \(c36f6e76/,
+    ],
+  ];
+  await expectLoadErrors(cases);
 });
 
 test("external data: read from beside the model; absolute, '..', backslash and symlinked-out locations are rejected", async () => {

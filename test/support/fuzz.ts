@@ -7,7 +7,9 @@
 //   identical  accepted, with exactly the original result (e.g. a flip in ignored metadata)
 //   changed    accepted with a different result, and the mutation only changed content the format
 //              cannot protect (float values of a format without a checksum, JPEG coefficients and
-//              tables, PNG pixels with recomputed CRC and Adler-32): a valid, different file
+//              tables, PNG pixels with recomputed CRC and Adler-32): a valid, different file;
+//              or, for ONNX, the mutant is a valid model of another meaning read as written
+//              (onnxValidChange: onnx-proto, onnxruntime and a re-encoding agree)
 //   untyped    any other exception (a bug)
 //   wrong      accepted with a different result although the mutated bytes are covered by a
 //              checksum or by a structural check (a "wrong success", a bug)
@@ -56,7 +58,7 @@ export interface Mutant {
 }
 
 /** An original file, how the library decodes it, and its mutators. */
-interface Subject {
+export interface Subject {
   name: string;
   bytes: Uint8Array;
   /** Byte ranges [start, end) whose values no check of the format covers. */
@@ -70,11 +72,12 @@ interface Subject {
   decode(bytes: Uint8Array, name: string): Promise<string>;
   reference: string;
   /**
-   * For formats whose structure fixes the network only up to values (an ONNX graph of any
-   * Inception-v1 network): whether an independent reader sees `bytes` as a well-formed file with
-   * the original's structure and other values; an accepted different result is then "changed".
+   * For formats without a checksum whose every byte may carry meaning (ONNX: a flipped tag can
+   * drop an attribute or an optional input and leave a valid model): whether `bytes`, which the
+   * decoder accepted with result `key`, is a valid file that the decoder read as independent
+   * implementations read it; an accepted different result is then "changed".
    */
-  validChange?: (bytes: Uint8Array) => boolean;
+  validChange?: (bytes: Uint8Array, key: string) => Promise<boolean>;
   /** Format-aware mutations (with checksums recomputed), besides the generic ones. */
   special: ((rng: Rng, bytes: Uint8Array) => Mutant)[];
 }
@@ -354,19 +357,24 @@ async function caffeSubjects(seed: number): Promise<Subject[]> {
 }
 
 /**
- * ONNX: the zoo's BVLC googlenet-9 (decoded as the loader does for GoogLeNet's graph: imported,
- * bound) and a torchvision-style graph with BatchNormalization and transform_input (imported as
- * the classifier does: resolveNetwork, then its weights checked against its graph).
+ * ONNX: the zoo's BVLC googlenet-9 and a torchvision-style graph with BatchNormalization and
+ * transform_input, both decoded as the loader decodes model bytes (resolveNetwork: imported, bound
+ * to GoogLeNet's graph when it is GoogLeNet's, else run as imported; then the weights checked
+ * against the graph). Binding googlenet-9 straight to GoogLeNet's graph (decodeWeights) would
+ * judge another path: a mutant that is no longer GoogLeNet's graph is an error there, but the
+ * loader runs it as the graph it is.
  */
 async function onnxSubjects(seed: number): Promise<Subject[]> {
   const tensors = await bvlcWeights();
-  const bytes = encodeZooOnnx(tensors, { opset: 9, output: "prob_1", rawData: true });
+  const zoo = new Uint8Array(encodeZooOnnx(tensors, { opset: 9, output: "prob_1", rawData: true }));
   const torchvision = new Uint8Array(
     encodeTorchvisionOnnx(rngFor(seed, "torchvision"), { opset: 17, transformInput: true }),
   );
   const decode = async (b: Uint8Array, file: string): Promise<string> => {
     const net = await resolveNetwork([b], undefined);
-    const weights = net.sources[0] as TensorMap;
+    // Bytes that no longer read as ONNX stay bytes: the loader then decodes them as what they are.
+    const source = net.sources[0];
+    const weights = source instanceof Map ? source : await decodeWeights(b, file, net.graph);
     const want = expectedWeights(net.graph, DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE);
     checkTensors(weights, want, file);
     return `${sha256Hex(JSON.stringify(net.graph))} ${tensorKey(
@@ -374,17 +382,18 @@ async function onnxSubjects(seed: number): Promise<Subject[]> {
       want.map((e) => e.name),
     )}`;
   };
+  const subject = async (name: string, bytes: Uint8Array, unprotected: [number, number][]): Promise<Subject> => ({
+    name,
+    bytes,
+    unprotected,
+    decode,
+    reference: await decode(bytes, name),
+    special: [],
+    validChange: (b, key) => onnxValidChange(b, key, decode),
+  });
   return [
-    await weightSubject("googlenet-9.onnx", bytes, tensorRanges(bytes, tensors), []),
-    {
-      name: "torchvision-googlenet-17.onnx",
-      bytes: torchvision,
-      unprotected: onnxFloatRanges(torchvision),
-      decode,
-      reference: await decode(torchvision, "torchvision-googlenet-17.onnx"),
-      special: [],
-      validChange: (b) => onnxStructure(b) === onnxStructure(torchvision),
-    },
+    await subject("googlenet-9.onnx", zoo, tensorRanges(zoo, tensors)),
+    await subject("torchvision-googlenet-17.onnx", torchvision, onnxFloatRanges(torchvision)),
   ];
 }
 
@@ -406,25 +415,49 @@ function onnxFloatRanges(bytes: Uint8Array): [number, number][] {
 }
 
 /**
- * An ONNX model's structure as onnx-proto (protobufjs, an independent reader) decodes it: opsets,
- * nodes (op type, domain, inputs, outputs, attribute names and types), initializers (names, dims,
- * types), graph inputs and outputs by name; undefined when it does not decode. Values (attribute
- * values, tensor data, declared dims) are left out.
+ * Whether an ONNX model the loader accepted with result `key` is a valid model it read as written.
+ * Without a checksum any byte of an ONNX file may carry meaning: a flipped tag turns an attribute
+ * or an optional input into an unknown field (ignored, as protobuf requires), a name into another
+ * initializer's. Such a model is valid and means something else, and must load as what it means;
+ * an invalid one must be rejected. Three independent judgements, all required:
+ * - onnx-proto (protobufjs) decodes it;
+ * - onnxruntime loads it (the ONNX checker, every op's schema: input and output counts,
+ *   attribute names and types; graph resolution and shape inference) and creates its kernels.
+ *   One kernel's refusal is onnxruntime's limit, not the model's: its LRN takes only odd sizes
+ *   and beta > 0, while ONNX's LRN defines every size (floor((size - 1) / 2) channels before,
+ *   the rest after, as the reference and kernels compute) and beta;
+ * - the loader gives the same result for onnx-proto's re-encoding of it (unknown fields dropped):
+ *   the importer read the fields and values an independent reader reads, nothing else.
+ * Not judged: that the importer's meaning of a valid graph is onnxruntime's (the conformance and
+ * onnxruntime comparison tests cover the ops; a per-case forward pass would cost seconds).
  */
-function onnxStructure(bytes: Uint8Array): string | undefined {
+async function onnxValidChange(
+  bytes: Uint8Array,
+  key: string,
+  decode: (b: Uint8Array, file: string) => Promise<string>,
+): Promise<boolean> {
+  let canonical: Uint8Array;
   try {
-    const m = onnxProto.onnx.ModelProto.decode(bytes);
-    const g = m.graph!;
-    return JSON.stringify([
-      m.opsetImport?.map((o) => [o.domain, String(o.version)]),
-      g.node?.map((n) => [n.opType, n.domain, n.input, n.output, n.attribute?.map((a) => [a.name, a.type])]),
-      g.initializer?.map((t) => [t.name, t.dims?.map(String), t.dataType]),
-      g.input?.map((i) => i.name),
-      g.output?.map((o) => o.name),
-    ]);
+    const { onnx } = onnxProto;
+    canonical = onnx.ModelProto.encode(onnx.ModelProto.decode(bytes)).finish();
   } catch {
-    return undefined;
+    return false;
   }
+  const ort = await import("onnxruntime-node");
+  ort.env.logLevel = "fatal";
+  try {
+    const session = await ort.InferenceSession.create(bytes, {
+      graphOptimizationLevel: "disabled",
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      logSeverityLevel: 4,
+    });
+    await session.release();
+  } catch (error) {
+    if (!/^Exception during initialization: .*onnxruntime::LRN<T>::LRN/.test(String((error as Error).message)))
+      return false;
+  }
+  return (await decode(canonical, "onnx-proto's re-encoding").catch(() => "rejected")) === key;
 }
 
 const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex");
@@ -610,13 +643,23 @@ export function subjects(format: Format, seed: number): Promise<Subject[]> {
   return s;
 }
 
-/** Runs case `index` of `format` (deterministic in seed, format and index) and classifies it. */
-export async function runCase(format: Format, seed: number, index: number): Promise<CaseResult> {
+/** The subject and mutant of case `index` of `format` (deterministic in seed, format and index: replays one case). */
+export async function caseMutant(
+  format: Format,
+  seed: number,
+  index: number,
+): Promise<{ subject: Subject; mutant: Mutant }> {
   const list = await subjects(format, seed);
   const rng = rngFor(seed, `${format}:${index}`);
   const subject = list[index % list.length];
   const useSpecial = subject.special.length > 0 && rng() < 0.4;
   const mutant = useSpecial ? pick(rng, subject.special)(rng, subject.bytes) : genericMutation(rng, subject);
+  return { subject, mutant };
+}
+
+/** Runs case `index` of `format` and classifies it. */
+export async function runCase(format: Format, seed: number, index: number): Promise<CaseResult> {
+  const { subject, mutant } = await caseMutant(format, seed, index);
   const name = `${subject.name} ${mutant.what}`;
   const result = (outcome: Outcome, detail: string): CaseResult => ({ format, index, outcome, what: name, detail });
   let key: string;
@@ -632,8 +675,8 @@ export async function runCase(format: Format, seed: number, index: number): Prom
     const alone = await subject.decode(mutant.structural, `${name} (structural bytes only)`).catch(() => "rejected");
     if (alone === subject.reference) return result("changed", "different result from the content bytes only");
   }
-  if (subject.validChange?.(mutant.bytes)) {
-    return result("changed", "a well-formed model of the same structure with other values (onnx-proto's reading)");
+  if (await subject.validChange?.(mutant.bytes, key)) {
+    return result("changed", "a valid model (onnx-proto, onnxruntime) of another meaning, read as onnx-proto reads it");
   }
   return result("wrong", "accepted with a different result");
 }

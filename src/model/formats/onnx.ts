@@ -58,7 +58,45 @@ export interface Initializer {
   externalData: Map<string, string>;
 }
 
+/** AttributeProto.AttributeType names (AttributeProto.type, field 20), for errors. */
+export const ATTRIBUTE_TYPES: Readonly<Record<number, string>> = {
+  1: "FLOAT",
+  2: "INT",
+  3: "STRING",
+  4: "TENSOR",
+  5: "GRAPH",
+  6: "FLOATS",
+  7: "INTS",
+  8: "STRINGS",
+  9: "TENSORS",
+  10: "GRAPHS",
+  11: "SPARSE_TENSOR",
+  12: "SPARSE_TENSORS",
+  13: "TYPE_PROTO",
+  14: "TYPE_PROTOS",
+};
+/** The AttributeProto field holding the value of each AttributeType. */
+const VALUE_FIELD: Readonly<Record<number, number>> = {
+  1: 2,
+  2: 3,
+  3: 4,
+  4: 5,
+  5: 6,
+  6: 7,
+  7: 8,
+  8: 9,
+  9: 10,
+  10: 11,
+  11: 22,
+  12: 23,
+  13: 14,
+  14: 15,
+};
+const VALUE_FIELDS: ReadonlySet<number> = new Set(Object.values(VALUE_FIELD));
+
 export interface Attribute {
+  /** The AttributeType (a key of ATTRIBUTE_TYPES), checked against the value field present. */
+  type: number;
   i?: number;
   f?: number;
   s?: string;
@@ -80,12 +118,18 @@ export interface OnnxNode {
  * A ModelProto's graph message and the opset it imports for the default domain (undefined when it
  * names none). Throws WeightsError for a corrupt file or a model without a graph.
  */
-export function readModelHeader(bytes: Uint8Array, file: string): { graph: ProtoMessage; opset: number | undefined } {
+export function readModelHeader(
+  bytes: Uint8Array,
+  file: string,
+): { graph: ProtoMessage; opset: number | undefined; irVersion: number } {
   const model = new ProtoMessage(file, bytes, 0, "ModelProto");
   let graph: ProtoMessage | undefined;
   let opset: number | undefined;
+  let irVersion = 0;
   while (model.next()) {
-    if (model.field === 7 && model.wire === WIRE_BYTES) {
+    if (model.field === 1 && model.wire === WIRE_VARINT) {
+      irVersion = model.varint();
+    } else if (model.field === 7 && model.wire === WIRE_BYTES) {
       graph = model.message("graph");
     } else if (model.field === 8 && model.wire === WIRE_BYTES) {
       const o = model.message("opset_import");
@@ -108,7 +152,7 @@ export function readModelHeader(bytes: Uint8Array, file: string): { graph: Proto
       "not an ONNX model with a graph: expected ModelProto.graph (field 7), found none",
     );
   }
-  return { graph, opset };
+  return { graph, opset, irVersion };
 }
 
 /** A graph input or output: its name and declared dims (a number, a symbolic name, or undefined when unknown). */
@@ -137,7 +181,7 @@ export interface OnnxModel {
  * WeightsError for a truncated or corrupt file.
  */
 export function readOnnxModel(bytes: Uint8Array, file: string): OnnxModel {
-  const { graph, opset } = readModelHeader(bytes, file);
+  const { graph, opset, irVersion } = readModelHeader(bytes, file);
   const model: OnnxModel = {
     opset: opset ?? 0,
     nodes: [],
@@ -148,7 +192,7 @@ export function readOnnxModel(bytes: Uint8Array, file: string): OnnxModel {
   };
   while (graph.next()) {
     if (graph.field === 1) {
-      model.nodes.push(readNode(graph.message(`node #${model.nodes.length + 1}`)));
+      model.nodes.push(readNode(graph.message(`node #${model.nodes.length + 1}`), irVersion));
     } else if (graph.field === 5) {
       const init = readInitializer(graph.message(`initializer #${model.initializers.size + 1}`));
       model.initializers.set(init.name, init);
@@ -203,8 +247,8 @@ function readValueInfo(m: ProtoMessage): ValueInfo {
   }
 }
 
-/** NodeProto: input 1, output 2, name 3, op_type 4, attribute 5, domain 7. */
-export function readNode(m: ProtoMessage): OnnxNode {
+/** NodeProto: input 1, output 2, name 3, op_type 4, attribute 5, domain 7 (`irVersion`: the model's, see readAttribute). */
+export function readNode(m: ProtoMessage, irVersion: number): OnnxNode {
   const node: OnnxNode = { name: "", type: "", inputs: [], outputs: [], attributes: new Map() };
   let domain = "";
   while (m.next()) {
@@ -222,7 +266,7 @@ export function readNode(m: ProtoMessage): OnnxNode {
         node.type = m.string();
         break;
       case 5:
-        readAttribute(m.message("attribute"), node.attributes);
+        readAttribute(m.message(`${m.what} attribute`), node.attributes, irVersion);
         break;
       case 7:
         domain = m.string();
@@ -236,14 +280,26 @@ export function readNode(m: ProtoMessage): OnnxNode {
   return node;
 }
 
-/** AttributeProto: name 1, f 2, i 3, s 4, t 5, floats 7, ints 8 (the kinds the importer reads; others are ignored). */
-function readAttribute(m: ProtoMessage, into: Map<string, Attribute>): void {
+/**
+ * AttributeProto: name 1, type 20, f 2, i 3, s 4, t 5, floats 7, ints 8 (the values the importer
+ * reads; the others are only checked against the type). As the ONNX checker: a name, at most one
+ * value field, and that of the type, which IR version 2 on must give (before, the value field
+ * tells it). No value field is the type's default (0, 0.0, "", empty lists). A name given twice on
+ * a node is an error.
+ */
+function readAttribute(m: ProtoMessage, into: Map<string, Attribute>, irVersion: number): void {
   let name = "";
-  const a: Attribute = { ints: [], floats: [] };
+  let type: number | undefined;
+  const valueFields = new Set<number>();
+  const a: Attribute = { type: 0, ints: [], floats: [] };
   while (m.next()) {
+    if (VALUE_FIELDS.has(m.field)) valueFields.add(m.field);
     switch (m.field) {
       case 1:
         name = m.string();
+        break;
+      case 20:
+        type = m.varint();
         break;
       case 2:
         a.f = m.float();
@@ -271,6 +327,30 @@ function readAttribute(m: ProtoMessage, into: Map<string, Attribute>): void {
       default:
         m.skip();
     }
+  }
+  const fail = (message: string): never => {
+    throw new WeightsError(m.file, undefined, `${m.what} "${name}" at byte ${m.base}: ${message}`);
+  };
+  if (name === "") fail("expected a name, found none");
+  if (into.has(name)) fail("expected one attribute of this name on the node, found two");
+  if (type === undefined && irVersion < 2 && valueFields.size === 1) {
+    const field = [...valueFields][0];
+    type = Number(Object.keys(VALUE_FIELD).find((t) => VALUE_FIELD[Number(t)] === field));
+  }
+  if (type === undefined || ATTRIBUTE_TYPES[type] === undefined) {
+    return fail(`expected a type (AttributeProto.type, 1 to 14), found ${type ?? "none"}`);
+  }
+  const stray = [...valueFields].filter((f) => f !== VALUE_FIELD[type]);
+  if (stray.length > 0) {
+    fail(
+      `type ${ATTRIBUTE_TYPES[type]} expected its value in field ${VALUE_FIELD[type]}, found field ${stray.join(", ")}`,
+    );
+  }
+  a.type = type;
+  if (valueFields.size === 0) {
+    if (type === 1) a.f = 0;
+    else if (type === 2) a.i = 0;
+    else if (type === 3) a.s = "";
   }
   into.set(name, a);
 }

@@ -39,6 +39,7 @@ import { elementCount, type TensorMap } from "../../host/ir/tensors.js";
 import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
 import { matchGraph, type FoundOp, type FoundTensor } from "./match.js";
 import {
+  ATTRIBUTE_TYPES,
   DATA_TYPES,
   readInitializer32,
   readInitializerInts,
@@ -306,13 +307,7 @@ class Importer {
   private input(index: number): Value | undefined {
     const name = this.current!.inputs[index];
     if (!name) return undefined;
-    const v = this.values.get(name) ?? this.initializer(name);
-    if (!v)
-      throw this.unsupported(
-        `inputs[${index}]`,
-        "a value computed earlier, an initializer or a graph input",
-        `"${name}" (none)`,
-      );
+    const v = (this.values.get(name) ?? this.initializer(name))!; // defined: checkArity saw to it
     if (v.kind === "dead") throw this.unsupported(`inputs[${index}]`, "a value the IR keeps", `"${name}", ${v.why}`);
     return v;
   }
@@ -474,14 +469,47 @@ class Importer {
 
   // ---------------------------------------------------------------- lowering
 
+  /**
+   * The node's input and output counts are its op's (ARITY), every input names a value defined
+   * before it (graph input, initializer or an earlier node's output: the graph is topologically
+   * sorted) and no output redefines one (single assignment).
+   */
+  private checkArity(node: OnnxNode): void {
+    const { inputs, outputs } = ARITY[node.type]!(this.model.opset);
+    const range = ([min, max]: [number, number]): string =>
+      min === max ? `${min}` : max === Number.POSITIVE_INFINITY ? `at least ${min}` : `${min} to ${max}`;
+    if (node.inputs.length < inputs[0] || node.inputs.length > inputs[1])
+      throw this.unsupported("inputs", `${range(inputs)} at opset ${this.model.opset}`, node.inputs.length);
+    if (node.outputs.length < outputs[0] || node.outputs.length > outputs[1])
+      throw this.unsupported("outputs", `${range(outputs)} at opset ${this.model.opset}`, node.outputs.length);
+    const defined = (name: string): boolean =>
+      this.values.has(name) || this.model.initializers.has(name) || this.model.sparse.has(name);
+    node.inputs.forEach((name, i) => {
+      if (name && !defined(name))
+        throw this.unsupported(
+          `inputs[${i}]`,
+          "a graph input, an initializer or an earlier node's output",
+          `"${name}"`,
+        );
+    });
+    node.outputs.forEach((name, i) => {
+      if (name && defined(name))
+        throw this.unsupported(`outputs[${i}]`, "a name no other value has", `"${name}" again`);
+    });
+  }
+
   private lower(node: OnnxNode): void {
     const known = ATTRIBUTES[node.type];
     if (known === undefined) throw this.unsupported("op_type", `one of ${SUPPORTED_OPS}`, node.type);
-    for (const name of node.attributes.keys()) {
-      if (!known.includes(name)) {
-        throw this.unsupported("attribute", known.length > 0 ? `one of ${known.join(", ")}` : "no attributes", name);
+    for (const [name, a] of node.attributes) {
+      const type = known[name];
+      if (type === undefined) {
+        const names = Object.keys(known);
+        throw this.unsupported("attribute", names.length > 0 ? `one of ${names.join(", ")}` : "no attributes", name);
       }
+      if (a.type !== type) throw this.unsupported(name, `type ${ATTRIBUTE_TYPES[type]}`, ATTRIBUTE_TYPES[a.type]);
     }
+    this.checkArity(node);
     switch (node.type) {
       case "Conv":
         return this.conv();
@@ -682,6 +710,10 @@ class Importer {
     this.checkDilations();
     if (this.int("storage_order", 0) !== 0) throw this.unsupported("storage_order", "0", this.int("storage_order", 0));
     const window = this.window(kernel as [number, number], x);
+    // A pad as large as the kernel lets a window lie wholly in the padding, where a pool has no
+    // value (no taps to take the maximum or average of): onnxruntime, Caffe and PyTorch reject it too.
+    if (window.pads.some((p, i) => p >= kernel[i % 2]!))
+      throw this.unsupported("pads", `each less than its axis's kernel_shape [${kernel}]`, `[${window.pads}]`);
     const ceil = this.int("ceil_mode", 0) !== 0;
     const countPad = op === "avgPool" && this.int("count_include_pad", 0) !== 0;
     const caffe = caffePoolProblem(op, window, ceil ? "ceil" : "floor", countPad) === undefined;
@@ -1091,39 +1123,108 @@ class Importer {
   }
 }
 
+const [FLOAT, INT, STRING, TENSOR, FLOATS, INTS] = [1, 2, 3, 4, 6, 7];
+
 /**
- * The attributes each op may carry (of any opset); any other is an error rather than ignored, so
- * a model never runs as something it does not say. Attributes of old opsets that change nothing
- * at inference (consumed_inputs, is_test, spatial 1, momentum, seed) are read or accepted.
+ * The attributes each op may carry (of any opset) and their AttributeType; any other name, or
+ * another type, is an error rather than ignored, so a model never runs as something it does not
+ * say. Attributes of old opsets that change nothing at inference (consumed_inputs, is_test,
+ * spatial 1, momentum, seed) are read or accepted.
  */
-const ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
-  Conv: ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"],
-  BatchNormalization: ["epsilon", "momentum", "spatial", "is_test", "consumed_inputs", "training_mode"],
-  Relu: ["consumed_inputs"],
-  MaxPool: ["auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"],
-  AveragePool: ["auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides"],
-  GlobalAveragePool: [],
-  GlobalMaxPool: [],
-  LRN: ["alpha", "beta", "bias", "size"],
-  Concat: ["axis"],
-  Flatten: ["axis"],
-  Reshape: ["shape", "allowzero", "consumed_inputs"],
-  Squeeze: ["axes"],
-  Unsqueeze: ["axes"],
-  Gemm: ["alpha", "beta", "transA", "transB", "broadcast"],
-  MatMul: [],
-  Add: ["broadcast", "axis", "consumed_inputs"],
-  Sub: ["broadcast", "axis", "consumed_inputs"],
-  Mul: ["broadcast", "axis", "consumed_inputs"],
-  Div: ["broadcast", "axis", "consumed_inputs"],
-  Softmax: ["axis"],
-  Dropout: ["ratio", "is_test", "seed", "consumed_inputs"],
-  Identity: [],
-  Constant: ["value", "value_float", "value_floats", "value_int", "value_ints"],
-  Shape: ["start", "end"],
-  Gather: ["axis"],
-  Slice: ["starts", "ends", "axes"],
-  Cast: ["to", "saturate"],
+const ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  Conv: { auto_pad: STRING, dilations: INTS, group: INT, kernel_shape: INTS, pads: INTS, strides: INTS },
+  BatchNormalization: {
+    epsilon: FLOAT,
+    momentum: FLOAT,
+    spatial: INT,
+    is_test: INT,
+    consumed_inputs: INTS,
+    training_mode: INT,
+  },
+  Relu: { consumed_inputs: INTS },
+  MaxPool: {
+    auto_pad: STRING,
+    ceil_mode: INT,
+    dilations: INTS,
+    kernel_shape: INTS,
+    pads: INTS,
+    storage_order: INT,
+    strides: INTS,
+  },
+  AveragePool: {
+    auto_pad: STRING,
+    ceil_mode: INT,
+    count_include_pad: INT,
+    dilations: INTS,
+    kernel_shape: INTS,
+    pads: INTS,
+    strides: INTS,
+  },
+  GlobalAveragePool: {},
+  GlobalMaxPool: {},
+  LRN: { alpha: FLOAT, beta: FLOAT, bias: FLOAT, size: INT },
+  Concat: { axis: INT },
+  Flatten: { axis: INT },
+  Reshape: { shape: INTS, allowzero: INT, consumed_inputs: INTS },
+  Squeeze: { axes: INTS },
+  Unsqueeze: { axes: INTS },
+  Gemm: { alpha: FLOAT, beta: FLOAT, transA: INT, transB: INT, broadcast: INT },
+  MatMul: {},
+  Add: { broadcast: INT, axis: INT, consumed_inputs: INTS },
+  Sub: { broadcast: INT, axis: INT, consumed_inputs: INTS },
+  Mul: { broadcast: INT, axis: INT, consumed_inputs: INTS },
+  Div: { broadcast: INT, axis: INT, consumed_inputs: INTS },
+  Softmax: { axis: INT },
+  Dropout: { ratio: FLOAT, is_test: INT, seed: INT, consumed_inputs: INTS },
+  Identity: {},
+  Constant: { value: TENSOR, value_float: FLOAT, value_floats: FLOATS, value_int: INT, value_ints: INTS },
+  Shape: { start: INT, end: INT },
+  Gather: { axis: INT },
+  Slice: { starts: INTS, ends: INTS, axes: INTS },
+  Cast: { to: INT, saturate: INT },
+};
+
+/** How many inputs and outputs (each [min, max]) an op's schema admits; "" entries count, as in ONNX. */
+interface Arity {
+  inputs: [number, number];
+  outputs: [number, number];
+}
+const arity = (inputs: [number, number], outputs: [number, number] = [1, 1]): Arity => ({ inputs, outputs });
+const UNARY = (): Arity => arity([1, 1]);
+const BINARY = (): Arity => arity([2, 2]);
+
+/**
+ * Each op's inputs and outputs at an opset (ONNX Operators.md; opset 0, none named, reads as the
+ * oldest): a node with more or fewer is invalid (the ONNX checker rejects it), never read in part.
+ */
+const ARITY: Readonly<Record<string, (opset: number) => Arity>> = {
+  Conv: () => arity([2, 3]),
+  BatchNormalization: (opset) => arity([5, 5], [1, opset >= 14 ? 3 : 5]),
+  Relu: UNARY,
+  MaxPool: (opset) => arity([1, 1], [1, opset >= 8 ? 2 : 1]),
+  AveragePool: UNARY,
+  GlobalAveragePool: UNARY,
+  GlobalMaxPool: UNARY,
+  LRN: UNARY,
+  Concat: () => arity([1, Number.POSITIVE_INFINITY]),
+  Flatten: UNARY,
+  Reshape: (opset) => arity(opset >= 5 ? [2, 2] : [1, 1]),
+  Squeeze: (opset) => arity(opset >= 13 ? [1, 2] : [1, 1]),
+  Unsqueeze: (opset) => arity(opset >= 13 ? [2, 2] : [1, 1]),
+  Gemm: (opset) => arity(opset >= 11 ? [2, 3] : [3, 3]),
+  MatMul: BINARY,
+  Add: BINARY,
+  Sub: BINARY,
+  Mul: BINARY,
+  Div: BINARY,
+  Softmax: UNARY,
+  Dropout: (opset) => arity(opset >= 12 ? [1, 3] : [1, 1], [1, 2]),
+  Identity: UNARY,
+  Constant: () => arity([0, 0]),
+  Shape: UNARY,
+  Gather: BINARY,
+  Slice: (opset) => arity(opset >= 10 ? [3, 5] : [1, 1]),
+  Cast: UNARY,
 };
 
 /** One item's IR shape for ONNX dims [N, ...]: [N, C, H, W] -> C x H x W, [N, C, L] -> C x 1 x L, [N, F] -> F x 1 x 1. */

@@ -5,10 +5,12 @@
 // copied. Every failure is a WeightsError naming the file, what was being read and the byte.
 
 import protobuf from "protobufjs/minimal.js";
+import { hex } from "../../host/digest.js";
 import { WeightsError } from "../../host/errors.js";
 
 const { Reader } = protobuf;
-const utf8 = new TextDecoder();
+/** Strict: a string field's bytes must be UTF-8 (protobuf's rule for `string`), never replaced by U+FFFD. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Wire types (the low 3 bits of a tag). Groups (3, 4) are not used by Caffe or ONNX. */
 export const WIRE_VARINT = 0;
@@ -105,9 +107,16 @@ export class ProtoMessage {
     return new ProtoMessage(this.file, bytes, this.offset - bytes.length, what);
   }
 
-  /** The current length-delimited field as UTF-8 text. */
+  /** The current length-delimited field as UTF-8 text; throws WeightsError for bytes that are not UTF-8. */
   string(): string {
-    return utf8.decode(this.payload());
+    const bytes = this.payload();
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      return this.fail(
+        `expected UTF-8 text (a string field), found bytes that are not UTF-8 (${hex(bytes.subarray(0, 16))})`,
+      );
+    }
   }
 
   /** Appends the values of a repeated varint field, packed (one payload) or not (one value per field). */
