@@ -34,8 +34,11 @@ import { madd } from "./simd";
 const WT_CHANNELS: i32 = 8;
 /** Tiles per product row panel (the register tile's rows). */
 const WT_ROWS: i32 = 6;
-/** Tile ranges given to winogradConv start at multiples of this (the input transform's 4 lanes and WT_ROWS). */
-const WT_TILE_ALIGN: i32 = 12;
+/**
+ * Tile ranges given to winogradConv start at multiples of this: the input transform's 4 lanes.
+ * (Not WT_ROWS's multiple 12: a 14x14 map's 16 tiles would then split 12 + 4 over two threads.)
+ */
+const WT_TILE_ALIGN: i32 = 4;
 /** Elements of a transformed 6x6 tile. */
 const WT_E: i32 = 36;
 /**
@@ -162,7 +165,7 @@ function gRow(i: i32, r: i32, x0: f64, x1: f64, x2: f64, x3: f64, x4: f64): f64 
  * tilesX = ceil(W/m). u: winogradFilters(g, r) of M x C; bias: M floats, or
  * 0 for none; relu: fused max(x, 0). scratch: winogradScratchBytes(C) bytes owned by this
  * caller, 16-byte aligned. Ranges: m0 a multiple of 8 (winogradTileRows), m1 a multiple of 8 or
- * M; t0 a multiple of 12 (winogradTileBlock), t1 a multiple of 12 or the tile count.
+ * M; t0 a multiple of 4 (winogradTileBlock), t1 a multiple of 4 or the tile count.
  */
 export function winogradConv(
   u: usize,
