@@ -15,15 +15,16 @@
 // Per call (output channels [m0, m1), tiles [t0, t1)), for each block of up to WT_BLOCK tiles:
 //   input transform of all C channels of the block's tiles into V ([36][C][block] in scratch):
 //     the 6x6 patches gathered four tiles to a v128 (lanes = tiles), zero outside the image
-//   for each 8-channel panel of U: for each element e, the block's tiles in row panels of up to
+//   for each 8-channel panel of U: for each element e, the block's tiles in row panels of 4 to
 //     6 times U_e's panel (a 6x8 register tile over all C: rows = tiles, V_e's values splatted,
 //     columns = output channels, U_e's panel as two f32x4), into the products [36][block][8];
 //     then the output transform of those 8 channels x the block's tiles (lanes = 4 channels),
 //     + bias, ReLU, stored into the channel planes of dst (a concat's channel range when dst
 //     points into one)
-// The 36 products of a block are 36 independent GEMMs [tiles x C] x [C x M] with the GEMM's
-// best register tile (6x8, with exact-row variants for the last panel): V_e is in L1 while U_e's
-// panel streams once per block, and the GEMM's operand-load count per multiply-add holds.
+// The 36 products of a block are 36 independent GEMMs [tiles x C] x [C x M] on the GEMM's best
+// register tile (6x8; 4 and 5 rows for the panels of a block that 6 does not divide): V_e stays
+// in L1 while U_e's panel streams once per block, at the GEMM's 8 operand loads per 12
+// multiply-adds, and a 7x7 map's 4 tiles fill a 4-row panel.
 // Every output element is a function of its own tile's inputs, reduced over c in order
 // 0..C-1 with the build's madd, whatever range, block or row panel a caller asks for or the
 // kernel picks: bit-identical at any split.
