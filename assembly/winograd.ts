@@ -15,14 +15,14 @@
 // Per call (output channels [m0, m1), tiles [t0, t1)), for each block of up to WT_BLOCK tiles:
 //   input transform of all C channels of the block's tiles into V ([36][C][block] in scratch):
 //     the 6x6 patches gathered four tiles to a v128 (lanes = tiles), zero outside the image
-//   for each 8-channel panel of U: for each element e, the block's tiles in row panels of 4 to
-//     6 times U_e's panel (a 6x8 register tile over all C: rows = tiles, V_e's values splatted,
+//   for each 8-channel panel of U: for each element e, the block's tiles in row panels of 6 or
+//     4 times U_e's panel (a 6x8 register tile over all C: rows = tiles, V_e's values splatted,
 //     columns = output channels, U_e's panel as two f32x4), into the products [36][block][8];
 //     then the output transform of those 8 channels x the block's tiles (lanes = 4 channels),
 //     + bias, ReLU, stored into the channel planes of dst (a concat's channel range when dst
 //     points into one)
 // The 36 products of a block are 36 independent GEMMs [tiles x C] x [C x M] on the GEMM's best
-// register tile (6x8; 4 and 5 rows for the panels of a block that 6 does not divide): V_e stays
+// register tile (6x8; panels of 4 rows where 6 does not divide a block): V_e stays
 // in L1 while U_e's panel streams once per block, at the GEMM's 8 operand loads per 12
 // multiply-adds, and a 7x7 map's 4 tiles fill a 4-row panel.
 // Every output element is a function of its own tile's inputs, reduced over c in order
@@ -212,10 +212,9 @@ export function winogradConv(
       store<i32>(table + <usize>j * 16, (t + j - row * tilesX) * tm, 8);
     }
     transformInput(v, scratch + GATHER, table, src, C, images, H, W, pad, count, width);
-    // Row panels of 4 to WT_ROWS tiles, as even as possible (a short panel reloads U per row);
-    // fewer than 4 (count 1 to 3, or 7) as panels of 4 over the zero rows up to `width`.
-    const rowPanels = count < 4 ? 1 : count == 7 ? 2 : (count + WT_ROWS - 1) / WT_ROWS;
-    const covered = count < 4 || count == 7 ? width : count;
+    // Row panels of 6 (WT_ROWS) and 4 tiles over `covered`: the tiles rounded up to an even count,
+    // at least 4 (the rows past `count` are V's zero rows, within `width`).
+    const covered = count < 4 ? 4 : (count + 1) & ~1;
     const vElement = <usize>C * width * 4;
     const pElement = <usize>width * WT_CHANNELS * 4;
     for (let m = m0; m < m1; m += WT_CHANNELS) {
@@ -224,10 +223,12 @@ export function winogradConv(
         const b = u + <usize>(e * panels + p) * C * WT_CHANNELS * 4;
         const a = v + <usize>e * vElement;
         const out = scratch + PRODUCTS + <usize>e * pElement;
-        for (let q = 0; q < rowPanels; q++) {
-          const first = (covered * q) / rowPanels;
-          const rows = (covered * (q + 1)) / rowPanels - first;
-          productFor(rows)(C, a + <usize>first * 4, <usize>width * 4, b, out + <usize>first * WT_CHANNELS * 4);
+        for (let first = 0; first < covered; ) {
+          // 4 + 4 for the last 8 (never a panel of 2), else 6.
+          const left = covered - first;
+          const product = left == 4 || left == 8 ? product4 : product6;
+          product(C, a + <usize>first * 4, <usize>width * 4, b, out + <usize>first * WT_CHANNELS * 4);
+          first += left == 4 || left == 8 ? 4 : WT_ROWS;
         }
       }
       transformOutput(scratch + PRODUCTS, scratch + GATHER, table, count, width, dst, bias, M, m, images, H, W, relu, tm);
@@ -235,33 +236,23 @@ export function winogradConv(
   }
 }
 
-/** A product of 4, 5 or 6 tiles (product4..product6, below). */
-type Product = (kc: i32, a: usize, lda: usize, b: usize, out: usize) => void;
-
 /**
- * The product for a row panel of `rows` = 4..6 tiles: out[j][0..7] (rows x 8 f32, row-major,
- * 16-byte aligned) = sum over k = 0..kc-1, in order, of a[k][j] * b[k][0..7] with the build's
- * madd (the GEMM family's inner loop: rows splatted, columns two f32x4); a: row k at
- * a + k * lda bytes (j = 0..rows-1 contiguous), b: [kc][8] contiguous. Each row count is its own
- * function, called through the table: inlined into winogradConv's loops, whose other values
- * then competed for registers, the 6-row loop ran at half speed in V8 (Node 20, Zen 3). Fewer
- * rows are not needed (winogradConv pads them to 4) and would only grow the module.
+ * The products of a row panel of 6 or 4 tiles: out[j][0..7] (rows x 8 f32, row-major, 16-byte
+ * aligned) = sum over k = 0..kc-1, in order, of a[k][j] * b[k][0..7] with the build's madd (the
+ * GEMM family's inner loop: rows splatted, columns two f32x4); a: row k at a + k * lda bytes
+ * (j = 0..rows-1 contiguous), b: [kc][8] contiguous. winogradConv calls them through a function
+ * value (a table call): inlined into its loops, whose other values then competed for registers,
+ * the 6-row loop ran at half speed in V8 (Node 20, Zen 3). No other row counts: they would grow
+ * the module, and a 6 + 4 cover wastes at most one zero row.
  */
-function productFor(rows: i32): Product {
-  return rows == 6 ? product6 : rows == 5 ? product5 : product4;
-}
-
 function product6(kc: i32, a: usize, lda: usize, b: usize, out: usize): void {
   productRows(6, kc, a, lda, b, out);
-}
-function product5(kc: i32, a: usize, lda: usize, b: usize, out: usize): void {
-  productRows(5, kc, a, lda, b, out);
 }
 function product4(kc: i32, a: usize, lda: usize, b: usize, out: usize): void {
   productRows(4, kc, a, lda, b, out);
 }
 
-/** The product of `rows` = 4..6 tiles (every call passes a literal, so the unused rows fold away). */
+/** The product of `rows` = 4 or 6 tiles (every call passes a literal, so the unused rows fold away). */
 // @ts-ignore: decorator
 @inline function productRows(rows: i32, kc: i32, a: usize, lda: usize, b: usize, out: usize): void {
   let c0_0 = f32x4.splat(0),
@@ -295,8 +286,6 @@ function product4(kc: i32, a: usize, lda: usize, b: usize, out: usize): void {
       av = v128.load32_splat(a, 16);
       c4_0 = madd(av, b0, c4_0);
       c4_1 = madd(av, b1, c4_1);
-    }
-    if (rows > 5) {
       av = v128.load32_splat(a, 20);
       c5_0 = madd(av, b0, c5_0);
       c5_1 = madd(av, b1, c5_1);
@@ -315,8 +304,6 @@ function product4(kc: i32, a: usize, lda: usize, b: usize, out: usize): void {
   if (rows > 4) {
     v128.store(out, c4_0, 128);
     v128.store(out, c4_1, 144);
-  }
-  if (rows > 5) {
     v128.store(out, c5_0, 160);
     v128.store(out, c5_1, 176);
   }
@@ -448,8 +435,8 @@ function transformInput(
  * (4 or 2), using 576 bytes at `work` (the gather area, free once V is made): y = A^T M A,
  * + bias, ReLU, stored clipped to H x W. Each tile's 36 products are transformed four channels
  * at once (lane = channel); tm = 4: each output row's four v128 (one per column) are transposed
- * to one row of four pixels per channel and stored; tm = 2: each row of two pixels is stored
- * per channel (one 64-bit lane).
+ * to one row of four pixels per channel and stored (storeRows at the image's right edge or for
+ * fewer than 4 channels); tm = 2: each row of two pixels per channel by storeRows.
  */
 function transformOutput(
   products: usize,
@@ -525,24 +512,16 @@ function transformOutput(
             v128.store(out + 3 * plane, r3);
             continue;
           }
-          const rowsOf = work + 448;
-          v128.store(rowsOf, r0);
-          v128.store(rowsOf, r1, 16);
-          v128.store(rowsOf, r2, 32);
-          v128.store(rowsOf, r3, 48);
-          const n = min(4, W - ox);
-          for (let l = 0; l < lanes; l++) {
-            const to = out + <usize>l * plane;
-            const from = rowsOf + <usize>l * 16;
-            if (n == 4) v128.store(to, v128.load(from));
-            else for (let q = 0; q < n; q++) store<f32>(to + <usize>q * 4, load<f32>(from + <usize>q * 4));
-          }
+          v128.store(work + 448, r0);
+          v128.store(work + 464, r1);
+          v128.store(work + 480, r2);
+          v128.store(work + 496, r3);
+          storeRows(work + 448, 16, out, plane, lanes, min(4, W - ox));
         }
       } else {
         for (let x = 0; x < 6; x++) atRows(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96, 2);
-        atRows(work, 16, work + 192, 16, 2);
-        atRows(work + 96, 16, work + 224, 16, 2);
         for (let i = 0; i < 2 && oy + i < H; i++) {
+          atRows(work + <usize>i * 96, 16, work + 192 + <usize>i * 32, 16, 2);
           let y0 = v128.load(work + 192 + <usize>i * 32);
           let y1 = v128.load(work + 208 + <usize>i * 32);
           if (bias != 0) {
@@ -553,23 +532,21 @@ function transformOutput(
             y0 = f32x4.pmax(z, y0);
             y1 = f32x4.pmax(z, y1);
           }
-          // Channel l's two pixels: 64-bit lane l & 1 of lo (l < 2) or hi.
-          const lo = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
-          const hi = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
-          const out = at + (<usize>(oy + i) * W + ox) * 4;
-          if (ox + 1 < W) {
-            v128.store64_lane(out, lo, 0);
-            if (lanes > 1) v128.store64_lane(out + plane, lo, 1);
-            if (lanes > 2) v128.store64_lane(out + 2 * plane, hi, 0);
-            if (lanes > 3) v128.store64_lane(out + 3 * plane, hi, 1);
-          } else {
-            v128.store32_lane(out, lo, 0);
-            if (lanes > 1) v128.store32_lane(out + plane, lo, 2);
-            if (lanes > 2) v128.store32_lane(out + 2 * plane, hi, 0);
-            if (lanes > 3) v128.store32_lane(out + 3 * plane, hi, 2);
-          }
+          // Channel l's two pixels: floats 2l, 2l + 1 at work + 448.
+          v128.store(work + 448, v128.shuffle<f32>(y0, y1, 0, 4, 1, 5));
+          v128.store(work + 464, v128.shuffle<f32>(y0, y1, 2, 6, 3, 7));
+          storeRows(work + 448, 8, at + (<usize>(oy + i) * W + ox) * 4, plane, lanes, min(2, W - ox));
         }
       }
     }
+  }
+}
+
+/** Stores `n` floats of each of `lanes` rows (row l at from + l * fromStride bytes) at out + l * plane. */
+function storeRows(from: usize, fromStride: usize, out: usize, plane: usize, lanes: i32, n: i32): void {
+  for (let l = 0; l < lanes; l++) {
+    const to = out + <usize>l * plane;
+    const row = from + <usize>l * fromStride;
+    for (let q = 0; q < n; q++) store<f32>(to + <usize>q * 4, load<f32>(row + <usize>q * 4));
   }
 }
