@@ -13,27 +13,27 @@
 //   0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1], m = 2: [1 1 1 1 1 0; 0 1 -1 2 -2 1]
 //
 // Per call (output channels [m0, m1), tiles [t0, t1)), for each block of up to WT_BLOCK tiles:
-//   input transform of all C channels of the block's tiles into V ([36][C][block] in scratch):
-//     the 6x6 patches gathered four tiles to a v128 (lanes = tiles), zero outside the image
-//   for each 8-channel panel of U: for each element e, the block's tiles in row panels of 6 or
-//     4 times U_e's panel (a 6x8 register tile over all C: rows = tiles, V_e's values splatted,
-//     columns = output channels, U_e's panel as two f32x4), into the products [36][block][8];
-//     then the output transform of those 8 channels x the block's tiles (lanes = 4 channels),
-//     + bias, ReLU, stored into the channel planes of dst (a concat's channel range when dst
-//     points into one)
-// The 36 products of a block are 36 independent GEMMs [tiles x C] x [C x M] on the GEMM's best
-// register tile (6x8; panels of 4 rows where 6 does not divide a block): V_e stays
-// in L1 while U_e's panel streams once per block, at the GEMM's 8 operand loads per 12
-// multiply-adds, and a 7x7 map's 4 tiles fill a 4-row panel.
+//   input transform of all C channels of the block's tiles into V ([36][block/6][C][6] in
+//     scratch: per element, the GEMM's packed A panels of 6 rows): the 6x6 patches gathered four
+//     tiles to a v128 (lanes = tiles), zero outside the image
+//   for each 8-channel panel of U ([36][M/8][C][8]: per element, the GEMM's B panels of 8
+//     columns): for each element e, each 6-tile panel of V_e times U_e's panel with the GEMM
+//     family's 6x8 micro-kernel (assembly/tiles.ts: over all C, its exact row count for the last
+//     panel, bias 0 and no ReLU: the bare sums), into the products [36][block][8]; then the output
+//     transform of those 8 channels x the block's tiles (lanes = 4 channels), + bias, ReLU,
+//     stored into the channel planes of dst (a concat's channel range when dst points into one)
+// The 36 products of a block are 36 independent GEMMs [tiles x C] x [C x M]: V_e stays in L1
+// while U_e's panel streams once per block, at the 6x8 tile's 8 operand loads per 12
+// multiply-adds, and a 7x7 map's 4 tiles fill a panel's first 4 rows with nothing wasted.
 // Every output element is a function of its own tile's inputs, reduced over c in order
 // 0..C-1 with the build's madd, whatever range, block or row panel a caller asks for or the
 // kernel picks: bit-identical at any split.
 
-import { madd } from "./simd";
+import { TILE_COUNT, TILE_TMP_BYTES, microKernel, tileColsOf, tileRowsOf } from "./tiles";
 
 /** Output channels per U panel (the product's columns: two f32x4). */
 const WT_CHANNELS: i32 = 8;
-/** Tiles per product row panel (the register tile's rows). */
+/** Tiles per V panel: the 6x8 micro-kernel's rows. */
 const WT_ROWS: i32 = 6;
 /**
  * Tile ranges given to winogradConv start at multiples of this: the input transform's 4 lanes.
@@ -50,11 +50,13 @@ const WT_E: i32 = 36;
 const WT_BLOCK: i32 = 24;
 /**
  * Scratch header: the gathered patch and the output transform's work area (36 v128, 576 bytes),
- * the block's tiles (16 bytes each: image byte offset, first output row, first column), the
- * products of a block ([36][WT_BLOCK][8] f32); then V, [36][C][block] f32.
+ * the micro-kernel's spill area (TILE_TMP_BYTES), the block's tiles (16 bytes each: image byte
+ * offset, first output row, first column), the products of a block ([36][WT_BLOCK][8] f32);
+ * then V, [36][block/6][C][6] f32.
  */
 const GATHER: usize = 0;
-const TILES: usize = 576;
+const TMP: usize = 576;
+const TILES: usize = TMP + <usize>TILE_TMP_BYTES;
 const PRODUCTS: usize = TILES + 16 * WT_BLOCK;
 const V_AREA: usize = PRODUCTS + <usize>WT_E * WT_BLOCK * WT_CHANNELS * 4;
 
@@ -195,6 +197,7 @@ export function winogradConv(
   assert(m0 % WT_CHANNELS == 0 && (m1 % WT_CHANNELS == 0 || m1 == M) && m1 <= M);
   assert(t0 % WT_TILE_ALIGN == 0 && (t1 % WT_TILE_ALIGN == 0 || t1 == tiles) && t1 <= tiles);
   if (t1 <= t0 || m1 <= m0) return;
+  const tile = sixByEight();
   const panels = (M + WT_CHANNELS - 1) / WT_CHANNELS;
   const table = scratch + TILES;
   const v = scratch + V_AREA;
@@ -212,10 +215,9 @@ export function winogradConv(
       store<i32>(table + <usize>j * 16, (t + j - row * tilesX) * tm, 8);
     }
     transformInput(v, scratch + GATHER, table, src, C, images, H, W, pad, count, width);
-    // Row panels of 6 (WT_ROWS) and 4 tiles over `covered`: the tiles rounded up to an even count,
-    // at least 4 (the rows past `count` are V's zero rows, within `width`).
-    const covered = count < 4 ? 4 : (count + 1) & ~1;
-    const vElement = <usize>C * width * 4;
+    // V_e: ceil(width / 6) panels of [C][6] (the GEMM's packed A panels for the 6x8 tile).
+    const vPanel = <usize>C * WT_ROWS * 4;
+    const vElement = <usize>((width + WT_ROWS - 1) / WT_ROWS) * vPanel;
     const pElement = <usize>width * WT_CHANNELS * 4;
     for (let m = m0; m < m1; m += WT_CHANNELS) {
       const p = m / WT_CHANNELS;
@@ -223,12 +225,10 @@ export function winogradConv(
         const b = u + <usize>(e * panels + p) * C * WT_CHANNELS * 4;
         const a = v + <usize>e * vElement;
         const out = scratch + PRODUCTS + <usize>e * pElement;
-        for (let first = 0; first < covered; ) {
-          // 4 + 4 for the last 8 (never a panel of 2), else 6.
-          const left = covered - first;
-          const product = left == 4 || left == 8 ? product4 : product6;
-          product(C, a + <usize>first * 4, <usize>width * 4, b, out + <usize>first * WT_CHANNELS * 4);
-          first += left == 4 || left == 8 ? 4 : WT_ROWS;
+        for (let first = 0; first < count; first += WT_ROWS) {
+          const rows = min(WT_ROWS, count - first);
+          const at = a + <usize>(first / WT_ROWS) * vPanel;
+          microKernel(tile, C, at, b, out + <usize>first * WT_CHANNELS * 4, WT_CHANNELS * 4, rows, WT_CHANNELS, 0, true, false, scratch + TMP);
         }
       }
       transformOutput(scratch + PRODUCTS, scratch + GATHER, table, count, width, dst, bias, M, m, images, H, W, relu, tm);
@@ -236,84 +236,19 @@ export function winogradConv(
   }
 }
 
-/**
- * The products of a row panel of 6 or 4 tiles: out[j][0..7] (rows x 8 f32, row-major, 16-byte
- * aligned) = sum over k = 0..kc-1, in order, of a[k][j] * b[k][0..7] with the build's madd (the
- * GEMM family's inner loop: rows splatted, columns two f32x4); a: row k at a + k * lda bytes
- * (j = 0..rows-1 contiguous), b: [kc][8] contiguous. winogradConv calls them through a function
- * value (a table call): inlined into its loops, whose other values then competed for registers,
- * the 6-row loop ran at half speed in V8 (Node 20, Zen 3). No other row counts: they would grow
- * the module, and a 6 + 4 cover wastes at most one zero row.
- */
-function product6(kc: i32, a: usize, lda: usize, b: usize, out: usize): void {
-  productRows(6, kc, a, lda, b, out);
-}
-function product4(kc: i32, a: usize, lda: usize, b: usize, out: usize): void {
-  productRows(4, kc, a, lda, b, out);
-}
-
-/** The product of `rows` = 4 or 6 tiles (every call passes a literal, so the unused rows fold away). */
-// @ts-ignore: decorator
-@inline function productRows(rows: i32, kc: i32, a: usize, lda: usize, b: usize, out: usize): void {
-  let c0_0 = f32x4.splat(0),
-    c0_1 = f32x4.splat(0),
-    c1_0 = f32x4.splat(0),
-    c1_1 = f32x4.splat(0),
-    c2_0 = f32x4.splat(0),
-    c2_1 = f32x4.splat(0),
-    c3_0 = f32x4.splat(0),
-    c3_1 = f32x4.splat(0),
-    c4_0 = f32x4.splat(0),
-    c4_1 = f32x4.splat(0),
-    c5_0 = f32x4.splat(0),
-    c5_1 = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(b, 0);
-    const b1 = v128.load(b, 16);
-    let av = v128.load32_splat(a, 0);
-    c0_0 = madd(av, b0, c0_0);
-    c0_1 = madd(av, b1, c0_1);
-    av = v128.load32_splat(a, 4);
-    c1_0 = madd(av, b0, c1_0);
-    c1_1 = madd(av, b1, c1_1);
-    av = v128.load32_splat(a, 8);
-    c2_0 = madd(av, b0, c2_0);
-    c2_1 = madd(av, b1, c2_1);
-    av = v128.load32_splat(a, 12);
-    c3_0 = madd(av, b0, c3_0);
-    c3_1 = madd(av, b1, c3_1);
-    if (rows > 4) {
-      av = v128.load32_splat(a, 16);
-      c4_0 = madd(av, b0, c4_0);
-      c4_1 = madd(av, b1, c4_1);
-      av = v128.load32_splat(a, 20);
-      c5_0 = madd(av, b0, c5_0);
-      c5_1 = madd(av, b1, c5_1);
-    }
-    a += lda;
-    b += 32;
-  }
-  v128.store(out, c0_0, 0);
-  v128.store(out, c0_1, 16);
-  v128.store(out, c1_0, 32);
-  v128.store(out, c1_1, 48);
-  v128.store(out, c2_0, 64);
-  v128.store(out, c2_1, 80);
-  v128.store(out, c3_0, 96);
-  v128.store(out, c3_1, 112);
-  if (rows > 4) {
-    v128.store(out, c4_0, 128);
-    v128.store(out, c4_1, 144);
-    v128.store(out, c5_0, 160);
-    v128.store(out, c5_1, 176);
-  }
+/** The id of the GEMM family's 6x8 tile (assembly/tiles.ts): A panels of 6 rows, B panels of 8 columns. */
+function sixByEight(): i32 {
+  for (let t = 0; t < TILE_COUNT; t++) if (tileRowsOf(t) == WT_ROWS && tileColsOf(t) == WT_CHANNELS) return t;
+  assert(false);
+  return 0;
 }
 
 /**
- * V[e][c][j] = (B^T d B)_e of the block's tile j (from `table`; d the 6x6 input patch whose
- * corner is the tile's first output row and column minus `pad`), channel c, a row of `width`
- * floats (j < width, a multiple of 4; tiles past `count` are 0): for each channel, groups of
- * four tiles gathered into `gather` (36 v128, lane = tile) and transformed.
+ * V[e][j / 6][c][j % 6] = (B^T d B)_e of the block's tile j (from `table`; d the 6x6 input patch
+ * whose corner is the tile's first output row and column minus `pad`), channel c, for j < width
+ * (a multiple of 4; tiles past `count` are 0; V_e has ceil(width / 6) panels of C x 6 floats):
+ * for each channel, groups of four tiles gathered into `gather` (36 v128, lane = tile) and
+ * transformed.
  */
 function transformInput(
   v: usize,
@@ -329,7 +264,8 @@ function transformInput(
   width: i32,
 ): void {
   const plane = <usize>H * W * 4;
-  const eStride = <usize>C * width * 4;
+  const vPanel = <usize>C * WT_ROWS * 4;
+  const eStride = <usize>((width + WT_ROWS - 1) / WT_ROWS) * vPanel;
   for (let c = 0; c < C; c++) {
     const channel = src + <usize>c * images * plane;
     for (let g = 0; g < width; g += 4) {
@@ -367,9 +303,20 @@ function transformInput(
       }
       // Columns: B^T d (in place, column x at gather + x*16, row y at + y*96).
       for (let x = 0; x < 6; x++) bt6(gather + <usize>x * 16, 96, gather + <usize>x * 16, 96);
-      // Rows: (B^T d) B, into V[e = i*6 + j][c][g..g+3].
-      const out = v + (<usize>c * width + g) * 4;
-      for (let i = 0; i < 6; i++) bt6(gather + <usize>i * 96, 16, out + <usize>i * 6 * eStride, eStride);
+      // Rows: (B^T d) B, into V[e = i*6 + j]: tiles g..g+3 are slots (g % 6)..+3 of panel g / 6,
+      // or (g % 12 = 4) slots 4, 5 of one panel and 0, 1 of the next (transformed in place, then
+      // stored as two halves).
+      const panel = v + <usize>(g / WT_ROWS) * vPanel + <usize>c * WT_ROWS * 4 + <usize>(g % WT_ROWS) * 4;
+      if (g % WT_ROWS != 4) {
+        for (let i = 0; i < 6; i++) bt6(gather + <usize>i * 96, 16, panel + <usize>i * 6 * eStride, eStride);
+      } else {
+        for (let i = 0; i < 6; i++) bt6(gather + <usize>i * 96, 16, gather + <usize>i * 96, 16);
+        for (let e = 0; e < WT_E; e++) {
+          const x = v128.load(gather + <usize>e * 16);
+          v128.store64_lane(panel + <usize>e * eStride, x, 0);
+          v128.store64_lane(panel + vPanel - 16 + <usize>e * eStride, x, 1);
+        }
+      }
     }
   }
 }
