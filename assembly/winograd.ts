@@ -383,7 +383,8 @@ function transformInput(
  * + bias, ReLU, stored clipped to H x W. Each tile's 36 products are transformed four channels
  * at once (lane = channel); tm = 4: each output row's four v128 (one per column) are transposed
  * to one row of four pixels per channel and stored (storeRows at the image's right edge or for
- * fewer than 4 channels); tm = 2: each row of two pixels per channel by storeRows.
+ * fewer than 4 channels); tm = 2: each row of two pixels per channel as a 64-bit lane (or by
+ * storeRows).
  */
 function transformOutput(
   products: usize,
@@ -479,10 +480,20 @@ function transformOutput(
             y0 = f32x4.pmax(z, y0);
             y1 = f32x4.pmax(z, y1);
           }
-          // Channel l's two pixels: floats 2l, 2l + 1 at work + 448.
-          v128.store(work + 448, v128.shuffle<f32>(y0, y1, 0, 4, 1, 5));
-          v128.store(work + 464, v128.shuffle<f32>(y0, y1, 2, 6, 3, 7));
-          storeRows(work + 448, 8, at + (<usize>(oy + i) * W + ox) * 4, plane, lanes, min(2, W - ox));
+          // Channel l's two pixels: 64-bit lane l & 1 of lo (l < 2) or hi.
+          const lo = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
+          const hi = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
+          const out = at + (<usize>(oy + i) * W + ox) * 4;
+          if (lanes == 4 && ox + 2 <= W) {
+            v128.store64_lane(out, lo, 0);
+            v128.store64_lane(out + plane, lo, 1);
+            v128.store64_lane(out + 2 * plane, hi, 0);
+            v128.store64_lane(out + 3 * plane, hi, 1);
+            continue;
+          }
+          v128.store(work + 448, lo);
+          v128.store(work + 464, hi);
+          storeRows(work + 448, 8, out, plane, lanes, min(2, W - ox));
         }
       }
     }
