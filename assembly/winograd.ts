@@ -12,52 +12,62 @@
 //   A^T[i][j] = a_j^i (j < 5), A^T[i][5] = 1 for i = m - 1, else 0; m = 4: [1 1 1 1 1 0;
 //   0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1], m = 2: [1 1 1 1 1 0; 0 1 -1 2 -2 1]
 //
-// Per call (output channels [m0, m1), tiles [t0, t1)), for each block of up to WT_BLOCK panels
-// of WT_TILES = 8 tiles:
-//   input transform of all C channels of each panel into V (scratch, [36][C][8] a panel): the
-//     6x6 patches gathered four tiles to a v128 (lanes = tiles), zero outside the image
-//   for each 4-channel panel of U: for each element e, U_e's panel times every V_e panel of the
-//     block (4x8 register tiles over C), then the output transform of those 4 channels x the
-//     block's tiles, + bias, ReLU, stored into the channel planes of dst (a concat's channel
-//     range when dst points into one)
+// Per call (output channels [m0, m1), tiles [t0, t1)), for each block of up to WT_BLOCK tiles:
+//   input transform of all C channels of the block's tiles into V ([36][block/6][C][6] in
+//     scratch: per element, the GEMM's packed A panels of 6 rows): the 6x6 patches gathered four
+//     tiles to a v128 (lanes = tiles), zero outside the image
+//   for each 8-channel panel of U ([36][M/8][C][8]: per element, the GEMM's B panels of 8
+//     columns): for each element e, each 6-tile panel of V_e times U_e's panel with the GEMM
+//     family's 6x8 micro-kernel (assembly/tiles.ts: over all C, its exact row count for the last
+//     panel, bias 0 and no ReLU: the bare sums), into the products [36][block][8]; then the output
+//     transform of those 8 channels x the block's tiles (lanes = 4 channels), + bias, ReLU,
+//     stored into the channel planes of dst (a concat's channel range when dst points into one)
+// The 36 products of a block are 36 independent GEMMs [tiles x C] x [C x M]: V_e stays in L1
+// while U_e's panel streams once per block, at the 6x8 tile's 8 operand loads per 12
+// multiply-adds, and a 7x7 map's 4 tiles fill a panel's first 4 rows with nothing wasted.
 // Every output element is a function of its own tile's inputs, reduced over c in order
-// 0..C-1, whatever range or tile block a caller asks for: bit-identical at any split.
-// The products run the GEMM family's inner loop (tileProduct4x8, generated with the register
-// tiles by scripts/genTiles.mjs from one template); the layouts and transforms are this file's.
+// 0..C-1 with the build's madd, whatever range, block or row panel a caller asks for or the
+// kernel picks: bit-identical at any split.
 
-import { tileProduct4x8 } from "./tiles";
+import { TILE_COUNT, TILE_TMP_BYTES, microKernel, tileColsOf, tileRowsOf } from "./tiles";
 
-/** Output channels per U panel (register tile height: tileProduct4x8's rows). */
-const WT_ROWS: i32 = 4;
-/** Tiles per V panel (register tile width, two f32x4: tileProduct4x8's columns). */
-const WT_TILES: i32 = 8;
+/** Output channels per U panel (the product's columns: two f32x4). */
+const WT_CHANNELS: i32 = 8;
+/** Tiles per V panel: the 6x8 micro-kernel's rows. */
+const WT_ROWS: i32 = 6;
+/**
+ * Tile ranges given to winogradConv start at multiples of this: the input transform's 4 lanes.
+ * (Not WT_ROWS's multiple 12: a 14x14 map's 16 tiles would then split 12 + 4 over two threads.)
+ */
+const WT_TILE_ALIGN: i32 = 4;
 /** Elements of a transformed 6x6 tile. */
 const WT_E: i32 = 36;
 /**
- * Tile panels transformed and multiplied together: each 4-channel U_e panel is loaded once per
- * block and used for all its panels (U is 4x the size of the 3x3 filters and would otherwise
- * stream from memory once per 8 tiles). V of a block: 36 * C * 8 * 4 floats (737 KB at C = 160).
+ * Most tiles transformed and multiplied together: each U_e panel (C x 8) is loaded once per block
+ * and used for all its row panels (U is 4x the size of the 3x3 filters and streams from beyond L2
+ * once per block). V of a block: 36 * C * 24 * 4 bytes (442 KB at C = 128).
  */
-const WT_BLOCK: i32 = 4;
+const WT_BLOCK: i32 = 24;
 /**
- * Scratch header: the gathered patch (36 v128, 576 bytes), the products of a block ([panel][36][4][8]
- * f32, 4608 bytes a panel), the block's tiles (16 bytes each: image byte offset, first output
- * row, first column); then V, [panel][36][C][8] f32.
+ * Scratch header: the gathered patch and the output transform's work area (36 v128, 576 bytes),
+ * the micro-kernel's spill area (TILE_TMP_BYTES), the block's tiles (16 bytes each: image byte
+ * offset, first output row, first column), the products of a block ([36][WT_BLOCK][8] f32);
+ * then V, [36][block/6][C][6] f32.
  */
 const GATHER: usize = 0;
-const PRODUCTS: usize = 576;
-const PRODUCT_PANEL: usize = 4608;
-const TILES: usize = PRODUCTS + PRODUCT_PANEL * WT_BLOCK;
-const V_PANEL: usize = TILES + 16 * WT_TILES * WT_BLOCK;
+const TMP: usize = 576;
+const TILES: usize = TMP + <usize>TILE_TMP_BYTES;
+const PRODUCTS: usize = TILES + 16 * WT_BLOCK;
+const V_AREA: usize = PRODUCTS + <usize>WT_E * WT_BLOCK * WT_CHANNELS * 4;
 
 /** Output channels a panel holds: channel ranges given to winogradConv start at multiples of it. */
 export function winogradTileRows(): i32 {
-  return WT_ROWS;
+  return WT_CHANNELS;
 }
 
-/** Tiles a panel holds: tile ranges given to winogradConv start at multiples of it. */
+/** Tile ranges given to winogradConv start at multiples of this. */
 export function winogradTileBlock(): i32 {
-  return WT_TILES;
+  return WT_TILE_ALIGN;
 }
 
 /**
@@ -70,29 +80,29 @@ export function winogradOutputTile(r: i32): i32 {
 
 /** Bytes of scratch one caller of winogradConv with C input channels needs (16-byte aligned pointer). */
 export function winogradScratchBytes(C: i32): i32 {
-  return <i32>V_PANEL + WT_E * C * WT_TILES * WT_BLOCK * 4;
+  return <i32>V_AREA + WT_E * C * WT_BLOCK * 4;
 }
 
 /** Bytes of the transformed filters of an M x C x r x r convolution (winogradFilters' output; the same for r = 3 and 5). */
 export function winogradFilterBytes(M: i32, C: i32): i32 {
-  return WT_E * ((M + WT_ROWS - 1) / WT_ROWS) * WT_ROWS * C * 4;
+  return WT_E * ((M + WT_CHANNELS - 1) / WT_CHANNELS) * WT_CHANNELS * C * 4;
 }
 
 /**
  * Transforms OIHW r x r filters (M x C x r x r f32 at `src`, r = 3 or 5) into U = G g G^T,
- * computed in f64 and rounded once to f32, laid out as [36][ceil(M/4)][C][4] (element e, channel
- * panel, input channel, 4 output channels); channels past M are 0. `dst` holds
+ * computed in f64 and rounded once to f32, laid out as [36][ceil(M/8)][C][8] (element e, channel
+ * panel, input channel, 8 output channels); channels past M are 0. `dst` holds
  * winogradFilterBytes(M, C).
  */
 export function winogradFilters(src: usize, dst: usize, M: i32, C: i32, r: i32): void {
   assert(winogradOutputTile(r) != 0);
-  const panels = (M + WT_ROWS - 1) / WT_ROWS;
+  const panels = (M + WT_CHANNELS - 1) / WT_CHANNELS;
   const rowBytes = <usize>r * 4;
-  for (let m = 0; m < panels * WT_ROWS; m++) {
+  for (let m = 0; m < panels * WT_CHANNELS; m++) {
     for (let c = 0; c < C; c++) {
       const g = src + <usize>(m * C + c) * r * rowBytes;
-      const p = m / WT_ROWS;
-      const q = m - p * WT_ROWS;
+      const p = m / WT_CHANNELS;
+      const q = m - p * WT_CHANNELS;
       for (let i = 0; i < 6; i++) {
         // Row i of G g (r values, at most 5: one per column of g), then (G g) G^T along the row.
         let t0: f64 = 0,
@@ -111,7 +121,7 @@ export function winogradFilters(src: usize, dst: usize, M: i32, C: i32, r: i32):
         }
         for (let j = 0; j < 6; j++) {
           const e = i * 6 + j;
-          const out = dst + ((<usize>(e * panels + p) * C + c) * WT_ROWS + q) * 4;
+          const out = dst + ((<usize>(e * panels + p) * C + c) * WT_CHANNELS + q) * 4;
           store<f32>(out, <f32>gRow(j, r, t0, t1, t2, t3, t4));
         }
       }
@@ -157,8 +167,8 @@ function gRow(i: i32, r: i32, x0: f64, x1: f64, x2: f64, x3: f64, x4: f64): f64 
  * m*ty..m*ty+m-1 and columns m*tx..m*tx+m-1 of its image (clipped to H x W), tilesY = ceil(H/m),
  * tilesX = ceil(W/m). u: winogradFilters(g, r) of M x C; bias: M floats, or
  * 0 for none; relu: fused max(x, 0). scratch: winogradScratchBytes(C) bytes owned by this
- * caller, 16-byte aligned. Ranges: m0 and t0 multiples of 4 and 8; m1 a multiple of 4 or M;
- * t1 a multiple of 8 or the tile count.
+ * caller, 16-byte aligned. Ranges: m0 a multiple of 8 (winogradTileRows), m1 a multiple of 8 or
+ * M; t0 a multiple of 4 (winogradTileBlock), t1 a multiple of 4 or the tile count.
  */
 export function winogradConv(
   u: usize,
@@ -184,14 +194,19 @@ export function winogradConv(
   const tilesX = (W + tm - 1) / tm;
   const tilesY = (H + tm - 1) / tm;
   const tiles = images * tilesY * tilesX;
-  assert(m0 % WT_ROWS == 0 && (m1 % WT_ROWS == 0 || m1 == M) && m1 <= M);
-  assert(t0 % WT_TILES == 0 && (t1 % WT_TILES == 0 || t1 == tiles) && t1 <= tiles);
-  const panels = (M + WT_ROWS - 1) / WT_ROWS;
-  const vPanelBytes = <usize>WT_E * C * WT_TILES * 4;
+  assert(m0 % WT_CHANNELS == 0 && (m1 % WT_CHANNELS == 0 || m1 == M) && m1 <= M);
+  assert(t0 % WT_TILE_ALIGN == 0 && (t1 % WT_TILE_ALIGN == 0 || t1 == tiles) && t1 <= tiles);
+  if (t1 <= t0 || m1 <= m0) return;
+  const tile = sixByEight();
+  const panels = (M + WT_CHANNELS - 1) / WT_CHANNELS;
   const table = scratch + TILES;
-  for (let t = t0; t < t1; t += WT_TILES * WT_BLOCK) {
-    const count = min(WT_TILES * WT_BLOCK, t1 - t);
-    const blockPanels = (count + WT_TILES - 1) / WT_TILES;
+  const v = scratch + V_AREA;
+  // Blocks of at most WT_BLOCK tiles, as even as whole lane groups of 4 allow.
+  const blocks = (t1 - t0 + WT_BLOCK - 1) / WT_BLOCK;
+  const size = (((t1 - t0 + blocks - 1) / blocks + 3) >> 2) << 2;
+  for (let t = t0; t < t1; t += size) {
+    const count = min(size, t1 - t);
+    const width = (count + 3) & ~3; // a V row: the block's tiles in whole lane groups
     for (let j = 0; j < count; j++) {
       const row = (t + j) / tilesX;
       const image = row / tilesY;
@@ -199,38 +214,41 @@ export function winogradConv(
       store<i32>(table + <usize>j * 16, (row - image * tilesY) * tm, 4);
       store<i32>(table + <usize>j * 16, (t + j - row * tilesX) * tm, 8);
     }
-    for (let q = 0; q < blockPanels; q++) {
-      const n = min(WT_TILES, count - q * WT_TILES);
-      const entries = table + <usize>q * WT_TILES * 16;
-      transformInput(scratch + V_PANEL + <usize>q * vPanelBytes, scratch + GATHER, entries, src, C, images, H, W, pad, n);
-    }
-    for (let m = m0; m < m1; m += WT_ROWS) {
-      const p = m / WT_ROWS;
+    transformInput(v, scratch + GATHER, table, src, C, images, H, W, pad, count, width);
+    // V_e: ceil(width / 6) panels of [C][6] (the GEMM's packed A panels for the 6x8 tile).
+    const vPanel = <usize>C * WT_ROWS * 4;
+    const vElement = <usize>((width + WT_ROWS - 1) / WT_ROWS) * vPanel;
+    const pElement = <usize>width * WT_CHANNELS * 4;
+    for (let m = m0; m < m1; m += WT_CHANNELS) {
+      const p = m / WT_CHANNELS;
       for (let e = 0; e < WT_E; e++) {
-        const a = u + (<usize>(e * panels + p) * C) * WT_ROWS * 4;
-        const ve = scratch + V_PANEL + <usize>e * C * WT_TILES * 4;
-        const out = scratch + PRODUCTS + <usize>e * WT_ROWS * WT_TILES * 4;
-        for (let q = 0; q < blockPanels; q++) tileProduct4x8(C, a, ve + <usize>q * vPanelBytes, out + <usize>q * PRODUCT_PANEL);
-      }
-      const rows = min(WT_ROWS, M - m);
-      for (let q = 0; q < blockPanels; q++) {
-        const n = min(WT_TILES, count - q * WT_TILES);
-        const products = scratch + PRODUCTS + <usize>q * PRODUCT_PANEL;
-        for (let g = 0; g < n; g += 4) {
-          const entries = table + <usize>(q * WT_TILES + g) * 16;
-          const lanes = min(4, n - g);
-          transformOutput(products, scratch + GATHER, entries, g, dst, bias, m, rows, images, H, W, lanes, relu, tm);
+        const b = u + <usize>(e * panels + p) * C * WT_CHANNELS * 4;
+        const a = v + <usize>e * vElement;
+        const out = scratch + PRODUCTS + <usize>e * pElement;
+        for (let first = 0; first < count; first += WT_ROWS) {
+          const rows = min(WT_ROWS, count - first);
+          const at = a + <usize>(first / WT_ROWS) * vPanel;
+          microKernel(tile, C, at, b, out + <usize>first * WT_CHANNELS * 4, WT_CHANNELS * 4, rows, WT_CHANNELS, 0, true, false, scratch + TMP);
         }
       }
+      transformOutput(scratch + PRODUCTS, scratch + GATHER, table, count, width, dst, bias, M, m, images, H, W, relu, tm);
     }
   }
 }
 
+/** The id of the GEMM family's 6x8 tile (assembly/tiles.ts): A panels of 6 rows, B panels of 8 columns. */
+function sixByEight(): i32 {
+  for (let t = 0; t < TILE_COUNT; t++) if (tileRowsOf(t) == WT_ROWS && tileColsOf(t) == WT_CHANNELS) return t;
+  assert(false);
+  return 0;
+}
+
 /**
- * V[e][c][j] = (B^T d B)_e of the panel's tile j (from `table`; d the 6x6 input patch whose
- * corner is the tile's first output row and column minus `pad`), channel c (j < 8; tiles past
- * `count` are 0): for each channel, two groups of four tiles gathered into `gather` (36 v128,
- * lane = tile) and transformed.
+ * V[e][j / 6][c][j % 6] = (B^T d B)_e of the block's tile j (from `table`; d the 6x6 input patch
+ * whose corner is the tile's first output row and column minus `pad`), channel c, for j < width
+ * (a multiple of 4; tiles past `count` are 0; V_e has ceil(width / 6) panels of C x 6 floats):
+ * for each channel, groups of four tiles gathered into `gather` (36 v128, lane = tile) and
+ * transformed.
  */
 function transformInput(
   v: usize,
@@ -243,11 +261,14 @@ function transformInput(
   W: i32,
   pad: i32,
   count: i32,
+  width: i32,
 ): void {
   const plane = <usize>H * W * 4;
+  const vPanel = <usize>C * WT_ROWS * 4;
+  const eStride = <usize>((width + WT_ROWS - 1) / WT_ROWS) * vPanel;
   for (let c = 0; c < C; c++) {
     const channel = src + <usize>c * images * plane;
-    for (let g = 0; g < WT_TILES; g += 4) {
+    for (let g = 0; g < width; g += 4) {
       for (let l = 0; l < 4; l++) {
         const lane = gather + <usize>l * 4;
         if (g + l >= count) {
@@ -282,10 +303,20 @@ function transformInput(
       }
       // Columns: B^T d (in place, column x at gather + x*16, row y at + y*96).
       for (let x = 0; x < 6; x++) bt6(gather + <usize>x * 16, 96, gather + <usize>x * 16, 96);
-      // Rows: (B^T d) B, into V[e = i*6 + j][c][g..g+3].
-      const out = v + (<usize>c * WT_TILES + g) * 4;
-      const eStride = <usize>C * WT_TILES * 4;
-      for (let i = 0; i < 6; i++) bt6(gather + <usize>i * 96, 16, out + <usize>i * 6 * eStride, eStride);
+      // Rows: (B^T d) B, into V[e = i*6 + j]: tiles g..g+3 are slots (g % 6)..+3 of panel g / 6,
+      // or (g % 12 = 4) slots 4, 5 of one panel and 0, 1 of the next (transformed in place, then
+      // stored as two halves).
+      const panel = v + <usize>(g / WT_ROWS) * vPanel + <usize>c * WT_ROWS * 4 + <usize>(g % WT_ROWS) * 4;
+      if (g % WT_ROWS != 4) {
+        for (let i = 0; i < 6; i++) bt6(gather + <usize>i * 96, 16, panel + <usize>i * 6 * eStride, eStride);
+      } else {
+        for (let i = 0; i < 6; i++) bt6(gather + <usize>i * 96, 16, gather + <usize>i * 96, 16);
+        for (let e = 0; e < WT_E; e++) {
+          const x = v128.load(gather + <usize>e * 16);
+          v128.store64_lane(panel + <usize>e * eStride, x, 0);
+          v128.store64_lane(panel + vPanel - 16 + <usize>e * eStride, x, 1);
+        }
+      }
     }
   }
 }
@@ -346,105 +377,134 @@ function transformInput(
 }
 
 /**
- * Output transform of `rows` channels (m..) x `count` tiles (at most 4: lanes g..g+3 of the
- * products [36][4][8] of one panel, their entries at `table`), output tiles of side tm (4 or 2),
- * using 576 bytes at `work` (the gather area, free once V is made): y = A^T M A, + bias, ReLU,
- * stored clipped to H x W. The 36 products of a channel are transformed four tiles at once
- * (lane = tile); tm = 4: each tile's 4x4 block is then transposed to rows and stored; tm = 2:
- * each tile's two rows of two are stored.
+ * Output transform of channels m..m+7 (those below M) of the block's `count` tiles (their
+ * entries at `table`; their products at `products`, [36][width][8]), output tiles of side tm
+ * (4 or 2), using 576 bytes at `work` (the gather area, free once V is made): y = A^T M A,
+ * + bias, ReLU, stored clipped to H x W. Each tile's 36 products are transformed four channels
+ * at once (lane = channel); tm = 4: each output row's four v128 (one per column) are transposed
+ * to one row of four pixels per channel and stored (storeRows at the image's right edge or for
+ * fewer than 4 channels); tm = 2: each row of two pixels per channel as a 64-bit lane (or by
+ * storeRows).
  */
 function transformOutput(
   products: usize,
   work: usize,
   table: usize,
-  g: i32,
+  count: i32,
+  width: i32,
   dst: usize,
   bias: usize,
+  M: i32,
   m: i32,
-  rows: i32,
   images: i32,
   H: i32,
   W: i32,
-  count: i32,
   relu: bool,
   tm: i32,
 ): void {
-  // work, tm = 4: A^T M (4 x 6 v128) at 0, one output row (4 v128) at 384, its transpose at 448;
-  // tm = 2: A^T M (2 x 6 v128) at 0, the 2 x 2 outputs (y[i][j] at 192 + (i*2 + j)*16).
+  // work, tm = 4: A^T M (4 x 6 v128) at 0, one output row (4 v128) at 384, its transpose at 448,
+  // the bias at 512; tm = 2: A^T M (2 x 6 v128) at 0, the 2 x 2 outputs (y[i][j] at
+  // 192 + (i*2 + j)*16), the bias at 512.
   const plane = <usize>images * H * W * 4;
-  const eStride = <usize>WT_ROWS * WT_TILES * 4;
+  const eStride = <usize>width * WT_CHANNELS * 4;
   const z = f32x4.splat(0);
-  for (let r = 0; r < rows; r++) {
-    const base = products + (<usize>r * WT_TILES + g) * 4;
-    const bv = bias != 0 ? v128.load32_splat(bias + <usize>(m + r) * 4) : z;
-    if (tm == 4) {
-      // Columns: A^T M, s[i][x] at work + (i*6 + x)*16.
-      for (let x = 0; x < 6; x++) atRows(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96, 4);
-      // Rows: (A^T M) A, y[i][j] at work + 384 + (i*4 + j)*16, transposed per row into tiles.
-      for (let i = 0; i < 4; i++) {
-        atRows(work + <usize>i * 96, 16, work + 384, 16, 4);
-        let y0 = v128.load(work + 384);
-        let y1 = v128.load(work + 400);
-        let y2 = v128.load(work + 416);
-        let y3 = v128.load(work + 432);
-        if (bias != 0) {
-          y0 = f32x4.add(y0, bv);
-          y1 = f32x4.add(y1, bv);
-          y2 = f32x4.add(y2, bv);
-          y3 = f32x4.add(y3, bv);
-        }
-        if (relu) {
-          y0 = f32x4.pmax(z, y0);
-          y1 = f32x4.pmax(z, y1);
-          y2 = f32x4.pmax(z, y2);
-          y3 = f32x4.pmax(z, y3);
-        }
-        // Transpose: row of tile l = lane l of y0..y3.
-        const lo01 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
-        const hi01 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
-        const lo23 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
-        const hi23 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
-        const rowsOf = work + 448;
-        v128.store(rowsOf, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
-        v128.store(rowsOf, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
-        v128.store(rowsOf, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
-        v128.store(rowsOf, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
-        for (let l = 0; l < count; l++) {
-          const entry = table + <usize>l * 16;
-          const oy = load<i32>(entry, 4) + i;
-          if (oy >= H) continue;
-          const ox = load<i32>(entry, 8);
-          const out = dst + <usize>(m + r) * plane + <usize>load<i32>(entry) + (<usize>oy * W + ox) * 4;
-          const from = rowsOf + <usize>l * 16;
-          if (ox + 4 <= W) {
-            v128.store(out, v128.load(from));
-          } else {
-            for (let j = 0; j < W - ox; j++) store<f32>(out + <usize>j * 4, load<f32>(from + <usize>j * 4));
+  for (let h = 0; h < WT_CHANNELS; h += 4) {
+    const c0 = m + h;
+    if (c0 >= M) break;
+    const lanes = min(4, M - c0);
+    v128.store(work + 512, z);
+    if (bias != 0) for (let l = 0; l < lanes; l++) store<f32>(work + 512 + <usize>l * 4, load<f32>(bias + <usize>(c0 + l) * 4));
+    const bv = v128.load(work + 512);
+    for (let j = 0; j < count; j++) {
+      const base = products + (<usize>j * WT_CHANNELS + h) * 4;
+      const entry = table + <usize>j * 16;
+      const oy = load<i32>(entry, 4);
+      const ox = load<i32>(entry, 8);
+      const at = dst + <usize>c0 * plane + <usize>load<i32>(entry);
+      if (tm == 4) {
+        // Columns: A^T M, s[i][x] at work + (i*6 + x)*16.
+        for (let x = 0; x < 6; x++) atRows(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96, 4);
+        // Rows: (A^T M) A, y[i][0..3] at work + 384, transposed into a row per channel.
+        for (let i = 0; i < 4 && oy + i < H; i++) {
+          atRows(work + <usize>i * 96, 16, work + 384, 16, 4);
+          let y0 = v128.load(work + 384);
+          let y1 = v128.load(work + 400);
+          let y2 = v128.load(work + 416);
+          let y3 = v128.load(work + 432);
+          if (bias != 0) {
+            y0 = f32x4.add(y0, bv);
+            y1 = f32x4.add(y1, bv);
+            y2 = f32x4.add(y2, bv);
+            y3 = f32x4.add(y3, bv);
           }
-        }
-      }
-    } else {
-      for (let x = 0; x < 6; x++) atRows(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96, 2);
-      atRows(work, 16, work + 192, 16, 2);
-      atRows(work + 96, 16, work + 224, 16, 2);
-      for (let q = 0; q < 4; q++) {
-        let y = v128.load(work + 192 + <usize>q * 16);
-        if (bias != 0) y = f32x4.add(y, bv);
-        if (relu) y = f32x4.pmax(z, y);
-        v128.store(work + 192 + <usize>q * 16, y);
-      }
-      for (let l = 0; l < count; l++) {
-        const entry = table + <usize>l * 16;
-        const oy = load<i32>(entry, 4);
-        const ox = load<i32>(entry, 8);
-        const at = dst + <usize>(m + r) * plane + <usize>load<i32>(entry);
-        for (let i = 0; i < 2 && oy + i < H; i++) {
+          if (relu) {
+            y0 = f32x4.pmax(z, y0);
+            y1 = f32x4.pmax(z, y1);
+            y2 = f32x4.pmax(z, y2);
+            y3 = f32x4.pmax(z, y3);
+          }
+          // Transpose: the row of channel l = lane l of y0..y3.
+          const lo01 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
+          const hi01 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
+          const lo23 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
+          const hi23 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
+          const r0 = v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5);
+          const r1 = v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7);
+          const r2 = v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5);
+          const r3 = v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7);
           const out = at + (<usize>(oy + i) * W + ox) * 4;
-          const from = work + 192 + <usize>(i * 2) * 16 + <usize>l * 4;
-          store<f32>(out, load<f32>(from));
-          if (ox + 1 < W) store<f32>(out + 4, load<f32>(from + 16));
+          if (lanes == 4 && ox + 4 <= W) {
+            v128.store(out, r0);
+            v128.store(out + plane, r1);
+            v128.store(out + 2 * plane, r2);
+            v128.store(out + 3 * plane, r3);
+            continue;
+          }
+          v128.store(work + 448, r0);
+          v128.store(work + 464, r1);
+          v128.store(work + 480, r2);
+          v128.store(work + 496, r3);
+          storeRows(work + 448, 16, out, plane, lanes, min(4, W - ox));
+        }
+      } else {
+        for (let x = 0; x < 6; x++) atRows(base + <usize>x * eStride, 6 * eStride, work + <usize>x * 16, 96, 2);
+        for (let i = 0; i < 2 && oy + i < H; i++) {
+          atRows(work + <usize>i * 96, 16, work + 192 + <usize>i * 32, 16, 2);
+          let y0 = v128.load(work + 192 + <usize>i * 32);
+          let y1 = v128.load(work + 208 + <usize>i * 32);
+          if (bias != 0) {
+            y0 = f32x4.add(y0, bv);
+            y1 = f32x4.add(y1, bv);
+          }
+          if (relu) {
+            y0 = f32x4.pmax(z, y0);
+            y1 = f32x4.pmax(z, y1);
+          }
+          // Channel l's two pixels: 64-bit lane l & 1 of lo (l < 2) or hi.
+          const lo = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
+          const hi = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
+          const out = at + (<usize>(oy + i) * W + ox) * 4;
+          if (lanes == 4 && ox + 2 <= W) {
+            v128.store64_lane(out, lo, 0);
+            v128.store64_lane(out + plane, lo, 1);
+            v128.store64_lane(out + 2 * plane, hi, 0);
+            v128.store64_lane(out + 3 * plane, hi, 1);
+            continue;
+          }
+          v128.store(work + 448, lo);
+          v128.store(work + 464, hi);
+          storeRows(work + 448, 8, out, plane, lanes, min(2, W - ox));
         }
       }
     }
+  }
+}
+
+/** Stores `n` floats of each of `lanes` rows (row l at from + l * fromStride bytes) at out + l * plane. */
+function storeRows(from: usize, fromStride: usize, out: usize, plane: usize, lanes: i32, n: i32): void {
+  for (let l = 0; l < lanes; l++) {
+    const to = out + <usize>l * plane;
+    const row = from + <usize>l * fromStride;
+    for (let q = 0; q < n; q++) store<f32>(to + <usize>q * 4, load<f32>(row + <usize>q * 4));
   }
 }

@@ -2,17 +2,21 @@
 // convolutions that measure faster so at load) end to end on the real BVLC weights: the layer
 // choice is one per process, the same bits at every thread count, batch position and batch size
 // (hashes), every labelled photo keeps its top-5 classes and its top-1 label, and the option is
-// checked.
+// checked; the layer choice makes no wasm instance or memory of its own.
 // The Caffe blob comparison in fast mode is in network.test.ts; the kernel's bound in
 // kernelsWinograd.test.ts.
 
 import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { chooseWinogradLayers } from "../src/host/engine/winogradChoice.js";
 import { ArgumentError } from "../src/host/errors.js";
 import { winogradCandidates } from "../src/host/plan/winogradLayers.js";
+import { compileKernels, scratchKernels } from "../src/host/wasm/kernels.js";
+import { chooseTile } from "../src/host/wasm/tiles.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { GoogLeNet } from "../src/node/index.js";
+import { nodeRuntime } from "../src/node/runtime.js";
 import { assertBatchBits } from "./support/batching.js";
 import { matWeights as mat, photoCases } from "./support/data.js";
 
@@ -56,6 +60,30 @@ for (const build of ["baseline", "relaxed"] as const) {
     );
   });
 }
+
+test("the layer choice measures on the load's scratch instance: it makes no instance or memory of its own", async () => {
+  const compiled = await compileKernels("baseline", nodeRuntime);
+  const { tile } = chooseTile(compiled, "auto", "tile");
+  scratchKernels(compiled); // the load's, made by its self-test or tile probe before the choice
+  const made = { instances: 0, memories: 0 };
+  const { Instance, Memory } = WebAssembly;
+  WebAssembly.Instance = new Proxy(Instance, {
+    construct: (target, args) => (made.instances++, Reflect.construct(target, args)),
+  });
+  WebAssembly.Memory = new Proxy(Memory, {
+    construct: (target, args) => (made.memories++, Reflect.construct(target, args)),
+  });
+  let choice;
+  try {
+    // A fresh map of this process's choices and no probe table: the candidates are measured.
+    choice = await chooseWinogradLayers(compiled, googlenetGraph(), 224, tile, undefined, new Map());
+  } finally {
+    WebAssembly.Instance = Instance;
+    WebAssembly.Memory = Memory;
+  }
+  assert.match(choice.reason, /^measured/);
+  assert.equal(made, { instances: 0, memories: 0 }, "instances and memories made while choosing");
+});
 
 test("every labelled photo keeps its strict top-5 classes and its reference top-1 in fast mode", async () => {
   const w = await mat();

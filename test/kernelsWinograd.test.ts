@@ -50,7 +50,7 @@ function randomCase(name: string, r: number, shape: Shape, M: number, relu: bool
   };
 }
 
-/** Random ranges obeying the contract (channels from multiples of 4, tiles from multiples of 8), in random order. */
+/** Random ranges obeying the contract (channels from multiples of winogradTileRows(), tiles from multiples of winogradTileBlock()), in random order. */
 function randomRanges(L: Loaded, name: string, c: WinogradCase): WinogradRange[] {
   const tiles = winogradTileCount(c.r, c.shape, c.images);
   const rows = L.k.winogradTileRows(),

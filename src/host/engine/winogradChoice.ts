@@ -1,7 +1,7 @@
 // Fast mode's per-layer choice: which Winograd candidates (plan/winogradLayers.ts: the 3x3 and 5x5
 // stride-1 "same" convolutions) run Winograd and which stay GEMMs, by timing both kernels on each
-// candidate's real shape (one image, one thread, a private memory of zeros: the kernels' time does
-// not depend on the values) at load, and comparing their time per output pixel. Maps taller than
+// candidate's real shape (one image, one thread, zeros in the load's scratch instance: the kernels'
+// time does not depend on the values) at load, and comparing their time per output pixel. Maps taller than
 // SLICE_ROWS are timed on their first SLICE_ROWS output rows (rounded up to whole GEMM column
 // panels and Winograd tile panels; both kernels' work is uniform over rows, and the slices still
 // hold 8-56 tiles: the transformed filters are streamed once per 32 tiles either way); smaller
@@ -17,13 +17,7 @@ import { inferShapes } from "../ir/shapes.js";
 import { gemmConvCall } from "../plan/plan.js";
 import { WINOGRAD_OUTPUT_TILES, winogradCall, winogradCandidates, winogradFilterSide } from "../plan/winogradLayers.js";
 import { encodeCall, narrowCall, WINOGRAD_TILES, type KernelCall } from "../wasm/calls.js";
-import {
-  createSharedMemory,
-  instantiateKernels,
-  releaseSharedMemory,
-  warmUpKernels,
-  type CompiledKernels,
-} from "../wasm/kernels.js";
+import { scratchKernels, warmUpKernels, type CompiledKernels } from "../wasm/kernels.js";
 import { PROBE_VERSION, type TileInfo, type TileProbeKey, type TileProbeStore } from "../wasm/tiles.js";
 
 /** The layers fast mode runs as Winograd, and why. */
@@ -125,74 +119,66 @@ async function measure(
   candidates: Candidate[],
   tile: TileInfo,
 ): Promise<WinogradChoice & { timed: boolean }> {
-  const align = (n: number): number => Math.ceil(n / 64) * 64;
-  const sizing = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
-  const base = align(sizing.heapBase());
-  // [input][output][packed A][Winograd U][bias][scratch], sized for the largest candidate.
-  const parts = candidates.map((c) => {
-    const K = c.C * c.r * c.r;
-    return [
-      c.C * c.H * c.W * 4,
-      c.M * c.H * c.W * 4,
-      sizing.packedWeightsBytes(c.M, K, tile.id),
-      sizing.winogradFilterBytes(c.M, c.C),
-      c.M * 4,
-      Math.max(sizing.gemmScratchBytes(), sizing.winogradScratchBytes(c.C)),
-    ].map(align);
+  // The load's scratch instance (the tile probe's and the warm-up's): no instance or memory of its
+  // own. Warm-up first: it lays out its own areas over the same memory.
+  await warmUpKernels(compiled, tile.id);
+  const { k, memory, arena: newArena } = scratchKernels(compiled);
+  const arena = newArena();
+  // [input][output][packed A][Winograd U][bias][scratch], sized for the largest candidate, zeroed
+  // (the earlier users' values could be subnormal, which would slow the kernels).
+  const largest = (bytes: (c: Candidate) => number): number => Math.max(...candidates.map(bytes));
+  const zeroed = (bytes: number): number => {
+    const ptr = arena.alloc(bytes);
+    new Uint8Array(memory.buffer, ptr, bytes).fill(0);
+    return ptr;
+  };
+  const src = zeroed(largest((c) => c.C * c.H * c.W * 4));
+  const dst = zeroed(largest((c) => c.M * c.H * c.W * 4));
+  const packed = zeroed(largest((c) => k.packedWeightsBytes(c.M, c.C * c.r * c.r, tile.id)));
+  const u = zeroed(largest((c) => k.winogradFilterBytes(c.M, c.C)));
+  const bias = zeroed(largest((c) => c.M * 4));
+  const scratch = zeroed(largest((c) => Math.max(k.gemmScratchBytes(), k.winogradScratchBytes(c.C))));
+  const calls = candidates.map((c) => {
+    const x = { ptr: src, shape: { c: c.C, h: c.H, w: c.W } };
+    const y = { ptr: dst, shape: { c: c.M, h: c.H, w: c.W } };
+    const gemm = sliced(gemmConvCall(c.node, x, y, { w: packed, b: bias }, 1, tile.id), c, tile.cols, scratch);
+    const winograd = sliced(winogradCall(c.node, x, y, { w: u, b: bias }, 1), c, WINOGRAD_TILES, scratch);
+    return [gemm, winograd].map(({ call, pixels }) => ({ fn: k[call.kernel], args: encodeCall(call), pixels }));
   });
-  const largest = parts[0].map((_, i) => Math.max(...parts.map((p) => p[i])));
-  const offsets = largest.reduce<number[]>((o, bytes, i) => [...o, o[i] + bytes], [base]);
-  const bytes = Math.ceil(offsets[offsets.length - 1] / 65536) * 65536;
-  const memory = createSharedMemory(bytes, bytes);
-  try {
-    const k = instantiateKernels(compiled.module, memory);
-    const [src, dst, packed, u, bias, scratch] = offsets;
-    // The kernels' code out of the engine's baseline tier first (short calls), so that timed calls run optimised code.
-    await warmUpKernels(compiled, tile.id);
-    const calls = candidates.map((c) => {
-      const x = { ptr: src, shape: { c: c.C, h: c.H, w: c.W } };
-      const y = { ptr: dst, shape: { c: c.M, h: c.H, w: c.W } };
-      const gemm = sliced(gemmConvCall(c.node, x, y, { w: packed, b: bias }, 1, tile.id), c, tile.cols, scratch);
-      const winograd = sliced(winogradCall(c.node, x, y, { w: u, b: bias }, 1), c, WINOGRAD_TILES, scratch);
-      return [gemm, winograd].map(({ call, pixels }) => ({ fn: k[call.kernel], args: encodeCall(call), pixels }));
+  const best = candidates.map(() => [Infinity, Infinity]);
+  const started = performance.now();
+  let rounds = 0;
+  while (rounds < MIN_ROUNDS || (rounds < MAX_ROUNDS && performance.now() - started < BUDGET_MS)) {
+    calls.forEach((pair, i) => {
+      for (let j = 0; j < 2; j++) {
+        const which = (j + rounds) % 2; // alternate which kernel goes first
+        const t0 = performance.now();
+        pair[which].fn(...pair[which].args);
+        best[i][which] = Math.min(best[i][which], (performance.now() - t0) / pair[which].pixels);
+      }
     });
-    const best = candidates.map(() => [Infinity, Infinity]);
-    const started = performance.now();
-    let rounds = 0;
-    while (rounds < MIN_ROUNDS || (rounds < MAX_ROUNDS && performance.now() - started < BUDGET_MS)) {
-      calls.forEach((pair, i) => {
-        for (let j = 0; j < 2; j++) {
-          const which = (j + rounds) % 2; // alternate which kernel goes first
-          const t0 = performance.now();
-          pair[which].fn(...pair[which].args);
-          best[i][which] = Math.min(best[i][which], (performance.now() - t0) / pair[which].pixels);
-        }
-      });
-      rounds++;
-    }
-    const ms = (performance.now() - started).toFixed(0);
-    if (best.some((b) => !(b[0] > 0 && b[1] > 0))) {
-      return {
-        layers: candidates.map((c) => c.node.name),
-        reason: `the clock did not advance during the timed calls (${ms} ms in all): every candidate runs Winograd`,
-        timed: false,
-      };
-    }
-    const layers = candidates.filter((_, i) => best[i][1] < best[i][0]).map((c) => c.node.name);
-    const table = candidates
-      .map((c, i) => {
-        const layerMs = (t: number): string => (t * c.H * c.W).toFixed(2);
-        return `${c.node.name} ${layerMs(best[i][0])}/${layerMs(best[i][1])}`;
-      })
-      .join(", ");
-    return {
-      layers,
-      reason: `measured (${rounds} rounds, ${ms} ms, tile ${tile.name}; fastest, as ms for the whole layer, GEMM/Winograd): ${table}`,
-      timed: true,
-    };
-  } finally {
-    releaseSharedMemory(memory);
+    rounds++;
   }
+  const ms = (performance.now() - started).toFixed(0);
+  if (best.some((b) => !(b[0] > 0 && b[1] > 0))) {
+    return {
+      layers: candidates.map((c) => c.node.name),
+      reason: `the clock did not advance during the timed calls (${ms} ms in all): every candidate runs Winograd`,
+      timed: false,
+    };
+  }
+  const layers = candidates.filter((_, i) => best[i][1] < best[i][0]).map((c) => c.node.name);
+  const table = candidates
+    .map((c, i) => {
+      const layerMs = (t: number): string => (t * c.H * c.W).toFixed(2);
+      return `${c.node.name} ${layerMs(best[i][0])}/${layerMs(best[i][1])}`;
+    })
+    .join(", ");
+  return {
+    layers,
+    reason: `measured (${rounds} rounds, ${ms} ms, tile ${tile.name}; fastest, as ms for the whole layer, GEMM/Winograd): ${table}`,
+    timed: true,
+  };
 }
 
 /**

@@ -67,9 +67,9 @@ const poolAccess = {
 };
 
 /** Output channels per winogradConv panel: equals the module's winogradTileRows() (checked when planning). */
-export const WINOGRAD_ROWS = 4;
+export const WINOGRAD_ROWS = 8;
 /** Tiles per winogradConv panel: equals the module's winogradTileBlock() (checked when planning). */
-export const WINOGRAD_TILES = 8;
+export const WINOGRAD_TILES = 4;
 
 /** Every kernel the planner schedules. Contracts: the doc comments of the exports in assembly/. */
 export const KERNELS = {
