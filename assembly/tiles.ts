@@ -6,8 +6,8 @@
 // `first` (C is not read), else C + acc; then max(., 0) when `relu`; only rows x cols of the tile
 // are stored (partial tiles spill the accumulators to `tmp`, TILE_TMP_BYTES bytes). Tiles of one
 // shape may differ in how they load A and B (tileLoadsOf: scripts/genTiles.mjs's TILES). Every tile
-// gives each element the same operations in the same order, hence the same bits. tileProduct4x8
-// is the same loop without the epilogue (assembly/winograd.ts's per-element products).
+// gives each element the same operations in the same order, hence the same bits. Winograd's point
+// products (assembly/winograd.ts) call microKernel too.
 
 import { madd } from "./simd";
 import { edgeEpilogue } from "./epilogue";
@@ -2133,46 +2133,4 @@ function k6x8addr(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, 
   v128.store(tmp, c5_0, 320);
   v128.store(tmp, c5_1, 336);
   edgeEpilogue(tmp, 16, c, ldc, rows, cols, bias, first, relu);
-}
-
-/**
- * out (4 x 8 f32, row-major, 16-byte aligned) = A panel (kc x 4) times B panel (kc x 8),
- * reduced over k = 0..kc-1 in order with the build's madd (the family's inner loop); no bias or ReLU.
- */
-export function tileProduct4x8(kc: i32, a: usize, b: usize, out: usize): void {
-  let c0_0 = f32x4.splat(0);
-  let c0_1 = f32x4.splat(0);
-  let c1_0 = f32x4.splat(0);
-  let c1_1 = f32x4.splat(0);
-  let c2_0 = f32x4.splat(0);
-  let c2_1 = f32x4.splat(0);
-  let c3_0 = f32x4.splat(0);
-  let c3_1 = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(b, 0);
-    const b1 = v128.load(b, 16);
-    let av: v128;
-    av = v128.load32_splat(a, 0);
-    c0_0 = madd(av, b0, c0_0);
-    c0_1 = madd(av, b1, c0_1);
-    av = v128.load32_splat(a, 4);
-    c1_0 = madd(av, b0, c1_0);
-    c1_1 = madd(av, b1, c1_1);
-    av = v128.load32_splat(a, 8);
-    c2_0 = madd(av, b0, c2_0);
-    c2_1 = madd(av, b1, c2_1);
-    av = v128.load32_splat(a, 12);
-    c3_0 = madd(av, b0, c3_0);
-    c3_1 = madd(av, b1, c3_1);
-    a += 16;
-    b += 32;
-  }
-  v128.store(out, c0_0, 0);
-  v128.store(out, c0_1, 16);
-  v128.store(out, c1_0, 32);
-  v128.store(out, c1_1, 48);
-  v128.store(out, c2_0, 64);
-  v128.store(out, c2_1, 80);
-  v128.store(out, c3_0, 96);
-  v128.store(out, c3_1, 112);
 }
