@@ -2030,7 +2030,8 @@ function k6x8addr(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, 
   let c4_1 = f32x4.splat(0);
   let c5_0 = f32x4.splat(0);
   let c5_1 = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
+  const aEnd = a + <usize>kc * 24;
+  if (kc > 0) do {
     const b0 = v128.load(b);
     const b1 = v128.load(b + 16);
     let av: v128;
@@ -2054,7 +2055,7 @@ function k6x8addr(kc: i32, a: usize, b: usize, c: usize, ldc: usize, rows: i32, 
     c5_1 = madd(av, b1, c5_1);
     a += 24;
     b += 32;
-  }
+  } while (a != aEnd);
   if (rows == 6 && cols == 8) {
     if (first) {
       if (bias != 0) {
