@@ -17,6 +17,7 @@ import { cropInputs } from "../src/model/image/crops.js";
 import { decodeImage, GoogLeNet, resolveDataDir } from "../src/node/index.js";
 import { runtimeLabel } from "../src/host/runtimeName.js";
 import { clockKind, clockNow } from "./clock.js";
+import { median } from "./stats.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -33,7 +34,6 @@ if (opts.clock === "cpu" && threads !== 1) throw new Error("--clock cpu: measure
 const now = clockNow(clockKind(opts.clock));
 const rounds = Number(opts.rounds);
 const dir = resolveDataDir(opts.weights);
-const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const net = await GoogLeNet.load({ weights: dir, threads, maxBatch: 8, tile: opts.tile });
 const bytes = new Uint8Array(readFileSync(join(dir, "photos", "coffee.png")));

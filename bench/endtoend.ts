@@ -13,6 +13,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
+import { median } from "./stats.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -36,11 +37,6 @@ interface RuntimeResult {
   decode: DecodeRow[];
   classify: ClassifyRow[];
 }
-
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const { values: opts } = parseArgs({
   options: {

@@ -27,6 +27,7 @@ import { loadWeights } from "../src/node/weights.js";
 import { floatsSha } from "../test/support/data.js";
 import { nodeRuntime } from "../src/node/runtime.js";
 import { plannedNetwork } from "./plannedNetwork.js";
+import { median } from "./stats.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -37,11 +38,6 @@ const { values: opts } = parseArgs({
 });
 const build = opts.build as BuildName;
 const rounds = Number(opts.rounds);
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 interface LayerRow {
   layer: string;

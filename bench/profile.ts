@@ -55,6 +55,7 @@ import { clockKind, clockNow } from "./clock.js";
 import { sampler, tileL1Gflops } from "./kernelTiming.js";
 import { dominantCause, fitCauses, type Causes } from "./profileCauses.js";
 import { slug } from "./slug.js";
+import { median } from "./stats.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -73,15 +74,6 @@ const threads = Number(opts.threads);
 const now = clockNow(clockKind(opts.clock));
 /** Untimed rounds first: they move every kernel out of the engine's baseline tier (no OSR for wasm in V8). */
 const WARMUP_ROUNDS = 3;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? Number.NaN
-    : s.length % 2
-      ? s[(s.length - 1) / 2]
-      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 interface Row {
   layer: string;

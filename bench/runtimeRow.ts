@@ -4,6 +4,7 @@
 
 import type { GoogLeNet, ImageInput, WeightsSource } from "../src/index.js";
 import { syntheticInput } from "../src/model/network/golden.js";
+import { median } from "./stats.js";
 
 export interface ProbeRow {
   threads: number;
@@ -13,11 +14,6 @@ export interface ProbeRow {
   runMs: number;
   classifyMs: number;
   top1: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** Loads with `weights`, then times `runs` run() calls and `runs` classify(image()) calls (after one of each). */

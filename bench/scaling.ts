@@ -22,6 +22,7 @@ import { nodeRuntime } from "../src/node/runtime.js";
 import { loadWeights } from "../src/node/weights.js";
 import { floatsSha } from "../test/support/data.js";
 import { plannedNetwork } from "./plannedNetwork.js";
+import { median, quantile } from "./stats.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -39,9 +40,6 @@ if (!(Number.isInteger(rounds) && rounds >= 1))
   throw new Error(`--rounds: expected an integer >= 1, found "${opts.rounds}"`);
 /** Untimed rounds first: every kernel leaves the engine's baseline tier, the pool's code is compiled. */
 const WARMUP_ROUNDS = 6;
-
-/** The value at fraction `f` (0..1) of the sorted samples. */
-const quantile = (xs: number[], f: number): number => [...xs].sort((a, b) => a - b)[Math.round(f * (xs.length - 1))];
 
 const graph = googlenetGraph();
 const compiled = await compileKernels(opts.build as BuildChoice, nodeRuntime);
@@ -83,7 +81,7 @@ for (const precision of opts.precision.split(",") as Precision[]) {
     throw new Error(`${precision}: outputs differ between runs or executors (${[...hashes].join(", ")})`);
   for (const s of sides) {
     console.log(
-      `${precision.padEnd(6)} ${s.name.padEnd(9)} median ${quantile(s.ms, 0.5).toFixed(1).padStart(6)} ms, fastest ${Math.min(
+      `${precision.padEnd(6)} ${s.name.padEnd(9)} median ${median(s.ms).toFixed(1).padStart(6)} ms, fastest ${Math.min(
         ...s.ms,
       )
         .toFixed(1)
@@ -92,7 +90,7 @@ for (const precision of opts.precision.split(",") as Precision[]) {
   }
   const [one, many] = sides;
   console.log(
-    `${precision.padEnd(6)} scaling: per round median ${quantile(ratios, 0.5).toFixed(2)}x (quartiles ${quantile(ratios, 0.25).toFixed(2)}-${quantile(ratios, 0.75).toFixed(2)}), ` +
+    `${precision.padEnd(6)} scaling: per round median ${median(ratios).toFixed(2)}x (quartiles ${quantile(ratios, 0.25).toFixed(2)}-${quantile(ratios, 0.75).toFixed(2)}), ` +
       `fastest / fastest ${(Math.min(...one.ms) / Math.min(...many.ms)).toFixed(2)}x; output ${[...hashes][0].slice(0, 16)} on both`,
   );
 }

@@ -10,7 +10,8 @@
 // change which elements one call computes together, never an element's operations, so every tile
 // gives the same bits (test/tiles.test.ts holds them to it). Winograd's point products
 // (assembly/winograd.ts) call microKernel too. assembly/tiles.ts is checked in (a kernel change
-// shows in review); `npm run build:wasm` runs this with --check, which fails when the file differs from this output.
+// shows in review); `npm run build:wasm` runs this with --check, which fails when the file
+// differs from this output.
 //
 //   node scripts/genTiles.mjs           writes assembly/tiles.ts
 //   node scripts/genTiles.mjs --check   exits 1 when assembly/tiles.ts is not what it would write

@@ -125,45 +125,40 @@ test("a flipped data byte, a cut stream, bytes past the checksum, a wrong SHA-25
  * these 80-87 MB (2026-12-07, AMD EPYC Zen 3, five runs).
  */
 const LOAD_BOUND = 100e6;
+/** The child's V8 heap flags (above). */
+const ISOLATE_HEAP = ["--expose-gc", "--max-old-space-size=64", "--max-semi-space-size=2"];
 const CLASSIFY_BOUND = 128e6;
 
 test("the edge path's peak memory (inline entry, weights by URL, 1 thread; child process)", () => {
   const script = fileURLToPath(new URL("support/loadMemoryChild.js", import.meta.url));
   // spawnSync would block this process, and with it the server: run the child asynchronously.
   return new Promise<void>((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ["--expose-gc", "--max-old-space-size=64", "--max-semi-space-size=2", script, `${base}/w.iwnet`, COFFEE],
-      (error, stdout, stderr) => {
-        try {
-          assert.not.ok(error, `${error}\n${stderr}`);
-          const r = JSON.parse(stdout) as {
-            before: number;
-            loaded: number;
-            classified: number;
-            top1: number;
-            memoryBytes: number;
-          };
-          const mb = (n: number): string => (n / 1e6).toFixed(1);
-          console.log(
-            `edge path: RSS ${mb(r.before)} MB before the load; peak +${mb(r.loaded - r.before)} MB after the load ` +
-              `(network memory ${mb(r.memoryBytes)} MB), +${mb(r.classified - r.before)} MB after classify`,
-          );
-          assert.is(r.top1, 967);
-          assert.ok(
-            r.loaded - r.before < LOAD_BOUND,
-            `load peak +${mb(r.loaded - r.before)} MB < ${mb(LOAD_BOUND)} MB`,
-          );
-          assert.ok(
-            r.classified - r.before < CLASSIFY_BOUND,
-            `load + classify peak +${mb(r.classified - r.before)} MB < ${mb(CLASSIFY_BOUND)} MB`,
-          );
-          resolve();
-        } catch (e) {
-          reject(e);
-        }
-      },
-    );
+    execFile(process.execPath, [...ISOLATE_HEAP, script, `${base}/w.iwnet`, COFFEE], (error, stdout, stderr) => {
+      try {
+        assert.not.ok(error, `${error}\n${stderr}`);
+        const r = JSON.parse(stdout) as {
+          before: number;
+          loaded: number;
+          classified: number;
+          top1: number;
+          memoryBytes: number;
+        };
+        const mb = (n: number): string => (n / 1e6).toFixed(1);
+        console.log(
+          `edge path: RSS ${mb(r.before)} MB before the load; peak +${mb(r.loaded - r.before)} MB after the load ` +
+            `(network memory ${mb(r.memoryBytes)} MB), +${mb(r.classified - r.before)} MB after classify`,
+        );
+        assert.is(r.top1, 967);
+        assert.ok(r.loaded - r.before < LOAD_BOUND, `load peak +${mb(r.loaded - r.before)} MB < ${mb(LOAD_BOUND)} MB`);
+        assert.ok(
+          r.classified - r.before < CLASSIFY_BOUND,
+          `load + classify peak +${mb(r.classified - r.before)} MB < ${mb(CLASSIFY_BOUND)} MB`,
+        );
+        resolve();
+      } catch (e) {
+        reject(e);
+      }
+    });
   });
 });
 

@@ -140,12 +140,14 @@ function guidedTasks(plan: Pick<Plan, "steps">, steps: readonly number[], thread
   const cell = Math.max(MIN_TASK_COST, total / (UNITS_PER_THREAD * threads));
   let remaining = total;
   const tasks: Task[] = [];
+  /** The most work the next task may take. */
+  const goal = (): number => remaining / (GUIDE * threads);
   /** Emits the largest run of units [from, end) (at least one) whose task fits the goal; returns end. */
   const take = (from: number, units: number, over: (end: number) => Task): number => {
-    const goal = remaining / (GUIDE * threads);
+    const most = goal();
     let end = from + 1;
     let t = over(end);
-    for (let next: Task; end < units && (next = over(end + 1)).cost <= goal; end++) t = next;
+    for (let next: Task; end < units && (next = over(end + 1)).cost <= most; end++) t = next;
     tasks.push(t);
     remaining -= t.cost;
     return end;
@@ -157,7 +159,7 @@ function guidedTasks(plan: Pick<Plan, "steps">, steps: readonly number[], thread
     const rect = (r0: number, r1: number, c0: number, c1: number): Task =>
       task(step, i, rows[r0][0], rows[r1 - 1][1], cols[c0][0], cols[c1 - 1][1]);
     for (let c = 0; c < cols.length; ) {
-      if (rows.length === 1 || rect(0, rows.length, c, c + 1).cost <= remaining / (GUIDE * threads)) {
+      if (rows.length === 1 || rect(0, rows.length, c, c + 1).cost <= goal()) {
         // Whole grid columns (every row): as many as fit the goal.
         c = take(c, cols.length, (end) => rect(0, rows.length, c, end));
       } else {

@@ -58,45 +58,35 @@ export interface Initializer {
   externalData: Map<string, string>;
 }
 
-/** AttributeProto.AttributeType names (AttributeProto.type, field 20), for errors. */
-export const ATTRIBUTE_TYPES: Readonly<Record<number, string>> = {
-  1: "FLOAT",
-  2: "INT",
-  3: "STRING",
-  4: "TENSOR",
-  5: "GRAPH",
-  6: "FLOATS",
-  7: "INTS",
-  8: "STRINGS",
-  9: "TENSORS",
-  10: "GRAPHS",
-  11: "SPARSE_TENSOR",
-  12: "SPARSE_TENSORS",
-  13: "TYPE_PROTO",
-  14: "TYPE_PROTOS",
-};
-/** The AttributeProto field holding the value of each AttributeType. */
-const VALUE_FIELD: Readonly<Record<number, number>> = {
-  1: 2,
-  2: 3,
-  3: 4,
-  4: 5,
-  5: 6,
-  6: 7,
-  7: 8,
-  8: 9,
-  9: 10,
-  10: 11,
-  11: 22,
-  12: 23,
-  13: 14,
-  14: 15,
-};
-const VALUE_FIELDS: ReadonlySet<number> = new Set(Object.values(VALUE_FIELD));
+/**
+ * AttributeProto.AttributeType (AttributeProto.type, field 20) by name, in type order 1 to 14:
+ * each type's number and the AttributeProto field that holds its value.
+ */
+const ATTRIBUTE_TYPES = {
+  FLOAT: { type: 1, field: 2 },
+  INT: { type: 2, field: 3 },
+  STRING: { type: 3, field: 4 },
+  TENSOR: { type: 4, field: 5 },
+  GRAPH: { type: 5, field: 6 },
+  FLOATS: { type: 6, field: 7 },
+  INTS: { type: 7, field: 8 },
+  STRINGS: { type: 8, field: 9 },
+  TENSORS: { type: 9, field: 10 },
+  GRAPHS: { type: 10, field: 11 },
+  SPARSE_TENSOR: { type: 11, field: 22 },
+  SPARSE_TENSORS: { type: 12, field: 23 },
+  TYPE_PROTO: { type: 13, field: 14 },
+  TYPE_PROTOS: { type: 14, field: 15 },
+} as const;
+/** An AttributeType's name, e.g. "INTS". */
+export type AttributeType = keyof typeof ATTRIBUTE_TYPES;
+const TYPE_ENTRIES = Object.entries(ATTRIBUTE_TYPES) as [AttributeType, { type: number; field: number }][];
+const TYPE_BY_NUMBER = new Map(TYPE_ENTRIES.map(([name, t]) => [t.type, name]));
+const TYPE_BY_FIELD = new Map(TYPE_ENTRIES.map(([name, t]) => [t.field, name]));
 
 export interface Attribute {
-  /** The AttributeType (a key of ATTRIBUTE_TYPES), checked against the value field present. */
-  type: number;
+  /** The AttributeType, checked against the value field present. */
+  type: AttributeType;
   i?: number;
   f?: number;
   s?: string;
@@ -289,17 +279,17 @@ export function readNode(m: ProtoMessage, irVersion: number): OnnxNode {
  */
 function readAttribute(m: ProtoMessage, into: Map<string, Attribute>, irVersion: number): void {
   let name = "";
-  let type: number | undefined;
+  let typeNumber: number | undefined;
   const valueFields = new Set<number>();
-  const a: Attribute = { type: 0, ints: [], floats: [] };
+  const a: Attribute = { type: "FLOAT", ints: [], floats: [] };
   while (m.next()) {
-    if (VALUE_FIELDS.has(m.field)) valueFields.add(m.field);
+    if (TYPE_BY_FIELD.has(m.field)) valueFields.add(m.field);
     switch (m.field) {
       case 1:
         name = m.string();
         break;
       case 20:
-        type = m.varint();
+        typeNumber = m.varint();
         break;
       case 2:
         a.f = m.float();
@@ -333,24 +323,21 @@ function readAttribute(m: ProtoMessage, into: Map<string, Attribute>, irVersion:
   };
   if (name === "") fail("expected a name, found none");
   if (into.has(name)) fail("expected one attribute of this name on the node, found two");
-  if (type === undefined && irVersion < 2 && valueFields.size === 1) {
-    const field = [...valueFields][0];
-    type = Number(Object.keys(VALUE_FIELD).find((t) => VALUE_FIELD[Number(t)] === field));
-  }
-  if (type === undefined || ATTRIBUTE_TYPES[type] === undefined) {
-    return fail(`expected a type (AttributeProto.type, 1 to 14), found ${type ?? "none"}`);
-  }
-  const stray = [...valueFields].filter((f) => f !== VALUE_FIELD[type]);
-  if (stray.length > 0) {
-    fail(
-      `type ${ATTRIBUTE_TYPES[type]} expected its value in field ${VALUE_FIELD[type]}, found field ${stray.join(", ")}`,
-    );
-  }
+  const type =
+    typeNumber !== undefined
+      ? TYPE_BY_NUMBER.get(typeNumber)
+      : irVersion < 2 && valueFields.size === 1
+        ? TYPE_BY_FIELD.get([...valueFields][0]!)
+        : undefined;
+  if (type === undefined) return fail(`expected a type (AttributeProto.type, 1 to 14), found ${typeNumber ?? "none"}`);
+  const field = ATTRIBUTE_TYPES[type].field;
+  const stray = [...valueFields].filter((f) => f !== field);
+  if (stray.length > 0) fail(`type ${type} expected its value in field ${field}, found field ${stray.join(", ")}`);
   a.type = type;
   if (valueFields.size === 0) {
-    if (type === 1) a.f = 0;
-    else if (type === 2) a.i = 0;
-    else if (type === 3) a.s = "";
+    if (type === "FLOAT") a.f = 0;
+    else if (type === "INT") a.i = 0;
+    else if (type === "STRING") a.s = "";
   }
   into.set(name, a);
 }

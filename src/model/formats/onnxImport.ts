@@ -39,7 +39,7 @@ import { elementCount, type TensorMap } from "../../host/ir/tensors.js";
 import { DEFAULT_INPUT_SIZE, googlenetGraph } from "../network/googlenet.js";
 import { matchGraph, type FoundOp, type FoundTensor } from "./match.js";
 import {
-  ATTRIBUTE_TYPES,
+  type AttributeType,
   DATA_TYPES,
   readInitializer32,
   readInitializerInts,
@@ -507,7 +507,7 @@ class Importer {
         const names = Object.keys(known);
         throw this.unsupported("attribute", names.length > 0 ? `one of ${names.join(", ")}` : "no attributes", name);
       }
-      if (a.type !== type) throw this.unsupported(name, `type ${ATTRIBUTE_TYPES[type]}`, ATTRIBUTE_TYPES[a.type]);
+      if (a.type !== type) throw this.unsupported(name, `type ${type}`, a.type);
     }
     this.checkArity(node);
     switch (node.type) {
@@ -1123,65 +1123,63 @@ class Importer {
   }
 }
 
-const [FLOAT, INT, STRING, TENSOR, FLOATS, INTS] = [1, 2, 3, 4, 6, 7];
-
 /**
  * The attributes each op may carry (of any opset) and their AttributeType; any other name, or
  * another type, is an error rather than ignored, so a model never runs as something it does not
  * say. Attributes of old opsets that change nothing at inference (consumed_inputs, is_test,
  * spatial 1, momentum, seed) are read or accepted.
  */
-const ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, number>>>> = {
-  Conv: { auto_pad: STRING, dilations: INTS, group: INT, kernel_shape: INTS, pads: INTS, strides: INTS },
+const ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, AttributeType>>>> = {
+  Conv: { auto_pad: "STRING", dilations: "INTS", group: "INT", kernel_shape: "INTS", pads: "INTS", strides: "INTS" },
   BatchNormalization: {
-    epsilon: FLOAT,
-    momentum: FLOAT,
-    spatial: INT,
-    is_test: INT,
-    consumed_inputs: INTS,
-    training_mode: INT,
+    epsilon: "FLOAT",
+    momentum: "FLOAT",
+    spatial: "INT",
+    is_test: "INT",
+    consumed_inputs: "INTS",
+    training_mode: "INT",
   },
-  Relu: { consumed_inputs: INTS },
+  Relu: { consumed_inputs: "INTS" },
   MaxPool: {
-    auto_pad: STRING,
-    ceil_mode: INT,
-    dilations: INTS,
-    kernel_shape: INTS,
-    pads: INTS,
-    storage_order: INT,
-    strides: INTS,
+    auto_pad: "STRING",
+    ceil_mode: "INT",
+    dilations: "INTS",
+    kernel_shape: "INTS",
+    pads: "INTS",
+    storage_order: "INT",
+    strides: "INTS",
   },
   AveragePool: {
-    auto_pad: STRING,
-    ceil_mode: INT,
-    count_include_pad: INT,
-    dilations: INTS,
-    kernel_shape: INTS,
-    pads: INTS,
-    strides: INTS,
+    auto_pad: "STRING",
+    ceil_mode: "INT",
+    count_include_pad: "INT",
+    dilations: "INTS",
+    kernel_shape: "INTS",
+    pads: "INTS",
+    strides: "INTS",
   },
   GlobalAveragePool: {},
   GlobalMaxPool: {},
-  LRN: { alpha: FLOAT, beta: FLOAT, bias: FLOAT, size: INT },
-  Concat: { axis: INT },
-  Flatten: { axis: INT },
-  Reshape: { shape: INTS, allowzero: INT, consumed_inputs: INTS },
-  Squeeze: { axes: INTS },
-  Unsqueeze: { axes: INTS },
-  Gemm: { alpha: FLOAT, beta: FLOAT, transA: INT, transB: INT, broadcast: INT },
+  LRN: { alpha: "FLOAT", beta: "FLOAT", bias: "FLOAT", size: "INT" },
+  Concat: { axis: "INT" },
+  Flatten: { axis: "INT" },
+  Reshape: { shape: "INTS", allowzero: "INT", consumed_inputs: "INTS" },
+  Squeeze: { axes: "INTS" },
+  Unsqueeze: { axes: "INTS" },
+  Gemm: { alpha: "FLOAT", beta: "FLOAT", transA: "INT", transB: "INT", broadcast: "INT" },
   MatMul: {},
-  Add: { broadcast: INT, axis: INT, consumed_inputs: INTS },
-  Sub: { broadcast: INT, axis: INT, consumed_inputs: INTS },
-  Mul: { broadcast: INT, axis: INT, consumed_inputs: INTS },
-  Div: { broadcast: INT, axis: INT, consumed_inputs: INTS },
-  Softmax: { axis: INT },
-  Dropout: { ratio: FLOAT, is_test: INT, seed: INT, consumed_inputs: INTS },
+  Add: { broadcast: "INT", axis: "INT", consumed_inputs: "INTS" },
+  Sub: { broadcast: "INT", axis: "INT", consumed_inputs: "INTS" },
+  Mul: { broadcast: "INT", axis: "INT", consumed_inputs: "INTS" },
+  Div: { broadcast: "INT", axis: "INT", consumed_inputs: "INTS" },
+  Softmax: { axis: "INT" },
+  Dropout: { ratio: "FLOAT", is_test: "INT", seed: "INT", consumed_inputs: "INTS" },
   Identity: {},
-  Constant: { value: TENSOR, value_float: FLOAT, value_floats: FLOATS, value_int: INT, value_ints: INTS },
-  Shape: { start: INT, end: INT },
-  Gather: { axis: INT },
-  Slice: { starts: INTS, ends: INTS, axes: INTS },
-  Cast: { to: INT, saturate: INT },
+  Constant: { value: "TENSOR", value_float: "FLOAT", value_floats: "FLOATS", value_int: "INT", value_ints: "INTS" },
+  Shape: { start: "INT", end: "INT" },
+  Gather: { axis: "INT" },
+  Slice: { starts: "INTS", ends: "INTS", axes: "INTS" },
+  Cast: { to: "INT", saturate: "INT" },
 };
 
 /** How many inputs and outputs (each [min, max]) an op's schema admits; "" entries count, as in ONNX. */
