@@ -1,0 +1,92 @@
+// `npm run bench:profile:table [-- FILE...] [--check]`: writes the README's profile tables
+// (bench/profileSummary.ts) between the markers `<!-- bench:profile FILE... -->` and
+// `<!-- /bench:profile -->`. A FILE is the combined JSON of `npm run bench:profile` or single
+// bench/profile.ts reports (several side by side, in the order given). FILE defaults to the newest
+// combined JSON in bench/results. --check writes nothing and exits 1 when the README's section is
+// not what its marker's files give.
+
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { projectRoot } from "../src/node/weights.js";
+import type { ProfileReport } from "./profileCore.js";
+import { profileSection, type ProfileRuns, type SectionInput } from "./profileSummary.js";
+
+const ROOT = projectRoot();
+const README = join(ROOT, "README.md");
+const RESULTS = join(ROOT, "bench", "results");
+const SECTION = /<!-- bench:profile((?: \S+)*) -->\n[\s\S]*?<!-- \/bench:profile -->/;
+
+/** The section's input from its files: a combined JSON's runs, or each single report as a run. */
+async function sectionInput(files: string[]): Promise<SectionInput> {
+  const inputs: SectionInput[] = [];
+  for (const file of files) {
+    const json = JSON.parse(await readFile(resolve(ROOT, file), "utf8")) as ProfileRuns | ProfileReport;
+    if ("kind" in json && json.kind === "profiles") inputs.push(json);
+    else if ("rows" in json) {
+      const r = json as ProfileReport;
+      const command = `node dist/bench/profile.js --rounds ${r.rounds} --threads ${r.threads} --clock ${r.clock}${r.precision === "fast" ? " --fast" : ""}`;
+      inputs.push({
+        cpu: r.cpu,
+        date: r.date,
+        command,
+        runs: [{ runtime: r.runtime, precision: r.precision, report: r }],
+        skipped: [],
+      });
+    } else
+      throw new Error(`bench:profile:table: ${file} is neither a bench:profile combined JSON nor a profile report`);
+  }
+  if (inputs.length === 0) throw new Error("bench:profile:table: no files");
+  const commands = [...new Set(inputs.map((i) => i.command))];
+  return {
+    cpu: [...new Set(inputs.map((i) => i.cpu))].join(", "),
+    date: inputs.map((i) => i.date).sort()[0],
+    command: commands.join("`; `"),
+    runs: inputs.flatMap((i) => i.runs),
+    skipped: inputs.flatMap((i) => i.skipped),
+  };
+}
+
+/** The newest combined JSON in bench/results, by its date. */
+async function newestRuns(): Promise<string> {
+  let best: { file: string; date: string } | undefined;
+  for (const name of (await readdir(RESULTS)).filter((f) => f.endsWith("-profiles.json"))) {
+    const file = relative(ROOT, join(RESULTS, name));
+    const { date } = JSON.parse(await readFile(join(ROOT, file), "utf8")) as ProfileRuns;
+    if (!best || date > best.date) best = { file, date };
+  }
+  if (!best) throw new Error(`bench:profile:table: no *-profiles.json in ${RESULTS}; run npm run bench:profile`);
+  return best.file;
+}
+
+const { values, positionals } = parseArgs({
+  options: { check: { type: "boolean", default: false } },
+  allowPositionals: true,
+});
+const readme = await readFile(README, "utf8");
+const marked = SECTION.exec(readme);
+if (!marked)
+  throw new Error(
+    `bench:profile:table: ${README} has no <!-- bench:profile FILE... --> ... <!-- /bench:profile --> section`,
+  );
+const files = values.check
+  ? marked[1].trim().split(" ").filter(Boolean)
+  : positionals.length > 0
+    ? positionals.map((f) => relative(ROOT, resolve(process.cwd(), f)))
+    : [await newestRuns()];
+const section = `<!-- bench:profile ${files.join(" ")} -->\n${profileSection(await sectionInput(files))}\n<!-- /bench:profile -->`;
+if (values.check) {
+  const same = marked[0] === section;
+  console.log(
+    same
+      ? "README's profile tables are their files'"
+      : `README's profile tables differ: run npm run bench:profile:table -- ${files.join(" ")}`,
+  );
+  process.exitCode = same ? 0 : 1;
+} else {
+  await writeFile(
+    README,
+    readme.replace(SECTION, () => section),
+  );
+  console.log(`README: profile tables from ${files.join(" ")}\n\n${section}`);
+}
