@@ -150,7 +150,7 @@ export function profileSection(runs: SectionInput): string {
     `${runs.cpu}, ${runs.date.slice(0, 10)}: \`${runs.command}\`${seconds ? ` (${seconds})` : ""}. Sums over the network's steps at 1 thread; ` +
       '"peak-bound / total": the time the multiply-adds of the direct convolutions take at the register-only peak over the total ' +
       '(fast mode\'s Winograd steps do fewer, so it can pass 1); "sync": ' +
-      "idle thread-ms of each step alone on N threads, as a share of its 1-thread time.",
+      "idle thread-ms of each step alone on N threads, as a share of its 1-thread time (beside the total, not in it).",
     "",
     totalsTable(reports),
     "",
