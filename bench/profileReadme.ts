@@ -1,9 +1,10 @@
 // `npm run bench:profile:table [-- FILE...] [--check]`: writes the README's profile tables
-// (bench/profileSummary.ts) between the markers `<!-- bench:profile FILE... -->` and
-// `<!-- /bench:profile -->`. A FILE is the combined JSON of `npm run bench:profile` or single
-// bench/profile.ts reports (several side by side, in the order given). FILE defaults to the newest
-// combined JSON in bench/results. --check writes nothing and exits 1 when the README's section is
-// not what its marker's files give.
+// (bench/profileSummary.ts) between each pair of markers `<!-- bench:profile FILE... -->` and
+// `<!-- /bench:profile -->`, from the files its marker names; the first section takes FILE... (default:
+// the newest combined JSON in bench/results), the others keep theirs. A FILE is the combined JSON of
+// `npm run bench:profile` or a single bench/profile.ts report (several side by side, in the order
+// given); a marker with no file holds a placeholder. --check writes nothing and exits 1 when a
+// section is not what its marker's files give.
 
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
@@ -15,7 +16,8 @@ import { profileSection, type ProfileRuns, type SectionInput } from "./profileSu
 const ROOT = projectRoot();
 const README = join(ROOT, "README.md");
 const RESULTS = join(ROOT, "bench", "results");
-const SECTION = /<!-- bench:profile((?: \S+)*) -->\n[\s\S]*?<!-- \/bench:profile -->/;
+const SECTION = /<!-- bench:profile((?: \S+)*) -->\n[\s\S]*?<!-- \/bench:profile -->/g;
+const EMPTY = "Not profiled yet: run `npm run bench:profile`, then `npm run bench:profile:table`.";
 
 /** The section's input from its files: a combined JSON's runs, or each single report as a run. */
 async function sectionInput(files: string[]): Promise<SectionInput> {
@@ -36,7 +38,6 @@ async function sectionInput(files: string[]): Promise<SectionInput> {
     } else
       throw new Error(`bench:profile:table: ${file} is neither a bench:profile combined JSON nor a profile report`);
   }
-  if (inputs.length === 0) throw new Error("bench:profile:table: no files");
   const commands = [...new Set(inputs.map((i) => i.command))];
   return {
     cpu: [...new Set(inputs.map((i) => i.cpu))].join(", "),
@@ -59,34 +60,43 @@ async function newestRuns(): Promise<string> {
   return best.file;
 }
 
+/** A section with its marker, from `files` (none: a placeholder naming the commands). */
+async function render(files: string[]): Promise<string> {
+  const body = files.length > 0 ? profileSection(await sectionInput(files)) : EMPTY;
+  return `<!-- bench:profile${files.map((f) => ` ${f}`).join("")} -->\n${body}\n<!-- /bench:profile -->`;
+}
+
 const { values, positionals } = parseArgs({
   options: { check: { type: "boolean", default: false } },
   allowPositionals: true,
 });
 const readme = await readFile(README, "utf8");
-const marked = SECTION.exec(readme);
-if (!marked)
+const sections = [...readme.matchAll(SECTION)];
+if (sections.length === 0)
   throw new Error(
     `bench:profile:table: ${README} has no <!-- bench:profile FILE... --> ... <!-- /bench:profile --> section`,
   );
-const files = values.check
-  ? marked[1].trim().split(" ").filter(Boolean)
+const given = values.check
+  ? undefined
   : positionals.length > 0
     ? positionals.map((f) => relative(ROOT, resolve(process.cwd(), f)))
     : [await newestRuns()];
-const section = `<!-- bench:profile ${files.join(" ")} -->\n${profileSection(await sectionInput(files))}\n<!-- /bench:profile -->`;
+const rendered = await Promise.all(
+  sections.map((m, i) => render(i === 0 && given ? given : m[1].trim().split(" ").filter(Boolean))),
+);
 if (values.check) {
-  const same = marked[0] === section;
+  const stale = sections.filter((m, i) => m[0] !== rendered[i]).map((m) => m[1].trim() || "(no files)");
   console.log(
-    same
+    stale.length === 0
       ? "README's profile tables are their files'"
-      : `README's profile tables differ: run npm run bench:profile:table -- ${files.join(" ")}`,
+      : `README's profile tables differ from their files' (${stale.join("; ")}): run npm run bench:profile:table`,
   );
-  process.exitCode = same ? 0 : 1;
+  process.exitCode = stale.length === 0 ? 0 : 1;
 } else {
+  let i = 0;
   await writeFile(
     README,
-    readme.replace(SECTION, () => section),
+    readme.replace(SECTION, () => rendered[i++]),
   );
-  console.log(`README: profile tables from ${files.join(" ")}\n\n${section}`);
+  console.log(`README: profile tables from ${given!.join(" ")}\n\n${rendered[0]}`);
 }
