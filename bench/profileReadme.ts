@@ -27,7 +27,7 @@ async function sectionInput(files: string[]): Promise<SectionInput> {
     if ("kind" in json && json.kind === "profiles") inputs.push(json);
     else if ("rows" in json) {
       const r = json as ProfileReport;
-      const command = `bench/profile.ts --rounds ${r.rounds} --threads ${r.threads} --clock ${r.clock}${r.precision === "fast" ? " --fast" : ""}, a process per runtime`;
+      const command = `bench/profile.ts --rounds ${r.rounds} --threads ${r.threads} --clock ${r.clock}${r.precision === "fast" ? " --fast" : ""}`;
       inputs.push({
         cpu: r.cpu,
         date: r.date,
