@@ -22,7 +22,7 @@ import { parseArgs } from "node:util";
 import { projectRoot } from "../src/node/weights.js";
 import type { BuildChoice } from "../src/host/wasm/kernels.js";
 import { clockKind } from "./clock.js";
-import { profileFileName, type ProfileReport } from "./profileCore.js";
+import { formatProfile, profileFileName, type ProfileReport } from "./profileCore.js";
 import { profileInChromium } from "./profileChromium.js";
 import { profileSection, type ProfileRuns } from "./profileSummary.js";
 import {
@@ -136,6 +136,7 @@ try {
               cpu: runs.cpu,
             })
           : await profileProcess(t.argv, fast, join(scratch, `${i}.json`));
+      if (t.how === "chromium") process.stderr.write(`${formatProfile(report)}\n`); // a process prints its own
       const seconds = (performance.now() - started) / 1000;
       const file = join(outDir, profileFileName(report));
       writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

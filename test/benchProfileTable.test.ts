@@ -33,6 +33,7 @@ function report(runtime: string, precision: string, threads: number, rows: Profi
     rounds: 3,
     threads,
     registerPeakGflops: 50,
+    registerPeakSamples: [50, 49, 48],
     tileL1Gflops: 45,
     totalMs: rows.reduce((a, r) => a + r.ms, 0),
     gflops: 30,
