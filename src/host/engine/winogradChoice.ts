@@ -142,7 +142,7 @@ async function measure(
     const x = { ptr: src, shape: { c: c.C, h: c.H, w: c.W } };
     const y = { ptr: dst, shape: { c: c.M, h: c.H, w: c.W } };
     const gemm = sliced(gemmConvCall(c.node, x, y, { w: packed, b: bias }, 1, tile.id), c, tile.cols, scratch);
-    const winograd = sliced(winogradCall(c.node, x, y, { w: u, b: bias }, 1), c, WINOGRAD_TILES, scratch);
+    const winograd = sliced(winogradCall(c.node, x, y, { w: u, b: bias }, 1, tile.id), c, WINOGRAD_TILES, scratch);
     return [gemm, winograd].map(({ call, pixels }) => ({ fn: k[call.kernel], args: encodeCall(call), pixels }));
   });
   const best = candidates.map(() => [Infinity, Infinity]);
