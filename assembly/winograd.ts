@@ -18,8 +18,9 @@
 //     6x6 patches gathered four tiles to a v128 (lanes = tiles), zero outside the image
 //   for each 8-channel panel of U ([36][M/8][C][8]: per element, the GEMM's B panels of 8
 //     columns): for each element e, each R-tile panel of V_e times U_e's panel with the product
-//     tile, an R x 8 tile of the GEMM family (assembly/tiles.ts: the load's tile when it has 8
-//     columns, so an engine's variant (4x8lanes, 6x8addr) runs here too, else 6x8; over all C,
+//     tile, an R x 8 tile of the GEMM family (assembly/tiles.ts: the load's tile when it is a
+//     variant with 8 columns, 4x8lanes or 6x8addr, so the loads an engine compiles best run here
+//     too; else 6x8, which beat 4x8 here in V8 12.4 even where the GEMMs tie; over all C,
 //     its exact row count for the last panel, bias 0 and no ReLU: the bare sums), into the
 //     products [36][block][8]; then the output
 //     transform of those 8 channels x the block's tiles (lanes = 4 channels), + bias, ReLU,
@@ -31,7 +32,7 @@
 // whatever range, block, product tile or row panel a caller asks for or the kernel picks:
 // bit-identical at any split and with any tile.
 
-import { TILE_COUNT, TILE_TMP_BYTES, microKernel, tileColsOf, tileRowsOf } from "./tiles";
+import { TILE_COUNT, TILE_TMP_BYTES, microKernel, tileColsOf, tileLoadsOf, tileRowsOf } from "./tiles";
 
 /** Output channels per U panel (the product's columns: two f32x4). */
 const WT_CHANNELS: i32 = 8;
@@ -171,8 +172,8 @@ function gRow(i: i32, r: i32, x0: f64, x1: f64, x2: f64, x3: f64, x4: f64): f64 
  * 0 for none; relu: fused max(x, 0). scratch: winogradScratchBytes(C) bytes owned by this
  * caller, 16-byte aligned. Ranges: m0 a multiple of 8 (winogradTileRows), m1 a multiple of 8 or
  * M; t0 a multiple of 4 (winogradTileBlock), t1 a multiple of 4 or the tile count. tile: the
- * GEMM family's tile id the products run with when it has 8 columns (any other id: the 6x8); the
- * output bits do not depend on it.
+ * GEMM family's tile id (the load's): the products run with it when it is a variant (loads other
+ * than splats) with 8 columns, else with 6x8 (productTile); the output bits do not depend on it.
  */
 export function winogradConv(
   tile: i32,
@@ -241,10 +242,10 @@ export function winogradConv(
   }
 }
 
-/** The products' tile for the caller's `tile`: itself when it has WT_CHANNELS columns, else the family's first 6 x WT_CHANNELS tile. */
+/** The products' tile for the caller's `tile`: itself when it is a variant (tileLoadsOf != 0) with WT_CHANNELS columns, else the family's 6 x WT_CHANNELS splat tile. */
 function productTile(tile: i32): i32 {
-  if (tileColsOf(tile) == WT_CHANNELS) return tile;
-  for (let t = 0; t < TILE_COUNT; t++) if (tileRowsOf(t) == 6 && tileColsOf(t) == WT_CHANNELS) return t;
+  if (tileColsOf(tile) == WT_CHANNELS && tileLoadsOf(tile) != 0) return tile;
+  for (let t = 0; t < TILE_COUNT; t++) if (tileRowsOf(t) == 6 && tileColsOf(t) == WT_CHANNELS && tileLoadsOf(t) == 0) return t;
   assert(false);
   return 0;
 }
