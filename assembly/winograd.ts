@@ -13,31 +13,33 @@
 //   0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1], m = 2: [1 1 1 1 1 0; 0 1 -1 2 -2 1]
 //
 // Per call (output channels [m0, m1), tiles [t0, t1)), for each block of up to WT_BLOCK tiles:
-//   input transform of all C channels of the block's tiles into V ([36][block/6][C][6] in
-//     scratch: per element, the GEMM's packed A panels of 6 rows): the 6x6 patches gathered four
-//     tiles to a v128 (lanes = tiles), zero outside the image
+//   input transform of all C channels of the block's tiles into V ([36][block/R][C][R] in
+//     scratch: per element, the GEMM's packed A panels of R rows, R the product tile's rows): the
+//     6x6 patches gathered four tiles to a v128 (lanes = tiles), zero outside the image
 //   for each 8-channel panel of U ([36][M/8][C][8]: per element, the GEMM's B panels of 8
-//     columns): for each element e, each 6-tile panel of V_e times U_e's panel with the GEMM
-//     family's 6x8 micro-kernel (assembly/tiles.ts: over all C, its exact row count for the last
-//     panel, bias 0 and no ReLU: the bare sums), into the products [36][block][8]; then the output
+//     columns): for each element e, each R-tile panel of V_e times U_e's panel with the product
+//     tile, an R x 8 tile of the GEMM family (assembly/tiles.ts: the load's tile when it is a
+//     variant with 8 columns, 4x8lanes or 6x8addr, so the loads an engine compiles best run here
+//     too; else 6x8, which beat 4x8 here in V8 12.4 even where the GEMMs tie; over all C,
+//     its exact row count for the last panel, bias 0 and no ReLU: the bare sums), into the
+//     products [36][block][8]; then the output
 //     transform of those 8 channels x the block's tiles (lanes = 4 channels), + bias, ReLU,
 //     stored into the channel planes of dst (a concat's channel range when dst points into one)
 // The 36 products of a block are 36 independent GEMMs [tiles x C] x [C x M]: V_e stays in L1
-// while U_e's panel streams once per block, at the 6x8 tile's 8 operand loads per 12
-// multiply-adds, and a 7x7 map's 4 tiles fill a panel's first 4 rows with nothing wasted.
-// Every output element is a function of its own tile's inputs, reduced over c in order
-// 0..C-1 with the build's madd, whatever range, block or row panel a caller asks for or the
-// kernel picks: bit-identical at any split.
+// while U_e's panel streams once per block (6x8: 8 operand loads per 12 multiply-adds), and a
+// 7x7 map's 4 tiles fill a panel's first 4 rows with nothing wasted. Every output element is a
+// function of its own tile's inputs, reduced over c in order 0..C-1 with the build's madd,
+// whatever range, block, product tile or row panel a caller asks for or the kernel picks:
+// bit-identical at any split and with any tile.
 
-import { TILE_COUNT, TILE_TMP_BYTES, microKernel, tileColsOf, tileRowsOf } from "./tiles";
+import { TILE_COUNT, TILE_TMP_BYTES, microKernel, tileColsOf, tileLoadsOf, tileRowsOf } from "./tiles";
 
 /** Output channels per U panel (the product's columns: two f32x4). */
 const WT_CHANNELS: i32 = 8;
-/** Tiles per V panel: the 6x8 micro-kernel's rows. */
-const WT_ROWS: i32 = 6;
 /**
  * Tile ranges given to winogradConv start at multiples of this: the input transform's 4 lanes.
- * (Not WT_ROWS's multiple 12: a 14x14 map's 16 tiles would then split 12 + 4 over two threads.)
+ * (Not 12, a multiple of 4- and 6-row panels: a 14x14 map's 16 tiles would then split 12 + 4 over
+ * two threads.)
  */
 const WT_TILE_ALIGN: i32 = 4;
 /** Elements of a transformed 6x6 tile. */
@@ -45,7 +47,8 @@ const WT_E: i32 = 36;
 /**
  * Most tiles transformed and multiplied together: each U_e panel (C x 8) is loaded once per block
  * and used for all its row panels (U is 4x the size of the 3x3 filters and streams from beyond L2
- * once per block). V of a block: 36 * C * 24 * 4 bytes (442 KB at C = 128).
+ * once per block). A multiple of every product tile's rows (4, 6), so V of a block is 36 * C * 24 * 4
+ * bytes (442 KB at C = 128) with either.
  */
 const WT_BLOCK: i32 = 24;
 /**
@@ -168,9 +171,12 @@ function gRow(i: i32, r: i32, x0: f64, x1: f64, x2: f64, x3: f64, x4: f64): f64 
  * tilesX = ceil(W/m). u: winogradFilters(g, r) of M x C; bias: M floats, or
  * 0 for none; relu: fused max(x, 0). scratch: winogradScratchBytes(C) bytes owned by this
  * caller, 16-byte aligned. Ranges: m0 a multiple of 8 (winogradTileRows), m1 a multiple of 8 or
- * M; t0 a multiple of 4 (winogradTileBlock), t1 a multiple of 4 or the tile count.
+ * M; t0 a multiple of 4 (winogradTileBlock), t1 a multiple of 4 or the tile count. tile: the
+ * GEMM family's tile id (the load's): the products run with it when it is a variant (loads other
+ * than splats) with 8 columns, else with 6x8 (productTile); the output bits do not depend on it.
  */
 export function winogradConv(
+  tile: i32,
   u: usize,
   bias: usize,
   M: i32,
@@ -197,27 +203,28 @@ export function winogradConv(
   assert(m0 % WT_CHANNELS == 0 && (m1 % WT_CHANNELS == 0 || m1 == M) && m1 <= M);
   assert(t0 % WT_TILE_ALIGN == 0 && (t1 % WT_TILE_ALIGN == 0 || t1 == tiles) && t1 <= tiles);
   if (t1 <= t0 || m1 <= m0) return;
-  const tile = sixByEight();
+  const t = productTile(tile);
+  const R = tileRowsOf(t);
   const panels = (M + WT_CHANNELS - 1) / WT_CHANNELS;
   const table = scratch + TILES;
   const v = scratch + V_AREA;
   // Blocks of at most WT_BLOCK tiles, as even as whole lane groups of 4 allow.
   const blocks = (t1 - t0 + WT_BLOCK - 1) / WT_BLOCK;
   const size = (((t1 - t0 + blocks - 1) / blocks + 3) >> 2) << 2;
-  for (let t = t0; t < t1; t += size) {
-    const count = min(size, t1 - t);
+  for (let first = t0; first < t1; first += size) {
+    const count = min(size, t1 - first);
     const width = (count + 3) & ~3; // a V row: the block's tiles in whole lane groups
     for (let j = 0; j < count; j++) {
-      const row = (t + j) / tilesX;
+      const row = (first + j) / tilesX;
       const image = row / tilesY;
       store<i32>(table + <usize>j * 16, image * H * W * 4);
       store<i32>(table + <usize>j * 16, (row - image * tilesY) * tm, 4);
-      store<i32>(table + <usize>j * 16, (t + j - row * tilesX) * tm, 8);
+      store<i32>(table + <usize>j * 16, (first + j - row * tilesX) * tm, 8);
     }
-    transformInput(v, scratch + GATHER, table, src, C, images, H, W, pad, count, width);
-    // V_e: ceil(width / 6) panels of [C][6] (the GEMM's packed A panels for the 6x8 tile).
-    const vPanel = <usize>C * WT_ROWS * 4;
-    const vElement = <usize>((width + WT_ROWS - 1) / WT_ROWS) * vPanel;
+    transformInput(v, scratch + GATHER, table, src, C, images, H, W, pad, count, width, R);
+    // V_e: ceil(width / R) panels of [C][R] (the GEMM's packed A panels for the product tile).
+    const vPanel = <usize>C * R * 4;
+    const vElement = <usize>((width + R - 1) / R) * vPanel;
     const pElement = <usize>width * WT_CHANNELS * 4;
     for (let m = m0; m < m1; m += WT_CHANNELS) {
       const p = m / WT_CHANNELS;
@@ -225,10 +232,9 @@ export function winogradConv(
         const b = u + <usize>(e * panels + p) * C * WT_CHANNELS * 4;
         const a = v + <usize>e * vElement;
         const out = scratch + PRODUCTS + <usize>e * pElement;
-        for (let first = 0; first < count; first += WT_ROWS) {
-          const rows = min(WT_ROWS, count - first);
-          const at = a + <usize>(first / WT_ROWS) * vPanel;
-          microKernel(tile, C, at, b, out + <usize>first * WT_CHANNELS * 4, WT_CHANNELS * 4, rows, WT_CHANNELS, 0, true, false, scratch + TMP);
+        for (let j = 0; j < count; j += R) {
+          const at = a + <usize>(j / R) * vPanel;
+          microKernel(t, C, at, b, out + <usize>j * WT_CHANNELS * 4, WT_CHANNELS * 4, min(R, count - j), WT_CHANNELS, 0, true, false, scratch + TMP);
         }
       }
       transformOutput(scratch + PRODUCTS, scratch + GATHER, table, count, width, dst, bias, M, m, images, H, W, relu, tm);
@@ -236,19 +242,20 @@ export function winogradConv(
   }
 }
 
-/** The id of the GEMM family's 6x8 tile (assembly/tiles.ts): A panels of 6 rows, B panels of 8 columns. */
-function sixByEight(): i32 {
-  for (let t = 0; t < TILE_COUNT; t++) if (tileRowsOf(t) == WT_ROWS && tileColsOf(t) == WT_CHANNELS) return t;
+/** The products' tile for the caller's `tile`: itself when it is a variant (tileLoadsOf != 0) with WT_CHANNELS columns, else the family's 6 x WT_CHANNELS splat tile. */
+function productTile(tile: i32): i32 {
+  if (tileColsOf(tile) == WT_CHANNELS && tileLoadsOf(tile) != 0) return tile;
+  for (let t = 0; t < TILE_COUNT; t++) if (tileRowsOf(t) == 6 && tileColsOf(t) == WT_CHANNELS && tileLoadsOf(t) == 0) return t;
   assert(false);
   return 0;
 }
 
 /**
- * V[e][j / 6][c][j % 6] = (B^T d B)_e of the block's tile j (from `table`; d the 6x6 input patch
+ * V[e][j / R][c][j % R] = (B^T d B)_e of the block's tile j (from `table`; d the 6x6 input patch
  * whose corner is the tile's first output row and column minus `pad`), channel c, for j < width
- * (a multiple of 4; tiles past `count` are 0; V_e has ceil(width / 6) panels of C x 6 floats):
- * for each channel, groups of four tiles gathered into `gather` (36 v128, lane = tile) and
- * transformed.
+ * (a multiple of 4; tiles past `count` are 0; V_e has ceil(width / R) panels of C x R floats,
+ * R = 4 or 6): for each channel, groups of four tiles gathered into `gather` (36 v128, lane =
+ * tile) and transformed.
  */
 function transformInput(
   v: usize,
@@ -262,10 +269,11 @@ function transformInput(
   pad: i32,
   count: i32,
   width: i32,
+  R: i32,
 ): void {
   const plane = <usize>H * W * 4;
-  const vPanel = <usize>C * WT_ROWS * 4;
-  const eStride = <usize>((width + WT_ROWS - 1) / WT_ROWS) * vPanel;
+  const vPanel = <usize>C * R * 4;
+  const eStride = <usize>((width + R - 1) / R) * vPanel;
   for (let c = 0; c < C; c++) {
     const channel = src + <usize>c * images * plane;
     for (let g = 0; g < width; g += 4) {
@@ -303,11 +311,11 @@ function transformInput(
       }
       // Columns: B^T d (in place, column x at gather + x*16, row y at + y*96).
       for (let x = 0; x < 6; x++) bt6(gather + <usize>x * 16, 96, gather + <usize>x * 16, 96);
-      // Rows: (B^T d) B, into V[e = i*6 + j]: tiles g..g+3 are slots (g % 6)..+3 of panel g / 6,
-      // or (g % 12 = 4) slots 4, 5 of one panel and 0, 1 of the next (transformed in place, then
-      // stored as two halves).
-      const panel = v + <usize>(g / WT_ROWS) * vPanel + <usize>c * WT_ROWS * 4 + <usize>(g % WT_ROWS) * 4;
-      if (g % WT_ROWS != 4) {
+      // Rows: (B^T d) B, into V[e = i*6 + j]: tiles g..g+3 are slots (g % R)..+3 of panel g / R,
+      // or (R = 6, g % 12 = 4) slots 4, 5 of one panel and 0, 1 of the next (transformed in
+      // place, then stored as two halves).
+      const panel = v + <usize>(g / R) * vPanel + <usize>c * R * 4 + <usize>(g % R) * 4;
+      if (g % R != 4) {
         for (let i = 0; i < 6; i++) bt6(gather + <usize>i * 96, 16, panel + <usize>i * 6 * eStride, eStride);
       } else {
         for (let i = 0; i < 6; i++) bt6(gather + <usize>i * 96, 16, gather + <usize>i * 96, 16);

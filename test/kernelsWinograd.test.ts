@@ -2,8 +2,8 @@
 // float64 direct convolution (src/host/reference), with the error bound derived in
 // test/support/tolerance.ts: every 3x3 and 5x5 stride-1 convolution of GoogLeNet with its real
 // shape (writing its concat channel range), edge shapes whose tiles are clipped, and
-// determinism: the same bits whatever ranges a caller splits the output into and whatever
-// position an image has in a batch.
+// determinism: the same bits whatever ranges a caller splits the output into, whatever GEMM tile
+// the products run on and whatever position an image has in a batch.
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -147,7 +147,8 @@ test("edge shapes: clipped tiles, channel counts off the panel sizes, no bias, n
         const name = `edge ${r}x${r} ${h}x${w} ${C} ${M}`;
         const c = randomCase(name, r, { c: C, h, w }, M, (h + w) % 2 === 0);
         for (const L of builds) {
-          check(L, c, name);
+          // the products on every tile of the family (4- and 6-row panels, each variant's loads)
+          for (let tile = 0; tile < L.k.gemmTileCount(); tile++) check(L, { ...c, tile }, `${name} tile ${tile}`);
           check(L, { ...c, bias: undefined, ranges: randomRanges(L, name, c) }, name);
         }
       }
@@ -156,7 +157,7 @@ test("edge shapes: clipped tiles, channel counts off the panel sizes, no bias, n
 });
 
 for (const name of ["inception_4a/3x3", "inception_3b/5x5"])
-  test(`determinism (${name}): the same bits for any split into ranges and any position in a batch`, () => {
+  test(`determinism (${name}): the same bits for any split into ranges, any product tile and any position in a batch`, () => {
     const node = candidates.find((n) => n.name === name)!;
     const inShape = shapes.get(node.input)!;
     const one = randomCase(`determinism ${name}`, node.kernel, inShape, node.outChannels, true);
@@ -170,6 +171,15 @@ for (const name of ["inception_4a/3x3", "inception_3b/5x5"])
         const ranges = randomRanges(L, `determinism ${s}`, one);
         assert.is(floatsSha(runWinograd(L.k, L.arena, { ...one, ranges }).out), want, `[${L.build}] split ${s}`);
       }
+      for (let tile = 1; tile < L.k.gemmTileCount(); tile++) {
+        const ranges = randomRanges(L, `determinism tile ${tile}`, one);
+        const out = runWinograd(L.k, L.arena, { ...one, ranges, tile }).out;
+        assert.is(
+          floatsSha(out),
+          want,
+          `[${L.build}] tile ${tile} (${L.k.gemmTileRows(tile)}x${L.k.gemmTileCols(tile)})`,
+        );
+      }
       for (let at = 0; at < images; at++) {
         // [C][images][H][W] with this image at position `at`
         const input = others.slice();
@@ -182,7 +192,9 @@ for (const name of ["inception_4a/3x3", "inception_3b/5x5"])
           mine.set(out.subarray((m * images + at) * plane, (m * images + at + 1) * plane), m * plane);
         assert.is(floatsSha(mine), want, `[${L.build}] batch position ${at} of ${images}`);
       }
-      console.log(`  ${L.build}: ${want.slice(0, 16)} whole, split 3 ways, and at each of ${images} batch positions`);
+      console.log(
+        `  ${L.build}: ${want.slice(0, 16)} whole, split 3 ways, on each of ${L.k.gemmTileCount()} tiles and at each of ${images} batch positions`,
+      );
     }
   });
 

@@ -25,6 +25,8 @@ export interface WinogradCase {
   concat?: { c0: number; totalChannels: number };
   /** Output channel and tile ranges, one call each in this order (default: everything in one call). */
   ranges?: WinogradRange[];
+  /** The GEMM tile id the products run with (default 0; the kernel takes 6x8 for a tile without 8 columns). */
+  tile?: number;
 }
 
 /** Output channels [m0, m1) of tiles [t0, t1). */
@@ -72,7 +74,7 @@ export function runWinograd(
     for (const range of c.ranges ?? [{ m0: 0, m1: M, t0: 0, t1: winogradTileCount(r, shape, images) }]) {
       invoke(k, {
         kernel: "winogradConv",
-        args: { u, bias, M, C, r, src, images, H, W, dst, ...range, relu, scratch },
+        args: { tile: c.tile ?? 0, u, bias, M, C, r, src, images, H, W, dst, ...range, relu, scratch },
       });
     }
     const whole = arena.f32(dstAll, total * plane).slice();

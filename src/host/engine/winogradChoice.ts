@@ -29,11 +29,18 @@ export interface WinogradChoice {
 }
 
 /** Version of this measurement (its rounds and rule): part of the table key. Bump it when they change. */
-const CHOICE_VERSION = 1;
+const CHOICE_VERSION = 2;
 /** Timed rounds: at least MIN_ROUNDS, more while the budget lasts, at most MAX_ROUNDS; each layer's fastest time counts. */
 const MIN_ROUNDS = 2;
 const MAX_ROUNDS = 5;
 const BUDGET_MS = 100;
+/**
+ * Further rounds of only the candidates whose GEMM was faster, before they are kept as GEMMs: the
+ * choice is kept in the probe table for every later process, and a Winograd step disturbed in
+ * every round (another process on the core) would otherwise stay a GEMM for good, while a wrong
+ * Winograd pick only happens at a near tie.
+ */
+const CONFIRM_ROUNDS = 3;
 /** Output rows timed of a taller map (a multiple of both output tiles, 4 and 2). */
 const SLICE_ROWS = 8;
 
@@ -58,7 +65,8 @@ function describe(c: Candidate): string {
  * The Winograd layers of `graph` at `inputSize` for a build and GEMM tile: this process's earlier
  * choice for the same build code, tile and shapes; else the probe table's entry (`store`); else a
  * measurement (every candidate as the GEMM with `tile` and as Winograd, rounds alternating which
- * goes first, each one's fastest time; a candidate runs Winograd when that is faster), which the
+ * goes first, each one's fastest time, CONFIRM_ROUNDS more for the candidates whose GEMM was
+ * faster; a candidate runs Winograd when that is faster), which the
  * table then keeps. A runtime whose clock does not advance while code runs gets every candidate.
  * `choices` (default: this process's) is a parameter for tests that stand for a new process.
  */
@@ -142,23 +150,27 @@ async function measure(
     const x = { ptr: src, shape: { c: c.C, h: c.H, w: c.W } };
     const y = { ptr: dst, shape: { c: c.M, h: c.H, w: c.W } };
     const gemm = sliced(gemmConvCall(c.node, x, y, { w: packed, b: bias }, 1, tile.id), c, tile.cols, scratch);
-    const winograd = sliced(winogradCall(c.node, x, y, { w: u, b: bias }, 1), c, WINOGRAD_TILES, scratch);
+    const winograd = sliced(winogradCall(c.node, x, y, { w: u, b: bias }, 1, tile.id), c, WINOGRAD_TILES, scratch);
     return [gemm, winograd].map(({ call, pixels }) => ({ fn: k[call.kernel], args: encodeCall(call), pixels }));
   });
   const best = candidates.map(() => [Infinity, Infinity]);
   const started = performance.now();
   let rounds = 0;
+  const round = (i: number): void => {
+    const pair = calls[i];
+    for (let j = 0; j < 2; j++) {
+      const which = (j + rounds) % 2; // alternate which kernel goes first
+      const t0 = performance.now();
+      pair[which].fn(...pair[which].args);
+      best[i][which] = Math.min(best[i][which], (performance.now() - t0) / pair[which].pixels);
+    }
+  };
   while (rounds < MIN_ROUNDS || (rounds < MAX_ROUNDS && performance.now() - started < BUDGET_MS)) {
-    calls.forEach((pair, i) => {
-      for (let j = 0; j < 2; j++) {
-        const which = (j + rounds) % 2; // alternate which kernel goes first
-        const t0 = performance.now();
-        pair[which].fn(...pair[which].args);
-        best[i][which] = Math.min(best[i][which], (performance.now() - t0) / pair[which].pixels);
-      }
-    });
+    calls.forEach((_, i) => round(i));
     rounds++;
   }
+  const retimed = candidates.flatMap((_, i) => (best[i][0] > 0 && best[i][1] >= best[i][0] ? [i] : []));
+  for (let r = 0; r < CONFIRM_ROUNDS && retimed.length > 0; r++, rounds++) retimed.forEach(round);
   const ms = (performance.now() - started).toFixed(0);
   if (best.some((b) => !(b[0] > 0 && b[1] > 0))) {
     return {
@@ -176,7 +188,9 @@ async function measure(
     .join(", ");
   return {
     layers,
-    reason: `measured (${rounds} rounds, ${ms} ms, tile ${tile.name}; fastest, as ms for the whole layer, GEMM/Winograd): ${table}`,
+    reason:
+      `measured (${rounds} rounds, ${ms} ms, tile ${tile.name}; ${retimed.length} GEMM win(s) timed ${CONFIRM_ROUNDS} rounds more; ` +
+      `fastest, as ms for the whole layer, GEMM/Winograd): ${table}`,
     timed: true,
   };
 }

@@ -298,7 +298,7 @@ export function planGraph(graph: Graph, k: KernelExports, options: PlanOptions):
   const planned: Step[] = steps.map((node) => {
     const call =
       node.op === "conv" && winograd.includes(node.name)
-        ? winogradCall(node, place(node.input), place(node.output), weightPtr.get(node.name)!, batch)
+        ? winogradCall(node, place(node.input), place(node.output), weightPtr.get(node.name)!, batch, tile.id)
         : kernelCall(node, place, weightPtr, batch, tile.id);
     return {
       node: node.name,

@@ -90,19 +90,25 @@ export function winogradMultiplyAdds(node: ConvNode, input: Shape, output: Shape
   return WINOGRAD_ELEMENTS * winogradTiles(winogradFilterSide(node)!, output, 1) * node.outChannels * input.c;
 }
 
-/** The winogradConv call over the whole output of `node` (a candidate; input x: C x H x W, output channels at y). */
+/**
+ * The winogradConv call over the whole output of `node` (a candidate; input x: C x H x W, output
+ * channels at y), its products on the GEMM tile `tile` (an id; the kernel takes it when it has 8
+ * columns, else 6x8: the bits are the same).
+ */
 export function winogradCall(
   node: ConvNode,
   x: { ptr: number; shape: Shape },
   y: { ptr: number; shape: Shape },
   weights: { w: number; b: number },
   batch: number,
+  tile: number,
 ): KernelCall {
   const M = node.outChannels;
   const r = winogradFilterSide(node)!;
   return {
     kernel: "winogradConv",
     args: {
+      tile,
       u: weights.w,
       bias: weights.b,
       M,

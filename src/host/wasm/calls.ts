@@ -125,10 +125,29 @@ export const KERNELS = {
    * Fast mode's r x r stride-1 convolution with padding (r-1)/2 as Winograd (assembly/winograd.ts):
    * F(4x4, 3x3) for r = 3, F(2x2, 5x5) for r = 5; output channels [m0, m1) (panels of
    * WINOGRAD_ROWS) of tiles [t0, t1) (m x m output tiles over every image, panels of
-   * WINOGRAD_TILES); u: winogradFilters() of the M x C x r x r filters.
+   * WINOGRAD_TILES); u: winogradFilters() of the M x C x r x r filters; tile: the plan's GEMM tile
+   * (the products run with it when it has 8 columns, else with 6x8: the same bits).
    */
   winogradConv: declare({
-    args: ["u", "bias", "M", "C", "r", "src", "images", "H", "W", "dst", "m0", "m1", "t0", "t1", "relu", "scratch"],
+    args: [
+      "tile",
+      "u",
+      "bias",
+      "M",
+      "C",
+      "r",
+      "src",
+      "images",
+      "H",
+      "W",
+      "dst",
+      "m0",
+      "m1",
+      "t0",
+      "t1",
+      "relu",
+      "scratch",
+    ],
     rows: { fields: ["m0", "m1"], align: WINOGRAD_ROWS },
     cols: { fields: ["t0", "t1"], align: WINOGRAD_TILES },
     scratch: "scratch",
