@@ -169,11 +169,11 @@ async function main(settings: ChildSettings): Promise<void> {
       ...loaded,
     });
     await nextMessage();
-    const samples = await page.evaluate(
+    const measured = await page.evaluate(
       (runs) => (globalThis as unknown as { bench: PageApi }).bench.measure(runs),
       settings.runs,
     );
-    await send({ type: "result", samples, peakRssBytes: rendererPeakRss() });
+    await send({ type: "result", ...measured, peakRssBytes: rendererPeakRss() });
   } finally {
     for (const step of cleanup) await step();
   }

@@ -11,12 +11,14 @@ import type * as LiteRt from "@litertjs/core";
 import type * as TfWasm from "@tensorflow/tfjs-backend-wasm";
 import type * as Tf from "@tensorflow/tfjs-core";
 import type * as OrtWeb from "onnxruntime-web";
-import { compileKernels, type BuildChoice } from "../src/host/wasm/kernels.js";
+import { compileKernels, type BuildChoice, type BuildName } from "../src/host/wasm/kernels.js";
+import { registerPeakOf } from "../src/host/wasm/peak.js";
 import { decodeWeights, GoogLeNet, googlenetGraph, type TensorMap } from "../src/inline.js";
 import {
   EngineUnavailable,
   inceptionEngine,
   loadAndWarm,
+  type Measured,
   timeBatches,
   type Engine,
   type Loaded,
@@ -43,7 +45,8 @@ export interface PageSettings {
 export interface PageApi {
   /** The loaded engine's report, or why it cannot run here (an EngineUnavailable does not survive page.evaluate). */
   load(settings: PageSettings): Promise<Loaded | { unavailable: string }>;
-  measure(runs: Record<number, number>): Promise<Record<number, number[]>>;
+  /** The timed runs, then the engine's register-only peak (inception-wasm only: Engine.registerPeak). */
+  measure(runs: Record<number, number>): Promise<Measured>;
 }
 
 const bytes = async (name: string): Promise<ArrayBuffer> => {
@@ -63,7 +66,8 @@ const loaders: Record<PageSettings["engine"], (s: PageSettings, time: Timer) => 
     await time("compileMs", () => compileKernels(s.build, inlineRuntime));
     const weights = await time("weightsMs", tensors);
     const options = { weights, threads: s.threads, build: s.build };
-    return inceptionEngine(GoogLeNet, options, s.precision, s.maxBatch, s.version, time);
+    const peakOf = (build: BuildName) => registerPeakOf(build, inlineRuntime);
+    return inceptionEngine(GoogLeNet, options, s.precision, s.maxBatch, s.version, time, peakOf);
   },
   async "ort-web"(s, time) {
     const ort = (await time("importMs", () => import(here("ort.js")))) as typeof OrtWeb;
@@ -114,7 +118,8 @@ const api: PageApi = {
   },
   async measure(runs) {
     if (!engine || !image) throw new Error("bench.measure before bench.load");
-    return timeBatches(engine, image, runs);
+    const samples = await timeBatches(engine, image, runs);
+    return { samples, registerPeak: await engine.registerPeak?.() };
   },
 };
 (globalThis as unknown as { bench: PageApi }).bench = api;

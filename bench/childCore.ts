@@ -4,6 +4,7 @@
 // module, no file access (the caller loads and passes what it needs).
 
 import { Bench } from "tinybench";
+import type { BuildName } from "../src/host/wasm/kernels.js";
 import type { GoogLeNet, LoadOptions } from "../src/index.js";
 import { CLASSES, DEFAULT_INPUT_SIZE } from "../src/model/network/googlenet.js";
 
@@ -52,8 +53,22 @@ export interface Engine {
   threads: number;
   threadNote: string;
   binary: Binary;
+  /** inception-wasm only: the register-only peak of one thread for the build it runs (src/host/wasm/peak.ts). */
+  registerPeak?(): Promise<RegisterPeakFigure>;
   run(input: Float32Array, batch: number): Promise<BatchOutput>;
   dispose(): Promise<void>;
+}
+
+/** The register-only peak GFLOP/s of one thread and the build it was measured for. */
+export interface RegisterPeakFigure {
+  build: string;
+  gflops: number;
+}
+
+/** What a child's timed phase gives: milliseconds per run keyed by batch size, and the engine's peak if it has one. */
+export interface Measured {
+  samples: Record<number, number[]>;
+  registerPeak?: RegisterPeakFigure;
 }
 
 /** An engine that cannot run here (not installed, not in this runtime, not with this thread count or mode). */
@@ -77,6 +92,7 @@ export function phaseTimer(cold: Record<Phase, number>): Timer {
  * precision is passed only when not the default "strict", and the network must report it in
  * `capabilities.precision` (a library without the option reports nothing): otherwise
  * EngineUnavailable, so a mode the library does not run is never measured under its name.
+ * `peakOf` measures a build's register-only peak in this runtime (called after the timed runs).
  */
 export async function inceptionEngine(
   Net: Pick<typeof GoogLeNet, "load">,
@@ -85,6 +101,7 @@ export async function inceptionEngine(
   maxBatch: number,
   version: string,
   time: Timer,
+  peakOf: (build: BuildName) => Promise<number>,
 ): Promise<Engine> {
   const load: LoadOptions & { precision?: Precision } = { ...options, maxBatch };
   if (precision !== "strict") load.precision = precision;
@@ -98,11 +115,13 @@ export async function inceptionEngine(
     );
   }
   const image = 3 * INPUT_SIZE * INPUT_SIZE;
+  const build = net.build;
   return {
     version: `${version} (${net.build} build, ${net.kernel} tile${precision === "strict" ? "" : `, ${precision}`})`,
     threads: net.threads,
     threadNote: net.capabilities.reason,
     binary: { name: `${net.build} kernels`, bytes: net.wasmBytes, kind: "wasm" },
+    registerPeak: build === "reference" ? undefined : async () => ({ build: net.build, gflops: await peakOf(build) }),
     async run(input, batch) {
       const inputs = Array.from({ length: batch }, (_, b) => input.subarray(b * image, (b + 1) * image));
       const results = await net.runBatch(inputs);

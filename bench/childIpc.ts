@@ -2,7 +2,7 @@
 // it too): the settings a child starts with, its messages, and the helpers both kinds of child
 // (engineChild.ts, browserChild.ts) use.
 
-import type { Loaded } from "./childCore.js";
+import type { Loaded, Measured } from "./childCore.js";
 import { EngineUnavailable } from "./childCore.js";
 import type { EngineConfig } from "./engines.js";
 
@@ -27,7 +27,7 @@ export interface ChildRuntime {
 export type ChildMessage =
   | ({ type: "ready"; runtime: ChildRuntime; peakRssBytes: number } & Loaded)
   | { type: "unavailable"; reason: string }
-  | { type: "result"; samples: Record<number, number[]>; peakRssBytes: number }
+  | ({ type: "result"; peakRssBytes: number } & Measured)
   | { type: "error"; message: string };
 
 /** Suite -> child. */

@@ -33,7 +33,8 @@ async function main(settings: ChildSettings): Promise<void> {
   await send({ type: "ready", runtime: childRuntime(), peakRssBytes: peakRss(), ...loaded });
   await nextMessage();
   const samples = await timeBatches(engine, image, settings.runs);
-  await send({ type: "result", samples, peakRssBytes: peakRss() });
+  const registerPeak = await engine.registerPeak?.();
+  await send({ type: "result", samples, registerPeak, peakRssBytes: peakRss() });
   await engine.dispose();
 }
 

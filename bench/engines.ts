@@ -9,7 +9,7 @@ import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
 import type { Graph } from "../src/host/ir/graph.js";
-import type { BuildChoice } from "../src/host/wasm/kernels.js";
+import type { BuildChoice, BuildName } from "../src/host/wasm/kernels.js";
 import { runtimeName } from "../src/host/runtimeName.js";
 import { googlenetGraph } from "../src/model/network/googlenet.js";
 import { loadWeights, projectRoot } from "../src/node/weights.js";
@@ -88,13 +88,18 @@ function weightsFor(config: EngineConfig, graph: Graph): Promise<{ tensors: Tens
 }
 
 async function loadInceptionWasm(config: EngineConfig, time: Timer): Promise<Engine> {
-  const [{ GoogLeNet }, { compileKernels }] = await time("importMs", () =>
-    Promise.all([import("../src/node/index.js"), import("../src/host/wasm/kernels.js")]),
+  const [{ GoogLeNet }, { compileKernels }, { registerPeakOf }] = await time("importMs", () =>
+    Promise.all([
+      import("../src/node/index.js"),
+      import("../src/host/wasm/kernels.js"),
+      import("../src/host/wasm/peak.js"),
+    ]),
   );
   await time("compileMs", () => compileKernels(config.build, nodeRuntime));
   const { tensors } = await time("weightsMs", () => weightsFor(config, googlenetGraph()));
   const options = { weights: tensors, threads: config.threads, build: config.build };
-  return inceptionEngine(GoogLeNet, options, config.precision, config.maxBatch, await packageVersion(), time);
+  const peakOf = (build: BuildName) => registerPeakOf(build, nodeRuntime);
+  return inceptionEngine(GoogLeNet, options, config.precision, config.maxBatch, await packageVersion(), time, peakOf);
 }
 
 async function loadOrtWeb(config: EngineConfig, time: Timer): Promise<Engine> {

@@ -1,7 +1,7 @@
 // The comparison suite's report (suite.ts writes it as JSON; chart.ts, table.ts and benchTable.ts
 // read it) and the kernel benchmark's report (kernels.ts writes it; the suite's chart reads it).
 
-import type { Binary, ColdStart, Precision } from "./childCore.js";
+import type { Binary, ColdStart, Precision, RegisterPeakFigure } from "./childCore.js";
 import type { EngineName } from "./engines.js";
 
 /** The JSON of `npm run bench:kernels -- --json` (bench/kernels.ts). */
@@ -81,6 +81,11 @@ export interface ResultRow {
   figures: Figures;
   /** figures / inception-wasm's (strict) figures in the same runtime at the same thread count. */
   ratios: Figures;
+  /**
+   * inception-wasm only (reports from 2026-12-07 on): the register-only peak of one thread for the
+   * build it ran, measured in its own processes after the timed runs (median over the rounds).
+   */
+  registerPeak?: RegisterPeakFigure;
   /** The photo's outputs against inception-wasm's (strict, threads[0]) in the same runtime. */
   accuracy: { maxAbsProbDiff: number; maxAbsLogitDiff: number; top5Agree: boolean; top5: number[] };
 }

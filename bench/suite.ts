@@ -336,6 +336,13 @@ async function runRounds(
   return { done, disturbedRounds, unavailable };
 }
 
+/** The rounds' register-only peak (their median), when the engine measured one. */
+function registerPeakOver(list: Rounds): Pick<ResultRow, "registerPeak"> {
+  const peaks = list.flatMap((r) => (r.result.registerPeak ? [r.result.registerPeak] : []));
+  if (peaks.length === 0) return {};
+  return { registerPeak: { build: peaks[0].build, gflops: median(peaks.map((p) => p.gflops)) } };
+}
+
 /** One configuration's figures over its rounds (medians; latencies pooled), without ratios. */
 function resultRow(
   { runtime, config }: MatrixConfig,
@@ -385,6 +392,7 @@ function resultRow(
     disturbedRounds,
     disturbed: disturbedRounds > 0,
     cpu,
+    ...registerPeakOver(list),
     figures: {
       batches,
       coldStart,

@@ -13,6 +13,15 @@ export const engineLabel = (row: { engine: EngineName; precision?: Precision }):
 const fixed = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : "-");
 const withRatio = (x: number, ratio: number, digits: number): string => `${fixed(x, digits)} (${fixed(ratio, 2)})`;
 
+/**
+ * The network's fraction of its peak-bound time at batch 1: its GFLOP/s over threads x the
+ * register-only peak of one thread (NaN without a peak: other engines, older reports).
+ */
+export function ofPeakBound(row: ResultRow): number {
+  const peak = row.registerPeak?.gflops;
+  return peak ? row.figures.batches["1"].gflops / (row.threads * peak) : Number.NaN;
+}
+
 interface Column {
   head: string;
   cell: (row: ResultRow) => string;
@@ -35,6 +44,12 @@ function columns(r: SuiteReport): Column[] {
           readme: true,
         },
         { head: "min ms", cell: (row) => fixed(row.figures.batches[b].minMs, 1), readme: true },
+        {
+          head: "register peak GF/s",
+          cell: (row) => (row.registerPeak ? `${fixed(row.registerPeak.gflops, 1)} (${row.registerPeak.build})` : "-"),
+          readme: true,
+        },
+        { head: "of peak-bound", cell: (row) => fixed(ofPeakBound(row), 2), readme: true },
       );
     } else {
       cols.push({
@@ -122,12 +137,27 @@ export function formatSuite(r: SuiteReport): string {
 export function readmeTable(r: SuiteReport, file: string): string {
   const cols = columns(r).filter((c) => c.readme);
   const line = (cells: string[]): string => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
-  const summary = r.settings.runtimes.length > 1 ? [...matrixSummary(r).map(line), "", "All figures:", ""] : [];
+  const summary =
+    r.settings.runtimes.length > 1
+      ? [
+          ...matrixSummary(r).map(line),
+          "",
+          `Issue 20's targets (batch 1; ${TARGET_NOTE}):`,
+          "",
+          ...targetsTable(r).map(line),
+          "",
+          "All figures:",
+          "",
+        ]
+      : [];
   return [
     `Produced by \`${r.command}\` on ${r.date.slice(0, 10)} (${r.machine.cpu}, ${r.machine.cores} vCPUs${r.quick ? "; a quick smoke run" : ""};`,
     `[JSON](${file}), [chart](${file.replace(/\.json$/, ".svg")})); the table is written from the JSON by`,
     `\`npm run bench:table -- ${file}\`, not by hand. ${runsLine(r)}; (x.xx) is the figure divided by`,
     `inception-wasm (strict)'s in the same runtime at the same thread count. Runtimes: ${runtimesLine(r)}.`,
+    "Register peak: the register-only f32x4 multiply-add peak of one thread (src/host/wasm/peak.ts) for the build",
+    "inception-wasm ran, measured in its processes; of peak-bound: the network's GFLOP/s (GoogLeNet's direct",
+    "multiply-adds) over threads x that peak (fast mode's Winograd does fewer multiply-adds, so it can pass 1).",
     "",
     ...summary,
     line(cols.map((c) => c.head)),
@@ -139,9 +169,16 @@ export function readmeTable(r: SuiteReport, file: string): string {
   ].join("\n");
 }
 
+/** A runtime's register-only peak as a cell: strict's at its first thread count, "-" when not measured. */
+function runtimePeak(r: SuiteReport, runtime: string): string {
+  const row = r.results.find((x) => x.runtime === runtime && x.engine === "inception-wasm" && x.registerPeak);
+  return row?.registerPeak ? `${fixed(row.registerPeak.gflops, 1)} (${row.registerPeak.build})` : "-";
+}
+
 /**
- * The matrix at a glance: a row per runtime, a column per engine (inception-wasm per precision) and
- * thread count, each cell the single-image median in ms with its ratio, "-" where not measured.
+ * The matrix at a glance: a row per runtime, its register-only peak (one thread, the build
+ * inception-wasm ran: runtimePeak), a column per engine (inception-wasm per precision) and thread
+ * count, each cell the single-image median in ms with its ratio, "-" where not measured.
  * Rows of cells (the header and its rule first).
  */
 function matrixSummary(r: SuiteReport): string[][] {
@@ -154,18 +191,135 @@ function matrixSummary(r: SuiteReport): string[][] {
       })),
     ),
   );
-  const head = ["median ms (x.xx)", ...keys.map((k) => `${engineLabel(k)}, ${k.threads} thr`)];
+  const head = ["median ms (x.xx)", "register peak GF/s", ...keys.map((k) => `${engineLabel(k)}, ${k.threads} thr`)];
   return [
     head,
     head.map(() => "---"),
     ...r.settings.runtimes.map((runtime) => [
       runtime,
+      runtimePeak(r, runtime),
       ...keys.map((k) => {
         const row = r.results.find(
           (x) =>
             x.runtime === runtime && x.engine === k.engine && x.precision === k.precision && x.threads === k.threads,
         );
         return row ? withRatio(row.figures.batches["1"].medianMs, row.ratios.batches["1"].medianMs, 1) : "-";
+      }),
+    ]),
+  ];
+}
+
+/** How the targets table reads. */
+const TARGET_NOTE =
+  'x.xx "met" or "missed"; vs ort-web and vs LiteRT.js: their median over strict\'s, 1 thread; ' +
+  "fast / ort-node: fast's median over onnxruntime-node's in the same runtime, 1 thread; " +
+  "vs Node 20: the runtime's median over Node 20's, 1 thread; scaling: 1-thread median over 2-thread median; " +
+  "of peak-bound: strict, 1 thread (GFLOP/s over the register-only peak)";
+
+/** One target: what it compares and the figure's bound. */
+interface Target {
+  head: string;
+  figure: (r: SuiteReport, runtime: string) => number;
+  /** Met when the figure is at least (">=") or at most ("<=") the bound. */
+  sense: ">=" | "<=";
+  bound: number;
+  /** Only these runtimes (default all). */
+  applies?: (runtime: string) => boolean;
+}
+
+/** The single-image median of a configuration, NaN where it was not measured. */
+function medianOf(r: SuiteReport, runtime: string, engine: EngineName, threads: number, precision?: Precision): number {
+  const row = r.results.find(
+    (x) =>
+      x.runtime === runtime &&
+      x.engine === engine &&
+      x.threads === threads &&
+      (engine !== "inception-wasm" || x.precision === precision),
+  );
+  return row ? row.figures.batches["1"].medianMs : Number.NaN;
+}
+
+const strict1 = (r: SuiteReport, rt: string) => medianOf(r, rt, "inception-wasm", 1, "strict");
+const fast1 = (r: SuiteReport, rt: string) => medianOf(r, rt, "inception-wasm", 1, "fast");
+const notNode = (rt: string) => !rt.startsWith("node");
+
+/** Issue 20's targets, in its order. */
+const TARGETS: Target[] = [
+  {
+    head: "strict vs ort-web (>= 2.0)",
+    figure: (r, rt) => medianOf(r, rt, "ort-web", 1) / strict1(r, rt),
+    sense: ">=",
+    bound: 2,
+  },
+  {
+    head: "strict vs LiteRT.js (>= 1.5)",
+    figure: (r, rt) => medianOf(r, rt, "litert", 1) / strict1(r, rt),
+    sense: ">=",
+    bound: 1.5,
+  },
+  {
+    head: "fast / ort-node (<= 1.0)",
+    figure: (r, rt) => fast1(r, rt) / medianOf(r, rt, "ort-node", 1),
+    sense: "<=",
+    bound: 1,
+  },
+  {
+    head: "strict vs Node 20 (<= 1.15)",
+    figure: (r, rt) => strict1(r, rt) / strict1(r, "node20"),
+    sense: "<=",
+    bound: 1.15,
+    applies: notNode,
+  },
+  {
+    head: "fast vs Node 20 (<= 1.15)",
+    figure: (r, rt) => fast1(r, rt) / fast1(r, "node20"),
+    sense: "<=",
+    bound: 1.15,
+    applies: notNode,
+  },
+  {
+    head: "strict scaling (>= 1.9)",
+    figure: (r, rt) => strict1(r, rt) / medianOf(r, rt, "inception-wasm", 2, "strict"),
+    sense: ">=",
+    bound: 1.9,
+  },
+  {
+    head: "fast scaling (>= 1.9)",
+    figure: (r, rt) => fast1(r, rt) / medianOf(r, rt, "inception-wasm", 2, "fast"),
+    sense: ">=",
+    bound: 1.9,
+  },
+  {
+    head: "strict of peak-bound (>= 0.75)",
+    figure: (r, rt) => {
+      const row = r.results.find(
+        (x) => x.runtime === rt && x.engine === "inception-wasm" && x.precision === "strict" && x.threads === 1,
+      );
+      return row ? ofPeakBound(row) : Number.NaN;
+    },
+    sense: ">=",
+    bound: 0.75,
+  },
+];
+
+/**
+ * Issue 20's targets per runtime from the report: each cell the figure and "met" or "missed", "-"
+ * where a figure is missing (an engine not measured there: the report's "Not measured" says why)
+ * and "n/a" where the target does not apply (Node's own rows for the within-Node targets).
+ */
+export function targetsTable(r: SuiteReport): string[][] {
+  const head = ["runtime", ...TARGETS.map((t) => t.head)];
+  return [
+    head,
+    head.map(() => "---"),
+    ...r.settings.runtimes.map((runtime) => [
+      runtime,
+      ...TARGETS.map((t) => {
+        if (t.applies && !t.applies(runtime)) return "n/a";
+        const x = t.figure(r, runtime);
+        if (!Number.isFinite(x)) return "-";
+        const met = t.sense === ">=" ? x >= t.bound : x <= t.bound;
+        return `${fixed(x, 2)} ${met ? "met" : "missed"}`;
       }),
     ]),
   ];

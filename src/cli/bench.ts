@@ -4,14 +4,8 @@
 
 import { Bench } from "tinybench";
 import type { Profile } from "../host/exec/executor.js";
-import {
-  compileKernels,
-  createSharedMemory,
-  instantiateKernels,
-  type BuildChoice,
-  type BuildName,
-} from "../host/wasm/kernels.js";
-import { measureRegisterPeak } from "../host/wasm/peak.js";
+import type { BuildChoice, BuildName } from "../host/wasm/kernels.js";
+import { registerPeakOf } from "../host/wasm/peak.js";
 import type { Precision } from "../host/plan/winogradLayers.js";
 import { runtimeLabel } from "../host/runtimeName.js";
 import { GoogLeNet } from "../node/index.js";
@@ -65,12 +59,6 @@ export interface BenchResult {
   profile?: Record<string, number>;
 }
 
-/** The register-only peak GFLOP/s of one thread for `build`, measured in a memory of its own (about 30 ms). */
-async function registerPeakOf(build: string): Promise<number> {
-  const compiled = await compileKernels(build as BuildName, nodeRuntime);
-  return measureRegisterPeak(instantiateKernels(compiled.module, createSharedMemory(65536, 65536))).gflops;
-}
-
 /** Loads the network with `threads` threads, warms it up and times `runs` single-image forward passes. */
 async function benchThreads(
   options: BenchOptions,
@@ -90,7 +78,7 @@ async function benchThreads(
         `bench: ${threads} thread(s) requested, but this executor runs ${net.threads} (${net.capabilities.reason})`,
       );
     }
-    if (!peaks.has(net.build)) peaks.set(net.build, await registerPeakOf(net.build));
+    if (!peaks.has(net.build)) peaks.set(net.build, await registerPeakOf(net.build as BuildName, nodeRuntime));
     const peak = peaks.get(net.build)!;
     const input = syntheticInput(3 * net.inputSize * net.inputSize);
     const bench = new Bench({ iterations: options.runs, time: 0, warmupIterations: options.warmup, warmupTime: 0 });

@@ -3,7 +3,14 @@
 // kernel of ours can pass and that owes nothing to our loads, packing or tiles. Benchmarks quote
 // every kernel figure as a fraction of it.
 
-import type { KernelQueries } from "./kernels.js";
+import {
+  compileKernels,
+  createSharedMemory,
+  instantiateKernels,
+  type BuildName,
+  type KernelFiles,
+  type KernelQueries,
+} from "./kernels.js";
 
 /** One measurement of the register-only peak. */
 export interface RegisterPeak {
@@ -94,4 +101,13 @@ export function measureRegisterPeak(k: KernelQueries, now: () => number = () => 
     timedCalls,
     ms: now() - started,
   };
+}
+
+/**
+ * The register-only peak GFLOP/s of one thread for `build` on the running engine, compiled from
+ * `files` and measured in a one-page memory of its own (about 30 ms; the probe needs no memory).
+ */
+export async function registerPeakOf(build: BuildName, files: KernelFiles): Promise<number> {
+  const compiled = await compileKernels(build, files);
+  return measureRegisterPeak(instantiateKernels(compiled.module, createSharedMemory(65536, 65536))).gflops;
 }
