@@ -1,8 +1,9 @@
-// What N threads at once get from this machine, apart from any code of ours: the register-only
-// f32x4 multiply-add loop (assembly/probe.ts, probeRegisterPeak: throughput-bound, the ceiling of
-// every kernel) and a dependent scalar multiply-add chain (latency-bound), each run by one worker
-// alone and by N workers at once for the same wall time, alternating round by round. The sum of
-// the N workers' rates over the lone worker's is the scaling ceiling of such code here:
+// What N threads at once get from this machine: the register-only f32x4 multiply-add loop
+// (assembly/probe.ts, probeRegisterPeak: throughput-bound, the ceiling of every kernel, owing
+// nothing to our code), the 6x8 GEMM micro-kernel on L1-resident panels (probeTile: our kernel
+// without the memory beyond L1) and a dependent scalar multiply-add chain (latency-bound), each run
+// by one worker alone and by N workers at once for the same wall time, alternating round by round.
+// The sum of the N workers' rates over the lone worker's is the scaling ceiling of such code here:
 //   both ~N                      the threads have cores of their own;
 //   latency ~N, throughput < N   they share one core's vector units (SMT siblings);
 //   both < N                     the vCPUs share hardware threads with each other or other guests.
@@ -18,13 +19,16 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import { runtimeLabel } from "../src/host/runtimeName.js";
 import { compileKernels, createSharedMemory, instantiateKernels, type BuildChoice } from "../src/host/wasm/kernels.js";
 import { measureRegisterPeak, registerPeakFlops } from "../src/host/wasm/peak.js";
+import { tileFamily, tileNamed } from "../src/host/wasm/tiles.js";
+import { Arena } from "../src/host/wasm/arena.js";
+import { fill } from "./kernelTiming.js";
 import { nodeRuntime } from "../src/node/runtime.js";
 import { slug } from "./slug.js";
 import { median } from "./stats.js";
 
-/** The two loops: "throughput" (f32x4 multiply-adds, GFLOP/s) and "latency" (dependent scalar steps per ns). */
-type Loop = "throughput" | "latency";
-const LOOPS: Loop[] = ["throughput", "latency"];
+/** The loops: "throughput" and "tile" (f32x4 multiply-adds, GFLOP/s), "latency" (dependent scalar steps per ns). */
+type Loop = "throughput" | "tile" | "latency";
+const LOOPS: Loop[] = ["throughput", "tile", "latency"];
 
 /** A request to a worker: wait for `go` (shared Int32 at 0 becomes 1), then run `loop` for `ms`. */
 interface Job {
@@ -34,12 +38,25 @@ interface Job {
 
 /** Steps of one dependent-chain call (a few ms at 4-8 cycles a step). */
 const LATENCY_STEPS = 1 << 20;
+/** The tile loop: the tile, its K steps (panels of 1.5-2 KB: L1) and micro-kernel calls per probeTile call (about 1 ms). */
+const TILE = "6x8";
+const TILE_KC = 64;
+const TILE_CALLS = 4000;
 
 /** One worker: its own instance of the build; runs jobs and posts each job's rate. */
 async function worker(build: BuildChoice, go: Int32Array): Promise<void> {
   const compiled = await compileKernels(build, nodeRuntime);
-  const k = instantiateKernels(compiled.module, createSharedMemory(65536, 65536));
+  const memory = createSharedMemory(1 << 20, 1 << 20);
+  const k = instantiateKernels(compiled.module, memory);
   const peak = measureRegisterPeak(k); // the warm-up: the probe leaves the baseline tier
+  const tile = tileNamed(tileFamily(k), TILE, "TILE");
+  const arena = new Arena(memory, k.heapBase());
+  const a = arena.put(fill(new Float32Array(TILE_KC * tile.rows), 5));
+  const b = arena.put(fill(new Float32Array(TILE_KC * tile.cols), 6));
+  const c = arena.alloc(tile.rows * tile.cols * 4);
+  const tmp = arena.alloc(4096);
+  const tileCall = () => k.probeTile(tile.id, a, b, c, TILE_KC, TILE_CALLS, tmp);
+  for (let i = 0; i < 20; i++) tileCall();
   const chains = peak.chains;
   const iterations = peak.iterations;
   let sink = 0;
@@ -58,6 +75,9 @@ async function worker(build: BuildChoice, go: Int32Array): Promise<void> {
       if (job.loop === "throughput") {
         sink += k.probeRegisterPeak(0.5, 1, iterations);
         work += registerPeakFlops(chains, iterations);
+      } else if (job.loop === "tile") {
+        tileCall();
+        work += 2 * TILE_CALLS * TILE_KC * tile.rows * tile.cols;
       } else {
         sink += chain(sink % 1);
         work += LATENCY_STEPS;
@@ -162,6 +182,7 @@ if (!isMainThread) {
     loadAverage: { before: load0, after: loadavg() },
     units: {
       throughput: "GFLOP/s (f32x4 multiply-adds, 12 chains)",
+      tile: `GFLOP/s (${TILE} micro-kernel, L1 panels)`,
       latency: "dependent f64 multiply-add steps per ns",
     },
     figures,
