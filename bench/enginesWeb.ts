@@ -189,9 +189,31 @@ function tfjsNetwork(
 }
 
 /**
- * tfjs-backend-wasm with `threads` threads (EngineUnavailable when it runs another count; `why`
- * says where its threads come from here), the network built from `loadTensors` (the weights
- * phase). `wasm` names the build it runs (threaded SIMD, SIMD or plain); the binary is the caller's.
+ * Why tfjs-backend-wasm (4.x) runs another thread count than setThreadsCount asked, given whether
+ * it loaded its threaded build (`threaded`: WASM_HAS_MULTITHREAD_SUPPORT) and its IS_NODE. Without
+ * the threaded build its C++ is compiled without pthreads and runs 1 thread; tfjs turns that build
+ * off wherever IS_NODE is true (Node, Deno and Bun here; tfjs issue #3830), elsewhere when shared
+ * memory or wasm threads are missing. With it, init_with_threads_count (its src/cc/backend.cc)
+ * clamps the count to 1..min(8, floor(navigator.hardwareConcurrency / 2)) (it assumes two hardware
+ * threads per core); tfjs has no option that lifts that cap.
+ */
+function tfjsThreadsCause(threaded: boolean, isNode: boolean): string {
+  if (!threaded)
+    return isNode
+      ? "tfjs loads its build without threads where IS_NODE is true (WASM_HAS_MULTITHREAD_SUPPORT false; tfjs issue #3830)"
+      : "tfjs loads its build without threads: no shared memory or wasm threads here (WASM_HAS_MULTITHREAD_SUPPORT false)";
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return (
+    "its threaded build clamps setThreadsCount to 1..min(8, navigator.hardwareConcurrency / 2), assuming two " +
+    `hardware threads per core (hardwareConcurrency ${cores ?? "unknown"} here); tfjs has no option that lifts that cap`
+  );
+}
+
+/**
+ * tfjs-backend-wasm with `threads` threads (EngineUnavailable when it runs another count, naming
+ * why: tfjsThreadsCause; `why` says where its threads come from here), the network built from
+ * `loadTensors` (the weights phase). `wasm` names the build it runs (threaded SIMD, SIMD or plain);
+ * the binary is the caller's.
  */
 export async function tfjsEngine(
   tf: typeof Tf,
@@ -208,9 +230,9 @@ export async function tfjsEngine(
   });
   const running = backend.getThreadsCount();
   if (running !== threads) {
+    const threaded = Boolean(await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT"));
     throw new EngineUnavailable(
-      `tfjs-backend-wasm runs ${running} thread(s) here, not ${threads} ` +
-        `(WASM_HAS_MULTITHREAD_SUPPORT ${String(await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT"))}, IS_NODE ${String(tf.env().get("IS_NODE"))})`,
+      `tfjs-backend-wasm runs ${running} thread(s) here, not ${threads}: ${tfjsThreadsCause(threaded, Boolean(tf.env().get("IS_NODE")))}`,
     );
   }
   const graph = googlenetGraph();
