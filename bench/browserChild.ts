@@ -12,7 +12,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { build } from "esbuild";
 import { expectedWeights } from "../src/host/ir/tensors.js";
@@ -105,6 +105,17 @@ function rendererPeakRss(): number {
   return Math.max(0, ...renderers.map((pid) => peakRss([pid])));
 }
 
+/**
+ * The navigator.hardwareConcurrency the page reports for tfjs-backend-wasm at `threads` threads:
+ * its threaded build clamps its thread count to hardwareConcurrency / 2 (enginesWeb.ts,
+ * tfjsThreadsCause), so on a machine of fewer than 2 x `threads` cores it would run fewer threads
+ * than every other engine. Emulating 2 x `threads` (DevTools' Emulation domain) lifts only that
+ * clamp; the machine's cores stay what they are. undefined: no override needed.
+ */
+function tfjsCoresOverride(engine: PageSettings["engine"], threads: number): number | undefined {
+  return engine === "tfjs-wasm" && threads > 1 && 2 * threads > availableParallelism() ? 2 * threads : undefined;
+}
+
 interface Server {
   url: string;
   close(): Promise<void>;
@@ -138,6 +149,11 @@ async function main(settings: ChildSettings): Promise<void> {
     page.on("console", (m) => {
       if (m.type() === "error" || m.type() === "warning") process.stderr.write(`chromium page: ${m.text()}\n`);
     });
+    const cores = tfjsCoresOverride(engine, config.threads);
+    if (cores !== undefined) {
+      const cdp = await browser.context.newCDPSession(page);
+      await cdp.send("Emulation.setHardwareConcurrencyOverride", { hardwareConcurrency: cores });
+    }
     await page.goto(server.url);
     await page.waitForFunction("globalThis.benchImportMs !== undefined", null, { timeout: 60_000 }).catch(() => {
       throw new Error(`the page did not start${errors.length ? `: ${errors.join("; ")}` : ""}`);
@@ -150,6 +166,13 @@ async function main(settings: ChildSettings): Promise<void> {
       maxBatch: config.maxBatch,
       warmup: settings.warmup,
       version: await packageVersion(),
+      ...(cores !== undefined
+        ? {
+            caveat:
+              `navigator.hardwareConcurrency emulated as ${cores} on ${availableParallelism()} vCPUs, as tfjs's ` +
+              "threaded build runs at most hardwareConcurrency / 2 threads (it assumes two hardware threads per core)",
+          }
+        : {}),
     };
     const loaded = await page.evaluate(
       (s) => (globalThis as unknown as { bench: PageApi }).bench.load(s),

@@ -39,6 +39,8 @@ export interface PageSettings {
   warmup: number;
   /** inception-wasm's package version. */
   version: string;
+  /** What the child changed in the page for this engine (tfjsCoresOverride in browserChild.ts): the row's caveat. */
+  caveat?: string;
 }
 
 /** The page's API, as globalThis.bench. */
@@ -82,7 +84,7 @@ const loaders: Record<PageSettings["engine"], (s: PageSettings, time: Timer) => 
       backend: typeof TfWasm;
     };
     backend.setWasmPaths(here("./"));
-    const { wasm, ...engine } = await tfjsEngine(tf, backend, s.threads, tensors, time, WORKERS);
+    const { wasm, ...engine } = await tfjsEngine(tf, backend, s.threads, tensors, time, WORKERS, s.caveat);
     return { ...engine, binary: { name: wasm, bytes: 0, kind: "wasm" } };
   },
   async litert(s, time) {

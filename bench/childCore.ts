@@ -52,6 +52,8 @@ export interface Engine {
   /** Threads it runs with (a config whose effective count differs from the request is not measured). */
   threads: number;
   threadNote: string;
+  /** What the figures need beside them, when the engine ran in a setting other than the runtime's own (the README lists it). */
+  caveat?: string;
   binary: Binary;
   /** inception-wasm only: the register-only peak of one thread for the build it runs (src/host/wasm/peak.ts). */
   registerPeak?(): Promise<RegisterPeakFigure>;
@@ -142,6 +144,8 @@ export interface Loaded {
   version: string;
   threads: number;
   threadNote: string;
+  /** Engine.caveat. */
+  caveat?: string;
   binary: Binary;
   coldStart: ColdStart;
   /** The photo's outputs (batch 1, first inference). */
@@ -177,6 +181,7 @@ export async function loadAndWarm(
       version: engine.version,
       threads: engine.threads,
       threadNote: engine.threadNote,
+      ...(engine.caveat ? { caveat: engine.caveat } : {}),
       binary: engine.binary,
       coldStart: { ...cold, totalMs: Object.values(cold).reduce((a, b) => a + b, 0) },
       logits: Array.from(first.logits),

@@ -213,7 +213,7 @@ function tfjsThreadsCause(threaded: boolean, isNode: boolean): string {
  * tfjs-backend-wasm with `threads` threads (EngineUnavailable when it runs another count, naming
  * why: tfjsThreadsCause; `why` says where its threads come from here), the network built from
  * `loadTensors` (the weights phase). `wasm` names the build it runs (threaded SIMD, SIMD or plain);
- * the binary is the caller's.
+ * the binary is the caller's. `caveat`: the setting the caller changed for it (Engine.caveat).
  */
 export async function tfjsEngine(
   tf: typeof Tf,
@@ -222,6 +222,7 @@ export async function tfjsEngine(
   loadTensors: () => Promise<TensorMap>,
   time: Timer,
   why: string,
+  caveat?: string,
 ): Promise<Omit<Engine, "binary"> & { wasm: string }> {
   backend.setThreadsCount(threads);
   await time("compileMs", async () => {
@@ -243,6 +244,7 @@ export async function tfjsEngine(
     version: backend.version_wasm,
     threads,
     threadNote: `setThreadsCount; ${why}`,
+    ...(caveat ? { caveat } : {}),
     wasm:
       threads > 1
         ? "tfjs-backend-wasm-threaded-simd.wasm"

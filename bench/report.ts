@@ -69,6 +69,8 @@ export interface ResultRow {
   threads: number;
   version: string;
   threadNote: string;
+  /** Set when the engine ran in a setting other than the runtime's own, saying which (Engine.caveat). */
+  caveat?: string;
   binary: Binary;
   /** Timed runs pooled over the rounds, per batch size. */
   runs: Record<string, number>;

@@ -386,6 +386,7 @@ function resultRow(
     threads: config.threads,
     version: first.version,
     threadNote: first.threadNote,
+    ...(first.caveat ? { caveat: first.caveat } : {}),
     binary: first.binary,
     runs,
     rounds: list.length,

@@ -102,6 +102,12 @@ const runsLine = (r: SuiteReport): string =>
 const unavailableLines = (r: SuiteReport): string[] =>
   r.unavailable.map((u) => `${u.runtime}: ${engineLabel(u)}, ${u.threads} thread(s): not measured: ${u.reason}`);
 
+/** The rows measured in a setting other than the runtime's own (ResultRow.caveat), one line each. */
+const caveatLines = (r: SuiteReport): string[] =>
+  r.results
+    .filter((row) => row.caveat)
+    .map((row) => `${row.runtime}: ${engineLabel(row)}, ${row.threads} thread(s): ${row.caveat}`);
+
 /** The runtimes line: each id with its version and JavaScript engine, or why it did not run. */
 const runtimesLine = (r: SuiteReport): string =>
   r.runtimes
@@ -124,6 +130,7 @@ export function formatSuite(r: SuiteReport): string {
       line.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "),
     ),
     ...unavailableLines(r),
+    ...caveatLines(r).map((l) => `measured with a caveat: ${l}`),
     "",
     `${fixed(r.wallSeconds / 60, 1)} minutes in all; cpu: cores the engine's processes used while timed; disturbed: rounds (of all) where other processes used more than ${r.settings.disturbedCores} core(s)` +
       (r.quick ? "" : " even when run again"),
@@ -164,6 +171,7 @@ export function readmeTable(r: SuiteReport, file: string): string {
     line(cols.map(() => "---")),
     ...r.results.map((row) => line(cols.map((c) => c.cell(row)))),
     ...(r.unavailable.length ? ["", "Not measured:", "", ...unavailableLines(r).map((l) => `- ${l}`)] : []),
+    ...(caveatLines(r).length ? ["", "Measured with a caveat:", "", ...caveatLines(r).map((l) => `- ${l}`)] : []),
     "",
     `![single-image latency per runtime, engine and thread count${r.kernels ? "; kernel GFLOP/s against the measured peak" : ""}](${file.replace(/\.json$/, ".svg")})`,
   ].join("\n");
