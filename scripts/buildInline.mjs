@@ -44,4 +44,4 @@ writeFileSync(
 const workerFile = new URL("dist/worker.js", root);
 mkdirSync(new URL("dist/", root), { recursive: true });
 writeFileSync(workerFile, `// inception-wasm's pool worker, bundled by scripts/buildInline.mjs.\n${source}`);
-console.log(`build-inline: ${out.pathname} and ${workerFile.pathname} (worker ${source.length} characters)`);
+console.error(`build-inline: ${out.pathname} and ${workerFile.pathname} (worker ${source.length} characters)`);

@@ -9,6 +9,6 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const config = existsSync(join(root, "bench", "node_modules")) ? "tsconfig.json" : "tsconfig.no-bench.json";
-if (config !== "tsconfig.json") console.log("tsc: bench/node_modules is not installed: its packages are typed `any`");
+if (config !== "tsconfig.json") console.error("tsc: bench/node_modules is not installed: its packages are typed `any`");
 const r = spawnSync(join(root, "node_modules", ".bin", "tsc"), ["-p", join(root, config)], { stdio: "inherit" });
 process.exitCode = r.status ?? 1;

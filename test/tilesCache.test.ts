@@ -1,7 +1,8 @@
 // The tile probe table (src/node/tileCache.ts with host/wasm/tiles.ts's chooseTileFor): a probe's
 // result is stored per engine, build and CPU; a later process (here: a fresh set of process
 // choices, and real child processes) reads it instead of probing; another key misses; a corrupt
-// entry, or one naming a tile the build lacks, is ignored and re-probed; `tile: "probe"` and
+// entry, or one naming a tile the build lacks, is ignored and re-probed; an entry of fewer than
+// SETTLE_PROBES probes is probed again and keeps the faster winner; `tile: "probe"` and
 // INCEPTION_WASM_TILE_PROBE probe afresh and rewrite the entry; an unwritable table only warns.
 
 import { execFile } from "node:child_process";
@@ -13,7 +14,7 @@ import { promisify } from "node:util";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { compileKernels, type CompiledKernels } from "../src/host/wasm/kernels.js";
-import { chooseTileFor, type ProcessChoices } from "../src/host/wasm/tiles.js";
+import { chooseTileFor, PROBE_VERSION, SETTLE_PROBES, type ProcessChoices } from "../src/host/wasm/tiles.js";
 import { encodeWeightFile } from "../src/model/formats/iwnet.js";
 import { FORCE_PROBE_ENV, machineKey, openTileCache } from "../src/node/tileCache.js";
 import { matWeights } from "./support/data.js";
@@ -30,14 +31,24 @@ function load(dir: string, compiled: CompiledKernels = baseline, choice = "auto"
   return chooseTileFor(compiled, choice, openTileCache(dir, machine, env), "test", fresh);
 }
 
+/** A table entry as the file holds it. */
+interface Entry {
+  tile: string;
+  reason: string;
+  measured: string;
+  gflops: number;
+  probes: number;
+  key: unknown;
+}
+
 /** The table's entry files in `dir` (name -> parsed JSON). */
-function entries(dir: string): Map<string, { tile: string; reason: string; measured: string; key: unknown }> {
+function entries(dir: string): Map<string, Entry> {
   const folder = join(dir, "tiles");
   return new Map(readdirSync(folder).map((f) => [f, JSON.parse(readFileSync(join(folder, f), "utf8"))]));
 }
 
 /** The one entry of `dir`'s table: its file and contents. */
-function onlyEntry(dir: string): [string, { tile: string; reason: string; measured: string; key: unknown }] {
+function onlyEntry(dir: string): [string, Entry] {
   const all = [...entries(dir)];
   assert.is(all.length, 1, `one entry: ${all.map(([f]) => f).join(", ")}`);
   return [join(dir, "tiles", all[0][0]), all[0][1]];
@@ -65,11 +76,18 @@ test("miss: the probe runs and its result is stored with the full key", async ()
   assert.is(entry.tile, chosen.tile.name);
   assert.is(entry.reason, chosen.reason.slice(0, entry.reason.length));
   assert.ok(!Number.isNaN(Date.parse(entry.measured)), entry.measured);
-  assert.equal(entry.key, { probe: 1, build: "baseline", code: (entry.key as { code: string }).code, ...machine });
+  assert.is(entry.probes, 1);
+  assert.is(entry.gflops, chosen.probe!.find((p) => p.name === chosen.tile.name)!.gflops, "the winner's figure");
+  assert.equal(entry.key, {
+    probe: PROBE_VERSION,
+    build: "baseline",
+    code: (entry.key as { code: string }).code,
+    ...machine,
+  });
   assert.match((entry.key as { code: string }).code, /^[0-9a-f]{64}$/);
 });
 
-test("hit: a new process takes the table's tile without probing and says when it was measured", async () => {
+test("hit: a new process takes a settled entry's tile without probing and says when it was measured", async () => {
   const dir = join(tmp, "hit");
   const first = await load(dir);
   // The entry is edited to name another tile: only a read of the table can give it.
@@ -77,6 +95,7 @@ test("hit: a new process takes the table's tile without probing and says when it
   editEntry(dir, (e) => {
     e.tile = planted;
     e.reason = "planted reason";
+    e.probes = SETTLE_PROBES;
   });
   const [, entry] = onlyEntry(dir);
   const t0 = performance.now();
@@ -97,7 +116,11 @@ test("miss on another key: another CPU, engine, flags or build has its own entry
     { ...machine, flags: [...machine.flags, "--no-liftoff"] },
   ];
   for (const [i, other] of stores.entries()) {
-    const read = await openTileCache(dir, other).read({ probe: 1, build: "baseline", code: "0".repeat(64) });
+    const read = await openTileCache(dir, other).read({
+      probe: PROBE_VERSION,
+      build: "baseline",
+      code: "0".repeat(64),
+    });
     assert.type(read, "string", `store ${i}`);
     const chosen = await chooseTileFor(baseline, "auto", openTileCache(dir, other), "test", new Map());
     assert.match(chosen.reason, /probe table: no entry .*, stored in the table$/, `store ${i}`);
@@ -121,6 +144,8 @@ const corruptions: [string, (file: string) => void, RegExp][] = [
   ],
   ["no tile", (f) => editEntryFile(f, (e) => delete e.tile), /expected tile and reason strings/],
   ["a bad date", (f) => editEntryFile(f, (e) => (e.measured = "yesterday")), /expected measured, an ISO date/],
+  ["a bad figure", (f) => editEntryFile(f, (e) => (e.gflops = -1)), /expected gflops, a positive number/],
+  ["a bad probe count", (f) => editEntryFile(f, (e) => (e.probes = 0)), /expected probes, a positive integer/],
   [
     "a tile the build lacks",
     (f) => editEntryFile(f, (e) => (e.tile = "9x9")),
@@ -145,7 +170,8 @@ for (const [what, corrupt, reason] of corruptions) {
     assert.match(chosen.reason, reason);
     const [, rewritten] = onlyEntry(dir);
     assert.is(rewritten.tile, chosen.tile.name, "rewritten by the new probe");
-    assert.match((await load(dir)).reason, /^from the probe table/, "the next process reads it");
+    // The rewritten entry has one probe: the next process reads it and probes once more (SETTLE_PROBES).
+    assert.match((await load(dir)).reason, /probe 2 of 3 for this entry/, "the next process reads it");
   });
 }
 
@@ -164,8 +190,8 @@ test(`forced probe: tile "probe" and ${FORCE_PROBE_ENV} probe afresh and rewrite
     assert.match(chosen.reason, /stored in the table$/, how);
     assert.is(onlyEntry(dir)[1].tile, chosen.tile.name, `${how}: the entry is the new probe's`);
   }
-  // "0" does not force: the entry is read.
-  assert.match((await load(dir, baseline, "auto", { [FORCE_PROBE_ENV]: "0" })).reason, /^from the probe table/);
+  // "0" does not force: the entry (of one probe, the forced one) is read and probed once more.
+  assert.match((await load(dir, baseline, "auto", { [FORCE_PROBE_ENV]: "0" })).reason, /probe 2 of 3 for this entry/);
 });
 
 test("an unwritable table only warns: the load's probe result is used", async () => {
@@ -185,7 +211,44 @@ test("an unwritable table only warns: the load's probe result is used", async ()
   assert.match(warnings[0], /not caching the tile probe's result/);
 });
 
-test("two processes: the first probes and stores (load time includes the probe), the second reads the table", async () => {
+test(`an unsettled entry: the next ${SETTLE_PROBES - 1} loads probe again, keep the faster winner, count the probes`, async () => {
+  const dir = join(tmp, "settle");
+  const first = await load(dir);
+  const planted = otherTile(first.tile.name);
+  // A winner faster than any probe: kept, the count goes up, this load runs it.
+  editEntry(dir, (e) => {
+    e.tile = planted;
+    e.gflops = 1e6;
+  });
+  const kept = await load(dir);
+  assert.ok(kept.probe === undefined && kept.tile.name === planted, kept.reason);
+  assert.match(
+    kept.reason,
+    /^from the probe table \(measured [^,]+, 1000000\.0 GFLOP\/s\): .*; kept, as probe 2 of 3 for this entry reached [\d.]+ GFLOP\/s \(/,
+  );
+  let [, entry] = onlyEntry(dir);
+  assert.equal([entry.tile, entry.gflops, entry.probes], [planted, 1e6, 2]);
+  // A winner slower than any probe: replaced by this load's probe.
+  editEntry(dir, (e) => {
+    e.gflops = 1e-6;
+  });
+  const replaced = await load(dir);
+  assert.ok(replaced.probe !== undefined, replaced.reason);
+  assert.ok(
+    replaced.reason.endsWith(
+      `; probe 3 of 3 for this entry: faster than the table's ${planted} (0.0 GFLOP/s), stored in the table`,
+    ),
+    replaced.reason,
+  );
+  [, entry] = onlyEntry(dir);
+  assert.equal([entry.tile, entry.probes], [replaced.tile.name, 3]);
+  // Settled: no more probes.
+  const settled = await load(dir);
+  assert.is(settled.probe, undefined, settled.reason);
+  assert.is(settled.tile.name, replaced.tile.name);
+});
+
+test("processes: the first probes and stores (load time includes the probe), the next probe until settled, then they read the table", async () => {
   const weights = join(tmp, "googlenet.iwnet");
   writeFileSync(weights, await encodeWeightFile(await matWeights()));
   const cacheDir = join(tmp, "processes");
@@ -203,8 +266,13 @@ test("two processes: the first probes and stores (load time includes the probe),
   };
   const first = await child();
   assert.match(first.reason, /^probe .*stored in the table$/);
+  // The next SETTLE_PROBES - 1 processes probe again (the table keeps the faster winner), then they read it.
+  for (let n = 2; n <= SETTLE_PROBES; n++) {
+    const again = await child();
+    assert.match(again.reason, new RegExp(`probe ${n} of ${SETTLE_PROBES} for this entry.*stored in the table$`));
+  }
   const second = await child();
-  assert.is(second.kernel, first.kernel);
+  assert.is(second.kernel, onlyEntry(cacheDir)[1].tile);
   assert.match(second.reason, /^from the probe table \(measured [^)]+\): probe \(/);
   console.log(
     `  first process: ${first.kernel}, tile choice ${first.tileMs.toFixed(1)} ms; second: ${second.tileMs.toFixed(1)} ms`,

@@ -3,7 +3,10 @@
 // build and CPU skip the probe. One small JSON file per key, `<cacheDir>/tiles/<key hash>.json`:
 //
 //   {"tileProbe": 1, "key": {probe, build, code, runtime, engine, flags, arch, cpu},
-//    "tile": "6x8", "reason": "probe (...): 4x8 41.2, ...", "measured": "2026-11-29T20:40:00.000Z"}
+//    "tile": "6x8", "reason": "probe (...): 4x8 41.2, ...", "measured": "2026-11-29T20:40:00.000Z",
+//    "gflops": 43.1, "probes": 2}
+//
+// (gflops: the winner's figure; probes: how many loads have probed for it, up to SETTLE_PROBES.)
 //
 // Fast mode's per-layer Winograd choice (host/engine/winogradChoice.ts) is kept the same way: its
 // key adds `what` (the method, tile and layer shapes), its entry `layers` (the chosen layers).
@@ -83,8 +86,15 @@ export function openTileCache(
       }
       const problem = entryProblem(text, full);
       if (problem !== undefined) return `ignored ${file} (${problem})`;
-      const { tile, reason, measured, layers } = JSON.parse(text) as StoredProbe;
-      return { tile, reason, measured, ...(layers !== undefined ? { layers } : {}) };
+      const { tile, reason, measured, layers, gflops, probes } = JSON.parse(text) as StoredProbe;
+      return {
+        tile,
+        reason,
+        measured,
+        ...(layers !== undefined ? { layers } : {}),
+        ...(gflops !== undefined ? { gflops } : {}),
+        ...(probes !== undefined ? { probes } : {}),
+      };
     },
     async write(key, probe) {
       const { file, full } = await entryOf(key);
@@ -112,5 +122,9 @@ function entryProblem(text: string, key: TileTableKey): string | undefined {
   if (typeof e.measured !== "string" || Number.isNaN(Date.parse(e.measured))) return "expected measured, an ISO date";
   if (e.layers !== undefined && !(Array.isArray(e.layers) && e.layers.every((l) => typeof l === "string")))
     return "expected layers, an array of strings";
+  if (e.gflops !== undefined && !(typeof e.gflops === "number" && e.gflops > 0))
+    return "expected gflops, a positive number";
+  if (e.probes !== undefined && !(Number.isInteger(e.probes) && (e.probes as number) >= 1))
+    return "expected probes, a positive integer";
   return undefined;
 }
