@@ -16,10 +16,18 @@ const README = join(ROOT, "README.md");
 const RESULTS = join(ROOT, "bench", "results");
 const BEGIN = /<!-- bench:table (\S+) -->\n[\s\S]*?<!-- \/bench:table -->/;
 
-/** A suite report (schema 1 or 2) from its JSON file, or undefined for other JSON (kernels, runtimes). */
+/**
+ * A suite report (schema 1 or 2, with its results) from its JSON file, or undefined for other JSON
+ * (kernels, runtimes, profiles: `kind` "profiles" has a schema of its own, core sharing).
+ */
 async function readReport(file: string): Promise<SuiteReport | undefined> {
-  const json = JSON.parse(await readFile(resolve(ROOT, file), "utf8")) as { schema?: number };
-  return json.schema === 1 || json.schema === 2 ? asSchema2(json as Parameters<typeof asSchema2>[0]) : undefined;
+  const json = JSON.parse(await readFile(resolve(ROOT, file), "utf8")) as {
+    schema?: number;
+    kind?: string;
+    results?: unknown;
+  };
+  const suite = (json.schema === 1 || json.schema === 2) && json.kind === undefined && Array.isArray(json.results);
+  return suite ? asSchema2(json as Parameters<typeof asSchema2>[0]) : undefined;
 }
 
 /** The newest full report in bench/results, by its date. */
