@@ -89,7 +89,7 @@ test("a JPEG component's table selector is content: another defined table gives 
   );
 });
 
-test("ONNX: a valid model of another meaning is 'changed', an invalid one must be rejected (seed 21's cases)", async () => {
+test("ONNX: a valid model of another meaning is 'changed', an invalid one must be rejected (seed 21's cases and others)", async () => {
   // Each flips a tag: 2165 and 6845 turn MaxPool's strides, ceil_mode into an unknown field 13
   // (ignored: strides 1, ceil_mode 0); 5232 turns a Conv's bias input into its name (no bias);
   // 5533 makes a BatchNormalization read layer0's running_var (same shape) instead of layer1's.
@@ -113,6 +113,11 @@ test("ONNX: a valid model of another meaning is 'changed', an invalid one must b
     const r = await runCase("onnx", 21, index);
     assert.is(r.outcome, outcome, `case ${index} ${r.what}: ${r.detail}`);
   }
+  // Seed 1345184313's case 83 renames a Gather's indices (torchvision's input transform) to a FLOAT
+  // constant: invalid ONNX (indices are INT32 or INT64) that the importer loaded until it checked the type.
+  const floatIndices = await runCase("onnx", 1345184313, 83);
+  assert.is(floatIndices.outcome, "typed", `${floatIndices.what}: ${floatIndices.detail}`);
+  assert.match(floatIndices.detail, /Gather .*'indices' expected INT32 or INT64 values, found FLOAT values/);
   // The oracle itself: the changed model with another result than the loader's, and the invalid
   // model (onnxruntime rejects it) whatever the result, are not valid changes.
   const valid = await caseMutant("onnx", 21, 2165);

@@ -348,9 +348,16 @@ class Importer {
     return c.values instanceof Float32Array ? c.values : Float32Array.from(c.values);
   }
 
+  /** Input `index` as a constant of INT32 or INT64 values (indices, axes, shapes: ONNX types them so). */
+  private intInput(index: number, what: string): ConstValue {
+    const c = this.constInput(index, what);
+    if (c.float) throw this.unsupported(what, "INT32 or INT64 values", "FLOAT values");
+    return c;
+  }
+
   /** A constant 1-D integer list from input `index` (opset 10+ style) or attribute `name` (before). */
   private intsFrom(index: number, name: string): number[] | undefined {
-    if (this.current!.inputs[index]) return Array.from(this.constInput(index, name).values);
+    if (this.current!.inputs[index]) return Array.from(this.intInput(index, name).values);
     const a = this.attr(name);
     return a ? a.ints : undefined;
   }
@@ -1028,7 +1035,7 @@ class Importer {
 
   private gather(): void {
     const x = this.input(0)!;
-    const indices = this.constInput(1, "indices");
+    const indices = this.intInput(1, "indices");
     const dims = (x as ConstValue | DataValue | InputView).dims;
     const given = this.int("axis", 0);
     const axis = given < 0 ? given + dims.length : given;
@@ -1063,7 +1070,7 @@ class Importer {
     if (!starts || !ends || starts.length !== ends.length)
       throw this.unsupported("starts", "starts and ends of one length", `${starts} / ${ends}`);
     const axes = (this.intsFrom(3, "axes") ?? starts.map((_, i) => i)).map((a) => (a < 0 ? a + dims.length : a));
-    const steps = this.current!.inputs[4] ? Array.from(this.constInput(4, "steps").values) : starts.map(() => 1);
+    const steps = this.current!.inputs[4] ? Array.from(this.intInput(4, "steps").values) : starts.map(() => 1);
     const ranges = dims.map((d) => Array.from({ length: d }, (_, i) => i));
     axes.forEach((axis, j) => {
       const d = dims[axis]!;
