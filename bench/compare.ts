@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import "../src/node/index.js";
 import { ENGINES } from "./engines.js";
 import { PRECISIONS, type Precision } from "./childCore.js";
+import { intOption, usageError } from "./options.js";
 import { parseRuntimes, runSuite, runtimeIds } from "./suite.js";
 import { formatSuite } from "./table.js";
 
@@ -34,15 +35,9 @@ const { values: opts } = parseArgs({
 });
 
 function fail(message: string): never {
-  console.error(`bench/compare: ${message}`);
-  process.exit(2);
+  return usageError("bench/compare", message);
 }
-
-function int(name: string, text: string, min: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) fail(`--${name}: expected an integer >= ${min}, found "${text}"`);
-  return n;
-}
+const int = (name: string, text: string, min: number): number => intOption("bench/compare", name, text, min);
 
 const list = (name: string, text: string): number[] => text.split(",").map((t) => int(name, t.trim(), 1));
 const known = ENGINES.filter((e) => e !== "inception-wasm");

@@ -23,6 +23,7 @@ import { tileFamily, tileNamed } from "../src/host/wasm/tiles.js";
 import { Arena } from "../src/host/wasm/arena.js";
 import { fill } from "./kernelTiming.js";
 import { nodeRuntime } from "../src/node/runtime.js";
+import { intOption } from "./options.js";
 import { slug } from "./slug.js";
 import { median } from "./stats.js";
 
@@ -102,14 +103,9 @@ if (!isMainThread) {
       out: { type: "string" },
     },
   });
-  const int = (name: string, s: string, min: number): number => {
-    const n = Number(s);
-    if (!(Number.isInteger(n) && n >= min)) throw new Error(`--${name}: expected an integer >= ${min}, found "${s}"`);
-    return n;
-  };
-  const threads = int("threads", opts.threads, 2);
-  const rounds = int("rounds", opts.rounds, 1);
-  const ms = int("ms", opts.ms, 1);
+  const threads = intOption("bench/coreSharing", "threads", opts.threads, 2);
+  const rounds = intOption("bench/coreSharing", "rounds", opts.rounds);
+  const ms = intOption("bench/coreSharing", "ms", opts.ms);
   const go = new SharedArrayBuffer(4);
   const flag = new Int32Array(go);
   const workers = Array.from(

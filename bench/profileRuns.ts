@@ -32,6 +32,7 @@ import {
   profileTargets,
   systemProbe,
 } from "./profileTargets.js";
+import { intOption, usageError } from "./options.js";
 import { slug } from "./slug.js";
 
 const ROOT = projectRoot();
@@ -40,8 +41,7 @@ const PROFILE = fileURLToPath(new URL("./profile.js", import.meta.url));
 const CHILD_TIMEOUT_MS = 600_000;
 
 function fail(message: string): never {
-  console.error(`bench:profile: ${message}`);
-  process.exit(2);
+  return usageError("bench:profile", message);
 }
 
 const { values: opts } = parseArgs({
@@ -57,11 +57,7 @@ const { values: opts } = parseArgs({
     out: { type: "string", default: join(ROOT, "bench", "results") },
   },
 });
-const int = (name: string, text: string): number => {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) fail(`--${name}: expected an integer >= 1, found "${text}"`);
-  return n;
-};
+const int = (name: string, text: string): number => intOption("bench:profile", name, text);
 const threads = int("threads", opts.threads);
 const rounds = int("rounds", opts.rounds);
 let targets: ReturnType<typeof profileTargets> = [];

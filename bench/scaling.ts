@@ -22,6 +22,7 @@ import { nodeRuntime } from "../src/node/runtime.js";
 import { loadWeights } from "../src/node/weights.js";
 import { floatsSha } from "../test/support/data.js";
 import { plannedNetwork } from "./plannedNetwork.js";
+import { intOption } from "./options.js";
 import { median, quantile } from "./stats.js";
 
 const { values: opts } = parseArgs({
@@ -32,12 +33,8 @@ const { values: opts } = parseArgs({
     build: { type: "string", default: "auto" },
   },
 });
-const threads = Number(opts.threads);
-const rounds = Number(opts.rounds);
-if (!(Number.isInteger(threads) && threads >= 2))
-  throw new Error(`--threads: expected an integer >= 2, found "${opts.threads}"`);
-if (!(Number.isInteger(rounds) && rounds >= 1))
-  throw new Error(`--rounds: expected an integer >= 1, found "${opts.rounds}"`);
+const threads = intOption("bench/scaling", "threads", opts.threads, 2);
+const rounds = intOption("bench/scaling", "rounds", opts.rounds);
 /** Untimed rounds first: every kernel leaves the engine's baseline tier, the pool's code is compiled. */
 const WARMUP_ROUNDS = 6;
 
